@@ -1,0 +1,33 @@
+/* agent.h: a long-lived agent: connects to a coordinator, says Hello with its fingerprint,
+ * takes Plans, runs them at the shared start instant and streams interval Reports, keeping
+ * every unacknowledged one for resending. When the coordinator goes silent past the heartbeat
+ * timeout it stops its workloads, keeps its results in a local folder and waits for the next
+ * coordinator. */
+#ifndef FB_AGENT_H
+#define FB_AGENT_H
+
+#include "err.h"
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *coordinator; /* "tcp://host:5690" */
+    char id[64];             /* routing id; default hostname */
+    int n_labels;
+    fb_label_t labels[FB_MAX_LABELS];
+    bool once;              /* exit after one run (or when the coordinator is lost) */
+    char state_dir[512];    /* results kept here when the coordinator is gone */
+    bool quiet;
+} fb_agent_config_t;
+
+typedef struct fb_agent fb_agent_t;
+
+fb_agent_t *fb_agent_new (const fb_agent_config_t *config, fb_err_t *err);
+void fb_agent_destroy (fb_agent_t **self_p);
+/* Runs until interrupted (SIGINT/SIGTERM) or, with once, until one run ended.
+ * 0: ended normally; -1: could not run (err). */
+int fb_agent_run (fb_agent_t *self, fb_err_t *err);
+
+#endif

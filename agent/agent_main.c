@@ -1,0 +1,109 @@
+/* agent_main.c: the agent's command line. */
+#include "agent.h"
+#include "endpoint.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_usage =
+    "usage: agent --coordinator tcp://HOST:5690 [options]\n"
+    "\n"
+    "  --coordinator ENDPOINT  the coordinator to connect to (required)\n"
+    "  --id NAME               agent id (default: this host's name)\n"
+    "  --label KEY=VALUE       a label scenarios can select on (repeatable)\n"
+    "  --once                  leave after one run instead of waiting for the next plan\n"
+    "  --state-dir DIR         where results are kept when the coordinator is lost\n"
+    "                          (default $XDG_STATE_HOME/fleetbench or ~/.local/state/fleetbench)\n"
+    "  --insecure              allow plain TCP to a non-loopback coordinator\n"
+    "  --quiet                 no log lines\n"
+    "  --help, --version\n";
+
+static int s_usage_error (const char *fmt, const char *arg) {
+    fprintf (stderr, "agent: ");
+    fprintf (stderr, fmt, arg);
+    fprintf (stderr, "\n\n%s", s_usage);
+    return 2;
+}
+
+static int s_add_label (fb_agent_config_t *config, const char *text) {
+    const char *eq = strchr (text, '=');
+    if (!eq || eq == text || config->n_labels == FB_MAX_LABELS)
+        return -1;
+    fb_label_t *label = &config->labels[config->n_labels];
+    size_t klen = (size_t) (eq - text);
+    if (klen >= sizeof label->key || strlen (eq + 1) >= sizeof label->value)
+        return -1;
+    memcpy (label->key, text, klen);
+    label->key[klen] = '\0';
+    snprintf (label->value, sizeof label->value, "%s", eq + 1);
+    config->n_labels++;
+    return 0;
+}
+
+static void s_default_state_dir (fb_agent_config_t *config) {
+    const char *xdg = getenv ("XDG_STATE_HOME");
+    const char *home = getenv ("HOME");
+    if (xdg && xdg[0])
+        snprintf (config->state_dir, sizeof config->state_dir, "%s/fleetbench", xdg);
+    else
+        snprintf (config->state_dir, sizeof config->state_dir, "%s/.local/state/fleetbench",
+                  home && home[0] ? home : "/tmp");
+}
+
+int main (int argc, char **argv) {
+    fb_agent_config_t config = {0};
+    bool insecure = false;
+    static const struct option longs[] = {
+        {"coordinator", required_argument, 0, 'c'}, {"id", required_argument, 0, 'n'},
+        {"label", required_argument, 0, 'l'},       {"once", no_argument, 0, 'o'},
+        {"state-dir", required_argument, 0, 's'},   {"insecure", no_argument, 0, 'i'},
+        {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},           {0, 0, 0, 0}};
+    s_default_state_dir (&config);
+    int c;
+    while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'c': config.coordinator = optarg; break;
+        case 'n':
+            if (!optarg[0] || strlen (optarg) >= sizeof config.id)
+                return s_usage_error ("--id must be 1 to 63 characters (got \"%s\")", optarg);
+            snprintf (config.id, sizeof config.id, "%s", optarg);
+            break;
+        case 'l':
+            if (s_add_label (&config, optarg) != 0)
+                return s_usage_error ("--label must be KEY=VALUE (got \"%s\")", optarg);
+            break;
+        case 'o': config.once = true; break;
+        case 's': snprintf (config.state_dir, sizeof config.state_dir, "%s", optarg); break;
+        case 'i': insecure = true; break;
+        case 'q': config.quiet = true; break;
+        case 'h': fputs (s_usage, stdout); return 0;
+        case 'V': printf ("agent (fleetbench) %s\n", FB_BUILD); return 0;
+        default: return s_usage_error ("%s", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return s_usage_error ("unexpected argument \"%s\"", argv[optind]);
+    if (!config.coordinator)
+        return s_usage_error ("%s", "--coordinator is required");
+    if (!fb_endpoint_is_loopback (config.coordinator) && !insecure)
+        return s_usage_error ("%s is not loopback: plain TCP to another host needs --insecure "
+                              "(CURVE keys are not supported yet)",
+                              config.coordinator);
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    fb_err_t err = {0};
+    fb_agent_t *agent = fb_agent_new (&config, &err);
+    if (!agent) {
+        fprintf (stderr, "agent: %s\n", err.msg);
+        return 2;
+    }
+    int rc = fb_agent_run (agent, &err);
+    if (rc != 0)
+        fprintf (stderr, "agent: %s\n", err.msg);
+    fb_agent_destroy (&agent);
+    return rc == 0 ? 0 : 1;
+}

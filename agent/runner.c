@@ -1,0 +1,349 @@
+/* runner.c: worker threads, the open/closed loop, warm-up, intervals and their reports.
+ *
+ * Every worker records into histograms of its own (fb_hist_record_atomic: relaxed adds, no
+ * lock) and the runner's thread drains them at each interval end (fb_hist_drain), so no
+ * sample is lost or counted twice and the hot loop never waits for the reporter. Warm-up and
+ * measurement have separate histograms: an operation belongs to the phase of its intended
+ * start. Workers are plain pthreads, not zactors: they never exchange messages, and a pipe
+ * poll per operation would cost more than what we measure. */
+#include "runner.h"
+
+#include "clock.h"
+#include "hist.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { S_LATENCY, S_SERVICE, S_SCHED_LAG, S_OWN }; /* runner metrics; workload's follow */
+enum { S_OPS, S_ERRORS, S_RSS, S_CPU, S_OWN_COUNTERS };
+
+typedef struct s_run s_run_t;
+
+typedef struct {
+    s_run_t *run;
+    int index;
+    pthread_t thread;
+    fb_hist_t *hists[2][FB_MAX_METRICS]; /* [phase][metric] */
+    int64_t ops[2];                      /* atomic: written by the worker, read by the runner */
+    int64_t errors[2];
+    int64_t ops_seen[2]; /* runner side: what was already reported */
+    int64_t errors_seen[2];
+} s_worker_t;
+
+struct s_run {
+    const fb_runner_args_t *args;
+    const fb_workload_t *wl;
+    fb_params_t params;
+    void *state;
+    int n_workers;
+    s_worker_t *workers;
+    int n_metrics; /* runner's + workload's */
+    const char *metric_names[FB_MAX_METRICS];
+    fb_hist_t *interval[FB_MAX_METRICS]; /* the runner's merge target for one interval */
+    int n_counters;
+    const char *counter_names[FB_MAX_COUNTERS];
+    int64_t t0_ns, measure_ns, end_ns; /* start, start of measurement, end */
+    double period_ns;                  /* open loop: between two operations of the fleet */
+    bool stop;                         /* atomic: workers leave their loop */
+    int64_t cpu_seen_ns;
+};
+
+static uint64_t s_splitmix (uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static bool s_aborted (const s_run_t *run) {
+    return run->args->abort && __atomic_load_n (run->args->abort, __ATOMIC_RELAXED);
+}
+
+static void *s_worker_main (void *arg) {
+    s_worker_t *w = arg;
+    s_run_t *run = w->run;
+    fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t) w->index + 1)};
+    bool open_loop = run->period_ns > 0;
+    fb_clock_sleep_until_ns (run->t0_ns);
+    for (uint64_t k = 0;; k++) {
+        if (__atomic_load_n (&run->stop, __ATOMIC_RELAXED))
+            break;
+        int64_t intended = fb_clock_now_ns ();
+        if (open_loop) {
+            /* The k-th operation of worker w is the fleet's (k * workers + w)-th. */
+            intended = run->t0_ns +
+                       (int64_t) ((double) (k * run->n_workers + w->index) * run->period_ns);
+            if (intended >= run->end_ns)
+                break;
+            fb_clock_sleep_until_ns (intended);
+            if (__atomic_load_n (&run->stop, __ATOMIC_RELAXED))
+                break;
+        } else if (intended >= run->end_ns)
+            break;
+        int phase = intended >= run->measure_ns ? FB_PHASE_MEASURE : FB_PHASE_WARMUP;
+        op.seq = k;
+        op.intended_start_ns = intended;
+        op.metrics = &w->hists[phase][S_OWN];
+        int64_t started = fb_clock_now_ns ();
+        int rc = run->wl->op (run->state, &op);
+        int64_t ended = fb_clock_now_ns ();
+        fb_hist_t **h = w->hists[phase];
+        fb_hist_record_atomic (h[S_LATENCY], ended - intended);
+        if (open_loop) {
+            fb_hist_record_atomic (h[S_SERVICE], ended - started);
+            fb_hist_record_atomic (h[S_SCHED_LAG], started - intended);
+        }
+        __atomic_fetch_add (&w->ops[phase], 1, __ATOMIC_RELAXED);
+        if (rc != 0)
+            __atomic_fetch_add (&w->errors[phase], 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static int64_t s_rss_bytes (void) {
+    FILE *f = fopen ("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    long long kb = 0;
+    while (fgets (line, sizeof line, f))
+        if (sscanf (line, "VmRSS: %lld kB", &kb) == 1)
+            break;
+    fclose (f);
+    return kb * 1024;
+}
+
+int fb_runner_check (const fb_plan_workload_t *plan, fb_params_t *params, fb_err_t *err) {
+    const fb_workload_t *wl = fb_workload_find (plan->kind);
+    if (!wl)
+        return fb_err_set (err, FB_EINPUT, "%s: unknown workload kind \"%s\" in this agent",
+                           plan->name, plan->kind);
+    if (fb_params_init (params, wl, err) != 0)
+        goto fail;
+    for (int i = 0; i < plan->n_params; i++)
+        if (fb_params_set (params, plan->params[i].name, plan->params[i].value, err) != 0)
+            goto fail;
+    if (plan->duration_ns <= 0 || plan->interval_ns <= 0 || plan->warmup_ns < 0)
+        return fb_err_set (err, FB_EINPUT, "%s: duration and interval must be positive",
+                           plan->name);
+    return 0;
+fail:
+    fb_err_prefix (err, "%s", plan->name);
+    return -1;
+}
+
+static int s_setup (s_run_t *run, fb_err_t *err) {
+    const fb_plan_workload_t *plan = run->args->plan;
+    if (fb_runner_check (plan, &run->params, err) != 0)
+        return -1;
+    run->wl = fb_workload_find (plan->kind);
+    run->n_workers = plan->concurrency > 0 ? plan->concurrency : 1;
+    if (run->wl->concurrency_param)
+        run->n_workers = (int) fb_params_num (&run->params, run->wl->concurrency_param);
+    run->period_ns = plan->rate_per_s > 0 ? 1e9 / plan->rate_per_s : 0;
+
+    const char *names[] = {FB_METRIC_LATENCY, FB_METRIC_SERVICE, FB_METRIC_SCHED_LAG};
+    run->n_metrics = S_OWN;
+    memcpy (run->metric_names, names, sizeof names);
+    for (int i = 0; run->wl->metrics && run->wl->metrics[i]; i++) {
+        if (run->n_metrics == FB_MAX_METRICS)
+            return fb_err_set (err, FB_EINPUT, "%s: too many metrics", plan->name);
+        run->metric_names[run->n_metrics++] = run->wl->metrics[i];
+    }
+    const char *counters[] = {FB_COUNTER_OPS, FB_COUNTER_ERRORS, FB_COUNTER_RSS, FB_COUNTER_CPU};
+    run->n_counters = S_OWN_COUNTERS;
+    memcpy (run->counter_names, counters, sizeof counters);
+    for (int i = 0; run->wl->counters && run->wl->counters[i].name; i++) {
+        if (run->n_counters == FB_MAX_COUNTERS)
+            return fb_err_set (err, FB_EINPUT, "%s: too many counters", plan->name);
+        run->counter_names[run->n_counters++] = run->wl->counters[i].name;
+    }
+
+    run->workers = calloc ((size_t) run->n_workers, sizeof *run->workers);
+    if (!run->workers)
+        return fb_err_set (err, FB_ENOMEM, "out of memory for %d workers", run->n_workers);
+    for (int m = 0; m < run->n_metrics; m++)
+        if (!(run->interval[m] = fb_hist_new_default (err)))
+            return -1;
+    for (int w = 0; w < run->n_workers; w++) {
+        run->workers[w].run = run;
+        run->workers[w].index = w;
+        for (int p = 0; p < 2; p++)
+            for (int m = 0; m < run->n_metrics; m++)
+                if (!(run->workers[w].hists[p][m] = fb_hist_new_default (err)))
+                    return -1;
+    }
+    fb_wl_env_t env = {.workers = run->n_workers,
+                       .rate_per_s = plan->rate_per_s,
+                       .duration_ns = plan->duration_ns};
+    if (run->wl->setup (&run->params, &env, &run->state, err) != 0) {
+        fb_err_prefix (err, "%s", plan->name);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_cleanup (s_run_t *run) {
+    if (run->state)
+        run->wl->teardown (&run->state);
+    for (int m = 0; m < FB_MAX_METRICS; m++)
+        fb_hist_destroy (&run->interval[m]);
+    for (int w = 0; run->workers && w < run->n_workers; w++)
+        for (int p = 0; p < 2; p++)
+            for (int m = 0; m < FB_MAX_METRICS; m++)
+                fb_hist_destroy (&run->workers[w].hists[p][m]);
+    free (run->workers);
+}
+
+/* Counters of one interval: the runner's, then the workload's. */
+static void s_fill_counters (s_run_t *run, int phase, fb_report_t *r) {
+    int64_t values[FB_MAX_COUNTERS] = {0};
+    for (int w = 0; w < run->n_workers; w++) {
+        s_worker_t *wk = &run->workers[w];
+        int64_t ops = __atomic_load_n (&wk->ops[phase], __ATOMIC_RELAXED);
+        int64_t errors = __atomic_load_n (&wk->errors[phase], __ATOMIC_RELAXED);
+        values[S_OPS] += ops - wk->ops_seen[phase];
+        values[S_ERRORS] += errors - wk->errors_seen[phase];
+        wk->ops_seen[phase] = ops;
+        wk->errors_seen[phase] = errors;
+    }
+    values[S_RSS] = s_rss_bytes ();
+    int64_t cpu = fb_clock_process_cpu_ns ();
+    values[S_CPU] = cpu - run->cpu_seen_ns;
+    run->cpu_seen_ns = cpu;
+    if (run->wl->interval)
+        run->wl->interval (run->state, &run->interval[S_OWN], &values[S_OWN_COUNTERS]);
+    r->n_counters = run->n_counters;
+    for (int c = 0; c < run->n_counters; c++) {
+        snprintf (r->counters[c].name, sizeof r->counters[c].name, "%s", run->counter_names[c]);
+        r->counters[c].value = values[c];
+    }
+}
+
+/* Drains every worker's histograms of phase into one report for [start_ns, end_ns). */
+static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns,
+                           fb_err_t *err) {
+    fb_msg_t *msg = fb_msg_new (FB_MSG_REPORT);
+    if (!msg) {
+        fb_err_set (err, FB_ENOMEM, "out of memory for a report");
+        return NULL;
+    }
+    fb_report_t *r = &msg->u.report;
+    snprintf (r->run_id, sizeof r->run_id, "%s", run->args->run_id);
+    r->workload = run->args->index;
+    r->phase = phase;
+    r->start_ns = start_ns;
+    r->end_ns = end_ns;
+    r->wall_start_ns = fb_clock_wall_ns () - (fb_clock_now_ns () - start_ns);
+    for (int m = 0; m < run->n_metrics; m++) {
+        fb_hist_reset (run->interval[m]);
+        for (int w = 0; w < run->n_workers; w++)
+            fb_hist_drain (run->interval[m], run->workers[w].hists[phase][m], NULL);
+    }
+    s_fill_counters (run, phase, r); /* the workload drains its own metrics here */
+    bool open_loop = run->period_ns > 0;
+    for (int m = 0; m < run->n_metrics; m++) {
+        if (!open_loop && (m == S_SERVICE || m == S_SCHED_LAG))
+            continue; /* closed loop: latency is the service time, there is no schedule */
+        fb_report_metric_t *rm = &r->metrics[r->n_metrics++];
+        snprintf (rm->name, sizeof rm->name, "%s", run->metric_names[m]);
+        if (fb_hist_encode (run->interval[m], &rm->hist, &rm->hist_len, err) != 0) {
+            fb_msg_destroy (&msg);
+            return NULL;
+        }
+    }
+    return msg;
+}
+
+/* Sleeps until at_ns in short steps; false when aborted first. */
+static bool s_wait_until (const s_run_t *run, int64_t at_ns) {
+    for (;;) {
+        if (s_aborted (run))
+            return false;
+        int64_t now = fb_clock_now_ns ();
+        if (now >= at_ns)
+            return true;
+        int64_t step = at_ns - now < 50 * FB_NS_PER_MS ? at_ns - now : 50 * FB_NS_PER_MS;
+        fb_clock_sleep_until_ns (now + step);
+    }
+}
+
+static int s_emit (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, fb_err_t *err) {
+    fb_msg_t *msg = s_report (run, phase, start_ns, end_ns, err);
+    if (!msg)
+        return -1;
+    run->args->sink (&msg, run->args->sink_arg);
+    fb_msg_destroy (&msg);
+    return 0;
+}
+
+/* Reports the intervals of [from_ns, to_ns) for phase; the last interval of the measured
+ * phase is left to the caller (it is reported after the workers stopped). Returns the start
+ * of the interval not yet reported, or -1 when aborted. */
+static int64_t s_intervals (s_run_t *run, int phase, int64_t from_ns, int64_t to_ns,
+                            bool keep_last, fb_err_t *err) {
+    int64_t interval = run->args->plan->interval_ns;
+    int64_t at = from_ns;
+    while (at < to_ns) {
+        int64_t next = at + interval < to_ns ? at + interval : to_ns;
+        if (keep_last && next == to_ns)
+            return at;
+        if (!s_wait_until (run, next))
+            return -1 - at; /* aborted; -1 - at keeps where we were */
+        if (s_emit (run, phase, at, next, err) != 0)
+            return -1 - at;
+        at = next;
+    }
+    return at;
+}
+
+int fb_runner_run (const fb_runner_args_t *args, int64_t *ops_p, fb_err_t *err) {
+    s_run_t run = {.args = args};
+    int rc = -1;
+    int started = 0;
+    if (s_setup (&run, err) != 0)
+        goto done;
+    const fb_plan_workload_t *plan = args->plan;
+    run.t0_ns = args->start_ns > 0 ? args->start_ns : fb_clock_now_ns ();
+    run.measure_ns = run.t0_ns + plan->warmup_ns;
+    run.end_ns = run.measure_ns + plan->duration_ns;
+    run.cpu_seen_ns = fb_clock_process_cpu_ns ();
+    for (; started < run.n_workers; started++)
+        if (pthread_create (&run.workers[started].thread, NULL, s_worker_main,
+                            &run.workers[started]) != 0) {
+            fb_err_set (err, FB_ESYS, "%s: cannot start worker thread %d of %d", plan->name,
+                        started + 1, run.n_workers);
+            break;
+        }
+    int64_t at = -1 - run.t0_ns;
+    int phase = FB_PHASE_WARMUP;
+    if (started == run.n_workers) {
+        at = s_intervals (&run, FB_PHASE_WARMUP, run.t0_ns, run.measure_ns, false, err);
+        if (at >= 0) {
+            phase = FB_PHASE_MEASURE;
+            at = s_intervals (&run, FB_PHASE_MEASURE, run.measure_ns, run.end_ns, true, err);
+        }
+        if (at >= 0 && !s_wait_until (&run, run.end_ns))
+            at = -1 - at;
+    }
+    __atomic_store_n (&run.stop, true, __ATOMIC_RELAXED);
+    for (int w = 0; w < started; w++)
+        pthread_join (run.workers[w].thread, NULL);
+    if (started < run.n_workers)
+        goto done;
+    /* Workers have stopped: the last interval holds every sample still unreported. */
+    int64_t from = at >= 0 ? at : -1 - at;
+    if (s_emit (&run, phase, from, fb_clock_now_ns (), err) != 0)
+        goto done;
+    if (ops_p) {
+        *ops_p = 0;
+        for (int w = 0; w < run.n_workers; w++)
+            *ops_p += run.workers[w].ops[FB_PHASE_MEASURE];
+    }
+    rc = 0;
+done:
+    s_cleanup (&run);
+    return rc;
+}

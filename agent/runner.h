@@ -1,0 +1,46 @@
+/* runner.h: runs one workload of a plan on this host and reports it interval by interval.
+ * The runner owns timing for every workload: worker threads, closed loop or open loop at a
+ * rate (latency from each operation's intended start, as wrk2), warm-up kept apart from the
+ * measurement, interval reports with histograms and counters. */
+#ifndef FB_RUNNER_H
+#define FB_RUNNER_H
+
+#include "err.h"
+#include "wire.h"
+#include "workload.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Receives each interval report (runner thread); takes ownership of *report_p (sets NULL). */
+typedef void(fb_runner_sink_fn) (fb_msg_t **report_p, void *arg);
+
+typedef struct {
+    const char *run_id;
+    const fb_plan_workload_t *plan;
+    int index;             /* the workload's index in the plan, echoed in reports */
+    int64_t start_ns;      /* monotonic instant to begin; 0: now */
+    const bool *abort;     /* read with __atomic_load_n: true stops the workload early */
+    fb_runner_sink_fn *sink;
+    void *sink_arg;
+} fb_runner_args_t;
+
+/* Checks a planned workload against this build: the kind exists, every param is valid.
+ * The message names the workload ("bus-burst: unknown param ..."). */
+int fb_runner_check (const fb_plan_workload_t *plan, fb_params_t *params, fb_err_t *err);
+
+/* Runs warm-up then the measured duration, calling sink once per interval; returns when the
+ * workload ended or was aborted (every sample recorded is in a report, none lost). *ops_p,
+ * when not NULL, receives the measured operations (the agent's own tally). */
+int fb_runner_run (const fb_runner_args_t *args, int64_t *ops_p, fb_err_t *err);
+
+/* The runner's own metrics and counters, before the workload's. */
+#define FB_METRIC_LATENCY "latency"
+#define FB_METRIC_SERVICE "service"
+#define FB_METRIC_SCHED_LAG "sched_lag"
+#define FB_COUNTER_OPS "ops"
+#define FB_COUNTER_ERRORS "errors"
+#define FB_COUNTER_RSS "rss"
+#define FB_COUNTER_CPU "cpu"
+
+#endif

@@ -1,0 +1,23 @@
+/* clock.c: monotonic and wall clocks in int64 nanoseconds. */
+#include "clock.h"
+
+#include <errno.h>
+#include <time.h>
+
+static int64_t s_read (clockid_t id) {
+    struct timespec ts;
+    clock_gettime (id, &ts);
+    return (int64_t) ts.tv_sec * FB_NS_PER_S + ts.tv_nsec;
+}
+
+int64_t fb_clock_now_ns (void) { return s_read (CLOCK_MONOTONIC); }
+
+int64_t fb_clock_wall_ns (void) { return s_read (CLOCK_REALTIME); }
+
+int64_t fb_clock_process_cpu_ns (void) { return s_read (CLOCK_PROCESS_CPUTIME_ID); }
+
+void fb_clock_sleep_until_ns (int64_t at_ns) {
+    struct timespec ts = {.tv_sec = at_ns / FB_NS_PER_S, .tv_nsec = at_ns % FB_NS_PER_S};
+    while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}

@@ -1,0 +1,19 @@
+/* clock.h: time as int64 nanoseconds of CLOCK_MONOTONIC; wall time only for what people read. */
+#ifndef FB_CLOCK_H
+#define FB_CLOCK_H
+
+#include <stdint.h>
+
+#define FB_NS_PER_US 1000LL
+#define FB_NS_PER_MS 1000000LL
+#define FB_NS_PER_S 1000000000LL
+
+int64_t fb_clock_now_ns (void);
+/* Wall clock (CLOCK_REALTIME) in ns since the epoch. */
+int64_t fb_clock_wall_ns (void);
+/* Sleeps until the monotonic instant at_ns (returns at once if it has passed). */
+void fb_clock_sleep_until_ns (int64_t at_ns);
+/* CPU time this process has used, in ns. */
+int64_t fb_clock_process_cpu_ns (void);
+
+#endif

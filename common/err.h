@@ -1,0 +1,24 @@
+/* err.h: the error value every fallible function fills: a code and a sentence a user can act on. */
+#ifndef FB_ERR_H
+#define FB_ERR_H
+
+enum {
+    FB_EOK = 0,
+    FB_EINPUT = 1, /* bad outside input: YAML, frames, command line, files */
+    FB_ESYS = 2,   /* the system said no: errno is in the message */
+    FB_ENOMEM = 3,
+    FB_ESTATE = 4, /* a request that does not fit the current state (busy agent, wrong run) */
+};
+
+typedef struct {
+    int code;
+    char msg[256];
+} fb_err_t;
+
+/* Fills err (if not NULL) and returns -1, so callers can write `return fb_err_set (...)`. */
+int fb_err_set (fb_err_t *err, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
+/* Prefixes err->msg with "prefix: " (file name, line and column, a workload name). */
+void fb_err_prefix (fb_err_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+#endif

@@ -1,0 +1,685 @@
+/* coord.c: the coordinator's run loop. One thread, one ROUTER socket, a phase machine:
+ * JOIN (agents say Hello) -> PLAN (each gets the Plan, answers Ready) -> SYNC (ping rounds
+ * estimate each agent's clock offset) -> RUN (shared start, Reports acked and merged,
+ * heartbeats, lost hosts) -> END (verdicts, results). */
+#include "coord.h"
+
+#include "clock.h"
+#include "endpoint.h"
+#include "local.h"
+#include "merge.h"
+#include "progress.h"
+#include "results.h"
+#include "run.h"
+#include "verdict.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_PLAN_TIMEOUT_NS (15 * FB_NS_PER_S)
+#define S_SYNC_ROUNDS 5
+#define S_SYNC_TIMEOUT_NS (3 * FB_NS_PER_S)
+#define S_AUTO_LOCAL_AFTER_NS (1 * FB_NS_PER_S)
+
+typedef enum { S_JOIN, S_PLAN, S_SYNC, S_RUN, S_END } s_phase_t;
+
+typedef struct {
+    fb_run_t *run;
+    const fb_coord_opts_t *opts;
+    zsock_t *router;
+    char connect_endpoint[300]; /* what local agents connect to */
+    s_phase_t phase;
+    int64_t phase_started_ns;
+    int64_t run_deadline_ns;
+    int64_t last_heartbeat_ns, last_progress_ns, last_plan_ns;
+    fb_local_t *local;
+    fb_progress_t *progress;
+    fb_err_t *err;
+} s_coord_t;
+
+static void s_log (s_coord_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_log (s_coord_t *self, const char *fmt, ...) {
+    va_list ap;
+    va_start (ap, fmt);
+    fb_progress_log (self->progress, fmt, ap);
+    va_end (ap);
+}
+
+static void s_send (s_coord_t *self, const char *id, const fb_msg_t *msg) {
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    fb_err_t err = {0};
+    if (fb_wire_pack (msg, &bytes, &len, &err) != 0) {
+        s_log (self, "cannot pack %s for %s: %s", fb_msg_type_name (msg->type), id, err.msg);
+        return;
+    }
+    zmsg_t *zmsg = zmsg_new ();
+    zmsg_addstr (zmsg, id);
+    zmsg_addmem (zmsg, bytes, len);
+    free (bytes);
+    zmsg_send (&zmsg, self->router); /* to a peer gone away: dropped, which is fine */
+}
+
+static void s_send_new (s_coord_t *self, const char *id, fb_msg_t **msg_p) {
+    if (*msg_p)
+        s_send (self, id, *msg_p);
+    fb_msg_destroy (msg_p);
+}
+
+static void s_send_error (s_coord_t *self, const char *id, int code, const char *text) {
+    fb_msg_t *msg = fb_msg_new (FB_MSG_ERROR);
+    if (!msg)
+        return;
+    snprintf (msg->u.error.run_id, sizeof msg->u.error.run_id, "%s", self->run->run_id);
+    msg->u.error.code = code;
+    snprintf (msg->u.error.message, sizeof msg->u.error.message, "%s", text);
+    s_send_new (self, id, &msg);
+}
+
+static void s_send_ack (s_coord_t *self, fb_host_t *host, uint64_t seq) {
+    fb_msg_t *msg = fb_msg_new (FB_MSG_ACK);
+    if (!msg)
+        return;
+    snprintf (msg->u.ack.run_id, sizeof msg->u.ack.run_id, "%s", self->run->run_id);
+    msg->u.ack.seq = seq;
+    s_send_new (self, host->id, &msg);
+}
+
+static void s_send_abort (s_coord_t *self, fb_host_t *host, const char *reason) {
+    fb_msg_t *msg = fb_msg_new (FB_MSG_ABORT);
+    if (!msg)
+        return;
+    snprintf (msg->u.abort.run_id, sizeof msg->u.abort.run_id, "%s", self->run->run_id);
+    snprintf (msg->u.abort.reason, sizeof msg->u.abort.reason, "%s", reason);
+    s_send_new (self, host->id, &msg);
+}
+
+static bool s_active (const fb_host_t *host) {
+    return host->state != FB_HOST_LOST && host->state != FB_HOST_FAILED;
+}
+
+static void s_set_phase (s_coord_t *self, s_phase_t phase) {
+    self->phase = phase;
+    self->phase_started_ns = fb_clock_now_ns ();
+}
+
+/* Ends the run early with an exit code and a sentence. */
+static void s_give_up (s_coord_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+static void s_give_up (s_coord_t *self, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (self->run->outcome, sizeof self->run->outcome, fmt, ap);
+    va_end (ap);
+    self->run->exit_code = code;
+    for (int i = 0; i < self->run->n_hosts; i++)
+        if (s_active (self->run->hosts[i]))
+            s_send_abort (self, self->run->hosts[i], self->run->outcome);
+    s_set_phase (self, S_END);
+}
+
+/* An agent's value for a label key: its own --label, else its fingerprint (arch, hostname). */
+static const char *s_label_value (const fb_hello_t *hello, const char *key) {
+    for (int i = 0; i < hello->n_labels; i++)
+        if (streq (hello->labels[i].key, key))
+            return hello->labels[i].value;
+    if (streq (key, "arch"))
+        return hello->fp.arch;
+    if (streq (key, "hostname"))
+        return hello->fp.hostname;
+    if (streq (key, "board"))
+        return hello->fp.board;
+    return NULL;
+}
+
+static bool s_labels_match (const fb_scenario_t *sc, const fb_hello_t *hello, char *why,
+                            size_t size) {
+    for (int l = 0; l < sc->n_labels; l++) {
+        const fb_label_match_t *m = &sc->labels[l];
+        const char *value = s_label_value (hello, m->key);
+        for (int v = 0; value && v < m->n_values; v++)
+            if (streq (value, m->values[v]))
+                goto next;
+        snprintf (why, size, "label %s is \"%s\", the scenario wants %s%s", m->key,
+                  value ? value : "(unset)", m->values[0], m->n_values > 1 ? " or another listed" : "");
+        return false;
+    next:;
+    }
+    return true;
+}
+
+static void s_on_hello (s_coord_t *self, const char *id, const fb_hello_t *hello) {
+    fb_run_t *run = self->run;
+    fb_host_t *host = fb_run_find_host (run, id);
+    if (host) {
+        if (host->state == FB_HOST_RUNNING && self->phase == S_RUN) {
+            /* An agent that says Hello again has lost its run (restarted). */
+            host->state = FB_HOST_LOST;
+            host->lost_wall_ns = fb_clock_wall_ns ();
+            snprintf (host->problem, sizeof host->problem, "agent restarted during the run");
+            s_log (self, "host %s restarted during the run: counted as lost", id);
+        }
+        return;
+    }
+    char why[200];
+    if (!streq (hello->agent_id, id)) {
+        snprintf (why, sizeof why, "Hello says agent id \"%s\" but the routing id is \"%s\"",
+                  hello->agent_id, id);
+        s_send_error (self, id, FB_EINPUT, why);
+        return;
+    }
+    if (self->phase != S_JOIN || run->n_hosts >= run->expected_hosts) {
+        snprintf (why, sizeof why, "run %s already has its %d agent(s); try the next run",
+                  run->run_id, run->expected_hosts);
+        s_send_error (self, id, FB_ESTATE, why);
+        return;
+    }
+    if (!s_labels_match (run->sc, hello, why, sizeof why)) {
+        s_send_error (self, id, FB_EINPUT, why);
+        s_log (self, "agent %s does not match: %s", id, why);
+        return;
+    }
+    host = calloc (1, sizeof *host);
+    if (!host)
+        return;
+    snprintf (host->id, sizeof host->id, "%s", id);
+    host->hello = *hello;
+    host->state = FB_HOST_JOINED;
+    host->rtt_ns = INT64_MAX;
+    host->last_seen_ns = fb_clock_now_ns ();
+    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
+        fb_stats_init (&host->stats[w]);
+    run->hosts[run->n_hosts++] = host;
+    s_log (self, "agent %s joined (%s, %s, %d cores) [%d/%d]", id, hello->fp.arch,
+           hello->fp.cpu_model, hello->fp.cores, run->n_hosts, run->expected_hosts);
+}
+
+static void s_join (s_coord_t *self, int64_t now) {
+    fb_run_t *run = self->run;
+    if (run->n_hosts >= run->expected_hosts) {
+        s_set_phase (self, S_PLAN);
+        return;
+    }
+    if (self->opts->local < 0 && !self->local && run->n_hosts == 0 &&
+        now - self->phase_started_ns >= S_AUTO_LOCAL_AFTER_NS) {
+        int n = run->expected_hosts;
+        s_log (self, "no agent joined in 1 s: starting %d local agent(s)", n);
+        fb_err_t err = {0};
+        self->local = fb_local_start (self->opts->agent_path, self->connect_endpoint, n, run->dir, &err);
+        if (!self->local)
+            s_give_up (self, 3, "cannot start local agents: %s", err.msg);
+        return;
+    }
+    if (now - self->phase_started_ns > run->sc->join_timeout_ns)
+        s_give_up (self, 3, "only %d of %d agent(s) joined within %.0f s", run->n_hosts,
+                   run->expected_hosts, run->sc->join_timeout_ns / 1e9);
+}
+
+static void s_plan (s_coord_t *self, int64_t now) {
+    fb_run_t *run = self->run;
+    int ready = fb_run_count_hosts (run, FB_HOST_READY);
+    if (ready == run->n_hosts) {
+        s_set_phase (self, S_SYNC);
+        return;
+    }
+    if (now - self->phase_started_ns > S_PLAN_TIMEOUT_NS) {
+        s_give_up (self, 3, "%d of %d agent(s) did not accept the plan within %.0f s",
+                   run->n_hosts - ready, run->n_hosts, S_PLAN_TIMEOUT_NS / 1e9);
+        return;
+    }
+    if (now - self->last_plan_ns < FB_NS_PER_S)
+        return;
+    self->last_plan_ns = now; /* (re)send to whoever has not answered: agents take it once */
+    fb_msg_t *msg = fb_msg_new (FB_MSG_PLAN);
+    if (!msg)
+        return;
+    fb_scenario_to_plan (run->sc, run->run_id, &msg->u.plan);
+    for (int i = 0; i < run->n_hosts; i++) {
+        fb_host_t *host = run->hosts[i];
+        if (host->state == FB_HOST_JOINED || host->state == FB_HOST_PLANNED) {
+            host->state = FB_HOST_PLANNED;
+            s_send (self, host->id, msg);
+        }
+    }
+    fb_msg_destroy (&msg);
+}
+
+static void s_ping (s_coord_t *self, fb_host_t *host, int64_t now) {
+    fb_msg_t *msg = fb_msg_new (FB_MSG_HEARTBEAT);
+    if (!msg)
+        return;
+    msg->u.heartbeat.sent_ns = now;
+    host->ping_sent_ns = now;
+    s_send_new (self, host->id, &msg);
+}
+
+/* Ping rounds one after the other per host; then one start instant for all. */
+static void s_sync (s_coord_t *self, int64_t now) {
+    fb_run_t *run = self->run;
+    bool all = true;
+    int64_t max_rtt = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        fb_host_t *host = run->hosts[i];
+        if (host->pings_answered < S_SYNC_ROUNDS) {
+            all = false;
+            if (now - host->ping_sent_ns > 200 * FB_NS_PER_MS)
+                s_ping (self, host, now); /* first round, or an answer lost */
+        } else if (host->rtt_ns > max_rtt)
+            max_rtt = host->rtt_ns;
+    }
+    bool late = now - self->phase_started_ns > S_SYNC_TIMEOUT_NS;
+    if (!all && !late)
+        return;
+    for (int i = 0; i < run->n_hosts; i++)
+        if (run->hosts[i]->pings_answered == 0) {
+            s_give_up (self, 3, "agent %s did not answer clock pings", run->hosts[i]->id);
+            return;
+        }
+    /* Far enough ahead that the Start reaches everyone before the instant. */
+    int64_t lead = 3 * max_rtt > 300 * FB_NS_PER_MS ? 3 * max_rtt : 300 * FB_NS_PER_MS;
+    run->start_coord_ns = now + lead;
+    run->start_wall_ns = fb_clock_wall_ns () + lead;
+    int64_t total = 0;
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        total += run->sc->workloads[w].warmup_ns + run->sc->workloads[w].duration_ns;
+    self->run_deadline_ns = run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns +
+                            30 * FB_NS_PER_S;
+    for (int i = 0; i < run->n_hosts; i++) {
+        fb_host_t *host = run->hosts[i];
+        fb_msg_t *msg = fb_msg_new (FB_MSG_START);
+        if (!msg)
+            continue;
+        fb_start_t *s = &msg->u.start;
+        snprintf (s->run_id, sizeof s->run_id, "%s", run->run_id);
+        s->coord_start_ns = run->start_coord_ns;
+        s->offset_ns = host->offset_ns;
+        s->rtt_ns = host->rtt_ns;
+        s->start_ns = run->start_coord_ns + host->offset_ns;
+        s_send_new (self, host->id, &msg);
+        host->state = FB_HOST_RUNNING;
+        host->last_seen_ns = now;
+    }
+    fb_progress_start (self->progress, run->start_coord_ns, total);
+    s_log (self, "run %s: %d host(s) start together in %.0f ms", run->run_id, run->n_hosts,
+           lead / 1e6);
+    s_set_phase (self, S_RUN);
+}
+
+static void s_on_heartbeat (s_coord_t *self, fb_host_t *host, const fb_heartbeat_t *hb,
+                            int64_t now) {
+    if (hb->echo_ns == 0) {
+        /* The agent's own heartbeat: answered so that it knows we are here. */
+        fb_msg_t *msg = fb_msg_new (FB_MSG_HEARTBEAT);
+        if (msg) {
+            msg->u.heartbeat.sent_ns = now;
+            msg->u.heartbeat.echo_ns = hb->sent_ns;
+            msg->u.heartbeat.echo_recv_ns = now;
+            s_send_new (self, host->id, &msg);
+        }
+        return;
+    }
+    /* NTP: t0 sent, t1 agent received, t2 agent answered, t3 we received. */
+    int64_t t0 = hb->echo_ns, t1 = hb->echo_recv_ns, t2 = hb->sent_ns, t3 = now;
+    int64_t rtt = (t3 - t0) - (t2 - t1);
+    if (t0 != host->ping_sent_ns || rtt < 0)
+        return; /* not our last ping, or nonsense */
+    host->pings_answered++;
+    host->ping_sent_ns = 0;
+    if (rtt < host->rtt_ns) {
+        host->rtt_ns = rtt;
+        host->offset_ns = ((t1 - t0) + (t2 - t3)) / 2;
+    }
+}
+
+/* Marks seq seen; false when it was seen before. */
+static bool s_mark_seen (fb_host_t *host, uint64_t seq) {
+    if (seq >= host->seen_bits) {
+        uint64_t bits = host->seen_bits ? host->seen_bits : 1024;
+        while (bits <= seq)
+            bits *= 2;
+        uint8_t *seen = realloc (host->seen, bits / 8);
+        if (!seen)
+            return false;
+        memset (seen + host->seen_bits / 8, 0, (bits - host->seen_bits) / 8);
+        host->seen = seen;
+        host->seen_bits = bits;
+    }
+    uint8_t bit = (uint8_t) (1u << (seq % 8));
+    if (host->seen[seq / 8] & bit)
+        return false;
+    host->seen[seq / 8] |= bit;
+    return true;
+}
+
+static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
+    fb_run_t *run = self->run;
+    if (!streq (r->run_id, run->run_id) || r->seq == 0 || r->workload < 0 ||
+        r->workload >= run->sc->n_workloads || !s_active (host))
+        return;
+    if (!s_mark_seen (host, r->seq)) {
+        host->duplicates++;
+        s_send_ack (self, host, r->seq); /* our first Ack was lost: say it again */
+        return;
+    }
+    host->reports++;
+    host->workload_now = r->workload;
+    if (r->phase == FB_PHASE_MEASURE) {
+        fb_err_t err = {0};
+        const fb_scenario_workload_t *sw = &run->sc->workloads[r->workload];
+        if (fb_stats_merge_report (&host->stats[r->workload], sw->wl, r, &err) != 0)
+            s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long) r->seq, err.msg);
+        host->stats[r->workload].measured_ns = sw->duration_ns;
+        fb_results_hlog_report (run, host, r);
+        for (int c = 0; c < r->n_counters; c++)
+            if (streq (r->counters[c].name, "ops"))
+                host->interval_ops = r->counters[c].value;
+        host->interval_s = (r->end_ns - r->start_ns) / 1e9;
+    } else {
+        for (int c = 0; c < r->n_counters; c++)
+            if (streq (r->counters[c].name, "ops"))
+                host->warmup_ops[r->workload] += r->counters[c].value;
+    }
+    s_send_ack (self, host, r->seq);
+}
+
+static bool s_host_complete (const fb_host_t *host) {
+    if (!host->done_received)
+        return false;
+    for (uint64_t s = 1; s <= host->done.last_seq; s++)
+        if (s >= host->seen_bits || !(host->seen[s / 8] & (1u << (s % 8))))
+            return false;
+    return true;
+}
+
+static void s_on_done (s_coord_t *self, fb_host_t *host, const fb_done_t *done) {
+    fb_run_t *run = self->run;
+    if (!streq (done->run_id, run->run_id) || !s_active (host))
+        return;
+    if (!host->done_received) {
+        host->done_received = true;
+        host->done = *done;
+        /* Its start in our clock, against the shared instant. */
+        host->start_skew_ns = (done->started_ns - host->offset_ns) - run->start_coord_ns;
+    }
+    s_send_ack (self, host, 0);
+}
+
+static void s_on_error (s_coord_t *self, fb_host_t *host, const fb_error_msg_t *e) {
+    if (!host || !streq (e->run_id, self->run->run_id)) {
+        s_log (self, "agent %s says: %s", host ? host->id : "?", e->message);
+        return;
+    }
+    if (self->phase == S_PLAN && e->code == FB_EINPUT) {
+        s_give_up (self, 2, "agent %s refused the plan: %s", host->id, e->message);
+        return;
+    }
+    if (!s_active (host))
+        return;
+    host->state = FB_HOST_FAILED;
+    host->lost_wall_ns = fb_clock_wall_ns ();
+    snprintf (host->problem, sizeof host->problem, "%s", e->message);
+    s_log (self, "host %s failed: %s", host->id, e->message);
+}
+
+static void s_dispatch (s_coord_t *self, const char *id, fb_msg_t *msg, int64_t now) {
+    if (msg->type == FB_MSG_HELLO) {
+        s_on_hello (self, id, &msg->u.hello);
+        return;
+    }
+    fb_host_t *host = fb_run_find_host (self->run, id);
+    if (!host) {
+        if (msg->type != FB_MSG_HEARTBEAT && msg->type != FB_MSG_ERROR)
+            s_send_error (self, id, FB_ESTATE, "unknown agent: say Hello first");
+        return;
+    }
+    host->last_seen_ns = now;
+    switch (msg->type) {
+    case FB_MSG_READY:
+        if (host->state == FB_HOST_PLANNED && streq (msg->u.ready.run_id, self->run->run_id))
+            host->state = FB_HOST_READY;
+        break;
+    case FB_MSG_HEARTBEAT:
+        s_on_heartbeat (self, host, &msg->u.heartbeat, now);
+        break;
+    case FB_MSG_REPORT:
+        s_on_report (self, host, &msg->u.report);
+        break;
+    case FB_MSG_DONE:
+        s_on_done (self, host, &msg->u.done);
+        break;
+    case FB_MSG_ERROR:
+        s_on_error (self, host, &msg->u.error);
+        break;
+    default:
+        s_send_error (self, id, FB_EINPUT, "the coordinator does not take this message");
+        break;
+    }
+}
+
+static void s_on_frame (s_coord_t *self, int64_t now) {
+    zmsg_t *zmsg = zmsg_recv (self->router);
+    if (!zmsg)
+        return;
+    char *id = zmsg_popstr (zmsg);
+    zframe_t *frame = zmsg_pop (zmsg);
+    if (id && frame && zmsg_size (zmsg) == 0) {
+        fb_err_t err = {0};
+        fb_msg_t *msg = fb_wire_unpack (zframe_data (frame), zframe_size (frame), &err);
+        if (msg)
+            s_dispatch (self, id, msg, now);
+        else {
+            s_log (self, "dropped a bad frame from %s: %s", id, err.msg);
+            s_send_error (self, id, FB_EINPUT, err.msg);
+        }
+        fb_msg_destroy (&msg);
+    } else if (id)
+        s_send_error (self, id, FB_EINPUT, "expected one frame per message");
+    zframe_destroy (&frame);
+    zstr_free (&id);
+    zmsg_destroy (&zmsg);
+}
+
+static void s_mark_lost (s_coord_t *self, fb_host_t *host, const char *why) {
+    host->state = FB_HOST_LOST;
+    host->lost_wall_ns = fb_clock_wall_ns ();
+    snprintf (host->problem, sizeof host->problem, "%s", why);
+    s_log (self, "host %s lost: %s", host->id, why);
+    s_send_abort (self, host, why);
+}
+
+static void s_running (s_coord_t *self, int64_t now) {
+    fb_run_t *run = self->run;
+    bool heartbeat = now - self->last_heartbeat_ns >= FB_NS_PER_S;
+    int finished = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        fb_host_t *host = run->hosts[i];
+        if (host->state == FB_HOST_RUNNING && s_host_complete (host))
+            host->state = FB_HOST_DONE;
+        if (host->state != FB_HOST_RUNNING) {
+            finished++;
+            continue;
+        }
+        int64_t silent = now - host->last_seen_ns;
+        if (silent > run->sc->heartbeat_timeout_ns) {
+            char why[128];
+            snprintf (why, sizeof why, "silent for %.1f s (heartbeat timeout %.1f s)", silent / 1e9,
+                      run->sc->heartbeat_timeout_ns / 1e9);
+            s_mark_lost (self, host, why);
+            finished++;
+        } else if (now > self->run_deadline_ns) {
+            s_mark_lost (self, host, "no Done by the end of the run's time");
+            finished++;
+        } else if (heartbeat)
+            s_ping (self, host, now);
+    }
+    if (heartbeat)
+        self->last_heartbeat_ns = now;
+    if (now - self->last_progress_ns >= FB_NS_PER_S) {
+        self->last_progress_ns = now;
+        fb_progress_update (self->progress, run, now);
+    }
+    if (finished == run->n_hosts)
+        s_set_phase (self, S_END);
+}
+
+static void s_step (s_coord_t *self, int64_t now) {
+    switch (self->phase) {
+    case S_JOIN:
+        s_join (self, now);
+        break;
+    case S_PLAN:
+        s_plan (self, now);
+        break;
+    case S_SYNC:
+        s_sync (self, now);
+        break;
+    case S_RUN:
+        s_running (self, now);
+        break;
+    case S_END:
+        break;
+    }
+}
+
+/* Merges hosts into the fleet, judges, and sets the exit code unless a phase gave up. */
+static void s_conclude (s_coord_t *self) {
+    fb_run_t *run = self->run;
+    run->finished_wall_ns = fb_clock_wall_ns ();
+    fb_progress_finish (self->progress);
+    if (run->exit_code != 0)
+        return; /* gave up before the run: nothing to judge */
+    int lost = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        fb_host_t *host = run->hosts[i];
+        if (!s_active (host)) {
+            lost++;
+            continue; /* a lost host's partial numbers stay in its own section only */
+        }
+        for (int w = 0; w < run->sc->n_workloads; w++) {
+            fb_err_t err = {0};
+            if (fb_stats_merge (&run->fleet[w], &host->stats[w], &err) != 0)
+                s_log (self, "merge of %s: %s", host->id, err.msg);
+        }
+    }
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        run->fleet[w].measured_ns = run->sc->workloads[w].duration_ns;
+    int failed = fb_verdicts_judge (run);
+    if (lost > run->sc->allow_lost) {
+        run->exit_code = 3;
+        snprintf (run->outcome, sizeof run->outcome,
+                  "incomplete: %d of %d host(s) lost or failed (allow_lost: %d)", lost,
+                  run->n_hosts, run->sc->allow_lost);
+    } else if (lost == run->n_hosts) {
+        run->exit_code = 3;
+        snprintf (run->outcome, sizeof run->outcome, "incomplete: every host was lost");
+    } else if (failed > 0) {
+        run->exit_code = 1;
+        snprintf (run->outcome, sizeof run->outcome, "failed: %d target(s) or gate(s) did not hold",
+                  failed);
+    } else {
+        run->exit_code = 0;
+        snprintf (run->outcome, sizeof run->outcome, "passed: every target and gate held");
+    }
+}
+
+void fb_coord_opts_default (fb_coord_opts_t *opts) {
+    memset (opts, 0, sizeof *opts);
+    snprintf (opts->bind, sizeof opts->bind, "tcp://127.0.0.1:5690");
+    opts->local = -1;
+    snprintf (opts->out_dir, sizeof opts->out_dir, "results");
+}
+
+static int s_bind (s_coord_t *self, fb_err_t *err) {
+    const char *bind = self->opts->bind;
+    if (!fb_endpoint_is_loopback (bind) && !self->opts->insecure)
+        return fb_err_set (err, FB_EINPUT,
+                           "--bind %s is not loopback: plain TCP to other hosts needs --insecure "
+                           "(CURVE keys are not supported yet)",
+                           bind);
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->router)
+        return fb_err_set (err, FB_ESYS, "cannot create a ZeroMQ socket");
+    zsock_set_router_handover (self->router, 1); /* a reconnecting agent takes its id back */
+    zsock_set_maxmsgsize (self->router, FB_MAX_FRAME_BYTES);
+    zsock_set_linger (self->router, 0);
+    int port = zsock_bind (self->router, "%s", bind);
+    if (port < 0)
+        return fb_err_set (err, FB_EINPUT, "cannot bind %s: %s", bind, zmq_strerror (zmq_errno ()));
+    /* Local agents connect to loopback on the port actually bound (":*" picks one). */
+    snprintf (self->connect_endpoint, sizeof self->connect_endpoint, "tcp://127.0.0.1:%d",
+              port > 0 ? port : 5690);
+    return 0;
+}
+
+static void s_make_run_id (const fb_scenario_t *sc, char *id, size_t size) {
+    time_t now = time (NULL);
+    struct tm tm;
+    localtime_r (&now, &tm);
+    char stamp[32];
+    strftime (stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf (id, size, "%s-%s-%04x", stamp, sc->name, (unsigned) (randof (0x10000)));
+}
+
+int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *run_dir,
+                  size_t run_dir_size, fb_err_t *err) {
+    fb_run_t *run = calloc (1, sizeof *run);
+    if (!run) {
+        fb_err_set (err, FB_ENOMEM, "out of memory");
+        return 3;
+    }
+    run->sc = sc;
+    run->expected_hosts = sc->expect;
+    run->started_wall_ns = fb_clock_wall_ns ();
+    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
+        fb_stats_init (&run->fleet[w]);
+    s_make_run_id (sc, run->run_id, sizeof run->run_id);
+    snprintf (run->dir, sizeof run->dir, "%s/%s", opts->out_dir, run->run_id);
+    if (opts->baseline[0])
+        snprintf (run->baseline_path, sizeof run->baseline_path, "%s", opts->baseline);
+    else
+        snprintf (run->baseline_path, sizeof run->baseline_path, "baselines/%s.json", sc->name);
+    if (run_dir)
+        snprintf (run_dir, run_dir_size, "%s", run->dir);
+
+    s_coord_t self = {.run = run, .opts = opts, .err = err};
+    self.progress = fb_progress_new (opts->quiet);
+    int code = 3;
+    if (fb_files_mkdirs (run->dir, err) != 0 || s_bind (&self, err) != 0) {
+        code = err->code == FB_EINPUT ? 2 : 3;
+        goto done;
+    }
+    s_log (&self, "run %s: waiting for %d agent(s) on %s", run->run_id, run->expected_hosts,
+           opts->bind);
+    if (opts->local > 0) {
+        self.local = fb_local_start (opts->agent_path, self.connect_endpoint, opts->local, run->dir,
+                                     err);
+        if (!self.local)
+            goto done;
+    }
+    s_set_phase (&self, S_JOIN);
+    zpoller_t *poller = zpoller_new (self.router, NULL);
+    while (self.phase != S_END && !zsys_interrupted) {
+        if (zpoller_wait (poller, 50) == self.router)
+            for (int i = 0; i < 1000 && (zsock_events (self.router) & ZMQ_POLLIN); i++)
+                s_on_frame (&self, fb_clock_now_ns ());
+        s_step (&self, fb_clock_now_ns ());
+    }
+    zpoller_destroy (&poller);
+    if (zsys_interrupted && self.phase != S_END)
+        s_give_up (&self, 3, "interrupted");
+    s_conclude (&self);
+    if (fb_results_write (run, err) != 0)
+        s_log (&self, "cannot write results: %s", err->msg);
+    if (!opts->no_summary)
+        fb_results_print (run, stdout);
+    code = run->exit_code;
+    if (code != 0)
+        fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);
+done:
+    fb_local_stop (&self.local);
+    fb_progress_destroy (&self.progress);
+    zsock_destroy (&self.router);
+    fb_run_clear (run);
+    free (run);
+    return code;
+}

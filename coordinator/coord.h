@@ -1,0 +1,29 @@
+/* coord.h: one run of a scenario: wait for agents, send plans, synchronise clocks, start
+ * everyone at one instant, collect and merge reports, judge, write results. */
+#ifndef FB_COORD_H
+#define FB_COORD_H
+
+#include "err.h"
+#include "scenario.h"
+
+#include <stdbool.h>
+
+typedef struct {
+    char bind[256];     /* ROUTER endpoint; default tcp://127.0.0.1:5690 */
+    bool insecure;      /* allow plain TCP on a non-loopback bind */
+    int local;          /* agents to start here: -1 auto (none joined after a second), 0 never */
+    char out_dir[512];  /* results/ */
+    char baseline[512]; /* baseline file for gates; "" = baselines/<scenario>.json */
+    bool quiet;         /* no progress lines */
+    bool no_summary;    /* no summary table on stdout */
+    char agent_path[512]; /* the agent binary for local agents; "" = next to coord */
+} fb_coord_opts_t;
+
+void fb_coord_opts_default (fb_coord_opts_t *opts);
+
+/* Runs the scenario. Returns the exit code (0 held, 1 failed, 2 bad scenario or plan refused,
+ * 3 incomplete); err says why for 2 and 3. run_dir receives the results folder ("" if none). */
+int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *run_dir,
+                  size_t run_dir_size, fb_err_t *err);
+
+#endif

@@ -1,0 +1,154 @@
+/* coord_main.c: the coordinator's command line. */
+#include "baseline.h"
+#include "coord.h"
+#include "scenario.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_usage =
+    "usage: coord run FILE [options]     run a scenario\n"
+    "       coord check FILE             validate a scenario without running it\n"
+    "       coord baseline save RUN_DIR [--out DIR]\n"
+    "                                    keep a run's numbers for gates (baselines/<name>.json)\n"
+    "       coord --help | --version\n"
+    "\n"
+    "run options:\n"
+    "  --bind ENDPOINT   where agents connect (default tcp://127.0.0.1:5690)\n"
+    "  --insecure        allow plain TCP on a non-loopback --bind\n"
+    "  --local N         start N agents on this machine (default: agents.expect, started\n"
+    "                    when none has joined after 1 s; --local 0 never)\n"
+    "  --out DIR         results folder (default results/)\n"
+    "  --baseline FILE   baseline for gates (default baselines/<scenario>.json)\n"
+    "  --json            print run.json instead of the summary table\n"
+    "  --quiet           no progress lines\n"
+    "\n"
+    "exit codes: 0 every target and gate held, 1 a target or gate failed,\n"
+    "            2 bad scenario or command line, 3 run incomplete (agents missing or lost)\n";
+
+static int s_usage_error (const char *fmt, const char *arg) {
+    fprintf (stderr, "coord: ");
+    fprintf (stderr, fmt, arg);
+    fprintf (stderr, "\n\n%s", s_usage);
+    return 2;
+}
+
+static int s_check (const char *path) {
+    fb_err_t err = {0};
+    fb_scenario_t *sc = fb_scenario_load (path, &err);
+    if (!sc) {
+        fprintf (stderr, "coord: %s\n", err.msg);
+        return 2;
+    }
+    printf ("%s: scenario \"%s\" is valid: %d workload(s), %d agent(s) expected\n", path, sc->name,
+            sc->n_workloads, sc->expect);
+    fb_scenario_destroy (&sc);
+    return 0;
+}
+
+static int s_print_file (const char *path) {
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return -1;
+    char buf[8192];
+    size_t n;
+    while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+        fwrite (buf, 1, n, stdout);
+    fclose (f);
+    return 0;
+}
+
+static int s_run (int argc, char **argv) {
+    fb_coord_opts_t opts;
+    fb_coord_opts_default (&opts);
+    bool json = false;
+    static const struct option longs[] = {
+        {"bind", required_argument, 0, 'b'},  {"insecure", no_argument, 0, 'i'},
+        {"local", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
+        {"baseline", required_argument, 0, 'B'}, {"json", no_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'},       {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'b': snprintf (opts.bind, sizeof opts.bind, "%s", optarg); break;
+        case 'i': opts.insecure = true; break;
+        case 'l':
+            opts.local = (int) strtol (optarg, &end, 10);
+            if (!*optarg || *end || opts.local < 0 || opts.local > 256)
+                return s_usage_error ("--local takes a number of agents from 0 to 256 (got \"%s\")",
+                                      optarg);
+            break;
+        case 'o': snprintf (opts.out_dir, sizeof opts.out_dir, "%s", optarg); break;
+        case 'B': snprintf (opts.baseline, sizeof opts.baseline, "%s", optarg); break;
+        case 'j': json = true; break;
+        case 'q': opts.quiet = true; break;
+        default: return s_usage_error ("%s", "unknown option");
+        }
+    }
+    if (optind != argc - 1)
+        return s_usage_error ("%s", "coord run takes one scenario file");
+    fb_err_t err = {0};
+    fb_scenario_t *sc = fb_scenario_load (argv[optind], &err);
+    if (!sc) {
+        fprintf (stderr, "coord: %s\n", err.msg);
+        return 2;
+    }
+    if (json)
+        opts.quiet = opts.no_summary = true;
+    char dir[512] = "";
+    int code = fb_coord_run (sc, &opts, dir, sizeof dir, &err);
+    if (code != 0 && err.msg[0])
+        fprintf (stderr, "coord: %s\n", err.msg);
+    if (json && dir[0]) {
+        char path[600];
+        snprintf (path, sizeof path, "%s/run.json", dir);
+        if (s_print_file (path) != 0)
+            fprintf (stderr, "coord: no %s to print\n", path);
+    }
+    fb_scenario_destroy (&sc);
+    return code;
+}
+
+static int s_baseline (int argc, char **argv) {
+    if (argc < 3 || !streq (argv[1], "save"))
+        return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+    const char *out = "baselines";
+    if (argc == 5 && streq (argv[3], "--out"))
+        out = argv[4];
+    else if (argc != 3)
+        return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+    char path[600];
+    fb_err_t err = {0};
+    if (fb_baseline_save (argv[2], out, path, sizeof path, &err) != 0) {
+        fprintf (stderr, "coord: %s\n", err.msg);
+        return 2;
+    }
+    printf ("baseline saved: %s\n", path);
+    return 0;
+}
+
+int main (int argc, char **argv) {
+    if (argc < 2)
+        return s_usage_error ("%s", "a command is needed");
+    if (streq (argv[1], "--help") || streq (argv[1], "-h")) {
+        fputs (s_usage, stdout);
+        return 0;
+    }
+    if (streq (argv[1], "--version")) {
+        printf ("coord (fleetbench) %s\n", FB_BUILD);
+        return 0;
+    }
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    if (streq (argv[1], "check"))
+        return argc == 3 ? s_check (argv[2]) : s_usage_error ("%s", "coord check takes one file");
+    if (streq (argv[1], "run"))
+        return s_run (argc - 1, argv + 1);
+    if (streq (argv[1], "baseline"))
+        return s_baseline (argc - 1, argv + 1);
+    return s_usage_error ("unknown command \"%s\"", argv[1]);
+}

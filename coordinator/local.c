@@ -1,0 +1,119 @@
+/* local.c: fork/exec of local agents (fork rather than posix_spawn: the child must ask for
+ * SIGTERM when its parent dies, which only prctl in the child can). */
+#include "local.h"
+
+#include "clock.h"
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct fb_local {
+    int n;
+    pid_t *pids;
+};
+
+static int s_agent_path (const char *given, char *path, size_t size, fb_err_t *err) {
+    if (given && given[0]) {
+        snprintf (path, size, "%s", given);
+        return 0;
+    }
+    char self[512];
+    ssize_t len = readlink ("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+        return fb_err_set (err, FB_ESYS, "cannot find this program's folder: %s", strerror (errno));
+    self[len] = '\0';
+    snprintf (path, size, "%s/agent", dirname (self));
+    if (access (path, X_OK) != 0)
+        return fb_err_set (err, FB_ESYS, "no agent program at %s", path);
+    return 0;
+}
+
+static pid_t s_spawn (const char *agent, const char *endpoint, int index, const char *dir) {
+    char id[32], log[600], state[600];
+    snprintf (id, sizeof id, "local-%d", index);
+    snprintf (log, sizeof log, "%s/agents/%s.log", dir, id);
+    snprintf (state, sizeof state, "%s/agents", dir);
+    pid_t parent = getpid ();
+    pid_t pid = fork ();
+    if (pid != 0)
+        return pid;
+    prctl (PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid () != parent)
+        _exit (127); /* the coordinator died before prctl */
+    int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        dup2 (fd, STDOUT_FILENO);
+        dup2 (fd, STDERR_FILENO);
+    }
+    int null = open ("/dev/null", O_RDONLY);
+    if (null >= 0)
+        dup2 (null, STDIN_FILENO);
+    execl (agent, agent, "--coordinator", endpoint, "--id", id, "--once", "--state-dir", state,
+           (char *) NULL);
+    _exit (127);
+}
+
+fb_local_t *fb_local_start (const char *agent_path, const char *endpoint, int n,
+                            const char *run_dir, fb_err_t *err) {
+    char agent[600], agents_dir[600];
+    if (s_agent_path (agent_path, agent, sizeof agent, err) != 0)
+        return NULL;
+    snprintf (agents_dir, sizeof agents_dir, "%s/agents", run_dir);
+    if (fb_files_mkdirs (agents_dir, err) != 0)
+        return NULL;
+    fb_local_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->pids = calloc ((size_t) n, sizeof *self->pids);
+    if (!self || !self->pids) {
+        free (self);
+        fb_err_set (err, FB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        pid_t pid = s_spawn (agent, endpoint, i + 1, run_dir);
+        if (pid < 0) {
+            fb_err_set (err, FB_ESYS, "cannot start local agent %d: %s", i + 1, strerror (errno));
+            fb_local_stop (&self);
+            return NULL;
+        }
+        self->pids[self->n++] = pid;
+    }
+    return self;
+}
+
+void fb_local_stop (fb_local_t **self_p) {
+    fb_local_t *self = *self_p;
+    if (!self)
+        return;
+    int64_t deadline = fb_clock_now_ns () + 5 * FB_NS_PER_S;
+    int left = self->n;
+    while (left > 0) {
+        left = 0;
+        for (int i = 0; i < self->n; i++) {
+            if (self->pids[i] <= 0)
+                continue;
+            if (waitpid (self->pids[i], NULL, WNOHANG) == self->pids[i])
+                self->pids[i] = 0;
+            else if (fb_clock_now_ns () > deadline) {
+                kill (self->pids[i], SIGTERM);
+                waitpid (self->pids[i], NULL, 0);
+                self->pids[i] = 0;
+            } else
+                left++;
+        }
+        if (left > 0)
+            usleep (20000);
+    }
+    free (self->pids);
+    free (self);
+    *self_p = NULL;
+}

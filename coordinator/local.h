@@ -1,0 +1,17 @@
+/* local.h: agents the coordinator starts on this machine (loopback, no keys needed), so one
+ * command shows a whole run. They die with the coordinator (PR_SET_PDEATHSIG). */
+#ifndef FB_LOCAL_H
+#define FB_LOCAL_H
+
+#include "err.h"
+
+typedef struct fb_local fb_local_t;
+
+/* Starts n agents "local-1".."local-n" connecting to endpoint, each with --once; their output
+ * goes to run_dir/agents/local-N.log. agent_path "" means the agent next to this program. */
+fb_local_t *fb_local_start (const char *agent_path, const char *endpoint, int n,
+                            const char *run_dir, fb_err_t *err);
+/* Waits a few seconds for them to leave, then terminates those still there; reaps all. */
+void fb_local_stop (fb_local_t **self_p);
+
+#endif

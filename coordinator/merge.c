@@ -1,0 +1,28 @@
+/* merge.c: Report -> stats. */
+#include "merge.h"
+
+#include "stats_json.h"
+
+int fb_stats_merge_report (fb_stats_t *stats, const fb_workload_t *wl, const fb_report_t *report,
+                           fb_err_t *err) {
+    for (int m = 0; m < report->n_metrics; m++) {
+        const fb_report_metric_t *rm = &report->metrics[m];
+        fb_hist_t *h = fb_hist_decode (rm->hist, rm->hist_len, err);
+        if (!h) {
+            fb_err_prefix (err, "metric %s", rm->name);
+            return -1;
+        }
+        fb_hist_t *into = fb_stats_metric (stats, rm->name, err);
+        int rc = into ? fb_hist_merge (into, h, err) : -1;
+        fb_hist_destroy (&h);
+        if (rc != 0)
+            return -1;
+    }
+    for (int c = 0; c < report->n_counters; c++) {
+        const fb_report_counter_t *rc = &report->counters[c];
+        if (fb_stats_add_counter (stats, rc->name, fb_stats_counter_kind (wl, rc->name), rc->value,
+                                  err) != 0)
+            return -1;
+    }
+    return 0;
+}

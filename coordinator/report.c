@@ -1,0 +1,180 @@
+/* report.c: report.md and the terminal summary, from one table builder. */
+#include "report.h"
+
+#include "results.h"
+#include "stats_json.h"
+#include "units.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_COLS 9
+static const char *const s_header[S_COLS] = {"host", "ops", "ops/s", "errors", "p50",
+                                              "p95",  "p99", "p99.9", "max"};
+
+/* One row of the latency table: host name, counts, then the latency percentiles. */
+/* One row of a metric's table: the host, then for "latency" its operations, rate and errors
+ * (for other metrics the samples recorded), then the percentiles. */
+static void s_row (const char *name, const fb_stats_t *st, const char *metric,
+                   char cells[S_COLS][32]) {
+    int ops_i = fb_stats_find_counter (st, "ops");
+    int err_i = fb_stats_find_counter (st, "errors");
+    int64_t ops = ops_i >= 0 ? st->counters[ops_i] : 0;
+    const fb_hist_t *h = fb_stats_find_metric (st, metric);
+    snprintf (cells[0], 32, "%s", name);
+    if (strcmp (metric, "latency") == 0) {
+        snprintf (cells[1], 32, "%lld", (long long) ops);
+        snprintf (cells[2], 32, "%.0f", st->measured_ns > 0 ? ops * 1e9 / st->measured_ns : 0.0);
+        snprintf (cells[3], 32, "%lld", (long long) (err_i >= 0 ? st->counters[err_i] : 0));
+    } else {
+        snprintf (cells[1], 32, "%lld", (long long) (h ? fb_hist_count (h) : 0));
+        snprintf (cells[2], 32, " ");
+        snprintf (cells[3], 32, " ");
+    }
+    double p[] = {50, 95, 99, 99.9};
+    for (int i = 0; i < 4; i++) {
+        if (h && fb_hist_count (h) > 0)
+            fb_units_format_ns ((double) fb_hist_value_at_percentile (h, p[i]), cells[4 + i], 32);
+        else
+            snprintf (cells[4 + i], 32, "-");
+    }
+    if (h && fb_hist_count (h) > 0)
+        fb_units_format_ns ((double) fb_hist_max (h), cells[8], 32);
+    else
+        snprintf (cells[8], 32, "-");
+}
+
+static void s_print_row (FILE *out, bool md, char cells[S_COLS][32]) {
+    for (int c = 0; c < S_COLS; c++) {
+        if (md)
+            fprintf (out, "| %s ", cells[c]);
+        else
+            fprintf (out, c == 0 ? "  %-14s" : "%10s", cells[c]);
+    }
+    fputs (md ? "|\n" : "\n", out);
+}
+
+static void s_table (FILE *out, bool md, const fb_run_t *run, int w, const char *metric) {
+    char cells[S_COLS][32];
+    bool latency = strcmp (metric, "latency") == 0;
+    for (int c = 0; c < S_COLS; c++)
+        snprintf (cells[c], 32, "%s",
+                  c == 0 ? metric : (!latency && c == 1) ? "samples" : (!latency && c < 4) ? " " : s_header[c]);
+    s_print_row (out, md, cells);
+    if (md) {
+        for (int c = 0; c < S_COLS; c++)
+            fputs (c == 0 ? "|---" : "|---:", out);
+        fputs ("|\n", out);
+    }
+    s_row ("fleet", &run->fleet[w], metric, cells);
+    s_print_row (out, md, cells);
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        char name[40];
+        snprintf (name, sizeof name, "%s%s", h->id, h->state == FB_HOST_DONE ? "" : " (lost)");
+        s_row (name, &h->stats[w], metric, cells);
+        s_print_row (out, md, cells);
+    }
+}
+
+static void s_verdicts (FILE *out, bool md, const fb_run_t *run, int w) {
+    static const char *const marks[] = {"held", "FAILED", "skipped"};
+    for (int i = 0; i < run->n_verdicts[w]; i++) {
+        const fb_verdict_t *v = &run->verdicts[w][i];
+        fprintf (out, md ? "- **%s** `%s`: %s\n" : "  [%s] %s: %s\n", marks[v->state], v->text,
+                 v->detail);
+    }
+}
+
+static void s_counters (FILE *out, bool md, const fb_stats_t *st) {
+    fputs (md ? "\nCounters (fleet): " : "  counters:", out);
+    for (int c = 0; c < st->n_counters; c++) {
+        const char *name = st->counter_names[c];
+        if (strcmp (name, "ops") == 0 || strcmp (name, "errors") == 0)
+            continue;
+        char value[32];
+        if (strcmp (name, "rss") == 0)
+            fb_units_format_bytes ((double) st->counters[c], value, sizeof value);
+        else if (strcmp (name, "cpu") == 0)
+            fb_units_format_ns ((double) st->counters[c], value, sizeof value);
+        else
+            snprintf (value, sizeof value, "%lld", (long long) st->counters[c]);
+        fprintf (out, " %s %s%s", name, value, st->counter_kinds[c] == FB_COUNTER_MAX ? " (max)" : "");
+    }
+    fputs ("\n", out);
+}
+
+static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    char loop[64];
+    if (sw->rate_per_s > 0)
+        snprintf (loop, sizeof loop, "open loop at %.0f/s", sw->rate_per_s);
+    else
+        snprintf (loop, sizeof loop, "closed loop");
+    fprintf (out, md ? "\n## %s (%s, %s, %.0f s)\n\n" : "\n%s (%s, %s, %.0f s)\n", sw->name,
+             sw->wl->kind, loop, sw->duration_ns / 1e9);
+    const fb_stats_t *fleet = &run->fleet[w];
+    for (int m = 0; m < fleet->n_metrics; m++) {
+        s_table (out, md, run, w, fleet->metric_names[m]);
+        if (md)
+            fputs ("\n", out);
+    }
+    if (fleet->n_metrics == 0)
+        fputs ("  no measurement\n", out);
+    s_counters (out, md, fleet);
+    if (md && run->n_verdicts[w] > 0)
+        fputs ("\n", out);
+    s_verdicts (out, md, run, w);
+}
+
+static void s_hosts_md (FILE *out, const fb_run_t *run) {
+    fputs ("\n## Hosts\n\n| host | state | arch | CPU | cores | MHz | memory | kernel | start skew |"
+           " problem |\n|---|---|---|---|---:|---:|---:|---|---:|---|\n",
+           out);
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        const fb_fingerprint_t *fp = &h->hello.fp;
+        char mem[32], skew[32];
+        fb_units_format_bytes ((double) fp->memory_bytes, mem, sizeof mem);
+        fb_units_format_ns ((double) llabs (h->start_skew_ns), skew, sizeof skew);
+        fprintf (out, "| %s | %s | %s | %s | %d | %d | %s | %s | %s%s | %s |\n", h->id,
+                 fb_host_state_name (h->state), fp->arch, fp->cpu_model, fp->cores, fp->mhz_max,
+                 mem, fp->kernel, h->start_skew_ns < 0 ? "-" : "", skew, h->problem);
+    }
+}
+
+static void s_render (FILE *out, bool md, const fb_run_t *run) {
+    if (md) {
+        fprintf (out, "# %s: run %s\n\n**%s** (exit code %d)\n", run->sc->name, run->run_id,
+                 run->outcome, run->exit_code);
+        s_hosts_md (out, run);
+    } else
+        fprintf (out, "\nrun %s (%s): %s\n", run->run_id, run->sc->name, run->outcome);
+    for (int w = 0; w < run->sc->n_workloads && run->n_hosts > 0; w++)
+        s_workload (out, md, run, w);
+    if (!md) {
+        for (int i = 0; i < run->n_hosts; i++)
+            if (run->hosts[i]->problem[0])
+                fprintf (out, "\nhost %s %s: %s\n", run->hosts[i]->id,
+                         fb_host_state_name (run->hosts[i]->state), run->hosts[i]->problem);
+        fprintf (out, "\nresults: %s/ (run.json, report.md, .hlog per host and workload)\n",
+                 run->dir);
+    }
+}
+
+int fb_report_write_md (const fb_run_t *run, fb_err_t *err) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream (&text, &len);
+    if (!mem)
+        return fb_err_set (err, FB_ENOMEM, "out of memory writing report.md");
+    s_render (mem, true, run);
+    fclose (mem);
+    char path[700];
+    snprintf (path, sizeof path, "%s/report.md", run->dir);
+    int rc = fb_files_write (path, text, len, err);
+    free (text);
+    return rc;
+}
+
+void fb_results_print (const fb_run_t *run, FILE *out) { s_render (out, false, run); }

@@ -1,0 +1,154 @@
+/* results.c: run.json and the hlogs. report.md and the terminal summary are in report.c. */
+#include "results.h"
+
+#include "hlog.h"
+#include "report.h"
+#include "stats_json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void fb_results_hlog_report (fb_run_t *run, fb_host_t *host, const fb_report_t *r) {
+    fb_file_t *file = &host->hlog[r->workload];
+    fb_err_t err = {0};
+    if (!file->f) {
+        char path[700];
+        snprintf (path, sizeof path, "%s/%s.%s.hlog", run->dir, host->id,
+                  run->sc->workloads[r->workload].name);
+        if (fb_file_open (file, path, &err) != 0 ||
+            fb_hlog_write_header (file->f, run->start_wall_ns / 1e9, &err) != 0)
+            return;
+    }
+    double start_s = (r->wall_start_ns - run->start_wall_ns) / 1e9;
+    double length_s = (r->end_ns - r->start_ns) / 1e9;
+    for (int m = 0; m < r->n_metrics; m++) {
+        fb_hist_t *h = fb_hist_decode (r->metrics[m].hist, r->metrics[m].hist_len, &err);
+        if (!h)
+            continue;
+        fb_hlog_write_interval (file->f, r->metrics[m].name, start_s, length_s, h, &err);
+        fb_hist_destroy (&h);
+    }
+}
+
+static void s_iso_time (int64_t wall_ns, char *buf, size_t size) {
+    time_t t = (time_t) (wall_ns / 1000000000);
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *s_fingerprint (const fb_fingerprint_t *fp) {
+    return json_pack ("{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "hostname",
+                      fp->hostname, "arch", fp->arch, "cpu_model", fp->cpu_model, "cores",
+                      fp->cores, "mhz_max", fp->mhz_max, "mhz_min", fp->mhz_min, "memory_bytes",
+                      (json_int_t) fp->memory_bytes, "kernel", fp->kernel, "libc", fp->libc,
+                      "openssl", fp->openssl, "build", fp->build, "clocksource", fp->clocksource,
+                      "board", fp->board, "cpu_flags", fp->cpu_flags);
+}
+
+static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {
+    json_t *labels = json_object ();
+    for (int l = 0; l < h->hello.n_labels; l++)
+        json_object_set_new (labels, h->hello.labels[l].key, json_string (h->hello.labels[l].value));
+    json_t *hj = json_pack ("{s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I},s:I,s:I}", "id", h->id, "state",
+                            fb_host_state_name (h->state), "labels", labels, "fingerprint",
+                            s_fingerprint (&h->hello.fp), "clock", "offset_ns",
+                            (json_int_t) h->offset_ns, "rtt_ns",
+                            (json_int_t) (h->rtt_ns == INT64_MAX ? -1 : h->rtt_ns),
+                            "start_skew_ns", (json_int_t) h->start_skew_ns, "reports",
+                            (json_int_t) h->reports, "duplicates", (json_int_t) h->duplicates);
+    if (hj && h->problem[0]) {
+        char when[40];
+        s_iso_time (h->lost_wall_ns, when, sizeof when);
+        json_object_set_new (hj, "problem", json_string (h->problem));
+        json_object_set_new (hj, "lost_at", json_string (when));
+        json_object_set_new (hj, "lost_after_s",
+                             json_real ((h->lost_wall_ns - run->start_wall_ns) / 1e9));
+    }
+    return hj;
+}
+
+static json_t *s_verdicts (const fb_run_t *run, int w) {
+    static const char *const states[] = {"held", "failed", "skipped"};
+    json_t *arr = json_array ();
+    for (int i = 0; i < run->n_verdicts[w]; i++) {
+        const fb_verdict_t *v = &run->verdicts[w][i];
+        json_array_append_new (arr, json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s}", "type",
+                                               v->gate ? "gate" : "target", "text", v->text,
+                                               "verdict", states[v->state], "actual", v->actual,
+                                               v->gate ? "baseline" : "expected", v->expected,
+                                               "detail", v->detail));
+    }
+    return arr;
+}
+
+static json_t *s_workload (const fb_run_t *run, int w) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    json_t *params = json_object ();
+    for (int p = 0; p < sw->resolved.n; p++) {
+        const fb_param_value_t *v = &sw->resolved.v[p];
+        json_object_set_new (params, v->spec->name, json_string (v->text));
+    }
+    json_t *hosts = json_object ();
+    for (int i = 0; i < run->n_hosts; i++) {
+        json_t *hj = fb_stats_to_json (&run->hosts[i]->stats[w]);
+        if (hj)
+            json_object_set_new (hj, "warmup_ops", json_integer (run->hosts[i]->warmup_ops[w]));
+        json_object_set_new (hosts, run->hosts[i]->id, hj ? hj : json_null ());
+    }
+    json_t *fleet = fb_stats_to_json (&run->fleet[w]);
+    return json_pack ("{s:s,s:s,s:o,s:f,s:i,s:f,s:f,s:f,s:o,s:o,s:o}", "name", sw->name, "kind",
+                      sw->wl->kind, "params", params, "rate_per_s", sw->rate_per_s, "concurrency",
+                      sw->concurrency, "duration_s", sw->duration_ns / 1e9, "warmup_s",
+                      sw->warmup_ns / 1e9, "interval_s", sw->interval_ns / 1e9, "fleet",
+                      fleet ? fleet : json_null (), "hosts", hosts, "verdicts", s_verdicts (run, w));
+}
+
+static json_t *s_run_json (const fb_run_t *run) {
+    char started[40], finished[40];
+    s_iso_time (run->started_wall_ns, started, sizeof started);
+    s_iso_time (run->finished_wall_ns, finished, sizeof finished);
+    json_t *hosts = json_array ();
+    int64_t skew_min = 0, skew_max = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        json_array_append_new (hosts, s_host (run, h));
+        if (i == 0 || h->start_skew_ns < skew_min)
+            skew_min = h->start_skew_ns;
+        if (i == 0 || h->start_skew_ns > skew_max)
+            skew_max = h->start_skew_ns;
+    }
+    json_t *workloads = json_array ();
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        json_array_append_new (workloads, s_workload (run, w));
+    return json_pack ("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}",
+                      "fleetbench", FB_VERSION, "run_id", run->run_id, "scenario", "name",
+                      run->sc->name, "path", run->sc->path, "started", started, "finished",
+                      finished, "outcome", run->exit_code == 0 ? "passed"
+                                           : run->exit_code == 1 ? "failed"
+                                           : run->exit_code == 2 ? "refused"
+                                                                 : "incomplete",
+                      "exit_code", run->exit_code, "summary", run->outcome, "expected_hosts",
+                      run->expected_hosts, "allow_lost", run->sc->allow_lost, "start_skew_ns",
+                      (json_int_t) (skew_max - skew_min), "hosts", hosts, "workloads", workloads);
+}
+
+int fb_results_write (fb_run_t *run, fb_err_t *err) {
+    int rc = 0;
+    for (int i = 0; i < run->n_hosts; i++)
+        for (int w = 0; w < FB_MAX_WORKLOADS; w++)
+            if (run->hosts[i]->hlog[w].f && fb_file_commit (&run->hosts[i]->hlog[w], err) != 0)
+                rc = -1;
+    json_t *root = s_run_json (run);
+    if (!root)
+        return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
+    char path[700];
+    snprintf (path, sizeof path, "%s/run.json", run->dir);
+    if (fb_files_write_json (path, root, err) != 0)
+        rc = -1;
+    json_decref (root);
+    if (fb_report_write_md (run, err) != 0)
+        rc = -1;
+    return rc;
+}

@@ -1,0 +1,18 @@
+/* results.h: what a run leaves behind in results/<run-id>/: run.json (everything), one .hlog
+ * per host and workload (HdrHistogram interval logs, written as reports arrive), report.md,
+ * and the summary printed at the end. */
+#ifndef FB_RESULTS_H
+#define FB_RESULTS_H
+
+#include "run.h"
+
+#include <stdio.h>
+
+/* Appends the report's histograms to <dir>/<host>.<workload>.hlog (opened on first use). */
+void fb_results_hlog_report (fb_run_t *run, fb_host_t *host, const fb_report_t *report);
+/* Writes run.json and report.md and closes the hlogs (all through temp names). */
+int fb_results_write (fb_run_t *run, fb_err_t *err);
+/* The summary table for the terminal. */
+void fb_results_print (const fb_run_t *run, FILE *out);
+
+#endif

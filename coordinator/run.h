@@ -1,0 +1,88 @@
+/* run.h: the coordinator's picture of one run: the hosts that joined, what each reported, the
+ * fleet merge and the verdicts. coord.c fills it; results.c and progress.c read it. */
+#ifndef FB_RUN_H
+#define FB_RUN_H
+
+#include "files.h"
+#include "scenario.h"
+#include "stats.h"
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FB_MAX_HOSTS 1024
+
+typedef enum {
+    FB_HOST_JOINED,  /* said Hello, matched the labels */
+    FB_HOST_PLANNED, /* got its Plan */
+    FB_HOST_READY,   /* accepted it */
+    FB_HOST_RUNNING, /* got Start */
+    FB_HOST_DONE,    /* sent Done and every report up to its last */
+    FB_HOST_LOST,    /* silent past the heartbeat timeout */
+    FB_HOST_FAILED,  /* said Error about the run */
+} fb_host_state_t;
+
+typedef struct {
+    char id[64];
+    fb_hello_t hello;
+    fb_host_state_t state;
+    int64_t last_seen_ns;
+    int64_t lost_wall_ns; /* when it was declared lost or failed (wall clock) */
+    char problem[256];    /* why lost or failed, as the report says it */
+    /* Clock: NTP-style rounds, the sample with the smallest round trip kept. */
+    int pings_answered;
+    int64_t ping_sent_ns;
+    int64_t offset_ns; /* agent clock - coordinator clock */
+    int64_t rtt_ns;
+    /* Reports */
+    uint8_t *seen; /* bitmap of report sequence numbers received */
+    uint64_t seen_bits;
+    uint64_t reports, duplicates;
+    bool done_received;
+    fb_done_t done;
+    int64_t start_skew_ns; /* its actual start - the shared start, in coordinator time */
+    int workload_now;      /* index of the workload it reports on */
+    int64_t interval_ops;  /* ops of its last measured interval, for progress */
+    double interval_s;
+    fb_stats_t stats[FB_MAX_WORKLOADS];
+    int64_t warmup_ops[FB_MAX_WORKLOADS];
+    fb_file_t hlog[FB_MAX_WORKLOADS];
+} fb_host_t;
+
+typedef enum { FB_VERDICT_HELD, FB_VERDICT_FAILED, FB_VERDICT_SKIPPED } fb_verdict_state_t;
+
+typedef struct {
+    bool gate;
+    char text[128]; /* "p95 < 120us" or "p95 at most 20% worse than baseline" */
+    fb_verdict_state_t state;
+    double actual, expected; /* base units; expected: the target's value or the baseline's */
+    char detail[256];        /* a sentence for people */
+} fb_verdict_t;
+
+typedef struct {
+    const fb_scenario_t *sc;
+    char run_id[64];
+    char dir[512]; /* results/<run-id> */
+    char baseline_path[512];
+    bool baseline_loaded;
+    int64_t started_wall_ns, finished_wall_ns;
+    int64_t start_coord_ns; /* the shared start, coordinator clock */
+    int64_t start_wall_ns;
+    int n_hosts;
+    fb_host_t *hosts[FB_MAX_HOSTS];
+    int expected_hosts;
+    fb_stats_t fleet[FB_MAX_WORKLOADS];
+    int n_verdicts[FB_MAX_WORKLOADS];
+    fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES];
+    int exit_code;       /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
+    char outcome[256];   /* one line for people */
+} fb_run_t;
+
+fb_host_t *fb_run_find_host (fb_run_t *run, const char *id);
+int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state);
+const char *fb_host_state_name (fb_host_state_t state);
+/* Frees hosts and stats. */
+void fb_run_clear (fb_run_t *run);
+
+#endif

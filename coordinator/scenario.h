@@ -1,0 +1,61 @@
+/* scenario.h: the scenario file (YAML, libyaml), validated against each workload kind's
+ * schema. Every error names file:line:col and what was expected. */
+#ifndef FB_SCENARIO_H
+#define FB_SCENARIO_H
+
+#include "err.h"
+#include "target.h"
+#include "wire.h"
+#include "workload.h"
+
+#include <stddef.h>
+
+#define FB_MAX_TARGETS 16
+#define FB_MAX_GATES 16
+#define FB_MAX_LABEL_VALUES 8
+
+typedef struct {
+    char key[32];
+    int n_values;
+    char values[FB_MAX_LABEL_VALUES][96]; /* an agent matches when its value is any of these */
+} fb_label_match_t;
+
+typedef struct {
+    char name[64];
+    const fb_workload_t *wl; /* the kind */
+    int line, col;           /* where the workload's entry starts */
+    int n_params;
+    fb_plan_param_t params[FB_MAX_PLAN_PARAMS]; /* as written, sent to agents */
+    fb_params_t resolved;                      /* parsed and checked against the kind */
+    double rate_per_s;                         /* 0: closed loop */
+    int concurrency;                           /* 0: the kind's default (1, or its param) */
+    int64_t duration_ns, warmup_ns, interval_ns; /* defaults applied */
+    int n_targets;
+    fb_target_t targets[FB_MAX_TARGETS];
+    int n_gates;
+    fb_gate_t gates[FB_MAX_GATES];
+} fb_scenario_workload_t;
+
+typedef struct {
+    char path[256]; /* as given, for messages */
+    char name[64];
+    int expect;                   /* agents to wait for (default 1) */
+    int allow_lost;               /* agents that may be lost before the run counts incomplete */
+    int64_t join_timeout_ns;      /* default 30s */
+    int64_t heartbeat_timeout_ns; /* default 5s */
+    int n_labels;
+    fb_label_match_t labels[FB_MAX_LABELS];
+    int64_t duration_ns, warmup_ns, interval_ns; /* defaults: 10s, 2s, 1s */
+    int n_workloads;
+    fb_scenario_workload_t workloads[FB_MAX_WORKLOADS];
+} fb_scenario_t;
+
+fb_scenario_t *fb_scenario_load (const char *path, fb_err_t *err);
+/* Same, from memory; path is only used in messages. */
+fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path, fb_err_t *err);
+void fb_scenario_destroy (fb_scenario_t **self_p);
+
+/* The plan agents receive: every workload with its params as written. */
+void fb_scenario_to_plan (const fb_scenario_t *self, const char *run_id, fb_plan_t *plan);
+
+#endif

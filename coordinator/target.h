@@ -1,0 +1,73 @@
+/* target.h: targets ("p95 < 120us", "throughput > 5000/s", "dispatch.p99 < 1ms",
+ * "rss < 50MB", "errors < 0.1%") and regression gates ({ metric: p95, max_regression: 20% }),
+ * parsed from scenario text and judged against merged stats. */
+#ifndef FB_TARGET_H
+#define FB_TARGET_H
+
+#include "err.h"
+#include "stats.h"
+#include "workload.h"
+
+#include <stdbool.h>
+
+typedef enum {
+    FB_STAT_PERCENTILE, /* pNN on a latency metric */
+    FB_STAT_MEAN,
+    FB_STAT_MIN,
+    FB_STAT_MAX,
+    FB_STAT_THROUGHPUT, /* ops per second over the measured window */
+    FB_STAT_ERRORS,     /* errors / ops, a fraction */
+    FB_STAT_COUNTER,    /* a counter's value: "rss", "drops", "overflows" */
+} fb_stat_t;
+
+typedef enum { FB_CMP_LT, FB_CMP_LE, FB_CMP_GT, FB_CMP_GE } fb_cmp_t;
+
+/* The left-hand side: what is measured. */
+typedef struct {
+    char text[48];   /* as written: "p95", "dispatch.p99", "throughput", "rss" */
+    char metric[32]; /* histogram name ("latency" when not named) or counter name */
+    fb_stat_t stat;
+    double percentile; /* FB_STAT_PERCENTILE: 0..100 */
+} fb_measure_t;
+
+typedef struct {
+    char text[96]; /* the whole target as written */
+    fb_measure_t measure;
+    fb_cmp_t cmp;
+    double value; /* base unit: ns, /s, fraction, bytes, count */
+} fb_target_t;
+
+typedef struct {
+    fb_measure_t measure;
+    double max_regression; /* fraction: 0.2 for 20% */
+} fb_gate_t;
+
+/* "p95", "dispatch.p99.9", "mean", "throughput", "errors", "rss" -> measure, checked against
+ * the workload kind wl (its metric and counter names). Error text names what was expected. */
+int fb_measure_parse (const char *text, const fb_workload_t *wl, fb_measure_t *measure,
+                      fb_err_t *err);
+/* "p95 < 120us" -> target. The right side's unit must fit the measure: a duration for latency
+ * stats, a rate for throughput, a percent for errors, the counter's unit for counters. */
+int fb_target_parse (const char *text, const fb_workload_t *wl, fb_target_t *target,
+                     fb_err_t *err);
+
+/* The measured value of measure in stats (base unit). Error when stats lack the metric or no
+ * operation was measured. */
+int fb_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, double *value,
+                      fb_err_t *err);
+/* Lower is better for everything but throughput. */
+bool fb_measure_higher_is_better (const fb_measure_t *measure);
+
+/* held = (actual cmp target->value). */
+int fb_target_judge (const fb_target_t *target, const fb_stats_t *stats, double *actual,
+                     bool *held, fb_err_t *err);
+/* Compares the current value against the baseline's; held when it is at most
+ * max_regression worse (for throughput: at most that much lower). */
+int fb_gate_judge (const fb_gate_t *gate, const fb_stats_t *current, const fb_stats_t *baseline,
+                   double *actual, double *base_value, bool *held, fb_err_t *err);
+
+/* Human text of a value of that measure: "1.23ms", "5012/s", "0.05%", "48.0MB". */
+const char *fb_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
+                               double value, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,11 @@
+/* verdict.h: judging a finished run: every target against the fleet's merged stats, every
+ * gate against the baseline's (a gate without a baseline is skipped, never passed). */
+#ifndef FB_VERDICT_H
+#define FB_VERDICT_H
+
+#include "run.h"
+
+/* Fills run->verdicts; returns how many failed. */
+int fb_verdicts_judge (fb_run_t *run);
+
+#endif

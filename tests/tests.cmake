@@ -1,0 +1,28 @@
+# Unit tests: one cmocka executable per module, tests/unit/test_<module>.c.
+file(GLOB FB_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${FB_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE fleetbench PkgConfig::CMOCKA)
+  target_compile_definitions(${name} PRIVATE FB_TEST_DATA="${CMAKE_SOURCE_DIR}/tests/data")
+  add_test(NAME unit.${name} COMMAND ${name})
+  set_tests_properties(unit.${name} PROPERTIES TIMEOUT 120 LABELS unit)
+endforeach()
+
+# Small programs the integration tests drive (garbage senders, a TCP relay that cuts links).
+file(GLOB FB_TEST_TOOLS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/tools/*.c)
+foreach(src ${FB_TEST_TOOLS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE fleetbench)
+endforeach()
+
+# Integration tests: tests/integration/<name>.sh, run against the real binaries.
+file(GLOB FB_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/*.sh)
+list(FILTER FB_INTEGRATION_TESTS EXCLUDE REGEX ".*/lib\\.sh$")
+foreach(script ${FB_INTEGRATION_TESTS})
+  get_filename_component(name ${script} NAME_WE)
+  add_test(NAME integration.${name} COMMAND bash ${script})
+  set_tests_properties(integration.${name} PROPERTIES TIMEOUT 180 LABELS integration
+    ENVIRONMENT "FB_BUILD_DIR=${CMAKE_BINARY_DIR};FB_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endforeach()

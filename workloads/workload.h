@@ -1,0 +1,118 @@
+/* workload.h: the interface between the runner (agent/runner.c) and a workload kind.
+ * A workload is a descriptor: its params with defaults and limits, setup, one operation,
+ * an interval hook and teardown. The runner owns timing, rate, warm-up, duration,
+ * histograms and reporting; a workload never touches the network protocol. */
+#ifndef FB_WORKLOAD_H
+#define FB_WORKLOAD_H
+
+#include "err.h"
+#include "hist.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FB_MAX_PARAMS 24
+#define FB_MAX_METRICS 8  /* per workload, the runner's own included */
+#define FB_MAX_COUNTERS 16 /* per workload, the runner's own included */
+
+typedef enum {
+    FB_PARAM_INT,      /* plain integer */
+    FB_PARAM_DURATION, /* "10us" -> ns */
+    FB_PARAM_SIZE,     /* "64KB" -> bytes */
+    FB_PARAM_RATE,     /* "200/s" -> per second */
+    FB_PARAM_PERCENT,  /* "20%" -> fraction */
+    FB_PARAM_ENUM,     /* one of choices */
+    FB_PARAM_BOOL,     /* true/false */
+} fb_param_type_t;
+
+typedef struct {
+    const char *name;
+    fb_param_type_t type;
+    const char *default_text; /* written as a user would; parsed by the same rules */
+    double min, max;          /* in the base unit: count, ns, bytes, /s, fraction */
+    const char *choices;      /* FB_PARAM_ENUM: "pool|thread-per-handler" */
+    const char *help;
+} fb_param_spec_t;
+
+typedef struct {
+    const fb_param_spec_t *spec;
+    double number; /* numeric value in the base unit; ENUM: index in choices; BOOL: 0/1 */
+    char text[64]; /* the text as given (or the default) */
+    bool given;    /* set by the scenario rather than defaulted */
+} fb_param_value_t;
+
+/* Every param of one workload kind, in spec order, defaults filled. */
+typedef struct {
+    const char *kind; /* the workload kind these belong to, for messages */
+    int n;
+    fb_param_value_t v[FB_MAX_PARAMS];
+} fb_params_t;
+
+typedef enum {
+    FB_COUNTER_SUM, /* per-interval amounts, summed over intervals and hosts (drops) */
+    FB_COUNTER_MAX, /* gauges, the highest seen wins (peak threads, RSS) */
+} fb_counter_kind_t;
+
+typedef struct {
+    const char *name;
+    fb_counter_kind_t kind;
+    const char *unit; /* "", "B", "ns": how reports print it */
+} fb_counter_spec_t;
+
+/* What the runner hands a workload at setup. */
+typedef struct {
+    int workers;         /* runner threads that will call op (worker 0..workers-1) */
+    double rate_per_s;   /* 0: closed loop */
+    int64_t duration_ns; /* measured part */
+} fb_wl_env_t;
+
+/* One operation's context. Extra metrics recorded inside op go into metrics[i] (i indexing
+ * the descriptor's metrics) with fb_hist_record_atomic: they are the worker's own. */
+typedef struct {
+    int worker;
+    uint64_t seq;              /* this worker's operation number */
+    int64_t intended_start_ns; /* open loop: the schedule's instant; closed: actual start */
+    fb_hist_t *const *metrics; /* the workload's extra metrics for this worker */
+    uint64_t rng;              /* per-worker xorshift state, free for the workload to use */
+} fb_wl_op_t;
+
+typedef struct fb_workload {
+    const char *kind;
+    const char *summary;
+    const fb_param_spec_t *params; /* terminated by an entry with name NULL */
+    /* When not NULL, this param sets the number of runner threads (eventbus: publishers). */
+    const char *concurrency_param;
+    /* Extra latency metrics (ns) besides the runner's "latency", "service" and "sched_lag";
+     * NULL-terminated. */
+    const char *const *metrics;
+    const fb_counter_spec_t *counters; /* terminated by name NULL */
+
+    int (*setup) (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                  fb_err_t *err);
+    /* One operation. 0 ok, -1 the operation failed (counted as an error, the run goes on). */
+    int (*op) (void *state, fb_wl_op_t *op);
+    /* At each interval end, on the runner's thread: drain metrics the workload recorded on
+     * its own threads into metrics[i] (fb_hist_drain) and fill counters[i] (the interval's
+     * amount for SUM counters, the current value for MAX). May be NULL. */
+    void (*interval) (void *state, fb_hist_t *const *metrics, int64_t *counters);
+    /* Stops the workload's own threads; after it no more recording. */
+    void (*teardown) (void **state_p);
+} fb_workload_t;
+
+/* The registry of kinds (workloads/registry.c). NULL when unknown. */
+const fb_workload_t *fb_workload_find (const char *kind);
+/* NULL-terminated list of every kind. */
+const fb_workload_t *const *fb_workload_all (void);
+
+/* Params: fills every param with its default. */
+int fb_params_init (fb_params_t *params, const fb_workload_t *wl, fb_err_t *err);
+/* Sets one param from text as written in a scenario. Unknown name, wrong type, bad unit or
+ * out of range: error naming the param and the expected form, e.g.
+ * "handler_work must be a duration such as 10us (got \"fast\")". */
+int fb_params_set (fb_params_t *params, const char *name, const char *text, fb_err_t *err);
+/* Lookups by name; the name must be in the spec (an assert, it is our own code). */
+double fb_params_num (const fb_params_t *params, const char *name);
+const char *fb_params_text (const fb_params_t *params, const char *name);
+bool fb_params_given (const fb_params_t *params, const char *name);
+
+#endif
