@@ -16,137 +16,139 @@ static const fb_counter_spec_t s_runner_counters[] = {
     {"cpu", FB_COUNTER_SUM, "ns"}, {NULL, FB_COUNTER_SUM, NULL},
 };
 
-static bool s_is_metric(const char *name, const fb_workload_t *wl) {
+static bool s_is_metric (const char *name, const fb_workload_t *wl) {
     for (int i = 0; s_runner_metrics[i]; i++)
-        if (strcmp(s_runner_metrics[i], name) == 0)
+        if (strcmp (s_runner_metrics[i], name) == 0)
             return true;
     for (int i = 0; wl && wl->metrics && wl->metrics[i]; i++)
-        if (strcmp(wl->metrics[i], name) == 0)
+        if (strcmp (wl->metrics[i], name) == 0)
             return true;
     return false;
 }
 
-static const fb_counter_spec_t *s_counter(const char *name, const fb_workload_t *wl) {
+static const fb_counter_spec_t *s_counter (const char *name, const fb_workload_t *wl) {
     for (int i = 0; s_runner_counters[i].name; i++)
-        if (strcmp(s_runner_counters[i].name, name) == 0)
+        if (strcmp (s_runner_counters[i].name, name) == 0)
             return &s_runner_counters[i];
     for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
-        if (strcmp(wl->counters[i].name, name) == 0)
+        if (strcmp (wl->counters[i].name, name) == 0)
             return &wl->counters[i];
     return NULL;
 }
 
 /* "a, b, c" of every metric (counters when counters is set), for messages. */
-static const char *s_names(const fb_workload_t *wl, bool counters, char *buf, size_t size) {
+static const char *s_names (const fb_workload_t *wl, bool counters, char *buf, size_t size) {
     size_t at = 0;
     buf[0] = '\0';
 #define S_ADD(name)                                                                                \
     if (at < size)                                                                                 \
-    at += (size_t)snprintf(buf + at, size - at, "%s%s", at ? ", " : "", name)
+    at += (size_t)snprintf (buf + at, size - at, "%s%s", at ? ", " : "", name)
     if (counters) {
         for (int i = 0; s_runner_counters[i].name; i++)
-            S_ADD(s_runner_counters[i].name);
+            if (strcmp (s_runner_counters[i].name, "errors") != 0) /* a measure of its own */
+                S_ADD (s_runner_counters[i].name);
         for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
-            S_ADD(wl->counters[i].name);
+            S_ADD (wl->counters[i].name);
     } else {
         for (int i = 0; s_runner_metrics[i]; i++)
-            S_ADD(s_runner_metrics[i]);
+            S_ADD (s_runner_metrics[i]);
         for (int i = 0; wl && wl->metrics && wl->metrics[i]; i++)
-            S_ADD(wl->metrics[i]);
+            S_ADD (wl->metrics[i]);
     }
 #undef S_ADD
     return buf;
 }
 
 /* "p99.9" -> 99.9; "mean", "min", "max". False when text is none of these. */
-static bool s_latency_stat(const char *text, fb_measure_t *measure) {
+static bool s_latency_stat (const char *text, fb_measure_t *measure) {
     static const struct {
         const char *name;
         fb_stat_t stat;
     } simple[] = {{"mean", FB_STAT_MEAN}, {"min", FB_STAT_MIN}, {"max", FB_STAT_MAX}};
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
-        if (strcmp(text, simple[i].name) == 0) {
+        if (strcmp (text, simple[i].name) == 0) {
             measure->stat = simple[i].stat;
             return true;
         }
-    if (text[0] != 'p' || !isdigit((unsigned char)text[1]))
+    if (text[0] != 'p' || !isdigit ((unsigned char)text[1]))
         return false;
     double p = 0;
-    if (fb_units_number(text + 1, &p, NULL) != 0 || strpbrk(text + 1, "eE+-") || p <= 0 || p > 100)
+    if (fb_units_number (text + 1, &p, NULL) != 0 || strpbrk (text + 1, "eE+-") || p <= 0 ||
+        p > 100)
         return false;
     measure->stat = FB_STAT_PERCENTILE;
     measure->percentile = p;
     return true;
 }
 
-static int s_unknown_measure(const char *text, const fb_workload_t *wl, fb_err_t *err) {
+static int s_unknown_measure (const char *text, const fb_workload_t *wl, fb_err_t *err) {
     char metrics[160], counters[200];
-    return fb_err_set(err, FB_EINPUT,
-                      "unknown measure \"%.40s\" (expected p50..p99.9, mean, min, max, "
-                      "METRIC.p99 with METRIC one of %s; throughput; errors; or a counter: %s)",
-                      text, s_names(wl, false, metrics, sizeof metrics),
-                      s_names(wl, true, counters, sizeof counters));
+    return fb_err_set (err, FB_EINPUT,
+                       "unknown measure \"%.40s\" (expected pNN, mean, min, max, NAME.pNN for "
+                       "NAME in %s; throughput, errors or a counter: %s)",
+                       text, s_names (wl, false, metrics, sizeof metrics),
+                       s_names (wl, true, counters, sizeof counters));
 }
 
-int fb_measure_parse(const char *text, const fb_workload_t *wl, fb_measure_t *measure,
-                     fb_err_t *err) {
-    memset(measure, 0, sizeof *measure);
+int fb_measure_parse (const char *text, const fb_workload_t *wl, fb_measure_t *measure,
+                      fb_err_t *err) {
+    memset (measure, 0, sizeof *measure);
     if (!text || !*text)
-        return fb_err_set(err, FB_EINPUT,
-                          "expected a measure such as p95 or throughput, got nothing");
-    if (strlen(text) >= sizeof measure->text)
-        return s_unknown_measure(text, wl, err);
-    snprintf(measure->text, sizeof measure->text, "%s", text);
-    snprintf(measure->metric, sizeof measure->metric, "latency");
-    if (s_latency_stat(text, measure))
+        return fb_err_set (err, FB_EINPUT,
+                           "expected a measure such as p95 or throughput, got nothing");
+    if (strlen (text) >= sizeof measure->text)
+        return s_unknown_measure (text, wl, err);
+    snprintf (measure->text, sizeof measure->text, "%s", text);
+    snprintf (measure->metric, sizeof measure->metric, "latency");
+    if (s_latency_stat (text, measure))
         return 0;
-    const char *dot = strchr(text, '.');
+    const char *dot = strchr (text, '.');
     if (dot && (size_t)(dot - text) < sizeof measure->metric) {
-        snprintf(measure->metric, sizeof measure->metric, "%.*s", (int)(dot - text), text);
-        if (s_is_metric(measure->metric, wl) && s_latency_stat(dot + 1, measure))
+        snprintf (measure->metric, sizeof measure->metric, "%.*s", (int)(dot - text), text);
+        if (s_is_metric (measure->metric, wl) && s_latency_stat (dot + 1, measure))
             return 0;
     }
-    if (s_is_metric(text, wl))
-        return fb_err_set(err, FB_EINPUT,
-                          "\"%s\" is a latency metric: expected a statistic of it such as "
-                          "%s.p99 or %s.mean",
-                          text, text, text);
-    if (strcmp(text, "throughput") == 0 || strcmp(text, "errors") == 0) {
+    if (s_is_metric (text, wl))
+        return fb_err_set (err, FB_EINPUT,
+                           "\"%s\" is a latency metric: expected a statistic of it such as "
+                           "%s.p99 or %s.mean",
+                           text, text, text);
+    if (strcmp (text, "throughput") == 0 || strcmp (text, "errors") == 0) {
         measure->stat = text[0] == 't' ? FB_STAT_THROUGHPUT : FB_STAT_ERRORS;
-        snprintf(measure->metric, sizeof measure->metric, "%s", text[0] == 't' ? "ops" : "errors");
+        snprintf (measure->metric, sizeof measure->metric, "%s", text[0] == 't' ? "ops" : "errors");
         return 0;
     }
-    if (s_counter(text, wl)) {
+    if (s_counter (text, wl)) {
         measure->stat = FB_STAT_COUNTER;
-        snprintf(measure->metric, sizeof measure->metric, "%s", text);
+        snprintf (measure->metric, sizeof measure->metric, "%s", text);
         return 0;
     }
-    return s_unknown_measure(text, wl, err);
+    return s_unknown_measure (text, wl, err);
 }
 
 /* The right side of a target, parsed in the unit the measure is in. */
-static int s_parse_limit(const fb_measure_t *measure, const fb_workload_t *wl, const char *text,
-                         double *value, fb_err_t *err) {
+static int s_parse_limit (const fb_measure_t *measure, const fb_workload_t *wl, const char *text,
+                          double *value, fb_err_t *err) {
     int64_t i64 = 0;
     const char *unit = "ns";
     if (measure->stat == FB_STAT_THROUGHPUT)
-        return fb_units_rate_per_s(text, value, err);
+        return fb_units_rate_per_s (text, value, err);
     if (measure->stat == FB_STAT_ERRORS)
-        return fb_units_percent(text, value, err);
+        return fb_units_percent (text, value, err);
     if (measure->stat == FB_STAT_COUNTER)
-        unit = s_counter(measure->metric, wl)->unit;
-    if (strcmp(unit, "B") == 0) {
-        if (fb_units_size_bytes(text, &i64, err) != 0)
+        unit = s_counter (measure->metric, wl)->unit;
+    if (strcmp (unit, "B") == 0) {
+        if (fb_units_size_bytes (text, &i64, err) != 0)
             return -1;
-    } else if (strcmp(unit, "ns") == 0) {
-        if (fb_units_duration_ns(text, &i64, err) != 0)
+    } else if (strcmp (unit, "ns") == 0) {
+        if (fb_units_duration_ns (text, &i64, err) != 0)
             return -1;
     } else {
-        if (fb_units_number(text, value, err) != 0)
+        if (fb_units_number (text, value, err) != 0)
             return -1;
         if (*value < 0)
-            return fb_err_set(err, FB_EINPUT, "expected a count that is not negative, got \"%s\"",
-                              text);
+            return fb_err_set (err, FB_EINPUT, "expected a count that is not negative, got \"%s\"",
+                               text);
         return 0;
     }
     *value = (double)i64;
@@ -154,102 +156,103 @@ static int s_parse_limit(const fb_measure_t *measure, const fb_workload_t *wl, c
 }
 
 /* Copies text[from, to) without the blanks around it. */
-static void s_trim(const char *from, const char *to, char *buf, size_t size) {
-    while (from < to && isspace((unsigned char)*from))
+static void s_trim (const char *from, const char *to, char *buf, size_t size) {
+    while (from < to && isspace ((unsigned char)*from))
         from++;
-    while (to > from && isspace((unsigned char)to[-1]))
+    while (to > from && isspace ((unsigned char)to[-1]))
         to--;
-    snprintf(buf, size, "%.*s", (int)(to - from), from);
+    snprintf (buf, size, "%.*s", (int)(to - from), from);
 }
 
-int fb_target_parse(const char *text, const fb_workload_t *wl, fb_target_t *target, fb_err_t *err) {
-    memset(target, 0, sizeof *target);
-    if (strlen(text) >= sizeof target->text)
-        return fb_err_set(err, FB_EINPUT,
-                          "expected a target such as \"p95 < 120us\", got %zu "
-                          "characters (at most %zu)",
-                          strlen(text), sizeof target->text - 1);
-    snprintf(target->text, sizeof target->text, "%s", text);
-    const char *op = strpbrk(text, "<>");
+int fb_target_parse (const char *text, const fb_workload_t *wl, fb_target_t *target,
+                     fb_err_t *err) {
+    memset (target, 0, sizeof *target);
+    if (strlen (text) >= sizeof target->text)
+        return fb_err_set (err, FB_EINPUT,
+                           "expected a target such as \"p95 < 120us\", got %zu "
+                           "characters (at most %zu)",
+                           strlen (text), sizeof target->text - 1);
+    snprintf (target->text, sizeof target->text, "%s", text);
+    const char *op = strpbrk (text, "<>");
     if (!op)
-        return fb_err_set(err, FB_EINPUT,
-                          "target \"%s\": expected MEASURE OP LIMIT such as "
-                          "\"p95 < 120us\" with OP one of <, <=, >, >= (got no operator)",
-                          text);
+        return fb_err_set (err, FB_EINPUT,
+                           "target \"%s\": expected MEASURE OP LIMIT such as "
+                           "\"p95 < 120us\" with OP one of <, <=, >, >= (got no operator)",
+                           text);
     bool equal = op[1] == '=';
     target->cmp = *op == '<' ? (equal ? FB_CMP_LE : FB_CMP_LT) : (equal ? FB_CMP_GE : FB_CMP_GT);
     char left[sizeof target->text], right[sizeof target->text];
-    s_trim(text, op, left, sizeof left);
-    s_trim(op + (equal ? 2 : 1), text + strlen(text), right, sizeof right);
-    if (fb_measure_parse(left, wl, &target->measure, err) != 0 ||
-        s_parse_limit(&target->measure, wl, right, &target->value, err) != 0) {
-        fb_err_prefix(err, "target \"%s\"", text);
+    s_trim (text, op, left, sizeof left);
+    s_trim (op + (equal ? 2 : 1), text + strlen (text), right, sizeof right);
+    if (fb_measure_parse (left, wl, &target->measure, err) != 0 ||
+        s_parse_limit (&target->measure, wl, right, &target->value, err) != 0) {
+        fb_err_prefix (err, "target \"%s\"", text);
         return -1;
     }
     return 0;
 }
 
-static int s_counter_value(const fb_stats_t *stats, const char *name, int64_t *value,
-                           fb_err_t *err) {
-    int i = fb_stats_find_counter(stats, name);
+static int s_counter_value (const fb_stats_t *stats, const char *name, int64_t *value,
+                            fb_err_t *err) {
+    int i = fb_stats_find_counter (stats, name);
     if (i < 0)
-        return fb_err_set(err, FB_EINPUT, "no counter \"%s\" in the results", name);
+        return fb_err_set (err, FB_EINPUT, "no counter \"%s\" in the results", name);
     *value = stats->counters[i];
     return 0;
 }
 
-int fb_measure_value(const fb_measure_t *measure, const fb_stats_t *stats, double *value,
-                     fb_err_t *err) {
+int fb_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, double *value,
+                      fb_err_t *err) {
     int64_t ops = 0, errors = 0, counter = 0;
     switch (measure->stat) {
     case FB_STAT_THROUGHPUT:
-        if (s_counter_value(stats, "ops", &ops, err) != 0)
+        if (s_counter_value (stats, "ops", &ops, err) != 0)
             return -1;
         if (stats->measured_ns <= 0)
-            return fb_err_set(err, FB_EINPUT, "throughput: no measured time in the results");
+            return fb_err_set (err, FB_EINPUT, "throughput: no measured time in the results");
         *value = (double)ops / (double)stats->measured_ns * 1e9;
         return 0;
     case FB_STAT_ERRORS:
-        if (s_counter_value(stats, "ops", &ops, err) != 0)
+        if (s_counter_value (stats, "ops", &ops, err) != 0)
             return -1;
         if (ops <= 0)
-            return fb_err_set(err, FB_EINPUT, "errors: no operation was measured");
-        if (fb_stats_find_counter(stats, "errors") >= 0)
-            s_counter_value(stats, "errors", &errors, NULL);
+            return fb_err_set (err, FB_EINPUT, "errors: no operation was measured");
+        if (fb_stats_find_counter (stats, "errors") >= 0)
+            s_counter_value (stats, "errors", &errors, NULL);
         *value = (double)errors / (double)ops;
         return 0;
     case FB_STAT_COUNTER:
-        if (s_counter_value(stats, measure->metric, &counter, err) != 0)
+        if (s_counter_value (stats, measure->metric, &counter, err) != 0)
             return -1;
         *value = (double)counter;
         return 0;
     default:
         break;
     }
-    const fb_hist_t *hist = fb_stats_find_metric(stats, measure->metric);
+    const fb_hist_t *hist = fb_stats_find_metric (stats, measure->metric);
     if (!hist)
-        return fb_err_set(err, FB_EINPUT, "%s: no metric \"%s\" in the results", measure->text,
-                          measure->metric);
-    if (fb_hist_count(hist) == 0)
-        return fb_err_set(err, FB_EINPUT, "%s: no operation was measured", measure->text);
+        return fb_err_set (err, FB_EINPUT, "%s: no metric \"%s\" in the results", measure->text,
+                           measure->metric);
+    if (fb_hist_count (hist) == 0)
+        return fb_err_set (err, FB_EINPUT, "%s: no operation was measured", measure->text);
     if (measure->stat == FB_STAT_PERCENTILE)
-        *value = (double)fb_hist_value_at_percentile(hist, measure->percentile);
+        *value = (double)fb_hist_value_at_percentile (hist, measure->percentile);
     else if (measure->stat == FB_STAT_MEAN)
-        *value = fb_hist_mean(hist);
+        *value = fb_hist_mean (hist);
     else if (measure->stat == FB_STAT_MIN)
-        *value = (double)fb_hist_min(hist);
+        *value = (double)fb_hist_min (hist);
     else
-        *value = (double)fb_hist_max(hist);
+        *value = (double)fb_hist_max (hist);
     return 0;
 }
 
-bool fb_measure_higher_is_better(const fb_measure_t *measure) {
+bool fb_measure_higher_is_better (const fb_measure_t *measure) {
     return measure->stat == FB_STAT_THROUGHPUT;
 }
 
-int fb_target_judge(const fb_target_t *target, const fb_stats_t *stats, double *actual, bool *held,
-                    fb_err_t *err) {
-    if (fb_measure_value(&target->measure, stats, actual, err) != 0)
+int fb_target_judge (const fb_target_t *target, const fb_stats_t *stats, double *actual, bool *held,
+                     fb_err_t *err) {
+    if (fb_measure_value (&target->measure, stats, actual, err) != 0)
         return -1;
     switch (target->cmp) {
     case FB_CMP_LT:
@@ -268,40 +271,40 @@ int fb_target_judge(const fb_target_t *target, const fb_stats_t *stats, double *
     return 0;
 }
 
-int fb_gate_judge(const fb_gate_t *gate, const fb_stats_t *current, const fb_stats_t *baseline,
-                  double *actual, double *base_value, bool *held, fb_err_t *err) {
-    if (fb_measure_value(&gate->measure, current, actual, err) != 0)
+int fb_gate_judge (const fb_gate_t *gate, const fb_stats_t *current, const fb_stats_t *baseline,
+                   double *actual, double *base_value, bool *held, fb_err_t *err) {
+    if (fb_measure_value (&gate->measure, current, actual, err) != 0)
         return -1;
-    if (fb_measure_value(&gate->measure, baseline, base_value, err) != 0) {
-        fb_err_prefix(err, "baseline");
+    if (fb_measure_value (&gate->measure, baseline, base_value, err) != 0) {
+        fb_err_prefix (err, "baseline");
         return -1;
     }
-    if (fb_measure_higher_is_better(&gate->measure))
+    if (fb_measure_higher_is_better (&gate->measure))
         *held = *actual >= (1.0 - gate->max_regression) * *base_value;
     else
         *held = *actual <= (1.0 + gate->max_regression) * *base_value;
     return 0;
 }
 
-const char *fb_measure_format(const fb_measure_t *measure, const fb_workload_t *wl, double value,
-                              char *buf, size_t size) {
+const char *fb_measure_format (const fb_measure_t *measure, const fb_workload_t *wl, double value,
+                               char *buf, size_t size) {
     const char *unit = "ns";
     if (measure->stat == FB_STAT_THROUGHPUT) {
-        snprintf(buf, size, value >= 100 ? "%.0f/s" : "%.3g/s", value);
+        snprintf (buf, size, value >= 100 ? "%.0f/s" : "%.3g/s", value);
         return buf;
     }
     if (measure->stat == FB_STAT_ERRORS) {
-        snprintf(buf, size, "%.3g%%", value * 100.0);
+        snprintf (buf, size, "%.3g%%", value * 100.0);
         return buf;
     }
     if (measure->stat == FB_STAT_COUNTER) {
-        const fb_counter_spec_t *spec = s_counter(measure->metric, wl);
+        const fb_counter_spec_t *spec = s_counter (measure->metric, wl);
         unit = spec ? spec->unit : "";
     }
-    if (strcmp(unit, "B") == 0)
-        return fb_units_format_bytes(value, buf, size);
-    if (strcmp(unit, "ns") == 0)
-        return fb_units_format_ns(value, buf, size);
-    snprintf(buf, size, "%.0f", value);
+    if (strcmp (unit, "B") == 0)
+        return fb_units_format_bytes (value, buf, size);
+    if (strcmp (unit, "ns") == 0)
+        return fb_units_format_ns (value, buf, size);
+    snprintf (buf, size, "%.0f", value);
     return buf;
 }

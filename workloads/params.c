@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* What a param of each type looks like, for "X must be ..." messages. */
-static const char *s_expected(fb_param_type_t type) {
+static const char *s_expected (fb_param_type_t type) {
     switch (type) {
     case FB_PARAM_INT:
         return "an integer such as 8";
@@ -30,13 +30,13 @@ static const char *s_expected(fb_param_type_t type) {
 }
 
 /* The index of text among "a|b|c", -1 when absent. */
-static int s_choice_index(const char *choices, const char *text) {
-    size_t len = strlen(text);
+static int s_choice_index (const char *choices, const char *text) {
+    size_t len = strlen (text);
     int index = 0;
     for (const char *p = choices; p && *p; index++) {
-        const char *bar = strchr(p, '|');
-        size_t n = bar ? (size_t)(bar - p) : strlen(p);
-        if (n == len && len > 0 && memcmp(p, text, n) == 0)
+        const char *bar = strchr (p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen (p);
+        if (n == len && len > 0 && memcmp (p, text, n) == 0)
             return index;
         p = bar ? bar + 1 : NULL;
     }
@@ -44,7 +44,7 @@ static int s_choice_index(const char *choices, const char *text) {
 }
 
 /* "a|b|c" -> "a, b, c" */
-static const char *s_choice_list(const char *choices, char *buf, size_t size) {
+static const char *s_choice_list (const char *choices, char *buf, size_t size) {
     size_t at = 0;
     for (const char *p = choices ? choices : ""; *p && at + 3 < size; p++) {
         if (*p == '|') {
@@ -57,53 +57,53 @@ static const char *s_choice_list(const char *choices, char *buf, size_t size) {
     return buf;
 }
 
-static const char *s_format_value(fb_param_type_t type, double value, char *buf, size_t size) {
+static const char *s_format_value (fb_param_type_t type, double value, char *buf, size_t size) {
     switch (type) {
     case FB_PARAM_DURATION:
-        return fb_units_format_ns(value, buf, size);
+        return fb_units_format_ns (value, buf, size);
     case FB_PARAM_SIZE:
-        return fb_units_format_bytes(value, buf, size);
+        return fb_units_format_bytes (value, buf, size);
     case FB_PARAM_RATE:
-        snprintf(buf, size, "%g/s", value);
+        snprintf (buf, size, "%g/s", value);
         return buf;
     case FB_PARAM_PERCENT:
-        snprintf(buf, size, "%g%%", value * 100.0);
+        snprintf (buf, size, "%g%%", value * 100.0);
         return buf;
     default:
-        snprintf(buf, size, "%.15g", value);
+        snprintf (buf, size, "%.15g", value);
         return buf;
     }
 }
 
 /* Parses text by spec's type into a base-unit number; the message names the param. */
-static int s_parse(const fb_param_spec_t *spec, const char *text, double *number, fb_err_t *err) {
+static int s_parse (const fb_param_spec_t *spec, const char *text, double *number, fb_err_t *err) {
     int rc = -1;
     int64_t i64 = 0;
     switch (spec->type) {
     case FB_PARAM_INT:
-        if ((rc = fb_units_integer(text, &i64, NULL)) == 0)
+        if ((rc = fb_units_integer (text, &i64, NULL)) == 0)
             *number = (double)i64;
         break;
     case FB_PARAM_DURATION:
-        if ((rc = fb_units_duration_ns(text, &i64, NULL)) == 0)
+        if ((rc = fb_units_duration_ns (text, &i64, NULL)) == 0)
             *number = (double)i64;
         break;
     case FB_PARAM_SIZE:
-        if ((rc = fb_units_size_bytes(text, &i64, NULL)) == 0)
+        if ((rc = fb_units_size_bytes (text, &i64, NULL)) == 0)
             *number = (double)i64;
         break;
     case FB_PARAM_RATE:
-        rc = fb_units_rate_per_s(text, number, NULL);
+        rc = fb_units_rate_per_s (text, number, NULL);
         break;
     case FB_PARAM_PERCENT:
-        rc = fb_units_percent(text, number, NULL);
+        rc = fb_units_percent (text, number, NULL);
         break;
     case FB_PARAM_BOOL:
-        rc = strcmp(text, "true") == 0 || strcmp(text, "false") == 0 ? 0 : -1;
-        *number = strcmp(text, "true") == 0;
+        rc = strcmp (text, "true") == 0 || strcmp (text, "false") == 0 ? 0 : -1;
+        *number = strcmp (text, "true") == 0;
         break;
     case FB_PARAM_ENUM: {
-        int index = s_choice_index(spec->choices, text);
+        int index = s_choice_index (spec->choices, text);
         if (index >= 0)
             *number = index;
         rc = index >= 0 ? 0 : -1;
@@ -114,15 +114,15 @@ static int s_parse(const fb_param_spec_t *spec, const char *text, double *number
         return 0;
     char list[160];
     if (spec->type == FB_PARAM_ENUM)
-        return fb_err_set(err, FB_EINPUT, "%s must be one of %s (got \"%.64s\")", spec->name,
-                          s_choice_list(spec->choices, list, sizeof list), text);
-    return fb_err_set(err, FB_EINPUT, "%s must be %s (got \"%.64s\")", spec->name,
-                      s_expected(spec->type), text);
+        return fb_err_set (err, FB_EINPUT, "%s must be one of %s (got \"%.64s\")", spec->name,
+                           s_choice_list (spec->choices, list, sizeof list), text);
+    return fb_err_set (err, FB_EINPUT, "%s must be %s (got \"%.64s\")", spec->name,
+                       s_expected (spec->type), text);
 }
 
 /* A spec with min == max == 0 has no range (enum and bool never have one). */
-static int s_check_range(const fb_param_spec_t *spec, double number, const char *text,
-                         fb_err_t *err) {
+static int s_check_range (const fb_param_spec_t *spec, double number, const char *text,
+                          fb_err_t *err) {
     if (spec->type == FB_PARAM_ENUM || spec->type == FB_PARAM_BOOL)
         return 0;
     if (spec->min == 0 && spec->max == 0)
@@ -130,35 +130,35 @@ static int s_check_range(const fb_param_spec_t *spec, double number, const char 
     if (number >= spec->min && number <= spec->max)
         return 0;
     char lo[32], hi[32];
-    return fb_err_set(err, FB_EINPUT, "%s must be between %s and %s (got %.64s)", spec->name,
-                      s_format_value(spec->type, spec->min, lo, sizeof lo),
-                      s_format_value(spec->type, spec->max, hi, sizeof hi), text);
+    return fb_err_set (err, FB_EINPUT, "%s must be between %s and %s (got %.64s)", spec->name,
+                       s_format_value (spec->type, spec->min, lo, sizeof lo),
+                       s_format_value (spec->type, spec->max, hi, sizeof hi), text);
 }
 
-static int s_assign(fb_param_value_t *value, const char *text, fb_err_t *err) {
+static int s_assign (fb_param_value_t *value, const char *text, fb_err_t *err) {
     const fb_param_spec_t *spec = value->spec;
-    if (strlen(text) >= sizeof value->text)
-        return fb_err_set(err, FB_EINPUT, "%s must be %s (got a value of %zu characters)",
-                          spec->name, s_expected(spec->type), strlen(text));
+    if (strlen (text) >= sizeof value->text)
+        return fb_err_set (err, FB_EINPUT, "%s must be %s (got a value of %zu characters)",
+                           spec->name, s_expected (spec->type), strlen (text));
     double number = 0;
-    if (s_parse(spec, text, &number, err) != 0 || s_check_range(spec, number, text, err) != 0)
+    if (s_parse (spec, text, &number, err) != 0 || s_check_range (spec, number, text, err) != 0)
         return -1;
     value->number = number;
-    snprintf(value->text, sizeof value->text, "%s", text);
+    snprintf (value->text, sizeof value->text, "%s", text);
     return 0;
 }
 
-int fb_params_init(fb_params_t *params, const fb_workload_t *wl, fb_err_t *err) {
-    memset(params, 0, sizeof *params);
+int fb_params_init (fb_params_t *params, const fb_workload_t *wl, fb_err_t *err) {
+    memset (params, 0, sizeof *params);
     params->kind = wl->kind;
     for (int i = 0; wl->params && wl->params[i].name; i++) {
         if (i == FB_MAX_PARAMS)
-            return fb_err_set(err, FB_ESTATE, "%s has more than %d params", wl->kind,
-                              FB_MAX_PARAMS);
+            return fb_err_set (err, FB_ESTATE, "%s has more than %d params", wl->kind,
+                               FB_MAX_PARAMS);
         fb_param_value_t *value = &params->v[i];
         value->spec = &wl->params[i];
-        if (s_assign(value, value->spec->default_text ? value->spec->default_text : "", err)) {
-            fb_err_prefix(err, "%s: default of param", wl->kind);
+        if (s_assign (value, value->spec->default_text ? value->spec->default_text : "", err)) {
+            fb_err_prefix (err, "%s: default of param", wl->kind);
             return -1;
         }
         params->n = i + 1;
@@ -166,45 +166,45 @@ int fb_params_init(fb_params_t *params, const fb_workload_t *wl, fb_err_t *err) 
     return 0;
 }
 
-static fb_param_value_t *s_find(const fb_params_t *params, const char *name) {
+static fb_param_value_t *s_find (const fb_params_t *params, const char *name) {
     for (int i = 0; i < params->n; i++)
-        if (strcmp(params->v[i].spec->name, name) == 0)
+        if (strcmp (params->v[i].spec->name, name) == 0)
             return (fb_param_value_t *)&params->v[i];
     return NULL;
 }
 
-int fb_params_set(fb_params_t *params, const char *name, const char *text, fb_err_t *err) {
-    fb_param_value_t *value = s_find(params, name);
+int fb_params_set (fb_params_t *params, const char *name, const char *text, fb_err_t *err) {
+    fb_param_value_t *value = s_find (params, name);
     if (!value) {
         char known[200] = "";
         size_t at = 0;
         for (int i = 0; i < params->n && at < sizeof known; i++)
-            at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "",
-                                   params->v[i].spec->name);
-        return fb_err_set(err, FB_EINPUT, "unknown param \"%.40s\" for %s (known: %s)", name,
-                          params->kind ? params->kind : "this workload",
-                          params->n ? known : "none");
+            at += (size_t)snprintf (known + at, sizeof known - at, "%s%s", i ? ", " : "",
+                                    params->v[i].spec->name);
+        return fb_err_set (err, FB_EINPUT, "unknown param \"%.40s\" for %s (known: %s)", name,
+                           params->kind ? params->kind : "this workload",
+                           params->n ? known : "none");
     }
-    if (s_assign(value, text, err) != 0)
+    if (s_assign (value, text, err) != 0)
         return -1;
     value->given = true;
     return 0;
 }
 
-double fb_params_num(const fb_params_t *params, const char *name) {
-    const fb_param_value_t *value = s_find(params, name);
-    assert(value && "param name not in the spec");
+double fb_params_num (const fb_params_t *params, const char *name) {
+    const fb_param_value_t *value = s_find (params, name);
+    assert (value && "param name not in the spec");
     return value->number;
 }
 
-const char *fb_params_text(const fb_params_t *params, const char *name) {
-    const fb_param_value_t *value = s_find(params, name);
-    assert(value && "param name not in the spec");
+const char *fb_params_text (const fb_params_t *params, const char *name) {
+    const fb_param_value_t *value = s_find (params, name);
+    assert (value && "param name not in the spec");
     return value->text;
 }
 
-bool fb_params_given(const fb_params_t *params, const char *name) {
-    const fb_param_value_t *value = s_find(params, name);
-    assert(value && "param name not in the spec");
+bool fb_params_given (const fb_params_t *params, const char *name) {
+    const fb_param_value_t *value = s_find (params, name);
+    assert (value && "param name not in the spec");
     return value->given;
 }

@@ -16,277 +16,277 @@
 
 #define S_DIR FB_TEST_DATA "/scenarios"
 
-static fb_scenario_t *s_load_good(const char *name) {
+static fb_scenario_t *s_load_good (const char *name) {
     char path[512];
-    snprintf(path, sizeof path, "%s/good/%s", S_DIR, name);
+    snprintf (path, sizeof path, "%s/good/%s", S_DIR, name);
     fb_err_t err = {0};
-    fb_scenario_t *sc = fb_scenario_load(path, &err);
+    fb_scenario_t *sc = fb_scenario_load (path, &err);
     if (!sc)
-        print_error("%s\n", err.msg);
-    assert_non_null(sc);
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
     return sc;
 }
 
-static fb_scenario_t *s_parse(const char *text, fb_err_t *err) {
-    return fb_scenario_parse(text, strlen(text), "mem.yaml", err);
+static fb_scenario_t *s_parse (const char *text, fb_err_t *err) {
+    return fb_scenario_parse (text, strlen (text), "mem.yaml", err);
 }
 
-static void s_assert_fails(const char *text, const char *message) {
+static void s_assert_fails (const char *text, const char *message) {
     fb_err_t err = {0};
-    fb_scenario_t *sc = s_parse(text, &err);
-    assert_null(sc);
-    if (!strstr(err.msg, message))
-        print_error("got \"%s\", expected \"%s\"\n", err.msg, message);
-    assert_non_null(strstr(err.msg, message));
+    fb_scenario_t *sc = s_parse (text, &err);
+    assert_null (sc);
+    if (!strstr (err.msg, message))
+        print_error ("got \"%s\", expected \"%s\"\n", err.msg, message);
+    assert_non_null (strstr (err.msg, message));
 }
 
 /* "PATH:LINE:COL: " with LINE and COL positive. */
-static int s_has_position(const char *msg, const char *path) {
-    size_t n = strlen(path);
+static int s_has_position (const char *msg, const char *path) {
+    size_t n = strlen (path);
     int line = 0, col = 0, used = 0;
-    if (strncmp(msg, path, n) != 0)
+    if (strncmp (msg, path, n) != 0)
         return 0;
-    if (sscanf(msg + n, ":%d:%d: %n", &line, &col, &used) != 2 || used == 0)
+    if (sscanf (msg + n, ":%d:%d: %n", &line, &col, &used) != 2 || used == 0)
         return 0;
     return line > 0 && col > 0;
 }
 
 /* Checks one broken file; returns 0 when it failed as expected. */
-static int s_check_broken(const char *dir, const char *name) {
+static int s_check_broken (const char *dir, const char *name) {
     char path[512], expect_path[512], expect[256] = "";
-    snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
-    snprintf(expect_path, sizeof expect_path, "%s/%s.expect", dir, name);
-    FILE *f = fopen(expect_path, "r");
-    if (!f || !fgets(expect, sizeof expect, f)) {
-        print_error("%s: no .expect file\n", name);
+    snprintf (path, sizeof path, "%s/%s.yaml", dir, name);
+    snprintf (expect_path, sizeof expect_path, "%s/%s.expect", dir, name);
+    FILE *f = fopen (expect_path, "r");
+    if (!f || !fgets (expect, sizeof expect, f)) {
+        print_error ("%s: no .expect file\n", name);
         if (f)
-            fclose(f);
+            fclose (f);
         return -1;
     }
-    fclose(f);
-    expect[strcspn(expect, "\n")] = '\0';
+    fclose (f);
+    expect[strcspn (expect, "\n")] = '\0';
     fb_err_t err = {0};
-    fb_scenario_t *sc = fb_scenario_load(path, &err);
+    fb_scenario_t *sc = fb_scenario_load (path, &err);
     if (sc) {
-        print_error("%s: parsed, expected \"%s\"\n", name, expect);
-        fb_scenario_destroy(&sc);
+        print_error ("%s: parsed, expected \"%s\"\n", name, expect);
+        fb_scenario_destroy (&sc);
         return -1;
     }
-    if (err.code != FB_EINPUT || !strstr(err.msg, expect) || !s_has_position(err.msg, path)) {
-        print_error("%s:\n  got      %s\n  expected %s\n", name, err.msg, expect);
+    if (err.code != FB_EINPUT || !strstr (err.msg, expect) || !s_has_position (err.msg, path)) {
+        print_error ("%s:\n  got      %s\n  expected %s\n", name, err.msg, expect);
         return -1;
     }
     return 0;
 }
 
-static void test_every_broken_file_fails_with_its_message_and_position(void **state) {
+static void test_every_broken_file_fails_with_its_message_and_position (void **state) {
     (void)state;
     const char *dir = S_DIR "/broken";
-    DIR *d = opendir(dir);
-    assert_non_null(d);
+    DIR *d = opendir (dir);
+    assert_non_null (d);
     int files = 0, failed = 0;
     struct dirent *entry;
-    while ((entry = readdir(d))) {
-        size_t len = strlen(entry->d_name);
-        if (len < 6 || strcmp(entry->d_name + len - 5, ".yaml") != 0)
+    while ((entry = readdir (d))) {
+        size_t len = strlen (entry->d_name);
+        if (len < 6 || strcmp (entry->d_name + len - 5, ".yaml") != 0)
             continue;
         char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(len - 5), entry->d_name);
+        snprintf (name, sizeof name, "%.*s", (int)(len - 5), entry->d_name);
         files++;
-        if (s_check_broken(dir, name) != 0)
+        if (s_check_broken (dir, name) != 0)
             failed++;
     }
-    closedir(d);
-    assert_true(files >= 20);
-    assert_int_equal(failed, 0);
+    closedir (d);
+    assert_true (files >= 20);
+    assert_int_equal (failed, 0);
 }
 
-static void test_full_example_parses_with_every_value(void **state) {
+static void test_full_example_parses_with_every_value (void **state) {
     (void)state;
-    fb_scenario_t *sc = s_load_good("full.yaml");
-    assert_string_equal(sc->name, "nightly-fleet");
-    assert_int_equal(sc->expect, 3);
-    assert_int_equal(sc->allow_lost, 1);
-    assert_int_equal(sc->join_timeout_ns, 45000000000LL);
-    assert_int_equal(sc->heartbeat_timeout_ns, 8000000000LL);
-    assert_int_equal(sc->n_labels, 2);
-    assert_string_equal(sc->labels[0].key, "arch");
-    assert_int_equal(sc->labels[0].n_values, 2);
-    assert_string_equal(sc->labels[0].values[1], "aarch64");
-    assert_string_equal(sc->labels[1].key, "site");
-    assert_int_equal(sc->labels[1].n_values, 1);
-    assert_string_equal(sc->labels[1].values[0], "lab-2");
-    assert_int_equal(sc->duration_ns, 30000000000LL);
-    assert_int_equal(sc->n_workloads, 2);
+    fb_scenario_t *sc = s_load_good ("full.yaml");
+    assert_string_equal (sc->name, "nightly-fleet");
+    assert_int_equal (sc->expect, 3);
+    assert_int_equal (sc->allow_lost, 1);
+    assert_int_equal (sc->join_timeout_ns, 45000000000LL);
+    assert_int_equal (sc->heartbeat_timeout_ns, 8000000000LL);
+    assert_int_equal (sc->n_labels, 2);
+    assert_string_equal (sc->labels[0].key, "arch");
+    assert_int_equal (sc->labels[0].n_values, 2);
+    assert_string_equal (sc->labels[0].values[1], "aarch64");
+    assert_string_equal (sc->labels[1].key, "site");
+    assert_int_equal (sc->labels[1].n_values, 1);
+    assert_string_equal (sc->labels[1].values[0], "lab-2");
+    assert_int_equal (sc->duration_ns, 30000000000LL);
+    assert_int_equal (sc->n_workloads, 2);
 
     const fb_scenario_workload_t *w = &sc->workloads[0];
-    assert_string_equal(w->name, "bus-burst");
-    assert_string_equal(w->wl->kind, "eventbus");
-    assert_int_equal(w->line, 11);
-    assert_int_equal(w->col, 5);
-    assert_true(w->rate_per_s == 20000.0);
-    assert_int_equal(w->concurrency, 0);
-    assert_int_equal(w->duration_ns, 10000000000LL); /* its own */
-    assert_int_equal(w->warmup_ns, 5000000000LL);    /* the defaults' */
-    assert_int_equal(w->interval_ns, 1000000000LL);
-    assert_int_equal(w->n_params, 5);
-    assert_string_equal(w->params[4].name, "handler_work");
-    assert_string_equal(w->params[4].value, "10us");
-    assert_true(fb_params_num(&w->resolved, "handler_work") == 10000.0);
-    assert_true(fb_params_num(&w->resolved, "publishers") == 500.0);
-    assert_true(fb_params_given(&w->resolved, "publishers"));
-    assert_false(fb_params_given(&w->resolved, "queue"));
-    assert_int_equal(w->n_targets, 4);
-    assert_int_equal(w->targets[0].measure.stat, FB_STAT_PERCENTILE);
-    assert_true(w->targets[0].value == 120000.0);
-    assert_string_equal(w->targets[2].measure.metric, "dispatch");
-    assert_true(w->targets[2].measure.percentile == 99.9);
-    assert_int_equal(w->n_gates, 2);
-    assert_true(w->gates[0].max_regression > 0.1999 && w->gates[0].max_regression < 0.2001);
-    assert_int_equal(w->gates[1].measure.stat, FB_STAT_THROUGHPUT);
+    assert_string_equal (w->name, "bus-burst");
+    assert_string_equal (w->wl->kind, "eventbus");
+    assert_int_equal (w->line, 11);
+    assert_int_equal (w->col, 5);
+    assert_true (w->rate_per_s == 20000.0);
+    assert_int_equal (w->concurrency, 0);
+    assert_int_equal (w->duration_ns, 10000000000LL); /* its own */
+    assert_int_equal (w->warmup_ns, 5000000000LL);    /* the defaults' */
+    assert_int_equal (w->interval_ns, 1000000000LL);
+    assert_int_equal (w->n_params, 5);
+    assert_string_equal (w->params[4].name, "handler_work");
+    assert_string_equal (w->params[4].value, "10us");
+    assert_true (fb_params_num (&w->resolved, "handler_work") == 10000.0);
+    assert_true (fb_params_num (&w->resolved, "publishers") == 500.0);
+    assert_true (fb_params_given (&w->resolved, "publishers"));
+    assert_false (fb_params_given (&w->resolved, "queue"));
+    assert_int_equal (w->n_targets, 4);
+    assert_int_equal (w->targets[0].measure.stat, FB_STAT_PERCENTILE);
+    assert_true (w->targets[0].value == 120000.0);
+    assert_string_equal (w->targets[2].measure.metric, "dispatch");
+    assert_true (w->targets[2].measure.percentile == 99.9);
+    assert_int_equal (w->n_gates, 2);
+    assert_true (w->gates[0].max_regression > 0.1999 && w->gates[0].max_regression < 0.2001);
+    assert_int_equal (w->gates[1].measure.stat, FB_STAT_THROUGHPUT);
 
     w = &sc->workloads[1];
-    assert_string_equal(w->name, "bus.closed_loop");
-    assert_true(w->rate_per_s == 0.0);
-    assert_int_equal(w->concurrency, 4);
-    assert_int_equal(w->duration_ns, 30000000000LL);
-    assert_int_equal(w->warmup_ns, 0);
-    assert_int_equal(w->interval_ns, 500000000LL);
-    assert_string_equal(fb_params_text(&w->resolved, "dispatch"), "thread-per-handler");
-    assert_int_equal(w->targets[0].measure.stat, FB_STAT_COUNTER);
-    assert_string_equal(w->targets[0].measure.metric, "peak_threads");
-    fb_scenario_destroy(&sc);
-    assert_null(sc);
+    assert_string_equal (w->name, "bus.closed_loop");
+    assert_true (w->rate_per_s == 0.0);
+    assert_int_equal (w->concurrency, 4);
+    assert_int_equal (w->duration_ns, 30000000000LL);
+    assert_int_equal (w->warmup_ns, 0);
+    assert_int_equal (w->interval_ns, 500000000LL);
+    assert_string_equal (fb_params_text (&w->resolved, "dispatch"), "thread-per-handler");
+    assert_int_equal (w->targets[0].measure.stat, FB_STAT_COUNTER);
+    assert_string_equal (w->targets[0].measure.metric, "peak_threads");
+    fb_scenario_destroy (&sc);
+    assert_null (sc);
 }
 
-static void test_minimal_scenario_gets_the_defaults(void **state) {
+static void test_minimal_scenario_gets_the_defaults (void **state) {
     (void)state;
-    fb_scenario_t *sc = s_load_good("minimal.yaml");
-    assert_int_equal(sc->expect, 1);
-    assert_int_equal(sc->allow_lost, 0);
-    assert_int_equal(sc->join_timeout_ns, 30000000000LL);
-    assert_int_equal(sc->heartbeat_timeout_ns, 5000000000LL);
-    assert_int_equal(sc->n_labels, 0);
-    assert_int_equal(sc->n_workloads, 1);
+    fb_scenario_t *sc = s_load_good ("minimal.yaml");
+    assert_int_equal (sc->expect, 1);
+    assert_int_equal (sc->allow_lost, 0);
+    assert_int_equal (sc->join_timeout_ns, 30000000000LL);
+    assert_int_equal (sc->heartbeat_timeout_ns, 5000000000LL);
+    assert_int_equal (sc->n_labels, 0);
+    assert_int_equal (sc->n_workloads, 1);
     const fb_scenario_workload_t *w = &sc->workloads[0];
-    assert_int_equal(w->duration_ns, 10000000000LL);
-    assert_int_equal(w->warmup_ns, 2000000000LL);
-    assert_int_equal(w->interval_ns, 1000000000LL);
-    assert_int_equal(w->n_params, 0);
-    assert_int_equal(w->n_targets, 0);
-    assert_int_equal(w->n_gates, 0);
-    assert_true(fb_params_num(&w->resolved, "publishers") == 1.0); /* the kind's default */
-    fb_scenario_destroy(&sc);
+    assert_int_equal (w->duration_ns, 10000000000LL);
+    assert_int_equal (w->warmup_ns, 2000000000LL);
+    assert_int_equal (w->interval_ns, 1000000000LL);
+    assert_int_equal (w->n_params, 0);
+    assert_int_equal (w->n_targets, 0);
+    assert_int_equal (w->n_gates, 0);
+    assert_true (fb_params_num (&w->resolved, "publishers") == 1.0); /* the kind's default */
+    fb_scenario_destroy (&sc);
 }
 
-static void test_quoted_values_and_explicit_document_markers_are_fine(void **state) {
+static void test_quoted_values_and_explicit_document_markers_are_fine (void **state) {
     (void)state;
-    fb_scenario_t *sc = s_load_good("explicit_document.yaml");
-    assert_string_equal(sc->name, "quoted");
-    assert_true(fb_params_num(&sc->workloads[0].resolved, "handler_work") == 1500000.0);
-    assert_true(fb_params_num(&sc->workloads[0].resolved, "publishers") == 2.0);
-    fb_scenario_destroy(&sc);
+    fb_scenario_t *sc = s_load_good ("explicit_document.yaml");
+    assert_string_equal (sc->name, "quoted");
+    assert_true (fb_params_num (&sc->workloads[0].resolved, "handler_work") == 1500000.0);
+    assert_true (fb_params_num (&sc->workloads[0].resolved, "publishers") == 2.0);
+    fb_scenario_destroy (&sc);
 }
 
-static void test_plan_carries_params_as_written(void **state) {
+static void test_plan_carries_params_as_written (void **state) {
     (void)state;
-    fb_scenario_t *sc = s_load_good("full.yaml");
-    fb_plan_t *plan = calloc(1, sizeof *plan);
-    assert_non_null(plan);
-    fb_scenario_to_plan(sc, "run-42", plan);
-    assert_string_equal(plan->run_id, "run-42");
-    assert_string_equal(plan->scenario, "nightly-fleet");
-    assert_int_equal(plan->heartbeat_timeout_ns, 8000000000LL);
-    assert_int_equal(plan->n_workloads, 2);
-    assert_string_equal(plan->workloads[0].name, "bus-burst");
-    assert_string_equal(plan->workloads[0].kind, "eventbus");
-    assert_int_equal(plan->workloads[0].n_params, 5);
-    assert_string_equal(plan->workloads[0].params[2].name, "dispatch");
-    assert_string_equal(plan->workloads[0].params[2].value, "pool");
-    assert_true(plan->workloads[0].rate_per_s == 20000.0);
-    assert_int_equal(plan->workloads[0].duration_ns, 10000000000LL);
-    assert_int_equal(plan->workloads[1].concurrency, 4);
-    assert_int_equal(plan->workloads[1].interval_ns, 500000000LL);
-    assert_int_equal(plan->workloads[1].n_params, 2);
-    free(plan);
-    fb_scenario_destroy(&sc);
+    fb_scenario_t *sc = s_load_good ("full.yaml");
+    fb_plan_t *plan = calloc (1, sizeof *plan);
+    assert_non_null (plan);
+    fb_scenario_to_plan (sc, "run-42", plan);
+    assert_string_equal (plan->run_id, "run-42");
+    assert_string_equal (plan->scenario, "nightly-fleet");
+    assert_int_equal (plan->heartbeat_timeout_ns, 8000000000LL);
+    assert_int_equal (plan->n_workloads, 2);
+    assert_string_equal (plan->workloads[0].name, "bus-burst");
+    assert_string_equal (plan->workloads[0].kind, "eventbus");
+    assert_int_equal (plan->workloads[0].n_params, 5);
+    assert_string_equal (plan->workloads[0].params[2].name, "dispatch");
+    assert_string_equal (plan->workloads[0].params[2].value, "pool");
+    assert_true (plan->workloads[0].rate_per_s == 20000.0);
+    assert_int_equal (plan->workloads[0].duration_ns, 10000000000LL);
+    assert_int_equal (plan->workloads[1].concurrency, 4);
+    assert_int_equal (plan->workloads[1].interval_ns, 500000000LL);
+    assert_int_equal (plan->workloads[1].n_params, 2);
+    free (plan);
+    fb_scenario_destroy (&sc);
 }
 
-static void test_missing_file_says_so(void **state) {
-    (void)state;
-    fb_err_t err = {0};
-    assert_null(fb_scenario_load("/nonexistent/nightly.yaml", &err));
-    assert_int_equal(err.code, FB_EINPUT);
-    assert_non_null(strstr(err.msg, "/nonexistent/nightly.yaml: cannot open the scenario file: "
-                                    "No such file or directory"));
-}
-
-static void test_message_uses_the_path_given_to_parse(void **state) {
-    (void)state;
-    s_assert_fails("name: x\nworkloads: 3\n", "mem.yaml:2:12: workloads must be a list");
-}
-
-static void test_a_second_workload_sees_the_same_checks(void **state) {
-    (void)state;
-    s_assert_fails("name: x\nworkloads:\n  - { name: a, kind: eventbus }\n"
-                   "  - { name: b, kind: eventbus, params: { queue: 0 } }\n",
-                   "mem.yaml:4:49: queue must be between 1 and 1048576 (got 0)");
-}
-
-static void test_concurrency_alone_is_accepted(void **state) {
+static void test_missing_file_says_so (void **state) {
     (void)state;
     fb_err_t err = {0};
-    fb_scenario_t *sc = s_parse("name: x\nworkloads:\n  - name: a\n    kind: eventbus\n"
-                                "    concurrency: 16\n    params: { workers: 2 }\n",
-                                &err);
-    assert_non_null(sc);
-    assert_int_equal(sc->workloads[0].concurrency, 16);
-    fb_scenario_destroy(&sc);
+    assert_null (fb_scenario_load ("/nonexistent/nightly.yaml", &err));
+    assert_int_equal (err.code, FB_EINPUT);
+    assert_non_null (strstr (err.msg, "/nonexistent/nightly.yaml: cannot open the scenario file: "
+                                      "No such file or directory"));
 }
 
-static void test_duration_below_a_defaults_interval_points_at_the_workload(void **state) {
+static void test_message_uses_the_path_given_to_parse (void **state) {
     (void)state;
-    s_assert_fails("name: x\ndefaults: { interval: 5s }\nworkloads:\n"
-                   "  - { name: a, kind: eventbus, duration: 2s }\n",
-                   "mem.yaml:4:42: duration must be at least the interval, 5s (got 2s)");
-    s_assert_fails("name: x\ndefaults: { duration: 2s, interval: 5s }\nworkloads:\n"
-                   "  - { name: a, kind: eventbus }\n",
-                   "mem.yaml:2:23: duration must be at least the interval, 5s (got 2s)");
+    s_assert_fails ("name: x\nworkloads: 3\n", "mem.yaml:2:12: workloads must be a list");
 }
 
-static void test_too_many_workloads_is_an_error(void **state) {
+static void test_a_second_workload_sees_the_same_checks (void **state) {
+    (void)state;
+    s_assert_fails ("name: x\nworkloads:\n  - { name: a, kind: eventbus }\n"
+                    "  - { name: b, kind: eventbus, params: { queue: 0 } }\n",
+                    "mem.yaml:4:49: queue must be between 1 and 1048576 (got 0)");
+}
+
+static void test_concurrency_alone_is_accepted (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse ("name: x\nworkloads:\n  - name: a\n    kind: eventbus\n"
+                                 "    concurrency: 16\n    params: { workers: 2 }\n",
+                                 &err);
+    assert_non_null (sc);
+    assert_int_equal (sc->workloads[0].concurrency, 16);
+    fb_scenario_destroy (&sc);
+}
+
+static void test_duration_below_a_defaults_interval_points_at_the_workload (void **state) {
+    (void)state;
+    s_assert_fails ("name: x\ndefaults: { interval: 5s }\nworkloads:\n"
+                    "  - { name: a, kind: eventbus, duration: 2s }\n",
+                    "mem.yaml:4:42: duration must be at least the interval, 5s (got 2s)");
+    s_assert_fails ("name: x\ndefaults: { duration: 2s, interval: 5s }\nworkloads:\n"
+                    "  - { name: a, kind: eventbus }\n",
+                    "mem.yaml:2:23: duration must be at least the interval, 5s (got 2s)");
+}
+
+static void test_too_many_workloads_is_an_error (void **state) {
     (void)state;
     char text[8192] = "name: x\nworkloads:\n";
     for (int i = 0; i <= FB_MAX_WORKLOADS; i++) {
         char line[64];
-        snprintf(line, sizeof line, "  - { name: w%d, kind: eventbus }\n", i);
-        strcat(text, line);
+        snprintf (line, sizeof line, "  - { name: w%d, kind: eventbus }\n", i);
+        strcat (text, line);
     }
-    s_assert_fails(text, "mem.yaml:3:3: workloads must list 1 to 32 workloads (got 33)");
+    s_assert_fails (text, "mem.yaml:3:3: workloads must list 1 to 32 workloads (got 33)");
 }
 
-static void test_text_with_a_nul_byte_is_refused(void **state) {
+static void test_text_with_a_nul_byte_is_refused (void **state) {
     (void)state;
     static const char text[] = "name: x\0\nworkloads: []\n";
     fb_err_t err = {0};
-    assert_null(fb_scenario_parse(text, sizeof text - 1, "nul.yaml", &err));
-    assert_non_null(strstr(err.msg, "nul.yaml:1:8: expected text (got control character 0x00)"));
+    assert_null (fb_scenario_parse (text, sizeof text - 1, "nul.yaml", &err));
+    assert_non_null (strstr (err.msg, "nul.yaml:1:8: expected text (got control character 0x00)"));
 }
 
-int main(void) {
+int main (void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_broken_file_fails_with_its_message_and_position),
-        cmocka_unit_test(test_full_example_parses_with_every_value),
-        cmocka_unit_test(test_minimal_scenario_gets_the_defaults),
-        cmocka_unit_test(test_quoted_values_and_explicit_document_markers_are_fine),
-        cmocka_unit_test(test_plan_carries_params_as_written),
-        cmocka_unit_test(test_missing_file_says_so),
-        cmocka_unit_test(test_message_uses_the_path_given_to_parse),
-        cmocka_unit_test(test_a_second_workload_sees_the_same_checks),
-        cmocka_unit_test(test_concurrency_alone_is_accepted),
-        cmocka_unit_test(test_duration_below_a_defaults_interval_points_at_the_workload),
-        cmocka_unit_test(test_too_many_workloads_is_an_error),
-        cmocka_unit_test(test_text_with_a_nul_byte_is_refused),
+        cmocka_unit_test (test_every_broken_file_fails_with_its_message_and_position),
+        cmocka_unit_test (test_full_example_parses_with_every_value),
+        cmocka_unit_test (test_minimal_scenario_gets_the_defaults),
+        cmocka_unit_test (test_quoted_values_and_explicit_document_markers_are_fine),
+        cmocka_unit_test (test_plan_carries_params_as_written),
+        cmocka_unit_test (test_missing_file_says_so),
+        cmocka_unit_test (test_message_uses_the_path_given_to_parse),
+        cmocka_unit_test (test_a_second_workload_sees_the_same_checks),
+        cmocka_unit_test (test_concurrency_alone_is_accepted),
+        cmocka_unit_test (test_duration_below_a_defaults_interval_points_at_the_workload),
+        cmocka_unit_test (test_too_many_workloads_is_an_error),
+        cmocka_unit_test (test_text_with_a_nul_byte_is_refused),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,140 @@
+/* bench_hist.c: what the histogram costs, each row next to a floor measured in the same run:
+ * record against taking a timestamp and storing it, merge and the V2 codec against copying the
+ * histogram, the encoding's size against the buckets it carries. Runs in a few seconds. */
+#include "clock.h"
+#include "hist.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FB_BENCH_RECORDS 4000000
+#define FB_BENCH_RING 4096 /* the floor's array: small enough to stay in cache, as counts do */
+#define FB_BENCH_MINUTE_SAMPLES 1200000 /* one minute at 20000 ops/s */
+
+static volatile int64_t s_sink;
+
+/* Latency-like values: log-uniform between 50 us and 50 ms, in ns. */
+static int64_t s_latency_ns (uint64_t *seed) {
+    *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u = (double)(*seed >> 11) / 9007199254740992.0;
+    return (int64_t)(50000.0 * pow (1000.0, u));
+}
+
+static double s_floor_clock_and_store_ns (void) {
+    static int64_t ring[FB_BENCH_RING];
+    int64_t t0 = fb_clock_now_ns ();
+    for (int i = 0; i < FB_BENCH_RECORDS; i++)
+        ring[i & (FB_BENCH_RING - 1)] = fb_clock_now_ns () - t0;
+    int64_t elapsed = fb_clock_now_ns () - t0;
+    s_sink = ring[FB_BENCH_RING / 2];
+    return (double)elapsed / FB_BENCH_RECORDS;
+}
+
+/* The clock read gives each record a changing value, as a load generator's would. */
+static double s_clock_and_record_ns (fb_hist_t *h, bool atomic) {
+    int64_t t0 = fb_clock_now_ns ();
+    for (int i = 0; i < FB_BENCH_RECORDS; i++) {
+        int64_t value = (fb_clock_now_ns () - t0) & 0xfffff;
+        if (atomic)
+            fb_hist_record_atomic (h, value);
+        else
+            fb_hist_record (h, value);
+    }
+    return (double)(fb_clock_now_ns () - t0) / FB_BENCH_RECORDS;
+}
+
+/* Without the clock: precomputed latencies recorded, against the same values stored. */
+static void s_values_rows (fb_hist_t *h, double *record_ns, double *floor_ns) {
+    static int64_t values[FB_BENCH_RING], copies[FB_BENCH_RING];
+    uint64_t seed = 7;
+    for (int i = 0; i < FB_BENCH_RING; i++)
+        values[i] = s_latency_ns (&seed);
+    int64_t t0 = fb_clock_now_ns ();
+    for (int i = 0; i < FB_BENCH_RECORDS; i++)
+        copies[i & (FB_BENCH_RING - 1)] = values[i & (FB_BENCH_RING - 1)] + i;
+    *floor_ns = (double)(fb_clock_now_ns () - t0) / FB_BENCH_RECORDS;
+    s_sink = copies[1];
+    t0 = fb_clock_now_ns ();
+    for (int i = 0; i < FB_BENCH_RECORDS; i++)
+        fb_hist_record (h, values[i & (FB_BENCH_RING - 1)] + i);
+    *record_ns = (double)(fb_clock_now_ns () - t0) / FB_BENCH_RECORDS;
+}
+
+static void s_row (const char *what, double cost, const char *unit, const char *floor_name,
+                   double floor_cost) {
+    printf ("%-34s %10.2f %-6s %-28s %10.2f %8.2fx\n", what, cost, unit, floor_name, floor_cost,
+            cost / floor_cost);
+}
+
+/* Average microseconds of copy, merge, encode and decode on two minute-long histograms. */
+static void s_minute_rows (void) {
+    fb_hist_t *a = fb_hist_new_default (NULL), *b = fb_hist_new_default (NULL);
+    if (!a || !b)
+        exit (1);
+    uint64_t seed = 42;
+    for (int i = 0; i < FB_BENCH_MINUTE_SAMPLES; i++) {
+        fb_hist_record (a, s_latency_ns (&seed));
+        fb_hist_record (b, s_latency_ns (&seed));
+    }
+    const int runs = 200;
+    int64_t t0 = fb_clock_now_ns ();
+    for (int i = 0; i < runs; i++) {
+        fb_hist_t *copy = fb_hist_copy (a, NULL);
+        s_sink = fb_hist_count (copy);
+        fb_hist_destroy (&copy);
+    }
+    double copy_us = (double)(fb_clock_now_ns () - t0) / runs / 1e3;
+    t0 = fb_clock_now_ns ();
+    for (int i = 0; i < runs; i++)
+        fb_hist_merge (a, b, NULL);
+    double merge_us = (double)(fb_clock_now_ns () - t0) / runs / 1e3;
+
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    t0 = fb_clock_now_ns ();
+    for (int i = 0; i < runs; i++) {
+        free (buf);
+        fb_hist_encode (b, &buf, &len, NULL);
+    }
+    double encode_us = (double)(fb_clock_now_ns () - t0) / runs / 1e3;
+    t0 = fb_clock_now_ns ();
+    for (int i = 0; i < runs; i++) {
+        fb_hist_t *back = fb_hist_decode (buf, len, NULL);
+        s_sink = fb_hist_count (back);
+        fb_hist_destroy (&back);
+    }
+    double decode_us = (double)(fb_clock_now_ns () - t0) / runs / 1e3;
+    int buckets = 0;
+    fb_hist_iter_t it;
+    fb_hist_iter_init (&it, b);
+    while (fb_hist_iter_next (&it))
+        buckets++;
+
+    s_row ("merge two 1-minute histograms", merge_us, "us", "fb_hist_copy", copy_us);
+    s_row ("encode (V2 compressed)", encode_us, "us", "fb_hist_copy", copy_us);
+    s_row ("decode (V2 compressed)", decode_us, "us", "fb_hist_copy", copy_us);
+    s_row ("encoded size", (double)len, "bytes", "8 bytes x non-empty buckets", 8.0 * buckets);
+    free (buf);
+    fb_hist_destroy (&a);
+    fb_hist_destroy (&b);
+}
+
+int main (void) {
+    fb_hist_t *h = fb_hist_new_default (NULL);
+    if (!h)
+        return 1;
+    printf ("%-34s %10s %-6s %-28s %10s %9s\n", "operation", "cost", "unit", "floor (same run)",
+            "floor", "ratio");
+    double floor_ns = s_floor_clock_and_store_ns ();
+    s_row ("clock_gettime + fb_hist_record", s_clock_and_record_ns (h, false), "ns/op",
+           "clock_gettime + array store", floor_ns);
+    s_row ("clock_gettime + fb_hist_record_atomic", s_clock_and_record_ns (h, true), "ns/op",
+           "clock_gettime + array store", floor_ns);
+    double record_ns, store_ns;
+    s_values_rows (h, &record_ns, &store_ns);
+    s_row ("fb_hist_record (no clock)", record_ns, "ns/op", "array store", store_ns);
+    fb_hist_destroy (&h);
+    s_minute_rows ();
+    return 0;
+}

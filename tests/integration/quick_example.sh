@@ -1,0 +1,24 @@
+# The README's example: two local agents, exit 0, fleet counts equal the sum of the hosts'.
+source "$(dirname "$0")/lib.sh"
+run_coord 0 run "$FB_SOURCE_DIR/examples/quick.yaml" --bind tcp://127.0.0.1:5711 --quiet
+dir=$(run_dir)
+for f in run.json report.md local-1.bus-closed.hlog local-2.bus-open.hlog; do
+    [ -s "$dir/$f" ] || fail "$f missing from $dir"
+done
+[ -z "$(find "$dir" -name '*.tmp')" ] || fail "temp files left in $dir"
+[ "$(jqr '.outcome')" = passed ] || fail "outcome $(jqr .outcome)"
+[ "$(jqr '.hosts | length')" = 2 ] || fail "expected 2 hosts"
+for w in 0 1; do
+    fleet=$(jqr ".workloads[$w].fleet.ops")
+    sum=$(jqr "[.workloads[$w].hosts[].ops] | add")
+    [ "$fleet" -gt 0 ] || fail "workload $w measured nothing"
+    [ "$fleet" = "$sum" ] || fail "workload $w: fleet ops $fleet != sum of hosts $sum"
+    fcount=$(jqr ".workloads[$w].fleet.metrics.latency.count")
+    hcount=$(jqr "[.workloads[$w].hosts[].metrics.latency.count] | add")
+    [ "$fcount" = "$hcount" ] || fail "workload $w: fleet samples $fcount != $hcount"
+    [ "$fcount" = "$fleet" ] || fail "workload $w: $fcount latency samples for $fleet ops"
+done
+# Every hlog row decodes to the counts reported: latency rows of local-1 add up to its ops.
+grep -q '^#\[Histogram log format version 1.3\]' "$dir/local-1.bus-open.hlog" || fail "hlog header"
+grep -q 'passed: every target and gate held' "$WORK/coord.log" || fail "summary line missing"
+pass "quick.yaml: exit 0, fleet = sum of hosts"
