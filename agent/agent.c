@@ -64,27 +64,29 @@ static void s_sink (fb_msg_t **report_p, void *arg) {
 static void s_runner_actor (zsock_t *pipe, void *arg) {
     s_runner_args_t *args = arg;
     zsock_signal (pipe, 0);
-    int64_t started_ns = fb_clock_now_ns ();
+    int64_t started_ns = 0;
     char error[256] = "";
+    int64_t at = args->start_ns; /* every workload at its planned instant, on every host */
     for (int i = 0; i < args->plan->n_workloads; i++) {
         if (__atomic_load_n (args->abort, __ATOMIC_RELAXED))
             break;
+        const fb_plan_workload_t *w = &args->plan->workloads[i];
         fb_runner_args_t ra = {.run_id = args->plan->run_id,
-                               .plan = &args->plan->workloads[i],
+                               .plan = w,
                                .index = i,
-                               .start_ns = i == 0 ? args->start_ns : 0,
+                               .start_ns = at > fb_clock_now_ns () ? at : 0,
                                .abort = args->abort,
                                .sink = s_sink,
                                .sink_arg = pipe};
+        at += w->warmup_ns + w->duration_ns + FB_WORKLOAD_GAP_NS;
+        fb_runner_result_t result = {0};
         fb_err_t err = {0};
-        if (i == 0 && args->start_ns > 0)
-            fb_clock_sleep_until_ns (args->start_ns);
-        if (i == 0)
-            started_ns = fb_clock_now_ns ();
-        if (fb_runner_run (&ra, NULL, &err) != 0) {
+        if (fb_runner_run (&ra, &result, &err) != 0) {
             snprintf (error, sizeof error, "%s", err.msg);
             break;
         }
+        if (i == 0)
+            started_ns = result.started_ns;
     }
     fb_done_t *done = calloc (1, sizeof *done);
     if (done) {

@@ -1,8 +1,8 @@
 /* runner.c: worker threads, the open/closed loop, warm-up, intervals and their reports.
  *
- * Every worker records into histograms of its own (fb_hist_record_atomic: relaxed adds, no
- * lock) and the runner's thread drains them at each interval end (fb_hist_drain), so no
- * sample is lost or counted twice and the hot loop never waits for the reporter. Warm-up and
+ * Workers record into histograms shared by a few of them (fb_hist_record_atomic: relaxed
+ * adds, no lock) and the runner's thread drains them at each interval end (fb_hist_drain), so
+ * no sample is lost or counted twice and the hot loop never waits for the reporter. Warm-up and
  * measurement have separate histograms: an operation belongs to the phase of its intended
  * start. Workers are plain pthreads, not zactors: they never exchange messages, and a pipe
  * poll per operation would cost more than what we measure. */
@@ -19,13 +19,19 @@
 enum { S_LATENCY, S_SERVICE, S_SCHED_LAG, S_OWN }; /* runner metrics; workload's follow */
 enum { S_OPS, S_ERRORS, S_RSS, S_CPU, S_OWN_COUNTERS };
 
+/* Workers share histograms by shard (worker w records into shard w % shards): a histogram of
+ * the full 1 ns .. 1 h range is ~190 KB, so one per worker and metric would cost gigabytes at
+ * a thousand workers and make the interval drain too slow; atomic records make sharing safe. */
+#define S_MAX_SHARDS 8
+
 typedef struct s_run s_run_t;
+typedef fb_hist_t *s_shard_t[2][FB_MAX_METRICS]; /* [phase][metric] */
 
 typedef struct {
     s_run_t *run;
     int index;
     pthread_t thread;
-    fb_hist_t *hists[2][FB_MAX_METRICS]; /* [phase][metric] */
+    s_shard_t *hists; /* its shard */
     int64_t ops[2];                      /* atomic: written by the worker, read by the runner */
     int64_t errors[2];
     int64_t ops_seen[2]; /* runner side: what was already reported */
@@ -39,6 +45,8 @@ struct s_run {
     void *state;
     int n_workers;
     s_worker_t *workers;
+    int n_shards;
+    s_shard_t shards[S_MAX_SHARDS];
     int n_metrics; /* runner's + workload's */
     const char *metric_names[FB_MAX_METRICS];
     fb_hist_t *interval[FB_MAX_METRICS]; /* the runner's merge target for one interval */
@@ -47,6 +55,12 @@ struct s_run {
     int64_t t0_ns, measure_ns, end_ns; /* start, start of measurement, end */
     double period_ns;                  /* open loop: between two operations of the fleet */
     bool stop;                         /* atomic: workers leave their loop */
+    /* Workers wait at this gate until all are created: a started worker would otherwise
+     * compete with the runner still creating the rest (malloc and mmap locks), and at a
+     * thousand workers the last ones would start seconds late. */
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_cond;
+    bool gate_open;
     int64_t cpu_seen_ns;
 };
 
@@ -66,6 +80,10 @@ static void *s_worker_main (void *arg) {
     s_run_t *run = w->run;
     fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t) w->index + 1)};
     bool open_loop = run->period_ns > 0;
+    pthread_mutex_lock (&run->gate_lock);
+    while (!run->gate_open)
+        pthread_cond_wait (&run->gate_cond, &run->gate_lock);
+    pthread_mutex_unlock (&run->gate_lock);
     fb_clock_sleep_until_ns (run->t0_ns);
     for (uint64_t k = 0;; k++) {
         if (__atomic_load_n (&run->stop, __ATOMIC_RELAXED))
@@ -77,27 +95,28 @@ static void *s_worker_main (void *arg) {
                        (int64_t) ((double) (k * run->n_workers + w->index) * run->period_ns);
             if (intended >= run->end_ns)
                 break;
-            fb_clock_sleep_until_ns (intended);
-            if (__atomic_load_n (&run->stop, __ATOMIC_RELAXED))
-                break;
+            fb_clock_sleep_until_ns (intended); /* short of the end: it runs, however late */
         } else if (intended >= run->end_ns)
             break;
         int phase = intended >= run->measure_ns ? FB_PHASE_MEASURE : FB_PHASE_WARMUP;
         op.seq = k;
         op.intended_start_ns = intended;
-        op.metrics = &w->hists[phase][S_OWN];
+        op.metrics = &(*w->hists)[phase][S_OWN];
         int64_t started = fb_clock_now_ns ();
         int rc = run->wl->op (run->state, &op);
         int64_t ended = fb_clock_now_ns ();
-        fb_hist_t **h = w->hists[phase];
+        fb_hist_t **h = (*w->hists)[phase];
         fb_hist_record_atomic (h[S_LATENCY], ended - intended);
         if (open_loop) {
             fb_hist_record_atomic (h[S_SERVICE], ended - started);
             fb_hist_record_atomic (h[S_SCHED_LAG], started - intended);
         }
-        __atomic_fetch_add (&w->ops[phase], 1, __ATOMIC_RELAXED);
+        /* Counted after its samples are recorded (release): the runner reads the counts
+         * first (acquire) and drains after, so a counted operation's samples are always in
+         * the same report or an earlier one, and the last report evens everything out. */
         if (rc != 0)
-            __atomic_fetch_add (&w->errors[phase], 1, __ATOMIC_RELAXED);
+            __atomic_fetch_add (&w->errors[phase], 1, __ATOMIC_RELEASE);
+        __atomic_fetch_add (&w->ops[phase], 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -167,13 +186,16 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
     for (int m = 0; m < run->n_metrics; m++)
         if (!(run->interval[m] = fb_hist_new_default (err)))
             return -1;
+    run->n_shards = run->n_workers < S_MAX_SHARDS ? run->n_workers : S_MAX_SHARDS;
+    for (int sh = 0; sh < run->n_shards; sh++)
+        for (int p = 0; p < 2; p++)
+            for (int m = 0; m < run->n_metrics; m++)
+                if (!(run->shards[sh][p][m] = fb_hist_new_default (err)))
+                    return -1;
     for (int w = 0; w < run->n_workers; w++) {
         run->workers[w].run = run;
         run->workers[w].index = w;
-        for (int p = 0; p < 2; p++)
-            for (int m = 0; m < run->n_metrics; m++)
-                if (!(run->workers[w].hists[p][m] = fb_hist_new_default (err)))
-                    return -1;
+        run->workers[w].hists = &run->shards[w % run->n_shards];
     }
     fb_wl_env_t env = {.workers = run->n_workers,
                        .rate_per_s = plan->rate_per_s,
@@ -190,20 +212,19 @@ static void s_cleanup (s_run_t *run) {
         run->wl->teardown (&run->state);
     for (int m = 0; m < FB_MAX_METRICS; m++)
         fb_hist_destroy (&run->interval[m]);
-    for (int w = 0; run->workers && w < run->n_workers; w++)
+    for (int sh = 0; sh < S_MAX_SHARDS; sh++)
         for (int p = 0; p < 2; p++)
             for (int m = 0; m < FB_MAX_METRICS; m++)
-                fb_hist_destroy (&run->workers[w].hists[p][m]);
+                fb_hist_destroy (&run->shards[sh][p][m]);
     free (run->workers);
 }
 
-/* Counters of one interval: the runner's, then the workload's. */
-static void s_fill_counters (s_run_t *run, int phase, fb_report_t *r) {
-    int64_t values[FB_MAX_COUNTERS] = {0};
+/* The runner's counters of one interval (ops and errors since the last report of phase). */
+static void s_runner_counters (s_run_t *run, int phase, int64_t *values) {
     for (int w = 0; w < run->n_workers; w++) {
         s_worker_t *wk = &run->workers[w];
-        int64_t ops = __atomic_load_n (&wk->ops[phase], __ATOMIC_RELAXED);
-        int64_t errors = __atomic_load_n (&wk->errors[phase], __ATOMIC_RELAXED);
+        int64_t ops = __atomic_load_n (&wk->ops[phase], __ATOMIC_ACQUIRE);
+        int64_t errors = __atomic_load_n (&wk->errors[phase], __ATOMIC_ACQUIRE);
         values[S_OPS] += ops - wk->ops_seen[phase];
         values[S_ERRORS] += errors - wk->errors_seen[phase];
         wk->ops_seen[phase] = ops;
@@ -213,13 +234,6 @@ static void s_fill_counters (s_run_t *run, int phase, fb_report_t *r) {
     int64_t cpu = fb_clock_process_cpu_ns ();
     values[S_CPU] = cpu - run->cpu_seen_ns;
     run->cpu_seen_ns = cpu;
-    if (run->wl->interval)
-        run->wl->interval (run->state, &run->interval[S_OWN], &values[S_OWN_COUNTERS]);
-    r->n_counters = run->n_counters;
-    for (int c = 0; c < run->n_counters; c++) {
-        snprintf (r->counters[c].name, sizeof r->counters[c].name, "%s", run->counter_names[c]);
-        r->counters[c].value = values[c];
-    }
 }
 
 /* Drains every worker's histograms of phase into one report for [start_ns, end_ns). */
@@ -237,12 +251,20 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
     r->start_ns = start_ns;
     r->end_ns = end_ns;
     r->wall_start_ns = fb_clock_wall_ns () - (fb_clock_now_ns () - start_ns);
+    int64_t values[FB_MAX_COUNTERS] = {0};
+    s_runner_counters (run, phase, values); /* first: see the ordering note in s_worker_main */
     for (int m = 0; m < run->n_metrics; m++) {
         fb_hist_reset (run->interval[m]);
-        for (int w = 0; w < run->n_workers; w++)
-            fb_hist_drain (run->interval[m], run->workers[w].hists[phase][m], NULL);
+        for (int sh = 0; sh < run->n_shards; sh++)
+            fb_hist_drain (run->interval[m], run->shards[sh][phase][m], NULL);
     }
-    s_fill_counters (run, phase, r); /* the workload drains its own metrics here */
+    if (run->wl->interval) /* the workload's own metrics and counters */
+        run->wl->interval (run->state, &run->interval[S_OWN], &values[S_OWN_COUNTERS]);
+    r->n_counters = run->n_counters;
+    for (int c = 0; c < run->n_counters; c++) {
+        snprintf (r->counters[c].name, sizeof r->counters[c].name, "%s", run->counter_names[c]);
+        r->counters[c].value = values[c];
+    }
     bool open_loop = run->period_ns > 0;
     for (int m = 0; m < run->n_metrics; m++) {
         if (!open_loop && (m == S_SERVICE || m == S_SCHED_LAG))
@@ -255,6 +277,14 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
         }
     }
     return msg;
+}
+
+static int64_t s_unreported_ops (const s_run_t *run, int phase) {
+    int64_t n = 0;
+    for (int w = 0; w < run->n_workers; w++)
+        n += __atomic_load_n (&run->workers[w].ops[phase], __ATOMIC_RELAXED) -
+             run->workers[w].ops_seen[phase];
+    return n;
 }
 
 /* Sleeps until at_ns in short steps; false when aborted first. */
@@ -299,17 +329,15 @@ static int64_t s_intervals (s_run_t *run, int phase, int64_t from_ns, int64_t to
     return at;
 }
 
-int fb_runner_run (const fb_runner_args_t *args, int64_t *ops_p, fb_err_t *err) {
+int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_err_t *err) {
     s_run_t run = {.args = args};
     int rc = -1;
     int started = 0;
     if (s_setup (&run, err) != 0)
         goto done;
     const fb_plan_workload_t *plan = args->plan;
-    run.t0_ns = args->start_ns > 0 ? args->start_ns : fb_clock_now_ns ();
-    run.measure_ns = run.t0_ns + plan->warmup_ns;
-    run.end_ns = run.measure_ns + plan->duration_ns;
-    run.cpu_seen_ns = fb_clock_process_cpu_ns ();
+    pthread_mutex_init (&run.gate_lock, NULL);
+    pthread_cond_init (&run.gate_cond, NULL);
     for (; started < run.n_workers; started++)
         if (pthread_create (&run.workers[started].thread, NULL, s_worker_main,
                             &run.workers[started]) != 0) {
@@ -317,6 +345,15 @@ int fb_runner_run (const fb_runner_args_t *args, int64_t *ops_p, fb_err_t *err) 
                         started + 1, run.n_workers);
             break;
         }
+    int64_t gate_ns = fb_clock_now_ns ();
+    run.t0_ns = args->start_ns > 0 ? args->start_ns : gate_ns;
+    run.measure_ns = run.t0_ns + plan->warmup_ns;
+    run.end_ns = run.measure_ns + plan->duration_ns;
+    run.cpu_seen_ns = fb_clock_process_cpu_ns ();
+    pthread_mutex_lock (&run.gate_lock);
+    run.gate_open = true;
+    pthread_cond_broadcast (&run.gate_cond);
+    pthread_mutex_unlock (&run.gate_lock);
     int64_t at = -1 - run.t0_ns;
     int phase = FB_PHASE_WARMUP;
     if (started == run.n_workers) {
@@ -328,19 +365,31 @@ int fb_runner_run (const fb_runner_args_t *args, int64_t *ops_p, fb_err_t *err) 
         if (at >= 0 && !s_wait_until (&run, run.end_ns))
             at = -1 - at;
     }
-    __atomic_store_n (&run.stop, true, __ATOMIC_RELAXED);
+    /* At the end, workers leave by themselves once their next operation would start past
+     * it; only an abort (or a failed start) stops them early. */
+    if (at < 0 || started < run.n_workers)
+        __atomic_store_n (&run.stop, true, __ATOMIC_RELAXED);
     for (int w = 0; w < started; w++)
         pthread_join (run.workers[w].thread, NULL);
+    pthread_cond_destroy (&run.gate_cond);
+    pthread_mutex_destroy (&run.gate_lock);
     if (started < run.n_workers)
         goto done;
-    /* Workers have stopped: the last interval holds every sample still unreported. */
+    /* Workers have stopped: the last interval holds every sample still unreported. A
+     * warm-up operation that was still running when its phase was reported goes in a late
+     * warm-up report, so that no operation is ever lost. */
     int64_t from = at >= 0 ? at : -1 - at;
-    if (s_emit (&run, phase, from, fb_clock_now_ns (), err) != 0)
+    int64_t now = fb_clock_now_ns ();
+    if (phase == FB_PHASE_MEASURE && s_unreported_ops (&run, FB_PHASE_WARMUP) > 0 &&
+        s_emit (&run, FB_PHASE_WARMUP, run.t0_ns, run.measure_ns, err) != 0)
         goto done;
-    if (ops_p) {
-        *ops_p = 0;
+    if (s_emit (&run, phase, from, now, err) != 0)
+        goto done;
+    if (result) {
+        result->ops = 0;
         for (int w = 0; w < run.n_workers; w++)
-            *ops_p += run.workers[w].ops[FB_PHASE_MEASURE];
+            result->ops += run.workers[w].ops[FB_PHASE_MEASURE];
+        result->started_ns = gate_ns > run.t0_ns ? gate_ns : run.t0_ns;
     }
     rc = 0;
 done:

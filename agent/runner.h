@@ -29,10 +29,20 @@ typedef struct {
  * The message names the workload ("bus-burst: unknown param ..."). */
 int fb_runner_check (const fb_plan_workload_t *plan, fb_params_t *params, fb_err_t *err);
 
+typedef struct {
+    int64_t ops;        /* measured operations (the agent's own tally) */
+    int64_t started_ns; /* when the workers actually began: the start, or later if setup
+                           overran it */
+} fb_runner_result_t;
+
 /* Runs warm-up then the measured duration, calling sink once per interval; returns when the
- * workload ended or was aborted (every sample recorded is in a report, none lost). *ops_p,
- * when not NULL, receives the measured operations (the agent's own tally). */
-int fb_runner_run (const fb_runner_args_t *args, int64_t *ops_p, fb_err_t *err);
+ * workload ended or was aborted (every sample recorded is in a report, none lost). result may
+ * be NULL. */
+int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_err_t *err);
+
+/* Between two workloads of a plan: time for teardown and the next setup, so that every host
+ * can begin the next workload at the same planned instant too. */
+#define FB_WORKLOAD_GAP_NS (1000 * 1000 * 1000LL)
 
 /* The runner's own metrics and counters, before the workload's. */
 #define FB_METRIC_LATENCY "latency"

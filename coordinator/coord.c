@@ -10,6 +10,7 @@
 #include "merge.h"
 #include "progress.h"
 #include "results.h"
+#include "runner.h"
 #include "run.h"
 #include "verdict.h"
 
@@ -281,7 +282,8 @@ static void s_sync (s_coord_t *self, int64_t now) {
     run->start_wall_ns = fb_clock_wall_ns () + lead;
     int64_t total = 0;
     for (int w = 0; w < run->sc->n_workloads; w++)
-        total += run->sc->workloads[w].warmup_ns + run->sc->workloads[w].duration_ns;
+        total += run->sc->workloads[w].warmup_ns + run->sc->workloads[w].duration_ns +
+                 (w > 0 ? FB_WORKLOAD_GAP_NS : 0);
     self->run_deadline_ns = run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns +
                             30 * FB_NS_PER_S;
     for (int i = 0; i < run->n_hosts; i++) {

@@ -61,7 +61,7 @@ typedef struct {
 } s_call_t;
 
 typedef struct s_bus s_bus_t;
-typedef void(s_handler_fn)(s_bus_t *bus, const s_call_t *call, int shard);
+typedef void (s_handler_fn) (s_bus_t *bus, const s_call_t *call, int shard);
 
 /* A spawned thread's context, and later its entry on the reaper's list. */
 typedef struct s_spawn {
@@ -149,120 +149,120 @@ static const fb_counter_spec_t s_counters[] = {
 
 /* ---- threads alive ---------------------------------------------------------------------- */
 
-static void s_thread_started(s_bus_t *self) {
-    int alive = atomic_fetch_add(&self->alive_threads, 1) + 1;
-    int peak = atomic_load(&self->peak_threads);
-    while (alive > peak && !atomic_compare_exchange_weak(&self->peak_threads, &peak, alive))
+static void s_thread_started (s_bus_t *self) {
+    int alive = atomic_fetch_add (&self->alive_threads, 1) + 1;
+    int peak = atomic_load (&self->peak_threads);
+    while (alive > peak && !atomic_compare_exchange_weak (&self->peak_threads, &peak, alive))
         ;
 }
 
-static void s_thread_ended(s_bus_t *self) { atomic_fetch_sub(&self->alive_threads, 1); }
+static void s_thread_ended (s_bus_t *self) { atomic_fetch_sub (&self->alive_threads, 1); }
 
 /* ---- handlers --------------------------------------------------------------------------- */
 
 /* Every subscriber is this handler: it burns handler_work of CPU, as a handler that formats,
  * filters or renders would, and records when it started and ended. */
-static void s_handler_busy(s_bus_t *self, const s_call_t *call, int shard) {
-    int64_t start_ns = fb_clock_now_ns();
-    fb_hist_record_atomic(self->dispatch_hist[shard], start_ns - call->publish_ns);
+static void s_handler_busy (s_bus_t *self, const s_call_t *call, int shard) {
+    int64_t start_ns = fb_clock_now_ns ();
+    fb_hist_record_atomic (self->dispatch_hist[shard], start_ns - call->publish_ns);
     if (self->handler_work_ns > 0) {
         int64_t until_ns = start_ns + self->handler_work_ns;
-        while (fb_clock_now_ns() < until_ns)
+        while (fb_clock_now_ns () < until_ns)
             ;
     }
-    fb_hist_record_atomic(self->completion_hist[shard], fb_clock_now_ns() - call->publish_ns);
-    atomic_fetch_add_explicit(&self->handled, 1, memory_order_release);
+    fb_hist_record_atomic (self->completion_hist[shard], fb_clock_now_ns () - call->publish_ns);
+    atomic_fetch_add_explicit (&self->handled, 1, memory_order_release);
 }
 
-static void s_run_call(s_bus_t *self, const s_call_t *call, int shard) {
+static void s_run_call (s_bus_t *self, const s_call_t *call, int shard) {
     self->handlers[call->type][call->handler](self, call, shard);
 }
 
 /* ---- the queue -------------------------------------------------------------------------- */
 
-static int s_queue_init(s_queue_t *q, int capacity) {
-    q->ring = calloc((size_t)capacity, sizeof *q->ring);
+static int s_queue_init (s_queue_t *q, int capacity) {
+    q->ring = calloc ((size_t)capacity, sizeof *q->ring);
     if (!q->ring)
         return -1;
     q->capacity = capacity;
-    pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->not_empty, NULL);
-    pthread_cond_init(&q->not_full, NULL);
+    pthread_mutex_init (&q->lock, NULL);
+    pthread_cond_init (&q->not_empty, NULL);
+    pthread_cond_init (&q->not_full, NULL);
     return 0;
 }
 
-static void s_queue_fini(s_queue_t *q) {
+static void s_queue_fini (s_queue_t *q) {
     if (!q->ring)
         return;
-    pthread_mutex_destroy(&q->lock);
-    pthread_cond_destroy(&q->not_empty);
-    pthread_cond_destroy(&q->not_full);
-    free(q->ring);
+    pthread_mutex_destroy (&q->lock);
+    pthread_cond_destroy (&q->not_empty);
+    pthread_cond_destroy (&q->not_full);
+    free (q->ring);
     q->ring = NULL;
 }
 
-static void s_queue_put_locked(s_queue_t *q, const s_call_t *call) {
+static void s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
     q->ring[(q->head + q->count) % q->capacity] = *call;
     q->count++;
-    pthread_cond_signal(&q->not_empty);
+    pthread_cond_signal (&q->not_empty);
 }
 
 /* Go's `select { case ch <- task: default: }`: false when the queue is full. */
-static bool s_queue_try_put(s_queue_t *q, const s_call_t *call) {
-    pthread_mutex_lock(&q->lock);
+static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
+    pthread_mutex_lock (&q->lock);
     bool room = !q->stopping && q->count < q->capacity;
     if (room)
-        s_queue_put_locked(q, call);
-    pthread_mutex_unlock(&q->lock);
+        s_queue_put_locked (q, call);
+    pthread_mutex_unlock (&q->lock);
     return room;
 }
 
 /* Waits for room; false when the bus is stopping. */
-static bool s_queue_put_wait(s_queue_t *q, const s_call_t *call) {
-    pthread_mutex_lock(&q->lock);
+static bool s_queue_put_wait (s_queue_t *q, const s_call_t *call) {
+    pthread_mutex_lock (&q->lock);
     while (!q->stopping && q->count == q->capacity)
-        pthread_cond_wait(&q->not_full, &q->lock);
+        pthread_cond_wait (&q->not_full, &q->lock);
     bool ok = !q->stopping;
     if (ok)
-        s_queue_put_locked(q, call);
-    pthread_mutex_unlock(&q->lock);
+        s_queue_put_locked (q, call);
+    pthread_mutex_unlock (&q->lock);
     return ok;
 }
 
 /* Waits for a call; false when the bus is stopping (queued calls are left, as Brummer's
  * workers return on ctx.Done without draining the channel). */
-static bool s_queue_take(s_queue_t *q, s_call_t *call) {
-    pthread_mutex_lock(&q->lock);
+static bool s_queue_take (s_queue_t *q, s_call_t *call) {
+    pthread_mutex_lock (&q->lock);
     while (!q->stopping && q->count == 0)
-        pthread_cond_wait(&q->not_empty, &q->lock);
+        pthread_cond_wait (&q->not_empty, &q->lock);
     bool ok = !q->stopping;
     if (ok) {
         *call = q->ring[q->head];
         q->head = (q->head + 1) % q->capacity;
         q->count--;
-        pthread_cond_signal(&q->not_full);
+        pthread_cond_signal (&q->not_full);
     }
-    pthread_mutex_unlock(&q->lock);
+    pthread_mutex_unlock (&q->lock);
     return ok;
 }
 
-static void s_queue_stop(s_queue_t *q) {
-    pthread_mutex_lock(&q->lock);
+static void s_queue_stop (s_queue_t *q) {
+    pthread_mutex_lock (&q->lock);
     q->stopping = true;
-    pthread_cond_broadcast(&q->not_empty);
-    pthread_cond_broadcast(&q->not_full);
-    pthread_mutex_unlock(&q->lock);
+    pthread_cond_broadcast (&q->not_empty);
+    pthread_cond_broadcast (&q->not_full);
+    pthread_mutex_unlock (&q->lock);
 }
 
 /* ---- the pool --------------------------------------------------------------------------- */
 
-static void *s_worker_main(void *arg) {
+static void *s_worker_main (void *arg) {
     s_worker_t *worker = arg;
     s_bus_t *self = worker->bus;
     int shard = worker->index % self->nshards;
     s_call_t call;
-    while (s_queue_take(&self->queue, &call))
-        s_run_call(self, &call, shard);
+    while (s_queue_take (&self->queue, &call))
+        s_run_call (self, &call, shard);
     return NULL;
 }
 
@@ -270,86 +270,86 @@ static void *s_worker_main(void *arg) {
 
 /* A spawned thread runs one call, then puts itself on the reaper's list. After the unlock it
  * touches nothing of the bus, so teardown may free it once every spawned thread is joined. */
-static void *s_spawn_main(void *arg) {
+static void *s_spawn_main (void *arg) {
     s_spawn_t *spawn = arg;
     s_bus_t *self = spawn->bus;
-    s_run_call(self, &spawn->call, (int)(spawn->call.event_id % (uint64_t)self->nshards));
-    s_thread_ended(self);
-    spawn->thread = pthread_self();
-    pthread_mutex_lock(&self->reap_lock);
+    s_run_call (self, &spawn->call, (int)(spawn->call.event_id % (uint64_t)self->nshards));
+    s_thread_ended (self);
+    spawn->thread = pthread_self ();
+    pthread_mutex_lock (&self->reap_lock);
     spawn->next = self->finished;
     self->finished = spawn;
     if (--self->spawned_alive == 0)
-        pthread_cond_broadcast(&self->idle_cond);
-    pthread_cond_signal(&self->reap_cond);
-    pthread_mutex_unlock(&self->reap_lock);
+        pthread_cond_broadcast (&self->idle_cond);
+    pthread_cond_signal (&self->reap_cond);
+    pthread_mutex_unlock (&self->reap_lock);
     return NULL;
 }
 
 /* Joins spawned threads as they finish, so none is left unjoined for long. */
-static void *s_reaper_main(void *arg) {
+static void *s_reaper_main (void *arg) {
     s_bus_t *self = arg;
-    pthread_mutex_lock(&self->reap_lock);
+    pthread_mutex_lock (&self->reap_lock);
     for (;;) {
         while (!self->finished && !self->reaper_stop)
-            pthread_cond_wait(&self->reap_cond, &self->reap_lock);
+            pthread_cond_wait (&self->reap_cond, &self->reap_lock);
         s_spawn_t *spawn = self->finished;
         if (!spawn)
             break; /* stopping, and nothing left to join */
         self->finished = spawn->next;
-        pthread_mutex_unlock(&self->reap_lock);
-        pthread_join(spawn->thread, NULL);
-        free(spawn);
-        pthread_mutex_lock(&self->reap_lock);
+        pthread_mutex_unlock (&self->reap_lock);
+        pthread_join (spawn->thread, NULL);
+        free (spawn);
+        pthread_mutex_lock (&self->reap_lock);
     }
-    pthread_mutex_unlock(&self->reap_lock);
+    pthread_mutex_unlock (&self->reap_lock);
     return NULL;
 }
 
 /* Go's `go func(h, e) { h(e) }(handler, event)`. When no thread can be made, the call runs
  * on the publisher and the op reports a failure. */
-static int s_spawn_call(s_bus_t *self, const s_call_t *call) {
-    s_spawn_t *spawn = malloc(sizeof *spawn);
+static int s_spawn_call (s_bus_t *self, const s_call_t *call) {
+    s_spawn_t *spawn = malloc (sizeof *spawn);
     if (spawn) {
         *spawn = (s_spawn_t){.bus = self, .call = *call};
-        pthread_mutex_lock(&self->reap_lock);
+        pthread_mutex_lock (&self->reap_lock);
         self->spawned_alive++;
-        pthread_mutex_unlock(&self->reap_lock);
-        s_thread_started(self);
+        pthread_mutex_unlock (&self->reap_lock);
+        s_thread_started (self);
         pthread_t thread;
-        if (pthread_create(&thread, &self->spawn_attr, s_spawn_main, spawn) == 0)
+        if (pthread_create (&thread, &self->spawn_attr, s_spawn_main, spawn) == 0)
             return 0;
-        s_thread_ended(self);
-        pthread_mutex_lock(&self->reap_lock);
+        s_thread_ended (self);
+        pthread_mutex_lock (&self->reap_lock);
         if (--self->spawned_alive == 0)
-            pthread_cond_broadcast(&self->idle_cond);
-        pthread_mutex_unlock(&self->reap_lock);
-        free(spawn);
+            pthread_cond_broadcast (&self->idle_cond);
+        pthread_mutex_unlock (&self->reap_lock);
+        free (spawn);
     }
-    s_run_call(self, call, 0);
+    s_run_call (self, call, 0);
     return -1;
 }
 
 /* ---- publish ---------------------------------------------------------------------------- */
 
-static int s_dispatch_call(s_bus_t *self, const s_call_t *call) {
+static int s_dispatch_call (s_bus_t *self, const s_call_t *call) {
     if (self->dispatch == S_DISPATCH_THREAD)
-        return s_spawn_call(self, call);
-    if (s_queue_try_put(&self->queue, call))
+        return s_spawn_call (self, call);
+    if (s_queue_try_put (&self->queue, call))
         return 0;
-    atomic_fetch_add_explicit(&self->overflows, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit (&self->overflows, 1, memory_order_relaxed);
     switch (self->overflow) {
     case S_OVERFLOW_BLOCK:
-        return s_queue_put_wait(&self->queue, call) ? 0 : -1;
+        return s_queue_put_wait (&self->queue, call) ? 0 : -1;
     case S_OVERFLOW_DROP:
-        atomic_fetch_add_explicit(&self->drops, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit (&self->drops, 1, memory_order_relaxed);
         return 0;
     default:
-        return s_spawn_call(self, call);
+        return s_spawn_call (self, call);
     }
 }
 
-static int s_pick_type(const s_bus_t *self, uint64_t *rng) {
+static int s_pick_type (const s_bus_t *self, uint64_t *rng) {
     if (self->mix_total == 0)
         return S_LOGLINE;
     uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL; /* xorshift64 must not start at 0 */
@@ -367,38 +367,38 @@ static int s_pick_type(const s_bus_t *self, uint64_t *rng) {
 /* One Publish: id and time stamp, the handler list read under the read lock (Brummer copies
  * the slice and unlocks), then one non-blocking hand-off per handler. No allocation in pool
  * mode. */
-static int s_op(void *state, fb_wl_op_t *op) {
+static int s_op (void *state, fb_wl_op_t *op) {
     s_bus_t *self = state;
-    s_call_t call = {.type = s_pick_type(self, &op->rng)};
-    call.event_id = atomic_fetch_add_explicit(&self->next_event_id, 1, memory_order_relaxed);
-    call.publish_ns = fb_clock_now_ns();
-    pthread_rwlock_rdlock(&self->map_lock);
+    s_call_t call = {.type = s_pick_type (self, &op->rng)};
+    call.event_id = atomic_fetch_add_explicit (&self->next_event_id, 1, memory_order_relaxed);
+    call.publish_ns = fb_clock_now_ns ();
+    pthread_rwlock_rdlock (&self->map_lock);
     int n = self->nhandlers[call.type];
-    pthread_rwlock_unlock(&self->map_lock);
+    pthread_rwlock_unlock (&self->map_lock);
     int rc = 0;
     for (call.handler = 0; call.handler < n; call.handler++)
-        if (s_dispatch_call(self, &call) != 0)
+        if (s_dispatch_call (self, &call) != 0)
             rc = -1;
     return rc;
 }
 
 /* ---- setup and teardown ----------------------------------------------------------------- */
 
-static int s_default_workers(void) {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+static int s_default_workers (void) {
+    long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
     return (int)((ncpu * 5 + 1) / 2); /* ncpu * 2.5, rounded up */
 }
 
 /* The subscription map: every type gets its handlers, all the busy handler. */
-static int s_subscribe_all(s_bus_t *self, int handlers_each) {
+static int s_subscribe_all (s_bus_t *self, int handlers_each) {
     int total = 0;
     for (int t = 0; t < S_NTYPES; t++) {
         self->nhandlers[t] = handlers_each > 0 ? handlers_each : s_types[t].handlers;
         total += self->nhandlers[t];
     }
-    self->handler_store = calloc((size_t)total + 1, sizeof *self->handler_store);
+    self->handler_store = calloc ((size_t)total + 1, sizeof *self->handler_store);
     if (!self->handler_store)
         return -1;
     s_handler_fn **next = self->handler_store;
@@ -410,84 +410,85 @@ static int s_subscribe_all(s_bus_t *self, int handlers_each) {
     return 0;
 }
 
-static int s_read_params(s_bus_t *self, const fb_params_t *params) {
-    self->dispatch = (int)fb_params_num(params, "dispatch");
-    self->overflow = (int)fb_params_num(params, "overflow");
-    self->handler_work_ns = (int64_t)fb_params_num(params, "handler_work");
-    self->nworkers = (int)fb_params_num(params, "workers");
+static int s_read_params (s_bus_t *self, const fb_params_t *params) {
+    self->dispatch = (int)fb_params_num (params, "dispatch");
+    self->overflow = (int)fb_params_num (params, "overflow");
+    self->handler_work_ns = (int64_t)fb_params_num (params, "handler_work");
+    self->nworkers = (int)fb_params_num (params, "workers");
     if (self->nworkers == 0)
-        self->nworkers = s_default_workers();
+        self->nworkers = s_default_workers ();
     if (self->dispatch == S_DISPATCH_THREAD)
         self->nworkers = 0; /* every call gets its own thread: no pool */
-    if ((int)fb_params_num(params, "mix") == S_MIX_PEAK)
+    if ((int)fb_params_num (params, "mix") == S_MIX_PEAK)
         for (int t = 0; t < S_NTYPES; t++) {
             self->mix_weights[t] = s_types[t].weight;
             self->mix_total += s_types[t].weight;
         }
-    return s_subscribe_all(self, (int)fb_params_num(params, "handlers"));
+    return s_subscribe_all (self, (int)fb_params_num (params, "handlers"));
 }
 
-static int s_alloc(s_bus_t *self, const fb_params_t *params, fb_err_t *err) {
-    if (s_read_params(self, params) != 0)
-        return fb_err_set(err, FB_ENOMEM, "eventbus: out of memory for the handler table");
-    if (s_queue_init(&self->queue, (int)fb_params_num(params, "queue")) != 0)
-        return fb_err_set(err, FB_ENOMEM, "eventbus: out of memory for a queue of %d calls",
-                          (int)fb_params_num(params, "queue"));
+static int s_alloc (s_bus_t *self, const fb_params_t *params, fb_err_t *err) {
+    if (s_read_params (self, params) != 0)
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for the handler table");
+    if (s_queue_init (&self->queue, (int)fb_params_num (params, "queue")) != 0)
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for a queue of %d calls",
+                           (int)fb_params_num (params, "queue"));
     self->nshards = self->nworkers < 1                    ? 1
                     : self->nworkers > FB_EVENTBUS_SHARDS ? FB_EVENTBUS_SHARDS
                                                           : self->nworkers;
     for (int i = 0; i < self->nshards; i++) {
-        self->dispatch_hist[i] = fb_hist_new_default(err);
-        self->completion_hist[i] = self->dispatch_hist[i] ? fb_hist_new_default(err) : NULL;
+        self->dispatch_hist[i] = fb_hist_new_default (err);
+        self->completion_hist[i] = self->dispatch_hist[i] ? fb_hist_new_default (err) : NULL;
         if (!self->completion_hist[i])
             return -1;
     }
-    self->workers = calloc((size_t)self->nworkers + 1, sizeof *self->workers);
+    self->workers = calloc ((size_t)self->nworkers + 1, sizeof *self->workers);
     if (!self->workers)
-        return fb_err_set(err, FB_ENOMEM, "eventbus: out of memory for %d workers", self->nworkers);
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for %d workers",
+                           self->nworkers);
     return 0;
 }
 
-static int s_start_threads(s_bus_t *self, fb_err_t *err) {
-    int rc = pthread_create(&self->reaper, NULL, s_reaper_main, self);
+static int s_start_threads (s_bus_t *self, fb_err_t *err) {
+    int rc = pthread_create (&self->reaper, NULL, s_reaper_main, self);
     if (rc != 0)
-        return fb_err_set(err, FB_ESYS, "eventbus: cannot start the reaper thread: %s",
-                          strerror(rc));
+        return fb_err_set (err, FB_ESYS, "eventbus: cannot start the reaper thread: %s",
+                           strerror (rc));
     self->reaper_started = true;
     for (int i = 0; i < self->nworkers; i++) {
         s_worker_t *worker = &self->workers[i];
         *worker = (s_worker_t){.bus = self, .index = i};
-        s_thread_started(self);
-        rc = pthread_create(&worker->thread, NULL, s_worker_main, worker);
+        s_thread_started (self);
+        rc = pthread_create (&worker->thread, NULL, s_worker_main, worker);
         if (rc != 0) {
-            s_thread_ended(self);
-            return fb_err_set(err, FB_ESYS,
-                              "eventbus: cannot start pool worker %d of %d: %s (lower workers)",
-                              i + 1, self->nworkers, strerror(rc));
+            s_thread_ended (self);
+            return fb_err_set (err, FB_ESYS,
+                               "eventbus: cannot start pool worker %d of %d: %s (lower workers)",
+                               i + 1, self->nworkers, strerror (rc));
         }
         self->started_workers++;
     }
     return 0;
 }
 
-static void s_teardown(void **state_p);
+static void s_teardown (void **state_p);
 
-static int s_setup(const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                   fb_err_t *err) {
+static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                    fb_err_t *err) {
     (void)env; /* the runner's publishers call op; nothing here depends on rate or duration */
     *state_p = NULL;
-    s_bus_t *self = calloc(1, sizeof *self);
+    s_bus_t *self = calloc (1, sizeof *self);
     if (!self)
-        return fb_err_set(err, FB_ENOMEM, "eventbus: out of memory");
-    pthread_rwlock_init(&self->map_lock, NULL);
-    pthread_mutex_init(&self->reap_lock, NULL);
-    pthread_cond_init(&self->reap_cond, NULL);
-    pthread_cond_init(&self->idle_cond, NULL);
-    pthread_attr_init(&self->spawn_attr);
-    pthread_attr_setstacksize(&self->spawn_attr, FB_EVENTBUS_STACK_BYTES);
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory");
+    pthread_rwlock_init (&self->map_lock, NULL);
+    pthread_mutex_init (&self->reap_lock, NULL);
+    pthread_cond_init (&self->reap_cond, NULL);
+    pthread_cond_init (&self->idle_cond, NULL);
+    pthread_attr_init (&self->spawn_attr);
+    pthread_attr_setstacksize (&self->spawn_attr, FB_EVENTBUS_STACK_BYTES);
     void *state = self;
-    if (s_alloc(self, params, err) != 0 || s_start_threads(self, err) != 0) {
-        s_teardown(&state);
+    if (s_alloc (self, params, err) != 0 || s_start_threads (self, err) != 0) {
+        s_teardown (&state);
         return -1;
     }
     *state_p = self;
@@ -496,52 +497,52 @@ static int s_setup(const fb_params_t *params, const fb_wl_env_t *env, void **sta
 
 /* Counters are read before the histograms are drained, and a handler records before it counts
  * itself handled (release), so every call counted in handled is in this interval's metrics. */
-static void s_interval(void *state, fb_hist_t *const *metrics, int64_t *counters) {
+static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     s_bus_t *self = state;
-    counters[S_COUNTER_OVERFLOWS] = atomic_exchange(&self->overflows, 0);
-    counters[S_COUNTER_DROPS] = atomic_exchange(&self->drops, 0);
-    counters[S_COUNTER_HANDLED] = atomic_exchange(&self->handled, 0);
+    counters[S_COUNTER_OVERFLOWS] = atomic_exchange (&self->overflows, 0);
+    counters[S_COUNTER_DROPS] = atomic_exchange (&self->drops, 0);
+    counters[S_COUNTER_HANDLED] = atomic_exchange (&self->handled, 0);
     /* The interval's peak; the next interval starts from the threads alive now. */
     counters[S_COUNTER_PEAK_THREADS] =
-        atomic_exchange(&self->peak_threads, atomic_load(&self->alive_threads));
+        atomic_exchange (&self->peak_threads, atomic_load (&self->alive_threads));
     for (int i = 0; i < self->nshards; i++) {
         /* Same layout on both sides (the default range), so a drain cannot fail. */
-        int rc = fb_hist_drain(metrics[S_METRIC_DISPATCH], self->dispatch_hist[i], NULL);
-        rc |= fb_hist_drain(metrics[S_METRIC_COMPLETION], self->completion_hist[i], NULL);
-        assert(rc == 0);
+        int rc = fb_hist_drain (metrics[S_METRIC_DISPATCH], self->dispatch_hist[i], NULL);
+        rc |= fb_hist_drain (metrics[S_METRIC_COMPLETION], self->completion_hist[i], NULL);
+        assert (rc == 0);
     }
 }
 
 /* Stops the pool, waits for every spawned thread, joins them all, frees. */
-static void s_teardown(void **state_p) {
+static void s_teardown (void **state_p) {
     s_bus_t *self = *state_p;
     if (!self)
         return;
     if (self->queue.ring)
-        s_queue_stop(&self->queue);
+        s_queue_stop (&self->queue);
     for (int i = 0; i < self->started_workers; i++)
-        pthread_join(self->workers[i].thread, NULL);
-    pthread_mutex_lock(&self->reap_lock);
+        pthread_join (self->workers[i].thread, NULL);
+    pthread_mutex_lock (&self->reap_lock);
     while (self->spawned_alive > 0)
-        pthread_cond_wait(&self->idle_cond, &self->reap_lock);
+        pthread_cond_wait (&self->idle_cond, &self->reap_lock);
     self->reaper_stop = true;
-    pthread_cond_signal(&self->reap_cond);
-    pthread_mutex_unlock(&self->reap_lock);
+    pthread_cond_signal (&self->reap_cond);
+    pthread_mutex_unlock (&self->reap_lock);
     if (self->reaper_started)
-        pthread_join(self->reaper, NULL);
+        pthread_join (self->reaper, NULL);
     for (int i = 0; i < FB_EVENTBUS_SHARDS; i++) {
-        fb_hist_destroy(&self->dispatch_hist[i]);
-        fb_hist_destroy(&self->completion_hist[i]);
+        fb_hist_destroy (&self->dispatch_hist[i]);
+        fb_hist_destroy (&self->completion_hist[i]);
     }
-    s_queue_fini(&self->queue);
-    pthread_attr_destroy(&self->spawn_attr);
-    pthread_cond_destroy(&self->idle_cond);
-    pthread_cond_destroy(&self->reap_cond);
-    pthread_mutex_destroy(&self->reap_lock);
-    pthread_rwlock_destroy(&self->map_lock);
-    free(self->workers);
-    free(self->handler_store);
-    free(self);
+    s_queue_fini (&self->queue);
+    pthread_attr_destroy (&self->spawn_attr);
+    pthread_cond_destroy (&self->idle_cond);
+    pthread_cond_destroy (&self->reap_cond);
+    pthread_mutex_destroy (&self->reap_lock);
+    pthread_rwlock_destroy (&self->map_lock);
+    free (self->workers);
+    free (self->handler_store);
+    free (self);
     *state_p = NULL;
 }
 

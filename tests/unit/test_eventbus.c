@@ -34,43 +34,43 @@ typedef struct {
     int failed;
 } t_publisher_t;
 
-static int s_threads_now(void) {
-    DIR *dir = opendir("/proc/self/task");
-    assert_non_null(dir);
+static int s_threads_now (void) {
+    DIR *dir = opendir ("/proc/self/task");
+    assert_non_null (dir);
     int n = 0;
-    for (struct dirent *e; (e = readdir(dir));)
+    for (struct dirent *e; (e = readdir (dir));)
         if (e->d_name[0] != '.')
             n++;
-    closedir(dir);
+    closedir (dir);
     return n;
 }
 
 /* Sets up the workload with name=value pairs on top of the defaults. */
-static void s_bus_setup(t_bus_t *bus, const char *const *pairs) {
-    memset(bus, 0, sizeof *bus);
-    bus->wl = fb_workload_find("eventbus");
-    assert_non_null(bus->wl);
+static void s_bus_setup (t_bus_t *bus, const char *const *pairs) {
+    memset (bus, 0, sizeof *bus);
+    bus->wl = fb_workload_find ("eventbus");
+    assert_non_null (bus->wl);
     fb_params_t params;
     fb_err_t err = {0};
-    assert_int_equal(fb_params_init(&params, bus->wl, &err), 0);
+    assert_int_equal (fb_params_init (&params, bus->wl, &err), 0);
     for (int i = 0; pairs && pairs[i]; i += 2) {
-        int rc = fb_params_set(&params, pairs[i], pairs[i + 1], &err);
+        int rc = fb_params_set (&params, pairs[i], pairs[i + 1], &err);
         if (rc != 0)
-            fail_msg("%s=%s: %s", pairs[i], pairs[i + 1], err.msg);
+            fail_msg ("%s=%s: %s", pairs[i], pairs[i + 1], err.msg);
     }
-    fb_wl_env_t env = {.workers = (int)fb_params_num(&params, "publishers")};
-    if (bus->wl->setup(&params, &env, &bus->state, &err) != 0)
-        fail_msg("setup: %s", err.msg);
-    assert_non_null(bus->state);
+    fb_wl_env_t env = {.workers = (int)fb_params_num (&params, "publishers")};
+    if (bus->wl->setup (&params, &env, &bus->state, &err) != 0)
+        fail_msg ("setup: %s", err.msg);
+    assert_non_null (bus->state);
     for (int i = 0; i < 2; i++) {
-        bus->metrics[i] = fb_hist_new_default(&err);
-        assert_non_null(bus->metrics[i]);
+        bus->metrics[i] = fb_hist_new_default (&err);
+        assert_non_null (bus->metrics[i]);
     }
 }
 
-static void s_bus_interval(t_bus_t *bus) {
+static void s_bus_interval (t_bus_t *bus) {
     int64_t counters[FB_MAX_COUNTERS] = {0};
-    bus->wl->interval(bus->state, bus->metrics, counters);
+    bus->wl->interval (bus->state, bus->metrics, counters);
     bus->totals[C_OVERFLOWS] += counters[C_OVERFLOWS];
     bus->totals[C_DROPS] += counters[C_DROPS];
     bus->totals[C_HANDLED] += counters[C_HANDLED];
@@ -79,250 +79,250 @@ static void s_bus_interval(t_bus_t *bus) {
 }
 
 /* Calls interval until handled + drops reaches expected (the handler threads are async). */
-static void s_bus_settle(t_bus_t *bus, int64_t expected) {
-    int64_t give_up_ns = fb_clock_now_ns() + T_PATIENCE_NS;
-    s_bus_interval(bus);
+static void s_bus_settle (t_bus_t *bus, int64_t expected) {
+    int64_t give_up_ns = fb_clock_now_ns () + T_PATIENCE_NS;
+    s_bus_interval (bus);
     while (bus->totals[C_HANDLED] + bus->totals[C_DROPS] < expected &&
-           fb_clock_now_ns() < give_up_ns) {
-        fb_clock_sleep_until_ns(fb_clock_now_ns() + FB_NS_PER_MS);
-        s_bus_interval(bus);
+           fb_clock_now_ns () < give_up_ns) {
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
+        s_bus_interval (bus);
     }
 }
 
-static void s_bus_teardown(t_bus_t *bus) {
-    bus->wl->teardown(&bus->state);
-    assert_null(bus->state);
-    fb_hist_destroy(&bus->metrics[0]);
-    fb_hist_destroy(&bus->metrics[1]);
+static void s_bus_teardown (t_bus_t *bus) {
+    bus->wl->teardown (&bus->state);
+    assert_null (bus->state);
+    fb_hist_destroy (&bus->metrics[0]);
+    fb_hist_destroy (&bus->metrics[1]);
 }
 
-static void *s_publisher_main(void *arg) {
+static void *s_publisher_main (void *arg) {
     t_publisher_t *pub = arg;
     fb_hist_t *none[2] = {NULL, NULL};
     fb_wl_op_t op = {.worker = pub->worker, .metrics = none, .rng = 88172645463325252ULL};
     for (int i = 0; i < pub->ops; i++) {
         op.seq = (uint64_t)i;
-        op.intended_start_ns = fb_clock_now_ns();
-        if (pub->bus->wl->op(pub->bus->state, &op) != 0)
+        op.intended_start_ns = fb_clock_now_ns ();
+        if (pub->bus->wl->op (pub->bus->state, &op) != 0)
             pub->failed++;
     }
     return NULL;
 }
 
 /* nthreads publishers, ops_each publishes each; returns the failed ops. */
-static int s_publish(t_bus_t *bus, int nthreads, int ops_each) {
+static int s_publish (t_bus_t *bus, int nthreads, int ops_each) {
     t_publisher_t pubs[8];
     pthread_t threads[8];
-    assert_true(nthreads <= 8);
+    assert_true (nthreads <= 8);
     for (int i = 0; i < nthreads; i++) {
         pubs[i] = (t_publisher_t){.bus = bus, .worker = i, .ops = ops_each};
-        assert_int_equal(pthread_create(&threads[i], NULL, s_publisher_main, &pubs[i]), 0);
+        assert_int_equal (pthread_create (&threads[i], NULL, s_publisher_main, &pubs[i]), 0);
     }
     int failed = 0;
     for (int i = 0; i < nthreads; i++) {
-        pthread_join(threads[i], NULL);
+        pthread_join (threads[i], NULL);
         failed += pubs[i].failed;
     }
     return failed;
 }
 
-static void test_descriptor_names_publishers_as_concurrency(void **state) {
+static void test_descriptor_names_publishers_as_concurrency (void **state) {
     (void)state;
-    const fb_workload_t *wl = fb_workload_find("eventbus");
-    assert_non_null(wl);
-    assert_string_equal(wl->concurrency_param, "publishers");
-    assert_string_equal(wl->metrics[0], "dispatch");
-    assert_string_equal(wl->metrics[1], "completion");
-    assert_null(wl->metrics[2]);
+    const fb_workload_t *wl = fb_workload_find ("eventbus");
+    assert_non_null (wl);
+    assert_string_equal (wl->concurrency_param, "publishers");
+    assert_string_equal (wl->metrics[0], "dispatch");
+    assert_string_equal (wl->metrics[1], "completion");
+    assert_null (wl->metrics[2]);
     const char *names[] = {"overflows", "drops", "peak_threads", "handled"};
     for (int i = 0; i < 4; i++)
-        assert_string_equal(wl->counters[i].name, names[i]);
-    assert_int_equal(wl->counters[C_PEAK_THREADS].kind, FB_COUNTER_MAX);
-    assert_int_equal(wl->counters[C_HANDLED].kind, FB_COUNTER_SUM);
-    assert_null(wl->counters[4].name);
+        assert_string_equal (wl->counters[i].name, names[i]);
+    assert_int_equal (wl->counters[C_PEAK_THREADS].kind, FB_COUNTER_MAX);
+    assert_int_equal (wl->counters[C_HANDLED].kind, FB_COUNTER_SUM);
+    assert_null (wl->counters[4].name);
 }
 
-static void test_every_handler_call_is_measured_once(void **state) {
+static void test_every_handler_call_is_measured_once (void **state) {
     (void)state;
     t_bus_t bus;
     const char *pairs[] = {"workers", "2", "mix", "logline", "overflow", "block", NULL};
-    s_bus_setup(&bus, pairs);
-    assert_int_equal(s_publish(&bus, 2, 500), 0);
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 500), 0);
     int64_t expected = 2 * 500 * 5; /* LogLine has 5 handlers in the seed's table */
-    s_bus_settle(&bus, expected);
-    assert_int_equal(bus.totals[C_HANDLED], expected);
-    assert_int_equal(bus.totals[C_DROPS], 0);
-    assert_int_equal(fb_hist_count(bus.metrics[0]), expected);
-    assert_int_equal(fb_hist_count(bus.metrics[1]), expected);
-    assert_true(bus.totals[C_PEAK_THREADS] >= 2);
-    s_bus_teardown(&bus);
+    s_bus_settle (&bus, expected);
+    assert_int_equal (bus.totals[C_HANDLED], expected);
+    assert_int_equal (bus.totals[C_DROPS], 0);
+    assert_int_equal (fb_hist_count (bus.metrics[0]), expected);
+    assert_int_equal (fb_hist_count (bus.metrics[1]), expected);
+    assert_true (bus.totals[C_PEAK_THREADS] >= 2);
+    s_bus_teardown (&bus);
 }
 
-static void test_default_params_spawn_on_overflow_and_account_every_call(void **state) {
+static void test_default_params_spawn_on_overflow_and_account_every_call (void **state) {
     (void)state;
     t_bus_t bus;
     const char *pairs[] = {"workers", "2", "mix", "logline", NULL};
-    s_bus_setup(&bus, pairs);
-    assert_int_equal(s_publish(&bus, 2, 300), 0);
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 300), 0);
     int64_t expected = 2 * 300 * 5;
-    s_bus_settle(&bus, expected);
-    assert_int_equal(bus.totals[C_HANDLED], expected);
-    assert_int_equal(bus.totals[C_DROPS], 0);
-    assert_int_equal(fb_hist_count(bus.metrics[1]), expected);
-    s_bus_teardown(&bus);
+    s_bus_settle (&bus, expected);
+    assert_int_equal (bus.totals[C_HANDLED], expected);
+    assert_int_equal (bus.totals[C_DROPS], 0);
+    assert_int_equal (fb_hist_count (bus.metrics[1]), expected);
+    s_bus_teardown (&bus);
 }
 
-static void test_handlers_override_sets_calls_per_event(void **state) {
+static void test_handlers_override_sets_calls_per_event (void **state) {
     (void)state;
     t_bus_t bus;
     const char *pairs[] = {"workers",  "2",     "mix",          "logline", "handlers", "3",
                            "overflow", "block", "handler_work", "0us",     NULL};
-    s_bus_setup(&bus, pairs);
-    assert_int_equal(s_publish(&bus, 2, 400), 0);
-    s_bus_settle(&bus, 2 * 400 * 3);
-    assert_int_equal(bus.totals[C_HANDLED], 2 * 400 * 3);
-    assert_int_equal(fb_hist_count(bus.metrics[0]), 2 * 400 * 3);
-    s_bus_teardown(&bus);
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 400), 0);
+    s_bus_settle (&bus, 2 * 400 * 3);
+    assert_int_equal (bus.totals[C_HANDLED], 2 * 400 * 3);
+    assert_int_equal (fb_hist_count (bus.metrics[0]), 2 * 400 * 3);
+    s_bus_teardown (&bus);
 }
 
-static void test_peak_mix_calls_between_one_and_five_handlers(void **state) {
+static void test_peak_mix_calls_between_one_and_five_handlers (void **state) {
     (void)state;
     t_bus_t bus;
     const char *pairs[] = {"workers", "2", "overflow", "block", "handler_work", "0us", NULL};
-    s_bus_setup(&bus, pairs);
-    assert_int_equal(s_publish(&bus, 2, 500), 0);
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 500), 0);
     /* Every event has 1..5 handlers. The seed's mix averages 1089/265 = 4.1 calls per event
      * (3/4 are LogLine, 5 handlers); a uniform pick of types would average 2.4. More than 3
      * shows the weighting; 1000 events hold that by ~20 standard deviations. */
-    s_bus_settle(&bus, 1000 * 3);
-    assert_true(bus.totals[C_HANDLED] >= 1000 * 3);
-    assert_true(bus.totals[C_HANDLED] <= 1000 * 5);
-    assert_true(fb_hist_count(bus.metrics[1]) >= bus.totals[C_HANDLED]);
-    s_bus_teardown(&bus);
+    s_bus_settle (&bus, 1000 * 3);
+    assert_true (bus.totals[C_HANDLED] >= 1000 * 3);
+    assert_true (bus.totals[C_HANDLED] <= 1000 * 5);
+    assert_true (fb_hist_count (bus.metrics[1]) >= bus.totals[C_HANDLED]);
+    s_bus_teardown (&bus);
 }
 
-static void test_drop_policy_counts_drops_when_the_queue_is_full(void **state) {
+static void test_drop_policy_counts_drops_when_the_queue_is_full (void **state) {
     (void)state;
     t_bus_t bus;
     const char *pairs[] = {"workers",  "1",    "queue",        "1",   "mix", "logline",
                            "overflow", "drop", "handler_work", "2ms", NULL};
-    s_bus_setup(&bus, pairs);
-    assert_int_equal(s_publish(&bus, 2, 20), 0);
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 20), 0);
     int64_t calls = 2 * 20 * 5;
-    s_bus_settle(&bus, calls);
-    assert_true(bus.totals[C_DROPS] > 0);
-    assert_int_equal(bus.totals[C_DROPS], bus.totals[C_OVERFLOWS]);
-    assert_int_equal(bus.totals[C_HANDLED] + bus.totals[C_DROPS], calls);
-    assert_int_equal(fb_hist_count(bus.metrics[1]), bus.totals[C_HANDLED]);
-    s_bus_teardown(&bus);
+    s_bus_settle (&bus, calls);
+    assert_true (bus.totals[C_DROPS] > 0);
+    assert_int_equal (bus.totals[C_DROPS], bus.totals[C_OVERFLOWS]);
+    assert_int_equal (bus.totals[C_HANDLED] + bus.totals[C_DROPS], calls);
+    assert_int_equal (fb_hist_count (bus.metrics[1]), bus.totals[C_HANDLED]);
+    s_bus_teardown (&bus);
 }
 
-static void test_spawn_policy_runs_more_threads_than_workers(void **state) {
+static void test_spawn_policy_runs_more_threads_than_workers (void **state) {
     (void)state;
     t_bus_t bus;
     const char *pairs[] = {"workers",  "2",     "queue",        "2",   "mix", "logline",
                            "overflow", "spawn", "handler_work", "2ms", NULL};
-    s_bus_setup(&bus, pairs);
-    assert_int_equal(s_publish(&bus, 2, 10), 0);
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 10), 0);
     int64_t calls = 2 * 10 * 5;
-    s_bus_settle(&bus, calls);
-    assert_true(bus.totals[C_OVERFLOWS] > 0);
-    assert_true(bus.totals[C_PEAK_THREADS] > 2);
-    assert_int_equal(bus.totals[C_DROPS], 0);
-    assert_int_equal(bus.totals[C_HANDLED], calls);
-    s_bus_teardown(&bus);
+    s_bus_settle (&bus, calls);
+    assert_true (bus.totals[C_OVERFLOWS] > 0);
+    assert_true (bus.totals[C_PEAK_THREADS] > 2);
+    assert_int_equal (bus.totals[C_DROPS], 0);
+    assert_int_equal (bus.totals[C_HANDLED], calls);
+    s_bus_teardown (&bus);
 }
 
-static void test_thread_per_handler_runs_every_call_on_its_own_thread(void **state) {
+static void test_thread_per_handler_runs_every_call_on_its_own_thread (void **state) {
     (void)state;
     t_bus_t bus;
     const char *pairs[] = {"dispatch", "thread-per-handler", "mix", "logline", NULL};
-    s_bus_setup(&bus, pairs);
-    assert_int_equal(s_publish(&bus, 2, 50), 0);
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 50), 0);
     int64_t calls = 2 * 50 * 5;
-    s_bus_settle(&bus, calls);
-    assert_int_equal(bus.totals[C_HANDLED], calls);
-    assert_int_equal(bus.totals[C_OVERFLOWS], 0);
-    assert_true(bus.totals[C_PEAK_THREADS] >= 1);
-    assert_int_equal(fb_hist_count(bus.metrics[0]), calls);
-    s_bus_teardown(&bus);
+    s_bus_settle (&bus, calls);
+    assert_int_equal (bus.totals[C_HANDLED], calls);
+    assert_int_equal (bus.totals[C_OVERFLOWS], 0);
+    assert_true (bus.totals[C_PEAK_THREADS] >= 1);
+    assert_int_equal (fb_hist_count (bus.metrics[0]), calls);
+    s_bus_teardown (&bus);
 }
 
 /* Teardown with calls still queued and spawned threads still spinning: every thread joined. */
-static void test_teardown_leaves_no_thread_running(void **state) {
+static void test_teardown_leaves_no_thread_running (void **state) {
     (void)state;
-    int before = s_threads_now();
+    int before = s_threads_now ();
     t_bus_t bus;
     const char *pairs[] = {"workers",  "3",     "queue",        "4",   "mix", "logline",
                            "overflow", "spawn", "handler_work", "1ms", NULL};
-    s_bus_setup(&bus, pairs);
-    assert_true(s_threads_now() > before);
-    assert_int_equal(s_publish(&bus, 2, 10), 0);
-    s_bus_teardown(&bus);
-    assert_int_equal(s_threads_now(), before);
+    s_bus_setup (&bus, pairs);
+    assert_true (s_threads_now () > before);
+    assert_int_equal (s_publish (&bus, 2, 10), 0);
+    s_bus_teardown (&bus);
+    assert_int_equal (s_threads_now (), before);
 
     const char *tph[] = {"dispatch", "thread-per-handler", "handler_work", "1ms", NULL};
-    s_bus_setup(&bus, tph);
-    assert_int_equal(s_publish(&bus, 2, 10), 0);
-    s_bus_teardown(&bus);
-    assert_int_equal(s_threads_now(), before);
+    s_bus_setup (&bus, tph);
+    assert_int_equal (s_publish (&bus, 2, 10), 0);
+    s_bus_teardown (&bus);
+    assert_int_equal (s_threads_now (), before);
 }
 
-static void s_expect_rejected(const char *name, const char *text) {
+static void s_expect_rejected (const char *name, const char *text) {
     fb_params_t params;
     fb_err_t err = {0};
-    assert_int_equal(fb_params_init(&params, fb_workload_find("eventbus"), &err), 0);
-    if (fb_params_set(&params, name, text, &err) == 0)
-        fail_msg("%s=%s was accepted", name, text);
-    assert_true(strlen(err.msg) > 0);
+    assert_int_equal (fb_params_init (&params, fb_workload_find ("eventbus"), &err), 0);
+    if (fb_params_set (&params, name, text, &err) == 0)
+        fail_msg ("%s=%s was accepted", name, text);
+    assert_true (strlen (err.msg) > 0);
 }
 
-static void test_bad_params_are_rejected(void **state) {
+static void test_bad_params_are_rejected (void **state) {
     (void)state;
-    s_expect_rejected("publishers", "0");
-    s_expect_rejected("publishers", "4097");
-    s_expect_rejected("publishers", "many");
-    s_expect_rejected("queue", "0");
-    s_expect_rejected("workers", "-1");
-    s_expect_rejected("workers", "5000");
-    s_expect_rejected("dispatch", "goroutines");
-    s_expect_rejected("overflow", "panic");
-    s_expect_rejected("mix", "everything");
-    s_expect_rejected("handler_work", "10");
-    s_expect_rejected("handler_work", "fast");
-    s_expect_rejected("handlers", "65");
-    s_expect_rejected("subscribers", "3");
+    s_expect_rejected ("publishers", "0");
+    s_expect_rejected ("publishers", "4097");
+    s_expect_rejected ("publishers", "many");
+    s_expect_rejected ("queue", "0");
+    s_expect_rejected ("workers", "-1");
+    s_expect_rejected ("workers", "5000");
+    s_expect_rejected ("dispatch", "goroutines");
+    s_expect_rejected ("overflow", "panic");
+    s_expect_rejected ("mix", "everything");
+    s_expect_rejected ("handler_work", "10");
+    s_expect_rejected ("handler_work", "fast");
+    s_expect_rejected ("handlers", "65");
+    s_expect_rejected ("subscribers", "3");
 }
 
-static void test_good_params_are_read_as_given(void **state) {
+static void test_good_params_are_read_as_given (void **state) {
     (void)state;
     fb_params_t params;
     fb_err_t err = {0};
-    assert_int_equal(fb_params_init(&params, fb_workload_find("eventbus"), &err), 0);
-    assert_int_equal((int)fb_params_num(&params, "publishers"), 1);
-    assert_int_equal((int)fb_params_num(&params, "queue"), 1000);
-    assert_int_equal((int64_t)fb_params_num(&params, "handler_work"), 10 * FB_NS_PER_US);
-    assert_int_equal(fb_params_set(&params, "publishers", "1000", &err), 0);
-    assert_int_equal(fb_params_set(&params, "overflow", "drop", &err), 0);
-    assert_int_equal(fb_params_set(&params, "handler_work", "0us", &err), 0);
-    assert_int_equal((int)fb_params_num(&params, "publishers"), 1000);
-    assert_int_equal((int)fb_params_num(&params, "overflow"), 2);
-    assert_int_equal((int)fb_params_num(&params, "handler_work"), 0);
+    assert_int_equal (fb_params_init (&params, fb_workload_find ("eventbus"), &err), 0);
+    assert_int_equal ((int)fb_params_num (&params, "publishers"), 1);
+    assert_int_equal ((int)fb_params_num (&params, "queue"), 1000);
+    assert_int_equal ((int64_t)fb_params_num (&params, "handler_work"), 10 * FB_NS_PER_US);
+    assert_int_equal (fb_params_set (&params, "publishers", "1000", &err), 0);
+    assert_int_equal (fb_params_set (&params, "overflow", "drop", &err), 0);
+    assert_int_equal (fb_params_set (&params, "handler_work", "0us", &err), 0);
+    assert_int_equal ((int)fb_params_num (&params, "publishers"), 1000);
+    assert_int_equal ((int)fb_params_num (&params, "overflow"), 2);
+    assert_int_equal ((int)fb_params_num (&params, "handler_work"), 0);
 }
 
-int main(void) {
+int main (void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_descriptor_names_publishers_as_concurrency),
-        cmocka_unit_test(test_every_handler_call_is_measured_once),
-        cmocka_unit_test(test_default_params_spawn_on_overflow_and_account_every_call),
-        cmocka_unit_test(test_handlers_override_sets_calls_per_event),
-        cmocka_unit_test(test_peak_mix_calls_between_one_and_five_handlers),
-        cmocka_unit_test(test_drop_policy_counts_drops_when_the_queue_is_full),
-        cmocka_unit_test(test_spawn_policy_runs_more_threads_than_workers),
-        cmocka_unit_test(test_thread_per_handler_runs_every_call_on_its_own_thread),
-        cmocka_unit_test(test_teardown_leaves_no_thread_running),
-        cmocka_unit_test(test_bad_params_are_rejected),
-        cmocka_unit_test(test_good_params_are_read_as_given),
+        cmocka_unit_test (test_descriptor_names_publishers_as_concurrency),
+        cmocka_unit_test (test_every_handler_call_is_measured_once),
+        cmocka_unit_test (test_default_params_spawn_on_overflow_and_account_every_call),
+        cmocka_unit_test (test_handlers_override_sets_calls_per_event),
+        cmocka_unit_test (test_peak_mix_calls_between_one_and_five_handlers),
+        cmocka_unit_test (test_drop_policy_counts_drops_when_the_queue_is_full),
+        cmocka_unit_test (test_spawn_policy_runs_more_threads_than_workers),
+        cmocka_unit_test (test_thread_per_handler_runs_every_call_on_its_own_thread),
+        cmocka_unit_test (test_teardown_leaves_no_thread_running),
+        cmocka_unit_test (test_bad_params_are_rejected),
+        cmocka_unit_test (test_good_params_are_read_as_given),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests (tests, NULL, NULL);
 }
