@@ -53,6 +53,7 @@ typedef struct {
     fb_plan_t *plan;
     int64_t start_ns;
     bool *abort;
+    const fb_allow_t *allow;
 } s_runner_args_t;
 
 static void s_sink (fb_msg_t **report_p, void *arg) {
@@ -77,7 +78,8 @@ static void s_runner_actor (zsock_t *pipe, void *arg) {
                                .start_ns = at > fb_clock_now_ns () ? at : 0,
                                .abort = args->abort,
                                .sink = s_sink,
-                               .sink_arg = pipe};
+                               .sink_arg = pipe,
+                               .allow = args->allow};
         at += w->warmup_ns + w->duration_ns + FB_WORKLOAD_GAP_NS;
         fb_runner_result_t result = {0};
         fb_err_t err = {0};
@@ -252,7 +254,7 @@ static void s_on_plan (fb_agent_t *self, const fb_plan_t *plan) {
     for (int i = 0; i < plan->n_workloads; i++) {
         fb_params_t params;
         fb_err_t err = {0};
-        if (fb_runner_check (&plan->workloads[i], &params, &err) != 0) {
+        if (fb_runner_check (&plan->workloads[i], self->config.allow, NULL, &params, &err) != 0) {
             s_send_error (self, plan->run_id, FB_EINPUT, err.msg);
             s_log (self, "refused plan %s: %s", plan->run_id, err.msg);
             return;
@@ -290,7 +292,7 @@ static void s_on_start (fb_agent_t *self, const fb_start_t *start) {
         s_send_error (self, start->run_id, FB_ENOMEM, "agent out of memory starting the run");
         return;
     }
-    *args = (s_runner_args_t){.plan = self->plan, .start_ns = start->start_ns, .abort = &self->abort};
+    *args = (s_runner_args_t){.plan = self->plan, .start_ns = start->start_ns, .abort = &self->abort, .allow = self->config.allow};
     __atomic_store_n (&self->abort, false, __ATOMIC_RELAXED);
     self->runner = zactor_new (s_runner_actor, args);
     if (!self->runner) {

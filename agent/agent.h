@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "wire.h"
+#include "workload.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ typedef struct {
     bool once;              /* exit after one run (or when the coordinator is lost) */
     char state_dir[512];    /* results kept here when the coordinator is gone */
     bool quiet;
+    const fb_allow_t *allow; /* commands the process workload may run (--allow FILE) */
 } fb_agent_config_t;
 
 typedef struct fb_agent fb_agent_t;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { S_LATENCY, S_SERVICE, S_SCHED_LAG, S_OWN }; /* runner metrics; workload's follow */
 enum { S_OPS, S_ERRORS, S_RSS, S_CPU, S_OWN_COUNTERS };
@@ -134,7 +135,36 @@ static int64_t s_rss_bytes (void) {
     return kb * 1024;
 }
 
-int fb_runner_check (const fb_plan_workload_t *plan, fb_params_t *params, fb_err_t *err) {
+const char *fb_runner_default_helper_dir (void) {
+    static char dir[512];
+    if (!dir[0]) {
+        ssize_t len = readlink ("/proc/self/exe", dir, sizeof dir - 1);
+        char *slash = len > 0 ? strrchr (dir, '/') : NULL;
+        if (len > 0)
+            dir[len] = '\0';
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf (dir, sizeof dir, ".");
+    }
+    return dir;
+}
+
+static fb_wl_env_t s_env (const fb_plan_workload_t *plan, const fb_params_t *params,
+                          const fb_workload_t *wl, const fb_allow_t *allow,
+                          const char *helper_dir) {
+    int workers = plan->concurrency > 0 ? plan->concurrency : 1;
+    if (wl->concurrency_param)
+        workers = (int) fb_params_num (params, wl->concurrency_param);
+    return (fb_wl_env_t){.workers = workers,
+                         .rate_per_s = plan->rate_per_s,
+                         .duration_ns = plan->duration_ns,
+                         .allow = allow,
+                         .helper_dir = helper_dir ? helper_dir : fb_runner_default_helper_dir ()};
+}
+
+int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
+                     const char *helper_dir, fb_params_t *params, fb_err_t *err) {
     const fb_workload_t *wl = fb_workload_find (plan->kind);
     if (!wl)
         return fb_err_set (err, FB_EINPUT, "%s: unknown workload kind \"%s\" in this agent",
@@ -147,6 +177,9 @@ int fb_runner_check (const fb_plan_workload_t *plan, fb_params_t *params, fb_err
     if (plan->duration_ns <= 0 || plan->interval_ns <= 0 || plan->warmup_ns < 0)
         return fb_err_set (err, FB_EINPUT, "%s: duration and interval must be positive",
                            plan->name);
+    fb_wl_env_t env = s_env (plan, params, wl, allow, helper_dir);
+    if (wl->check && wl->check (params, &env, err) != 0)
+        goto fail;
     return 0;
 fail:
     fb_err_prefix (err, "%s", plan->name);
@@ -155,12 +188,12 @@ fail:
 
 static int s_setup (s_run_t *run, fb_err_t *err) {
     const fb_plan_workload_t *plan = run->args->plan;
-    if (fb_runner_check (plan, &run->params, err) != 0)
+    const fb_runner_args_t *args = run->args;
+    if (fb_runner_check (plan, args->allow, args->helper_dir, &run->params, err) != 0)
         return -1;
     run->wl = fb_workload_find (plan->kind);
-    run->n_workers = plan->concurrency > 0 ? plan->concurrency : 1;
-    if (run->wl->concurrency_param)
-        run->n_workers = (int) fb_params_num (&run->params, run->wl->concurrency_param);
+    fb_wl_env_t env = s_env (plan, &run->params, run->wl, args->allow, args->helper_dir);
+    run->n_workers = env.workers;
     run->period_ns = plan->rate_per_s > 0 ? 1e9 / plan->rate_per_s : 0;
 
     const char *names[] = {FB_METRIC_LATENCY, FB_METRIC_SERVICE, FB_METRIC_SCHED_LAG};
@@ -197,9 +230,6 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
         run->workers[w].index = w;
         run->workers[w].hists = &run->shards[w % run->n_shards];
     }
-    fb_wl_env_t env = {.workers = run->n_workers,
-                       .rate_per_s = plan->rate_per_s,
-                       .duration_ns = plan->duration_ns};
     if (run->wl->setup (&run->params, &env, &run->state, err) != 0) {
         fb_err_prefix (err, "%s", plan->name);
         return -1;

@@ -23,11 +23,18 @@ typedef struct {
     const bool *abort;     /* read with __atomic_load_n: true stops the workload early */
     fb_runner_sink_fn *sink;
     void *sink_arg;
+    const fb_allow_t *allow; /* the agent's allow-list; may be NULL */
+    const char *helper_dir;  /* where fb-child and friends are; NULL: next to this program */
 } fb_runner_args_t;
 
-/* Checks a planned workload against this build: the kind exists, every param is valid.
+/* Checks a planned workload against this build and host: the kind exists, every param is
+ * valid, the workload's own check passes (allow-listed commands, installed binaries).
  * The message names the workload ("bus-burst: unknown param ..."). */
-int fb_runner_check (const fb_plan_workload_t *plan, fb_params_t *params, fb_err_t *err);
+int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
+                     const char *helper_dir, fb_params_t *params, fb_err_t *err);
+
+/* The folder of this program (for helpers shipped next to it), "." when unknown. */
+const char *fb_runner_default_helper_dir (void);
 
 typedef struct {
     int64_t ops;        /* measured operations (the agent's own tally) */

@@ -59,11 +59,15 @@ typedef struct {
     const char *unit; /* "", "B", "ns": how reports print it */
 } fb_counter_spec_t;
 
-/* What the runner hands a workload at setup. */
+typedef struct fb_allow fb_allow_t; /* agent/allow.h: the commands this agent may run */
+
+/* What the runner hands a workload at check and setup. */
 typedef struct {
-    int workers;         /* runner threads that will call op (worker 0..workers-1) */
-    double rate_per_s;   /* 0: closed loop */
-    int64_t duration_ns; /* measured part */
+    int workers;              /* runner threads that will call op (worker 0..workers-1) */
+    double rate_per_s;        /* 0: closed loop */
+    int64_t duration_ns;      /* measured part */
+    const fb_allow_t *allow;  /* this agent's allow-list (never from the plan); may be NULL */
+    const char *helper_dir;   /* the folder of fb-child and other helpers we ship */
 } fb_wl_env_t;
 
 /* One operation's context. Extra metrics recorded inside op go into metrics[i] (i indexing
@@ -87,6 +91,10 @@ typedef struct fb_workload {
     const char *const *metrics;
     const fb_counter_spec_t *counters; /* terminated by name NULL */
 
+    /* Optional: checks the params against this host (an allow-listed command, a binary that
+     * must be installed) when the plan arrives, so that a plan error is reported before
+     * Start. May be NULL. */
+    int (*check) (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err);
     int (*setup) (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
                   fb_err_t *err);
     /* One operation. 0 ok, -1 the operation failed (counted as an error, the run goes on). */

@@ -126,11 +126,11 @@ static void test_check_names_the_workload_and_the_problem (void **state) {
     fb_params_t params;
     fb_err_t err = {0};
     strcpy (plan.kind, "nosuch");
-    assert_int_equal (fb_runner_check (&plan, &params, &err), -1);
+    assert_int_equal (fb_runner_check (&plan, NULL, NULL, &params, &err), -1);
     assert_non_null (strstr (err.msg, "bus: unknown workload kind \"nosuch\""));
     plan = s_plan (0);
     strcpy (plan.params[0].value, "0");
-    assert_int_equal (fb_runner_check (&plan, &params, &err), -1);
+    assert_int_equal (fb_runner_check (&plan, NULL, NULL, &params, &err), -1);
     assert_non_null (strstr (err.msg, "bus: "));
     assert_non_null (strstr (err.msg, "publishers"));
 }
