@@ -12,7 +12,7 @@ PACKAGES=(
     libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
     libssl-dev libyaml-dev zlib1g-dev libjansson-dev libcmocka-dev
     jq procps iproute2 psmisc
-    libhttp-parser-dev wrk tor
+    libhttp-parser-dev wrk
 )
 
 missing=()
