@@ -1,5 +1,6 @@
 /* agent_main.c: the agent's command line. */
 #include "agent.h"
+#include "allow.h"
 #include "endpoint.h"
 
 #include <czmq.h>
@@ -17,6 +18,8 @@ static const char *s_usage =
     "  --once                  leave after one run instead of waiting for the next plan\n"
     "  --state-dir DIR         where results are kept when the coordinator is lost\n"
     "                          (default $XDG_STATE_HOME/fleetbench or ~/.local/state/fleetbench)\n"
+    "  --allow FILE            commands the process workload may run (YAML, name: [argv...]);\n"
+    "                          fb-child, shipped with the agent, is always allowed\n"
     "  --insecure              allow plain TCP to a non-loopback coordinator\n"
     "  --quiet                 no log lines\n"
     "  --help, --version\n";
@@ -61,7 +64,9 @@ int main (int argc, char **argv) {
         {"label", required_argument, 0, 'l'},       {"once", no_argument, 0, 'o'},
         {"state-dir", required_argument, 0, 's'},   {"insecure", no_argument, 0, 'i'},
         {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},           {0, 0, 0, 0}};
+        {"version", no_argument, 0, 'V'},           {"allow", required_argument, 0, 'a'},
+        {0, 0, 0, 0}};
+    const char *allow_path = NULL;
     s_default_state_dir (&config);
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -78,6 +83,7 @@ int main (int argc, char **argv) {
             break;
         case 'o': config.once = true; break;
         case 's': snprintf (config.state_dir, sizeof config.state_dir, "%s", optarg); break;
+        case 'a': allow_path = optarg; break;
         case 'i': insecure = true; break;
         case 'q': config.quiet = true; break;
         case 'h': fputs (s_usage, stdout); return 0;
@@ -93,17 +99,26 @@ int main (int argc, char **argv) {
         return s_usage_error ("%s is not loopback: plain TCP to another host needs --insecure "
                               "(CURVE keys are not supported yet)",
                               config.coordinator);
+    fb_err_t err = {0};
+    /* Never NULL in the real agent: without --allow only the built-in fb-child runs. */
+    fb_allow_t *allow = allow_path ? fb_allow_load (allow_path, &err) : fb_allow_new_default ();
+    if (!allow) {
+        fprintf (stderr, "agent: %s\n", allow_path ? err.msg : "out of memory");
+        return 2;
+    }
+    config.allow = allow;
     zsys_init ();
     zsys_set_logstream (NULL);
-    fb_err_t err = {0};
     fb_agent_t *agent = fb_agent_new (&config, &err);
     if (!agent) {
         fprintf (stderr, "agent: %s\n", err.msg);
+        fb_allow_destroy (&allow);
         return 2;
     }
     int rc = fb_agent_run (agent, &err);
     if (rc != 0)
         fprintf (stderr, "agent: %s\n", err.msg);
     fb_agent_destroy (&agent);
+    fb_allow_destroy (&allow);
     return rc == 0 ? 0 : 1;
 }

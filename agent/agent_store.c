@@ -48,7 +48,7 @@ void fb_agent_store_add (fb_agent_store_t *self, const fb_report_t *report) {
     fb_stats_t *stats = &self->stats[report->workload];
     const fb_workload_t *wl = fb_workload_find (self->plan.workloads[report->workload].kind);
     fb_err_t err = {0};
-    fb_stats_merge_report (stats, wl, report, &err);
+    fb_stats_merge_report (stats, wl, report, NULL, NULL, &err);
     stats->measured_ns += report->end_ns - report->start_ns;
     self->reports++;
 }

@@ -49,8 +49,9 @@ int64_t fb_hist_min (const fb_hist_t *self); /* 0 when empty */
 int64_t fb_hist_max (const fb_hist_t *self); /* highest equivalent value of the top bucket */
 double fb_hist_mean (const fb_hist_t *self);
 double fb_hist_stddev (const fb_hist_t *self);
-/* percentile in [0, 100]; 0 when empty. As HdrHistogram: the highest equivalent value of the
- * bucket where the cumulative count reaches ceil(percentile / 100 * count). */
+/* percentile in [0, 100]; 0 when empty. As HdrHistogram_c's hdr_value_at_percentile: the
+ * highest equivalent value of the bucket where the cumulative count reaches
+ * round(percentile / 100 * count) (at least 1); percentile 0 gives the lowest value. */
 int64_t fb_hist_value_at_percentile (const fb_hist_t *self, double percentile);
 
 int64_t fb_hist_lowest (const fb_hist_t *self);
@@ -72,8 +73,9 @@ typedef struct {
 void fb_hist_iter_init (fb_hist_iter_t *iter, const fb_hist_t *hist);
 bool fb_hist_iter_next (fb_hist_iter_t *iter);
 
-/* HdrHistogram V2 compressed encoding (cookie 0x1c849304 around zlib of the V2 payload with
- * cookie 0x1c849303 and ZigZag LEB128 counts). *buf is malloc'd; the caller frees it. */
+/* HdrHistogram V2 compressed encoding: cookie 0x1c849314 (0x1c849304 with HdrHistogram's
+ * word-size bits, so the bytes read "HIST") around zlib of the V2 payload (cookie 0x1c849313,
+ * ZigZag LEB128 counts). *buf is malloc'd; the caller frees it. */
 int fb_hist_encode (const fb_hist_t *self, uint8_t **buf, size_t *len, fb_err_t *err);
 /* Decodes V2 compressed (and uncompressed V2) bytes. Bad input is an error, never a crash. */
 fb_hist_t *fb_hist_decode (const uint8_t *buf, size_t len, fb_err_t *err);

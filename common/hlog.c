@@ -2,10 +2,11 @@
  * read back one line at a time. Histograms travel as base64 of the V2 compressed encoding. */
 #include "hlog.h"
 
+#include "b64.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,31 +47,35 @@ static bool s_tag_is_valid (const char *tag) {
     return len < sizeof ((fb_hlog_row_t *)0)->tag && strcspn (tag, ", \t\r\n") == len;
 }
 
-int fb_hlog_write_interval (FILE *out, const char *tag, double start_s, double length_s,
-                            const fb_hist_t *hist, fb_err_t *err) {
+int fb_hlog_write_encoded (FILE *out, const char *tag, double start_s, double length_s,
+                           int64_t max_value, const uint8_t *bytes, size_t len, fb_err_t *err) {
     bool tagged = tag && *tag;
     if (tagged && !s_tag_is_valid (tag))
         return fb_err_set (err, FB_EINPUT,
                            "hlog tag \"%.64s\" must be under 128 characters with no commas, "
                            "spaces or line breaks",
                            tag);
-    uint8_t *bin;
-    size_t bin_len;
-    if (fb_hist_encode (hist, &bin, &bin_len, err) != 0)
-        return -1;
-    char *text = bin_len < INT_MAX / 2 ? malloc (4 * ((bin_len + 2) / 3) + 1) : NULL;
-    if (!text) {
-        free (bin);
+    char *text = len < INT_MAX / 2 ? fb_b64_encode (bytes, len) : NULL;
+    if (!text)
         return fb_err_set (err, FB_ENOMEM, "out of memory writing an hlog row");
-    }
-    EVP_EncodeBlock ((unsigned char *)text, bin, (int)bin_len);
-    free (bin);
-    double max = (double)fb_hist_max (hist) / FB_HLOG_MAX_DIVISOR;
+    double max = (double)max_value / FB_HLOG_MAX_DIVISOR;
     errno = 0;
     int rc = fprintf (out, "%s%s%s%.3f,%.3f,%.3f,%s\n", tagged ? "Tag=" : "", tagged ? tag : "",
                       tagged ? "," : "", start_s, length_s, max, text);
     free (text);
     return rc < 0 ? s_write_failed (err) : 0;
+}
+
+int fb_hlog_write_interval (FILE *out, const char *tag, double start_s, double length_s,
+                            const fb_hist_t *hist, fb_err_t *err) {
+    uint8_t *bin;
+    size_t bin_len;
+    if (fb_hist_encode (hist, &bin, &bin_len, err) != 0)
+        return -1;
+    int rc = fb_hlog_write_encoded (out, tag, start_s, length_s, fb_hist_max (hist), bin, bin_len,
+                                    err);
+    free (bin);
+    return rc;
 }
 
 /* "#[StartTime: X ..." and "#[BaseTime: X ..." set *start_time_s; other comments are skipped. */
@@ -106,25 +111,14 @@ static int s_parse_number (const char **p, const char *name, double *value, fb_e
 }
 
 static fb_hist_t *s_parse_histogram (const char *text, size_t len, fb_err_t *err) {
-    if (len == 0 || len % 4 != 0 || len > INT_MAX) {
-        fb_err_set (err, FB_EINPUT,
-                    "hlog row: Interval_Compressed_Histogram is not base64 (length %zu is not a "
-                    "multiple of 4)",
-                    len);
-        return NULL;
-    }
-    size_t padding = text[len - 1] == '=' ? (text[len - 2] == '=' ? 2 : 1) : 0;
-    uint8_t *bin = malloc (len / 4 * 3 + 1);
-    if (!bin) {
-        fb_err_set (err, FB_ENOMEM, "out of memory reading an hlog row");
-        return NULL;
-    }
-    /* EVP_DecodeBlock counts the '=' padding as zero bytes: take them off. */
-    int n = EVP_DecodeBlock (bin, (const unsigned char *)text, (int)len);
-    fb_hist_t *hist = NULL;
-    if (n < 0 || (size_t)n < padding)
+    uint8_t *bin = NULL;
+    size_t bin_len = 0;
+    if (len == 0 || fb_b64_decode (text, len, &bin, &bin_len, err) != 0) {
         fb_err_set (err, FB_EINPUT, "hlog row: Interval_Compressed_Histogram is not valid base64");
-    else if (!(hist = fb_hist_decode (bin, (size_t)n - padding, err)))
+        return NULL;
+    }
+    fb_hist_t *hist = fb_hist_decode (bin, bin_len, err);
+    if (!hist)
         fb_err_prefix (err, "hlog row: Interval_Compressed_Histogram");
     free (bin);
     return hist;

@@ -21,6 +21,11 @@ int fb_hlog_write_header (FILE *out, double start_time_s, fb_err_t *err);
 int fb_hlog_write_interval (FILE *out, const char *tag, double start_s, double length_s,
                             const fb_hist_t *hist, fb_err_t *err);
 
+/* The same row from an already encoded histogram (V2 compressed bytes, as a Report carries
+ * them), so a coordinator writes what it received without encoding it again. */
+int fb_hlog_write_encoded (FILE *out, const char *tag, double start_s, double length_s,
+                           int64_t max_value, const uint8_t *bytes, size_t len, fb_err_t *err);
+
 typedef struct {
     char tag[128]; /* "" when the row has no tag */
     double start_s;

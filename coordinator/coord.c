@@ -353,6 +353,18 @@ static bool s_mark_seen (fb_host_t *host, uint64_t seq) {
     return true;
 }
 
+typedef struct {
+    fb_run_t *run;
+    fb_host_t *host;
+    const fb_report_t *report;
+} s_hlog_ctx_t;
+
+static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_t *bytes,
+                           size_t len, void *arg) {
+    s_hlog_ctx_t *ctx = arg;
+    fb_results_hlog_metric (ctx->run, ctx->host, ctx->report, name, hist, bytes, len);
+}
+
 static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
     fb_run_t *run = self->run;
     if (!streq (r->run_id, run->run_id) || r->seq == 0 || r->workload < 0 ||
@@ -368,10 +380,11 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
     if (r->phase == FB_PHASE_MEASURE) {
         fb_err_t err = {0};
         const fb_scenario_workload_t *sw = &run->sc->workloads[r->workload];
-        if (fb_stats_merge_report (&host->stats[r->workload], sw->wl, r, &err) != 0)
+        s_hlog_ctx_t ctx = {run, host, r};
+        if (fb_stats_merge_report (&host->stats[r->workload], sw->wl, r, s_hlog_metric, &ctx,
+                                   &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long) r->seq, err.msg);
         host->stats[r->workload].measured_ns = sw->duration_ns;
-        fb_results_hlog_report (run, host, r);
         for (int c = 0; c < r->n_counters; c++)
             if (streq (r->counters[c].name, "ops"))
                 host->interval_ops = r->counters[c].value;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char *s_usage =
     "usage: coord run FILE [options]     run a scenario\n"
@@ -142,7 +143,14 @@ int main (int argc, char **argv) {
         printf ("coord (fleetbench) %s\n", FB_BUILD);
         return 0;
     }
+    /* A coordinator of a thousand agents needs a socket (and a file descriptor) each. */
+    struct rlimit files;
+    if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &files);
+    }
     zsys_init ();
+    zsys_set_max_sockets (0); /* as many as the descriptor limit allows */
     zsys_set_logstream (NULL);
     if (streq (argv[1], "check"))
         return argc == 3 ? s_check (argv[2]) : s_usage_error ("%s", "coord check takes one file");

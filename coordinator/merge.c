@@ -4,7 +4,7 @@
 #include "stats_json.h"
 
 int fb_stats_merge_report (fb_stats_t *stats, const fb_workload_t *wl, const fb_report_t *report,
-                           fb_err_t *err) {
+                           fb_merge_metric_fn *on_metric, void *arg, fb_err_t *err) {
     for (int m = 0; m < report->n_metrics; m++) {
         const fb_report_metric_t *rm = &report->metrics[m];
         fb_hist_t *h = fb_hist_decode (rm->hist, rm->hist_len, err);
@@ -14,6 +14,8 @@ int fb_stats_merge_report (fb_stats_t *stats, const fb_workload_t *wl, const fb_
         }
         fb_hist_t *into = fb_stats_metric (stats, rm->name, err);
         int rc = into ? fb_hist_merge (into, h, err) : -1;
+        if (rc == 0 && on_metric)
+            on_metric (rm->name, h, rm->hist, rm->hist_len, arg);
         fb_hist_destroy (&h);
         if (rc != 0)
             return -1;

@@ -60,7 +60,8 @@ void fb_progress_update (fb_progress_t *self, const fb_run_t *run, int64_t now_n
     char line[1024];
     double elapsed = now_ns > self->start_ns ? (now_ns - self->start_ns) / 1e9 : 0;
     int len = snprintf (line, sizeof line, "[%4.0fs/%.0fs]", elapsed, self->total_ns / 1e9);
-    for (int i = 0; i < run->n_hosts && len < (int) sizeof line - 80; i++) {
+    int shown = run->n_hosts < 6 ? run->n_hosts : 6; /* a line, not a wall of hosts */
+    for (int i = 0; i < shown && len < (int) sizeof line - 80; i++) {
         const fb_host_t *h = run->hosts[i];
         const fb_scenario_workload_t *w = &run->sc->workloads[h->workload_now];
         const fb_hist_t *lat = fb_stats_find_metric (&h->stats[h->workload_now], "latency");
@@ -71,6 +72,9 @@ void fb_progress_update (fb_progress_t *self, const fb_run_t *run, int64_t now_n
         len += snprintf (line + len, sizeof line - (size_t) len, " | %s %s %s %.0f ops/s p99 %s",
                          h->id, fb_host_state_name (h->state), w->name, rate, p99);
     }
+    if (shown < run->n_hosts)
+        snprintf (line + len, sizeof line - (size_t) len, " | and %d more host(s)",
+                  run->n_hosts - shown);
     if (self->tty) {
         fprintf (stderr, "\r\033[K%s", line);
         self->line_open = true;

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-void fb_results_hlog_report (fb_run_t *run, fb_host_t *host, const fb_report_t *r) {
+void fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r,
+                             const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
+                             size_t len) {
     fb_file_t *file = &host->hlog[r->workload];
     fb_err_t err = {0};
     if (!file->f) {
@@ -22,13 +24,8 @@ void fb_results_hlog_report (fb_run_t *run, fb_host_t *host, const fb_report_t *
     }
     double start_s = (r->wall_start_ns - run->start_wall_ns) / 1e9;
     double length_s = (r->end_ns - r->start_ns) / 1e9;
-    for (int m = 0; m < r->n_metrics; m++) {
-        fb_hist_t *h = fb_hist_decode (r->metrics[m].hist, r->metrics[m].hist_len, &err);
-        if (!h)
-            continue;
-        fb_hlog_write_interval (file->f, r->metrics[m].name, start_s, length_s, h, &err);
-        fb_hist_destroy (&h);
-    }
+    fb_hlog_write_encoded (file->f, metric, start_s, length_s, fb_hist_max (hist), bytes, len,
+                           &err);
 }
 
 static void s_iso_time (int64_t wall_ns, char *buf, size_t size) {

@@ -8,8 +8,10 @@
 
 #include <stdio.h>
 
-/* Appends the report's histograms to <dir>/<host>.<workload>.hlog (opened on first use). */
-void fb_results_hlog_report (fb_run_t *run, fb_host_t *host, const fb_report_t *report);
+/* Appends one metric of a report to <dir>/<host>.<workload>.hlog (opened on first use). */
+void fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *report,
+                             const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
+                             size_t len);
 /* Writes run.json and report.md and closes the hlogs (all through temp names). */
 int fb_results_write (fb_run_t *run, fb_err_t *err);
 /* The summary table for the terminal. */
