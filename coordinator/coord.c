@@ -385,15 +385,16 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
                                    &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long) r->seq, err.msg);
         host->stats[r->workload].measured_ns = sw->duration_ns;
-        for (int c = 0; c < r->n_counters; c++)
-            if (streq (r->counters[c].name, "ops"))
-                host->interval_ops = r->counters[c].value;
-        host->interval_s = (r->end_ns - r->start_ns) / 1e9;
-    } else {
-        for (int c = 0; c < r->n_counters; c++)
-            if (streq (r->counters[c].name, "ops"))
-                host->warmup_ops[r->workload] += r->counters[c].value;
     }
+    int64_t ops = 0;
+    for (int c = 0; c < r->n_counters; c++)
+        if (streq (r->counters[c].name, "ops"))
+            ops = r->counters[c].value;
+    if (r->phase != FB_PHASE_MEASURE)
+        host->warmup_ops[r->workload] += ops;
+    host->warming_up = r->phase != FB_PHASE_MEASURE;
+    host->interval_ops = ops;
+    host->interval_s = (r->end_ns - r->start_ns) / 1e9;
     s_send_ack (self, host, r->seq);
 }
 

@@ -2,6 +2,7 @@
 #include "results.h"
 
 #include "hlog.h"
+#include "junit.h"
 #include "report.h"
 #include "stats_json.h"
 
@@ -145,7 +146,7 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
     if (fb_files_write_json (path, root, err) != 0)
         rc = -1;
     json_decref (root);
-    if (fb_report_write_md (run, err) != 0)
+    if (fb_report_write_md (run, err) != 0 || fb_junit_write (run, err) != 0)
         rc = -1;
     return rc;
 }

@@ -43,6 +43,7 @@ typedef struct {
     fb_done_t done;
     int64_t start_skew_ns; /* its actual start - the shared start, in coordinator time */
     int workload_now;      /* index of the workload it reports on */
+    bool warming_up;       /* its last report was of the warm-up */
     int64_t interval_ops;  /* ops of its last measured interval, for progress */
     double interval_s;
     fb_stats_t stats[FB_MAX_WORKLOADS];

@@ -6,6 +6,7 @@ TARGET="p50 < 1ns" scenario impossible 1 2s
 run_coord 1 run impossible.yaml --bind tcp://127.0.0.1:5712 --local 1 --quiet
 [ "$(jqr '.outcome')" = failed ] || fail "outcome should be failed"
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = failed ] || fail "verdict should be failed"
+grep -q "<failure" "$(run_dir)/junit.xml" || fail "junit.xml has no failure"
 grep -q 'FAILED' "$WORK/coord.log" || fail "summary does not show the failed target"
 pass "impossible target: exit 1"
 

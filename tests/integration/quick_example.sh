@@ -2,7 +2,7 @@
 source "$(dirname "$0")/lib.sh"
 run_coord 0 run "$FB_SOURCE_DIR/examples/quick.yaml" --bind tcp://127.0.0.1:5711 --quiet
 dir=$(run_dir)
-for f in run.json report.md local-1.bus-closed.hlog local-2.bus-open.hlog; do
+for f in run.json report.md junit.xml local-1.bus-closed.hlog local-2.bus-open.hlog; do
     [ -s "$dir/$f" ] || fail "$f missing from $dir"
 done
 [ -z "$(find "$dir" -name '*.tmp')" ] || fail "temp files left in $dir"

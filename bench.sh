@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# bench.sh: builds the release tree and runs every benchmark (bench/bench_*.c programs and
+# bench/*.sh scripts). Each prints one table of ratios measured in the same run: ours next to
+# a floor (the bare system calls) or a peer (wrk, the seed's figures). Not a test: these
+# machines are shared and noisy, so read ratios, not absolute times.
+#   ./bench.sh            every benchmark
+#   ./bench.sh hist ingest   only those
+set -euo pipefail
+cd "$(dirname "$0")"
+./setup.sh >/dev/null
+want=("$@")
+selected() {
+    [ ${#want[@]} -eq 0 ] && return 0
+    local w
+    for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+for src in bench/bench_*.c bench/*.sh; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src")
+    name=${name%.*}
+    name=${name#bench_}
+    selected "$name" || continue
+    echo "== $name"
+    if [[ $src == *.sh ]]; then
+        bash "$src" build
+    else
+        "./build/bench_$name"
+    fi
+    echo
+done

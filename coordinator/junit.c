@@ -1,0 +1,82 @@
+/* junit.c: verdicts and hosts as JUnit XML test cases. */
+#include "junit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void s_escaped (FILE *out, const char *text) {
+    for (const char *p = text; *p; p++) {
+        switch (*p) {
+        case '<': fputs ("&lt;", out); break;
+        case '>': fputs ("&gt;", out); break;
+        case '&': fputs ("&amp;", out); break;
+        case '"': fputs ("&quot;", out); break;
+        default:
+            if ((unsigned char) *p >= 0x20 || *p == '\t')
+                fputc (*p, out);
+        }
+    }
+}
+
+static void s_case (FILE *out, const char *suite, const char *name, const char *state,
+                    const char *detail) {
+    fputs ("    <testcase classname=\"", out);
+    s_escaped (out, suite);
+    fputs ("\" name=\"", out);
+    s_escaped (out, name);
+    fputs ("\">", out);
+    if (state) {
+        fprintf (out, "<%s message=\"", state);
+        s_escaped (out, detail);
+        fputs ("\"/>", out);
+    } else if (detail[0]) {
+        fputs ("<system-out>", out);
+        s_escaped (out, detail);
+        fputs ("</system-out>", out);
+    }
+    fputs ("</testcase>\n", out);
+}
+
+static void s_render (FILE *out, const fb_run_t *run) {
+    fputs ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", out);
+    s_escaped (out, run->sc->name);
+    fputs ("\">\n  <testsuite name=\"hosts\">\n", out);
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        bool bad = h->state == FB_HOST_LOST || h->state == FB_HOST_FAILED;
+        s_case (out, "hosts", h->id, bad ? "failure" : NULL, bad ? h->problem : "");
+    }
+    if (run->n_hosts < run->expected_hosts)
+        s_case (out, "hosts", "join", "failure", run->outcome);
+    fputs ("  </testsuite>\n", out);
+    for (int w = 0; w < run->sc->n_workloads; w++) {
+        const char *suite = run->sc->workloads[w].name;
+        fputs ("  <testsuite name=\"", out);
+        s_escaped (out, suite);
+        fputs ("\">\n", out);
+        for (int v = 0; v < run->n_verdicts[w]; v++) {
+            const fb_verdict_t *verdict = &run->verdicts[w][v];
+            const char *state = verdict->state == FB_VERDICT_FAILED    ? "failure"
+                                : verdict->state == FB_VERDICT_SKIPPED ? "skipped"
+                                                                       : NULL;
+            s_case (out, suite, verdict->text, state, verdict->detail);
+        }
+        fputs ("  </testsuite>\n", out);
+    }
+    fputs ("</testsuites>\n", out);
+}
+
+int fb_junit_write (const fb_run_t *run, fb_err_t *err) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream (&text, &len);
+    if (!mem)
+        return fb_err_set (err, FB_ENOMEM, "out of memory writing junit.xml");
+    s_render (mem, run);
+    fclose (mem);
+    char path[700];
+    snprintf (path, sizeof path, "%s/junit.xml", run->dir);
+    int rc = fb_files_write (path, text, len, err);
+    free (text);
+    return rc;
+}
