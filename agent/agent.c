@@ -7,6 +7,7 @@
 
 #include "agent_store.h"
 #include "clock.h"
+#include "keys.h"
 #include "runner.h"
 
 #include <czmq.h>
@@ -117,6 +118,25 @@ static void s_pending_destroy (void **item_p) {
     }
 }
 
+/* CURVE: our key pair, and the coordinator's public key: a coordinator without the matching
+ * secret cannot complete the handshake, so no plan from anyone else ever arrives. */
+static int s_apply_keys (fb_agent_t *self, fb_err_t *err) {
+    if (!self->config.cert && !self->config.coordinator_key)
+        return 0;
+    if (!self->config.cert || !self->config.coordinator_key)
+        return fb_err_set (err, FB_EINPUT, "CURVE needs both --cert and --coordinator-key");
+    char server[41];
+    zcert_t *cert = fb_keys_load_pair (self->config.cert, err);
+    if (!cert || fb_keys_load_public (self->config.coordinator_key, server, err) != 0) {
+        zcert_destroy (&cert);
+        return -1;
+    }
+    zcert_apply (cert, self->dealer);
+    zsock_set_curve_serverkey (self->dealer, server);
+    zcert_destroy (&cert);
+    return 0;
+}
+
 fb_agent_t *fb_agent_new (const fb_agent_config_t *config, fb_err_t *err) {
     fb_agent_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -146,6 +166,10 @@ fb_agent_t *fb_agent_new (const fb_agent_config_t *config, fb_err_t *err) {
     zsock_set_reconnect_ivl (self->dealer, 100);
     zsock_set_reconnect_ivl_max (self->dealer, 5000); /* backoff up to 5 s */
     zsock_set_maxmsgsize (self->dealer, FB_MAX_FRAME_BYTES);
+    if (s_apply_keys (self, err) != 0) {
+        fb_agent_destroy (&self);
+        return NULL;
+    }
     if (zsock_connect (self->dealer, "%s", self->config.coordinator) != 0) {
         fb_err_set (err, FB_EINPUT, "cannot connect to \"%s\": %s", self->config.coordinator,
                     zmq_strerror (zmq_errno ()));

@@ -20,6 +20,9 @@ static const char *s_usage =
     "                          (default $XDG_STATE_HOME/fleetbench or ~/.local/state/fleetbench)\n"
     "  --allow FILE            commands the process workload may run (YAML, name: [argv...]);\n"
     "                          fb-child, shipped with the agent, is always allowed\n"
+    "  --cert FILE             CURVE: this agent's key pair (NAME.key from coord keygen)\n"
+    "  --coordinator-key FILE  CURVE: the coordinator's public key (coordinator.key); plans\n"
+    "                          are taken only from the holder of its secret\n"
     "  --insecure              allow plain TCP to a non-loopback coordinator\n"
     "  --quiet                 no log lines\n"
     "  --help, --version\n";
@@ -65,6 +68,7 @@ int main (int argc, char **argv) {
         {"state-dir", required_argument, 0, 's'},   {"insecure", no_argument, 0, 'i'},
         {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},           {"allow", required_argument, 0, 'a'},
+        {"cert", required_argument, 0, 'k'},        {"coordinator-key", required_argument, 0, 'K'},
         {0, 0, 0, 0}};
     const char *allow_path = NULL;
     s_default_state_dir (&config);
@@ -84,6 +88,8 @@ int main (int argc, char **argv) {
         case 'o': config.once = true; break;
         case 's': snprintf (config.state_dir, sizeof config.state_dir, "%s", optarg); break;
         case 'a': allow_path = optarg; break;
+        case 'k': config.cert = optarg; break;
+        case 'K': config.coordinator_key = optarg; break;
         case 'i': insecure = true; break;
         case 'q': config.quiet = true; break;
         case 'h': fputs (s_usage, stdout); return 0;
@@ -95,9 +101,9 @@ int main (int argc, char **argv) {
         return s_usage_error ("unexpected argument \"%s\"", argv[optind]);
     if (!config.coordinator)
         return s_usage_error ("%s", "--coordinator is required");
-    if (!fb_endpoint_is_loopback (config.coordinator) && !insecure)
-        return s_usage_error ("%s is not loopback: plain TCP to another host needs --insecure "
-                              "(CURVE keys are not supported yet)",
+    if (!fb_endpoint_is_loopback (config.coordinator) && !insecure && !config.cert)
+        return s_usage_error ("%s is not loopback: give CURVE keys (--cert, --coordinator-key from "
+                              "coord keygen) or, on a lab network you trust, --insecure",
                               config.coordinator);
     fb_err_t err = {0};
     /* Never NULL in the real agent: without --allow only the built-in fb-child runs. */

@@ -259,7 +259,7 @@ static int s_on_top (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
     case YAML_SEQUENCE_START_EVENT:
         return s_fail_at (ctx, line, col,
                           "expected a mapping of command names to argv lists such as "
-                          "\"sleep-1: [/bin/sleep, \\\"1\\\"]\" (got %s)",
+                          "sleep-1: [/bin/sleep, \"1\"] (got %s)",
                           s_describe (ev, got, sizeof got));
     default:
         return 0;
@@ -371,7 +371,7 @@ static int s_parse_events (s_ctx_t *ctx) {
     if (!ctx->root_seen)
         return s_fail_at (ctx, 1, 1,
                           "expected a mapping of command names to argv lists such as "
-                          "\"sleep-1: [/bin/sleep, \\\"1\\\"]\" (got an empty file)");
+                          "sleep-1: [/bin/sleep, \"1\"] (got an empty file)");
     return 0;
 }
 
@@ -398,8 +398,8 @@ fb_allow_t *fb_allow_parse (const char *text, size_t len, const char *path, fb_e
         fb_err_set (err, FB_ENOMEM, "%s: out of memory", path);
         return NULL;
     }
-    s_ctx_t ctx = {.path = path, .text = text ? text : "", .len = text ? len : 0, .err = err,
-                   .allow = self};
+    s_ctx_t ctx = {
+        .path = path, .text = text ? text : "", .len = text ? len : 0, .err = err, .allow = self};
     if (s_parse_events (&ctx) != 0)
         fb_allow_destroy (&self);
     return self;

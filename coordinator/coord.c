@@ -4,8 +4,10 @@
  * heartbeats, lost hosts) -> END (verdicts, results). */
 #include "coord.h"
 
+#include "auth.h"
 #include "clock.h"
 #include "endpoint.h"
+#include "keys.h"
 #include "local.h"
 #include "merge.h"
 #include "progress.h"
@@ -35,6 +37,8 @@ typedef struct {
     int64_t run_deadline_ns;
     int64_t last_heartbeat_ns, last_progress_ns, last_plan_ns;
     fb_local_t *local;
+    zcert_t *cert;    /* CURVE: ours */
+    zactor_t *auth;   /* CURVE: the gatekeeper of agent keys */
     fb_progress_t *progress;
     fb_err_t *err;
 } s_coord_t;
@@ -195,6 +199,27 @@ static void s_on_hello (s_coord_t *self, const char *id, const fb_hello_t *hello
            hello->fp.cpu_model, hello->fp.cores, run->n_hosts, run->expected_hosts);
 }
 
+/* Local agents; under CURVE each gets a key pair made for this run, allowed for this run. */
+static int s_start_local (s_coord_t *self, int n, fb_err_t *err) {
+    char agents_dir[600], coordinator_key[600];
+    snprintf (agents_dir, sizeof agents_dir, "%s/agents", self->run->dir);
+    snprintf (coordinator_key, sizeof coordinator_key, "%s/coordinator.key", self->opts->keys);
+    if (self->auth) {
+        if (fb_files_mkdirs (agents_dir, err) != 0)
+            return -1;
+        for (int i = 1; i <= n; i++) {
+            char name[32], public_txt[41];
+            snprintf (name, sizeof name, "local-%d", i);
+            if (fb_keys_generate (agents_dir, name, public_txt, err) != 0)
+                return -1;
+            fb_auth_allow (self->auth, public_txt);
+        }
+    }
+    self->local = fb_local_start (self->opts->agent_path, self->connect_endpoint, n,
+                                  self->run->dir, self->auth ? coordinator_key : NULL, err);
+    return self->local ? 0 : -1;
+}
+
 static void s_join (s_coord_t *self, int64_t now) {
     fb_run_t *run = self->run;
     if (run->n_hosts >= run->expected_hosts) {
@@ -206,8 +231,7 @@ static void s_join (s_coord_t *self, int64_t now) {
         int n = run->expected_hosts;
         s_log (self, "no agent joined in 1 s: starting %d local agent(s)", n);
         fb_err_t err = {0};
-        self->local = fb_local_start (self->opts->agent_path, self->connect_endpoint, n, run->dir, &err);
-        if (!self->local)
+        if (s_start_local (self, n, &err) != 0)
             s_give_up (self, 3, "cannot start local agents: %s", err.msg);
         return;
     }
@@ -607,14 +631,25 @@ void fb_coord_opts_default (fb_coord_opts_t *opts) {
 
 static int s_bind (s_coord_t *self, fb_err_t *err) {
     const char *bind = self->opts->bind;
-    if (!fb_endpoint_is_loopback (bind) && !self->opts->insecure)
+    const char *keys = self->opts->keys;
+    if (!keys[0] && !fb_endpoint_is_loopback (bind) && !self->opts->insecure)
         return fb_err_set (err, FB_EINPUT,
-                           "--bind %s is not loopback: plain TCP to other hosts needs --insecure "
-                           "(CURVE keys are not supported yet)",
+                           "--bind %s is not loopback: give CURVE keys (coord keygen --out keys "
+                           "--agents 3, then --keys keys) or, on a lab network you trust, "
+                           "--insecure",
                            bind);
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->router)
         return fb_err_set (err, FB_ESYS, "cannot create a ZeroMQ socket");
+    if (keys[0]) {
+        char path[600], agents[600];
+        snprintf (path, sizeof path, "%s/coordinator.key", keys);
+        snprintf (agents, sizeof agents, "%s/agents", keys);
+        if (!(self->cert = fb_keys_load_pair (path, err)) || !(self->auth = fb_auth_new (agents, err)))
+            return -1;
+        zcert_apply (self->cert, self->router);
+        zsock_set_curve_server (self->router, 1);
+    }
     zsock_set_router_handover (self->router, 1); /* a reconnecting agent takes its id back */
     zsock_set_maxmsgsize (self->router, FB_MAX_FRAME_BYTES);
     zsock_set_linger (self->router, 0);
@@ -667,9 +702,7 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     s_log (&self, "run %s: waiting for %d agent(s) on %s", run->run_id, run->expected_hosts,
            opts->bind);
     if (opts->local > 0) {
-        self.local = fb_local_start (opts->agent_path, self.connect_endpoint, opts->local, run->dir,
-                                     err);
-        if (!self.local)
+        if (s_start_local (&self, opts->local, err) != 0)
             goto done;
     }
     s_set_phase (&self, S_JOIN);
@@ -695,6 +728,8 @@ done:
     fb_local_stop (&self.local);
     fb_progress_destroy (&self.progress);
     zsock_destroy (&self.router);
+    zactor_destroy (&self.auth);
+    zcert_destroy (&self.cert);
     fb_run_clear (run);
     free (run);
     return code;

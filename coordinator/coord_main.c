@@ -1,6 +1,8 @@
 /* coord_main.c: the coordinator's command line. */
 #include "baseline.h"
 #include "coord.h"
+#include "files.h"
+#include "keys.h"
 #include "scenario.h"
 
 #include <czmq.h>
@@ -9,16 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static const char *s_usage =
     "usage: coord run FILE [options]     run a scenario\n"
     "       coord check FILE             validate a scenario without running it\n"
     "       coord baseline save RUN_DIR [--out DIR]\n"
     "                                    keep a run's numbers for gates (baselines/<name>.json)\n"
+    "       coord keygen --out DIR [--agents N | --name NAME]\n"
+    "                                    CURVE key pairs: DIR/coordinator.key, DIR/agents/*.key\n"
     "       coord --help | --version\n"
     "\n"
     "run options:\n"
     "  --bind ENDPOINT   where agents connect (default tcp://127.0.0.1:5690)\n"
+    "  --keys DIR        CURVE: use DIR/coordinator.key and accept only agents whose public\n"
+    "                    key is in DIR/agents/ (made by coord keygen)\n"
     "  --insecure        allow plain TCP on a non-loopback --bind\n"
     "  --local N         start N agents on this machine (default: agents.expect, started\n"
     "                    when none has joined after 1 s; --local 0 never)\n"
@@ -70,7 +77,8 @@ static int s_run (int argc, char **argv) {
         {"bind", required_argument, 0, 'b'},  {"insecure", no_argument, 0, 'i'},
         {"local", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
         {"baseline", required_argument, 0, 'B'}, {"json", no_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'},       {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, 'q'},       {"keys", required_argument, 0, 'k'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
         char *end = NULL;
@@ -87,6 +95,7 @@ static int s_run (int argc, char **argv) {
         case 'B': snprintf (opts.baseline, sizeof opts.baseline, "%s", optarg); break;
         case 'j': json = true; break;
         case 'q': opts.quiet = true; break;
+        case 'k': snprintf (opts.keys, sizeof opts.keys, "%s", optarg); break;
         default: return s_usage_error ("%s", "unknown option");
         }
     }
@@ -132,6 +141,57 @@ static int s_baseline (int argc, char **argv) {
     return 0;
 }
 
+/* coord keygen --out DIR [--agents N | --name NAME] */
+static int s_keygen (int argc, char **argv) {
+    const char *out = NULL, *name = NULL;
+    long agents = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        char *end = NULL;
+        if (streq (argv[i], "--out"))
+            out = argv[i + 1];
+        else if (streq (argv[i], "--name"))
+            name = argv[i + 1];
+        else if (streq (argv[i], "--agents")) {
+            agents = strtol (argv[i + 1], &end, 10);
+            if (*end || agents < 1 || agents > 4096)
+                return s_usage_error ("--agents takes a number from 1 to 4096 (got \"%s\")",
+                                      argv[i + 1]);
+        } else
+            return s_usage_error ("unknown keygen option \"%s\"", argv[i]);
+    }
+    if (!out || argc % 2 == 0 || (name && agents))
+        return s_usage_error ("%s", "usage: coord keygen --out DIR [--agents N | --name NAME]");
+    char agents_dir[600], public_txt[41];
+    snprintf (agents_dir, sizeof agents_dir, "%s/agents", out);
+    fb_err_t err = {0};
+    if (fb_files_mkdirs (agents_dir, &err) != 0) {
+        fprintf (stderr, "coord: %s\n", err.msg);
+        return 2;
+    }
+    char path[600];
+    snprintf (path, sizeof path, "%s/coordinator.key", out);
+    if (access (path, F_OK) != 0) {
+        if (fb_keys_generate (out, "coordinator", public_txt, &err) != 0)
+            goto fail;
+        printf ("%s/coordinator.key (+ _secret): the coordinator's; give agents the public "
+                "coordinator.key\n", out);
+    }
+    for (long i = 1; i <= (name ? 1 : agents); i++) {
+        char agent[64];
+        snprintf (agent, sizeof agent, "%s", name ? name : "");
+        if (!name)
+            snprintf (agent, sizeof agent, "agent-%ld", i);
+        if (fb_keys_generate (agents_dir, agent, public_txt, &err) != 0)
+            goto fail;
+        printf ("%s/%s.key (+ _secret): copy both to that agent, run it with --cert\n",
+                agents_dir, agent);
+    }
+    return 0;
+fail:
+    fprintf (stderr, "coord: %s\n", err.msg);
+    return 2;
+}
+
 int main (int argc, char **argv) {
     if (argc < 2)
         return s_usage_error ("%s", "a command is needed");
@@ -158,5 +218,7 @@ int main (int argc, char **argv) {
         return s_run (argc - 1, argv + 1);
     if (streq (argv[1], "baseline"))
         return s_baseline (argc - 1, argv + 1);
+    if (streq (argv[1], "keygen"))
+        return s_keygen (argc - 1, argv + 1);
     return s_usage_error ("unknown command \"%s\"", argv[1]);
 }
