@@ -13,6 +13,7 @@ PACKAGES=(
     libssl-dev libyaml-dev zlib1g-dev libjansson-dev libcmocka-dev
     jq procps iproute2 psmisc
     libhttp-parser-dev wrk
+    clang libclang-rt-14-dev llvm
 )
 
 missing=()

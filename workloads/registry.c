@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const fb_workload_t fb_workload_eventbus;
+extern const fb_workload_t fb_workload_proxy;
 
 static const fb_workload_t *const s_all[] = {
     &fb_workload_eventbus,
+    &fb_workload_proxy,
     NULL,
 };
 
