@@ -5,10 +5,14 @@
 
 extern const fb_workload_t fb_workload_eventbus;
 extern const fb_workload_t fb_workload_proxy;
+extern const fb_workload_t fb_workload_tor_circuit;
+extern const fb_workload_t fb_workload_tor_stream;
 
 static const fb_workload_t *const s_all[] = {
     &fb_workload_eventbus,
     &fb_workload_proxy,
+    &fb_workload_tor_circuit,
+    &fb_workload_tor_stream,
     NULL,
 };
 

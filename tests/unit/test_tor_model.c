@@ -1,0 +1,341 @@
+/* test_tor_model.c: the model mode end to end on loopback: 5 relays (TLS, ntor, onion layers),
+ * one client. A 3-hop circuit is built through real relays, 100 streams are held open at once
+ * with data both ways, big transfers go through SENDME flow control, and bad cells end their
+ * circuit with a counted error while the rest carries on. Counts and bytes, never timings. */
+#include "clock.h"
+#include "tor_client.h"
+#include "tor_relay.h"
+#include "workload.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define T_TIMEOUT_NS (20 * FB_NS_PER_S) /* generous: under ASan on a loaded host */
+#define T_STREAMS 100
+#define T_CIRCUITS 10
+
+typedef struct {
+    fb_tor_net_t *net;
+    fb_tor_client_t *client;
+} t_world_t;
+
+static int s_setup (void **state) {
+    t_world_t *w = calloc (1, sizeof *w);
+    fb_err_t err = {0};
+    w->net = fb_tor_net_new (5, 0, &err);
+    if (!w->net)
+        fail_msg ("net: %s", err.msg);
+    w->client = fb_tor_client_new (w->net, 0, &err);
+    if (!w->client)
+        fail_msg ("client: %s", err.msg);
+    *state = w;
+    return 0;
+}
+
+static int s_teardown (void **state) {
+    t_world_t *w = *state;
+    fb_tor_client_destroy (&w->client);
+    fb_tor_net_destroy (&w->net);
+    assert_null (w->net);
+    free (w);
+    return 0;
+}
+
+static fb_tor_circ_t *s_build (t_world_t *w, uint64_t seed, fb_tor_build_t *build) {
+    fb_tor_circ_t *circ = NULL;
+    fb_err_t err = {0};
+    fb_tor_build_t local;
+    if (fb_tor_client_build (w->client, 3, seed, T_TIMEOUT_NS, &circ, build ? build : &local,
+                             &err) != 0)
+        fail_msg ("build: %s", err.msg);
+    return circ;
+}
+
+static fb_tor_stream_t *s_open (t_world_t *w, fb_tor_circ_t *circ) {
+    fb_tor_stream_t *stream = NULL;
+    fb_err_t err = {0};
+    int64_t open_ns = 0;
+    if (fb_tor_client_open_stream (w->client, circ, T_TIMEOUT_NS, &stream, &open_ns, &err) != 0)
+        fail_msg ("open: %s", err.msg);
+    assert_true (open_ns > 0);
+    return stream;
+}
+
+static void test_three_hop_circuit_is_built_through_relays (void **state) {
+    t_world_t *w = *state;
+    fb_tor_net_stats_t before, after;
+    fb_tor_net_stats (w->net, &before);
+    fb_tor_build_t build;
+    fb_tor_circ_t *circ = s_build (w, 42, &build);
+    assert_int_equal (build.hops, 3);
+    for (int h = 0; h < 3; h++)
+        assert_true (build.hop_ns[h] > 0);
+    assert_true (build.build_ns >= build.hop_ns[0] + build.hop_ns[1] + build.hop_ns[2]);
+    assert_true (build.crypto_ns > 0);
+    assert_true (fb_tor_client_alive (w->client, circ));
+    fb_tor_net_stats (w->net, &after);
+    assert_int_equal (after.circuits_created - before.circuits_created, 3);
+    assert_int_equal (after.bad_cells, before.bad_cells);
+    fb_tor_client_stats_t cs;
+    fb_tor_client_stats (w->client, &cs);
+    assert_int_equal (cs.circuits_open, 1);
+    fb_tor_client_close (w->client, &circ);
+    assert_null (circ);
+    fb_tor_client_stats (w->client, &cs);
+    assert_int_equal (cs.circuits_open, 0);
+}
+
+typedef struct {
+    t_world_t *w;
+    fb_tor_stream_t **streams;
+    int from, count, failed;
+    uint64_t bytes;
+} t_mover_t;
+
+static void *s_mover_main (void *arg) {
+    t_mover_t *m = arg;
+    for (int round = 0; round < 2; round++)
+        for (int i = m->from; i < m->from + m->count; i++) {
+            fb_tor_xfer_t xfer;
+            fb_err_t err = {0};
+            if (fb_tor_client_exchange (m->w->client, m->streams[i], 1500, 3000, T_TIMEOUT_NS,
+                                        &xfer, &err) != 0)
+                m->failed++;
+            else
+                m->bytes += xfer.bytes;
+        }
+    return NULL;
+}
+
+static void test_hundred_streams_held_open_move_data_both_ways (void **state) {
+    t_world_t *w = *state;
+    fb_tor_circ_t *circs[T_CIRCUITS];
+    fb_tor_stream_t *streams[T_STREAMS];
+    for (int c = 0; c < T_CIRCUITS; c++)
+        circs[c] = s_build (w, 1000 + (uint64_t)c, NULL);
+    for (int s = 0; s < T_STREAMS; s++)
+        streams[s] = s_open (w, circs[s % T_CIRCUITS]);
+    fb_tor_client_stats_t cs;
+    fb_tor_net_stats_t ns;
+    fb_tor_client_stats (w->client, &cs);
+    fb_tor_net_stats (w->net, &ns);
+    assert_int_equal (cs.streams_open, T_STREAMS);
+    assert_int_equal (ns.exit_streams, T_STREAMS);
+
+    t_mover_t movers[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        movers[t] = (t_mover_t){.w = w, .streams = streams, .from = t * 25, .count = 25};
+        assert_int_equal (pthread_create (&threads[t], NULL, s_mover_main, &movers[t]), 0);
+    }
+    uint64_t bytes = 0;
+    for (int t = 0; t < 4; t++) {
+        pthread_join (threads[t], NULL);
+        assert_int_equal (movers[t].failed, 0);
+        bytes += movers[t].bytes;
+    }
+    assert_int_equal (bytes, (uint64_t)T_STREAMS * 2 * (1500 + 3000));
+    fb_tor_client_stats (w->client, &cs);
+    assert_int_equal (cs.streams_open, T_STREAMS); /* still all open */
+    for (int s = 0; s < T_STREAMS; s++)
+        fb_tor_client_close_stream (w->client, &streams[s]);
+    for (int c = 0; c < T_CIRCUITS; c++)
+        fb_tor_client_close (w->client, &circs[c]);
+    fb_tor_client_stats (w->client, &cs);
+    assert_int_equal (cs.streams_open, 0);
+    fb_tor_net_stats (w->net, &ns);
+    assert_int_equal (ns.bad_cells, 0);
+}
+
+/* 700 request cells (> the stream window of 500) and 1300 response cells (> the circuit window
+ * of 1000): both sides must stall and go on only on the other's SENDMEs. */
+static void test_sendme_windows_carry_transfers_past_the_windows (void **state) {
+    t_world_t *w = *state;
+    fb_tor_circ_t *circ = s_build (w, 7, NULL);
+    fb_tor_stream_t *stream = s_open (w, circ);
+    fb_tor_client_stats_t before, after;
+    fb_tor_net_stats_t nbefore, nafter;
+    fb_tor_client_stats (w->client, &before);
+    fb_tor_net_stats (w->net, &nbefore);
+    const uint32_t request = 700 * 498, response = 1300 * 498;
+    fb_tor_xfer_t xfer;
+    fb_err_t err = {0};
+    for (int i = 0; i < 2; i++) { /* twice: windows must come back to where they were */
+        if (fb_tor_client_exchange (w->client, stream, request, response, T_TIMEOUT_NS, &xfer,
+                                    &err) != 0)
+            fail_msg ("exchange: %s", err.msg);
+        assert_int_equal (xfer.bytes, (uint64_t)request + response);
+        assert_true (xfer.ttfb_ns > 0 && xfer.total_ns >= xfer.ttfb_ns);
+    }
+    fb_tor_client_stats (w->client, &after);
+    fb_tor_net_stats (w->net, &nafter);
+    assert_true (after.sendme_stalls - before.sendme_stalls >= 2);
+    assert_true (nafter.sendme_stalls - nbefore.sendme_stalls >= 2);
+    assert_int_equal (nafter.bad_cells, nbefore.bad_cells); /* every SENDME tag checked out */
+    fb_tor_client_close_stream (w->client, &stream);
+    fb_tor_client_close (w->client, &circ);
+}
+
+static void s_wait_dead (t_world_t *w, fb_tor_circ_t *circ) {
+    int64_t give_up = fb_clock_now_ns () + T_TIMEOUT_NS;
+    while (fb_tor_client_alive (w->client, circ) && fb_clock_now_ns () < give_up)
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
+    assert_false (fb_tor_client_alive (w->client, circ));
+}
+
+static void test_bad_cells_end_only_their_circuit (void **state) {
+    t_world_t *w = *state;
+    fb_tor_circ_t *good = s_build (w, 99, NULL);
+    fb_tor_stream_t *good_stream = s_open (w, good);
+    const fb_tor_fault_t faults[] = {FB_TOR_FAULT_BAD_DIGEST, FB_TOR_FAULT_UNKNOWN_COMMAND,
+                                     FB_TOR_FAULT_BAD_LENGTH};
+    for (int f = 0; f < 3; f++) {
+        fb_tor_net_stats_t before, after;
+        fb_tor_net_stats (w->net, &before);
+        fb_tor_circ_t *bad = s_build (w, 500 + (uint64_t)f, NULL);
+        fb_tor_stream_t *stream = s_open (w, bad);
+        fb_err_t err = {0};
+        assert_int_equal (fb_tor_client_inject (w->client, bad, faults[f], &err), 0);
+        s_wait_dead (w, bad);
+        fb_tor_net_stats (w->net, &after);
+        assert_int_equal (after.bad_cells - before.bad_cells, 1);
+        fb_tor_xfer_t xfer;
+        assert_int_equal (
+            fb_tor_client_exchange (w->client, stream, 100, 100, T_TIMEOUT_NS, &xfer, &err), -1);
+        fb_tor_client_close_stream (w->client, &stream);
+        fb_tor_client_close (w->client, &bad);
+        /* the other circuit, on the same links, still works */
+        if (fb_tor_client_exchange (w->client, good_stream, 100, 5000, T_TIMEOUT_NS, &xfer, &err) !=
+            0)
+            fail_msg ("good circuit after fault %d: %s", f, err.msg);
+    }
+    fb_tor_client_close_stream (w->client, &good_stream);
+    fb_tor_client_close (w->client, &good);
+}
+
+/* ---- the workloads, driven as the runner drives them ------------------------------------ */
+
+extern const fb_workload_t fb_workload_tor_circuit;
+extern const fb_workload_t fb_workload_tor_stream;
+
+typedef struct {
+    const fb_workload_t *wl;
+    void *state;
+    fb_hist_t *metrics[FB_MAX_METRICS];
+    int worker, ops, failed;
+} t_driver_t;
+
+static void *s_driver_main (void *arg) {
+    t_driver_t *d = arg;
+    fb_wl_op_t op = {.worker = d->worker, .metrics = d->metrics, .rng = 77 + (uint64_t)d->worker};
+    for (int i = 0; i < d->ops; i++) {
+        op.seq = (uint64_t)i;
+        op.intended_start_ns = fb_clock_now_ns ();
+        if (d->wl->op (d->state, &op) != 0)
+            d->failed++;
+    }
+    return NULL;
+}
+
+/* setup with pairs, `workers` threads of `ops` ops, one interval into counters, teardown;
+ * metric_counts gets each metric's sample count. */
+static void s_drive (const fb_workload_t *wl, const char *const *pairs, int workers, int ops,
+                     int64_t *counters, int64_t *metric_counts) {
+    fb_params_t params;
+    fb_err_t err = {0};
+    assert_int_equal (fb_params_init (&params, wl, &err), 0);
+    for (int i = 0; pairs[i]; i += 2)
+        if (fb_params_set (&params, pairs[i], pairs[i + 1], &err) != 0)
+            fail_msg ("%s: %s", pairs[i], err.msg);
+    fb_wl_env_t env = {.workers = workers};
+    assert_int_equal (wl->check (&params, &env, &err), 0);
+    void *state = NULL;
+    if (wl->setup (&params, &env, &state, &err) != 0)
+        fail_msg ("setup: %s", err.msg);
+    t_driver_t drivers[4];
+    pthread_t threads[4];
+    int nmetrics = 0;
+    while (wl->metrics[nmetrics])
+        nmetrics++;
+    for (int t = 0; t < workers; t++) {
+        drivers[t] = (t_driver_t){.wl = wl, .state = state, .worker = t, .ops = ops};
+        for (int m = 0; m < nmetrics; m++)
+            assert_non_null (drivers[t].metrics[m] = fb_hist_new_default (&err));
+        assert_int_equal (pthread_create (&threads[t], NULL, s_driver_main, &drivers[t]), 0);
+    }
+    for (int m = 0; m < nmetrics; m++)
+        metric_counts[m] = 0;
+    for (int t = 0; t < workers; t++) {
+        pthread_join (threads[t], NULL);
+        assert_int_equal (drivers[t].failed, 0);
+        for (int m = 0; m < nmetrics; m++) { /* atomic records are counted when drained */
+            fb_hist_t *into = fb_hist_new_default (&err);
+            assert_int_equal (fb_hist_drain (into, drivers[t].metrics[m], &err), 0);
+            metric_counts[m] += fb_hist_count (into);
+            fb_hist_destroy (&into);
+            fb_hist_destroy (&drivers[t].metrics[m]);
+        }
+    }
+    fb_hist_t *none[FB_MAX_METRICS] = {NULL};
+    wl->interval (state, none, counters);
+    wl->teardown (&state);
+    assert_null (state);
+}
+
+static void test_circuit_workload_builds_and_destroys (void **state) {
+    (void)state;
+    const char *pairs[] = {"relays", "4", "hops", "3", "concurrency", "2", NULL};
+    int64_t counters[FB_MAX_COUNTERS] = {0}, counts[FB_MAX_METRICS];
+    s_drive (&fb_workload_tor_circuit, pairs, 2, 10, counters, counts);
+    assert_int_equal (counts[0], 20);  /* build */
+    assert_int_equal (counts[1], 20);  /* hop1 */
+    assert_int_equal (counts[3], 20);  /* hop3 */
+    assert_int_equal (counts[4], 20);  /* crypto */
+    assert_int_equal (counters[0], 0); /* failures */
+    assert_int_equal (counters[1], 0); /* bad_cells */
+    assert_true (counters[2] > 0);     /* relay_crypto */
+    /* hops > relays is refused at check */
+    fb_params_t params;
+    fb_err_t err = {0};
+    fb_wl_env_t env = {.workers = 1};
+    assert_int_equal (fb_params_init (&params, &fb_workload_tor_circuit, &err), 0);
+    assert_int_equal (fb_params_set (&params, "relays", "2", &err), 0);
+    assert_int_equal (fb_workload_tor_circuit.check (&params, &env, &err), -1);
+    assert_non_null (strstr (err.msg, "hops must be at most relays"));
+}
+
+static void test_stream_workload_holds_its_streams (void **state) {
+    (void)state;
+    /* small stream_bytes: every stream is reopened during the ops */
+    const char *pairs[] = {"streams", "100",  "circuits", "5",   "concurrency",  "4",
+                           "request", "100B", "response", "1KB", "stream_bytes", "2KB",
+                           NULL};
+    int64_t counters[FB_MAX_COUNTERS] = {0}, counts[FB_MAX_METRICS];
+    s_drive (&fb_workload_tor_stream, pairs, 4, 75, counters, counts);
+    assert_int_equal (counters[0], 100);                /* streams: all held at once */
+    assert_int_equal (counters[1], 300 * (100 + 1024)); /* bytes (1KB is 1024) */
+    assert_int_equal (counters[3], 0);                  /* bad_cells */
+    assert_int_equal (counters[4], 0);                  /* failures */
+    assert_int_equal (counters[5], 5);                  /* circuits */
+    assert_int_equal (counts[1], 300);                  /* ttfb: one per exchange */
+    assert_int_equal (counts[0], 100); /* open: each stream's third exchange reopens it */
+}
+
+int main (void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_three_hop_circuit_is_built_through_relays),
+        cmocka_unit_test (test_hundred_streams_held_open_move_data_both_ways),
+        cmocka_unit_test (test_sendme_windows_carry_transfers_past_the_windows),
+        cmocka_unit_test (test_bad_cells_end_only_their_circuit),
+        cmocka_unit_test (test_circuit_workload_builds_and_destroys),
+        cmocka_unit_test (test_stream_workload_holds_its_streams),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
