@@ -18,4 +18,7 @@ for tree in build-asan:Asan build:Release; do
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --output-on-failure -j"$jobs") || status=1
 done
+# Every decoder of outside input, fuzzed briefly (tests/fuzz/ci.sh: 10 s a target).
+echo "== Fuzz (build-fuzz)"
+tests/fuzz/ci.sh || status=1
 exit $status

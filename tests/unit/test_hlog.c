@@ -108,8 +108,8 @@ static void test_tags_that_would_split_the_row_are_refused (void **state) {
     fb_err_t err = {0};
     const char *bad[] = {
         "a,b", "a b", "line\nbreak",
-        "a-tag-that-is-far-too-long-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+        ("a-tag-that-is-far-too-long-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal (fb_hlog_write_interval (stdout, bad[i], 0, 1, h, &err), -1);
         assert_non_null (strstr (err.msg, "tag"));
@@ -178,8 +178,8 @@ static void test_comments_legend_and_blank_lines_are_not_rows (void **state) {
     (void)state;
     const char *lines[] = {"", "\r\n", "#[Logged with jHiccup version 2.0.7-SNAPSHOT]",
                            "#[Histogram log format version 1.2]",
-                           "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
-                           "\"Interval_Compressed_Histogram\"\n"};
+                           ("\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
+                            "\"Interval_Compressed_Histogram\"\n")};
     fb_hlog_row_t row;
     fb_err_t err = {0};
     double start_time = -1;

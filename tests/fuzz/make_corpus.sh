@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# tests/fuzz/make_corpus.sh: rebuilds the committed seed corpora in tests/fuzz/corpus/ (run it when
+# a format changes, then commit the result; ./fuzz.sh never writes there).
+#   tests/fuzz/make_corpus.sh BUILD_DIR RUN_DIR
+# BUILD_DIR: a tree configured with FB_FUZZ=ON (for gen_corpus, which writes the wire, hist and
+# small stats seeds). RUN_DIR: results of `coord run examples/quick.yaml` (its run.json and .hlog
+# give the real-world stats and hlog seeds). Needs jq and base64.
+set -euo pipefail
+build=$1
+run=$2
+cd "$(dirname "$0")"
+src=../..
+corpus=corpus
+
+rm -rf "$corpus"
+mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow}
+
+cmake --build "$build" --target gen_corpus >/dev/null
+"$build/gen_corpus" "$corpus" "$src/examples/quick.yaml"
+
+# Scenarios: the examples and every good and broken test scenario.
+for f in "$src"/examples/*.yaml; do cp "$f" "$corpus/scenario/example-$(basename "$f")"; done
+for f in "$src"/tests/data/scenarios/*/*.yaml; do
+    kind=$(basename "$(dirname "$f")")
+    cp "$f" "$corpus/scenario/$kind-$(basename "$f")"
+done
+
+# hlog lines: jHiccup's header and every fourth row, and the start of one of our own logs.
+hiccup=$src/tests/data/hdr/jHiccup-2.0.7S.logV2.hlog
+n=0
+while IFS= read -r line; do
+    n=$((n + 1))
+    case $line in
+        '#'* | '"'*) printf '%s\n' "$line" > "$corpus/hlog/jhiccup-$n" ;;
+        *) [ $((n % 4)) -eq 1 ] && printf '%s\n' "$line" > "$corpus/hlog/jhiccup-$n" ;;
+    esac
+done < "$hiccup"
+ours=$(ls "$run"/*.hlog | head -1)
+sed -n 2p "$ours" > "$corpus/hlog/ours-starttime"
+sed -n 4p "$ours" > "$corpus/hlog/ours-tagged-row"
+printf '#[BaseTime: 0.000 (seconds since epoch)]\n' > "$corpus/hlog/basetime"
+printf '\r\n' > "$corpus/hlog/blank"
+
+# Histograms: the jHiccup rows above (2 significant digits, lowest 20000), decoded.
+for f in "$corpus"/hlog/jhiccup-*; do
+    line=$(cat "$f")
+    case $line in '#'* | '"'*) continue ;; esac
+    printf '%s' "${line##*,}" | base64 -d > "$corpus/hist/jhiccup-$(basename "$f" | cut -d- -f2)"
+done
+
+# Stats JSON: one workload's fleet stats whole, one host's, and a run.json cut to one workload
+# with only its latency metric (the full run.json is ~200 KB: too slow to mutate).
+jq -c '.workloads[1].fleet' "$run/run.json" > "$corpus/stats_json/fleet-bus-open.json"
+jq -c '.workloads[0].hosts | to_entries[0].value' "$run/run.json" > "$corpus/stats_json/host-bus-closed.json"
+jq -c '{fleetbench, run_id, scenario: {name: .scenario.name}, workloads: [.workloads[0] |
+        {name, kind, fleet: (.fleet | .metrics |= {latency})}]}' "$run/run.json" \
+    > "$corpus/stats_json/run-cut.json"
+
+# Allow-lists (agent --allow): a few written by hand.
+printf 'sleep-1: [/bin/sleep, "1"]\nmake:    [make, -C, /srv/app, build]\n' > "$corpus/allow/two"
+printf '# only comments\n' > "$corpus/allow/comments"
+printf 'true: [/bin/true]\n' > "$corpus/allow/one"
+printf 'echo-hi:\n  - /bin/echo\n  - "hi there"\n  - '"'"'single'"'"'\nls.all: [ls, -la, /]\n' > "$corpus/allow/block"
+printf 'bad name: [x]\n' > "$corpus/allow/bad-name"
+printf 'empty: []\n' > "$corpus/allow/empty-argv"
+printf 'fb-child: [/bin/sh]\n' > "$corpus/allow/helper-redefined"
+
+du -sh "$corpus"
+for d in "$corpus"/*/; do echo "$(basename "$d"): $(ls "$d" | wc -l) files"; done
