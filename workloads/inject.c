@@ -277,8 +277,8 @@ int fb_inject_head (const uint8_t *head, size_t head_len, size_t body_len, bool 
 static int s_filler (size_t bytes, fb_bytes_t *out) {
     static const char *const parts[] = {
         "function __bm_m%zu(e){var t=performance.now();return{k:'m%zu',t:t,d:e&&e.detail}}\n",
-        "window.addEventListener('error',function(e){__bmq.push(['err',%zu,e.message])});"
-        "/*%zu*/\n",
+        ("window.addEventListener('error',function(e){__bmq.push(['err',%zu,e.message])});"
+         "/*%zu*/\n"),
         "__bmq.push({type:'metric',name:'paint-%zu',value:Math.round(%zu*1.5)});\n",
         "if(document.readyState==='complete'){__bmf(%zu,'ready-%zu')}\n",
     };
