@@ -9,8 +9,10 @@
 #include "runner.h"
 
 #include "clock.h"
+#include "health.h"
 #include "hist.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,8 @@
 #include <unistd.h>
 
 enum { S_LATENCY, S_SERVICE, S_SCHED_LAG, S_OWN }; /* runner metrics; workload's follow */
-enum { S_OPS, S_ERRORS, S_RSS, S_CPU, S_OWN_COUNTERS };
+enum { S_OPS, S_ERRORS, S_RSS, S_CPU, S_STEAL, S_THROTTLED, S_OWN_COUNTERS }; /* as
+                                                          fb_runner_counters */
 
 /* Workers share histograms by shard (worker w records into shard w % shards): a histogram of
  * the full 1 ns .. 1 h range is ~190 KB, so one per worker and metric would cost gigabytes at
@@ -63,6 +66,7 @@ struct s_run {
     pthread_cond_t gate_cond;
     bool gate_open;
     int64_t cpu_seen_ns;
+    fb_health_t health; /* CPU steal and throttling since the last report */
 };
 
 static uint64_t s_splitmix (uint64_t x) {
@@ -204,9 +208,10 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
             return fb_err_set (err, FB_EINPUT, "%s: too many metrics", plan->name);
         run->metric_names[run->n_metrics++] = run->wl->metrics[i];
     }
-    const char *counters[] = {FB_COUNTER_OPS, FB_COUNTER_ERRORS, FB_COUNTER_RSS, FB_COUNTER_CPU};
-    run->n_counters = S_OWN_COUNTERS;
-    memcpy (run->counter_names, counters, sizeof counters);
+    run->n_counters = 0;
+    for (int i = 0; fb_runner_counters[i].name; i++)
+        run->counter_names[run->n_counters++] = fb_runner_counters[i].name;
+    assert (run->n_counters == S_OWN_COUNTERS);
     for (int i = 0; run->wl->counters && run->wl->counters[i].name; i++) {
         if (run->n_counters == FB_MAX_COUNTERS)
             return fb_err_set (err, FB_EINPUT, "%s: too many counters", plan->name);
@@ -264,11 +269,12 @@ static void s_runner_counters (s_run_t *run, int phase, int64_t *values) {
     int64_t cpu = fb_clock_process_cpu_ns ();
     values[S_CPU] = cpu - run->cpu_seen_ns;
     run->cpu_seen_ns = cpu;
+    fb_health_sample (&run->health, &values[S_STEAL], &values[S_THROTTLED]);
 }
 
 /* Drains every worker's histograms of phase into one report for [start_ns, end_ns). */
 static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns,
-                           fb_err_t *err) {
+                           bool late, fb_err_t *err) {
     fb_msg_t *msg = fb_msg_new (FB_MSG_REPORT);
     if (!msg) {
         fb_err_set (err, FB_ENOMEM, "out of memory for a report");
@@ -288,7 +294,9 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
         for (int sh = 0; sh < run->n_shards; sh++)
             fb_hist_drain (run->interval[m], run->shards[sh][phase][m], NULL);
     }
-    if (run->wl->interval) /* the workload's own metrics and counters */
+    /* The workload's own metrics and counters belong to the current interval: a late
+     * warm-up report leaves them to the measured report that follows it. */
+    if (run->wl->interval && !late)
         run->wl->interval (run->state, &run->interval[S_OWN], &values[S_OWN_COUNTERS]);
     r->n_counters = run->n_counters;
     for (int c = 0; c < run->n_counters; c++) {
@@ -330,8 +338,9 @@ static bool s_wait_until (const s_run_t *run, int64_t at_ns) {
     }
 }
 
-static int s_emit (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, fb_err_t *err) {
-    fb_msg_t *msg = s_report (run, phase, start_ns, end_ns, err);
+static int s_emit (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, bool late,
+                   fb_err_t *err) {
+    fb_msg_t *msg = s_report (run, phase, start_ns, end_ns, late, err);
     if (!msg)
         return -1;
     run->args->sink (&msg, run->args->sink_arg);
@@ -352,7 +361,7 @@ static int64_t s_intervals (s_run_t *run, int phase, int64_t from_ns, int64_t to
             return at;
         if (!s_wait_until (run, next))
             return -1 - at; /* aborted; -1 - at keeps where we were */
-        if (s_emit (run, phase, at, next, err) != 0)
+        if (s_emit (run, phase, at, next, false, err) != 0)
             return -1 - at;
         at = next;
     }
@@ -380,6 +389,7 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     run.measure_ns = run.t0_ns + plan->warmup_ns;
     run.end_ns = run.measure_ns + plan->duration_ns;
     run.cpu_seen_ns = fb_clock_process_cpu_ns ();
+    fb_health_init (&run.health);
     pthread_mutex_lock (&run.gate_lock);
     run.gate_open = true;
     pthread_cond_broadcast (&run.gate_cond);
@@ -411,9 +421,9 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     int64_t from = at >= 0 ? at : -1 - at;
     int64_t now = fb_clock_now_ns ();
     if (phase == FB_PHASE_MEASURE && s_unreported_ops (&run, FB_PHASE_WARMUP) > 0 &&
-        s_emit (&run, FB_PHASE_WARMUP, run.t0_ns, run.measure_ns, err) != 0)
+        s_emit (&run, FB_PHASE_WARMUP, run.t0_ns, run.measure_ns, true, err) != 0)
         goto done;
-    if (s_emit (&run, phase, from, now, err) != 0)
+    if (s_emit (&run, phase, from, now, false, err) != 0)
         goto done;
     if (result) {
         result->ops = 0;

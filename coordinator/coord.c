@@ -581,6 +581,35 @@ static void s_step (s_coord_t *self, int64_t now) {
     }
 }
 
+/* Thresholds past which a host's numbers say more about its state than its hardware. */
+#define S_SUSPECT_STEAL_PPM 50000                /* 5% of CPU time stolen */
+#define S_SUSPECT_SCHED_LAG_NS (10 * FB_NS_PER_MS) /* open loop p99 start delay */
+
+/* Self-health: CPU steal, thermal throttling, a late open-loop scheduler. */
+static void s_judge_health (const fb_run_t *run, fb_host_t *host) {
+    int len = 0;
+    for (int w = 0; w < run->sc->n_workloads; w++) {
+        const fb_stats_t *st = &host->stats[w];
+        const char *name = run->sc->workloads[w].name;
+        int steal = fb_stats_find_counter (st, "steal");
+        int throttled = fb_stats_find_counter (st, "throttled");
+        const fb_hist_t *lag = fb_stats_find_metric (st, "sched_lag");
+        char *out = host->suspect + len;
+        size_t room = sizeof host->suspect - (size_t) len;
+        if (steal >= 0 && st->counters[steal] > S_SUSPECT_STEAL_PPM)
+            len += snprintf (out, room, "%s%s: CPU steal %.1f%%", len ? "; " : "", name,
+                             st->counters[steal] / 1e4);
+        else if (throttled >= 0 && st->counters[throttled] > 0)
+            len += snprintf (out, room, "%s%s: thermal throttling", len ? "; " : "", name);
+        else if (lag && fb_hist_count (lag) > 0 &&
+                 fb_hist_value_at_percentile (lag, 99) > S_SUSPECT_SCHED_LAG_NS)
+            len += snprintf (out, room, "%s%s: operations started up to %.1f ms late (p99)",
+                             len ? "; " : "", name, fb_hist_value_at_percentile (lag, 99) / 1e6);
+        if (len >= (int) sizeof host->suspect)
+            break;
+    }
+}
+
 /* Merges hosts into the fleet, judges, and sets the exit code unless a phase gave up. */
 static void s_conclude (s_coord_t *self) {
     fb_run_t *run = self->run;
@@ -591,6 +620,9 @@ static void s_conclude (s_coord_t *self) {
     int lost = 0;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
+        s_judge_health (run, host);
+        if (host->suspect[0])
+            s_log (self, "host %s is suspect: %s", host->id, host->suspect);
         if (!s_active (host)) {
             lost++;
             continue; /* a lost host's partial numbers stay in its own section only */

@@ -3,6 +3,7 @@
 
 #include "results.h"
 #include "stats_json.h"
+#include "target.h"
 #include "units.h"
 
 #include <stdlib.h>
@@ -86,19 +87,17 @@ static void s_verdicts (FILE *out, bool md, const fb_run_t *run, int w) {
     }
 }
 
-static void s_counters (FILE *out, bool md, const fb_stats_t *st) {
+static void s_counters (FILE *out, bool md, const fb_stats_t *st, const fb_workload_t *wl) {
     fputs (md ? "\nCounters (fleet): " : "  counters:", out);
     for (int c = 0; c < st->n_counters; c++) {
         const char *name = st->counter_names[c];
         if (strcmp (name, "ops") == 0 || strcmp (name, "errors") == 0)
             continue;
+        /* formatted as a target on it would be: "rss 48.2MB", "steal 0.3%" */
+        fb_measure_t measure = {.stat = FB_STAT_COUNTER};
+        snprintf (measure.metric, sizeof measure.metric, "%s", name);
         char value[32];
-        if (strcmp (name, "rss") == 0)
-            fb_units_format_bytes ((double) st->counters[c], value, sizeof value);
-        else if (strcmp (name, "cpu") == 0)
-            fb_units_format_ns ((double) st->counters[c], value, sizeof value);
-        else
-            snprintf (value, sizeof value, "%lld", (long long) st->counters[c]);
+        fb_measure_format (&measure, wl, (double) st->counters[c], value, sizeof value);
         fprintf (out, " %s %s%s", name, value, st->counter_kinds[c] == FB_COUNTER_MAX ? " (max)" : "");
     }
     fputs ("\n", out);
@@ -121,7 +120,7 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
     }
     if (fleet->n_metrics == 0)
         fputs ("  no measurement\n", out);
-    s_counters (out, md, fleet);
+    s_counters (out, md, fleet, sw->wl);
     if (md && run->n_verdicts[w] > 0)
         fputs ("\n", out);
     s_verdicts (out, md, run, w);
@@ -129,7 +128,7 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
 
 static void s_hosts_md (FILE *out, const fb_run_t *run) {
     fputs ("\n## Hosts\n\n| host | state | arch | CPU | cores | MHz | memory | kernel | start skew |"
-           " problem |\n|---|---|---|---|---:|---:|---:|---|---:|---|\n",
+           " problem | health |\n|---|---|---|---|---:|---:|---:|---|---:|---|---|\n",
            out);
     for (int i = 0; i < run->n_hosts; i++) {
         const fb_host_t *h = run->hosts[i];
@@ -137,9 +136,10 @@ static void s_hosts_md (FILE *out, const fb_run_t *run) {
         char mem[32], skew[32];
         fb_units_format_bytes ((double) fp->memory_bytes, mem, sizeof mem);
         fb_units_format_ns ((double) llabs (h->start_skew_ns), skew, sizeof skew);
-        fprintf (out, "| %s | %s | %s | %s | %d | %d | %s | %s | %s%s | %s |\n", h->id,
+        fprintf (out, "| %s | %s | %s | %s | %d | %d | %s | %s | %s%s | %s | %s |\n", h->id,
                  fb_host_state_name (h->state), fp->arch, fp->cpu_model, fp->cores, fp->mhz_max,
-                 mem, fp->kernel, h->start_skew_ns < 0 ? "-" : "", skew, h->problem);
+                 mem, fp->kernel, h->start_skew_ns < 0 ? "-" : "", skew, h->problem,
+                 h->suspect[0] ? h->suspect : "ok");
     }
 }
 
@@ -157,6 +157,11 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
             if (run->hosts[i]->problem[0])
                 fprintf (out, "\nhost %s %s: %s\n", run->hosts[i]->id,
                          fb_host_state_name (run->hosts[i]->state), run->hosts[i]->problem);
+        for (int i = 0; i < run->n_hosts; i++)
+            if (run->hosts[i]->suspect[0])
+                fprintf (out, "\nhost %s is suspect (its numbers may reflect its state, not its "
+                              "hardware): %s\n",
+                         run->hosts[i]->id, run->hosts[i]->suspect);
         fprintf (out, "\nresults: %s/ (run.json, report.md, .hlog per host and workload)\n",
                  run->dir);
     }

@@ -56,6 +56,8 @@ static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {
                             (json_int_t) (h->rtt_ns == INT64_MAX ? -1 : h->rtt_ns),
                             "start_skew_ns", (json_int_t) h->start_skew_ns, "reports",
                             (json_int_t) h->reports, "duplicates", (json_int_t) h->duplicates);
+    if (hj && h->suspect[0])
+        json_object_set_new (hj, "suspect", json_string (h->suspect));
     if (hj && h->problem[0]) {
         char when[40];
         s_iso_time (h->lost_wall_ns, when, sizeof when);

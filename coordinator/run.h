@@ -30,6 +30,7 @@ typedef struct {
     int64_t last_seen_ns;
     int64_t lost_wall_ns; /* when it was declared lost or failed (wall clock) */
     char problem[256];    /* why lost or failed, as the report says it */
+    char suspect[256];    /* why its numbers may not be the hardware's own ("" when healthy) */
     /* Clock: NTP-style rounds, the sample with the smallest round trip kept. */
     int pings_answered;
     int64_t ping_sent_ns;

@@ -12,12 +12,8 @@ const char *const fb_stats_percentile_names[FB_STATS_N_PERCENTILES] = {"p50", "p
                                                                        "p99", "p99.9"};
 
 fb_counter_kind_t fb_stats_counter_kind (const fb_workload_t *wl, const char *name) {
-    if (strcmp (name, FB_COUNTER_RSS) == 0)
-        return FB_COUNTER_MAX;
-    for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
-        if (strcmp (wl->counters[i].name, name) == 0)
-            return wl->counters[i].kind;
-    return FB_COUNTER_SUM;
+    const fb_counter_spec_t *spec = fb_counter_spec (wl, name);
+    return spec ? spec->kind : FB_COUNTER_SUM;
 }
 
 static json_t *s_hist_json (const fb_hist_t *h) {

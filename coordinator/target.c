@@ -9,16 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* What the runner measures for every workload, besides the kind's own. */
-static const char *const s_runner_metrics[] = {"latency", "service", "sched_lag", NULL};
-static const fb_counter_spec_t s_runner_counters[] = {
-    {"ops", FB_COUNTER_SUM, ""},   {"errors", FB_COUNTER_SUM, ""}, {"rss", FB_COUNTER_MAX, "B"},
-    {"cpu", FB_COUNTER_SUM, "ns"}, {NULL, FB_COUNTER_SUM, NULL},
-};
-
 static bool s_is_metric (const char *name, const fb_workload_t *wl) {
-    for (int i = 0; s_runner_metrics[i]; i++)
-        if (strcmp (s_runner_metrics[i], name) == 0)
+    for (int i = 0; fb_runner_metrics[i]; i++)
+        if (strcmp (fb_runner_metrics[i], name) == 0)
             return true;
     for (int i = 0; wl && wl->metrics && wl->metrics[i]; i++)
         if (strcmp (wl->metrics[i], name) == 0)
@@ -27,13 +20,7 @@ static bool s_is_metric (const char *name, const fb_workload_t *wl) {
 }
 
 static const fb_counter_spec_t *s_counter (const char *name, const fb_workload_t *wl) {
-    for (int i = 0; s_runner_counters[i].name; i++)
-        if (strcmp (s_runner_counters[i].name, name) == 0)
-            return &s_runner_counters[i];
-    for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
-        if (strcmp (wl->counters[i].name, name) == 0)
-            return &wl->counters[i];
-    return NULL;
+    return fb_counter_spec (wl, name);
 }
 
 /* "a, b, c" of every metric (counters when counters is set), for messages. */
@@ -44,14 +31,14 @@ static const char *s_names (const fb_workload_t *wl, bool counters, char *buf, s
     if (at < size)                                                                                 \
     at += (size_t)snprintf (buf + at, size - at, "%s%s", at ? ", " : "", name)
     if (counters) {
-        for (int i = 0; s_runner_counters[i].name; i++)
-            if (strcmp (s_runner_counters[i].name, "errors") != 0) /* a measure of its own */
-                S_ADD (s_runner_counters[i].name);
+        for (int i = 0; fb_runner_counters[i].name; i++)
+            if (strcmp (fb_runner_counters[i].name, "errors") != 0) /* a measure of its own */
+                S_ADD (fb_runner_counters[i].name);
         for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
             S_ADD (wl->counters[i].name);
     } else {
-        for (int i = 0; s_runner_metrics[i]; i++)
-            S_ADD (s_runner_metrics[i]);
+        for (int i = 0; fb_runner_metrics[i]; i++)
+            S_ADD (fb_runner_metrics[i]);
         for (int i = 0; wl && wl->metrics && wl->metrics[i]; i++)
             S_ADD (wl->metrics[i]);
     }
@@ -143,6 +130,11 @@ static int s_parse_limit (const fb_measure_t *measure, const fb_workload_t *wl, 
     } else if (strcmp (unit, "ns") == 0) {
         if (fb_units_duration_ns (text, &i64, err) != 0)
             return -1;
+    } else if (strcmp (unit, "ppm") == 0) { /* a share, written in percent: "steal < 5%" */
+        if (fb_units_percent (text, value, err) != 0)
+            return -1;
+        *value *= 1e6;
+        return 0;
     } else {
         if (fb_units_number (text, value, err) != 0)
             return -1;
@@ -305,6 +297,9 @@ const char *fb_measure_format (const fb_measure_t *measure, const fb_workload_t 
         return fb_units_format_bytes (value, buf, size);
     if (strcmp (unit, "ns") == 0)
         return fb_units_format_ns (value, buf, size);
-    snprintf (buf, size, "%.0f", value);
+    if (strcmp (unit, "ppm") == 0)
+        snprintf (buf, size, "%.3g%%", value / 1e4);
+    else
+        snprintf (buf, size, "%.0f", value);
     return buf;
 }

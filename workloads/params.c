@@ -23,6 +23,8 @@ static const char *s_expected (fb_param_type_t type) {
         return "a percentage such as 20%";
     case FB_PARAM_BOOL:
         return "true or false";
+    case FB_PARAM_STRING:
+        return "a name of 1 to 63 characters";
     case FB_PARAM_ENUM:
         break;
     }
@@ -102,6 +104,9 @@ static int s_parse (const fb_param_spec_t *spec, const char *text, double *numbe
         rc = strcmp (text, "true") == 0 || strcmp (text, "false") == 0 ? 0 : -1;
         *number = strcmp (text, "true") == 0;
         break;
+    case FB_PARAM_STRING:
+        rc = text[0] ? 0 : -1; /* the length limit is s_assign's */
+        break;
     case FB_PARAM_ENUM: {
         int index = s_choice_index (spec->choices, text);
         if (index >= 0)
@@ -120,10 +125,10 @@ static int s_parse (const fb_param_spec_t *spec, const char *text, double *numbe
                        s_expected (spec->type), text);
 }
 
-/* A spec with min == max == 0 has no range (enum and bool never have one). */
+/* A spec with min == max == 0 has no range (enum, bool and string never have one). */
 static int s_check_range (const fb_param_spec_t *spec, double number, const char *text,
                           fb_err_t *err) {
-    if (spec->type == FB_PARAM_ENUM || spec->type == FB_PARAM_BOOL)
+    if (spec->type == FB_PARAM_ENUM || spec->type == FB_PARAM_BOOL || spec->type == FB_PARAM_STRING)
         return 0;
     if (spec->min == 0 && spec->max == 0)
         return 0;

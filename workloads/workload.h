@@ -13,7 +13,7 @@
 
 #define FB_MAX_PARAMS 24
 #define FB_MAX_METRICS 8  /* per workload, the runner's own included */
-#define FB_MAX_COUNTERS 16 /* per workload, the runner's own included */
+#define FB_MAX_COUNTERS 32 /* per workload, the runner's own included */
 
 typedef enum {
     FB_PARAM_INT,      /* plain integer */
@@ -23,6 +23,7 @@ typedef enum {
     FB_PARAM_PERCENT,  /* "20%" -> fraction */
     FB_PARAM_ENUM,     /* one of choices */
     FB_PARAM_BOOL,     /* true/false */
+    FB_PARAM_STRING,   /* a short name, 1 to 63 bytes, kept in .text (no range, no number) */
 } fb_param_type_t;
 
 typedef struct {
@@ -106,6 +107,14 @@ typedef struct fb_workload {
     /* Stops the workload's own threads; after it no more recording. */
     void (*teardown) (void **state_p);
 } fb_workload_t;
+
+/* What the runner measures for every workload, before the kind's own (agent/runner.c):
+ * metrics latency, service, sched_lag; counters ops, errors, rss (B, max), cpu (ns), steal
+ * (ppm of CPU time stolen by the hypervisor, max), throttled (thermal throttling seen, max). */
+extern const char *const fb_runner_metrics[];        /* NULL-terminated */
+extern const fb_counter_spec_t fb_runner_counters[]; /* terminated by name NULL */
+/* The spec of counter name for kind wl (the runner's first); NULL when unknown. */
+const fb_counter_spec_t *fb_counter_spec (const fb_workload_t *wl, const char *name);
 
 /* The registry of kinds (workloads/registry.c). NULL when unknown. */
 const fb_workload_t *fb_workload_find (const char *kind);

@@ -1,0 +1,255 @@
+/* bench_log.c: the log store next to the seed's Go figures (BenchmarkLogStore,
+ * TestLogStoreChannelSaturation) and next to floors measured in the same run over the same
+ * lines: a bare memmem scan for search, one memcpy per line for ingest.
+ *
+ * The store holds 10 000 generated dev-server lines (seed 1, 512 B per entry, detection fast
+ * unless said). Search rows are the median of `reps` searches of the full store. Append rows
+ * split one burst of appends by what each call did: queued (the seed's AddLogAsync, channel
+ * not full) or stored synchronously (AddLogSync, channel full); medians. Ingest rows are one
+ * appender thread appending as fast as it can until every line is searchable.
+ *
+ *   bench_log [reps]     (default 20) */
+#include "clock.h"
+#include "hist.h"
+#include "logdetect.h"
+#include "loggen.h"
+#include "logstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_LINES 10000
+#define S_LINE_MAX 4096
+#define S_BURST 200000
+
+static char s_lines[S_LINES][S_LINE_MAX + 1];
+static size_t s_lens[S_LINES];
+
+static void s_row (const char *name, double ours, const char *unit, const char *ref_name,
+                   double ref) {
+    if (ref > 0)
+        printf ("%-44s %12.3f %-7s %-22s %12.3f %8.2fx\n", name, ours, unit, ref_name, ref,
+                ours / ref);
+    else
+        printf ("%-44s %12.3f %-7s\n", name, ours, unit);
+}
+
+static int s_cmp (const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double s_median (double *v, int n) {
+    qsort (v, (size_t)n, sizeof *v, s_cmp);
+    return v[n / 2];
+}
+
+static fb_logstore_t *s_filled (int eviction, bool detect, fb_err_t *err) {
+    fb_logstore_config_t cfg = {.capacity = S_LINES, .eviction = eviction, .detect = detect};
+    fb_logstore_t *store = fb_logstore_new (&cfg, err);
+    for (int i = 0; store && i < S_LINES; i++)
+        fb_logstore_append (store, i % 4, s_lines[i], s_lens[i], fb_clock_now_ns ());
+    if (store)
+        fb_logstore_flush (store, 60 * FB_NS_PER_S);
+    return store;
+}
+
+/* ms per search of the full store, median of reps. */
+static double s_search_ms (fb_logstore_t *store, const char *query, int mode, int reps,
+                           int *found) {
+    double v[reps];
+    for (int r = 0; r < reps; r++) {
+        int64_t t0 = fb_clock_now_ns ();
+        *found = fb_logstore_search (store, query, mode, -1, NULL, 0, NULL);
+        v[r] = (double)(fb_clock_now_ns () - t0) / 1e6;
+    }
+    return s_median (v, reps);
+}
+
+/* The floor: memmem over the same lines (case-sensitive, no lock, no lower-casing). */
+static double s_memmem_ms (const char *needle, int reps, int *found) {
+    double v[reps];
+    size_t n = strlen (needle);
+    for (int r = 0; r < reps; r++) {
+        int64_t t0 = fb_clock_now_ns ();
+        int hits = 0;
+        for (int i = 0; i < S_LINES; i++) {
+            size_t len = s_lens[i] < 512 ? s_lens[i] : 512; /* what the store keeps */
+            hits += memmem (s_lines[i], len, needle, n) != NULL;
+        }
+        *found = hits;
+        v[r] = (double)(fb_clock_now_ns () - t0) / 1e6;
+    }
+    return s_median (v, reps);
+}
+
+/* A lower floor: memmem over all the lines as one block (no per-line call), hits counted. */
+static double s_block_ms (const char *needle, int reps, int *found) {
+    static char block[S_LINES * 513];
+    size_t at = 0, n = strlen (needle);
+    for (int i = 0; i < S_LINES; i++) {
+        size_t len = s_lens[i] < 512 ? s_lens[i] : 512;
+        memcpy (block + at, s_lines[i], len);
+        at += len;
+        block[at++] = '\n';
+    }
+    double v[reps];
+    for (int r = 0; r < reps; r++) {
+        int64_t t0 = fb_clock_now_ns ();
+        int hits = 0;
+        for (const char *p = block; (p = memmem (p, at - (size_t)(p - block), needle, n)); p += n)
+            hits++;
+        *found = hits;
+        v[r] = (double)(fb_clock_now_ns () - t0) / 1e6;
+    }
+    return s_median (v, reps);
+}
+
+static void s_search_rows (int reps, fb_err_t *err) {
+    fb_logstore_t *store = s_filled (FB_LOGSTORE_EVICT_RING, true, err);
+    if (!store)
+        return;
+    int found = 0, floor_found = 0;
+    double floor_ms = s_memmem_ms ("error", reps, &floor_found);
+    double ms = s_search_ms (store, "error", FB_LOGSTORE_SUBSTR, reps, &found);
+    char name[64];
+    snprintf (name, sizeof name, "search substr \"error\" (%d hits)", found);
+    s_row (name, ms, "ms", "seed Go", 24.0);
+    snprintf (name, sizeof name, "  floor: memmem \"error\" (%d hits)", floor_found);
+    s_row (name, floor_ms, "ms", "", 0);
+    s_row ("  substr search / memmem floor", ms / floor_ms, "x", "", 0);
+    double block_ms = s_block_ms ("error", reps, &floor_found);
+    snprintf (name, sizeof name, "  floor: memmem over one block (%d hits)", floor_found);
+    s_row (name, block_ms, "ms", "", 0);
+    s_row ("  substr search / block floor", ms / block_ms, "x", "", 0);
+    ms = s_search_ms (store, "err(or)?:|warn", FB_LOGSTORE_REGEX, reps, &found);
+    snprintf (name, sizeof name, "search regex \"err(or)?:|warn\" (%d hits)", found);
+    s_row (name, ms, "ms", "seed Go", 68.0);
+    ms = s_search_ms (store, "zq[0-9]+-not-present", FB_LOGSTORE_REGEX, reps, &found);
+    s_row ("search regex, no match", ms, "ms", "seed Go", 68.0);
+    fb_logstore_destroy (&store);
+}
+
+/* One burst of appends: median ns of the queued calls and of the synchronous ones (medians,
+ * so that a call the scheduler preempted does not stand for the rest). */
+static void s_append_rows (fb_err_t *err) {
+    fb_logstore_config_t cfg = {.capacity = S_LINES, .detect = true};
+    fb_logstore_t *store = fb_logstore_new (&cfg, err);
+    fb_hist_t *h[2] = {fb_hist_new_default (err), fb_hist_new_default (err)};
+    for (int i = 0; store && h[0] && h[1] && i < S_BURST; i++) {
+        int64_t t0 = fb_clock_now_ns ();
+        int rc = fb_logstore_append (store, i % 4, s_lines[i % S_LINES], s_lens[i % S_LINES], t0);
+        int64_t t1 = fb_clock_now_ns ();
+        if (rc >= 0)
+            fb_hist_record (h[rc], t1 - t0);
+    }
+    if (store && h[0] && h[1]) {
+        fb_logstore_flush (store, 60 * FB_NS_PER_S);
+        char name[64];
+        snprintf (name, sizeof name, "append queued, p50 (%lld of %d)",
+                  (long long)fb_hist_count (h[0]), S_BURST);
+        s_row (name, (double)fb_hist_value_at_percentile (h[0], 50), "ns", "seed AddLogAsync", 145);
+        snprintf (name, sizeof name, "append sync fallback, p50 (%lld of %d)",
+                  (long long)fb_hist_count (h[1]), S_BURST);
+        s_row (name, (double)fb_hist_value_at_percentile (h[1], 50), "ns", "seed AddLogSync", 2800);
+    }
+    fb_hist_destroy (&h[0]);
+    fb_hist_destroy (&h[1]);
+    fb_logstore_destroy (&store);
+}
+
+/* Lines/s from one appender until all are searchable; ingest p50 and p99. */
+static void s_ingest_row (const char *name, int eviction, bool detect, fb_err_t *err) {
+    fb_logstore_t *store = s_filled (eviction, detect, err); /* full: every line evicts one */
+    fb_hist_t *h = fb_hist_new_default (err);
+    if (!store || !h) {
+        fb_logstore_destroy (&store);
+        fb_hist_destroy (&h);
+        return;
+    }
+    fb_logstore_drain_ingest (store, h, NULL);
+    fb_hist_reset (h);
+    int lines = eviction == FB_LOGSTORE_EVICT_SHIFT ? S_BURST / 10 : S_BURST;
+    int64_t t0 = fb_clock_now_ns ();
+    for (int i = 0; i < lines; i++)
+        fb_logstore_append (store, i % 4, s_lines[i % S_LINES], s_lens[i % S_LINES],
+                            fb_clock_now_ns ());
+    fb_logstore_flush (store, 60 * FB_NS_PER_S);
+    double s = (double)(fb_clock_now_ns () - t0) / 1e9;
+    fb_logstore_drain_ingest (store, h, NULL);
+    s_row (name, lines / s, "lines/s", "seed saturation", 1200);
+    char p[80];
+    snprintf (p, sizeof p, "  ingest-to-searchable p50 / p99 (us)");
+    printf ("%-44s %12.1f / %.1f\n", p, fb_hist_value_at_percentile (h, 50) / 1e3,
+            fb_hist_value_at_percentile (h, 99) / 1e3);
+    fb_hist_destroy (&h);
+    fb_logstore_destroy (&store);
+}
+
+/* The floor for ingest: one memcpy of each line into a 10 000-entry ring. */
+static void s_ingest_floor_row (void) {
+    static char ring[S_LINES][513];
+    int64_t t0 = fb_clock_now_ns ();
+    for (int i = 0; i < S_BURST; i++) {
+        size_t len = s_lens[i % S_LINES] < 512 ? s_lens[i % S_LINES] : 512;
+        memcpy (ring[i % S_LINES], s_lines[i % S_LINES], len);
+        ring[i % S_LINES][len] = '\0';
+    }
+    double s = (double)(fb_clock_now_ns () - t0) / 1e9;
+    volatile char sink = ring[S_BURST % S_LINES][0];
+    (void)sink;
+    s_row ("  floor: memcpy into a ring", S_BURST / s, "lines/s", "", 0);
+}
+
+/* Best of 5 passes over the lines, ns per line. */
+static void s_detect_row (const char *name, int engine, fb_err_t *err) {
+    fb_logdetect_t *d = fb_logdetect_new (engine, 512, err);
+    if (!d)
+        return;
+    double best = 0;
+    for (int pass = 0; pass < 5; pass++) {
+        int64_t t0 = fb_clock_now_ns ();
+        for (int i = 0; i < S_LINES; i++)
+            fb_logdetect_line (d, s_lines[i], s_lens[i], NULL, 0, NULL);
+        double ns = (double)(fb_clock_now_ns () - t0) / S_LINES;
+        best = pass == 0 || ns < best ? ns : best;
+    }
+    s_row (name, best, "ns/line", "", 0);
+    fb_logdetect_destroy (&d);
+}
+
+int main (int argc, char **argv) {
+    int reps = argc > 1 ? atoi (argv[1]) : 20;
+    if (reps < 1 || reps > 1000) {
+        fprintf (stderr, "usage: bench_log [reps 1..1000]\n");
+        return 2;
+    }
+    fb_err_t err = {0};
+    fb_loggen_t *gen = fb_loggen_new (1, &err);
+    if (!gen) {
+        fprintf (stderr, "bench_log: %s\n", err.msg);
+        return 1;
+    }
+    for (int i = 0; i < S_LINES; i++)
+        s_lens[i] = fb_loggen_next (gen, s_lines[i], sizeof s_lines[i]);
+    fb_loggen_destroy (&gen);
+    printf ("\nlog store: %d generated lines, 512 B per entry, capacity %d, queue %d\n", S_LINES,
+            S_LINES, FB_LOGSTORE_QUEUE_DEFAULT);
+    printf ("%-44s %12s %-7s %-22s %12s %9s\n", "case", "ours", "unit", "reference", "value",
+            "ours/ref");
+    s_search_rows (reps, &err);
+    s_append_rows (&err);
+    s_ingest_row ("ingest, ring, detect fast", FB_LOGSTORE_EVICT_RING, true, &err);
+    s_ingest_row ("ingest, ring, no detection", FB_LOGSTORE_EVICT_RING, false, &err);
+    s_ingest_row ("ingest, shift, detect fast", FB_LOGSTORE_EVICT_SHIFT, true, &err);
+    s_ingest_floor_row ();
+    s_detect_row ("detect, hand-written", FB_LOGDETECT_FAST, &err);
+    s_detect_row ("detect, POSIX regex (Brummer's patterns)", FB_LOGDETECT_REGEX, &err);
+    if (err.code) {
+        fprintf (stderr, "bench_log: %s\n", err.msg);
+        return 1;
+    }
+    printf ("seed figures are Go on the seed's machine; floors and ours are this run.\n");
+    return 0;
+}
