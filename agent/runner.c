@@ -415,15 +415,21 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     pthread_mutex_destroy (&run.gate_lock);
     if (started < run.n_workers)
         goto done;
-    /* Workers have stopped: the last interval holds every sample still unreported. A
-     * warm-up operation that was still running when its phase was reported goes in a late
-     * warm-up report, so that no operation is ever lost. */
+    /* Workers have stopped: the last interval holds every sample still unreported. An
+     * operation of the other phase that was still running (a warm-up one past its phase's
+     * report, or a measured one when an abort came before the runner left the warm-up) goes
+     * in a late report of its own, so that no operation is ever lost. */
     int64_t from = at >= 0 ? at : -1 - at;
     int64_t now = fb_clock_now_ns ();
-    if (phase == FB_PHASE_MEASURE && s_unreported_ops (&run, FB_PHASE_WARMUP) > 0 &&
-        s_emit (&run, FB_PHASE_WARMUP, run.t0_ns, run.measure_ns, true, err) != 0)
+    int other = phase == FB_PHASE_MEASURE ? FB_PHASE_WARMUP : FB_PHASE_MEASURE;
+    if (phase == FB_PHASE_MEASURE && s_unreported_ops (&run, other) > 0 &&
+        s_emit (&run, other, run.t0_ns, run.measure_ns, true, err) != 0)
         goto done;
     if (s_emit (&run, phase, from, now, false, err) != 0)
+        goto done;
+    if (phase == FB_PHASE_WARMUP && s_unreported_ops (&run, other) > 0 &&
+        s_emit (&run, other, run.measure_ns, now > run.measure_ns ? now : run.measure_ns, true,
+                err) != 0)
         goto done;
     if (result) {
         result->ops = 0;
