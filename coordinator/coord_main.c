@@ -1,5 +1,6 @@
 /* coord_main.c: the coordinator's command line. */
 #include "baseline.h"
+#include "compare.h"
 #include "coord.h"
 #include "files.h"
 #include "keys.h"
@@ -18,6 +19,8 @@ static const char *s_usage =
     "       coord check FILE             validate a scenario without running it\n"
     "       coord baseline save RUN_DIR [--out DIR]\n"
     "                                    keep a run's numbers for gates (baselines/<name>.json)\n"
+    "       coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown]\n"
+    "                                    hosts side by side, ratios to a reference\n"
     "       coord keygen --out DIR [--agents N | --name NAME]\n"
     "                                    CURVE key pairs: DIR/coordinator.key, DIR/agents/*.key\n"
     "       coord --help | --version\n"
@@ -141,6 +144,48 @@ static int s_baseline (int argc, char **argv) {
     return 0;
 }
 
+/* coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown] */
+static int s_compare (int argc, char **argv) {
+    fb_compare_opts_t opts = {.by = FB_COMPARE_BY_HOST, .format = FB_COMPARE_TEXT};
+    const char **dirs = calloc ((size_t) argc, sizeof *dirs);
+    int n = 0;
+    for (int i = 1; dirs && i < argc; i++) {
+        if (streq (argv[i], "--json"))
+            opts.format = FB_COMPARE_JSON;
+        else if (streq (argv[i], "--markdown"))
+            opts.format = FB_COMPARE_MARKDOWN;
+        else if (streq (argv[i], "--ref") && i + 1 < argc)
+            opts.ref = argv[++i];
+        else if (streq (argv[i], "--by") && i + 1 < argc) {
+            const char *by = argv[++i];
+            if (streq (by, "host") || streq (by, "board") || streq (by, "cpu"))
+                opts.by = by[0] == 'h' ? FB_COMPARE_BY_HOST
+                          : by[0] == 'b' ? FB_COMPARE_BY_BOARD
+                                         : FB_COMPARE_BY_CPU;
+            else {
+                free (dirs);
+                return s_usage_error ("--by takes host, board or cpu (got \"%s\")", by);
+            }
+        } else if (argv[i][0] == '-') {
+            free (dirs);
+            return s_usage_error ("unknown compare option \"%s\"", argv[i]);
+        } else
+            dirs[n++] = argv[i];
+    }
+    if (n == 0) {
+        free (dirs);
+        return s_usage_error ("%s", "coord compare takes one or more run folders");
+    }
+    fb_err_t err = {0};
+    int rc = fb_compare (dirs, n, &opts, stdout, &err);
+    free (dirs);
+    if (rc != 0) {
+        fprintf (stderr, "coord: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
+
 /* coord keygen --out DIR [--agents N | --name NAME] */
 static int s_keygen (int argc, char **argv) {
     const char *out = NULL, *name = NULL;
@@ -220,5 +265,7 @@ int main (int argc, char **argv) {
         return s_baseline (argc - 1, argv + 1);
     if (streq (argv[1], "keygen"))
         return s_keygen (argc - 1, argv + 1);
+    if (streq (argv[1], "compare"))
+        return s_compare (argc - 1, argv + 1);
     return s_usage_error ("unknown command \"%s\"", argv[1]);
 }

@@ -22,3 +22,15 @@ done
 grep -q '^#\[Histogram log format version 1.3\]' "$dir/local-1.bus-open.hlog" || fail "hlog header"
 grep -q 'passed: every target and gate held' "$WORK/coord.log" || fail "summary line missing"
 pass "quick.yaml: exit 0, fleet = sum of hosts"
+
+# coord compare: one row per host; grouped by CPU model (both hosts here), the merged p50 is
+# exactly the fleet's; ratios are to the reference row.
+"$COORD" compare "$dir" --json >compare.json || fail "coord compare failed"
+[ "$(jq '.workloads[0].metrics[0].rows | length' compare.json)" = 2 ] || fail "compare should list 2 hosts"
+[ "$(jq '.workloads[0].metrics[0].rows[0].p50_vs_ref' compare.json)" = 1 ] || fail "the reference row's ratio must be 1"
+"$COORD" compare "$dir" --by cpu --json >bycpu.json || fail "coord compare --by cpu failed"
+[ "$(jq '.workloads[0].metrics[0].rows[0].hosts' bycpu.json)" = 2 ] || fail "both hosts share a CPU model"
+[ "$(jq '.workloads[0].metrics[0].rows[0].p50_ns' bycpu.json)" = "$(jqr '.workloads[0].fleet.metrics.latency.p50')" ] ||
+    fail "the group's p50 is not the fleet's exact p50"
+"$COORD" compare "$dir" --ref local-2 --markdown | grep -q 'reference: local-2' || fail "--ref ignored"
+pass "coord compare: per host, by CPU (exact merge), markdown with --ref"

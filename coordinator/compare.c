@@ -1,0 +1,259 @@
+/* compare.c: rows of hosts or host groups, per workload and metric, from saved run.json files. */
+#include "compare.h"
+
+#include "baseline.h"
+#include "stats_json.h"
+#include "units.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_ROWS 256
+
+typedef struct {
+    char name[160];
+    int hosts;
+    fb_stats_t stats;
+} s_row_t;
+
+typedef struct {
+    s_row_t rows[S_MAX_ROWS];
+    int n_rows;
+} s_table_t;
+
+static const char *s_host_key (const json_t *host, fb_compare_by_t by, int n_runs,
+                               const char *run_id, char *buf, size_t size) {
+    const json_t *fp = json_object_get (host, "fingerprint");
+    const char *id = json_string_value (json_object_get (host, "id"));
+    const char *cpu = json_string_value (json_object_get (fp, "cpu_model"));
+    const char *board = json_string_value (json_object_get (fp, "board"));
+    if (by == FB_COMPARE_BY_BOARD && board && board[0])
+        snprintf (buf, size, "%s", board);
+    else if (by != FB_COMPARE_BY_HOST)
+        snprintf (buf, size, "%s", cpu && cpu[0] ? cpu : "unknown CPU");
+    else if (n_runs > 1) /* the same host in two runs is two rows */
+        snprintf (buf, size, "%s@%s", id ? id : "?", run_id ? run_id : "?");
+    else
+        snprintf (buf, size, "%s", id ? id : "?");
+    return buf;
+}
+
+static s_row_t *s_row (s_table_t *t, const char *name) {
+    for (int i = 0; i < t->n_rows; i++)
+        if (strcmp (t->rows[i].name, name) == 0)
+            return &t->rows[i];
+    if (t->n_rows == S_MAX_ROWS)
+        return NULL;
+    s_row_t *row = &t->rows[t->n_rows++];
+    snprintf (row->name, sizeof row->name, "%s", name);
+    fb_stats_init (&row->stats);
+    return row;
+}
+
+/* Every finished host of workload wname in every run, merged into its row. */
+static int s_fill (s_table_t *t, json_t *const *runs, int n_runs, const char *wname,
+                   const fb_compare_opts_t *opts, fb_err_t *err) {
+    for (int r = 0; r < n_runs; r++) {
+        const char *run_id = json_string_value (json_object_get (runs[r], "run_id"));
+        size_t i, h;
+        json_t *w, *host;
+        json_array_foreach (json_object_get (runs[r], "workloads"), i, w) {
+            const char *name = json_string_value (json_object_get (w, "name"));
+            if (!name || strcmp (name, wname) != 0)
+                continue;
+            json_array_foreach (json_object_get (runs[r], "hosts"), h, host) {
+                const char *id = json_string_value (json_object_get (host, "id"));
+                const char *state = json_string_value (json_object_get (host, "state"));
+                const json_t *st = json_object_get (json_object_get (w, "hosts"), id ? id : "");
+                if (!st || !state || strcmp (state, "done") != 0)
+                    continue; /* lost hosts' partial numbers would mislead a comparison */
+                char key[160];
+                s_row_t *row = s_row (t, s_host_key (host, opts->by, n_runs, run_id, key, sizeof key));
+                if (!row)
+                    return fb_err_set (err, FB_EINPUT, "more than %d rows to compare", S_MAX_ROWS);
+                int64_t measured = row->stats.measured_ns;
+                if (fb_stats_from_json (st, &row->stats, err) != 0)
+                    return -1;
+                if (measured > row->stats.measured_ns)
+                    row->stats.measured_ns = measured;
+                row->hosts++;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ops per second per host of a row. */
+static double s_throughput (const s_row_t *row) {
+    int ops = fb_stats_find_counter (&row->stats, "ops");
+    if (ops < 0 || row->stats.measured_ns <= 0 || row->hosts == 0)
+        return 0;
+    return row->stats.counters[ops] * 1e9 / row->stats.measured_ns / row->hosts;
+}
+
+typedef struct {
+    double p[3]; /* p50 p95 p99, ns */
+    double throughput;
+    bool have;
+} s_cells_t;
+
+static s_cells_t s_cells (const s_row_t *row, const char *metric) {
+    s_cells_t c = {.throughput = s_throughput (row)};
+    const fb_hist_t *h = fb_stats_find_metric (&row->stats, metric);
+    if (h && fb_hist_count (h) > 0) {
+        const double pct[3] = {50, 95, 99};
+        for (int i = 0; i < 3; i++)
+            c.p[i] = (double) fb_hist_value_at_percentile (h, pct[i]);
+        c.have = true;
+    }
+    return c;
+}
+
+static void s_text_row (FILE *out, bool md, const s_row_t *row, s_cells_t c, s_cells_t ref) {
+    char p[3][32];
+    for (int i = 0; i < 3; i++)
+        if (c.have)
+            fb_units_format_ns (c.p[i], p[i], sizeof p[i]);
+        else
+            snprintf (p[i], sizeof p[i], "-");
+    double lat_ratio = c.have && ref.have && ref.p[0] > 0 ? c.p[0] / ref.p[0] : 0;
+    double thr_ratio = ref.throughput > 0 ? c.throughput / ref.throughput : 0;
+    if (md)
+        fprintf (out, "| %s | %d | %s | %s | %s | %.0f | %.2fx | %.2fx |\n", row->name, row->hosts,
+                 p[0], p[1], p[2], c.throughput, lat_ratio, thr_ratio);
+    else
+        fprintf (out, "  %-28.28s %5d %9s %9s %9s %12.0f %11.2fx %13.2fx\n", row->name,
+                 row->hosts, p[0], p[1], p[2], c.throughput, lat_ratio, thr_ratio);
+}
+
+static json_t *s_json_rows (const s_table_t *t, const char *metric, int ref) {
+    json_t *rows = json_array ();
+    s_cells_t r = s_cells (&t->rows[ref], metric);
+    for (int i = 0; i < t->n_rows; i++) {
+        s_cells_t c = s_cells (&t->rows[i], metric);
+        json_array_append_new (
+            rows, json_pack ("{s:s,s:i,s:f,s:f,s:f,s:f,s:f,s:f}", "name", t->rows[i].name, "hosts",
+                             t->rows[i].hosts, "p50_ns", c.p[0], "p95_ns", c.p[1], "p99_ns",
+                             c.p[2], "ops_per_s_per_host", c.throughput, "p50_vs_ref",
+                             c.have && r.have && r.p[0] > 0 ? c.p[0] / r.p[0] : 0.0,
+                             "throughput_vs_ref",
+                             r.throughput > 0 ? c.throughput / r.throughput : 0.0));
+    }
+    return rows;
+}
+
+static void s_render_text (FILE *out, bool md, const char *wname, const s_table_t *t,
+                           const char *metric, int ref) {
+    s_cells_t r = s_cells (&t->rows[ref], metric);
+    fprintf (out, md ? "\n### %s: %s (reference: %s)\n\n" : "\n%s: %s (reference: %s)\n", wname,
+             metric, t->rows[ref].name);
+    if (md)
+        fputs ("| host | hosts | p50 | p95 | p99 | ops/s per host | p50 vs ref | ops/s vs ref |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|\n",
+               out);
+    else
+        fprintf (out, "  %-28s %5s %9s %9s %9s %12s %12s %14s\n", "host", "hosts", "p50", "p95",
+                 "p99", "ops/s/host", "p50 vs ref", "ops/s vs ref");
+    for (int i = 0; i < t->n_rows; i++)
+        s_text_row (out, md, &t->rows[i], s_cells (&t->rows[i], metric), r);
+}
+
+/* The metrics of a table: every row's, first seen first. */
+static int s_metrics (const s_table_t *t, const char *names[], int max) {
+    int n = 0;
+    for (int i = 0; i < t->n_rows; i++)
+        for (int m = 0; m < t->rows[i].stats.n_metrics; m++) {
+            const char *name = t->rows[i].stats.metric_names[m];
+            bool seen = false;
+            for (int k = 0; k < n; k++)
+                seen = seen || strcmp (names[k], name) == 0;
+            if (!seen && n < max)
+                names[n++] = name;
+        }
+    return n;
+}
+
+static int s_workload (json_t *const *runs, int n_runs, const char *wname,
+                       const fb_compare_opts_t *opts, FILE *out, json_t *jout, fb_err_t *err) {
+    s_table_t *t = calloc (1, sizeof *t);
+    if (!t)
+        return fb_err_set (err, FB_ENOMEM, "out of memory");
+    int rc = s_fill (t, runs, n_runs, wname, opts, err);
+    int ref = 0;
+    for (int i = 0; opts->ref && i < t->n_rows; i++)
+        if (strcmp (t->rows[i].name, opts->ref) == 0)
+            ref = i;
+    if (rc == 0 && opts->ref && t->n_rows > 0 && strcmp (t->rows[ref].name, opts->ref) != 0)
+        rc = fb_err_set (err, FB_EINPUT, "--ref %s: no such row in %s (rows: %s, ...)", opts->ref,
+                         wname, t->rows[0].name);
+    if (rc == 0 && t->n_rows > 0) {
+        const char *metrics[FB_MAX_METRICS];
+        int n = s_metrics (t, metrics, FB_MAX_METRICS);
+        json_t *jm = json_array ();
+        for (int m = 0; m < n; m++) {
+            if (opts->format == FB_COMPARE_JSON)
+                json_array_append_new (jm, json_pack ("{s:s,s:o}", "metric", metrics[m], "rows",
+                                                      s_json_rows (t, metrics[m], ref)));
+            else
+                s_render_text (out, opts->format == FB_COMPARE_MARKDOWN, wname, t, metrics[m], ref);
+        }
+        json_array_append_new (jout, json_pack ("{s:s,s:s,s:o}", "workload", wname, "reference",
+                                                t->rows[ref].name, "metrics", jm));
+    }
+    for (int i = 0; i < t->n_rows; i++)
+        fb_stats_clear (&t->rows[i].stats);
+    free (t);
+    return rc;
+}
+
+int fb_compare (const char *const *run_dirs, int n_runs, const fb_compare_opts_t *opts, FILE *out,
+                fb_err_t *err) {
+    json_t **runs = calloc ((size_t) n_runs, sizeof *runs);
+    json_t *jout = json_array ();
+    int rc = runs && jout ? 0 : fb_err_set (err, FB_ENOMEM, "out of memory");
+    for (int r = 0; rc == 0 && r < n_runs; r++) {
+        char path[600];
+        size_t len = strlen (run_dirs[r]);
+        bool file = len > 5 && strcmp (run_dirs[r] + len - 5, ".json") == 0;
+        snprintf (path, sizeof path, file ? "%s" : "%s/run.json", run_dirs[r]);
+        if (!(runs[r] = fb_baseline_load (path, err)))
+            rc = -1;
+    }
+    /* Workloads in order of first appearance across the runs. */
+    for (int r = 0; rc == 0 && r < n_runs; r++) {
+        size_t i;
+        json_t *w;
+        json_array_foreach (json_object_get (runs[r], "workloads"), i, w) {
+            const char *name = json_string_value (json_object_get (w, "name"));
+            bool done = false;
+            for (int q = 0; q < r && name; q++) {
+                size_t k;
+                json_t *v;
+                json_array_foreach (json_object_get (runs[q], "workloads"), k, v) {
+                    const char *seen = json_string_value (json_object_get (v, "name"));
+                    done = done || (seen && strcmp (seen, name) == 0);
+                }
+            }
+            if (name && !done && s_workload (runs, n_runs, name, opts, out, jout, err) != 0) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    if (rc == 0 && opts->format == FB_COMPARE_JSON) {
+        json_t *root = json_pack ("{s:s,s:O}", "by",
+                                  opts->by == FB_COMPARE_BY_HOST    ? "host"
+                                  : opts->by == FB_COMPARE_BY_BOARD ? "board"
+                                                                    : "cpu",
+                                  "workloads", jout);
+        json_dumpf (root, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+        fputc ('\n', out);
+        json_decref (root);
+    }
+    json_decref (jout);
+    for (int r = 0; runs && r < n_runs; r++)
+        json_decref (runs[r]);
+    free (runs);
+    return rc;
+}
