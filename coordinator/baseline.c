@@ -5,8 +5,13 @@
 #include "stats_json.h"
 
 #include <string.h>
+#include <unistd.h>
 
 json_t *fb_baseline_load (const char *path, fb_err_t *err) {
+    if (access (path, R_OK) != 0) {
+        fb_err_set (err, FB_EINPUT, "no baseline file %s", path);
+        return NULL;
+    }
     json_error_t jerr;
     json_t *root = json_load_file (path, 0, &jerr);
     if (!root) {

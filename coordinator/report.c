@@ -114,6 +114,8 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
              sw->wl->kind, loop, sw->duration_ns / 1e9);
     const fb_stats_t *fleet = &run->fleet[w];
     for (int m = 0; m < fleet->n_metrics; m++) {
+        if (fb_hist_count (fleet->metrics[m]) == 0 && strcmp (fleet->metric_names[m], "latency") != 0)
+            continue; /* a metric this op never records (process status: no spawn) */
         s_table (out, md, run, w, fleet->metric_names[m]);
         if (md)
             fputs ("\n", out);

@@ -75,8 +75,8 @@ int fb_verdicts_judge (fb_run_t *run) {
     if (any_gate) {
         baseline = fb_baseline_load (run->baseline_path, &err);
         if (!baseline)
-            snprintf (why, sizeof why, "no baseline (%s); save one with `coord baseline save "
-                                       "RUN_DIR`", err.msg);
+            snprintf (why, sizeof why, "%s; save one with `coord baseline save RUN_DIR`",
+                      err.msg);
         run->baseline_loaded = baseline != NULL;
     }
     int failed = 0;
