@@ -14,6 +14,8 @@ PACKAGES=(
     jq procps iproute2 psmisc
     libhttp-parser-dev wrk
     clang libclang-rt-14-dev llvm
+    ansible-core openssh-server openssh-client systemd
+    tor
 )
 
 missing=()
@@ -24,9 +26,30 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    # Packages are installed, never started: tor would reach for the public Tor network and
+    # openssh-server would listen on port 22. A policy-rc.d that says no (exit 101) keeps
+    # invoke-rc.d and deb-systemd-invoke from starting any service during the install.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e $policy ]; then
+        printf '#!/bin/sh\n# fleetbench setup.sh: no service starts while installing\nexit 101\n' |
+            $sudo tee $policy >/dev/null
+        $sudo chmod 755 $policy
+        trap '$sudo rm -f $policy' EXIT
+    fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
+    # Nor at the next boot: the tor and ssh services we installed stay disabled (the workloads
+    # and tests start their own, on loopback). A service the machine already had is untouched.
+    for p in "${missing[@]}"; do
+        case $p in
+        tor) svc=tor ;;
+        openssh-server) svc=ssh ;;
+        *) continue ;;
+        esac
+        $sudo systemctl disable "$svc" >/dev/null 2>&1 || true
+        $sudo update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    done
 fi
 [ "${1:-}" = "--deps-only" ] && exit 0
 
