@@ -12,8 +12,8 @@
 
 #include <czmq.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_HELLO_EVERY_NS (1 * FB_NS_PER_S)
@@ -35,13 +35,13 @@ struct fb_agent {
     zsock_t *dealer;
     fb_fingerprint_t fp;
     s_state_t state;
-    fb_plan_t *plan;      /* the run we are in, NULL when idle */
-    zactor_t *runner;     /* the workloads' thread while running */
-    bool abort;           /* atomic: asks the runner to stop */
+    fb_plan_t *plan;         /* the run we are in, NULL when idle */
+    zactor_t *runner;        /* the workloads' thread while running */
+    bool abort;              /* atomic: asks the runner to stop */
     fb_agent_store_t *store; /* every report of this run, for the local results */
-    zlistx_t *unacked;    /* s_pending_t, oldest first */
+    zlistx_t *unacked;       /* s_pending_t, oldest first */
     uint64_t next_seq;
-    fb_done_t done;       /* filled when the runner ended */
+    fb_done_t done; /* filled when the runner ended */
     bool done_acked;
     int64_t last_coord_ns; /* last message from the coordinator */
     int64_t last_hello_ns, last_heartbeat_ns, last_done_ns;
@@ -96,7 +96,7 @@ static void s_runner_actor (zsock_t *pipe, void *arg) {
         snprintf (done->run_id, sizeof done->run_id, "%s", args->plan->run_id);
         done->started_ns = started_ns;
         done->aborted = __atomic_load_n (args->abort, __ATOMIC_RELAXED) || error[0];
-        snprintf (done->reason, sizeof done->reason, "%.*s", (int) sizeof done->reason - 1, error);
+        snprintf (done->reason, sizeof done->reason, "%.*s", (int)sizeof done->reason - 1, error);
     }
     zsock_send (pipe, "sp", "DONE", done); /* NULL done: out of memory, still done */
     free (args);
@@ -316,7 +316,10 @@ static void s_on_start (fb_agent_t *self, const fb_start_t *start) {
         s_send_error (self, start->run_id, FB_ENOMEM, "agent out of memory starting the run");
         return;
     }
-    *args = (s_runner_args_t){.plan = self->plan, .start_ns = start->start_ns, .abort = &self->abort, .allow = self->config.allow};
+    *args = (s_runner_args_t){.plan = self->plan,
+                              .start_ns = start->start_ns,
+                              .abort = &self->abort,
+                              .allow = self->config.allow};
     __atomic_store_n (&self->abort, false, __ATOMIC_RELAXED);
     self->runner = zactor_new (s_runner_actor, args);
     if (!self->runner) {
@@ -327,7 +330,7 @@ static void s_on_start (fb_agent_t *self, const fb_start_t *start) {
     self->state = S_RUNNING;
     int64_t in_ms = (start->start_ns - fb_clock_now_ns ()) / FB_NS_PER_MS;
     s_log (self, "run %s starts in %lld ms (clock offset %.3f ms, rtt %.3f ms)", start->run_id,
-           (long long) in_ms, start->offset_ns / 1e6, start->rtt_ns / 1e6);
+           (long long)in_ms, start->offset_ns / 1e6, start->rtt_ns / 1e6);
 }
 
 /* A report from the runner: number it, keep it until acked, send it. */
@@ -336,7 +339,7 @@ static void s_on_report (fb_agent_t *self, fb_msg_t *msg) {
     s_pending_t *p = calloc (1, sizeof *p);
     fb_err_t err = {0};
     if (!p || fb_wire_pack (msg, &p->bytes, &p->len, &err) != 0) {
-        s_log (self, "lost report %llu: %s", (unsigned long long) msg->u.report.seq,
+        s_log (self, "lost report %llu: %s", (unsigned long long)msg->u.report.seq,
                p ? err.msg : "out of memory");
         free (p);
         return;
@@ -362,8 +365,8 @@ static void s_finish_if_complete (fb_agent_t *self) {
     if (self->state != S_FINISHING || !self->done_acked || zlistx_size (self->unacked) > 0)
         return;
     s_log (self, "run %s finished: %llu reports, %lld measured ops, %lld resent%s",
-           self->plan->run_id, (unsigned long long) (self->next_seq - 1),
-           (long long) fb_agent_store_measured_ops (self->store), (long long) self->resent,
+           self->plan->run_id, (unsigned long long)(self->next_seq - 1),
+           (long long)fb_agent_store_measured_ops (self->store), (long long)self->resent,
            self->done.aborted ? " (aborted)" : "");
     s_end_run (self);
 }
@@ -512,7 +515,8 @@ static void s_timers (fb_agent_t *self) {
             p->sent_ns = now;
             self->resent++;
         }
-    if (self->state == S_FINISHING && !self->done_acked && now - self->last_done_ns >= S_RESEND_AFTER_NS)
+    if (self->state == S_FINISHING && !self->done_acked &&
+        now - self->last_done_ns >= S_RESEND_AFTER_NS)
         s_send_done (self);
 }
 

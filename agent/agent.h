@@ -18,12 +18,12 @@ typedef struct {
     char id[64];             /* routing id; default hostname */
     int n_labels;
     fb_label_t labels[FB_MAX_LABELS];
-    bool once;              /* exit after one run (or when the coordinator is lost) */
-    char state_dir[512];    /* results kept here when the coordinator is gone */
+    bool once;           /* exit after one run (or when the coordinator is lost) */
+    char state_dir[512]; /* results kept here when the coordinator is gone */
     bool quiet;
     const char *cert;            /* CURVE: our key pair (NAME.key), NULL for plain TCP */
     const char *coordinator_key; /* CURVE: the only coordinator we take plans from */
-    const fb_allow_t *allow; /* commands the process workload may run (--allow FILE) */
+    const fb_allow_t *allow;     /* commands the process workload may run (--allow FILE) */
 } fb_agent_config_t;
 
 typedef struct fb_agent fb_agent_t;

@@ -39,7 +39,7 @@ static int s_add_label (fb_agent_config_t *config, const char *text) {
     if (!eq || eq == text || config->n_labels == FB_MAX_LABELS)
         return -1;
     fb_label_t *label = &config->labels[config->n_labels];
-    size_t klen = (size_t) (eq - text);
+    size_t klen = (size_t)(eq - text);
     if (klen >= sizeof label->key || strlen (eq + 1) >= sizeof label->value)
         return -1;
     memcpy (label->key, text, klen);
@@ -62,20 +62,27 @@ static void s_default_state_dir (fb_agent_config_t *config) {
 int main (int argc, char **argv) {
     fb_agent_config_t config = {0};
     bool insecure = false;
-    static const struct option longs[] = {
-        {"coordinator", required_argument, 0, 'c'}, {"id", required_argument, 0, 'n'},
-        {"label", required_argument, 0, 'l'},       {"once", no_argument, 0, 'o'},
-        {"state-dir", required_argument, 0, 's'},   {"insecure", no_argument, 0, 'i'},
-        {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},           {"allow", required_argument, 0, 'a'},
-        {"cert", required_argument, 0, 'k'},        {"coordinator-key", required_argument, 0, 'K'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"coordinator", required_argument, 0, 'c'},
+                                          {"id", required_argument, 0, 'n'},
+                                          {"label", required_argument, 0, 'l'},
+                                          {"once", no_argument, 0, 'o'},
+                                          {"state-dir", required_argument, 0, 's'},
+                                          {"insecure", no_argument, 0, 'i'},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
+                                          {"allow", required_argument, 0, 'a'},
+                                          {"cert", required_argument, 0, 'k'},
+                                          {"coordinator-key", required_argument, 0, 'K'},
+                                          {0, 0, 0, 0}};
     const char *allow_path = NULL;
     s_default_state_dir (&config);
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
-        case 'c': config.coordinator = optarg; break;
+        case 'c':
+            config.coordinator = optarg;
+            break;
         case 'n':
             if (!optarg[0] || strlen (optarg) >= sizeof config.id)
                 return s_usage_error ("--id must be 1 to 63 characters (got \"%s\")", optarg);
@@ -85,16 +92,35 @@ int main (int argc, char **argv) {
             if (s_add_label (&config, optarg) != 0)
                 return s_usage_error ("--label must be KEY=VALUE (got \"%s\")", optarg);
             break;
-        case 'o': config.once = true; break;
-        case 's': snprintf (config.state_dir, sizeof config.state_dir, "%s", optarg); break;
-        case 'a': allow_path = optarg; break;
-        case 'k': config.cert = optarg; break;
-        case 'K': config.coordinator_key = optarg; break;
-        case 'i': insecure = true; break;
-        case 'q': config.quiet = true; break;
-        case 'h': fputs (s_usage, stdout); return 0;
-        case 'V': printf ("agent (fleetbench) %s\n", FB_BUILD); return 0;
-        default: return s_usage_error ("%s", "unknown option");
+        case 'o':
+            config.once = true;
+            break;
+        case 's':
+            snprintf (config.state_dir, sizeof config.state_dir, "%s", optarg);
+            break;
+        case 'a':
+            allow_path = optarg;
+            break;
+        case 'k':
+            config.cert = optarg;
+            break;
+        case 'K':
+            config.coordinator_key = optarg;
+            break;
+        case 'i':
+            insecure = true;
+            break;
+        case 'q':
+            config.quiet = true;
+            break;
+        case 'h':
+            fputs (s_usage, stdout);
+            return 0;
+        case 'V':
+            printf ("agent (fleetbench) %s\n", FB_BUILD);
+            return 0;
+        default:
+            return s_usage_error ("%s", "unknown option");
         }
     }
     if (optind != argc)

@@ -20,8 +20,16 @@
 #include <unistd.h>
 
 enum { S_LATENCY, S_SERVICE, S_SCHED_LAG, S_OWN }; /* runner metrics; workload's follow */
-enum { S_OPS, S_ERRORS, S_RSS, S_CPU, S_STEAL, S_THROTTLED, S_OWN_COUNTERS }; /* as
-                                                          fb_runner_counters */
+enum {
+    S_OPS,
+    S_ERRORS,
+    S_RSS,
+    S_CPU,
+    S_STEAL,
+    S_THROTTLED,
+    S_OWN_COUNTERS
+}; /* as
+fb_runner_counters */
 
 /* Workers share histograms by shard (worker w records into shard w % shards): a histogram of
  * the full 1 ns .. 1 h range is ~190 KB, so one per worker and metric would cost gigabytes at
@@ -36,7 +44,7 @@ typedef struct {
     int index;
     pthread_t thread;
     s_shard_t *hists; /* its shard */
-    int64_t ops[2];                      /* atomic: written by the worker, read by the runner */
+    int64_t ops[2];   /* atomic: written by the worker, read by the runner */
     int64_t errors[2];
     int64_t ops_seen[2]; /* runner side: what was already reported */
     int64_t errors_seen[2];
@@ -83,7 +91,7 @@ static bool s_aborted (const s_run_t *run) {
 static void *s_worker_main (void *arg) {
     s_worker_t *w = arg;
     s_run_t *run = w->run;
-    fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t) w->index + 1)};
+    fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t)w->index + 1)};
     bool open_loop = run->period_ns > 0;
     pthread_mutex_lock (&run->gate_lock);
     while (!run->gate_open)
@@ -96,8 +104,8 @@ static void *s_worker_main (void *arg) {
         int64_t intended = fb_clock_now_ns ();
         if (open_loop) {
             /* The k-th operation of worker w is the fleet's (k * workers + w)-th. */
-            intended = run->t0_ns +
-                       (int64_t) ((double) (k * run->n_workers + w->index) * run->period_ns);
+            intended =
+                run->t0_ns + (int64_t)((double)(k * run->n_workers + w->index) * run->period_ns);
             if (intended >= run->end_ns)
                 break;
             fb_clock_sleep_until_ns (intended); /* short of the end: it runs, however late */
@@ -159,7 +167,7 @@ static fb_wl_env_t s_env (const fb_plan_workload_t *plan, const fb_params_t *par
                           const char *helper_dir) {
     int workers = plan->concurrency > 0 ? plan->concurrency : 1;
     if (wl->concurrency_param)
-        workers = (int) fb_params_num (params, wl->concurrency_param);
+        workers = (int)fb_params_num (params, wl->concurrency_param);
     return (fb_wl_env_t){.workers = workers,
                          .rate_per_s = plan->rate_per_s,
                          .duration_ns = plan->duration_ns,
@@ -218,7 +226,7 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
         run->counter_names[run->n_counters++] = run->wl->counters[i].name;
     }
 
-    run->workers = calloc ((size_t) run->n_workers, sizeof *run->workers);
+    run->workers = calloc ((size_t)run->n_workers, sizeof *run->workers);
     if (!run->workers)
         return fb_err_set (err, FB_ENOMEM, "out of memory for %d workers", run->n_workers);
     for (int m = 0; m < run->n_metrics; m++)
@@ -273,8 +281,8 @@ static void s_runner_counters (s_run_t *run, int phase, int64_t *values) {
 }
 
 /* Drains every worker's histograms of phase into one report for [start_ns, end_ns). */
-static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns,
-                           bool late, fb_err_t *err) {
+static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, bool late,
+                           fb_err_t *err) {
     fb_msg_t *msg = fb_msg_new (FB_MSG_REPORT);
     if (!msg) {
         fb_err_set (err, FB_ENOMEM, "out of memory for a report");
@@ -351,8 +359,8 @@ static int s_emit (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, bo
 /* Reports the intervals of [from_ns, to_ns) for phase; the last interval of the measured
  * phase is left to the caller (it is reported after the workers stopped). Returns the start
  * of the interval not yet reported, or -1 when aborted. */
-static int64_t s_intervals (s_run_t *run, int phase, int64_t from_ns, int64_t to_ns,
-                            bool keep_last, fb_err_t *err) {
+static int64_t s_intervals (s_run_t *run, int phase, int64_t from_ns, int64_t to_ns, bool keep_last,
+                            fb_err_t *err) {
     int64_t interval = run->args->plan->interval_ns;
     int64_t at = from_ns;
     while (at < to_ns) {

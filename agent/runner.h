@@ -13,14 +13,14 @@
 #include <stdint.h>
 
 /* Receives each interval report (runner thread); takes ownership of *report_p (sets NULL). */
-typedef void(fb_runner_sink_fn) (fb_msg_t **report_p, void *arg);
+typedef void (fb_runner_sink_fn) (fb_msg_t **report_p, void *arg);
 
 typedef struct {
     const char *run_id;
     const fb_plan_workload_t *plan;
-    int index;             /* the workload's index in the plan, echoed in reports */
-    int64_t start_ns;      /* monotonic instant to begin; 0: now */
-    const bool *abort;     /* read with __atomic_load_n: true stops the workload early */
+    int index;         /* the workload's index in the plan, echoed in reports */
+    int64_t start_ns;  /* monotonic instant to begin; 0: now */
+    const bool *abort; /* read with __atomic_load_n: true stops the workload early */
     fb_runner_sink_fn *sink;
     void *sink_arg;
     const fb_allow_t *allow; /* the agent's allow-list; may be NULL */

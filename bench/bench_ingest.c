@@ -44,7 +44,7 @@ static void s_make_blobs (void) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             double u2 = ((x >> 11) + 1.0) / 9007199254740993.0;
             double z = sqrt (-2 * log (u1)) * cos (2 * M_PI * u2);
-            fb_hist_record (h, (int64_t) (20000.0 * (m + 1) * exp (0.8 * z)));
+            fb_hist_record (h, (int64_t)(20000.0 * (m + 1) * exp (0.8 * z)));
         }
         fb_hist_encode (h, &s_blob[m], &s_blob_len[m], NULL);
         fb_hist_destroy (&h);
@@ -119,16 +119,17 @@ static double s_cpu_s (pid_t pid) {
     unsigned long utime = 0, stime = 0;
     if (p)
         sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
-    return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
+    return (double)(utime + stime) / (double)sysconf (_SC_CLK_TCK);
 }
 
 static pid_t s_start_coord (const char *coord, int n, char *dir) {
     char yaml[600];
     snprintf (yaml, sizeof yaml, "%s/ingest.yaml", dir);
     FILE *f = fopen (yaml, "w");
-    fprintf (f, "name: ingest\nagents: { expect: %d, join_timeout: 60s, heartbeat_timeout: 30s }\n"
-                "defaults: { duration: %ds, warmup: 0s, interval: 1s }\n"
-                "workloads:\n  - name: bus\n    kind: eventbus\n",
+    fprintf (f,
+             "name: ingest\nagents: { expect: %d, join_timeout: 60s, heartbeat_timeout: 30s }\n"
+             "defaults: { duration: %ds, warmup: 0s, interval: 1s }\n"
+             "workloads:\n  - name: bus\n    kind: eventbus\n",
              n, S_DURATION_S);
     fclose (f);
     fflush (stdout);
@@ -140,7 +141,7 @@ static pid_t s_start_coord (const char *coord, int n, char *dir) {
         freopen ("/dev/null", "w", stdout);
         freopen ("/dev/null", "w", stderr);
         execl (coord, coord, "run", yaml, "--bind", bind, "--local", "0", "--quiet", "--out", out,
-               (char *) NULL);
+               (char *)NULL);
         _exit (127);
     }
     return pid;
@@ -153,8 +154,8 @@ static int s_fleet (const char *coord, int n, double *cpu_per_s, double *cpu_us_
         return -1;
     pid_t pid = s_start_coord (coord, n, dir);
     usleep (300000);
-    s_sim_t *sims = calloc ((size_t) n, sizeof *sims);
-    zmq_pollitem_t *items = calloc ((size_t) n, sizeof *items);
+    s_sim_t *sims = calloc ((size_t)n, sizeof *sims);
+    zmq_pollitem_t *items = calloc ((size_t)n, sizeof *items);
     fb_fingerprint_t fp;
     fb_fingerprint_read (&fp);
     for (int i = 0; i < n; i++) {
@@ -180,7 +181,9 @@ static int s_fleet (const char *coord, int n, double *cpu_per_s, double *cpu_us_
             for (int i = 0; i < n; i++)
                 while (zsock_events (sims[i].sock) & ZMQ_POLLIN) {
                     zframe_t *frame = zframe_recv (sims[i].sock);
-                    fb_msg_t *msg = frame ? fb_wire_unpack (zframe_data (frame), zframe_size (frame), NULL) : NULL;
+                    fb_msg_t *msg =
+                        frame ? fb_wire_unpack (zframe_data (frame), zframe_size (frame), NULL)
+                              : NULL;
                     bool was = sims[i].running;
                     if (msg)
                         s_on_message (&sims[i], msg, run_id, sizeof run_id);
@@ -232,7 +235,7 @@ static int s_fleet (const char *coord, int n, double *cpu_per_s, double *cpu_us_
         return -1;
     double secs = (t1 - t0) / 1e9;
     *cpu_per_s = (cpu1 - cpu0) / secs;
-    *cpu_us_per_report = (cpu1 - cpu0) * 1e6 / ((double) n * S_DURATION_S);
+    *cpu_us_per_report = (cpu1 - cpu0) * 1e6 / ((double)n * S_DURATION_S);
     return 0;
 }
 
@@ -251,7 +254,8 @@ int main (int argc, char **argv) {
     char *slash = strrchr (coord, '/');
     snprintf (slash ? slash + 1 : coord, 16, "coord");
     s_make_blobs ();
-    printf ("coordinator ingest: N simulated agents, one report a second each, 3 metrics a report\n");
+    printf (
+        "coordinator ingest: N simulated agents, one report a second each, 3 metrics a report\n");
     printf ("%8s %12s %16s %16s %18s\n", "agents", "reports/s", "coord CPU s/s", "CPU us/report",
             "wire B/metric");
     int ns[] = {10, 100, 1000};

@@ -7,7 +7,7 @@
 char *fb_b64_encode (const uint8_t *bytes, size_t len) {
     char *text = malloc (4 * ((len + 2) / 3) + 1);
     if (text)
-        EVP_EncodeBlock ((unsigned char *) text, bytes, (int) len);
+        EVP_EncodeBlock ((unsigned char *)text, bytes, (int)len);
     return text;
 }
 
@@ -20,7 +20,7 @@ int fb_b64_decode (const char *text, size_t text_len, uint8_t **out, size_t *len
     uint8_t *bytes = malloc (text_len / 4 * 3 + 1);
     if (!bytes)
         return fb_err_set (err, FB_ENOMEM, "out of memory decoding base64");
-    int n = EVP_DecodeBlock (bytes, (const unsigned char *) text, (int) text_len);
+    int n = EVP_DecodeBlock (bytes, (const unsigned char *)text, (int)text_len);
     if (n < 0) {
         free (bytes);
         return fb_err_set (err, FB_EINPUT, "not base64");
@@ -29,6 +29,6 @@ int fb_b64_decode (const char *text, size_t text_len, uint8_t **out, size_t *len
     for (size_t i = text_len; i > 0 && text[i - 1] == '=' && n > 0; i--)
         n--;
     *out = bytes;
-    *len = (size_t) n;
+    *len = (size_t)n;
     return 0;
 }

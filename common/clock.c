@@ -7,7 +7,7 @@
 static int64_t s_read (clockid_t id) {
     struct timespec ts;
     clock_gettime (id, &ts);
-    return (int64_t) ts.tv_sec * FB_NS_PER_S + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * FB_NS_PER_S + ts.tv_nsec;
 }
 
 int64_t fb_clock_now_ns (void) { return s_read (CLOCK_MONOTONIC); }

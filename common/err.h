@@ -16,7 +16,8 @@ typedef struct {
 } fb_err_t;
 
 /* Fills err (if not NULL) and returns -1, so callers can write `return fb_err_set (...)`. */
-int fb_err_set (fb_err_t *err, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+int fb_err_set (fb_err_t *err, int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 /* Prefixes err->msg with "prefix: " (file name, line and column, a workload name). */
 void fb_err_prefix (fb_err_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

@@ -9,7 +9,7 @@
 
 int fb_files_mkdirs (const char *path, fb_err_t *err) {
     char buf[512];
-    if (snprintf (buf, sizeof buf, "%s", path) >= (int) sizeof buf)
+    if (snprintf (buf, sizeof buf, "%s", path) >= (int)sizeof buf)
         return fb_err_set (err, FB_EINPUT, "path too long: %s", path);
     for (char *p = buf + 1;; p++) {
         bool end = *p == '\0';
@@ -57,7 +57,8 @@ int fb_files_write (const char *path, const char *text, size_t len, fb_err_t *er
 }
 
 int fb_files_write_json (const char *path, const json_t *json, fb_err_t *err) {
-    char *text = json_dumps (json, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
+    char *text =
+        json_dumps (json, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
     if (!text)
         return fb_err_set (err, FB_ENOMEM, "out of memory writing %s", path);
     int rc = fb_files_write (path, text, strlen (text), err);

@@ -12,8 +12,8 @@ static void s_cpu_times (uint64_t *steal, uint64_t *total) {
         return;
     unsigned long long v[10] = {0};
     /* cpu user nice system idle iowait irq softirq steal guest guest_nice */
-    if (fscanf (f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                &v[4], &v[5], &v[6], &v[7]) == 8) {
+    if (fscanf (f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                &v[5], &v[6], &v[7]) == 8) {
         for (int i = 0; i < 8; i++)
             *total += v[i];
         *steal = v[7];
@@ -57,7 +57,7 @@ void fb_health_sample (fb_health_t *self, int64_t *steal_ppm, int64_t *throttled
     uint64_t steal, total;
     s_cpu_times (&steal, &total);
     uint64_t dt = total - self->total, ds = steal - self->steal;
-    *steal_ppm = total > self->total && steal >= self->steal ? (int64_t) (ds * 1000000 / dt) : 0;
+    *steal_ppm = total > self->total && steal >= self->steal ? (int64_t)(ds * 1000000 / dt) : 0;
     self->steal = steal;
     self->total = total;
     int64_t count = s_x86_throttle_count ();

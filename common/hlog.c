@@ -72,8 +72,8 @@ int fb_hlog_write_interval (FILE *out, const char *tag, double start_s, double l
     size_t bin_len;
     if (fb_hist_encode (hist, &bin, &bin_len, err) != 0)
         return -1;
-    int rc = fb_hlog_write_encoded (out, tag, start_s, length_s, fb_hist_max (hist), bin, bin_len,
-                                    err);
+    int rc =
+        fb_hlog_write_encoded (out, tag, start_s, length_s, fb_hist_max (hist), bin, bin_len, err);
     free (bin);
     return rc;
 }

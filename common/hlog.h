@@ -30,7 +30,7 @@ typedef struct {
     char tag[128]; /* "" when the row has no tag */
     double start_s;
     double length_s;
-    double max; /* as written (divided) */
+    double max;      /* as written (divided) */
     fb_hist_t *hist; /* owned by the caller after a successful parse: fb_hist_destroy it */
 } fb_hlog_row_t;
 

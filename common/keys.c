@@ -55,7 +55,7 @@ zcert_t *fb_keys_load_pair (const char *path, fb_err_t *err) {
     if (st.st_mode & 077) {
         fb_err_set (err, FB_EINPUT,
                     "secret key %s is readable by group or others (mode %03o): chmod 600 it",
-                    secret, (unsigned) (st.st_mode & 0777));
+                    secret, (unsigned)(st.st_mode & 0777));
         return NULL;
     }
     zcert_t *cert = zcert_load (pub);

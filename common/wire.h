@@ -95,10 +95,10 @@ typedef struct {
 
 typedef struct {
     char run_id[64];
-    uint64_t seq;      /* 1, 2, 3... per agent and run */
-    int workload;      /* index in the plan */
-    int phase;         /* fb_phase_t */
-    int64_t start_ns;  /* interval, agent clock */
+    uint64_t seq;     /* 1, 2, 3... per agent and run */
+    int workload;     /* index in the plan */
+    int phase;        /* fb_phase_t */
+    int64_t start_ns; /* interval, agent clock */
     int64_t end_ns;
     int64_t wall_start_ns; /* interval start, wall clock: for hlog time stamps */
     int n_metrics;
@@ -123,9 +123,9 @@ typedef struct {
 
 typedef struct {
     char run_id[64];
-    uint64_t last_seq;    /* the highest report seq of this run */
-    int64_t started_ns;   /* agent clock: when its first workload actually began */
-    int aborted;          /* 1: stopped early */
+    uint64_t last_seq;  /* the highest report seq of this run */
+    int64_t started_ns; /* agent clock: when its first workload actually began */
+    int aborted;        /* 1: stopped early */
     char reason[128];
 } fb_done_t;
 

@@ -30,8 +30,9 @@ static void s_on_request (s_auth_t *self) {
     char key_txt[41] = "";
     if (key && zframe_size (key) == 32)
         zmq_z85_encode (key_txt, zframe_data (key), 32);
-    bool allowed = key_txt[0] && mechanism && streq (mechanism, "CURVE") &&
-                   (zcertstore_lookup (self->store, key_txt) || zhashx_lookup (self->extra, key_txt));
+    bool allowed =
+        key_txt[0] && mechanism && streq (mechanism, "CURVE") &&
+        (zcertstore_lookup (self->store, key_txt) || zhashx_lookup (self->extra, key_txt));
     if (allowed)
         s_reply (self, id ? id : "", "200", "OK", key_txt);
     else {
@@ -51,7 +52,7 @@ static void s_on_request (s_auth_t *self) {
 
 static void s_actor (zsock_t *pipe, void *arg) {
     s_auth_t self = {.pipe = pipe};
-    snprintf (self.dir, sizeof self.dir, "%s", (const char *) arg);
+    snprintf (self.dir, sizeof self.dir, "%s", (const char *)arg);
     self.handler = zsock_new (ZMQ_REP);
     self.store = zcertstore_new (self.dir);
     self.extra = zhashx_new ();
@@ -91,10 +92,11 @@ done:
 zactor_t *fb_auth_new (const char *keys_dir, fb_err_t *err) {
     struct stat st;
     if (stat (keys_dir, &st) != 0 || !S_ISDIR (st.st_mode)) {
-        fb_err_set (err, FB_EINPUT, "no agent key folder %s (make one with coord keygen)", keys_dir);
+        fb_err_set (err, FB_EINPUT, "no agent key folder %s (make one with coord keygen)",
+                    keys_dir);
         return NULL;
     }
-    zactor_t *auth = zactor_new (s_actor, (void *) keys_dir);
+    zactor_t *auth = zactor_new (s_actor, (void *)keys_dir);
     if (!auth)
         fb_err_set (err, FB_ESYS, "cannot start the authentication handler for %s", keys_dir);
     return auth;

@@ -35,7 +35,8 @@ int fb_baseline_save (const char *run_dir, const char *out_dir, char *path, size
     json_t *root = fb_baseline_load (run_json, err);
     if (!root)
         return -1;
-    const char *name = json_string_value (json_object_get (json_object_get (root, "scenario"), "name"));
+    const char *name =
+        json_string_value (json_object_get (json_object_get (root, "scenario"), "name"));
     int rc = fb_files_mkdirs (out_dir, err);
     if (rc == 0) {
         snprintf (path, path_size, "%s/%s.json", out_dir, name);

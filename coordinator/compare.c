@@ -69,7 +69,8 @@ static int s_fill (s_table_t *t, json_t *const *runs, int n_runs, const char *wn
                 if (!st || !state || strcmp (state, "done") != 0)
                     continue; /* lost hosts' partial numbers would mislead a comparison */
                 char key[160];
-                s_row_t *row = s_row (t, s_host_key (host, opts->by, n_runs, run_id, key, sizeof key));
+                s_row_t *row =
+                    s_row (t, s_host_key (host, opts->by, n_runs, run_id, key, sizeof key));
                 if (!row)
                     return fb_err_set (err, FB_EINPUT, "more than %d rows to compare", S_MAX_ROWS);
                 int64_t measured = row->stats.measured_ns;
@@ -104,7 +105,7 @@ static s_cells_t s_cells (const s_row_t *row, const char *metric) {
     if (h && fb_hist_count (h) > 0) {
         const double pct[3] = {50, 95, 99};
         for (int i = 0; i < 3; i++)
-            c.p[i] = (double) fb_hist_value_at_percentile (h, pct[i]);
+            c.p[i] = (double)fb_hist_value_at_percentile (h, pct[i]);
         c.have = true;
     }
     return c;
@@ -123,8 +124,8 @@ static void s_text_row (FILE *out, bool md, const s_row_t *row, s_cells_t c, s_c
         fprintf (out, "| %s | %d | %s | %s | %s | %.0f | %.2fx | %.2fx |\n", row->name, row->hosts,
                  p[0], p[1], p[2], c.throughput, lat_ratio, thr_ratio);
     else
-        fprintf (out, "  %-28.28s %5d %9s %9s %9s %12.0f %11.2fx %13.2fx\n", row->name,
-                 row->hosts, p[0], p[1], p[2], c.throughput, lat_ratio, thr_ratio);
+        fprintf (out, "  %-28.28s %5d %9s %9s %9s %12.0f %11.2fx %13.2fx\n", row->name, row->hosts,
+                 p[0], p[1], p[2], c.throughput, lat_ratio, thr_ratio);
 }
 
 static json_t *s_json_rows (const s_table_t *t, const char *metric, int ref) {
@@ -133,12 +134,12 @@ static json_t *s_json_rows (const s_table_t *t, const char *metric, int ref) {
     for (int i = 0; i < t->n_rows; i++) {
         s_cells_t c = s_cells (&t->rows[i], metric);
         json_array_append_new (
-            rows, json_pack ("{s:s,s:i,s:f,s:f,s:f,s:f,s:f,s:f}", "name", t->rows[i].name, "hosts",
-                             t->rows[i].hosts, "p50_ns", c.p[0], "p95_ns", c.p[1], "p99_ns",
-                             c.p[2], "ops_per_s_per_host", c.throughput, "p50_vs_ref",
-                             c.have && r.have && r.p[0] > 0 ? c.p[0] / r.p[0] : 0.0,
-                             "throughput_vs_ref",
-                             r.throughput > 0 ? c.throughput / r.throughput : 0.0));
+            rows,
+            json_pack ("{s:s,s:i,s:f,s:f,s:f,s:f,s:f,s:f}", "name", t->rows[i].name, "hosts",
+                       t->rows[i].hosts, "p50_ns", c.p[0], "p95_ns", c.p[1], "p99_ns", c.p[2],
+                       "ops_per_s_per_host", c.throughput, "p50_vs_ref",
+                       c.have && r.have && r.p[0] > 0 ? c.p[0] / r.p[0] : 0.0, "throughput_vs_ref",
+                       r.throughput > 0 ? c.throughput / r.throughput : 0.0));
     }
     return rows;
 }
@@ -209,7 +210,7 @@ static int s_workload (json_t *const *runs, int n_runs, const char *wname,
 
 int fb_compare (const char *const *run_dirs, int n_runs, const fb_compare_opts_t *opts, FILE *out,
                 fb_err_t *err) {
-    json_t **runs = calloc ((size_t) n_runs, sizeof *runs);
+    json_t **runs = calloc ((size_t)n_runs, sizeof *runs);
     json_t *jout = json_array ();
     int rc = runs && jout ? 0 : fb_err_set (err, FB_ENOMEM, "out of memory");
     for (int r = 0; rc == 0 && r < n_runs; r++) {

@@ -12,8 +12,8 @@
 #include "merge.h"
 #include "progress.h"
 #include "results.h"
-#include "runner.h"
 #include "run.h"
+#include "runner.h"
 #include "verdict.h"
 
 #include <czmq.h>
@@ -37,8 +37,8 @@ typedef struct {
     int64_t run_deadline_ns;
     int64_t last_heartbeat_ns, last_progress_ns, last_plan_ns;
     fb_local_t *local;
-    zcert_t *cert;    /* CURVE: ours */
-    zactor_t *auth;   /* CURVE: the gatekeeper of agent keys */
+    zcert_t *cert;  /* CURVE: ours */
+    zactor_t *auth; /* CURVE: the gatekeeper of agent keys */
     fb_progress_t *progress;
     fb_err_t *err;
 } s_coord_t;
@@ -110,7 +110,8 @@ static void s_set_phase (s_coord_t *self, s_phase_t phase) {
 }
 
 /* Ends the run early with an exit code and a sentence. */
-static void s_give_up (s_coord_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+static void s_give_up (s_coord_t *self, int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 static void s_give_up (s_coord_t *self, int code, const char *fmt, ...) {
     va_list ap;
     va_start (ap, fmt);
@@ -146,7 +147,8 @@ static bool s_labels_match (const fb_scenario_t *sc, const fb_hello_t *hello, ch
             if (streq (value, m->values[v]))
                 goto next;
         snprintf (why, size, "label %s is \"%s\", the scenario wants %s%s", m->key,
-                  value ? value : "(unset)", m->values[0], m->n_values > 1 ? " or another listed" : "");
+                  value ? value : "(unset)", m->values[0],
+                  m->n_values > 1 ? " or another listed" : "");
         return false;
     next:;
     }
@@ -215,8 +217,8 @@ static int s_start_local (s_coord_t *self, int n, fb_err_t *err) {
             fb_auth_allow (self->auth, public_txt);
         }
     }
-    self->local = fb_local_start (self->opts->agent_path, self->connect_endpoint, n,
-                                  self->run->dir, self->auth ? coordinator_key : NULL, err);
+    self->local = fb_local_start (self->opts->agent_path, self->connect_endpoint, n, self->run->dir,
+                                  self->auth ? coordinator_key : NULL, err);
     return self->local ? 0 : -1;
 }
 
@@ -308,8 +310,8 @@ static void s_sync (s_coord_t *self, int64_t now) {
     for (int w = 0; w < run->sc->n_workloads; w++)
         total += run->sc->workloads[w].warmup_ns + run->sc->workloads[w].duration_ns +
                  (w > 0 ? FB_WORKLOAD_GAP_NS : 0);
-    self->run_deadline_ns = run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns +
-                            30 * FB_NS_PER_S;
+    self->run_deadline_ns =
+        run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns + 30 * FB_NS_PER_S;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
         fb_msg_t *msg = fb_msg_new (FB_MSG_START);
@@ -370,7 +372,7 @@ static bool s_mark_seen (fb_host_t *host, uint64_t seq) {
         host->seen = seen;
         host->seen_bits = bits;
     }
-    uint8_t bit = (uint8_t) (1u << (seq % 8));
+    uint8_t bit = (uint8_t)(1u << (seq % 8));
     if (host->seen[seq / 8] & bit)
         return false;
     host->seen[seq / 8] |= bit;
@@ -407,7 +409,7 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         s_hlog_ctx_t ctx = {run, host, r};
         if (fb_stats_merge_report (&host->stats[r->workload], sw->wl, r, s_hlog_metric, &ctx,
                                    &err) != 0)
-            s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long) r->seq, err.msg);
+            s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
         host->stats[r->workload].measured_ns = sw->duration_ns;
     }
     int64_t ops = 0;
@@ -582,7 +584,7 @@ static void s_step (s_coord_t *self, int64_t now) {
 }
 
 /* Thresholds past which a host's numbers say more about its state than its hardware. */
-#define S_SUSPECT_STEAL_PPM 50000                /* 5% of CPU time stolen */
+#define S_SUSPECT_STEAL_PPM 50000                  /* 5% of CPU time stolen */
 #define S_SUSPECT_SCHED_LAG_NS (10 * FB_NS_PER_MS) /* open loop p99 start delay */
 
 /* Self-health: CPU steal, thermal throttling, a late open-loop scheduler. */
@@ -595,7 +597,7 @@ static void s_judge_health (const fb_run_t *run, fb_host_t *host) {
         int throttled = fb_stats_find_counter (st, "throttled");
         const fb_hist_t *lag = fb_stats_find_metric (st, "sched_lag");
         char *out = host->suspect + len;
-        size_t room = sizeof host->suspect - (size_t) len;
+        size_t room = sizeof host->suspect - (size_t)len;
         if (steal >= 0 && st->counters[steal] > S_SUSPECT_STEAL_PPM)
             len += snprintf (out, room, "%s%s: CPU steal %.1f%%", len ? "; " : "", name,
                              st->counters[steal] / 1e4);
@@ -605,7 +607,7 @@ static void s_judge_health (const fb_run_t *run, fb_host_t *host) {
                  fb_hist_value_at_percentile (lag, 99) > S_SUSPECT_SCHED_LAG_NS)
             len += snprintf (out, room, "%s%s: operations started up to %.1f ms late (p99)",
                              len ? "; " : "", name, fb_hist_value_at_percentile (lag, 99) / 1e6);
-        if (len >= (int) sizeof host->suspect)
+        if (len >= (int)sizeof host->suspect)
             break;
     }
 }
@@ -677,7 +679,8 @@ static int s_bind (s_coord_t *self, fb_err_t *err) {
         char path[600], agents[600];
         snprintf (path, sizeof path, "%s/coordinator.key", keys);
         snprintf (agents, sizeof agents, "%s/agents", keys);
-        if (!(self->cert = fb_keys_load_pair (path, err)) || !(self->auth = fb_auth_new (agents, err)))
+        if (!(self->cert = fb_keys_load_pair (path, err)) ||
+            !(self->auth = fb_auth_new (agents, err)))
             return -1;
         zcert_apply (self->cert, self->router);
         zsock_set_curve_server (self->router, 1);
@@ -700,7 +703,7 @@ static void s_make_run_id (const fb_scenario_t *sc, char *id, size_t size) {
     localtime_r (&now, &tm);
     char stamp[32];
     strftime (stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf (id, size, "%s-%s-%04x", stamp, sc->name, (unsigned) (randof (0x10000)));
+    snprintf (id, size, "%s-%s-%04x", stamp, sc->name, (unsigned)(randof (0x10000)));
 }
 
 int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *run_dir,

@@ -9,14 +9,14 @@
 #include <stdbool.h>
 
 typedef struct {
-    char bind[256];     /* ROUTER endpoint; default tcp://127.0.0.1:5690 */
-    bool insecure;      /* allow plain TCP on a non-loopback bind */
-    char keys[512];     /* CURVE: coord keygen's folder (coordinator.key, agents/); "" none */
-    int local;          /* agents to start here: -1 auto (none joined after a second), 0 never */
-    char out_dir[512];  /* results/ */
-    char baseline[512]; /* baseline file for gates; "" = baselines/<scenario>.json */
-    bool quiet;         /* no progress lines */
-    bool no_summary;    /* no summary table on stdout */
+    char bind[256];       /* ROUTER endpoint; default tcp://127.0.0.1:5690 */
+    bool insecure;        /* allow plain TCP on a non-loopback bind */
+    char keys[512];       /* CURVE: coord keygen's folder (coordinator.key, agents/); "" none */
+    int local;            /* agents to start here: -1 auto (none joined after a second), 0 never */
+    char out_dir[512];    /* results/ */
+    char baseline[512];   /* baseline file for gates; "" = baselines/<scenario>.json */
+    bool quiet;           /* no progress lines */
+    bool no_summary;      /* no summary table on stdout */
     char agent_path[512]; /* the agent binary for local agents; "" = next to coord */
 } fb_coord_opts_t;
 

@@ -76,30 +76,48 @@ static int s_run (int argc, char **argv) {
     fb_coord_opts_t opts;
     fb_coord_opts_default (&opts);
     bool json = false;
-    static const struct option longs[] = {
-        {"bind", required_argument, 0, 'b'},  {"insecure", no_argument, 0, 'i'},
-        {"local", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
-        {"baseline", required_argument, 0, 'B'}, {"json", no_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'},       {"keys", required_argument, 0, 'k'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"bind", required_argument, 0, 'b'},
+                                          {"insecure", no_argument, 0, 'i'},
+                                          {"local", required_argument, 0, 'l'},
+                                          {"out", required_argument, 0, 'o'},
+                                          {"baseline", required_argument, 0, 'B'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {"keys", required_argument, 0, 'k'},
+                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
-        case 'b': snprintf (opts.bind, sizeof opts.bind, "%s", optarg); break;
-        case 'i': opts.insecure = true; break;
+        case 'b':
+            snprintf (opts.bind, sizeof opts.bind, "%s", optarg);
+            break;
+        case 'i':
+            opts.insecure = true;
+            break;
         case 'l':
-            opts.local = (int) strtol (optarg, &end, 10);
+            opts.local = (int)strtol (optarg, &end, 10);
             if (!*optarg || *end || opts.local < 0 || opts.local > 256)
                 return s_usage_error ("--local takes a number of agents from 0 to 256 (got \"%s\")",
                                       optarg);
             break;
-        case 'o': snprintf (opts.out_dir, sizeof opts.out_dir, "%s", optarg); break;
-        case 'B': snprintf (opts.baseline, sizeof opts.baseline, "%s", optarg); break;
-        case 'j': json = true; break;
-        case 'q': opts.quiet = true; break;
-        case 'k': snprintf (opts.keys, sizeof opts.keys, "%s", optarg); break;
-        default: return s_usage_error ("%s", "unknown option");
+        case 'o':
+            snprintf (opts.out_dir, sizeof opts.out_dir, "%s", optarg);
+            break;
+        case 'B':
+            snprintf (opts.baseline, sizeof opts.baseline, "%s", optarg);
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'q':
+            opts.quiet = true;
+            break;
+        case 'k':
+            snprintf (opts.keys, sizeof opts.keys, "%s", optarg);
+            break;
+        default:
+            return s_usage_error ("%s", "unknown option");
         }
     }
     if (optind != argc - 1)
@@ -147,7 +165,7 @@ static int s_baseline (int argc, char **argv) {
 /* coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown] */
 static int s_compare (int argc, char **argv) {
     fb_compare_opts_t opts = {.by = FB_COMPARE_BY_HOST, .format = FB_COMPARE_TEXT};
-    const char **dirs = calloc ((size_t) argc, sizeof *dirs);
+    const char **dirs = calloc ((size_t)argc, sizeof *dirs);
     int n = 0;
     for (int i = 1; dirs && i < argc; i++) {
         if (streq (argv[i], "--json"))
@@ -159,7 +177,7 @@ static int s_compare (int argc, char **argv) {
         else if (streq (argv[i], "--by") && i + 1 < argc) {
             const char *by = argv[++i];
             if (streq (by, "host") || streq (by, "board") || streq (by, "cpu"))
-                opts.by = by[0] == 'h' ? FB_COMPARE_BY_HOST
+                opts.by = by[0] == 'h'   ? FB_COMPARE_BY_HOST
                           : by[0] == 'b' ? FB_COMPARE_BY_BOARD
                                          : FB_COMPARE_BY_CPU;
             else {
@@ -219,7 +237,8 @@ static int s_keygen (int argc, char **argv) {
         if (fb_keys_generate (out, "coordinator", public_txt, &err) != 0)
             goto fail;
         printf ("%s/coordinator.key (+ _secret): the coordinator's; give agents the public "
-                "coordinator.key\n", out);
+                "coordinator.key\n",
+                out);
     }
     for (long i = 1; i <= (name ? 1 : agents); i++) {
         char agent[64];
@@ -228,8 +247,8 @@ static int s_keygen (int argc, char **argv) {
             snprintf (agent, sizeof agent, "agent-%ld", i);
         if (fb_keys_generate (agents_dir, agent, public_txt, &err) != 0)
             goto fail;
-        printf ("%s/%s.key (+ _secret): copy both to that agent, run it with --cert\n",
-                agents_dir, agent);
+        printf ("%s/%s.key (+ _secret): copy both to that agent, run it with --cert\n", agents_dir,
+                agent);
     }
     return 0;
 fail:

@@ -7,12 +7,20 @@
 static void s_escaped (FILE *out, const char *text) {
     for (const char *p = text; *p; p++) {
         switch (*p) {
-        case '<': fputs ("&lt;", out); break;
-        case '>': fputs ("&gt;", out); break;
-        case '&': fputs ("&amp;", out); break;
-        case '"': fputs ("&quot;", out); break;
+        case '<':
+            fputs ("&lt;", out);
+            break;
+        case '>':
+            fputs ("&gt;", out);
+            break;
+        case '&':
+            fputs ("&amp;", out);
+            break;
+        case '"':
+            fputs ("&quot;", out);
+            break;
         default:
-            if ((unsigned char) *p >= 0x20 || *p == '\t')
+            if ((unsigned char)*p >= 0x20 || *p == '\t')
                 fputc (*p, out);
         }
     }

@@ -61,10 +61,10 @@ static pid_t s_spawn (const char *agent, const char *endpoint, int index, const 
         dup2 (null, STDIN_FILENO);
     if (coordinator_key)
         execl (agent, agent, "--coordinator", endpoint, "--id", id, "--once", "--state-dir", state,
-               "--cert", cert, "--coordinator-key", coordinator_key, (char *) NULL);
+               "--cert", cert, "--coordinator-key", coordinator_key, (char *)NULL);
     else
         execl (agent, agent, "--coordinator", endpoint, "--id", id, "--once", "--state-dir", state,
-               (char *) NULL);
+               (char *)NULL);
     _exit (127);
 }
 
@@ -78,7 +78,7 @@ fb_local_t *fb_local_start (const char *agent_path, const char *endpoint, int n,
         return NULL;
     fb_local_t *self = calloc (1, sizeof *self);
     if (self)
-        self->pids = calloc ((size_t) n, sizeof *self->pids);
+        self->pids = calloc ((size_t)n, sizeof *self->pids);
     if (!self || !self->pids) {
         free (self);
         fb_err_set (err, FB_ENOMEM, "out of memory");

@@ -10,8 +10,8 @@
 
 /* Called for each metric after its merge, with the decoded histogram and the bytes it came
  * from (the coordinator writes them to its hlog without encoding again). */
-typedef void(fb_merge_metric_fn) (const char *name, const fb_hist_t *hist, const uint8_t *bytes,
-                                  size_t len, void *arg);
+typedef void (fb_merge_metric_fn) (const char *name, const fb_hist_t *hist, const uint8_t *bytes,
+                                   size_t len, void *arg);
 
 int fb_stats_merge_report (fb_stats_t *stats, const fb_workload_t *wl, const fb_report_t *report,
                            fb_merge_metric_fn *on_metric, void *arg, fb_err_t *err);

@@ -61,22 +61,21 @@ void fb_progress_update (fb_progress_t *self, const fb_run_t *run, int64_t now_n
     double elapsed = now_ns > self->start_ns ? (now_ns - self->start_ns) / 1e9 : 0;
     int len = snprintf (line, sizeof line, "[%4.0fs/%.0fs]", elapsed, self->total_ns / 1e9);
     int shown = run->n_hosts < 6 ? run->n_hosts : 6; /* a line, not a wall of hosts */
-    for (int i = 0; i < shown && len < (int) sizeof line - 80; i++) {
+    for (int i = 0; i < shown && len < (int)sizeof line - 80; i++) {
         const fb_host_t *h = run->hosts[i];
         const fb_scenario_workload_t *w = &run->sc->workloads[h->workload_now];
         const fb_hist_t *lat = fb_stats_find_metric (&h->stats[h->workload_now], "latency");
         char p99[32] = "-";
         if (lat && fb_hist_count (lat) > 0)
-            fb_units_format_ns ((double) fb_hist_value_at_percentile (lat, 99), p99, sizeof p99);
+            fb_units_format_ns ((double)fb_hist_value_at_percentile (lat, 99), p99, sizeof p99);
         double rate = h->interval_s > 0 ? h->interval_ops / h->interval_s : 0;
-        len += snprintf (line + len, sizeof line - (size_t) len, " | %s %s %s %.0f ops/s p99 %s",
-                         h->id,
-                         h->state == FB_HOST_RUNNING && h->warming_up ? "warmup"
-                                                                       : fb_host_state_name (h->state),
-                         w->name, rate, p99);
+        len += snprintf (
+            line + len, sizeof line - (size_t)len, " | %s %s %s %.0f ops/s p99 %s", h->id,
+            h->state == FB_HOST_RUNNING && h->warming_up ? "warmup" : fb_host_state_name (h->state),
+            w->name, rate, p99);
     }
     if (shown < run->n_hosts)
-        snprintf (line + len, sizeof line - (size_t) len, " | and %d more host(s)",
+        snprintf (line + len, sizeof line - (size_t)len, " | and %d more host(s)",
                   run->n_hosts - shown);
     if (self->tty) {
         fprintf (stderr, "\r\033[K%s", line);

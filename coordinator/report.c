@@ -11,7 +11,7 @@
 
 #define S_COLS 9
 static const char *const s_header[S_COLS] = {"host", "ops", "ops/s", "errors", "p50",
-                                              "p95",  "p99", "p99.9", "max"};
+                                             "p95",  "p99", "p99.9", "max"};
 
 /* One row of the latency table: host name, counts, then the latency percentiles. */
 /* One row of a metric's table: the host, then for "latency" its operations, rate and errors
@@ -24,23 +24,23 @@ static void s_row (const char *name, const fb_stats_t *st, const char *metric,
     const fb_hist_t *h = fb_stats_find_metric (st, metric);
     snprintf (cells[0], 32, "%s", name);
     if (strcmp (metric, "latency") == 0) {
-        snprintf (cells[1], 32, "%lld", (long long) ops);
+        snprintf (cells[1], 32, "%lld", (long long)ops);
         snprintf (cells[2], 32, "%.0f", st->measured_ns > 0 ? ops * 1e9 / st->measured_ns : 0.0);
-        snprintf (cells[3], 32, "%lld", (long long) (err_i >= 0 ? st->counters[err_i] : 0));
+        snprintf (cells[3], 32, "%lld", (long long)(err_i >= 0 ? st->counters[err_i] : 0));
     } else {
-        snprintf (cells[1], 32, "%lld", (long long) (h ? fb_hist_count (h) : 0));
+        snprintf (cells[1], 32, "%lld", (long long)(h ? fb_hist_count (h) : 0));
         snprintf (cells[2], 32, " ");
         snprintf (cells[3], 32, " ");
     }
     double p[] = {50, 95, 99, 99.9};
     for (int i = 0; i < 4; i++) {
         if (h && fb_hist_count (h) > 0)
-            fb_units_format_ns ((double) fb_hist_value_at_percentile (h, p[i]), cells[4 + i], 32);
+            fb_units_format_ns ((double)fb_hist_value_at_percentile (h, p[i]), cells[4 + i], 32);
         else
             snprintf (cells[4 + i], 32, "-");
     }
     if (h && fb_hist_count (h) > 0)
-        fb_units_format_ns ((double) fb_hist_max (h), cells[8], 32);
+        fb_units_format_ns ((double)fb_hist_max (h), cells[8], 32);
     else
         snprintf (cells[8], 32, "-");
 }
@@ -60,7 +60,10 @@ static void s_table (FILE *out, bool md, const fb_run_t *run, int w, const char 
     bool latency = strcmp (metric, "latency") == 0;
     for (int c = 0; c < S_COLS; c++)
         snprintf (cells[c], 32, "%s",
-                  c == 0 ? metric : (!latency && c == 1) ? "samples" : (!latency && c < 4) ? " " : s_header[c]);
+                  c == 0                 ? metric
+                  : (!latency && c == 1) ? "samples"
+                  : (!latency && c < 4)  ? " "
+                                         : s_header[c]);
     s_print_row (out, md, cells);
     if (md) {
         for (int c = 0; c < S_COLS; c++)
@@ -97,8 +100,9 @@ static void s_counters (FILE *out, bool md, const fb_stats_t *st, const fb_workl
         fb_measure_t measure = {.stat = FB_STAT_COUNTER};
         snprintf (measure.metric, sizeof measure.metric, "%s", name);
         char value[32];
-        fb_measure_format (&measure, wl, (double) st->counters[c], value, sizeof value);
-        fprintf (out, " %s %s%s", name, value, st->counter_kinds[c] == FB_COUNTER_MAX ? " (max)" : "");
+        fb_measure_format (&measure, wl, (double)st->counters[c], value, sizeof value);
+        fprintf (out, " %s %s%s", name, value,
+                 st->counter_kinds[c] == FB_COUNTER_MAX ? " (max)" : "");
     }
     fputs ("\n", out);
 }
@@ -114,7 +118,8 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
              sw->wl->kind, loop, sw->duration_ns / 1e9);
     const fb_stats_t *fleet = &run->fleet[w];
     for (int m = 0; m < fleet->n_metrics; m++) {
-        if (fb_hist_count (fleet->metrics[m]) == 0 && strcmp (fleet->metric_names[m], "latency") != 0)
+        if (fb_hist_count (fleet->metrics[m]) == 0 &&
+            strcmp (fleet->metric_names[m], "latency") != 0)
             continue; /* a metric this op never records (process status: no spawn) */
         s_table (out, md, run, w, fleet->metric_names[m]);
         if (md)
@@ -129,15 +134,16 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
 }
 
 static void s_hosts_md (FILE *out, const fb_run_t *run) {
-    fputs ("\n## Hosts\n\n| host | state | arch | CPU | cores | MHz | memory | kernel | start skew |"
-           " problem | health |\n|---|---|---|---|---:|---:|---:|---|---:|---|---|\n",
-           out);
+    fputs (
+        "\n## Hosts\n\n| host | state | arch | CPU | cores | MHz | memory | kernel | start skew |"
+        " problem | health |\n|---|---|---|---|---:|---:|---:|---|---:|---|---|\n",
+        out);
     for (int i = 0; i < run->n_hosts; i++) {
         const fb_host_t *h = run->hosts[i];
         const fb_fingerprint_t *fp = &h->hello.fp;
         char mem[32], skew[32];
-        fb_units_format_bytes ((double) fp->memory_bytes, mem, sizeof mem);
-        fb_units_format_ns ((double) llabs (h->start_skew_ns), skew, sizeof skew);
+        fb_units_format_bytes ((double)fp->memory_bytes, mem, sizeof mem);
+        fb_units_format_ns ((double)llabs (h->start_skew_ns), skew, sizeof skew);
         fprintf (out, "| %s | %s | %s | %s | %d | %d | %s | %s | %s%s | %s | %s |\n", h->id,
                  fb_host_state_name (h->state), fp->arch, fp->cpu_model, fp->cores, fp->mhz_max,
                  mem, fp->kernel, h->start_skew_ns < 0 ? "-" : "", skew, h->problem,
@@ -161,8 +167,9 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
                          fb_host_state_name (run->hosts[i]->state), run->hosts[i]->problem);
         for (int i = 0; i < run->n_hosts; i++)
             if (run->hosts[i]->suspect[0])
-                fprintf (out, "\nhost %s is suspect (its numbers may reflect its state, not its "
-                              "hardware): %s\n",
+                fprintf (out,
+                         "\nhost %s is suspect (its numbers may reflect its state, not its "
+                         "hardware): %s\n",
                          run->hosts[i]->id, run->hosts[i]->suspect);
         fprintf (out, "\nresults: %s/ (run.json, report.md, .hlog per host and workload)\n",
                  run->dir);

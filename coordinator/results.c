@@ -30,7 +30,7 @@ void fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *
 }
 
 static void s_iso_time (int64_t wall_ns, char *buf, size_t size) {
-    time_t t = (time_t) (wall_ns / 1000000000);
+    time_t t = (time_t)(wall_ns / 1000000000);
     struct tm tm;
     gmtime_r (&t, &tm);
     strftime (buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -40,7 +40,7 @@ static json_t *s_fingerprint (const fb_fingerprint_t *fp) {
     return json_pack ("{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "hostname",
                       fp->hostname, "arch", fp->arch, "cpu_model", fp->cpu_model, "cores",
                       fp->cores, "mhz_max", fp->mhz_max, "mhz_min", fp->mhz_min, "memory_bytes",
-                      (json_int_t) fp->memory_bytes, "kernel", fp->kernel, "libc", fp->libc,
+                      (json_int_t)fp->memory_bytes, "kernel", fp->kernel, "libc", fp->libc,
                       "openssl", fp->openssl, "build", fp->build, "clocksource", fp->clocksource,
                       "board", fp->board, "cpu_flags", fp->cpu_flags);
 }
@@ -48,14 +48,15 @@ static json_t *s_fingerprint (const fb_fingerprint_t *fp) {
 static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {
     json_t *labels = json_object ();
     for (int l = 0; l < h->hello.n_labels; l++)
-        json_object_set_new (labels, h->hello.labels[l].key, json_string (h->hello.labels[l].value));
-    json_t *hj = json_pack ("{s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I},s:I,s:I}", "id", h->id, "state",
-                            fb_host_state_name (h->state), "labels", labels, "fingerprint",
-                            s_fingerprint (&h->hello.fp), "clock", "offset_ns",
-                            (json_int_t) h->offset_ns, "rtt_ns",
-                            (json_int_t) (h->rtt_ns == INT64_MAX ? -1 : h->rtt_ns),
-                            "start_skew_ns", (json_int_t) h->start_skew_ns, "reports",
-                            (json_int_t) h->reports, "duplicates", (json_int_t) h->duplicates);
+        json_object_set_new (labels, h->hello.labels[l].key,
+                             json_string (h->hello.labels[l].value));
+    json_t *hj =
+        json_pack ("{s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I},s:I,s:I}", "id", h->id, "state",
+                   fb_host_state_name (h->state), "labels", labels, "fingerprint",
+                   s_fingerprint (&h->hello.fp), "clock", "offset_ns", (json_int_t)h->offset_ns,
+                   "rtt_ns", (json_int_t)(h->rtt_ns == INT64_MAX ? -1 : h->rtt_ns), "start_skew_ns",
+                   (json_int_t)h->start_skew_ns, "reports", (json_int_t)h->reports, "duplicates",
+                   (json_int_t)h->duplicates);
     if (hj && h->suspect[0])
         json_object_set_new (hj, "suspect", json_string (h->suspect));
     if (hj && h->problem[0]) {
@@ -74,11 +75,10 @@ static json_t *s_verdicts (const fb_run_t *run, int w) {
     json_t *arr = json_array ();
     for (int i = 0; i < run->n_verdicts[w]; i++) {
         const fb_verdict_t *v = &run->verdicts[w][i];
-        json_array_append_new (arr, json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s}", "type",
-                                               v->gate ? "gate" : "target", "text", v->text,
-                                               "verdict", states[v->state], "actual", v->actual,
-                                               v->gate ? "baseline" : "expected", v->expected,
-                                               "detail", v->detail));
+        json_array_append_new (
+            arr, json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s}", "type", v->gate ? "gate" : "target",
+                            "text", v->text, "verdict", states[v->state], "actual", v->actual,
+                            v->gate ? "baseline" : "expected", v->expected, "detail", v->detail));
     }
     return arr;
 }
@@ -102,7 +102,8 @@ static json_t *s_workload (const fb_run_t *run, int w) {
                       sw->wl->kind, "params", params, "rate_per_s", sw->rate_per_s, "concurrency",
                       sw->concurrency, "duration_s", sw->duration_ns / 1e9, "warmup_s",
                       sw->warmup_ns / 1e9, "interval_s", sw->interval_ns / 1e9, "fleet",
-                      fleet ? fleet : json_null (), "hosts", hosts, "verdicts", s_verdicts (run, w));
+                      fleet ? fleet : json_null (), "hosts", hosts, "verdicts",
+                      s_verdicts (run, w));
 }
 
 static json_t *s_run_json (const fb_run_t *run) {
@@ -122,16 +123,16 @@ static json_t *s_run_json (const fb_run_t *run) {
     json_t *workloads = json_array ();
     for (int w = 0; w < run->sc->n_workloads; w++)
         json_array_append_new (workloads, s_workload (run, w));
-    return json_pack ("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}",
-                      "fleetbench", FB_VERSION, "run_id", run->run_id, "scenario", "name",
-                      run->sc->name, "path", run->sc->path, "started", started, "finished",
-                      finished, "outcome", run->exit_code == 0 ? "passed"
-                                           : run->exit_code == 1 ? "failed"
-                                           : run->exit_code == 2 ? "refused"
-                                                                 : "incomplete",
+    return json_pack ("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}", "fleetbench",
+                      FB_VERSION, "run_id", run->run_id, "scenario", "name", run->sc->name, "path",
+                      run->sc->path, "started", started, "finished", finished, "outcome",
+                      run->exit_code == 0   ? "passed"
+                      : run->exit_code == 1 ? "failed"
+                      : run->exit_code == 2 ? "refused"
+                                            : "incomplete",
                       "exit_code", run->exit_code, "summary", run->outcome, "expected_hosts",
                       run->expected_hosts, "allow_lost", run->sc->allow_lost, "start_skew_ns",
-                      (json_int_t) (skew_max - skew_min), "hosts", hosts, "workloads", workloads);
+                      (json_int_t)(skew_max - skew_min), "hosts", hosts, "workloads", workloads);
 }
 
 int fb_results_write (fb_run_t *run, fb_err_t *err) {

@@ -77,8 +77,8 @@ typedef struct {
     fb_stats_t fleet[FB_MAX_WORKLOADS];
     int n_verdicts[FB_MAX_WORKLOADS];
     fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES];
-    int exit_code;       /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
-    char outcome[256];   /* one line for people */
+    int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
+    char outcome[256]; /* one line for people */
 } fb_run_t;
 
 fb_host_t *fb_run_find_host (fb_run_t *run, const char *id);

@@ -25,10 +25,10 @@ typedef struct {
     const fb_workload_t *wl; /* the kind */
     int line, col;           /* where the workload's entry starts */
     int n_params;
-    fb_plan_param_t params[FB_MAX_PLAN_PARAMS]; /* as written, sent to agents */
-    fb_params_t resolved;                      /* parsed and checked against the kind */
-    double rate_per_s;                         /* 0: closed loop */
-    int concurrency;                           /* 0: the kind's default (1, or its param) */
+    fb_plan_param_t params[FB_MAX_PLAN_PARAMS];  /* as written, sent to agents */
+    fb_params_t resolved;                        /* parsed and checked against the kind */
+    double rate_per_s;                           /* 0: closed loop */
+    int concurrency;                             /* 0: the kind's default (1, or its param) */
     int64_t duration_ns, warmup_ns, interval_ns; /* defaults applied */
     int n_targets;
     fb_target_t targets[FB_MAX_TARGETS];

@@ -8,8 +8,8 @@
 #include <string.h>
 
 const double fb_stats_percentiles[FB_STATS_N_PERCENTILES] = {50, 90, 95, 99, 99.9};
-const char *const fb_stats_percentile_names[FB_STATS_N_PERCENTILES] = {"p50", "p90", "p95",
-                                                                       "p99", "p99.9"};
+const char *const fb_stats_percentile_names[FB_STATS_N_PERCENTILES] = {"p50", "p90", "p95", "p99",
+                                                                       "p99.9"};
 
 fb_counter_kind_t fb_stats_counter_kind (const fb_workload_t *wl, const char *name) {
     const fb_counter_spec_t *spec = fb_counter_spec (wl, name);
@@ -25,8 +25,9 @@ static json_t *s_hist_json (const fb_hist_t *h) {
     json_object_set_new (m, "mean", json_real (fb_hist_mean (h)));
     json_object_set_new (m, "stddev", json_real (fb_hist_stddev (h)));
     for (int p = 0; p < FB_STATS_N_PERCENTILES; p++)
-        json_object_set_new (m, fb_stats_percentile_names[p],
-                             json_integer (fb_hist_value_at_percentile (h, fb_stats_percentiles[p])));
+        json_object_set_new (
+            m, fb_stats_percentile_names[p],
+            json_integer (fb_hist_value_at_percentile (h, fb_stats_percentiles[p])));
     json_object_set_new (m, "max", json_integer (fb_hist_max (h)));
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -59,7 +60,7 @@ json_t *fb_stats_to_json (const fb_stats_t *stats) {
     json_object_set_new (root, "throughput",
                          json_real (stats->measured_ns > 0 ? ops * 1e9 / stats->measured_ns : 0));
     for (int c = 0; c < stats->n_counters; c++) {
-        json_t *cj = json_pack ("{s:I,s:s}", "value", (json_int_t) stats->counters[c], "kind",
+        json_t *cj = json_pack ("{s:I,s:s}", "value", (json_int_t)stats->counters[c], "kind",
                                 stats->counter_kinds[c] == FB_COUNTER_MAX ? "max" : "sum");
         json_object_set_new (counters, stats->counter_names[c], cj);
     }
@@ -70,8 +71,7 @@ json_t *fb_stats_to_json (const fb_stats_t *stats) {
     return root;
 }
 
-static int s_hist_from_json (const char *name, const json_t *mj, fb_stats_t *stats,
-                             fb_err_t *err) {
+static int s_hist_from_json (const char *name, const json_t *mj, fb_stats_t *stats, fb_err_t *err) {
     const char *b64 = json_string_value (json_object_get (mj, "hist"));
     if (!b64)
         return fb_err_set (err, FB_EINPUT, "metric %s has no \"hist\"", name);
@@ -97,14 +97,14 @@ int fb_stats_from_json (const json_t *json, fb_stats_t *stats, fb_err_t *err) {
     stats->measured_ns = json_integer_value (json_object_get (json, "measured_ns"));
     const char *key;
     json_t *value;
-    json_object_foreach ((json_t *) json_object_get (json, "counters"), key, value) {
+    json_object_foreach ((json_t *)json_object_get (json, "counters"), key, value) {
         const char *kind = json_string_value (json_object_get (value, "kind"));
         fb_counter_kind_t k = kind && strcmp (kind, "max") == 0 ? FB_COUNTER_MAX : FB_COUNTER_SUM;
-        if (fb_stats_add_counter (stats, key, k, json_integer_value (json_object_get (value, "value")),
-                                  err) != 0)
+        if (fb_stats_add_counter (stats, key, k,
+                                  json_integer_value (json_object_get (value, "value")), err) != 0)
             return -1;
     }
-    json_object_foreach ((json_t *) json_object_get (json, "metrics"), key, value) {
+    json_object_foreach ((json_t *)json_object_get (json, "metrics"), key, value) {
         if (s_hist_from_json (key, value, stats, err) != 0)
             return -1;
     }

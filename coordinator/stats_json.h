@@ -18,7 +18,7 @@ int fb_stats_from_json (const json_t *json, fb_stats_t *stats, fb_err_t *err);
 
 /* The percentiles every table shows. */
 #define FB_STATS_N_PERCENTILES 5
-extern const double fb_stats_percentiles[FB_STATS_N_PERCENTILES];     /* 50 90 95 99 99.9 */
+extern const double fb_stats_percentiles[FB_STATS_N_PERCENTILES];           /* 50 90 95 99 99.9 */
 extern const char *const fb_stats_percentile_names[FB_STATS_N_PERCENTILES]; /* "p50".. */
 
 /* Counter kind of a counter name for a workload kind: the runner's, then the workload's. */

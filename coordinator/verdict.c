@@ -48,7 +48,8 @@ static void s_gates (fb_run_t *run, int w, const json_t *baseline, const char *w
         }
         bool held = false;
         fb_err_t err = {0};
-        if (fb_gate_judge (gate, &run->fleet[w], &base, &v->actual, &v->expected, &held, &err) != 0) {
+        if (fb_gate_judge (gate, &run->fleet[w], &base, &v->actual, &v->expected, &held, &err) !=
+            0) {
             v->state = FB_VERDICT_FAILED;
             snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
         } else {
@@ -75,8 +76,7 @@ int fb_verdicts_judge (fb_run_t *run) {
     if (any_gate) {
         baseline = fb_baseline_load (run->baseline_path, &err);
         if (!baseline)
-            snprintf (why, sizeof why, "%s; save one with `coord baseline save RUN_DIR`",
-                      err.msg);
+            snprintf (why, sizeof why, "%s; save one with `coord baseline save RUN_DIR`", err.msg);
         run->baseline_loaded = baseline != NULL;
     }
     int failed = 0;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define FB_MAX_PARAMS 24
-#define FB_MAX_METRICS 8  /* per workload, the runner's own included */
+#define FB_MAX_METRICS 8   /* per workload, the runner's own included */
 #define FB_MAX_COUNTERS 32 /* per workload, the runner's own included */
 
 typedef enum {
@@ -64,11 +64,11 @@ typedef struct fb_allow fb_allow_t; /* agent/allow.h: the commands this agent ma
 
 /* What the runner hands a workload at check and setup. */
 typedef struct {
-    int workers;              /* runner threads that will call op (worker 0..workers-1) */
-    double rate_per_s;        /* 0: closed loop */
-    int64_t duration_ns;      /* measured part */
-    const fb_allow_t *allow;  /* this agent's allow-list (never from the plan); may be NULL */
-    const char *helper_dir;   /* the folder of fb-child and other helpers we ship */
+    int workers;             /* runner threads that will call op (worker 0..workers-1) */
+    double rate_per_s;       /* 0: closed loop */
+    int64_t duration_ns;     /* measured part */
+    const fb_allow_t *allow; /* this agent's allow-list (never from the plan); may be NULL */
+    const char *helper_dir;  /* the folder of fb-child and other helpers we ship */
 } fb_wl_env_t;
 
 /* One operation's context. Extra metrics recorded inside op go into metrics[i] (i indexing
@@ -96,8 +96,7 @@ typedef struct fb_workload {
      * must be installed) when the plan arrives, so that a plan error is reported before
      * Start. May be NULL. */
     int (*check) (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err);
-    int (*setup) (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                  fb_err_t *err);
+    int (*setup) (const fb_params_t *params, const fb_wl_env_t *env, void **state_p, fb_err_t *err);
     /* One operation. 0 ok, -1 the operation failed (counted as an error, the run goes on). */
     int (*op) (void *state, fb_wl_op_t *op);
     /* At each interval end, on the runner's thread: drain metrics the workload recorded on

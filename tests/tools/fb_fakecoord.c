@@ -14,7 +14,7 @@
 static fb_msg_t *s_recv (zsock_t *router, int wait_ms, char **id) {
     zpoller_t *poller = zpoller_new (router, NULL);
     fb_msg_t *msg = NULL;
-    int64_t deadline = fb_clock_now_ns () + (int64_t) wait_ms * FB_NS_PER_MS;
+    int64_t deadline = fb_clock_now_ns () + (int64_t)wait_ms * FB_NS_PER_MS;
     while (!msg && fb_clock_now_ns () < deadline) {
         if (zpoller_wait (poller, 100) != router)
             continue;
@@ -86,7 +86,7 @@ int main (int argc, char **argv) {
     s_send_plan (router, id);
     char *from = NULL;
     fb_msg_t *reply = NULL;
-    int64_t deadline = fb_clock_now_ns () + (int64_t) wait_ms * FB_NS_PER_MS;
+    int64_t deadline = fb_clock_now_ns () + (int64_t)wait_ms * FB_NS_PER_MS;
     while (!reply && fb_clock_now_ns () < deadline) {
         reply = s_recv (router, 500, &from);
         if (reply && reply->type == FB_MSG_HEARTBEAT)

@@ -3,11 +3,11 @@
  * that goes away for a moment. Single-threaded, poll(2). Test tool, not part of fleetbench.
  *   fb_relay LISTEN_PORT TARGET_PORT [--cut-ms MS] */
 #include <arpa/inet.h>
-#include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +20,14 @@
 static volatile sig_atomic_t s_cut_requested;
 static volatile sig_atomic_t s_stop;
 
-static void s_on_usr1 (int sig) { (void) sig; s_cut_requested = 1; }
-static void s_on_term (int sig) { (void) sig; s_stop = 1; }
+static void s_on_usr1 (int sig) {
+    (void)sig;
+    s_cut_requested = 1;
+}
+static void s_on_term (int sig) {
+    (void)sig;
+    s_stop = 1;
+}
 
 static long long s_now_ms (void) {
     struct timespec ts;
@@ -33,9 +39,9 @@ static int s_listen (int port) {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) port)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
     a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (bind (fd, (struct sockaddr *) &a, sizeof a) != 0 || listen (fd, 16) != 0) {
+    if (bind (fd, (struct sockaddr *)&a, sizeof a) != 0 || listen (fd, 16) != 0) {
         perror ("fb_relay: listen");
         exit (1);
     }
@@ -44,9 +50,9 @@ static int s_listen (int port) {
 
 static int s_connect (int port) {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) port)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
     a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (connect (fd, (struct sockaddr *) &a, sizeof a) != 0) {
+    if (connect (fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close (fd);
         return -1;
     }
@@ -91,7 +97,7 @@ static void s_forward (int i, int from_side) {
         return;
     }
     for (ssize_t off = 0; off < n;) {
-        ssize_t w = write (s_pairs[i][1 - from_side], buf + off, (size_t) (n - off));
+        ssize_t w = write (s_pairs[i][1 - from_side], buf + off, (size_t)(n - off));
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -132,7 +138,7 @@ int main (int argc, char **argv) {
                 map[n] = i * 2 + k;
                 fds[n++] = (struct pollfd){.fd = s_pairs[i][k], .events = POLLIN};
             }
-        if (poll (fds, (nfds_t) n, 100) <= 0)
+        if (poll (fds, (nfds_t)n, 100) <= 0)
             continue;
         if (fds[0].revents & POLLIN)
             s_accept (listen_fd, target, s_now_ms () < refuse_until);

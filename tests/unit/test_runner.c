@@ -5,20 +5,20 @@
 #include "hist.h"
 #include "runner.h"
 
+#include <cmocka.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
-#include <cmocka.h>
 
 typedef struct {
-    int reports[2];        /* per phase */
-    int64_t ops[2];        /* "ops" counters summed per phase */
-    int64_t samples[2];    /* latency samples summed per phase */
-    int64_t sched_lag;     /* samples of sched_lag, measured phase */
-    int64_t last_end_ns;   /* of the last measured interval */
-    bool ordered;          /* every measured interval starts where the last ended */
+    int reports[2];      /* per phase */
+    int64_t ops[2];      /* "ops" counters summed per phase */
+    int64_t samples[2];  /* latency samples summed per phase */
+    int64_t sched_lag;   /* samples of sched_lag, measured phase */
+    int64_t last_end_ns; /* of the last measured interval */
+    bool ordered;        /* every measured interval starts where the last ended */
 } s_tally_t;
 
 static void s_sink (fb_msg_t **msg_p, void *arg) {
@@ -47,8 +47,11 @@ static void s_sink (fb_msg_t **msg_p, void *arg) {
 }
 
 static fb_plan_workload_t s_plan (double rate) {
-    fb_plan_workload_t p = {.name = "bus", .kind = "eventbus", .rate_per_s = rate,
-                            .duration_ns = 300 * FB_NS_PER_MS, .warmup_ns = 100 * FB_NS_PER_MS,
+    fb_plan_workload_t p = {.name = "bus",
+                            .kind = "eventbus",
+                            .rate_per_s = rate,
+                            .duration_ns = 300 * FB_NS_PER_MS,
+                            .warmup_ns = 100 * FB_NS_PER_MS,
                             .interval_ns = 100 * FB_NS_PER_MS};
     p.n_params = 3;
     strcpy (p.params[0].name, "publishers");
@@ -61,7 +64,7 @@ static fb_plan_workload_t s_plan (double rate) {
 }
 
 static void test_every_closed_loop_operation_is_in_one_report (void **state) {
-    (void) state;
+    (void)state;
     fb_plan_workload_t plan = s_plan (0);
     s_tally_t t = {.ordered = true};
     fb_runner_args_t args = {.run_id = "r1", .plan = &plan, .sink = s_sink, .sink_arg = &t};
@@ -80,7 +83,7 @@ static void test_every_closed_loop_operation_is_in_one_report (void **state) {
 }
 
 static void test_open_loop_runs_the_scheduled_count (void **state) {
-    (void) state;
+    (void)state;
     /* 2000/s over a 300 ms measured window: operations 200..799 of the schedule, however
      * late each one actually starts. */
     fb_plan_workload_t plan = s_plan (2000);
@@ -96,18 +99,18 @@ static void test_open_loop_runs_the_scheduled_count (void **state) {
 
 static void *s_abort_later (void *arg) {
     fb_clock_sleep_until_ns (fb_clock_now_ns () + 150 * FB_NS_PER_MS);
-    __atomic_store_n ((bool *) arg, true, __ATOMIC_RELAXED);
+    __atomic_store_n ((bool *)arg, true, __ATOMIC_RELAXED);
     return NULL;
 }
 
 static void test_abort_stops_early_and_keeps_what_was_measured (void **state) {
-    (void) state;
+    (void)state;
     fb_plan_workload_t plan = s_plan (0);
     plan.duration_ns = 60 * FB_NS_PER_S; /* would take a minute */
     bool abort = false;
     s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r3", .plan = &plan, .abort = &abort, .sink = s_sink,
-                             .sink_arg = &t};
+    fb_runner_args_t args = {
+        .run_id = "r3", .plan = &plan, .abort = &abort, .sink = s_sink, .sink_arg = &t};
     pthread_t thread;
     pthread_create (&thread, NULL, s_abort_later, &abort);
     int64_t started = fb_clock_now_ns ();
@@ -121,7 +124,7 @@ static void test_abort_stops_early_and_keeps_what_was_measured (void **state) {
 }
 
 static void test_check_names_the_workload_and_the_problem (void **state) {
-    (void) state;
+    (void)state;
     fb_plan_workload_t plan = s_plan (0);
     fb_params_t params;
     fb_err_t err = {0};
