@@ -5,12 +5,13 @@
 #include "hist.h"
 #include "runner.h"
 
-#include <cmocka.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h and stddef.h, which it needs */
 
 typedef struct {
     int reports[2];      /* per phase */
