@@ -302,8 +302,9 @@ static void s_sync (s_coord_t *self, int64_t now) {
             s_give_up (self, 3, "agent %s did not answer clock pings", run->hosts[i]->id);
             return;
         }
-    /* Far enough ahead that the Start reaches everyone before the instant. */
-    int64_t lead = 3 * max_rtt > 300 * FB_NS_PER_MS ? 3 * max_rtt : 300 * FB_NS_PER_MS;
+    /* Far enough ahead that the Start reaches everyone, and each agent sets up its first
+     * workload (threads, relays, servers), before the instant. */
+    int64_t lead = 3 * max_rtt > FB_NS_PER_S ? 3 * max_rtt : FB_NS_PER_S;
     run->start_coord_ns = now + lead;
     run->start_wall_ns = fb_clock_wall_ns () + lead;
     int64_t total = 0;
@@ -346,6 +347,8 @@ static void s_on_heartbeat (s_coord_t *self, fb_host_t *host, const fb_heartbeat
         }
         return;
     }
+    if (self->phase != S_SYNC)
+        return; /* the offset the host started by stays the one reported and used for skew */
     /* NTP: t0 sent, t1 agent received, t2 agent answered, t3 we received. */
     int64_t t0 = hb->echo_ns, t1 = hb->echo_recv_ns, t2 = hb->sent_ns, t3 = now;
     int64_t rtt = (t3 - t0) - (t2 - t1);
