@@ -3,6 +3,8 @@
  * mixed up. Linux only; on anything else the fields stay empty. */
 #include "fingerprint.h"
 
+#include "health.h"
+
 #include <ctype.h>
 #include <gnu/libc-version.h>
 #include <openssl/crypto.h>
@@ -247,4 +249,5 @@ void fb_fingerprint_read (fb_fingerprint_t *fp) {
     /* The device tree's model is a NUL-terminated string with no newline: fgets keeps the
      * NUL and s_trim_right drops it. */
     s_read_line ("/proc/device-tree/model", fp->board, sizeof fp->board);
+    fb_health_throttling (fp->throttling, sizeof fp->throttling);
 }

@@ -19,6 +19,9 @@ typedef struct {
     char clocksource[32]; /* current_clocksource */
     char board[128];      /* /proc/device-tree/model, "" when absent */
     char cpu_flags[128];  /* the ones that matter here: aes sha1 sha2 pmull neon asimd avx2 */
+    char throttling[64];  /* "none", or what the board reports: the Pi firmware's
+                             get_throttled bits ("0x50005: under-voltage, throttled"), x86
+                             thermal throttle events since boot; "" when unknown */
 } fb_fingerprint_t;
 
 /* Reads this host. Never fails: what cannot be read stays empty or 0. */

@@ -68,3 +68,30 @@ void fb_health_sample (fb_health_t *self, int64_t *steal_ppm, int64_t *throttled
     if (pi > 0 && (pi & 0x6))
         *throttled = 1;
 }
+
+void fb_health_throttling (char *buf, size_t size) {
+    static const char *const bits[] = {"under-voltage", "frequency capped", "throttled",
+                                       "soft temperature limit"};
+    int64_t pi = s_read_number ("/sys/devices/platform/soc/soc:firmware/get_throttled", 16);
+    if (pi >= 0) {
+        if (pi == 0) {
+            snprintf (buf, size, "none");
+            return;
+        }
+        int len = snprintf (buf, size, "0x%llx:", (long long) pi);
+        for (int b = 0; b < 4 && len > 0 && (size_t) len < size; b++) {
+            if (pi & (1 << b))
+                len += snprintf (buf + len, size - (size_t) len, " %s now", bits[b]);
+            if (pi & (1 << (b + 16)))
+                len += snprintf (buf + len, size - (size_t) len, " %s since boot", bits[b]);
+        }
+        return;
+    }
+    int64_t count = s_x86_throttle_count ();
+    if (count < 0)
+        snprintf (buf, size, "%s", "");
+    else if (count == 0)
+        snprintf (buf, size, "none");
+    else
+        snprintf (buf, size, "%lld thermal throttle events since boot", (long long) count);
+}

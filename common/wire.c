@@ -97,6 +97,7 @@ static void s_pack_fingerprint (s_pack_t *self, const fb_fingerprint_t *in,
     out->clocksource = S_STR (self, in->clocksource);
     out->board = S_STR (self, in->board);
     out->cpu_flags = S_STR (self, in->cpu_flags);
+    out->throttling = S_STR (self, in->throttling);
 }
 
 static void s_pack_hello (s_pack_t *self, const fb_hello_t *in) {
@@ -320,7 +321,9 @@ static int s_unpack_fingerprint (const Fleetbench__Fingerprint *in, fb_fingerpri
         s_copy (out->clocksource, sizeof out->clocksource, in->clocksource, err,
                 "hello.fp.clocksource") ||
         s_copy (out->board, sizeof out->board, in->board, err, "hello.fp.board") ||
-        s_copy (out->cpu_flags, sizeof out->cpu_flags, in->cpu_flags, err, "hello.fp.cpu_flags"))
+        s_copy (out->cpu_flags, sizeof out->cpu_flags, in->cpu_flags, err, "hello.fp.cpu_flags") ||
+        s_copy (out->throttling, sizeof out->throttling, in->throttling, err,
+                "hello.fp.throttling"))
         return -1;
     out->cores = in->cores;
     out->mhz_max = in->mhz_max;

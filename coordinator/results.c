@@ -37,12 +37,13 @@ static void s_iso_time (int64_t wall_ns, char *buf, size_t size) {
 }
 
 static json_t *s_fingerprint (const fb_fingerprint_t *fp) {
-    return json_pack ("{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "hostname",
+    return json_pack ("{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "hostname",
                       fp->hostname, "arch", fp->arch, "cpu_model", fp->cpu_model, "cores",
                       fp->cores, "mhz_max", fp->mhz_max, "mhz_min", fp->mhz_min, "memory_bytes",
                       (json_int_t)fp->memory_bytes, "kernel", fp->kernel, "libc", fp->libc,
                       "openssl", fp->openssl, "build", fp->build, "clocksource", fp->clocksource,
-                      "board", fp->board, "cpu_flags", fp->cpu_flags);
+                      "board", fp->board, "cpu_flags", fp->cpu_flags, "throttling",
+                      fp->throttling);
 }
 
 static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {

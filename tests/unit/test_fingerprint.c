@@ -37,6 +37,7 @@ static void test_fingerprint_matches_this_machine (void **state) {
     s_assert_terminated (fp.clocksource, sizeof fp.clocksource);
     s_assert_terminated (fp.board, sizeof fp.board);
     s_assert_terminated (fp.cpu_flags, sizeof fp.cpu_flags);
+    s_assert_terminated (fp.throttling, sizeof fp.throttling);
     print_message ("%s %s \"%s\" %d cores %d-%d MHz %lld bytes, %s, %s, clock %s, board \"%s\", "
                    "flags \"%s\"\n",
                    fp.hostname, fp.arch, fp.cpu_model, fp.cores, fp.mhz_min, fp.mhz_max,

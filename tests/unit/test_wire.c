@@ -130,6 +130,7 @@ static void s_fill_fingerprint (fb_fingerprint_t *fp) {
     snprintf (fp->clocksource, sizeof fp->clocksource, "arch_sys_counter");
     snprintf (fp->board, sizeof fp->board, "Raspberry Pi 4 Model B Rev 1.4");
     snprintf (fp->cpu_flags, sizeof fp->cpu_flags, "aes sha1 sha2 pmull asimd");
+    snprintf (fp->throttling, sizeof fp->throttling, "0x50005: under-voltage now");
 }
 
 static void test_hello_round_trips_every_field (void **state) {
@@ -166,6 +167,7 @@ static void test_hello_round_trips_every_field (void **state) {
     assert_string_equal (got->fp.clocksource, "arch_sys_counter");
     assert_string_equal (got->fp.board, "Raspberry Pi 4 Model B Rev 1.4");
     assert_string_equal (got->fp.cpu_flags, "aes sha1 sha2 pmull asimd");
+    assert_string_equal (got->fp.throttling, "0x50005: under-voltage now");
     fb_msg_destroy (&out);
     fb_msg_destroy (&msg);
     assert_null (msg);
