@@ -15,10 +15,11 @@ for tree in build-asan:Asan:system build:Release:; do
     echo "== $type ($dir)"
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" >/dev/null
     cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 || { cat "$dir.build.log"; exit 1; }
-    # Integration tests start real processes on loopback ports of their own; two at a time.
+    # Integration tests start real processes on loopback ports of their own, and mostly wait
+    # on their scenarios' durations: one more at a time than there are cores.
     (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --output-on-failure -j"$jobs" ${skip:+-LE "$skip"}) || status=1
+        ctest --output-on-failure -j"$((jobs + 1))" ${skip:+-LE "$skip"}) || status=1
 done
 # Every decoder of outside input, fuzzed briefly (tests/fuzz/ci.sh: 10 s a target).
 echo "== Fuzz (build-fuzz)"
