@@ -50,6 +50,14 @@ if [ ${#missing[@]} -gt 0 ]; then
         $sudo systemctl disable "$svc" >/dev/null 2>&1 || true
         $sudo update-rc.d "$svc" disable >/dev/null 2>&1 || true
     done
+    # A tor the package started anyway (a policy-rc.d that was not ours allowed it) must not
+    # stay on the public network: stop the package's daemon only, by its pid file and user.
+    if [[ " ${missing[*]} " == *" tor "* ]]; then
+        for pid in $(cat /run/tor/tor.pid 2>/dev/null) \
+            $(pgrep -u debian-tor -x tor 2>/dev/null || true); do
+            $sudo kill "$pid" 2>/dev/null || true
+        done
+    fi
 fi
 [ "${1:-}" = "--deps-only" ] && exit 0
 

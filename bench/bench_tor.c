@@ -13,18 +13,25 @@
  * - RSS: the resident memory a fresh process grows by to hold a network of 5 relays, a client
  *   and N streams open on N/10 circuits (each stream has moved one 512 B / 4 KB exchange),
  *   N = 100 and 1000.
+ * - Circuit build time, model next to real tor: p50 and p95 of sequential 3-hop builds through 5
+ *   relays with hop_rtt 0, in the model and in mode tor's private network of tor processes
+ *   (EXTENDCIRCUIT to the CIRC BUILT event), on this host in this run. Only when tor is
+ *   installed; otherwise a skip line.
  * Wall-clock figures depend on what else the host runs; CPU-second figures much less.
  *
  *   bench_tor [circuits] [download_MB] */
 #include "clock.h"
 #include "tor_cell.h"
 #include "tor_client.h"
+#include "tor_control.h"
+#include "tor_net.h"
 #include "tor_relay.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +251,79 @@ static double s_rss_fresh (int nstreams) {
     return mb;
 }
 
+/* ---- circuit builds: model and real tor ------------------------------------------------ */
+
+#define S_BUILD_RELAYS 5
+
+static int s_cmp_ns (const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* p50 and p95 of n build times, in ms. */
+static void s_percentiles (int64_t *ns, int n, double *p50, double *p95) {
+    qsort (ns, (size_t)n, sizeof *ns, s_cmp_ns);
+    *p50 = (double)ns[(n - 1) / 2] / 1e6;
+    *p95 = (double)ns[(int)((n - 1) * 0.95)] / 1e6;
+}
+
+static void s_model_builds (int n, double *p50, double *p95) {
+    fb_err_t err;
+    fb_tor_net_t *net = fb_tor_net_new (S_BUILD_RELAYS, 0, &err);
+    fb_tor_client_t *client = net ? fb_tor_client_new (net, 0, &err) : NULL;
+    int64_t *ns = calloc ((size_t)n, sizeof *ns);
+    if (!client || !ns)
+        s_die ("network", &err);
+    for (int i = 0; i < n; i++) {
+        fb_tor_circ_t *circ = NULL;
+        fb_tor_build_t build;
+        if (fb_tor_client_build (client, 3, (uint64_t)i + 7, S_TIMEOUT_NS, &circ, &build, &err))
+            s_die ("build", &err);
+        ns[i] = build.build_ns;
+        fb_tor_client_close (client, &circ);
+    }
+    s_percentiles (ns, n, p50, p95);
+    free (ns);
+    fb_tor_client_destroy (&client);
+    fb_tor_net_destroy (&net);
+}
+
+/* The same builds through real tor; -1 when tor is not installed. */
+static int s_tor_builds (int n, double *p50, double *p95) {
+    char tor[512], gencert[512];
+    fb_err_t err;
+    if (fb_tornet_find_binaries (tor, gencert, sizeof tor, &err) != 0)
+        return -1;
+    fb_tornet_t *net = fb_tornet_new (S_BUILD_RELAYS, 120 * FB_NS_PER_S, "bench_tor", &err);
+    if (!net)
+        s_die ("private tor network", &err);
+    fb_tor_control_t *ctl = fb_tor_control_new (fb_tornet_control_port (net),
+                                                fb_tornet_cookie_path (net), S_TIMEOUT_NS, &err);
+    int64_t *ns = calloc ((size_t)n, sizeof *ns);
+    if (!ctl || !ns || fb_tor_control_watch_circuits (ctl, S_TIMEOUT_NS, &err) != 0)
+        s_die ("tor control port", &err);
+    int built = 0;
+    for (int i = 0; i < n; i++) {
+        const char *path[3];
+        for (int h = 0; h < 3; h++) /* a rotation of the 5 relays: 3 distinct ones */
+            path[h] = fb_tornet_relay (net, (i + h) % S_BUILD_RELAYS)->fingerprint;
+        uint32_t id = 0;
+        if (fb_tor_control_build (ctl, path, 3, S_TIMEOUT_NS, &id, &ns[built], &err) == 0)
+            built++;
+        else
+            fprintf (stderr, "bench_tor: tor build %d: %s\n", i, err.msg);
+        if (id)
+            fb_tor_control_close_circuit (ctl, id, S_TIMEOUT_NS, NULL);
+    }
+    if (built == 0)
+        s_die ("tor builds", NULL);
+    s_percentiles (ns, built, p50, p95);
+    free (ns);
+    fb_tor_control_destroy (&ctl);
+    fb_tornet_destroy (&net);
+    return 0;
+}
+
 int main (int argc, char **argv) {
     int circuits = argc > 1 ? atoi (argv[1]) : 200;
     int megabytes = argc > 2 ? atoi (argv[2]) : 50;
@@ -257,6 +337,10 @@ int main (int argc, char **argv) {
     s_model_cells (megabytes, &cells_wall, &cells_cpu);
     double floor_cells = s_floor_cells_per_s (200000);
     double rss100 = s_rss_fresh (100), rss1000 = s_rss_fresh (1000);
+    int builds = circuits < 100 ? circuits : 100;
+    double model_p50, model_p95, tor_p50 = 0, tor_p95 = 0;
+    s_model_builds (builds, &model_p50, &model_p95);
+    bool have_tor = s_tor_builds (builds, &tor_p50, &tor_p95) == 0;
 
     printf ("\ntor model mode vs the OpenSSL floor (%d circuits, %d MB download, hop_rtt 0)\n",
             circuits, megabytes);
@@ -269,5 +353,18 @@ int main (int argc, char **argv) {
             floor_cells, floor_cells / cells_cpu);
     printf ("%-44s %14.1f %14s %8s\n", "RSS grown with 100 streams held (MB)", rss100, "-", "-");
     printf ("%-44s %14.1f %14s %8s\n", "RSS grown with 1000 streams held (MB)", rss1000, "-", "-");
+
+    printf (
+        "\ncircuit build, model vs real tor (%d sequential 3-hop builds, %d relays, hop_rtt 0)\n",
+        builds, S_BUILD_RELAYS);
+    printf ("%-44s %14s %14s %8s\n", "measure", "model", "tor", "ratio");
+    if (!have_tor) {
+        printf ("skipped: tor is not installed (setup.sh installs Debian's tor package)\n");
+        return 0;
+    }
+    printf ("%-44s %14.2f %14.2f %8.1f\n", "build p50 (ms)", model_p50, tor_p50,
+            tor_p50 / model_p50);
+    printf ("%-44s %14.2f %14.2f %8.1f\n", "build p95 (ms)", model_p95, tor_p95,
+            tor_p95 / model_p95);
     return 0;
 }

@@ -311,8 +311,10 @@ static void s_sync (s_coord_t *self, int64_t now) {
     for (int w = 0; w < run->sc->n_workloads; w++)
         total += run->sc->workloads[w].warmup_ns + run->sc->workloads[w].duration_ns +
                  (w > 0 ? FB_WORKLOAD_GAP_NS : 0);
-    self->run_deadline_ns =
-        run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns + 30 * FB_NS_PER_S;
+    /* A safety net for agents that heartbeat but never finish; every workload may also spend
+     * up to two minutes in setup (a private tor network bootstraps in about one). */
+    self->run_deadline_ns = run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns +
+                            (30 + 120 * (int64_t) run->sc->n_workloads) * FB_NS_PER_S;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
         fb_msg_t *msg = fb_msg_new (FB_MSG_START);

@@ -1,10 +1,13 @@
-/* tor_circuit.c: the tor.circuit workload (model mode). Setup starts a loopback network of
- * `relays` relays and one client; one op builds one circuit of `hops` hops through it (CREATE2,
- * then EXTEND2 hop by hop, ntor at every hop) and destroys it (DESTROY). The op's latency is the
- * circuit build time. All workers share the client, so circuits share its TLS links as a tor
- * client's do; the client's thread does the client-side crypto of every circuit. */
+/* tor_circuit.c: the tor.circuit workload. Model mode (the default): setup starts a loopback
+ * network of `relays` relays and one client; one op builds one circuit of `hops` hops through
+ * it (CREATE2, then EXTEND2 hop by hop, ntor at every hop) and destroys it (DESTROY). The op's
+ * latency is the circuit build time. All workers share the client, so circuits share its TLS
+ * links as a tor client's do; the client's thread does the client-side crypto of every
+ * circuit. Mode tor (tor_control.c) builds the same circuits with real tor processes; the
+ * descriptor below only dispatches on the mode. */
 #include "clock.h"
 #include "tor_client.h"
+#include "tor_control.h"
 #include "tor_relay.h"
 #include "workload.h"
 
@@ -32,6 +35,10 @@ static const fb_param_spec_t s_params[] = {
      "round trip of every link; a cell waits half of it where it arrives"},
     {"timeout", FB_PARAM_DURATION, "30s", 1e6, 600e9, NULL,
      "a build not done by then fails (counted in failures)"},
+    {"mode", FB_PARAM_ENUM, "model", 0, 0, "model|tor",
+     "model: our own relays in the agent; tor: a private network of tor processes"},
+    {"bootstrap_timeout", FB_PARAM_DURATION, "120s", 10e9, 600e9, NULL,
+     "mode tor: setup fails when the private network has not bootstrapped by then"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -41,10 +48,13 @@ static const fb_counter_spec_t s_counters[] = {
     {"failures", FB_COUNTER_SUM, ""},
     {"bad_cells", FB_COUNTER_SUM, ""},
     {"relay_crypto", FB_COUNTER_SUM, "ns"},
+    {"tor_rss", FB_COUNTER_MAX, "B"},     /* mode tor: the client tor's VmRSS */
+    {"tor_hwm", FB_COUNTER_MAX, "B"},     /* mode tor: the client tor's VmHWM */
+    {"tor_net_rss", FB_COUNTER_MAX, "B"}, /* mode tor: VmRSS of every tor of the network */
     {NULL, 0, NULL},
 };
 
-static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
     (void)env;
     int relays = (int)fb_params_num (params, "relays"), hops = (int)fb_params_num (params, "hops");
     if (hops > relays)
@@ -55,12 +65,12 @@ static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t 
     return 0;
 }
 
-static void s_teardown (void **state_p);
+static void s_model_teardown (void **state_p);
 
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
+static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                          fb_err_t *err) {
     *state_p = NULL;
-    if (s_check (params, env, err) != 0)
+    if (s_model_check (params, env, err) != 0)
         return -1;
     s_state_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -71,7 +81,7 @@ static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **st
     int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
     self->net = fb_tor_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err);
     if (!self->net || !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err))) {
-        s_teardown (&state);
+        s_model_teardown (&state);
         return -1;
     }
     *state_p = self;
@@ -86,7 +96,7 @@ static uint64_t s_next (uint64_t *rng) {
     return *rng = x;
 }
 
-static int s_op (void *state, fb_wl_op_t *op) {
+static int s_model_op (void *state, fb_wl_op_t *op) {
     s_state_t *self = state;
     fb_tor_circ_t *circ = NULL;
     fb_tor_build_t build;
@@ -104,7 +114,7 @@ static int s_op (void *state, fb_wl_op_t *op) {
     return rc;
 }
 
-static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
+static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_state_t *self = state;
     fb_tor_net_stats_t ns;
@@ -119,12 +129,72 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     self->relay_crypto_seen = ns.crypto_ns;
 }
 
-static void s_teardown (void **state_p) {
+static void s_model_teardown (void **state_p) {
     s_state_t *self = *state_p;
     if (!self)
         return;
     fb_tor_client_destroy (&self->client);
     fb_tor_net_destroy (&self->net);
+    free (self);
+    *state_p = NULL;
+}
+
+static const fb_workload_t s_model = {
+    .setup = s_model_setup,
+    .op = s_model_op,
+    .interval = s_model_interval,
+    .teardown = s_model_teardown,
+};
+
+/* ---- mode dispatch ---------------------------------------------------------------------- */
+
+typedef struct {
+    const fb_workload_t *impl;
+    void *state;
+} s_moded_t;
+
+static const fb_workload_t *s_impl (const fb_params_t *params) {
+    return fb_params_num (params, "mode") == 1 ? &fb_tor_control_circuit_mode : &s_model;
+}
+
+static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    if (s_model_check (params, env, err) != 0)
+        return -1;
+    const fb_workload_t *impl = s_impl (params);
+    return impl->check ? impl->check (params, env, err) : 0;
+}
+
+static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                    fb_err_t *err) {
+    *state_p = NULL;
+    s_moded_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
+    self->impl = s_impl (params);
+    if (s_check (params, env, err) != 0 ||
+        self->impl->setup (params, env, &self->state, err) != 0) {
+        free (self);
+        return -1;
+    }
+    *state_p = self;
+    return 0;
+}
+
+static int s_op (void *state, fb_wl_op_t *op) {
+    s_moded_t *self = state;
+    return self->impl->op (self->state, op);
+}
+
+static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
+    s_moded_t *self = state;
+    self->impl->interval (self->state, metrics, counters);
+}
+
+static void s_teardown (void **state_p) {
+    s_moded_t *self = *state_p;
+    if (!self)
+        return;
+    self->impl->teardown (&self->state);
     free (self);
     *state_p = NULL;
 }

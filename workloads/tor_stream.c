@@ -1,13 +1,16 @@
-/* tor_stream.c: the tor.stream workload (model mode). Setup starts the loopback network and a
- * client, builds `circuits` circuits and opens `streams` streams over them (round robin) to the
- * exits' sink, and keeps them all open. One op is one request/response exchange on one stream:
- * `request` bytes out, `response` bytes back, in RELAY_DATA cells under SENDME flow control.
- * Worker w owns streams w, w + workers, ... and takes them in turn, so no two ops share a
+/* tor_stream.c: the tor.stream workload. Model mode (the default): setup starts the loopback
+ * network and a client, builds `circuits` circuits and opens `streams` streams over them (round
+ * robin) to the exits' sink, and keeps them all open. One op is one request/response exchange on
+ * one stream: `request` bytes out, `response` bytes back, in RELAY_DATA cells under SENDME flow
+ * control. Worker w owns streams w, w + workers, ... and takes them in turn, so no two ops share a
  * stream. A stream that has carried `stream_bytes` is ended (RELAY_END) and a new one opened
- * on its circuit by the op that next takes it; that op's latency includes the open. */
+ * on its circuit by the op that next takes it; that op's latency includes the open. Mode tor
+ * (tor_socks.c) does the same through a real tor client's SOCKS port; the descriptor below
+ * only dispatches on the mode. */
 #include "clock.h"
 #include "tor_client.h"
 #include "tor_relay.h"
+#include "tor_socks.h"
 #include "workload.h"
 
 #include <pthread.h>
@@ -69,6 +72,10 @@ static const fb_param_spec_t s_params[] = {
      "round trip of every link; a cell waits half of it where it arrives"},
     {"timeout", FB_PARAM_DURATION, "30s", 1e6, 600e9, NULL,
      "an open or exchange not done by then fails (counted in failures)"},
+    {"mode", FB_PARAM_ENUM, "model", 0, 0, "model|tor",
+     "model: our own relays in the agent; tor: a private network of tor processes"},
+    {"bootstrap_timeout", FB_PARAM_DURATION, "120s", 10e9, 600e9, NULL,
+     "mode tor: setup fails when the private network has not bootstrapped by then"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -81,10 +88,13 @@ static const fb_counter_spec_t s_counters[] = {
     {"bad_cells", FB_COUNTER_SUM, ""},
     {"failures", FB_COUNTER_SUM, ""},
     {"circuits", FB_COUNTER_MAX, ""},
+    {"tor_rss", FB_COUNTER_MAX, "B"},     /* mode tor: the client tor's VmRSS */
+    {"tor_hwm", FB_COUNTER_MAX, "B"},     /* mode tor: the client tor's VmHWM */
+    {"tor_net_rss", FB_COUNTER_MAX, "B"}, /* mode tor: VmRSS of every tor of the network */
     {NULL, 0, NULL},
 };
 
-static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
     int relays = (int)fb_params_num (params, "relays"), hops = (int)fb_params_num (params, "hops");
     int circuits = (int)fb_params_num (params, "circuits");
     int streams = (int)fb_params_num (params, "streams");
@@ -155,7 +165,7 @@ static int s_parallel (s_state_t *self, void *(*fn) (void *), int items, fb_err_
     return 0;
 }
 
-static void s_teardown (void **state_p);
+static void s_model_teardown (void **state_p);
 
 static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_t *env,
                     fb_err_t *err) {
@@ -182,10 +192,10 @@ static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_
     return 0;
 }
 
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
+static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                          fb_err_t *err) {
     *state_p = NULL;
-    if (s_check (params, env, err) != 0)
+    if (s_model_check (params, env, err) != 0)
         return -1;
     s_state_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -197,7 +207,7 @@ static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **st
         !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err)) ||
         s_parallel (self, s_builder_main, self->ncircuits, err) != 0 ||
         s_parallel (self, s_opener_main, self->nstreams, err) != 0) {
-        s_teardown (&state);
+        s_model_teardown (&state);
         return -1;
     }
     fb_tor_client_reset_peak (self->client);
@@ -245,7 +255,7 @@ static int s_reopen (s_state_t *self, s_held_t *held, fb_wl_op_t *op) {
     return 0;
 }
 
-static int s_op (void *state, fb_wl_op_t *op) {
+static int s_model_op (void *state, fb_wl_op_t *op) {
     s_state_t *self = state;
     int w = op->worker % self->workers, i = self->cursor[w];
     self->cursor[w] = i + self->workers < self->nstreams ? i + self->workers : w;
@@ -267,7 +277,7 @@ static int s_op (void *state, fb_wl_op_t *op) {
     return 0;
 }
 
-static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
+static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_state_t *self = state;
     fb_tor_net_stats_t ns;
@@ -286,7 +296,7 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     self->bad_seen = bad;
 }
 
-static void s_teardown (void **state_p) {
+static void s_model_teardown (void **state_p) {
     s_state_t *self = *state_p;
     if (!self)
         return;
@@ -306,6 +316,66 @@ static void s_teardown (void **state_p) {
     free (self->slots);
     free (self->held);
     free (self->cursor);
+    free (self);
+    *state_p = NULL;
+}
+
+static const fb_workload_t s_model = {
+    .setup = s_model_setup,
+    .op = s_model_op,
+    .interval = s_model_interval,
+    .teardown = s_model_teardown,
+};
+
+/* ---- mode dispatch ---------------------------------------------------------------------- */
+
+typedef struct {
+    const fb_workload_t *impl;
+    void *state;
+} s_moded_t;
+
+static const fb_workload_t *s_impl (const fb_params_t *params) {
+    return fb_params_num (params, "mode") == 1 ? &fb_tor_socks_stream_mode : &s_model;
+}
+
+static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    if (s_model_check (params, env, err) != 0)
+        return -1;
+    const fb_workload_t *impl = s_impl (params);
+    return impl->check ? impl->check (params, env, err) : 0;
+}
+
+static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                    fb_err_t *err) {
+    *state_p = NULL;
+    s_moded_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory");
+    self->impl = s_impl (params);
+    if (s_check (params, env, err) != 0 ||
+        self->impl->setup (params, env, &self->state, err) != 0) {
+        free (self);
+        return -1;
+    }
+    *state_p = self;
+    return 0;
+}
+
+static int s_op (void *state, fb_wl_op_t *op) {
+    s_moded_t *self = state;
+    return self->impl->op (self->state, op);
+}
+
+static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
+    s_moded_t *self = state;
+    self->impl->interval (self->state, metrics, counters);
+}
+
+static void s_teardown (void **state_p) {
+    s_moded_t *self = *state_p;
+    if (!self)
+        return;
+    self->impl->teardown (&self->state);
     free (self);
     *state_p = NULL;
 }
