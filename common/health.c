@@ -78,12 +78,12 @@ void fb_health_throttling (char *buf, size_t size) {
             snprintf (buf, size, "none");
             return;
         }
-        int len = snprintf (buf, size, "0x%llx:", (long long) pi);
-        for (int b = 0; b < 4 && len > 0 && (size_t) len < size; b++) {
+        int len = snprintf (buf, size, "0x%llx:", (long long)pi);
+        for (int b = 0; b < 4 && len > 0 && (size_t)len < size; b++) {
             if (pi & (1 << b))
-                len += snprintf (buf + len, size - (size_t) len, " %s now", bits[b]);
+                len += snprintf (buf + len, size - (size_t)len, " %s now", bits[b]);
             if (pi & (1 << (b + 16)))
-                len += snprintf (buf + len, size - (size_t) len, " %s since boot", bits[b]);
+                len += snprintf (buf + len, size - (size_t)len, " %s since boot", bits[b]);
         }
         return;
     }
@@ -93,5 +93,5 @@ void fb_health_throttling (char *buf, size_t size) {
     else if (count == 0)
         snprintf (buf, size, "none");
     else
-        snprintf (buf, size, "%lld thermal throttle events since boot", (long long) count);
+        snprintf (buf, size, "%lld thermal throttle events since boot", (long long)count);
 }

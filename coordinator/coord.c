@@ -314,7 +314,7 @@ static void s_sync (s_coord_t *self, int64_t now) {
     /* A safety net for agents that heartbeat but never finish; every workload may also spend
      * up to two minutes in setup (a private tor network bootstraps in about one). */
     self->run_deadline_ns = run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns +
-                            (30 + 120 * (int64_t) run->sc->n_workloads) * FB_NS_PER_S;
+                            (30 + 120 * (int64_t)run->sc->n_workloads) * FB_NS_PER_S;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
         fb_msg_t *msg = fb_msg_new (FB_MSG_START);

@@ -42,8 +42,7 @@ static json_t *s_fingerprint (const fb_fingerprint_t *fp) {
                       fp->cores, "mhz_max", fp->mhz_max, "mhz_min", fp->mhz_min, "memory_bytes",
                       (json_int_t)fp->memory_bytes, "kernel", fp->kernel, "libc", fp->libc,
                       "openssl", fp->openssl, "build", fp->build, "clocksource", fp->clocksource,
-                      "board", fp->board, "cpu_flags", fp->cpu_flags, "throttling",
-                      fp->throttling);
+                      "board", fp->board, "cpu_flags", fp->cpu_flags, "throttling", fp->throttling);
 }
 
 static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {
