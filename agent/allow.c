@@ -1,16 +1,16 @@
-/* allow.c: the agent's allow-list. libyaml's event parser drives a small state machine (the
- * file is one flat mapping of name -> list of strings, so no tree is needed); every error names
+/* allow.c: the agent's allow-list. yamltree reads the file (one flat mapping of name -> list of
+ * strings) and the entries are checked in the order they are written; every error names
  * path:line:col as the scenario parser's do. Anchors, aliases and nesting are refused: what
  * runs on this host must be readable in the file as written. */
 #include "allow.h"
 
+#include "yamltree.h"
+
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #define S_MAX_FILE_BYTES (1024 * 1024)
 #define S_MAX_ARG_BYTES 4096
@@ -39,99 +39,15 @@ struct fb_allow {
     int n_helpers;
 };
 
-typedef enum { S_TOP, S_KEY, S_VALUE, S_ARGS, S_END } s_state_t;
-
 typedef struct {
     const char *path;
-    const char *text;
-    size_t len;
     fb_err_t *err;
     fb_allow_t *allow;
-    s_state_t state;
-    int documents;
-    bool root_seen;
-    s_entry_t *entry; /* S_ARGS: the entry being filled */
-    int cap_args;
 } s_ctx_t;
 
-/* ---- messages -------------------------------------------------------------------------- */
-
-static int s_fail_at (s_ctx_t *ctx, int line, int col, const char *fmt, ...)
-    __attribute__ ((format (printf, 4, 5)));
-static int s_fail_at (s_ctx_t *ctx, int line, int col, const char *fmt, ...) {
-    char msg[sizeof ctx->err->msg];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (msg, sizeof msg, fmt, ap);
-    va_end (ap);
-    return fb_err_set (ctx->err, FB_EINPUT, "%s:%d:%d: %s", ctx->path, line, col, msg);
-}
-
-/* Scalar text for a message: at most 40 characters, quotes and control bytes escaped. */
-static const char *s_quote (const char *text, size_t len, char *buf, size_t size) {
-    size_t at = 0;
-    for (size_t i = 0; i < len && at + 8 < size; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (i >= 40) {
-            at += (size_t)snprintf (buf + at, size - at, "...");
-            break;
-        }
-        if (c < 0x20 || c == 0x7f)
-            at += (size_t)snprintf (buf + at, size - at, "\\x%02x", c);
-        else if (c == '"' || c == '\\')
-            at += (size_t)snprintf (buf + at, size - at, "\\%c", c);
-        else
-            buf[at++] = (char)c;
-    }
-    buf[at] = '\0';
-    return buf;
-}
-
-/* What an event is, for "(got ...)". */
-static const char *s_describe (const yaml_event_t *ev, char *buf, size_t size) {
-    if (ev->type == YAML_MAPPING_START_EVENT)
-        return "a mapping";
-    if (ev->type == YAML_SEQUENCE_START_EVENT)
-        return "a list";
-    if (ev->type != YAML_SCALAR_EVENT)
-        return "the end of the file";
-    if (ev->data.scalar.length == 0 && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-        return "nothing";
-    char q[64];
-    snprintf (buf, size, "\"%s\"",
-              s_quote ((const char *)ev->data.scalar.value, ev->data.scalar.length, q, sizeof q));
-    return buf;
-}
-
-static int s_reader_error (s_ctx_t *ctx, const yaml_parser_t *parser) {
-    size_t offset = parser->problem_offset < ctx->len ? parser->problem_offset : ctx->len;
-    int line = 1, col = 1;
-    for (size_t i = 0; i < offset; i++) {
-        unsigned char c = (unsigned char)ctx->text[i];
-        if (c == '\n')
-            line++, col = 1;
-        else if ((c & 0xc0) != 0x80)
-            col++;
-    }
-    if (parser->problem && strstr (parser->problem, "UTF-8"))
-        return s_fail_at (ctx, line, col, "invalid UTF-8: an allow-list must be UTF-8 text");
-    return s_fail_at (ctx, line, col, "unreadable YAML: %s",
-                      parser->problem ? parser->problem : "unknown problem");
-}
-
-static int s_yaml_error (s_ctx_t *ctx, const yaml_parser_t *parser) {
-    if (parser->error == YAML_READER_ERROR)
-        return s_reader_error (ctx, parser);
-    if (parser->error == YAML_MEMORY_ERROR)
-        return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory reading YAML", ctx->path);
-    int line = (int)parser->problem_mark.line + 1, col = (int)parser->problem_mark.column + 1;
-    char context[96] = "";
-    if (parser->context)
-        snprintf (context, sizeof context, " (%s at %d:%d)", parser->context,
-                  (int)parser->context_mark.line + 1, (int)parser->context_mark.column + 1);
-    return s_fail_at (ctx, line, col, "invalid YAML: %s%s",
-                      parser->problem ? parser->problem : "unknown problem", context);
-}
+#define s_fail_at(ctx, line, col, ...)                                                             \
+    fb_yamltree_fail_at ((ctx)->err, (ctx)->path, (line), (col), __VA_ARGS__)
+#define s_fail(ctx, node, ...) s_fail_at ((ctx), (node)->line, (node)->col, __VA_ARGS__)
 
 /* ---- entries --------------------------------------------------------------------------- */
 
@@ -163,78 +79,70 @@ static bool s_name_ok (const char *name, size_t len) {
     return true;
 }
 
-/* A new entry named by the key scalar ev. */
-static int s_on_name (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
+/* A new entry named by the scalar key; counted in allow->n once it owns its argv. */
+static s_entry_t *s_on_name (s_ctx_t *ctx, const fb_yamltree_node_t *key) {
     char got[96];
-    const char *name = (const char *)ev->data.scalar.value;
-    size_t len = ev->data.scalar.length;
-    if (!s_name_ok (name, len))
-        return s_fail_at (ctx, line, col,
-                          "expected a command name of 1 to %d characters from A-Z a-z 0-9 _ . - "
-                          "(got %s)",
-                          S_MAX_NAME_BYTES, s_describe (ev, got, sizeof got));
-    if (strcmp (name, FB_ALLOW_HELPER) == 0)
-        return s_fail_at (ctx, line, col,
-                          "%s is built in and always allowed; it cannot be redefined",
-                          FB_ALLOW_HELPER);
+    const char *name = key->text;
+    size_t len = key->len;
+    if (!s_name_ok (name, len)) {
+        s_fail (ctx, key,
+                "expected a command name of 1 to %d characters from A-Z a-z 0-9 _ . - (got %s)",
+                S_MAX_NAME_BYTES, fb_yamltree_describe (key, got, sizeof got));
+        return NULL;
+    }
+    if (strcmp (name, FB_ALLOW_HELPER) == 0) {
+        s_fail (ctx, key, "%s is built in and always allowed; it cannot be redefined",
+                FB_ALLOW_HELPER);
+        return NULL;
+    }
     const s_entry_t *before = s_find (ctx->allow, name);
-    if (before)
-        return s_fail_at (ctx, line, col, "command \"%s\" is given twice (first at line %d)", name,
-                          before->line);
+    if (before) {
+        s_fail (ctx, key, "command \"%s\" is given twice (first at line %d)", name, before->line);
+        return NULL;
+    }
     fb_allow_t *allow = ctx->allow;
-    if (allow->n == FB_ALLOW_MAX_ENTRIES)
-        return s_fail_at (ctx, line, col, "expected at most %d commands (got more)",
-                          FB_ALLOW_MAX_ENTRIES);
+    if (allow->n == FB_ALLOW_MAX_ENTRIES) {
+        s_fail (ctx, key, "expected at most %d commands (got more)", FB_ALLOW_MAX_ENTRIES);
+        return NULL;
+    }
     if (allow->n == allow->cap) {
         int cap = allow->cap ? allow->cap * 2 : 8;
         s_entry_t *entries = realloc (allow->entries, (size_t)cap * sizeof *entries);
-        if (!entries)
-            return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
+        if (!entries) {
+            fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
+            return NULL;
+        }
         allow->entries = entries;
         allow->cap = cap;
     }
     s_entry_t *entry = &allow->entries[allow->n];
-    *entry = (s_entry_t){.line = line, .col = col};
+    *entry = (s_entry_t){.line = key->line, .col = key->col};
     memcpy (entry->name, name, len);
     entry->name[len] = '\0';
-    ctx->entry = entry;
-    ctx->state = S_VALUE;
-    return 0;
+    return entry;
 }
 
-/* The list that follows a name: its storage, filled by s_on_arg. */
-static int s_on_list (s_ctx_t *ctx) {
-    ctx->cap_args = 4;
-    ctx->entry->argv = calloc ((size_t)ctx->cap_args + 1, sizeof *ctx->entry->argv);
-    if (!ctx->entry->argv)
-        return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
-    ctx->allow->n++; /* owns its argv from now on: destroy frees it */
-    ctx->state = S_ARGS;
-    return 0;
-}
-
-static int s_on_arg (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
-    s_entry_t *entry = ctx->entry;
-    const char *text = (const char *)ev->data.scalar.value;
-    size_t len = ev->data.scalar.length;
+/* One argument, appended to entry->argv (room for *cap_args of them). */
+static int s_on_arg (s_ctx_t *ctx, s_entry_t *entry, const fb_yamltree_node_t *arg, int *cap_args) {
+    const char *text = arg->text;
+    size_t len = arg->len;
     if (entry->argc == FB_ALLOW_MAX_ARGS)
-        return s_fail_at (ctx, line, col, "expected at most %d arguments for %s (got more)",
-                          FB_ALLOW_MAX_ARGS, entry->name);
+        return s_fail (ctx, arg, "expected at most %d arguments for %s (got more)",
+                       FB_ALLOW_MAX_ARGS, entry->name);
     if (len > S_MAX_ARG_BYTES)
-        return s_fail_at (ctx, line, col, "expected an argument of at most %d bytes (got %zu)",
-                          S_MAX_ARG_BYTES, len);
+        return s_fail (ctx, arg, "expected an argument of at most %d bytes (got %zu)",
+                       S_MAX_ARG_BYTES, len);
     if (memchr (text, '\0', len))
-        return s_fail_at (ctx, line, col, "expected an argument without NUL bytes");
+        return s_fail (ctx, arg, "expected an argument without NUL bytes");
     if (entry->argc == 0 && len == 0)
-        return s_fail_at (ctx, line, col, "expected the program of %s first (got nothing)",
-                          entry->name);
-    if (entry->argc == ctx->cap_args) {
-        int cap = ctx->cap_args * 2;
+        return s_fail (ctx, arg, "expected the program of %s first (got nothing)", entry->name);
+    if (entry->argc == *cap_args) {
+        int cap = *cap_args * 2;
         char **argv = realloc (entry->argv, ((size_t)cap + 1) * sizeof *argv);
         if (!argv)
             return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
         entry->argv = argv;
-        ctx->cap_args = cap;
+        *cap_args = cap;
     }
     char *copy = malloc (len + 1);
     if (!copy)
@@ -246,133 +154,66 @@ static int s_on_arg (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
     return 0;
 }
 
-/* ---- the state machine ----------------------------------------------------------------- */
-
-static int s_on_top (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
+/* The argv list of entry. */
+static int s_on_args (s_ctx_t *ctx, s_entry_t *entry, const fb_yamltree_node_t *list) {
     char got[96];
-    switch (ev->type) {
-    case YAML_MAPPING_START_EVENT:
-        ctx->root_seen = true;
-        ctx->state = S_KEY;
-        return 0;
-    case YAML_SCALAR_EVENT:
-    case YAML_SEQUENCE_START_EVENT:
-        return s_fail_at (ctx, line, col,
-                          "expected a mapping of command names to argv lists such as "
-                          "sleep-1: [/bin/sleep, \"1\"] (got %s)",
-                          s_describe (ev, got, sizeof got));
-    default:
-        return 0;
-    }
-}
-
-static int s_on_key (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
-    char got[96];
-    if (ev->type == YAML_MAPPING_END_EVENT) {
-        ctx->state = S_END;
-        return 0;
-    }
-    if (ev->type == YAML_SCALAR_EVENT)
-        return s_on_name (ctx, ev, line, col);
-    return s_fail_at (ctx, line, col, "expected a command name (got %s)",
-                      s_describe (ev, got, sizeof got));
-}
-
-static int s_on_value (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
-    char got[96];
-    if (ev->type == YAML_SEQUENCE_START_EVENT)
-        return s_on_list (ctx);
-    return s_fail_at (ctx, line, col,
-                      "expected the argv of %s as a list of strings such as "
-                      "[/bin/sleep, \"1\"] (got %s)",
-                      ctx->entry->name, s_describe (ev, got, sizeof got));
-}
-
-static int s_on_args (s_ctx_t *ctx, const yaml_event_t *ev, int line, int col) {
-    char got[96];
-    if (ev->type == YAML_SCALAR_EVENT)
-        return s_on_arg (ctx, ev, line, col);
-    if (ev->type == YAML_SEQUENCE_END_EVENT) {
-        if (ctx->entry->argc == 0)
-            return s_fail_at (ctx, ctx->entry->line, ctx->entry->col,
-                              "expected at least the program in the argv of %s (got an empty "
-                              "list)",
-                              ctx->entry->name);
-        ctx->state = S_KEY;
-        return 0;
-    }
-    return s_fail_at (ctx, line, col, "expected a string in the argv of %s (got %s)",
-                      ctx->entry->name, s_describe (ev, got, sizeof got));
-}
-
-static const yaml_char_t *s_anchor (const yaml_event_t *ev) {
-    switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        return ev->data.scalar.anchor;
-    case YAML_SEQUENCE_START_EVENT:
-        return ev->data.sequence_start.anchor;
-    case YAML_MAPPING_START_EVENT:
-        return ev->data.mapping_start.anchor;
-    default:
-        return NULL;
-    }
-}
-
-/* One event. 1: the stream ended; 0: go on; -1: error. */
-static int s_on_event (s_ctx_t *ctx, const yaml_event_t *ev) {
-    int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
-    if (ev->type == YAML_STREAM_END_EVENT)
-        return 1;
-    if (ev->type == YAML_DOCUMENT_START_EVENT && ++ctx->documents > 1)
-        return s_fail_at (ctx, line, col, "expected one YAML document (got a second document)");
-    if (ev->type == YAML_ALIAS_EVENT)
-        return s_fail_at (ctx, line, col,
-                          "aliases are not supported, write the value out (got alias *%.40s)",
-                          ev->data.alias.anchor ? (const char *)ev->data.alias.anchor : "");
-    const yaml_char_t *anchor = s_anchor (ev);
-    if (anchor)
-        return s_fail_at (ctx, line, col,
-                          "anchors are not supported, write the value out (got anchor &%.40s)",
-                          (const char *)anchor);
-    switch (ctx->state) {
-    case S_TOP:
-        return s_on_top (ctx, ev, line, col);
-    case S_KEY:
-        return s_on_key (ctx, ev, line, col);
-    case S_VALUE:
-        return s_on_value (ctx, ev, line, col);
-    case S_ARGS:
-        return s_on_args (ctx, ev, line, col);
-    case S_END:
-        break;
-    }
-    return 0; /* document end */
-}
-
-static int s_parse_events (s_ctx_t *ctx) {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize (&parser))
+    int cap_args = 4;
+    entry->argv = calloc ((size_t)cap_args + 1, sizeof *entry->argv);
+    if (!entry->argv)
         return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
-    yaml_parser_set_input_string (&parser, (const unsigned char *)ctx->text, ctx->len);
-    int rc = 0;
-    /* Each event consumes input, and the input is at most S_MAX_FILE_BYTES: bounded. */
-    while (rc == 0) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse (&parser, &ev)) {
-            rc = s_yaml_error (ctx, &parser);
-            break;
-        }
-        rc = s_on_event (ctx, &ev);
-        yaml_event_delete (&ev);
+    ctx->allow->n++; /* owns its argv from now on: destroy frees it */
+    for (int i = 0; i < list->n; i++) {
+        const fb_yamltree_node_t *arg = list->items[i];
+        if (arg->kind != FB_YAMLTREE_SCALAR)
+            return s_fail (ctx, arg, "expected a string in the argv of %s (got %s)", entry->name,
+                           fb_yamltree_describe (arg, got, sizeof got));
+        if (s_on_arg (ctx, entry, arg, &cap_args) != 0)
+            return -1;
     }
-    yaml_parser_delete (&parser);
-    if (rc < 0)
-        return -1;
-    if (!ctx->root_seen)
-        return s_fail_at (ctx, 1, 1,
-                          "expected a mapping of command names to argv lists such as "
-                          "sleep-1: [/bin/sleep, \"1\"] (got an empty file)");
+    if (entry->argc == 0)
+        return s_fail_at (ctx, entry->line, entry->col,
+                          "expected at least the program in the argv of %s (got an empty list)",
+                          entry->name);
     return 0;
+}
+
+static int s_on_entry (s_ctx_t *ctx, const fb_yamltree_node_t *key,
+                       const fb_yamltree_node_t *value) {
+    char got[96];
+    if (key->kind != FB_YAMLTREE_SCALAR)
+        return s_fail (ctx, key, "expected a command name (got %s)",
+                       fb_yamltree_describe (key, got, sizeof got));
+    s_entry_t *entry = s_on_name (ctx, key);
+    if (!entry)
+        return -1;
+    if (value->kind != FB_YAMLTREE_SEQ)
+        return s_fail (ctx, value,
+                       "expected the argv of %s as a list of strings such as "
+                       "[/bin/sleep, \"1\"] (got %s)",
+                       entry->name, fb_yamltree_describe (value, got, sizeof got));
+    return s_on_args (ctx, entry, value);
+}
+
+static int s_parse (s_ctx_t *ctx, const char *text, size_t len) {
+    static const fb_yamltree_opts_t opts = {.what = "an allow-list", .explain = false};
+    char got[96];
+    fb_yamltree_node_t *root = NULL;
+    if (fb_yamltree_parse (text, len, ctx->path, &opts, &root, ctx->err) != 0)
+        return -1;
+    int rc = 0;
+    if (!root)
+        rc = s_fail_at (ctx, 1, 1,
+                        "expected a mapping of command names to argv lists such as "
+                        "sleep-1: [/bin/sleep, \"1\"] (got an empty file)");
+    else if (root->kind != FB_YAMLTREE_MAP)
+        rc = s_fail (ctx, root,
+                     "expected a mapping of command names to argv lists such as "
+                     "sleep-1: [/bin/sleep, \"1\"] (got %s)",
+                     fb_yamltree_describe (root, got, sizeof got));
+    for (int i = 0; rc == 0 && root && i + 1 < root->n; i += 2)
+        rc = s_on_entry (ctx, root->items[i], root->items[i + 1]);
+    fb_yamltree_destroy (&root);
+    return rc;
 }
 
 /* ---- public ---------------------------------------------------------------------------- */
@@ -398,9 +239,8 @@ fb_allow_t *fb_allow_parse (const char *text, size_t len, const char *path, fb_e
         fb_err_set (err, FB_ENOMEM, "%s: out of memory", path);
         return NULL;
     }
-    s_ctx_t ctx = {
-        .path = path, .text = text ? text : "", .len = text ? len : 0, .err = err, .allow = self};
-    if (s_parse_events (&ctx) != 0)
+    s_ctx_t ctx = {.path = path, .err = err, .allow = self};
+    if (s_parse (&ctx, text ? text : "", text ? len : 0) != 0)
         fb_allow_destroy (&self);
     return self;
 }

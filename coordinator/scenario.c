@@ -1,42 +1,28 @@
-/* scenario.c: the scenario file. libyaml's event parser builds a small tree with a position on
- * every node (so every error can say file:line:col), then one function per section checks it
- * against the schema and each workload kind's params. Anchors and aliases are refused: a
- * scenario is short, and a value written out is one a reader can see. */
+/* scenario.c: the scenario file. yamltree reads it into a small tree with a position on every
+ * node (so every error can say file:line:col), then one function per section checks it against
+ * the schema and each workload kind's params. Anchors and aliases are refused there: a scenario
+ * is short, and a value written out is one a reader can see. */
 #include "scenario.h"
 
 #include "clock.h"
 #include "units.h"
+#include "yamltree.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #define S_MAX_FILE_BYTES (1024 * 1024)
-#define S_MAX_DEPTH 32
 #define S_MAX_KEYS 64
 #define S_MIN_INTERVAL_NS (100 * 1000000LL)
 #define S_MAX_AGENTS 4096
 #define S_MAX_CONCURRENCY 4096
 
-typedef enum { S_SCALAR, S_SEQ, S_MAP } s_kind_t;
-
-typedef struct s_node {
-    s_kind_t kind;
-    int line, col;         /* 1-based */
-    char *text;            /* S_SCALAR: the value, NUL-terminated */
-    size_t len;            /* S_SCALAR: bytes in text */
-    bool plain;            /* S_SCALAR: written without quotes */
-    struct s_node **items; /* S_SEQ: the entries; S_MAP: key, value, key, value, ... */
-    int n, cap;
-} s_node_t;
-
 typedef struct {
     const char *path;
-    const char *text; /* the whole input, for positions libyaml gives as byte offsets */
+    const char *text; /* the whole input */
     size_t len;
     fb_err_t *err;
 } s_ctx_t;
@@ -44,245 +30,34 @@ typedef struct {
 /* A duration and the node it came from, so that limits can point at the right line. */
 typedef struct {
     int64_t ns;
-    const s_node_t *node;
+    const fb_yamltree_node_t *node;
 } s_timing_t;
 
-/* ---- tree ------------------------------------------------------------------------------ */
+/* ---- messages and tree ----------------------------------------------------------------- */
 
-static void s_node_destroy (s_node_t **self_p) {
-    s_node_t *self = *self_p;
-    if (!self)
-        return;
-    for (int i = 0; i < self->n; i++)
-        s_node_destroy (&self->items[i]);
-    free (self->items);
-    free (self->text);
-    free (self);
-    *self_p = NULL;
-}
-
-static int s_node_append (s_node_t *parent, s_node_t *child) {
-    if (parent->n == parent->cap) {
-        int cap = parent->cap ? parent->cap * 2 : 8;
-        s_node_t **items = realloc (parent->items, (size_t)cap * sizeof *items);
-        if (!items)
-            return -1;
-        parent->items = items;
-        parent->cap = cap;
-    }
-    parent->items[parent->n++] = child;
-    return 0;
-}
-
-/* ---- messages -------------------------------------------------------------------------- */
-
-static int s_fail_at (s_ctx_t *ctx, int line, int col, const char *fmt, ...)
-    __attribute__ ((format (printf, 4, 5)));
-static int s_fail_at (s_ctx_t *ctx, int line, int col, const char *fmt, ...) {
-    char msg[sizeof ctx->err->msg];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (msg, sizeof msg, fmt, ap);
-    va_end (ap);
-    return fb_err_set (ctx->err, FB_EINPUT, "%s:%d:%d: %s", ctx->path, line, col, msg);
-}
-
+#define s_fail_at(ctx, line, col, ...)                                                             \
+    fb_yamltree_fail_at ((ctx)->err, (ctx)->path, (line), (col), __VA_ARGS__)
 #define s_fail(ctx, node, ...) s_fail_at ((ctx), (node)->line, (node)->col, __VA_ARGS__)
 
-/* Scalar text for a message: at most 40 characters, quotes and control bytes escaped. */
+/* Scenario messages show text up to a NUL (a "\0" escape could put one there). */
 static const char *s_quote (const char *text, char *buf, size_t size) {
-    size_t at = 0;
-    for (const char *p = text; *p && at + 8 < size; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (p - text >= 40) {
-            at += (size_t)snprintf (buf + at, size - at, "...");
-            break;
-        }
-        if (c < 0x20 || c == 0x7f)
-            at += (size_t)snprintf (buf + at, size - at, "\\x%02x", c);
-        else if (c == '"' || c == '\\')
-            at += (size_t)snprintf (buf + at, size - at, "\\%c", c);
-        else
-            buf[at++] = (char)c;
-    }
-    buf[at] = '\0';
-    return buf;
+    return fb_yamltree_quote (text, strlen (text), buf, size);
 }
 
-/* What a node is, for "(got ...)": a mapping, a list, nothing, or the quoted text. */
-static const char *s_describe (const s_node_t *node, char *buf, size_t size) {
-    if (node->kind == S_MAP)
-        return "a mapping";
-    if (node->kind == S_SEQ)
-        return "a list";
-    if (node->plain && node->len == 0)
-        return "nothing";
-    char q[64];
-    snprintf (buf, size, "\"%s\"", s_quote (node->text, q, sizeof q));
-    return buf;
+static const char *s_describe (const fb_yamltree_node_t *node, char *buf, size_t size) {
+    fb_yamltree_node_t shown = *node;
+    if (node->kind == FB_YAMLTREE_SCALAR)
+        shown.len = strlen (node->text);
+    return fb_yamltree_describe (&shown, buf, size);
 }
 
-/* ---- YAML to tree ---------------------------------------------------------------------- */
-
-/* libyaml reports reading problems (bad UTF-8, control characters) by byte offset. */
-static int s_reader_error (s_ctx_t *ctx, const yaml_parser_t *parser) {
-    size_t offset = parser->problem_offset < ctx->len ? parser->problem_offset : ctx->len;
-    /* libyaml points at a bad trailing byte; the sequence's lead byte is the one to show. */
-    if (strstr (parser->problem, "trailing"))
-        for (size_t back = 1; back <= 3 && back <= offset; back++)
-            if (((unsigned char)ctx->text[offset - back] & 0xc0) == 0xc0) {
-                offset -= back;
-                break;
-            }
-    int line = 1, col = 1;
-    for (size_t i = 0; i < offset; i++) {
-        unsigned char c = (unsigned char)ctx->text[i];
-        if (c == '\n')
-            line++, col = 1;
-        else if ((c & 0xc0) != 0x80)
-            col++;
-    }
-    unsigned char byte = offset < ctx->len ? (unsigned char)ctx->text[offset] : 0;
-    if (strstr (parser->problem, "UTF-8"))
-        return s_fail_at (ctx, line, col,
-                          "invalid UTF-8: a scenario must be UTF-8 text (got byte 0x%02x)", byte);
-    if (strstr (parser->problem, "control characters"))
-        return s_fail_at (ctx, line, col, "expected text (got control character 0x%02x)", byte);
-    return s_fail_at (ctx, line, col, "unreadable YAML: %s", parser->problem);
-}
-
-/* Scanner and parser errors carry a mark; a tab in the indentation is the common one. */
-static int s_yaml_error (s_ctx_t *ctx, const yaml_parser_t *parser) {
-    if (parser->error == YAML_READER_ERROR)
-        return s_reader_error (ctx, parser);
-    if (parser->error == YAML_MEMORY_ERROR)
-        return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory reading YAML", ctx->path);
-    int line = (int)parser->problem_mark.line + 1, col = (int)parser->problem_mark.column + 1;
-    /* A tab in the problem line's indentation, or at the problem itself, is the likely cause:
-     * libyaml's own words for it ("cannot start any token") do not say so. */
-    const char *p = ctx->text, *end = ctx->text + ctx->len;
-    for (int l = 1; l < line && p < end; p++)
-        if (*p == '\n')
-            l++;
-    bool indent = true;
-    for (int c = 1; p < end && *p != '\n' && c <= col; p++) {
-        if (*p == '\t' && (indent || c == col))
-            return s_fail_at (ctx, line, c,
-                              "expected spaces for indentation, YAML does not allow tabs there "
-                              "(got a tab character)");
-        indent = indent && (*p == ' ' || *p == '\t');
-        if (((unsigned char)*p & 0xc0) != 0x80)
-            c++;
-    }
-    char context[96] = "";
-    if (parser->context)
-        snprintf (context, sizeof context, " (%s at %d:%d)", parser->context,
-                  (int)parser->context_mark.line + 1, (int)parser->context_mark.column + 1);
-    return s_fail_at (ctx, line, col, "invalid YAML: %s%s", parser->problem, context);
-}
-
-/* A new node from a scalar or a collection start; anchors are refused. */
-static s_node_t *s_node_from_event (s_ctx_t *ctx, const yaml_event_t *ev) {
-    int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
-    const yaml_char_t *anchor = ev->type == YAML_SCALAR_EVENT ? ev->data.scalar.anchor
-                                : ev->type == YAML_SEQUENCE_START_EVENT
-                                    ? ev->data.sequence_start.anchor
-                                    : ev->data.mapping_start.anchor;
-    if (anchor) {
-        s_fail_at (ctx, line, col,
-                   "anchors are not supported, write the value out (got anchor &%.40s)", anchor);
+static fb_yamltree_node_t *s_read_tree (s_ctx_t *ctx) {
+    static const fb_yamltree_opts_t opts = {.what = "a scenario", .explain = true};
+    fb_yamltree_node_t *root = NULL;
+    if (fb_yamltree_parse (ctx->text, ctx->len, ctx->path, &opts, &root, ctx->err) != 0)
         return NULL;
-    }
-    s_node_t *node = calloc (1, sizeof *node);
-    if (!node) {
-        fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
-        return NULL;
-    }
-    node->line = line, node->col = col;
-    node->kind = ev->type == YAML_SCALAR_EVENT           ? S_SCALAR
-                 : ev->type == YAML_SEQUENCE_START_EVENT ? S_SEQ
-                                                         : S_MAP;
-    if (node->kind != S_SCALAR)
-        return node;
-    node->len = ev->data.scalar.length;
-    node->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    node->text = malloc (node->len + 1);
-    if (!node->text) {
-        free (node);
-        fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
-        return NULL;
-    }
-    memcpy (node->text, ev->data.scalar.value, node->len);
-    node->text[node->len] = '\0';
-    return node;
-}
-
-/* Handles one event: builds onto the stack of open collections. 1: stream ended. */
-static int s_on_event (s_ctx_t *ctx, const yaml_event_t *ev, s_node_t **root, s_node_t **stack,
-                       int *depth, int *documents) {
-    int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
-    switch (ev->type) {
-    case YAML_STREAM_END_EVENT:
-        return 1;
-    case YAML_DOCUMENT_START_EVENT:
-        if (++*documents > 1)
-            return s_fail_at (ctx, line, col, "expected one YAML document (got a second document)");
-        return 0;
-    case YAML_ALIAS_EVENT:
-        return s_fail_at (ctx, line, col,
-                          "aliases are not supported, write the value out (got alias *%.40s)",
-                          ev->data.alias.anchor);
-    case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT:
-        --*depth;
-        return 0;
-    case YAML_SCALAR_EVENT:
-    case YAML_SEQUENCE_START_EVENT:
-    case YAML_MAPPING_START_EVENT:
-        break;
-    default:
-        return 0;
-    }
-    if (*depth >= S_MAX_DEPTH)
-        return s_fail_at (ctx, line, col, "expected at most %d levels of nesting (got more)",
-                          S_MAX_DEPTH);
-    s_node_t *node = s_node_from_event (ctx, ev);
-    if (!node)
-        return -1;
-    if (*depth == 0)
-        *root = node;
-    else if (s_node_append (stack[*depth - 1], node) != 0) {
-        s_node_destroy (&node);
-        return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
-    }
-    if (node->kind != S_SCALAR)
-        stack[(*depth)++] = node;
-    return 0;
-}
-
-static s_node_t *s_read_tree (s_ctx_t *ctx) {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize (&parser)) {
-        fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
-        return NULL;
-    }
-    yaml_parser_set_input_string (&parser, (const unsigned char *)ctx->text, ctx->len);
-    s_node_t *root = NULL, *stack[S_MAX_DEPTH];
-    int depth = 0, documents = 0, rc = 0;
-    while (rc == 0) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse (&parser, &ev)) {
-            rc = s_yaml_error (ctx, &parser);
-            break;
-        }
-        rc = s_on_event (ctx, &ev, &root, stack, &depth, &documents);
-        yaml_event_delete (&ev);
-    }
-    yaml_parser_delete (&parser);
-    if (rc < 0)
-        s_node_destroy (&root);
-    else if (!root || (root->kind == S_SCALAR && root->plain && root->len == 0)) {
-        s_node_destroy (&root);
+    if (!root || (root->kind == FB_YAMLTREE_SCALAR && root->plain && root->len == 0)) {
+        fb_yamltree_destroy (&root);
         s_fail_at (ctx, 1, 1,
                    "expected a scenario: a mapping with name and workloads "
                    "(got an empty file)");
@@ -293,7 +68,7 @@ static s_node_t *s_read_tree (s_ctx_t *ctx) {
 /* ---- schema helpers -------------------------------------------------------------------- */
 
 /* Every key of map is a scalar, given once and one of known (any key when known is NULL). */
-static int s_check_keys (s_ctx_t *ctx, const s_node_t *map, const char *const *known,
+static int s_check_keys (s_ctx_t *ctx, const fb_yamltree_node_t *map, const char *const *known,
                          const char *where) {
     char got[96];
     /* No section has more keys; the cap also keeps the duplicate check below cheap. */
@@ -301,8 +76,8 @@ static int s_check_keys (s_ctx_t *ctx, const s_node_t *map, const char *const *k
         return s_fail (ctx, map, "%s must have at most %d keys (got %d)", where, S_MAX_KEYS,
                        map->n / 2);
     for (int i = 0; i + 1 < map->n; i += 2) {
-        const s_node_t *key = map->items[i];
-        if (key->kind != S_SCALAR)
+        const fb_yamltree_node_t *key = map->items[i];
+        if (key->kind != FB_YAMLTREE_SCALAR)
             return s_fail (ctx, key, "expected a key of %s (got %s)", where,
                            s_describe (key, got, sizeof got));
         for (int j = 0; j < i; j += 2)
@@ -326,26 +101,29 @@ static int s_check_keys (s_ctx_t *ctx, const s_node_t *map, const char *const *k
     return 0;
 }
 
-static const s_node_t *s_get (const s_node_t *map, const char *key) {
+static const fb_yamltree_node_t *s_get (const fb_yamltree_node_t *map, const char *key) {
     for (int i = 0; map && i + 1 < map->n; i += 2)
-        if (map->items[i]->kind == S_SCALAR && strcmp (map->items[i]->text, key) == 0)
+        if (map->items[i]->kind == FB_YAMLTREE_SCALAR && strcmp (map->items[i]->text, key) == 0)
             return map->items[i + 1];
     return NULL;
 }
 
-static int s_expect_kind (s_ctx_t *ctx, const s_node_t *node, s_kind_t kind, const char *what,
-                          const char *example) {
+static int s_expect_kind (s_ctx_t *ctx, const fb_yamltree_node_t *node, fb_yamltree_kind_t kind,
+                          const char *what, const char *example) {
     char got[96];
-    if (node->kind == kind && (kind != S_SCALAR || !node->plain || node->len > 0))
+    if (node->kind == kind && (kind != FB_YAMLTREE_SCALAR || !node->plain || node->len > 0))
         return 0;
-    const char *shape = kind == S_MAP ? "a mapping" : kind == S_SEQ ? "a list" : "a value";
+    const char *shape = kind == FB_YAMLTREE_MAP   ? "a mapping"
+                        : kind == FB_YAMLTREE_SEQ ? "a list"
+                                                  : "a value";
     return s_fail (ctx, node, "%s must be %s such as %s (got %s)", what, shape, example,
                    s_describe (node, got, sizeof got));
 }
 
 /* A scalar without NUL bytes (a "\0" escape could put one there). */
-static int s_text (s_ctx_t *ctx, const s_node_t *node, const char *what, const char *example) {
-    if (s_expect_kind (ctx, node, S_SCALAR, what, example) != 0)
+static int s_text (s_ctx_t *ctx, const fb_yamltree_node_t *node, const char *what,
+                   const char *example) {
+    if (s_expect_kind (ctx, node, FB_YAMLTREE_SCALAR, what, example) != 0)
         return -1;
     if (strlen (node->text) != node->len)
         return s_fail (ctx, node, "%s must be text without NUL characters (got a NUL)", what);
@@ -353,7 +131,8 @@ static int s_text (s_ctx_t *ctx, const s_node_t *node, const char *what, const c
 }
 
 /* A name of [A-Za-z0-9_.-], 1..size-1 characters. */
-static int s_name (s_ctx_t *ctx, const s_node_t *node, const char *what, char *buf, size_t size) {
+static int s_name (s_ctx_t *ctx, const fb_yamltree_node_t *node, const char *what, char *buf,
+                   size_t size) {
     if (s_text (ctx, node, what, "bus-burst") != 0)
         return -1;
     char q[64];
@@ -367,7 +146,7 @@ static int s_name (s_ctx_t *ctx, const s_node_t *node, const char *what, char *b
     return 0;
 }
 
-static int s_integer (s_ctx_t *ctx, const s_node_t *node, const char *what, int64_t min,
+static int s_integer (s_ctx_t *ctx, const fb_yamltree_node_t *node, const char *what, int64_t min,
                       int64_t max, int *value) {
     if (s_text (ctx, node, what, "3") != 0)
         return -1;
@@ -380,8 +159,8 @@ static int s_integer (s_ctx_t *ctx, const s_node_t *node, const char *what, int6
     return 0;
 }
 
-static int s_duration (s_ctx_t *ctx, const s_node_t *node, const char *what, int64_t min_ns,
-                       s_timing_t *timing) {
+static int s_duration (s_ctx_t *ctx, const fb_yamltree_node_t *node, const char *what,
+                       int64_t min_ns, s_timing_t *timing) {
     if (!node)
         return 0;
     if (s_text (ctx, node, what, "10s") != 0)
@@ -401,24 +180,24 @@ static int s_duration (s_ctx_t *ctx, const s_node_t *node, const char *what, int
 
 /* ---- sections -------------------------------------------------------------------------- */
 
-static int s_parse_labels (s_ctx_t *ctx, const s_node_t *map, fb_scenario_t *sc) {
-    if (s_expect_kind (ctx, map, S_MAP, "labels", "{ arch: [x86_64, aarch64] }") != 0 ||
+static int s_parse_labels (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_t *sc) {
+    if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "labels", "{ arch: [x86_64, aarch64] }") != 0 ||
         s_check_keys (ctx, map, NULL, "labels") != 0)
         return -1;
     for (int i = 0; i + 1 < map->n; i += 2) {
-        const s_node_t *key = map->items[i], *value = map->items[i + 1];
+        const fb_yamltree_node_t *key = map->items[i], *value = map->items[i + 1];
         if (sc->n_labels == FB_MAX_LABELS)
             return s_fail (ctx, key, "labels must have at most %d keys (got more)", FB_MAX_LABELS);
         fb_label_match_t *label = &sc->labels[sc->n_labels++];
         if (s_name (ctx, key, "a label key", label->key, sizeof label->key) != 0)
             return -1;
-        bool list = value->kind == S_SEQ;
+        bool list = value->kind == FB_YAMLTREE_SEQ;
         int n = list ? value->n : 1;
         if (list && (n == 0 || n > FB_MAX_LABEL_VALUES))
             return s_fail (ctx, value, "label %s must have 1 to %d values (got %d)", label->key,
                            FB_MAX_LABEL_VALUES, n);
         for (int j = 0; j < n; j++) {
-            const s_node_t *v = list ? value->items[j] : value;
+            const fb_yamltree_node_t *v = list ? value->items[j] : value;
             if (s_text (ctx, v, "a label value", "x86_64") != 0)
                 return -1;
             if (v->len >= sizeof label->values[0])
@@ -430,15 +209,15 @@ static int s_parse_labels (s_ctx_t *ctx, const s_node_t *map, fb_scenario_t *sc)
     return 0;
 }
 
-static int s_parse_agents (s_ctx_t *ctx, const s_node_t *map, fb_scenario_t *sc) {
+static int s_parse_agents (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_t *sc) {
     static const char *const known[] = {"expect",     "labels", "join_timeout", "heartbeat_timeout",
                                         "allow_lost", NULL};
     if (!map)
         return 0;
-    if (s_expect_kind (ctx, map, S_MAP, "agents", "{ expect: 3 }") != 0 ||
+    if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "agents", "{ expect: 3 }") != 0 ||
         s_check_keys (ctx, map, known, "agents") != 0)
         return -1;
-    const s_node_t *node;
+    const fb_yamltree_node_t *node;
     if ((node = s_get (map, "expect")) &&
         s_integer (ctx, node, "agents.expect", 1, S_MAX_AGENTS, &sc->expect) != 0)
         return -1;
@@ -462,7 +241,7 @@ typedef struct {
 } s_times_t;
 
 /* duration, warmup and interval of map, each kept from times when absent. */
-static int s_parse_times (s_ctx_t *ctx, const s_node_t *map, s_times_t *times) {
+static int s_parse_times (s_ctx_t *ctx, const fb_yamltree_node_t *map, s_times_t *times) {
     if (s_duration (ctx, s_get (map, "duration"), "duration", 1, &times->duration) != 0 ||
         s_duration (ctx, s_get (map, "warmup"), "warmup", 0, &times->warmup) != 0 ||
         s_duration (ctx, s_get (map, "interval"), "interval", S_MIN_INTERVAL_NS,
@@ -471,20 +250,20 @@ static int s_parse_times (s_ctx_t *ctx, const s_node_t *map, s_times_t *times) {
     if (times->duration.ns >= times->interval.ns)
         return 0;
     /* Point at whichever of the two this map set; failing that, at the map. */
-    const s_node_t *node = s_get (map, "duration")   ? times->duration.node
-                           : s_get (map, "interval") ? times->interval.node
-                                                     : map;
+    const fb_yamltree_node_t *node = s_get (map, "duration")   ? times->duration.node
+                                     : s_get (map, "interval") ? times->interval.node
+                                                               : map;
     char interval[32], duration[32];
     return s_fail (ctx, node, "duration must be at least the interval, %s (got %s)",
                    fb_units_format_ns ((double)times->interval.ns, interval, sizeof interval),
                    fb_units_format_ns ((double)times->duration.ns, duration, sizeof duration));
 }
 
-static int s_parse_defaults (s_ctx_t *ctx, const s_node_t *map, fb_scenario_t *sc,
+static int s_parse_defaults (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_t *sc,
                              s_times_t *times) {
     static const char *const known[] = {"duration", "warmup", "interval", NULL};
     if (map &&
-        (s_expect_kind (ctx, map, S_MAP, "defaults", "{ duration: 30s }") != 0 ||
+        (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "defaults", "{ duration: 30s }") != 0 ||
          s_check_keys (ctx, map, known, "defaults") != 0 || s_parse_times (ctx, map, times) != 0))
         return -1;
     sc->duration_ns = times->duration.ns;
@@ -500,16 +279,16 @@ static const fb_param_value_t *s_find_param (const fb_params_t *params, const ch
     return NULL;
 }
 
-static int s_parse_params (s_ctx_t *ctx, const s_node_t *map, fb_scenario_workload_t *w) {
+static int s_parse_params (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_workload_t *w) {
     if (fb_params_init (&w->resolved, w->wl, ctx->err) != 0)
         return -1;
     if (!map)
         return 0;
-    if (s_expect_kind (ctx, map, S_MAP, "params", "{ publishers: 500 }") != 0 ||
+    if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "params", "{ publishers: 500 }") != 0 ||
         s_check_keys (ctx, map, NULL, "params") != 0)
         return -1;
     for (int i = 0; i + 1 < map->n; i += 2) {
-        const s_node_t *key = map->items[i], *value = map->items[i + 1];
+        const fb_yamltree_node_t *key = map->items[i], *value = map->items[i + 1];
         fb_err_t err;
         if (!s_find_param (&w->resolved, key->text)) {
             fb_params_set (&w->resolved, key->text, "", &err); /* for its message */
@@ -527,16 +306,17 @@ static int s_parse_params (s_ctx_t *ctx, const s_node_t *map, fb_scenario_worklo
     return 0;
 }
 
-static int s_parse_targets (s_ctx_t *ctx, const s_node_t *list, fb_scenario_workload_t *w) {
+static int s_parse_targets (s_ctx_t *ctx, const fb_yamltree_node_t *list,
+                            fb_scenario_workload_t *w) {
     if (!list)
         return 0;
-    if (s_expect_kind (ctx, list, S_SEQ, "targets", "[ \"p95 < 120us\" ]") != 0)
+    if (s_expect_kind (ctx, list, FB_YAMLTREE_SEQ, "targets", "[ \"p95 < 120us\" ]") != 0)
         return -1;
     if (list->n > FB_MAX_TARGETS)
         return s_fail (ctx, list, "targets must have at most %d entries (got %d)", FB_MAX_TARGETS,
                        list->n);
     for (int i = 0; i < list->n; i++) {
-        const s_node_t *node = list->items[i];
+        const fb_yamltree_node_t *node = list->items[i];
         fb_err_t err;
         if (s_text (ctx, node, "a target", "\"p95 < 120us\"") != 0)
             return -1;
@@ -546,12 +326,14 @@ static int s_parse_targets (s_ctx_t *ctx, const s_node_t *list, fb_scenario_work
     return 0;
 }
 
-static int s_parse_gate (s_ctx_t *ctx, const s_node_t *map, fb_scenario_workload_t *w) {
+static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_workload_t *w) {
     static const char *const known[] = {"metric", "max_regression", NULL};
-    if (s_expect_kind (ctx, map, S_MAP, "a gate", "{ metric: p95, max_regression: 20% }") != 0 ||
+    if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a gate",
+                       "{ metric: p95, max_regression: 20% }") != 0 ||
         s_check_keys (ctx, map, known, "a gate") != 0)
         return -1;
-    const s_node_t *metric = s_get (map, "metric"), *regression = s_get (map, "max_regression");
+    const fb_yamltree_node_t *metric = s_get (map, "metric"),
+                             *regression = s_get (map, "max_regression");
     for (int k = 0; k < 2; k++)
         if (!(k ? regression : metric))
             return s_fail (ctx, map,
@@ -571,10 +353,11 @@ static int s_parse_gate (s_ctx_t *ctx, const s_node_t *map, fb_scenario_workload
     return 0;
 }
 
-static int s_parse_gates (s_ctx_t *ctx, const s_node_t *list, fb_scenario_workload_t *w) {
+static int s_parse_gates (s_ctx_t *ctx, const fb_yamltree_node_t *list, fb_scenario_workload_t *w) {
     if (!list)
         return 0;
-    if (s_expect_kind (ctx, list, S_SEQ, "gates", "[ { metric: p95, max_regression: 20% } ]"))
+    if (s_expect_kind (ctx, list, FB_YAMLTREE_SEQ, "gates",
+                       "[ { metric: p95, max_regression: 20% } ]"))
         return -1;
     if (list->n > FB_MAX_GATES)
         return s_fail (ctx, list, "gates must have at most %d entries (got %d)", FB_MAX_GATES,
@@ -586,9 +369,9 @@ static int s_parse_gates (s_ctx_t *ctx, const s_node_t *list, fb_scenario_worklo
 }
 
 /* rate, concurrency, duration, warmup and interval of one workload. */
-static int s_parse_run (s_ctx_t *ctx, const s_node_t *map, fb_scenario_workload_t *w,
+static int s_parse_run (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_workload_t *w,
                         const s_times_t *defaults) {
-    const s_node_t *node;
+    const fb_yamltree_node_t *node;
     fb_err_t err;
     if ((node = s_get (map, "rate"))) {
         if (s_text (ctx, node, "rate", "20000/s") != 0)
@@ -615,7 +398,7 @@ static int s_parse_run (s_ctx_t *ctx, const s_node_t *map, fb_scenario_workload_
     return 0;
 }
 
-static int s_parse_kind (s_ctx_t *ctx, const s_node_t *node, fb_scenario_workload_t *w) {
+static int s_parse_kind (s_ctx_t *ctx, const fb_yamltree_node_t *node, fb_scenario_workload_t *w) {
     char got[64], known[160] = "";
     if (s_text (ctx, node, "kind", "eventbus") != 0)
         return -1;
@@ -630,17 +413,18 @@ static int s_parse_kind (s_ctx_t *ctx, const s_node_t *node, fb_scenario_workloa
                    s_quote (node->text, got, sizeof got), known);
 }
 
-static int s_parse_workload (s_ctx_t *ctx, const s_node_t *map, fb_scenario_t *sc,
+static int s_parse_workload (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_t *sc,
                              const s_times_t *defaults) {
     static const char *const known[] = {"name",        "kind",     "params", "rate",
                                         "concurrency", "duration", "warmup", "interval",
                                         "targets",     "gates",    NULL};
-    if (s_expect_kind (ctx, map, S_MAP, "a workload", "{ name: bus-burst, kind: eventbus }") ||
+    if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a workload",
+                       "{ name: bus-burst, kind: eventbus }") ||
         s_check_keys (ctx, map, known, "a workload") != 0)
         return -1;
     fb_scenario_workload_t *w = &sc->workloads[sc->n_workloads];
     w->line = map->line, w->col = map->col;
-    const s_node_t *name = s_get (map, "name"), *kind = s_get (map, "kind");
+    const fb_yamltree_node_t *name = s_get (map, "name"), *kind = s_get (map, "kind");
     if (!name || !kind)
         return s_fail (ctx, map,
                        "missing required key \"%s\" in a workload (expected "
@@ -661,13 +445,13 @@ static int s_parse_workload (s_ctx_t *ctx, const s_node_t *map, fb_scenario_t *s
     return 0;
 }
 
-static int s_parse_root (s_ctx_t *ctx, const s_node_t *root, fb_scenario_t *sc) {
+static int s_parse_root (s_ctx_t *ctx, const fb_yamltree_node_t *root, fb_scenario_t *sc) {
     static const char *const known[] = {"name", "agents", "defaults", "workloads", NULL};
-    if (s_expect_kind (ctx, root, S_MAP, "a scenario", "{ name: nightly, workloads: [ ... ] }") !=
-            0 ||
+    if (s_expect_kind (ctx, root, FB_YAMLTREE_MAP, "a scenario",
+                       "{ name: nightly, workloads: [ ... ] }") != 0 ||
         s_check_keys (ctx, root, known, "the scenario") != 0)
         return -1;
-    const s_node_t *name = s_get (root, "name"), *workloads = s_get (root, "workloads");
+    const fb_yamltree_node_t *name = s_get (root, "name"), *workloads = s_get (root, "workloads");
     if (!name || !workloads)
         return s_fail (ctx, root,
                        "missing required key \"%s\" in the scenario (expected "
@@ -678,7 +462,8 @@ static int s_parse_root (s_ctx_t *ctx, const s_node_t *root, fb_scenario_t *sc) 
         s_parse_agents (ctx, s_get (root, "agents"), sc) != 0 ||
         s_parse_defaults (ctx, s_get (root, "defaults"), sc, &defaults) != 0)
         return -1;
-    if (s_expect_kind (ctx, workloads, S_SEQ, "workloads", "[ { name: a, kind: eventbus } ]"))
+    if (s_expect_kind (ctx, workloads, FB_YAMLTREE_SEQ, "workloads",
+                       "[ { name: a, kind: eventbus } ]"))
         return -1;
     if (workloads->n == 0 || workloads->n > FB_MAX_WORKLOADS)
         return s_fail (ctx, workloads, "workloads must list 1 to %d workloads (got %d)",
@@ -702,10 +487,10 @@ fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path
     self->expect = 1;
     self->join_timeout_ns = 30 * FB_NS_PER_S;
     self->heartbeat_timeout_ns = 5 * FB_NS_PER_S;
-    s_node_t *root = s_read_tree (&ctx);
+    fb_yamltree_node_t *root = s_read_tree (&ctx);
     if (!root || s_parse_root (&ctx, root, self) != 0)
         fb_scenario_destroy (&self);
-    s_node_destroy (&root);
+    fb_yamltree_destroy (&root);
     return self;
 }
 

@@ -3,18 +3,17 @@
  * origin's own cost stays small next to the proxy's, which is what the workload measures. */
 #include "http_origin.h"
 
+#include "http_loop.h"
 #include "inject.h"
 
 #include <errno.h>
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -48,10 +47,8 @@ typedef struct s_conn {
 
 typedef struct s_loop {
     fb_http_origin_t *origin;
-    pthread_t thread;
-    bool started;
-    int epfd, wakefd;
-    s_conn_t *conns; /* every open connection, for teardown */
+    fb_http_loop_t base; /* epoll set, wake eventfd, thread */
+    s_conn_t *conns;     /* every open connection, for teardown */
 } s_loop_t;
 
 struct fb_http_origin {
@@ -311,7 +308,7 @@ static int s_on_message_complete (http_parser *p) {
 
 static void s_close (s_conn_t *c) {
     s_loop_t *loop = c->loop;
-    epoll_ctl (loop->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    epoll_ctl (loop->base.epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close (c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -342,7 +339,7 @@ static bool s_flush (s_conn_t *c) {
         return false;
     }
     struct epoll_event ev = {.events = EPOLLIN | (c->out.len ? EPOLLOUT : 0), .data.ptr = c};
-    epoll_ctl (c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    epoll_ctl (c->loop->base.epfd, EPOLL_CTL_MOD, c->fd, &ev);
     return true;
 }
 
@@ -372,7 +369,7 @@ static void s_accept (s_loop_t *loop, int listen_fd) {
         setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         s_conn_t *c = calloc (1, sizeof *c);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (!c || epoll_ctl (loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (!c || epoll_ctl (loop->base.epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             free (c);
             close (fd);
             continue;
@@ -392,7 +389,7 @@ static void *s_loop_main (void *arg) {
     s_loop_t *loop = arg;
     struct epoll_event events[S_MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait (loop->epfd, events, S_MAX_EVENTS, -1);
+        int n = epoll_wait (loop->base.epfd, events, S_MAX_EVENTS, -1);
         for (int i = 0; i < n; i++) {
             uint64_t tag = events[i].data.u64;
             if (tag == S_TAG_WAKE)
@@ -416,21 +413,12 @@ static void *s_loop_main (void *arg) {
 
 static int s_loop_start (fb_http_origin_t *self, s_loop_t *loop, fb_err_t *err) {
     loop->origin = self;
-    loop->epfd = epoll_create1 (EPOLL_CLOEXEC);
-    loop->wakefd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (loop->epfd < 0 || loop->wakefd < 0)
-        return fb_err_set (err, FB_ESYS, "origin: cannot create an epoll loop: %s",
-                           strerror (errno));
+    if (fb_http_loop_open (&loop->base, (epoll_data_t){.u64 = S_TAG_WAKE}, "origin: ", err) != 0)
+        return -1;
     struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = S_TAG_LISTEN};
-    struct epoll_event wev = {.events = EPOLLIN, .data.u64 = S_TAG_WAKE};
-    if (epoll_ctl (loop->epfd, EPOLL_CTL_ADD, self->listen_fd, &lev) != 0 ||
-        epoll_ctl (loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &wev) != 0)
+    if (epoll_ctl (loop->base.epfd, EPOLL_CTL_ADD, self->listen_fd, &lev) != 0)
         return fb_err_set (err, FB_ESYS, "origin: epoll_ctl: %s", strerror (errno));
-    int rc = pthread_create (&loop->thread, NULL, s_loop_main, loop);
-    if (rc != 0)
-        return fb_err_set (err, FB_ESYS, "origin: cannot start a thread: %s", strerror (rc));
-    loop->started = true;
-    return 0;
+    return fb_http_loop_start (&loop->base, s_loop_main, loop, "origin: ", err);
 }
 
 fb_http_origin_t *fb_http_origin_new (const fb_http_origin_cfg_t *cfg, fb_err_t *err) {
@@ -449,7 +437,7 @@ fb_http_origin_t *fb_http_origin_new (const fb_http_origin_cfg_t *cfg, fb_err_t 
                                             .on_message_complete = s_on_message_complete};
     self->loops = calloc ((size_t)self->nloops, sizeof *self->loops);
     for (int i = 0; self->loops && i < self->nloops; i++)
-        self->loops[i].epfd = self->loops[i].wakefd = -1;
+        fb_http_loop_init (&self->loops[i].base);
     if (!self->loops || s_build (self) != 0) {
         fb_err_set (err, FB_ENOMEM, "origin: out of memory for pages of %zu bytes",
                     cfg->page_bytes);
@@ -474,16 +462,10 @@ void fb_http_origin_destroy (fb_http_origin_t **self_p) {
         return;
     for (int i = 0; self->loops && i < self->nloops; i++) {
         s_loop_t *loop = &self->loops[i];
-        if (loop->started) {
-            eventfd_write (loop->wakefd, 1);
-            pthread_join (loop->thread, NULL);
-        }
+        fb_http_loop_stop (&loop->base);
         while (loop->conns)
             s_close (loop->conns);
-        if (loop->epfd >= 0)
-            close (loop->epfd);
-        if (loop->wakefd >= 0)
-            close (loop->wakefd);
+        fb_http_loop_close (&loop->base);
     }
     if (self->listen_fd >= 0)
         close (self->listen_fd);

@@ -7,6 +7,7 @@
 #include "http_proxy.h"
 
 #include "clock.h"
+#include "http_loop.h"
 #include "http_origin.h"
 #include "inject.h"
 
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,9 +74,7 @@ typedef struct s_pair {
 
 struct s_loop {
     fb_http_proxy_t *proxy;
-    pthread_t thread;
-    bool started;
-    int epfd, wakefd;
+    fb_http_loop_t base; /* epoll set, wake eventfd, thread */
     s_pair_t *pairs;
     s_pair_t *dead; /* closed in this event batch, freed after it */
     int64_t swept_ns;
@@ -116,7 +114,7 @@ static void s_client_interest (s_pair_t *p) {
     p->c_out = out;
     struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0),
                              .data.ptr = s_tag (p, S_TAG_CLIENT)};
-    epoll_ctl (p->loop->epfd, EPOLL_CTL_MOD, p->cfd, &ev);
+    epoll_ctl (p->loop->base.epfd, EPOLL_CTL_MOD, p->cfd, &ev);
 }
 
 /* The origin is read unless the client is too far behind (backpressure). */
@@ -131,12 +129,12 @@ static void s_origin_interest (s_pair_t *p) {
     p->o_paused = paused;
     struct epoll_event ev = {.events = (paused ? 0 : EPOLLIN) | (out ? EPOLLOUT : 0),
                              .data.ptr = s_tag (p, S_TAG_ORIGIN)};
-    epoll_ctl (p->loop->epfd, EPOLL_CTL_MOD, p->ofd, &ev);
+    epoll_ctl (p->loop->base.epfd, EPOLL_CTL_MOD, p->ofd, &ev);
 }
 
 static void s_origin_close (s_pair_t *p) {
     if (p->ofd >= 0) {
-        epoll_ctl (p->loop->epfd, EPOLL_CTL_DEL, p->ofd, NULL);
+        epoll_ctl (p->loop->base.epfd, EPOLL_CTL_DEL, p->ofd, NULL);
         close (p->ofd);
     }
     p->ofd = -1;
@@ -149,7 +147,7 @@ static void s_origin_close (s_pair_t *p) {
 static void s_pair_close (s_pair_t *p) {
     s_loop_t *loop = p->loop;
     s_origin_close (p);
-    epoll_ctl (loop->epfd, EPOLL_CTL_DEL, p->cfd, NULL);
+    epoll_ctl (loop->base.epfd, EPOLL_CTL_DEL, p->cfd, NULL);
     close (p->cfd);
     if (p->prev)
         p->prev->next = p->next;
@@ -370,7 +368,7 @@ static bool s_origin_connect (s_pair_t *p) {
     int rc = connect (p->ofd, (struct sockaddr *)&sa, sizeof sa);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = s_tag (p, S_TAG_ORIGIN)};
     if ((rc != 0 && errno != EINPROGRESS) ||
-        epoll_ctl (p->loop->epfd, EPOLL_CTL_ADD, p->ofd, &ev) != 0)
+        epoll_ctl (p->loop->base.epfd, EPOLL_CTL_ADD, p->ofd, &ev) != 0)
         return s_fail (p, 502);
     p->up = S_UP_CONNECTING;
     p->o_out = true;
@@ -583,7 +581,7 @@ static void s_accept (s_loop_t *loop, s_listener_t *lis) {
         setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         s_pair_t *p = calloc (1, sizeof *p);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s_tag (p, S_TAG_CLIENT)};
-        if (!p || epoll_ctl (loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (!p || epoll_ctl (loop->base.epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             free (p);
             close (fd);
             continue;
@@ -618,7 +616,8 @@ static void *s_loop_main (void *arg) {
     s_loop_t *loop = arg;
     struct epoll_event events[S_MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait (loop->epfd, events, S_MAX_EVENTS, (int)(S_SWEEP_NS / FB_NS_PER_MS));
+        int n =
+            epoll_wait (loop->base.epfd, events, S_MAX_EVENTS, (int)(S_SWEEP_NS / FB_NS_PER_MS));
         for (int i = 0; i < n; i++) {
             uintptr_t tag = (uintptr_t)events[i].data.ptr & 3;
             void *obj = (void *)((uintptr_t)events[i].data.ptr & ~(uintptr_t)3);
@@ -675,7 +674,7 @@ int fb_http_proxy_register (fb_http_proxy_t *self, int target_port, const char *
     for (int i = 0; i < self->nloops; i++) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
                                  .data.ptr = s_tag (lis, S_TAG_LISTENER)};
-        epoll_ctl (self->loops[i].epfd, EPOLL_CTL_ADD, lis->fd, &ev);
+        epoll_ctl (self->loops[i].base.epfd, EPOLL_CTL_ADD, lis->fd, &ev);
     }
     self->nlisteners++;
     *proxy_port = lis->port;
@@ -710,20 +709,12 @@ int fb_http_proxy_drain_inject (fb_http_proxy_t *self, fb_hist_t *into, fb_err_t
 
 static int s_loop_start (fb_http_proxy_t *self, s_loop_t *loop, fb_err_t *err) {
     loop->proxy = self;
-    loop->epfd = epoll_create1 (EPOLL_CLOEXEC);
-    loop->wakefd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (loop->epfd < 0 || loop->wakefd < 0)
-        return fb_err_set (err, FB_ESYS, "cannot create an epoll loop: %s", strerror (errno));
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s_tag (NULL, S_TAG_WAKE)};
-    if (epoll_ctl (loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &ev) != 0)
-        return fb_err_set (err, FB_ESYS, "epoll_ctl: %s", strerror (errno));
+    epoll_data_t wake = {.ptr = s_tag (NULL, S_TAG_WAKE)};
+    if (fb_http_loop_open (&loop->base, wake, "", err) != 0)
+        return -1;
     if (!(loop->inject = fb_inject_new (-1, err)))
         return -1;
-    int rc = pthread_create (&loop->thread, NULL, s_loop_main, loop);
-    if (rc != 0)
-        return fb_err_set (err, FB_ESYS, "cannot start a thread: %s", strerror (rc));
-    loop->started = true;
-    return 0;
+    return fb_http_loop_start (&loop->base, s_loop_main, loop, "", err);
 }
 
 fb_http_proxy_t *fb_http_proxy_new (const fb_http_proxy_cfg_t *cfg, fb_err_t *err) {
@@ -756,7 +747,7 @@ fb_http_proxy_t *fb_http_proxy_new (const fb_http_proxy_cfg_t *cfg, fb_err_t *er
         goto fail;
     }
     for (int i = 0; i < self->nloops; i++)
-        self->loops[i].epfd = self->loops[i].wakefd = -1;
+        fb_http_loop_init (&self->loops[i].base);
     for (int i = 0; i < self->nloops; i++)
         if (s_loop_start (self, &self->loops[i], err) != 0)
             goto fail;
@@ -773,18 +764,12 @@ void fb_http_proxy_destroy (fb_http_proxy_t **self_p) {
         return;
     for (int i = 0; self->loops && i < self->nloops; i++) {
         s_loop_t *loop = &self->loops[i];
-        if (loop->started) {
-            eventfd_write (loop->wakefd, 1);
-            pthread_join (loop->thread, NULL);
-        }
+        fb_http_loop_stop (&loop->base);
         while (loop->pairs)
             s_pair_close (loop->pairs);
         s_reap (loop);
         fb_inject_destroy (&loop->inject);
-        if (loop->epfd >= 0)
-            close (loop->epfd);
-        if (loop->wakefd >= 0)
-            close (loop->wakefd);
+        fb_http_loop_close (&loop->base);
     }
     for (int i = 0; i < self->nlisteners; i++) {
         close (self->listeners[i].fd);
