@@ -3,12 +3,12 @@
  * back over the actor's pipe, get a sequence number here and wait in `unacked` until the
  * coordinator's Ack. Anything unacked for a second is sent again; the coordinator drops
  * duplicates by (agent, run, seq). */
-#include "agent.h"
+#include "agent/agent.h"
 
-#include "agent_store.h"
-#include "clock.h"
-#include "keys.h"
-#include "runner.h"
+#include "agent/agent_store.h"
+#include "agent/runner.h"
+#include "common/clock.h"
+#include "common/keys.h"
 
 #include <czmq.h>
 #include <stdarg.h>

@@ -6,9 +6,10 @@
 #ifndef FB_AGENT_H
 #define FB_AGENT_H
 
-#include "err.h"
-#include "wire.h"
-#include "workload.h"
+#include "agent/allow.h"
+#include "common/err.h"
+#include "common/wire.h"
+#include "workloads/workload.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* agent_main.c: the agent's command line. */
-#include "agent.h"
-#include "allow.h"
-#include "endpoint.h"
+#include "agent/agent.h"
+#include "agent/allow.h"
+#include "common/endpoint.h"
 
 #include <czmq.h>
 #include <getopt.h>

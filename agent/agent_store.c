@@ -1,10 +1,10 @@
 /* agent_store.c: an agent's own tally of a run, kept for when the coordinator is gone. */
-#include "agent_store.h"
+#include "agent/agent_store.h"
 
-#include "files.h"
-#include "merge.h"
-#include "runner.h"
-#include "stats_json.h"
+#include "agent/runner.h"
+#include "common/files.h"
+#include "common/merge.h"
+#include "common/stats_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -48,7 +48,7 @@ void fb_agent_store_add (fb_agent_store_t *self, const fb_report_t *report) {
     fb_stats_t *stats = &self->stats[report->workload];
     const fb_workload_t *wl = fb_workload_find (self->plan.workloads[report->workload].kind);
     fb_err_t err = {0};
-    fb_stats_merge_report (stats, wl, report, NULL, NULL, &err);
+    fb_merge_report (stats, report, fb_workload_counter_kind, wl, NULL, NULL, &err);
     stats->measured_ns += report->end_ns - report->start_ns;
     self->reports++;
 }

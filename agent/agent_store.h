@@ -4,8 +4,8 @@
 #ifndef FB_AGENT_STORE_H
 #define FB_AGENT_STORE_H
 
-#include "err.h"
-#include "wire.h"
+#include "common/err.h"
+#include "common/wire.h"
 
 #include <stddef.h>
 #include <stdint.h>

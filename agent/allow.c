@@ -2,9 +2,9 @@
  * strings) and the entries are checked in the order they are written; every error names
  * path:line:col as the scenario parser's do. Anchors, aliases and nesting are refused: what
  * runs on this host must be readable in the file as written. */
-#include "allow.h"
+#include "agent/allow.h"
 
-#include "yamltree.h"
+#include "common/yamltree.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -340,4 +340,19 @@ const char *fb_allow_names (const fb_allow_t *allow, char *buf, size_t size) {
         at += snprintf (buf + at, size - (size_t)at, ", %s", allow->entries[i].name);
     }
     return buf;
+}
+
+static const char *const *s_wl_argv (const void *list, const char *command,
+                                     const char *helper_dir) {
+    return fb_allow_argv (list, command, helper_dir);
+}
+
+static const char *s_wl_names (const void *list, char *buf, size_t size) {
+    return fb_allow_names (list, buf, size);
+}
+
+fb_wl_allow_t fb_allow_for_workloads (const fb_allow_t *allow) {
+    if (!allow)
+        return (fb_wl_allow_t){0};
+    return (fb_wl_allow_t){.list = allow, .argv = s_wl_argv, .names = s_wl_names};
 }

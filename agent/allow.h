@@ -10,17 +10,19 @@
 #ifndef FB_ALLOW_H
 #define FB_ALLOW_H
 
-#include "err.h"
-#include "workload.h" /* typedef struct fb_allow fb_allow_t */
+#include "common/err.h"
+#include "workloads/workload.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FB_ALLOW_HELPER "fb-child"
+#define FB_ALLOW_HELPER FB_WL_HELPER_CHILD
 #define FB_ALLOW_MAX_ENTRIES 256
 #define FB_ALLOW_MAX_ARGS 64
 
 /* Reads an allow-list file. Errors say path:line:col and what was expected. */
+typedef struct fb_allow fb_allow_t;
+
 fb_allow_t *fb_allow_load (const char *path, fb_err_t *err);
 /* The same from text in memory (len bytes, need not end in NUL); path is for messages.
  * Any bytes at all give a list or an error, never a crash (fuzzed). */
@@ -38,5 +40,7 @@ const char *const *fb_allow_argv (const fb_allow_t *allow, const char *name,
 bool fb_allow_has (const fb_allow_t *allow, const char *name);
 /* "fb-child, make, sleep-1" into buf (cut with "..." when it does not fit); returns buf. */
 const char *fb_allow_names (const fb_allow_t *allow, char *buf, size_t size);
+/* The list as the runner hands it to workloads (fb_wl_env_t.allow); allow may be NULL. */
+fb_wl_allow_t fb_allow_for_workloads (const fb_allow_t *allow);
 
 #endif

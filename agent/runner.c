@@ -6,11 +6,11 @@
  * measurement have separate histograms: an operation belongs to the phase of its intended
  * start. Workers are plain pthreads, not zactors: they never exchange messages, and a pipe
  * poll per operation would cost more than what we measure. */
-#include "runner.h"
+#include "agent/runner.h"
 
-#include "clock.h"
-#include "health.h"
-#include "hist.h"
+#include "common/clock.h"
+#include "common/health.h"
+#include "common/hist.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -171,7 +171,7 @@ static fb_wl_env_t s_env (const fb_plan_workload_t *plan, const fb_params_t *par
     return (fb_wl_env_t){.workers = workers,
                          .rate_per_s = plan->rate_per_s,
                          .duration_ns = plan->duration_ns,
-                         .allow = allow,
+                         .allow = fb_allow_for_workloads (allow),
                          .helper_dir = helper_dir ? helper_dir : fb_runner_default_helper_dir ()};
 }
 

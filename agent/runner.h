@@ -5,9 +5,10 @@
 #ifndef FB_RUNNER_H
 #define FB_RUNNER_H
 
-#include "err.h"
-#include "wire.h"
-#include "workload.h"
+#include "agent/allow.h"
+#include "common/err.h"
+#include "common/wire.h"
+#include "workloads/workload.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,18 +47,5 @@ typedef struct {
  * workload ended or was aborted (every sample recorded is in a report, none lost). result may
  * be NULL. */
 int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_err_t *err);
-
-/* Between two workloads of a plan: time for teardown and the next setup, so that every host
- * can begin the next workload at the same planned instant too. */
-#define FB_WORKLOAD_GAP_NS (1000 * 1000 * 1000LL)
-
-/* The runner's own metrics and counters, before the workload's. */
-#define FB_METRIC_LATENCY "latency"
-#define FB_METRIC_SERVICE "service"
-#define FB_METRIC_SCHED_LAG "sched_lag"
-#define FB_COUNTER_OPS "ops"
-#define FB_COUNTER_ERRORS "errors"
-#define FB_COUNTER_RSS "rss"
-#define FB_COUNTER_CPU "cpu"
 
 #endif

@@ -17,9 +17,9 @@
  *
  *   bench_eventbus [seconds-per-case] [overflow] [handler_work]
  *   bench_eventbus 1 drop 10us */
-#include "clock.h"
-#include "hist.h"
-#include "workload.h"
+#include "common/clock.h"
+#include "common/hist.h"
+#include "workloads/workload.h"
 
 #include <malloc.h>
 #include <pthread.h>

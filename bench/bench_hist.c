@@ -1,8 +1,8 @@
 /* bench_hist.c: what the histogram costs, each row next to a floor measured in the same run:
  * record against taking a timestamp and storing it, merge and the V2 codec against copying the
  * histogram, the encoding's size against the buckets it carries. Runs in a few seconds. */
-#include "clock.h"
-#include "hist.h"
+#include "common/clock.h"
+#include "common/hist.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -5,9 +5,9 @@
  * N, the CPU it used per second of run and per report, next to the wire bytes per metric.
  *   bench_ingest [N...]            (default 10 100 1000)
  * Built with the tree; run by ./bench.sh, not a test. */
-#include "clock.h"
-#include "hist.h"
-#include "wire.h"
+#include "common/clock.h"
+#include "common/hist.h"
+#include "common/wire.h"
 
 #include <czmq.h>
 #include <math.h>

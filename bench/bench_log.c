@@ -9,11 +9,11 @@
  * appender thread appending as fast as it can until every line is searchable.
  *
  *   bench_log [reps]     (default 20) */
-#include "clock.h"
-#include "hist.h"
-#include "logdetect.h"
-#include "loggen.h"
-#include "logstore.h"
+#include "common/clock.h"
+#include "common/hist.h"
+#include "workloads/log/logdetect.h"
+#include "workloads/log/loggen.h"
+#include "workloads/log/logstore.h"
 
 #include <stdio.h>
 #include <stdlib.h>

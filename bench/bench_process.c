@@ -14,8 +14,8 @@
  *
  * Ratios come from the same run; absolute times vary with the machine.
  *   bench_process [spawns] [contention-seconds] */
-#include "clock.h"
-#include "procman.h"
+#include "common/clock.h"
+#include "workloads/process/procman.h"
 
 #include <spawn.h>
 #include <stdio.h>

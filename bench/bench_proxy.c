@@ -13,11 +13,11 @@
  * nothing and prints numbers.
  *
  *   bench_proxy [seconds-per-case] [connections] [rate/s]     defaults: 2 32 250 */
-#include "clock.h"
-#include "hist.h"
-#include "http_client.h"
-#include "http_origin.h"
-#include "http_proxy.h"
+#include "common/clock.h"
+#include "common/hist.h"
+#include "workloads/proxy/http_client.h"
+#include "workloads/proxy/http_origin.h"
+#include "workloads/proxy/http_proxy.h"
 
 #include <signal.h>
 #include <stdio.h>

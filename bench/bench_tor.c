@@ -20,12 +20,12 @@
  * Wall-clock figures depend on what else the host runs; CPU-second figures much less.
  *
  *   bench_tor [circuits] [download_MB] */
-#include "clock.h"
-#include "tor_cell.h"
-#include "tor_client.h"
-#include "tor_control.h"
-#include "tor_net.h"
-#include "tor_relay.h"
+#include "common/clock.h"
+#include "workloads/tor/model/tor_client.h"
+#include "workloads/tor/model/tor_relay.h"
+#include "workloads/tor/real/tor_control.h"
+#include "workloads/tor/real/tor_net.h"
+#include "workloads/tor/wire/tor_cell.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>

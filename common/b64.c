@@ -1,5 +1,5 @@
 /* b64.c: base64 via OpenSSL. */
-#include "b64.h"
+#include "common/b64.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>

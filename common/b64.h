@@ -2,7 +2,7 @@
 #ifndef FB_B64_H
 #define FB_B64_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* clock.c: monotonic and wall clocks in int64 nanoseconds. */
-#include "clock.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <time.h>

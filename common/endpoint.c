@@ -1,5 +1,5 @@
 /* endpoint.c: is an endpoint loopback only? */
-#include "endpoint.h"
+#include "common/endpoint.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* err.c: filling and prefixing fb_err_t. */
-#include "err.h"
+#include "common/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* files.c: mkdir -p and write-to-temp-then-rename. */
-#include "files.h"
+#include "common/files.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -2,7 +2,7 @@
 #ifndef FB_FILES_H
 #define FB_FILES_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <jansson.h>
 #include <stddef.h>

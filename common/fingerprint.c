@@ -1,9 +1,9 @@
 /* fingerprint.c: reads what this host is (CPU, cores, clock speed, memory, kernel, libraries,
  * board) from uname, /proc and /sys, so results from a Pi 4 and an x86 server are never
  * mixed up. Linux only; on anything else the fields stay empty. */
-#include "fingerprint.h"
+#include "common/fingerprint.h"
 
-#include "health.h"
+#include "common/health.h"
 
 #include <ctype.h>
 #include <gnu/libc-version.h>

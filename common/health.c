@@ -1,5 +1,5 @@
 /* health.c: CPU steal from /proc/stat, thermal throttling from sysfs. */
-#include "health.h"
+#include "common/health.h"
 
 #include <glob.h>
 #include <stdio.h>

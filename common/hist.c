@@ -1,6 +1,6 @@
 /* hist.c: HDR histogram (log-linear buckets): record, merge, percentiles and HdrHistogram's V2
  * encoding, so that HdrHistogram's own libraries and tools read what we write. */
-#include "hist.h"
+#include "common/hist.h"
 
 #include <limits.h>
 #include <math.h>

@@ -3,7 +3,7 @@
 #ifndef FB_HIST_H
 #define FB_HIST_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* hlog.c: HdrHistogram interval logs (.hlog): written as Java's HistogramLogWriter writes them,
  * read back one line at a time. Histograms travel as base64 of the V2 compressed encoding. */
-#include "hlog.h"
+#include "common/hlog.h"
 
-#include "b64.h"
+#include "common/b64.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -8,8 +8,8 @@
 #ifndef FB_HLOG_H
 #define FB_HLOG_H
 
-#include "err.h"
-#include "hist.h"
+#include "common/err.h"
+#include "common/hist.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /* keys.c: making and loading CURVE certificates, with the permission check on secrets. */
-#include "keys.h"
+#include "common/keys.h"
 
 #include <errno.h>
 #include <string.h>

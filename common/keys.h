@@ -3,7 +3,7 @@
 #ifndef FB_KEYS_H
 #define FB_KEYS_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <czmq.h>
 

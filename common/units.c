@@ -1,7 +1,7 @@
 /* units.c: strict parsing and printing of durations, rates, sizes and percentages.
  * A value is a decimal number ("10", "1.5") followed directly by its unit; nothing is guessed,
  * so "10" is not a duration and "10 ms" (with a space) is not either. */
-#include "units.h"
+#include "common/units.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
 #ifndef FB_UNITS_H
 #define FB_UNITS_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * only place that knows the protobuf encoding. Unpacking treats every frame as hostile: a
  * string too long for its field, too many entries or a number out of range is an error that
  * names the field, never a truncation and never a crash (tests/fuzz drives this file). */
-#include "wire.h"
+#include "common/wire.h"
 
 #include "fleetbench.pb-c.h"
 

@@ -4,8 +4,8 @@
 #ifndef FB_WIRE_H
 #define FB_WIRE_H
 
-#include "err.h"
-#include "fingerprint.h"
+#include "common/err.h"
+#include "common/fingerprint.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* yamltree.c: libyaml's event parser builds the tree, with a stack of the open collections;
  * libyaml's errors become path:line:col messages (its reader gives byte offsets, its scanner
  * marks). */
-#include "yamltree.h"
+#include "common/yamltree.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #ifndef FB_YAMLTREE_H
 #define FB_YAMLTREE_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* auth.c: a ZAP handler actor over a czmq certificate store. */
-#include "auth.h"
+#include "coordinator/auth.h"
 
 #include <stdio.h>
 #include <string.h>

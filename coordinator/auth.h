@@ -4,7 +4,7 @@
 #ifndef FB_AUTH_H
 #define FB_AUTH_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <czmq.h>
 

@@ -1,8 +1,8 @@
 /* baseline.c: saving and reading baselines (run.json files). */
-#include "baseline.h"
+#include "coordinator/baseline.h"
 
-#include "files.h"
-#include "stats_json.h"
+#include "common/files.h"
+#include "common/stats_json.h"
 
 #include <string.h>
 #include <unistd.h>

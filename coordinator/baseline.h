@@ -3,8 +3,8 @@
 #ifndef FB_BASELINE_H
 #define FB_BASELINE_H
 
-#include "err.h"
-#include "stats.h"
+#include "common/err.h"
+#include "common/stats.h"
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,9 +1,9 @@
 /* compare.c: rows of hosts or host groups, per workload and metric, from saved run.json files. */
-#include "compare.h"
+#include "coordinator/compare.h"
 
-#include "baseline.h"
-#include "stats_json.h"
-#include "units.h"
+#include "common/stats_json.h"
+#include "common/units.h"
+#include "coordinator/baseline.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #ifndef FB_COMPARE_H
 #define FB_COMPARE_H
 
-#include "err.h"
+#include "common/err.h"
 
 #include <stdio.h>
 

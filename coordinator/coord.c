@@ -2,19 +2,20 @@
  * JOIN (agents say Hello) -> PLAN (each gets the Plan, answers Ready) -> SYNC (ping rounds
  * estimate each agent's clock offset) -> RUN (shared start, Reports acked and merged,
  * heartbeats, lost hosts) -> END (verdicts, results). */
-#include "coord.h"
+#include "coordinator/coord.h"
 
-#include "auth.h"
-#include "clock.h"
-#include "endpoint.h"
-#include "keys.h"
-#include "local.h"
-#include "merge.h"
-#include "progress.h"
-#include "results.h"
-#include "run.h"
-#include "runner.h"
-#include "verdict.h"
+#include "common/clock.h"
+#include "common/endpoint.h"
+#include "common/keys.h"
+#include "common/merge.h"
+#include "coordinator/auth.h"
+#include "coordinator/local.h"
+#include "coordinator/progress.h"
+#include "coordinator/report.h"
+#include "coordinator/results.h"
+#include "coordinator/run.h"
+#include "coordinator/verdict.h"
+#include "workloads/workload.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -412,8 +413,8 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         fb_err_t err = {0};
         const fb_scenario_workload_t *sw = &run->sc->workloads[r->workload];
         s_hlog_ctx_t ctx = {run, host, r};
-        if (fb_stats_merge_report (&host->stats[r->workload], sw->wl, r, s_hlog_metric, &ctx,
-                                   &err) != 0)
+        if (fb_merge_report (&host->stats[r->workload], r, fb_workload_counter_kind, sw->wl,
+                             s_hlog_metric, &ctx, &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
         host->stats[r->workload].measured_ns = sw->duration_ns;
     }
@@ -760,7 +761,7 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     if (fb_results_write (run, err) != 0)
         s_log (&self, "cannot write results: %s", err->msg);
     if (!opts->no_summary)
-        fb_results_print (run, stdout);
+        fb_report_print (run, stdout);
     code = run->exit_code;
     if (code != 0)
         fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);

@@ -3,8 +3,8 @@
 #ifndef FB_COORD_H
 #define FB_COORD_H
 
-#include "err.h"
-#include "scenario.h"
+#include "common/err.h"
+#include "coordinator/scenario.h"
 
 #include <stdbool.h>
 

@@ -1,10 +1,10 @@
 /* coord_main.c: the coordinator's command line. */
-#include "baseline.h"
-#include "compare.h"
-#include "coord.h"
-#include "files.h"
-#include "keys.h"
-#include "scenario.h"
+#include "common/files.h"
+#include "common/keys.h"
+#include "coordinator/baseline.h"
+#include "coordinator/compare.h"
+#include "coordinator/coord.h"
+#include "coordinator/scenario.h"
 
 #include <czmq.h>
 #include <getopt.h>

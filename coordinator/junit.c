@@ -1,5 +1,5 @@
 /* junit.c: verdicts and hosts as JUnit XML test cases. */
-#include "junit.h"
+#include "coordinator/junit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #ifndef FB_JUNIT_H
 #define FB_JUNIT_H
 
-#include "run.h"
+#include "coordinator/run.h"
 
 int fb_junit_write (const fb_run_t *run, fb_err_t *err);
 

@@ -1,9 +1,9 @@
 /* local.c: fork/exec of local agents (fork rather than posix_spawn: the child must ask for
  * SIGTERM when its parent dies, which only prctl in the child can). */
-#include "local.h"
+#include "coordinator/local.h"
 
-#include "clock.h"
-#include "files.h"
+#include "common/clock.h"
+#include "common/files.h"
 
 #include <errno.h>
 #include <fcntl.h>

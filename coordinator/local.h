@@ -3,7 +3,7 @@
 #ifndef FB_LOCAL_H
 #define FB_LOCAL_H
 
-#include "err.h"
+#include "common/err.h"
 
 typedef struct fb_local fb_local_t;
 

@@ -1,7 +1,7 @@
 /* progress.c: log lines and the once-a-second progress line. */
-#include "progress.h"
+#include "coordinator/progress.h"
 
-#include "units.h"
+#include "common/units.h"
 
 #include <stdio.h>
 #include <stdlib.h>

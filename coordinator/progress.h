@@ -4,7 +4,7 @@
 #ifndef FB_PROGRESS_H
 #define FB_PROGRESS_H
 
-#include "run.h"
+#include "coordinator/run.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,10 +1,9 @@
 /* report.c: report.md and the terminal summary, from one table builder. */
-#include "report.h"
+#include "coordinator/report.h"
 
-#include "results.h"
-#include "stats_json.h"
-#include "target.h"
-#include "units.h"
+#include "common/stats_json.h"
+#include "common/units.h"
+#include "coordinator/target.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,4 +190,4 @@ int fb_report_write_md (const fb_run_t *run, fb_err_t *err) {
     return rc;
 }
 
-void fb_results_print (const fb_run_t *run, FILE *out) { s_render (out, false, run); }
+void fb_report_print (const fb_run_t *run, FILE *out) { s_render (out, false, run); }

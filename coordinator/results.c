@@ -1,10 +1,10 @@
 /* results.c: run.json and the hlogs. report.md and the terminal summary are in report.c. */
-#include "results.h"
+#include "coordinator/results.h"
 
-#include "hlog.h"
-#include "junit.h"
-#include "report.h"
-#include "stats_json.h"
+#include "common/hlog.h"
+#include "common/stats_json.h"
+#include "coordinator/junit.h"
+#include "coordinator/report.h"
 
 #include <stdio.h>
 #include <string.h>

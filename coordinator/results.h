@@ -4,7 +4,7 @@
 #ifndef FB_RESULTS_H
 #define FB_RESULTS_H
 
-#include "run.h"
+#include "coordinator/run.h"
 
 #include <stdio.h>
 
@@ -14,7 +14,5 @@ void fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *
                              size_t len);
 /* Writes run.json, report.md and junit.xml and closes the hlogs (all through temp names). */
 int fb_results_write (fb_run_t *run, fb_err_t *err);
-/* The summary table for the terminal. */
-void fb_results_print (const fb_run_t *run, FILE *out);
 
 #endif

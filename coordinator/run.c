@@ -1,5 +1,5 @@
 /* run.c: small helpers over the coordinator's run state. */
-#include "run.h"
+#include "coordinator/run.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,10 +3,10 @@
 #ifndef FB_RUN_H
 #define FB_RUN_H
 
-#include "files.h"
-#include "scenario.h"
-#include "stats.h"
-#include "wire.h"
+#include "common/files.h"
+#include "common/stats.h"
+#include "common/wire.h"
+#include "coordinator/scenario.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,11 +2,11 @@
  * node (so every error can say file:line:col), then one function per section checks it against
  * the schema and each workload kind's params. Anchors and aliases are refused there: a scenario
  * is short, and a value written out is one a reader can see. */
-#include "scenario.h"
+#include "coordinator/scenario.h"
 
-#include "clock.h"
-#include "units.h"
-#include "yamltree.h"
+#include "common/clock.h"
+#include "common/units.h"
+#include "common/yamltree.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -3,10 +3,10 @@
 #ifndef FB_SCENARIO_H
 #define FB_SCENARIO_H
 
-#include "err.h"
-#include "target.h"
-#include "wire.h"
-#include "workload.h"
+#include "common/err.h"
+#include "common/wire.h"
+#include "coordinator/target.h"
+#include "workloads/workload.h"
 
 #include <stddef.h>
 

@@ -1,8 +1,8 @@
 /* target.c: targets ("p95 < 120us") and regression gates ({ metric: p95, max_regression: 20% }):
  * parsed against a workload kind's metric and counter names, judged against merged stats. */
-#include "target.h"
+#include "coordinator/target.h"
 
-#include "units.h"
+#include "common/units.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -20,7 +20,7 @@ static bool s_is_metric (const char *name, const fb_workload_t *wl) {
 }
 
 static const fb_counter_spec_t *s_counter (const char *name, const fb_workload_t *wl) {
-    return fb_counter_spec (wl, name);
+    return fb_workload_counter_spec (wl, name);
 }
 
 /* "a, b, c" of every metric (counters when counters is set), for messages. */

@@ -4,9 +4,9 @@
 #ifndef FB_TARGET_H
 #define FB_TARGET_H
 
-#include "err.h"
-#include "stats.h"
-#include "workload.h"
+#include "common/err.h"
+#include "common/stats.h"
+#include "workloads/workload.h"
 
 #include <stdbool.h>
 

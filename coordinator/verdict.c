@@ -1,8 +1,8 @@
 /* verdict.c: targets and gates of every workload. */
-#include "verdict.h"
+#include "coordinator/verdict.h"
 
-#include "baseline.h"
-#include "target.h"
+#include "coordinator/baseline.h"
+#include "coordinator/target.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 #ifndef FB_VERDICT_H
 #define FB_VERDICT_H
 
-#include "run.h"
+#include "coordinator/run.h"
 
 /* Fills run->verdicts; returns how many failed. */
 int fb_verdicts_judge (fb_run_t *run);

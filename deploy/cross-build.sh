@@ -124,7 +124,7 @@ cmake --build "$build" -j"${FB_JOBS:-$(nproc)}"
 
 # Every program must be a binary for the board, not for this machine.
 programs=("$build/coord" "$build/agent")
-for src in workloads/helpers/*.c; do
+for src in workloads/*/fb-*.c; do
     [ -e "$src" ] && programs+=("$build/$(basename "$src" .c)")
 done
 for prog in "${programs[@]}"; do

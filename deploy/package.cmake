@@ -4,7 +4,7 @@
 # CMakeLists.txt, so coord, agent and FB_HELPERS are known. See docs/cross-build.md.
 #
 # What the package holds:
-#   /usr/bin/coord, /usr/bin/agent, /usr/bin/<helper> for each workloads/helpers/<helper>.c
+#   /usr/bin/coord, /usr/bin/agent, /usr/bin/<helper> for each workloads/<system>/fb-<name>.c
 #   /lib/systemd/system/fleetbench-agent.service   (deploy/fleetbench-agent.service)
 #   /usr/lib/sysusers.d/fleetbench.conf            (deploy/fleetbench.sysusers.conf)
 #   /usr/share/doc/fleetbench/examples/            (deploy/*.example)

@@ -1,8 +1,8 @@
 /* params.c: a workload kind's params, filled from their defaults and set from scenario text by
  * the same strict rules (units.c), each checked against its spec's type, range and choices. */
-#include "workload.h"
+#include "workloads/workload.h"
 
-#include "units.h"
+#include "common/units.h"
 
 #include <assert.h>
 #include <stdio.h>

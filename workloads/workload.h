@@ -5,15 +5,14 @@
 #ifndef FB_WORKLOAD_H
 #define FB_WORKLOAD_H
 
-#include "err.h"
-#include "hist.h"
+#include "common/err.h"
+#include "common/hist.h"
+#include "common/stats.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #define FB_MAX_PARAMS 24
-#define FB_MAX_METRICS 8   /* per workload, the runner's own included */
-#define FB_MAX_COUNTERS 32 /* per workload, the runner's own included */
 
 typedef enum {
     FB_PARAM_INT,      /* plain integer */
@@ -49,26 +48,33 @@ typedef struct {
     fb_param_value_t v[FB_MAX_PARAMS];
 } fb_params_t;
 
-typedef enum {
-    FB_COUNTER_SUM, /* per-interval amounts, summed over intervals and hosts (drops) */
-    FB_COUNTER_MAX, /* gauges, the highest seen wins (peak threads, RSS) */
-} fb_counter_kind_t;
-
 typedef struct {
     const char *name;
     fb_counter_kind_t kind;
     const char *unit; /* "", "B", "ns": how reports print it */
 } fb_counter_spec_t;
 
-typedef struct fb_allow fb_allow_t; /* agent/allow.h: the commands this agent may run */
+/* The helper every agent may run, shipped next to it (workloads/process/fb-child.c). */
+#define FB_WL_HELPER_CHILD "fb-child"
+
+/* The agent's allow-list (never from the plan) as the runner hands it to a workload: the
+ * agent's own lookup behind two functions (agent/allow.c fills them in). */
+typedef struct {
+    const void *list;
+    /* The argv (NULL-terminated, owned by the list) the command may run as; NULL when the
+     * command is not allowed. FB_WL_HELPER_CHILD resolves to helper_dir/fb-child. */
+    const char *const *(*argv) (const void *list, const char *command, const char *helper_dir);
+    /* "fb-child, make, sleep-1" into buf (cut with "..."), for messages; returns buf. */
+    const char *(*names) (const void *list, char *buf, size_t size);
+} fb_wl_allow_t;
 
 /* What the runner hands a workload at check and setup. */
 typedef struct {
-    int workers;             /* runner threads that will call op (worker 0..workers-1) */
-    double rate_per_s;       /* 0: closed loop */
-    int64_t duration_ns;     /* measured part */
-    const fb_allow_t *allow; /* this agent's allow-list (never from the plan); may be NULL */
-    const char *helper_dir;  /* the folder of fb-child and other helpers we ship */
+    int workers;            /* runner threads that will call op (worker 0..workers-1) */
+    double rate_per_s;      /* 0: closed loop */
+    int64_t duration_ns;    /* measured part */
+    fb_wl_allow_t allow;    /* this agent's allow-list (never from the plan); .argv NULL: none */
+    const char *helper_dir; /* the folder of fb-child and other helpers we ship */
 } fb_wl_env_t;
 
 /* One operation's context. Extra metrics recorded inside op go into metrics[i] (i indexing
@@ -113,7 +119,21 @@ typedef struct fb_workload {
 extern const char *const fb_runner_metrics[];        /* NULL-terminated */
 extern const fb_counter_spec_t fb_runner_counters[]; /* terminated by name NULL */
 /* The spec of counter name for kind wl (the runner's first); NULL when unknown. */
-const fb_counter_spec_t *fb_counter_spec (const fb_workload_t *wl, const char *name);
+const fb_counter_spec_t *fb_workload_counter_spec (const fb_workload_t *wl, const char *name);
+/* The kind of counter name for the workload wl (a const fb_workload_t *): the runner's, then
+ * the workload's, SUM when unknown. An fb_counter_kind_fn for the merge (common/merge.h). */
+fb_counter_kind_t fb_workload_counter_kind (const char *name, const void *wl);
+
+/* The runner's own metrics and counters, before the workload's. */
+#define FB_METRIC_LATENCY "latency"
+#define FB_METRIC_SERVICE "service"
+#define FB_METRIC_SCHED_LAG "sched_lag"
+#define FB_COUNTER_RSS "rss"
+#define FB_COUNTER_CPU "cpu"
+
+/* Between two workloads of a plan: time for teardown and the next setup, so that every host
+ * can begin the next workload at the same planned instant too. */
+#define FB_WORKLOAD_GAP_NS (1000 * 1000 * 1000LL)
 
 /* The registry of kinds (workloads/registry.c). NULL when unknown. */
 const fb_workload_t *fb_workload_find (const char *kind);

@@ -1,8 +1,8 @@
 /* fuzz_allow.c: fb_allow_parse on arbitrary bytes (the agent's --allow file decides which
  * commands a plan may name). The bytes are passed without a terminating NUL. A list that parses
  * must always allow fb-child, and every name it lists must resolve to an argv. */
-#include "allow.h"
-#include "fuzz.h"
+#include "agent/allow.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <string.h>
 

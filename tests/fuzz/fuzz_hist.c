@@ -2,8 +2,8 @@
  * histograms from other hosts). A decoded histogram must answer every query, agree with
  * itself (the iteration adds up to the count), encode, and decode again to the same counts;
  * merging it into a default histogram, as the coordinator does, must not break either. */
-#include "fuzz.h"
-#include "hist.h"
+#include "common/hist.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* fuzz_hlog.c: fb_hlog_parse_line on arbitrary lines (`coord compare` and the tests read .hlog
  * files other tools wrote). A row that parses and that our writer accepts must read back with
  * the same tag and counts. */
-#include "fuzz.h"
-#include "hlog.h"
+#include "common/hlog.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <string.h>
 

@@ -1,9 +1,9 @@
 /* fuzz_stats_json.c: JSON text -> jansson -> fb_stats_from_json, as `coord` reads baselines and
  * earlier runs (fb_baseline_load, then fb_baseline_workload for each workload). Stats that
  * read must write (fb_stats_to_json) and read back with the same counters and counts. */
-#include "baseline.h"
-#include "fuzz.h"
-#include "stats_json.h"
+#include "common/stats_json.h"
+#include "coordinator/baseline.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <string.h>
 

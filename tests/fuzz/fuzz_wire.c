@@ -1,8 +1,8 @@
 /* fuzz_wire.c: fb_wire_unpack on arbitrary frames (every frame an agent or a stranger sends the
  * coordinator, and the other way round). What decodes must pack again, and the packed bytes
  * must decode to the same message: pack (unpack (pack (m))) == pack (m). */
-#include "fuzz.h"
-#include "wire.h"
+#include "common/wire.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <string.h>
 

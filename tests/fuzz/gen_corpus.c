@@ -1,10 +1,10 @@
 /* gen_corpus.c: writes the seeds of the binary corpora (wire frames, V2 histograms, small stats
  * JSON) that make_corpus.sh commits under tests/fuzz/corpus/. Not a fuzzer: run it once when
  * the formats change.   gen_corpus CORPUS_DIR SCENARIO.yaml */
-#include "hist.h"
-#include "scenario.h"
-#include "stats_json.h"
-#include "wire.h"
+#include "common/hist.h"
+#include "common/stats_json.h"
+#include "common/wire.h"
+#include "coordinator/scenario.h"
 
 #include <stdio.h>
 #include <stdlib.h>

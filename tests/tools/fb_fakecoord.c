@@ -2,8 +2,8 @@
  * from an agent, sends that agent a valid Plan of its own, and prints the agent's answer:
  *   fb_fakecoord ENDPOINT [--wait-ms MS]
  * prints "reply ERROR: <message>", "reply READY", or "no agent" / "no reply". Test tool. */
-#include "clock.h"
-#include "wire.h"
+#include "common/clock.h"
+#include "common/wire.h"
 
 #include <czmq.h>
 #include <stdio.h>

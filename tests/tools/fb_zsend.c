@@ -8,8 +8,8 @@
  * empty (a zero-length frame), hello (a valid Hello), oversize (a 20 MB frame).
  * Prints one line per reply ("reply ERROR: <message>", "reply PLAN"), or "no reply".
  * Exit 0 when the frames were sent, 1 when they could not be, 2 for a wrong command line. */
-#include "fingerprint.h"
-#include "wire.h"
+#include "common/fingerprint.h"
+#include "common/wire.h"
 
 #include <czmq.h>
 #include <stdio.h>

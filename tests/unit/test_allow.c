@@ -1,6 +1,6 @@
 /* test_allow.c: the agent's allow-list: a good file, fb-child always there, and every kind of
  * bad file refused with path:line:col and what was expected. */
-#include "allow.h"
+#include "agent/allow.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

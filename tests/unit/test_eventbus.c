@@ -1,8 +1,8 @@
 /* test_eventbus.c: the eventbus workload driven as the runner drives it: setup, op from
  * publisher threads, interval on the owner's thread, teardown. Counts, never timings. */
-#include "clock.h"
-#include "hist.h"
-#include "workload.h"
+#include "common/clock.h"
+#include "common/hist.h"
+#include "workloads/workload.h"
 
 #include <dirent.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* test_fingerprint.c: the fingerprint of the machine running the tests agrees with what
  * uname, sysconf and the build say. */
-#include "fingerprint.h"
+#include "common/fingerprint.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* test_hist.c: the HDR histogram against HdrHistogram's published results, and its V2 encoding. */
-#include "hist.h"
+#include "common/hist.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* test_hlog.c: interval logs as HdrHistogram's HistogramLogWriter writes them, and a log that
  * jHiccup wrote, read back with HdrHistogram's published results. */
-#include "hlog.h"
+#include "common/hlog.h"
 
 #include <math.h>
 #include <setjmp.h>

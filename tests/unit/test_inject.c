@@ -1,6 +1,6 @@
 /* test_inject.c: Brummer's HTML rewrite, byte for byte: where the script goes, gzip in and
  * out, the new head (Content-Length, no CSP), and when a response is left alone. */
-#include "inject.h"
+#include "workloads/proxy/inject.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

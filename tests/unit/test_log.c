@@ -1,9 +1,9 @@
 /* test_log.c: the `log` workload driven as the runner drives it: setup, op from worker
  * threads, interval on the owner's thread, teardown. Counts, never timings. */
-#include "clock.h"
-#include "hist.h"
-#include "runner.h"
-#include "workload.h"
+#include "agent/runner.h"
+#include "common/clock.h"
+#include "common/hist.h"
+#include "workloads/workload.h"
 
 #include <pthread.h>
 #include <setjmp.h>

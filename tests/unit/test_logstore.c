@@ -1,9 +1,9 @@
 /* test_logstore.c: the log store (append, search, eviction, sync fallback), per-line detection
  * with both engines, and the line generator. Counts and contents, never timings. */
-#include "clock.h"
-#include "logdetect.h"
-#include "loggen.h"
-#include "logstore.h"
+#include "common/clock.h"
+#include "workloads/log/logdetect.h"
+#include "workloads/log/loggen.h"
+#include "workloads/log/logstore.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

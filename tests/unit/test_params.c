@@ -1,5 +1,5 @@
 /* test_params.c: params from defaults and from scenario text, checked against a spec. */
-#include "workload.h"
+#include "workloads/workload.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

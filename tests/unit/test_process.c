@@ -1,11 +1,11 @@
 /* test_process.c: the process workload and its manager with real children (fb-child from the
  * build folder, next to this program). Every test ends with no zombie and no descriptor more
  * than it began with. Counts and states, never timings. */
-#include "allow.h"
-#include "clock.h"
-#include "hist.h"
-#include "procman.h"
-#include "workload.h"
+#include "agent/allow.h"
+#include "common/clock.h"
+#include "common/hist.h"
+#include "workloads/process/procman.h"
+#include "workloads/workload.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -98,7 +98,8 @@ static void s_wl_setup (t_wl_t *t, const char *const *pairs, const fb_allow_t *a
     assert_non_null (t->wl);
     fb_params_t params;
     s_params (&params, pairs);
-    fb_wl_env_t env = {.workers = workers, .allow = allow, .helper_dir = s_helper ()};
+    fb_wl_env_t env = {
+        .workers = workers, .allow = fb_allow_for_workloads (allow), .helper_dir = s_helper ()};
     fb_err_t err = {0};
     if (t->wl->check (&params, &env, &err) != 0 ||
         t->wl->setup (&params, &env, &t->state, &err) != 0)
@@ -302,21 +303,22 @@ static void test_command_not_on_the_allow_list_is_refused_and_never_runs (void *
     const char *pairs[] = {"command", "fb-make-marker", "op", "start", NULL};
     s_params (&params, pairs);
     const fb_workload_t *wl = fb_workload_find ("process");
-    fb_wl_env_t env = {.workers = 1, .allow = allow, .helper_dir = s_helper ()};
+    fb_wl_env_t env = {
+        .workers = 1, .allow = fb_allow_for_workloads (allow), .helper_dir = s_helper ()};
     assert_int_equal (wl->check (&params, &env, &err), -1);
     assert_string_equal (err.msg, "command \"fb-make-marker\" is not on this agent's allow-list "
                                   "(allowed: fb-child, sleepy)");
     void *wl_state = NULL;
     assert_int_equal (wl->setup (&params, &env, &wl_state, &err), -1); /* setup checks too */
     assert_null (wl_state);
-    env.allow = NULL; /* no list at all: only fb-child */
+    env.allow = fb_allow_for_workloads (NULL); /* no list at all: only fb-child */
     assert_int_equal (wl->check (&params, &env, &err), -1);
     assert_non_null (strstr (err.msg, "(allowed: fb-child)"));
     assert_int_equal (access (marker, F_OK), -1);
     /* An allowed name runs its argv from the list, not anything from the plan. */
     const char *sleepy[] = {"command", "sleepy", "op", "start", NULL};
     s_params (&params, sleepy);
-    env.allow = allow;
+    env.allow = fb_allow_for_workloads (allow);
     assert_int_equal (wl->check (&params, &env, &err), 0);
     setenv ("PATH", old ? old : "/usr/bin:/bin", 1);
     unlink (marker);

@@ -3,11 +3,11 @@
  * comes through byte for byte, and an origin that stops mid-answer costs a counted error
  * within the timeout, never a hang. Then the workload through its descriptor. No timing
  * assertions. */
-#include "clock.h"
-#include "http_client.h"
-#include "http_origin.h"
-#include "http_proxy.h"
-#include "workload.h"
+#include "common/clock.h"
+#include "workloads/proxy/http_client.h"
+#include "workloads/proxy/http_origin.h"
+#include "workloads/proxy/http_proxy.h"
+#include "workloads/workload.h"
 
 #include <http_parser.h>
 #include <netinet/in.h>

@@ -1,9 +1,9 @@
 /* test_runner.c: the runner's bookkeeping: every operation lands in exactly one interval
  * report, warm-up is kept apart, an open-loop schedule runs the planned number of operations,
  * abort stops early without losing what was measured. No timing assertions. */
-#include "clock.h"
-#include "hist.h"
-#include "runner.h"
+#include "agent/runner.h"
+#include "common/clock.h"
+#include "common/hist.h"
 
 #include <pthread.h>
 #include <setjmp.h>

@@ -1,7 +1,7 @@
 /* test_scenario.c: scenario files, good and broken. Every file in
  * tests/data/scenarios/broken/NAME.yaml must fail with the fragment in NAME.expect, and the
  * message must start with the file's path and a line:col. */
-#include "scenario.h"
+#include "coordinator/scenario.h"
 
 #include <dirent.h>
 #include <setjmp.h>

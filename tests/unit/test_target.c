@@ -1,6 +1,6 @@
 /* test_target.c: parsing targets and gates, and judging them against merged stats. */
-#include "stats.h"
-#include "target.h"
+#include "common/stats.h"
+#include "coordinator/target.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

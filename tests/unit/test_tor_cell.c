@@ -1,7 +1,7 @@
 /* test_tor_cell.c: Tor cell packing and parsing (workloads/tor_cell.c): round trips of every
  * cell we send, the byte layout tor-spec fixes, and bad cells (wrong length, unknown command,
  * lengths that run past the cell) refused with an error, never read past their end. */
-#include "tor_cell.h"
+#include "workloads/tor/wire/tor_cell.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

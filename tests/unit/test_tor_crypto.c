@@ -2,7 +2,7 @@
  * from a published source named at the test (see tests/data/tor/README.md):
  * HKDF-SHA256 from RFC 5869, the ntor handshake from arti's testvec, relay cell encryption from
  * cells that tor's own code encrypted. */
-#include "tor_crypto.h"
+#include "workloads/tor/wire/tor_crypto.h"
 
 #include <openssl/evp.h>
 #include <setjmp.h>

@@ -2,10 +2,10 @@
  * one client. A 3-hop circuit is built through real relays, 100 streams are held open at once
  * with data both ways, big transfers go through SENDME flow control, and bad cells end their
  * circuit with a counted error while the rest carries on. Counts and bytes, never timings. */
-#include "clock.h"
-#include "tor_client.h"
-#include "tor_relay.h"
-#include "workload.h"
+#include "common/clock.h"
+#include "workloads/tor/model/tor_client.h"
+#include "workloads/tor/model/tor_relay.h"
+#include "workloads/workload.h"
 
 #include <pthread.h>
 #include <setjmp.h>

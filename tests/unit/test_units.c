@@ -1,5 +1,5 @@
 /* test_units.c: the strict unit parser and the human formatters. */
-#include "units.h"
+#include "common/units.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * (garbage, random bytes, wrong version, strings too long, too many entries) are errors that
  * say which, never a crash. Hand-made frames are written with a tiny protobuf encoder below,
  * so that these tests do not depend on protobuf-c to produce what our own packer cannot. */
-#include "wire.h"
+#include "common/wire.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -1,0 +1,2 @@
+#include "common/hist.h"
+#include "workloads/workload.h"

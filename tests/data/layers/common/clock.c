@@ -1,0 +1,2 @@
+/* A bare name: not rooted at the repo. */
+#include "hist.h"

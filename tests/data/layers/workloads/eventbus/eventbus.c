@@ -1,0 +1,3 @@
+/* A workload that includes the agent. */
+#include "agent/runner.h"
+#include "workloads/workload.h"

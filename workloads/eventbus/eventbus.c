@@ -1,0 +1,560 @@
+/* eventbus.c: the eventbus workload, a model of Brummer's EventBus (pkg/events) as the seed
+ * describes it: a map from event type to handlers under a reader-writer lock, Publish stamps
+ * an id and a time and hands every handler call to one shared bounded queue served by a
+ * worker pool; when the queue is full a new thread runs the call (Go's fallback goroutine).
+ * One op is one Publish; "dispatch" and "completion" are measured from the publish stamp on
+ * the threads that run the handlers. */
+#include "common/clock.h"
+#include "workloads/workload.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Histogram shards for the handler threads: fb_hist_record_atomic lets any number of threads
+ * share one, so a few shards keep contention low without a 270 KB histogram per thread. */
+#define FB_EVENTBUS_SHARDS 8
+/* Spawned threads only spin and record; Go starts a goroutine with 8 KB. */
+#define FB_EVENTBUS_STACK_BYTES (256 * 1024)
+
+enum { S_DISPATCH_POOL, S_DISPATCH_THREAD };
+enum { S_OVERFLOW_SPAWN, S_OVERFLOW_BLOCK, S_OVERFLOW_DROP };
+enum { S_MIX_PEAK, S_MIX_LOGLINE };
+enum { S_METRIC_DISPATCH, S_METRIC_COMPLETION };
+enum { S_COUNTER_OVERFLOWS, S_COUNTER_DROPS, S_COUNTER_PEAK_THREADS, S_COUNTER_HANDLED };
+
+/* The seed's handler table ("EventBus Handler Distribution") and the weights of the peak mix.
+ * The seed's peak session: log lines 50-200/s, process events 1-5/s, MCP events 10-50/s,
+ * ~265/s in all. Weights are events per second at that peak: LogLine 200; process 5
+ * (3 started, 2 exited); MCP 50 (46 activity, 2 connected, 2 disconnected); the ~10/s left
+ * go to errors 2, builds 2, test failures 2 and passes 4. Sum 265. */
+typedef struct {
+    const char *name;
+    int handlers; /* subscribers in Brummer */
+    int weight;   /* events per second in the peak mix */
+} s_event_type_t;
+
+static const s_event_type_t s_types[] = {
+    {"ProcessStarted", 3, 3},  /* TUI, Logger, ProcessManager */
+    {"ProcessExited", 3, 2},   /* TUI, Logger, ProcessManager */
+    {"LogLine", 5, 200},       /* TUI, Logger, ErrorDetector, URLDetector, FilterEngine */
+    {"ErrorDetected", 2, 2},   /* TUI, Logger */
+    {"BuildEvent", 2, 2},      /* TUI, Logger */
+    {"TestFailed", 2, 2},      /* TUI, Logger */
+    {"TestPassed", 2, 4},      /* TUI, Logger */
+    {"MCPActivity", 1, 46},    /* TUI */
+    {"MCPConnected", 2, 2},    /* TUI, ConnectionManager */
+    {"MCPDisconnected", 2, 2}, /* TUI, ConnectionManager */
+};
+#define S_NTYPES ((int)(sizeof s_types / sizeof s_types[0]))
+#define S_LOGLINE 2
+
+/* One handler call: what Go's eventTask carries (the event and which handler). */
+typedef struct {
+    uint64_t event_id;
+    int64_t publish_ns; /* the publish stamp, monotonic */
+    int type;
+    int handler;
+} s_call_t;
+
+typedef struct s_bus s_bus_t;
+typedef void (s_handler_fn) (s_bus_t *bus, const s_call_t *call, int shard);
+
+/* A spawned thread's context, and later its entry on the reaper's list. */
+typedef struct s_spawn {
+    s_bus_t *bus;
+    s_call_t call;
+    pthread_t thread;
+    struct s_spawn *next;
+} s_spawn_t;
+
+/* The shared bounded queue. A mutex and two condvars, as a Go buffered channel is (hchan has
+ * a lock and wait queues): the lock is part of the cost being modelled. */
+typedef struct {
+    s_call_t *ring;
+    int capacity, head, count;
+    bool stopping;
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+} s_queue_t;
+
+typedef struct {
+    s_bus_t *bus;
+    pthread_t thread;
+    int index;
+} s_worker_t;
+
+struct s_bus {
+    /* The subscription map: per type, its handlers, read under the rwlock as Publish does. */
+    pthread_rwlock_t map_lock;
+    s_handler_fn **handlers[S_NTYPES];
+    int nhandlers[S_NTYPES];
+    s_handler_fn **handler_store;
+    int mix_weights[S_NTYPES], mix_total;
+    int dispatch, overflow;
+    int64_t handler_work_ns;
+
+    s_queue_t queue;
+    s_worker_t *workers;
+    int nworkers, started_workers;
+
+    fb_hist_t *dispatch_hist[FB_EVENTBUS_SHARDS], *completion_hist[FB_EVENTBUS_SHARDS];
+    int nshards;
+
+    atomic_uint_fast64_t next_event_id;
+    atomic_int_fast64_t overflows, drops, handled; /* since the last interval */
+    atomic_int alive_threads, peak_threads;        /* pool workers + spawned */
+
+    /* Spawned threads: counted down under reap_lock; the reaper joins each one. */
+    pthread_attr_t spawn_attr;
+    pthread_mutex_t reap_lock;
+    pthread_cond_t reap_cond, idle_cond;
+    s_spawn_t *finished;
+    int spawned_alive;
+    bool reaper_stop, reaper_started;
+    pthread_t reaper;
+};
+
+static const fb_param_spec_t s_params[] = {
+    {"publishers", FB_PARAM_INT, "1", 1, 4096, NULL,
+     "threads publishing events (the runner's concurrency)"},
+    {"dispatch", FB_PARAM_ENUM, "pool", 0, 0, "pool|thread-per-handler",
+     "pool: Brummer's worker pool; thread-per-handler: a new thread per handler call"},
+    {"workers", FB_PARAM_INT, "0", 0, 4096, NULL,
+     "pool threads; 0 means Brummer's default, ncpu * 2.5 rounded up"},
+    {"queue", FB_PARAM_INT, "1000", 1, 1048576, NULL, "capacity of the shared handler queue"},
+    {"overflow", FB_PARAM_ENUM, "spawn", 0, 0, "spawn|block|drop",
+     "queue full: spawn a thread for the call (Brummer), block for room, or drop it"},
+    {"handler_work", FB_PARAM_DURATION, "10us", 0, 1e9, NULL,
+     "busy CPU time each handler call spends"},
+    {"mix", FB_PARAM_ENUM, "peak", 0, 0, "peak|logline",
+     "event types published: the seed's peak session mix, or only LogLine"},
+    {"handlers", FB_PARAM_INT, "0", 0, 64, NULL,
+     "handlers per event type; 0 means the seed's table (LogLine 5, ProcessStarted 3, ...)"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const char *const s_metrics[] = {"dispatch", "completion", NULL};
+
+static const fb_counter_spec_t s_counters[] = {
+    {"overflows", FB_COUNTER_SUM, ""},
+    {"drops", FB_COUNTER_SUM, ""},
+    {"peak_threads", FB_COUNTER_MAX, ""},
+    {"handled", FB_COUNTER_SUM, ""},
+    {NULL, 0, NULL},
+};
+
+/* ---- threads alive ---------------------------------------------------------------------- */
+
+static void s_thread_started (s_bus_t *self) {
+    int alive = atomic_fetch_add (&self->alive_threads, 1) + 1;
+    int peak = atomic_load (&self->peak_threads);
+    while (alive > peak && !atomic_compare_exchange_weak (&self->peak_threads, &peak, alive))
+        ;
+}
+
+static void s_thread_ended (s_bus_t *self) { atomic_fetch_sub (&self->alive_threads, 1); }
+
+/* ---- handlers --------------------------------------------------------------------------- */
+
+/* Every subscriber is this handler: it burns handler_work of CPU, as a handler that formats,
+ * filters or renders would, and records when it started and ended. */
+static void s_handler_busy (s_bus_t *self, const s_call_t *call, int shard) {
+    int64_t start_ns = fb_clock_now_ns ();
+    fb_hist_record_atomic (self->dispatch_hist[shard], start_ns - call->publish_ns);
+    if (self->handler_work_ns > 0) {
+        int64_t until_ns = start_ns + self->handler_work_ns;
+        while (fb_clock_now_ns () < until_ns)
+            ;
+    }
+    fb_hist_record_atomic (self->completion_hist[shard], fb_clock_now_ns () - call->publish_ns);
+    atomic_fetch_add_explicit (&self->handled, 1, memory_order_release);
+}
+
+static void s_run_call (s_bus_t *self, const s_call_t *call, int shard) {
+    self->handlers[call->type][call->handler](self, call, shard);
+}
+
+/* ---- the queue -------------------------------------------------------------------------- */
+
+static int s_queue_init (s_queue_t *q, int capacity) {
+    q->ring = calloc ((size_t)capacity, sizeof *q->ring);
+    if (!q->ring)
+        return -1;
+    q->capacity = capacity;
+    pthread_mutex_init (&q->lock, NULL);
+    pthread_cond_init (&q->not_empty, NULL);
+    pthread_cond_init (&q->not_full, NULL);
+    return 0;
+}
+
+static void s_queue_fini (s_queue_t *q) {
+    if (!q->ring)
+        return;
+    pthread_mutex_destroy (&q->lock);
+    pthread_cond_destroy (&q->not_empty);
+    pthread_cond_destroy (&q->not_full);
+    free (q->ring);
+    q->ring = NULL;
+}
+
+static void s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
+    q->ring[(q->head + q->count) % q->capacity] = *call;
+    q->count++;
+    pthread_cond_signal (&q->not_empty);
+}
+
+/* Go's `select { case ch <- task: default: }`: false when the queue is full. */
+static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
+    pthread_mutex_lock (&q->lock);
+    bool room = !q->stopping && q->count < q->capacity;
+    if (room)
+        s_queue_put_locked (q, call);
+    pthread_mutex_unlock (&q->lock);
+    return room;
+}
+
+/* Waits for room; false when the bus is stopping. */
+static bool s_queue_put_wait (s_queue_t *q, const s_call_t *call) {
+    pthread_mutex_lock (&q->lock);
+    while (!q->stopping && q->count == q->capacity)
+        pthread_cond_wait (&q->not_full, &q->lock);
+    bool ok = !q->stopping;
+    if (ok)
+        s_queue_put_locked (q, call);
+    pthread_mutex_unlock (&q->lock);
+    return ok;
+}
+
+/* Waits for a call; false when the bus is stopping (queued calls are left, as Brummer's
+ * workers return on ctx.Done without draining the channel). */
+static bool s_queue_take (s_queue_t *q, s_call_t *call) {
+    pthread_mutex_lock (&q->lock);
+    while (!q->stopping && q->count == 0)
+        pthread_cond_wait (&q->not_empty, &q->lock);
+    bool ok = !q->stopping;
+    if (ok) {
+        *call = q->ring[q->head];
+        q->head = (q->head + 1) % q->capacity;
+        q->count--;
+        pthread_cond_signal (&q->not_full);
+    }
+    pthread_mutex_unlock (&q->lock);
+    return ok;
+}
+
+static void s_queue_stop (s_queue_t *q) {
+    pthread_mutex_lock (&q->lock);
+    q->stopping = true;
+    pthread_cond_broadcast (&q->not_empty);
+    pthread_cond_broadcast (&q->not_full);
+    pthread_mutex_unlock (&q->lock);
+}
+
+/* ---- the pool --------------------------------------------------------------------------- */
+
+static void *s_worker_main (void *arg) {
+    s_worker_t *worker = arg;
+    s_bus_t *self = worker->bus;
+    int shard = worker->index % self->nshards;
+    s_call_t call;
+    while (s_queue_take (&self->queue, &call))
+        s_run_call (self, &call, shard);
+    return NULL;
+}
+
+/* ---- spawned threads -------------------------------------------------------------------- */
+
+/* A spawned thread runs one call, then puts itself on the reaper's list. After the unlock it
+ * touches nothing of the bus, so teardown may free it once every spawned thread is joined. */
+static void *s_spawn_main (void *arg) {
+    s_spawn_t *spawn = arg;
+    s_bus_t *self = spawn->bus;
+    s_run_call (self, &spawn->call, (int)(spawn->call.event_id % (uint64_t)self->nshards));
+    s_thread_ended (self);
+    spawn->thread = pthread_self ();
+    pthread_mutex_lock (&self->reap_lock);
+    spawn->next = self->finished;
+    self->finished = spawn;
+    if (--self->spawned_alive == 0)
+        pthread_cond_broadcast (&self->idle_cond);
+    pthread_cond_signal (&self->reap_cond);
+    pthread_mutex_unlock (&self->reap_lock);
+    return NULL;
+}
+
+/* Joins spawned threads as they finish, so none is left unjoined for long. */
+static void *s_reaper_main (void *arg) {
+    s_bus_t *self = arg;
+    pthread_mutex_lock (&self->reap_lock);
+    for (;;) {
+        while (!self->finished && !self->reaper_stop)
+            pthread_cond_wait (&self->reap_cond, &self->reap_lock);
+        s_spawn_t *spawn = self->finished;
+        if (!spawn)
+            break; /* stopping, and nothing left to join */
+        self->finished = spawn->next;
+        pthread_mutex_unlock (&self->reap_lock);
+        pthread_join (spawn->thread, NULL);
+        free (spawn);
+        pthread_mutex_lock (&self->reap_lock);
+    }
+    pthread_mutex_unlock (&self->reap_lock);
+    return NULL;
+}
+
+/* Go's `go func(h, e) { h(e) }(handler, event)`. When no thread can be made, the call runs
+ * on the publisher and the op reports a failure. */
+static int s_spawn_call (s_bus_t *self, const s_call_t *call) {
+    s_spawn_t *spawn = malloc (sizeof *spawn);
+    if (spawn) {
+        *spawn = (s_spawn_t){.bus = self, .call = *call};
+        pthread_mutex_lock (&self->reap_lock);
+        self->spawned_alive++;
+        pthread_mutex_unlock (&self->reap_lock);
+        s_thread_started (self);
+        pthread_t thread;
+        if (pthread_create (&thread, &self->spawn_attr, s_spawn_main, spawn) == 0)
+            return 0;
+        s_thread_ended (self);
+        pthread_mutex_lock (&self->reap_lock);
+        if (--self->spawned_alive == 0)
+            pthread_cond_broadcast (&self->idle_cond);
+        pthread_mutex_unlock (&self->reap_lock);
+        free (spawn);
+    }
+    s_run_call (self, call, 0);
+    return -1;
+}
+
+/* ---- publish ---------------------------------------------------------------------------- */
+
+static int s_dispatch_call (s_bus_t *self, const s_call_t *call) {
+    if (self->dispatch == S_DISPATCH_THREAD)
+        return s_spawn_call (self, call);
+    if (s_queue_try_put (&self->queue, call))
+        return 0;
+    atomic_fetch_add_explicit (&self->overflows, 1, memory_order_relaxed);
+    switch (self->overflow) {
+    case S_OVERFLOW_BLOCK:
+        return s_queue_put_wait (&self->queue, call) ? 0 : -1;
+    case S_OVERFLOW_DROP:
+        atomic_fetch_add_explicit (&self->drops, 1, memory_order_relaxed);
+        return 0;
+    default:
+        return s_spawn_call (self, call);
+    }
+}
+
+static int s_pick_type (const s_bus_t *self, uint64_t *rng) {
+    if (self->mix_total == 0)
+        return S_LOGLINE;
+    uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL; /* xorshift64 must not start at 0 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *rng = x;
+    int ticket = (int)(x % (uint64_t)self->mix_total);
+    int type = 0;
+    while (ticket >= self->mix_weights[type])
+        ticket -= self->mix_weights[type++];
+    return type;
+}
+
+/* One Publish: id and time stamp, the handler list read under the read lock (Brummer copies
+ * the slice and unlocks), then one non-blocking hand-off per handler. No allocation in pool
+ * mode. */
+static int s_op (void *state, fb_wl_op_t *op) {
+    s_bus_t *self = state;
+    s_call_t call = {.type = s_pick_type (self, &op->rng)};
+    call.event_id = atomic_fetch_add_explicit (&self->next_event_id, 1, memory_order_relaxed);
+    call.publish_ns = fb_clock_now_ns ();
+    pthread_rwlock_rdlock (&self->map_lock);
+    int n = self->nhandlers[call.type];
+    pthread_rwlock_unlock (&self->map_lock);
+    int rc = 0;
+    for (call.handler = 0; call.handler < n; call.handler++)
+        if (s_dispatch_call (self, &call) != 0)
+            rc = -1;
+    return rc;
+}
+
+/* ---- setup and teardown ----------------------------------------------------------------- */
+
+static int s_default_workers (void) {
+    long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1)
+        ncpu = 1;
+    return (int)((ncpu * 5 + 1) / 2); /* ncpu * 2.5, rounded up */
+}
+
+/* The subscription map: every type gets its handlers, all the busy handler. */
+static int s_subscribe_all (s_bus_t *self, int handlers_each) {
+    int total = 0;
+    for (int t = 0; t < S_NTYPES; t++) {
+        self->nhandlers[t] = handlers_each > 0 ? handlers_each : s_types[t].handlers;
+        total += self->nhandlers[t];
+    }
+    self->handler_store = calloc ((size_t)total + 1, sizeof *self->handler_store);
+    if (!self->handler_store)
+        return -1;
+    s_handler_fn **next = self->handler_store;
+    for (int t = 0; t < S_NTYPES; t++) {
+        self->handlers[t] = next;
+        for (int h = 0; h < self->nhandlers[t]; h++)
+            *next++ = s_handler_busy;
+    }
+    return 0;
+}
+
+static int s_read_params (s_bus_t *self, const fb_params_t *params) {
+    self->dispatch = (int)fb_params_num (params, "dispatch");
+    self->overflow = (int)fb_params_num (params, "overflow");
+    self->handler_work_ns = (int64_t)fb_params_num (params, "handler_work");
+    self->nworkers = (int)fb_params_num (params, "workers");
+    if (self->nworkers == 0)
+        self->nworkers = s_default_workers ();
+    if (self->dispatch == S_DISPATCH_THREAD)
+        self->nworkers = 0; /* every call gets its own thread: no pool */
+    if ((int)fb_params_num (params, "mix") == S_MIX_PEAK)
+        for (int t = 0; t < S_NTYPES; t++) {
+            self->mix_weights[t] = s_types[t].weight;
+            self->mix_total += s_types[t].weight;
+        }
+    return s_subscribe_all (self, (int)fb_params_num (params, "handlers"));
+}
+
+static int s_alloc (s_bus_t *self, const fb_params_t *params, fb_err_t *err) {
+    if (s_read_params (self, params) != 0)
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for the handler table");
+    if (s_queue_init (&self->queue, (int)fb_params_num (params, "queue")) != 0)
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for a queue of %d calls",
+                           (int)fb_params_num (params, "queue"));
+    self->nshards = self->nworkers < 1                    ? 1
+                    : self->nworkers > FB_EVENTBUS_SHARDS ? FB_EVENTBUS_SHARDS
+                                                          : self->nworkers;
+    for (int i = 0; i < self->nshards; i++) {
+        self->dispatch_hist[i] = fb_hist_new_default (err);
+        self->completion_hist[i] = self->dispatch_hist[i] ? fb_hist_new_default (err) : NULL;
+        if (!self->completion_hist[i])
+            return -1;
+    }
+    self->workers = calloc ((size_t)self->nworkers + 1, sizeof *self->workers);
+    if (!self->workers)
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for %d workers",
+                           self->nworkers);
+    return 0;
+}
+
+static int s_start_threads (s_bus_t *self, fb_err_t *err) {
+    int rc = pthread_create (&self->reaper, NULL, s_reaper_main, self);
+    if (rc != 0)
+        return fb_err_set (err, FB_ESYS, "eventbus: cannot start the reaper thread: %s",
+                           strerror (rc));
+    self->reaper_started = true;
+    for (int i = 0; i < self->nworkers; i++) {
+        s_worker_t *worker = &self->workers[i];
+        *worker = (s_worker_t){.bus = self, .index = i};
+        s_thread_started (self);
+        rc = pthread_create (&worker->thread, NULL, s_worker_main, worker);
+        if (rc != 0) {
+            s_thread_ended (self);
+            return fb_err_set (err, FB_ESYS,
+                               "eventbus: cannot start pool worker %d of %d: %s (lower workers)",
+                               i + 1, self->nworkers, strerror (rc));
+        }
+        self->started_workers++;
+    }
+    return 0;
+}
+
+static void s_teardown (void **state_p);
+
+static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                    fb_err_t *err) {
+    (void)env; /* the runner's publishers call op; nothing here depends on rate or duration */
+    *state_p = NULL;
+    s_bus_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory");
+    pthread_rwlock_init (&self->map_lock, NULL);
+    pthread_mutex_init (&self->reap_lock, NULL);
+    pthread_cond_init (&self->reap_cond, NULL);
+    pthread_cond_init (&self->idle_cond, NULL);
+    pthread_attr_init (&self->spawn_attr);
+    pthread_attr_setstacksize (&self->spawn_attr, FB_EVENTBUS_STACK_BYTES);
+    void *state = self;
+    if (s_alloc (self, params, err) != 0 || s_start_threads (self, err) != 0) {
+        s_teardown (&state);
+        return -1;
+    }
+    *state_p = self;
+    return 0;
+}
+
+/* Counters are read before the histograms are drained, and a handler records before it counts
+ * itself handled (release), so every call counted in handled is in this interval's metrics. */
+static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
+    s_bus_t *self = state;
+    counters[S_COUNTER_OVERFLOWS] = atomic_exchange (&self->overflows, 0);
+    counters[S_COUNTER_DROPS] = atomic_exchange (&self->drops, 0);
+    counters[S_COUNTER_HANDLED] = atomic_exchange (&self->handled, 0);
+    /* The interval's peak; the next interval starts from the threads alive now. */
+    counters[S_COUNTER_PEAK_THREADS] =
+        atomic_exchange (&self->peak_threads, atomic_load (&self->alive_threads));
+    for (int i = 0; i < self->nshards; i++) {
+        /* Same layout on both sides (the default range), so a drain cannot fail. */
+        int rc = fb_hist_drain (metrics[S_METRIC_DISPATCH], self->dispatch_hist[i], NULL);
+        rc |= fb_hist_drain (metrics[S_METRIC_COMPLETION], self->completion_hist[i], NULL);
+        assert (rc == 0);
+    }
+}
+
+/* Stops the pool, waits for every spawned thread, joins them all, frees. */
+static void s_teardown (void **state_p) {
+    s_bus_t *self = *state_p;
+    if (!self)
+        return;
+    if (self->queue.ring)
+        s_queue_stop (&self->queue);
+    for (int i = 0; i < self->started_workers; i++)
+        pthread_join (self->workers[i].thread, NULL);
+    pthread_mutex_lock (&self->reap_lock);
+    while (self->spawned_alive > 0)
+        pthread_cond_wait (&self->idle_cond, &self->reap_lock);
+    self->reaper_stop = true;
+    pthread_cond_signal (&self->reap_cond);
+    pthread_mutex_unlock (&self->reap_lock);
+    if (self->reaper_started)
+        pthread_join (self->reaper, NULL);
+    for (int i = 0; i < FB_EVENTBUS_SHARDS; i++) {
+        fb_hist_destroy (&self->dispatch_hist[i]);
+        fb_hist_destroy (&self->completion_hist[i]);
+    }
+    s_queue_fini (&self->queue);
+    pthread_attr_destroy (&self->spawn_attr);
+    pthread_cond_destroy (&self->idle_cond);
+    pthread_cond_destroy (&self->reap_cond);
+    pthread_mutex_destroy (&self->reap_lock);
+    pthread_rwlock_destroy (&self->map_lock);
+    free (self->workers);
+    free (self->handler_store);
+    free (self);
+    *state_p = NULL;
+}
+
+const fb_workload_t fb_workload_eventbus = {
+    .kind = "eventbus",
+    .summary = "Brummer's EventBus: publish to per-type handlers through a bounded worker pool",
+    .params = s_params,
+    .concurrency_param = "publishers",
+    .metrics = s_metrics,
+    .counters = s_counters,
+    .setup = s_setup,
+    .op = s_op,
+    .interval = s_interval,
+    .teardown = s_teardown,
+};

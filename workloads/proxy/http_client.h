@@ -1,0 +1,66 @@
+/* http_client.h: the load client of the proxy workload and its bench. One client is one
+ * thread's engine: many HTTP/1.1 keep-alive connections to one port on 127.0.0.1, one epoll
+ * loop, responses parsed with http_parser, at most one request in flight per connection (no
+ * pipelining, as wrk). The caller decides when each request starts and passes that instant
+ * (the intended start, for open-loop latency as wrk2 measures it); the client only moves
+ * bytes and says how each request ended. Every wait is bounded by the request timeout.
+ * Not thread-safe: one thread owns a client. */
+#ifndef FB_HTTP_CLIENT_H
+#define FB_HTTP_CLIENT_H
+
+#include "common/err.h"
+#include "workloads/proxy/inject.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    FB_HTTP_OK = 0,   /* a whole response arrived (any status: the caller judges it) */
+    FB_HTTP_ECONNECT, /* the connection could not be made */
+    FB_HTTP_ETIMEOUT, /* no whole response before the timeout; the connection is dropped */
+    FB_HTTP_ECLOSED,  /* the server closed mid-response, or sent bytes that are not HTTP */
+    FB_HTTP_NOUTCOMES
+} fb_http_outcome_t;
+
+typedef struct {
+    fb_http_outcome_t outcome;
+    int status;       /* HTTP status; 0 when no head arrived */
+    int64_t bytes;    /* bytes received for this response, head and body, as on the wire */
+    uint64_t tag;     /* the caller's, from send */
+    int64_t start_ns; /* the caller's, from send (the intended start) */
+    int64_t done_ns;  /* when the response ended (or failed) */
+    int conn;         /* the connection it used */
+} fb_http_result_t;
+
+typedef struct {
+    int port;           /* on 127.0.0.1 */
+    int connections;    /* >= 1; connected lazily, reconnected after a failure */
+    int64_t timeout_ns; /* from send to the end of the response */
+} fb_http_client_cfg_t;
+
+typedef struct fb_http_client fb_http_client_t;
+
+fb_http_client_t *fb_http_client_new (const fb_http_client_cfg_t *cfg, fb_err_t *err);
+void fb_http_client_destroy (fb_http_client_t **self_p);
+
+/* Sends req (a whole request, kept by the caller until its result) on an idle connection,
+ * taken in turn. Returns the connection's index, or -1 when every connection is busy. A
+ * failure to connect is not an error here: it comes back as a result. */
+int fb_http_client_send (fb_http_client_t *self, const void *req, size_t len, uint64_t tag,
+                         int64_t start_ns);
+/* Runs the loop until at least one request has ended or until_ns (monotonic) has passed;
+ * copies up to max results and returns how many. Never waits past the earliest timeout. */
+int fb_http_client_poll (fb_http_client_t *self, int64_t until_ns, fb_http_result_t *results,
+                         int max);
+/* Requests sent and not yet ended. */
+int fb_http_client_in_flight (const fb_http_client_t *self);
+/* Sends req and waits for its result; nothing else may be in flight. 0 when a response
+ * arrived (result->status says which), -1 otherwise (result->outcome says why). */
+int fb_http_client_request (fb_http_client_t *self, const void *req, size_t len, int64_t start_ns,
+                            fb_http_result_t *result);
+/* Tests: append every response body (decoded from chunks, still compressed if it was) to
+ * sink; NULL stops. */
+void fb_http_client_capture (fb_http_client_t *self, fb_bytes_t *sink);
+
+#endif

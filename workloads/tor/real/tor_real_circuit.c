@@ -1,0 +1,184 @@
+/* tor_real_circuit.c: the tor.circuit workload in mode tor: a private tor network on loopback
+ * (tor_net.c), and circuits built through the client tor's control port (tor_control.c),
+ * one conversation per worker. */
+#include "workloads/tor/real/tor_real.h"
+
+#include "common/clock.h"
+#include "workloads/tor/real/tor_control.h"
+#include "workloads/tor/real/tor_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- tor.circuit in mode tor ------------------------------------------------------------- */
+
+enum { S_METRIC_BUILD };
+enum { S_C_FAILURES, S_C_BAD_CELLS, S_C_RELAY_CRYPTO, S_C_TOR_RSS, S_C_TOR_HWM, S_C_TOR_NET_RSS };
+
+#define S_CONNECT_TIMEOUT_NS (10 * FB_NS_PER_S)
+#define S_CLOSE_TIMEOUT_NS (5 * FB_NS_PER_S)
+#define S_MAX_CONCURRENCY 32 /* tor's MaxClientCircuitsPending: more would queue in tor */
+
+typedef struct {
+    fb_tornet_t *net;
+    fb_tor_control_t **conns; /* one per worker: each its own conversation */
+    int workers, hops;
+    int64_t timeout_ns;
+    atomic_int_fast64_t failures;
+    pthread_mutex_t lock; /* guards the two below (taken only when a build fails) */
+    int64_t failed;       /* builds failed since setup */
+    fb_err_t last_err;    /* the last one's reason, printed at teardown */
+} s_mode_t;
+
+static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    if (fb_tornet_check ((int)fb_params_num (params, "relays"), err) != 0)
+        return -1;
+    if (fb_params_given (params, "hop_rtt"))
+        return fb_err_set (err, FB_EINPUT,
+                           "hop_rtt is the model's link delay: mode tor runs real tor on loopback "
+                           "and adds none (leave hop_rtt out)");
+    if (env->workers > S_MAX_CONCURRENCY)
+        return fb_err_set (err, FB_EINPUT,
+                           "mode tor: concurrency must be at most %d, the circuits a tor client "
+                           "builds at once (got %d)",
+                           S_MAX_CONCURRENCY, env->workers);
+    return 0;
+}
+
+static fb_tor_control_t *s_connect (s_mode_t *self, fb_err_t *err) {
+    fb_tor_control_t *conn =
+        fb_tor_control_new (fb_tornet_control_port (self->net), fb_tornet_cookie_path (self->net),
+                            S_CONNECT_TIMEOUT_NS, err);
+    if (conn && fb_tor_control_watch_circuits (conn, S_CONNECT_TIMEOUT_NS, err) != 0)
+        fb_tor_control_destroy (&conn);
+    return conn;
+}
+
+static void s_mode_teardown (void **state_p);
+
+static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                         fb_err_t *err) {
+    *state_p = NULL;
+    s_mode_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
+    void *state = self;
+    pthread_mutex_init (&self->lock, NULL);
+    self->workers = env->workers > 0 ? env->workers : 1;
+    self->hops = (int)fb_params_num (params, "hops");
+    self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
+    self->conns = calloc ((size_t)self->workers, sizeof *self->conns);
+    if (!self->conns) {
+        s_mode_teardown (&state);
+        return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
+    }
+    self->net =
+        fb_tornet_new ((int)fb_params_num (params, "relays"),
+                       (int64_t)fb_params_num (params, "bootstrap_timeout"), "tor.circuit", err);
+    for (int w = 0; self->net && w < self->workers; w++)
+        if (!(self->conns[w] = s_connect (self, err)))
+            break;
+    if (!self->net || !self->conns[self->workers - 1]) {
+        s_mode_teardown (&state);
+        return -1;
+    }
+    *state_p = self;
+    return 0;
+}
+
+static uint64_t s_next (uint64_t *rng) {
+    uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *rng = x;
+}
+
+static void s_failed (s_mode_t *self, const fb_err_t *err) {
+    atomic_fetch_add (&self->failures, 1);
+    pthread_mutex_lock (&self->lock);
+    self->failed++;
+    self->last_err = *err;
+    pthread_mutex_unlock (&self->lock);
+}
+
+static int s_mode_op (void *state, fb_wl_op_t *op) {
+    s_mode_t *self = state;
+    fb_tor_control_t **conn = &self->conns[op->worker % self->workers];
+    fb_err_t err;
+    if (!fb_tor_control_usable (*conn)) {
+        fb_tor_control_destroy (conn);
+        if (!(*conn = s_connect (self, &err))) {
+            s_failed (self, &err);
+            return -1;
+        }
+    }
+    /* hops distinct relays at random: a partial Fisher-Yates shuffle of the indexes */
+    int order[FB_TORNET_MAX_RELAYS], n = fb_tornet_size (self->net);
+    const char *path[FB_TORNET_MAX_RELAYS];
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int h = 0; h < self->hops; h++) {
+        int pick = h + (int)(s_next (&op->rng) % (uint64_t)(n - h)), keep = order[h];
+        order[h] = order[pick];
+        order[pick] = keep;
+        path[h] = fb_tornet_relay (self->net, order[h])->fingerprint;
+    }
+    uint32_t id = 0;
+    int64_t build_ns = 0;
+    int rc = fb_tor_control_build (*conn, path, self->hops, self->timeout_ns, &id, &build_ns, &err);
+    if (rc == 0)
+        fb_hist_record_atomic (op->metrics[S_METRIC_BUILD], build_ns);
+    else
+        s_failed (self, &err);
+    if (id != 0 && fb_tor_control_usable (*conn))
+        fb_tor_control_close_circuit (*conn, id, S_CLOSE_TIMEOUT_NS, NULL);
+    return rc;
+}
+
+static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
+    (void)metrics; /* op records into the runner's histograms directly */
+    s_mode_t *self = state;
+    fb_tornet_memory_t mem;
+    fb_tornet_memory (self->net, &mem);
+    counters[S_C_FAILURES] = atomic_exchange (&self->failures, 0);
+    counters[S_C_TOR_RSS] = mem.client_rss;
+    counters[S_C_TOR_HWM] = mem.client_hwm;
+    counters[S_C_TOR_NET_RSS] = mem.network_rss;
+}
+
+static void s_mode_teardown (void **state_p) {
+    s_mode_t *self = *state_p;
+    if (!self)
+        return;
+    if (self->failed > 0)
+        fprintf (stderr, "tor.circuit: %lld circuit build(s) failed; the last: %s\n",
+                 (long long)self->failed, self->last_err.msg);
+    for (int w = 0; self->conns && w < self->workers; w++)
+        fb_tor_control_destroy (&self->conns[w]);
+    free (self->conns);
+    fb_tornet_destroy (&self->net);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *state_p = NULL;
+}
+
+const fb_workload_t fb_tor_real_circuit = {
+    .kind = "tor.circuit",
+    .summary = "tor.circuit in mode tor: EXTENDCIRCUIT through a private network of tor processes",
+    .check = s_mode_check,
+    .setup = s_mode_setup,
+    .op = s_mode_op,
+    .interval = s_mode_interval,
+    .teardown = s_mode_teardown,
+};

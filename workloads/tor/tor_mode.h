@@ -1,0 +1,29 @@
+/* tor_mode.h: one descriptor, two implementations. tor.circuit and tor.stream run either on the
+ * loopback model (workloads/tor/model/) or on real tor (workloads/tor/real/); their param
+ * `mode` picks one at check and setup, and every later call goes to it through the state, so
+ * the choice is made once, as a function table. */
+#ifndef FB_TOR_MODE_H
+#define FB_TOR_MODE_H
+
+#include "workloads/workload.h"
+
+typedef struct {
+    const char *kind; /* for messages */
+    /* What holds in both modes (hops <= relays, ...); may be NULL. */
+    int (*check) (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err);
+    const fb_workload_t *model; /* mode: model (index 0 of the enum) */
+    const fb_workload_t *tor;   /* mode: tor (index 1) */
+} fb_tor_mode_t;
+
+/* The shared check, then the chosen mode's own. */
+int fb_tor_mode_check (const fb_tor_mode_t *modes, const fb_params_t *params,
+                       const fb_wl_env_t *env, fb_err_t *err);
+/* Checks, then sets the chosen mode up; *state_p remembers which. */
+int fb_tor_mode_setup (const fb_tor_mode_t *modes, const fb_params_t *params,
+                       const fb_wl_env_t *env, void **state_p, fb_err_t *err);
+/* The descriptor's op, interval and teardown: to the mode chosen at setup. */
+int fb_tor_mode_op (void *state, fb_wl_op_t *op);
+void fb_tor_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters);
+void fb_tor_mode_teardown (void **state_p);
+
+#endif

@@ -1,0 +1,358 @@
+/* tor_stream.c: the tor.stream workload. Model mode (the default): setup starts the loopback
+ * network and a client, builds `circuits` circuits and opens `streams` streams over them (round
+ * robin) to the exits' sink, and keeps them all open. One op is one request/response exchange on
+ * one stream: `request` bytes out, `response` bytes back, in RELAY_DATA cells under SENDME flow
+ * control. Worker w owns streams w, w + workers, ... and takes them in turn, so no two ops share a
+ * stream. A stream that has carried `stream_bytes` is ended (RELAY_END) and a new one opened
+ * on its circuit by the op that next takes it; that op's latency includes the open. Mode tor
+ * (tor_socks.c) does the same through a real tor client's SOCKS port; the descriptor below
+ * only dispatches on the mode. */
+#include "common/clock.h"
+#include "workloads/tor/model/tor_client.h"
+#include "workloads/tor/model/tor_relay.h"
+#include "workloads/tor/real/tor_real.h"
+#include "workloads/tor/tor_mode.h"
+#include "workloads/workload.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_SETUP_THREADS 32 /* circuits built and streams opened at once during setup */
+
+enum { S_METRIC_OPEN, S_METRIC_TTFB };
+enum { S_C_STREAMS, S_C_BYTES, S_C_STALLS, S_C_BAD_CELLS, S_C_FAILURES, S_C_CIRCUITS };
+
+/* A circuit slot: its circuit, replaced when it dies; dead ones wait for teardown, since
+ * streams of other workers may still hold them. */
+typedef struct {
+    pthread_mutex_t lock;
+    fb_tor_circ_t *circ;
+    fb_tor_circ_t **retired;
+    int nretired;
+} s_slot_t;
+
+typedef struct {
+    fb_tor_stream_t *stream;
+    int slot;
+    uint64_t bytes; /* moved on this stream since it opened */
+    bool broken;    /* its last exchange failed: reopen */
+} s_held_t;
+
+typedef struct {
+    fb_tor_net_t *net;
+    fb_tor_client_t *client;
+    int hops, ncircuits, nstreams, workers;
+    uint32_t request, response;
+    uint64_t stream_bytes;
+    int64_t timeout_ns;
+    s_slot_t *slots;
+    s_held_t *held;
+    int *cursor; /* per worker: its next stream */
+    atomic_int_fast64_t bytes, failures;
+    int64_t stalls_seen, bad_seen;
+    /* setup's parallel builders */
+    atomic_int next_item;
+    fb_err_t setup_err;
+    atomic_bool setup_failed;
+} s_state_t;
+
+static const fb_param_spec_t s_params[] = {
+    {"relays", FB_PARAM_INT, "5", 2, 64, NULL, "relays in the loopback network"},
+    {"hops", FB_PARAM_INT, "3", 1, 8, NULL, "hops per circuit"},
+    {"circuits", FB_PARAM_INT, "10", 1, 10000, NULL, "circuits the streams are spread over"},
+    {"streams", FB_PARAM_INT, "100", 1, 100000, NULL, "streams held open at once"},
+    {"concurrency", FB_PARAM_INT, "10", 1, 1024, NULL,
+     "exchanges in flight at once (the runner's workers); at most streams"},
+    {"request", FB_PARAM_SIZE, "512B", 8, 64e6, NULL, "bytes sent per exchange (8-byte header)"},
+    {"response", FB_PARAM_SIZE, "4KB", 0, 256e6, NULL, "bytes the sink answers per exchange"},
+    {"stream_bytes", FB_PARAM_SIZE, "64KB", 0, 1e12, NULL,
+     "bytes a stream carries before it is ended and reopened; 0: never"},
+    {"hop_rtt", FB_PARAM_DURATION, "0ms", 0, 10e9, NULL,
+     "round trip of every link; a cell waits half of it where it arrives"},
+    {"timeout", FB_PARAM_DURATION, "30s", 1e6, 600e9, NULL,
+     "an open or exchange not done by then fails (counted in failures)"},
+    {"mode", FB_PARAM_ENUM, "model", 0, 0, "model|tor",
+     "model: our own relays in the agent; tor: a private network of tor processes"},
+    {"bootstrap_timeout", FB_PARAM_DURATION, "120s", 10e9, 600e9, NULL,
+     "mode tor: setup fails when the private network has not bootstrapped by then"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const char *const s_metrics[] = {"open", "ttfb", NULL};
+
+static const fb_counter_spec_t s_counters[] = {
+    {"streams", FB_COUNTER_MAX, ""},
+    {"bytes", FB_COUNTER_SUM, "B"},
+    {"sendme_stalls", FB_COUNTER_SUM, ""},
+    {"bad_cells", FB_COUNTER_SUM, ""},
+    {"failures", FB_COUNTER_SUM, ""},
+    {"circuits", FB_COUNTER_MAX, ""},
+    {"tor_rss", FB_COUNTER_MAX, "B"},     /* mode tor: the client tor's VmRSS */
+    {"tor_hwm", FB_COUNTER_MAX, "B"},     /* mode tor: the client tor's VmHWM */
+    {"tor_net_rss", FB_COUNTER_MAX, "B"}, /* mode tor: VmRSS of every tor of the network */
+    {NULL, 0, NULL},
+};
+
+static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    int relays = (int)fb_params_num (params, "relays"), hops = (int)fb_params_num (params, "hops");
+    int circuits = (int)fb_params_num (params, "circuits");
+    int streams = (int)fb_params_num (params, "streams");
+    if (hops > relays)
+        return fb_err_set (err, FB_EINPUT, "hops must be at most relays (got hops %d, relays %d)",
+                           hops, relays);
+    if (circuits > streams)
+        return fb_err_set (err, FB_EINPUT,
+                           "circuits must be at most streams: every circuit carries a stream "
+                           "(got circuits %d, streams %d)",
+                           circuits, streams);
+    if (env->workers > streams)
+        return fb_err_set (err, FB_EINPUT,
+                           "concurrency must be at most streams: an exchange holds its stream "
+                           "(got concurrency %d, streams %d)",
+                           env->workers, streams);
+    return 0;
+}
+
+/* ---- setup: circuits and streams, many at once ------------------------------------------ */
+
+static void s_fail_setup (s_state_t *self, const fb_err_t *err) {
+    bool was = false;
+    if (atomic_compare_exchange_strong (&self->setup_failed, &was, true))
+        self->setup_err = *err;
+}
+
+static void *s_builder_main (void *arg) {
+    s_state_t *self = arg;
+    fb_err_t err;
+    for (int i; (i = atomic_fetch_add (&self->next_item, 1)) < self->ncircuits;) {
+        fb_tor_build_t build;
+        if (fb_tor_client_build (self->client, self->hops, 0x1000 + (uint64_t)i, self->timeout_ns,
+                                 &self->slots[i].circ, &build, &err) != 0)
+            s_fail_setup (self, &err);
+    }
+    return NULL;
+}
+
+static void *s_opener_main (void *arg) {
+    s_state_t *self = arg;
+    fb_err_t err;
+    for (int i; (i = atomic_fetch_add (&self->next_item, 1)) < self->nstreams;) {
+        s_held_t *h = &self->held[i];
+        if (fb_tor_client_open_stream (self->client, self->slots[h->slot].circ, self->timeout_ns,
+                                       &h->stream, NULL, &err) != 0)
+            s_fail_setup (self, &err);
+    }
+    return NULL;
+}
+
+static int s_parallel (s_state_t *self, void *(*fn) (void *), int items, fb_err_t *err) {
+    pthread_t threads[S_SETUP_THREADS];
+    int n = items < S_SETUP_THREADS ? items : S_SETUP_THREADS, started = 0;
+    atomic_store (&self->next_item, 0);
+    for (; started < n; started++)
+        if (pthread_create (&threads[started], NULL, fn, self) != 0)
+            break;
+    if (started == 0)
+        fn (self);
+    for (int i = 0; i < started; i++)
+        pthread_join (threads[i], NULL);
+    if (atomic_load (&self->setup_failed)) {
+        *err = self->setup_err;
+        fb_err_prefix (err, "tor.stream setup");
+        return -1;
+    }
+    return 0;
+}
+
+static void s_model_teardown (void **state_p);
+
+static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_t *env,
+                    fb_err_t *err) {
+    self->hops = (int)fb_params_num (params, "hops");
+    self->ncircuits = (int)fb_params_num (params, "circuits");
+    self->nstreams = (int)fb_params_num (params, "streams");
+    self->workers = env->workers > 0 ? env->workers : 1;
+    self->request = (uint32_t)fb_params_num (params, "request");
+    self->response = (uint32_t)fb_params_num (params, "response");
+    self->stream_bytes = (uint64_t)fb_params_num (params, "stream_bytes");
+    self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
+    self->slots = calloc ((size_t)self->ncircuits, sizeof *self->slots);
+    self->held = calloc ((size_t)self->nstreams, sizeof *self->held);
+    self->cursor = calloc ((size_t)self->workers, sizeof *self->cursor);
+    if (!self->slots || !self->held || !self->cursor)
+        return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory for %d streams",
+                           self->nstreams);
+    for (int i = 0; i < self->ncircuits; i++)
+        pthread_mutex_init (&self->slots[i].lock, NULL);
+    for (int i = 0; i < self->nstreams; i++)
+        self->held[i].slot = i % self->ncircuits;
+    for (int w = 0; w < self->workers; w++)
+        self->cursor[w] = w;
+    return 0;
+}
+
+static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                          fb_err_t *err) {
+    *state_p = NULL;
+    if (s_model_check (params, env, err) != 0)
+        return -1;
+    s_state_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory");
+    void *state = self;
+    int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
+    if (s_alloc (self, params, env, err) != 0 ||
+        !(self->net = fb_tor_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err)) ||
+        !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err)) ||
+        s_parallel (self, s_builder_main, self->ncircuits, err) != 0 ||
+        s_parallel (self, s_opener_main, self->nstreams, err) != 0) {
+        s_model_teardown (&state);
+        return -1;
+    }
+    fb_tor_client_reset_peak (self->client);
+    *state_p = self;
+    return 0;
+}
+
+/* ---- ops -------------------------------------------------------------------------------- */
+
+/* The slot's circuit, rebuilt first when it died. The dead one is kept until teardown: streams
+ * of other workers may still hold it. */
+static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t seed) {
+    pthread_mutex_lock (&slot->lock);
+    if (slot->circ && !fb_tor_client_alive (self->client, slot->circ)) {
+        fb_tor_circ_t **retired =
+            realloc (slot->retired, (size_t)(slot->nretired + 1) * sizeof *retired);
+        if (retired) {
+            slot->retired = retired;
+            slot->retired[slot->nretired++] = slot->circ;
+            slot->circ = NULL;
+        }
+    }
+    if (!slot->circ) {
+        fb_tor_build_t build;
+        if (fb_tor_client_build (self->client, self->hops, seed, self->timeout_ns, &slot->circ,
+                                 &build, NULL) != 0)
+            fb_tor_client_close (self->client, &slot->circ); /* no stream is on it yet */
+    }
+    fb_tor_circ_t *circ = slot->circ;
+    pthread_mutex_unlock (&slot->lock);
+    return circ;
+}
+
+static int s_reopen (s_state_t *self, s_held_t *held, fb_wl_op_t *op) {
+    fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[held->slot], op->rng++);
+    int64_t open_ns = 0;
+    if (!circ || fb_tor_client_open_stream (self->client, circ, self->timeout_ns, &held->stream,
+                                            &open_ns, NULL) != 0) {
+        fb_tor_client_close_stream (self->client, &held->stream);
+        return -1;
+    }
+    fb_hist_record_atomic (op->metrics[S_METRIC_OPEN], open_ns);
+    held->bytes = 0;
+    held->broken = false;
+    return 0;
+}
+
+static int s_model_op (void *state, fb_wl_op_t *op) {
+    s_state_t *self = state;
+    int w = op->worker % self->workers, i = self->cursor[w];
+    self->cursor[w] = i + self->workers < self->nstreams ? i + self->workers : w;
+    s_held_t *held = &self->held[i];
+    if (held->stream &&
+        (held->broken || (self->stream_bytes > 0 && held->bytes >= self->stream_bytes)))
+        fb_tor_client_close_stream (self->client, &held->stream);
+    fb_tor_xfer_t xfer;
+    if ((!held->stream && s_reopen (self, held, op) != 0) ||
+        fb_tor_client_exchange (self->client, held->stream, self->request, self->response,
+                                self->timeout_ns, &xfer, NULL) != 0) {
+        held->broken = true;
+        atomic_fetch_add (&self->failures, 1);
+        return -1;
+    }
+    fb_hist_record_atomic (op->metrics[S_METRIC_TTFB], xfer.ttfb_ns);
+    held->bytes += xfer.bytes;
+    atomic_fetch_add_explicit (&self->bytes, (int64_t)xfer.bytes, memory_order_relaxed);
+    return 0;
+}
+
+static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
+    (void)metrics; /* op records into the runner's histograms directly */
+    s_state_t *self = state;
+    fb_tor_net_stats_t ns;
+    fb_tor_client_stats_t cs;
+    fb_tor_net_stats (self->net, &ns);
+    fb_tor_client_stats (self->client, &cs);
+    fb_tor_client_reset_peak (self->client);
+    counters[S_C_STREAMS] = cs.streams_peak;
+    counters[S_C_CIRCUITS] = cs.circuits_open;
+    counters[S_C_BYTES] = atomic_exchange (&self->bytes, 0);
+    counters[S_C_FAILURES] = atomic_exchange (&self->failures, 0);
+    int64_t stalls = cs.sendme_stalls + ns.sendme_stalls, bad = cs.bad_cells + ns.bad_cells;
+    counters[S_C_STALLS] = stalls - self->stalls_seen;
+    counters[S_C_BAD_CELLS] = bad - self->bad_seen;
+    self->stalls_seen = stalls;
+    self->bad_seen = bad;
+}
+
+static void s_model_teardown (void **state_p) {
+    s_state_t *self = *state_p;
+    if (!self)
+        return;
+    for (int i = 0; self->client && self->held && i < self->nstreams; i++)
+        fb_tor_client_close_stream (self->client, &self->held[i].stream);
+    for (int i = 0; self->slots && i < self->ncircuits; i++) {
+        s_slot_t *slot = &self->slots[i];
+        for (int k = 0; self->client && k < slot->nretired; k++)
+            fb_tor_client_close (self->client, &slot->retired[k]);
+        if (self->client)
+            fb_tor_client_close (self->client, &slot->circ);
+        free (slot->retired);
+        pthread_mutex_destroy (&slot->lock);
+    }
+    fb_tor_client_destroy (&self->client);
+    fb_tor_net_destroy (&self->net);
+    free (self->slots);
+    free (self->held);
+    free (self->cursor);
+    free (self);
+    *state_p = NULL;
+}
+
+static const fb_workload_t s_model = {
+    .setup = s_model_setup,
+    .op = s_model_op,
+    .interval = s_model_interval,
+    .teardown = s_model_teardown,
+};
+
+/* ---- the descriptor: model or real tor, chosen at setup ----------------------------------- */
+
+static const fb_tor_mode_t s_modes = {
+    .kind = "tor.stream", .check = s_model_check, .model = &s_model, .tor = &fb_tor_real_stream};
+
+static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    return fb_tor_mode_check (&s_modes, params, env, err);
+}
+
+static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+                    fb_err_t *err) {
+    return fb_tor_mode_setup (&s_modes, params, env, state_p, err);
+}
+
+const fb_workload_t fb_workload_tor_stream = {
+    .kind = "tor.stream",
+    .summary = "Tor streams (BEGIN, DATA both ways, SENDME windows) held open over circuits of a "
+               "loopback relay network",
+    .params = s_params,
+    .concurrency_param = "concurrency",
+    .metrics = s_metrics,
+    .counters = s_counters,
+    .check = s_check,
+    .setup = s_setup,
+    .op = fb_tor_mode_op,
+    .interval = fb_tor_mode_interval,
+    .teardown = fb_tor_mode_teardown,
+};
