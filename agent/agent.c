@@ -231,7 +231,7 @@ static void s_send (fb_agent_t *self, const fb_msg_t *msg) {
     size_t len = 0;
     fb_err_t err = {0};
     if (fb_wire_pack (msg, &bytes, &len, &err) != 0) {
-        s_log (self, "cannot pack %s: %s", fb_msg_type_name (msg->type), err.msg);
+        s_log (self, "cannot pack %s: %s", fb_wire_msg_type_name (msg->type), err.msg);
         return;
     }
     s_send_bytes (self, bytes, len);
@@ -239,18 +239,18 @@ static void s_send (fb_agent_t *self, const fb_msg_t *msg) {
 }
 
 static void s_send_error (fb_agent_t *self, const char *run_id, int code, const char *text) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_ERROR);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_ERROR);
     if (!msg)
         return;
     snprintf (msg->u.error.run_id, sizeof msg->u.error.run_id, "%s", run_id ? run_id : "");
     msg->u.error.code = code;
     snprintf (msg->u.error.message, sizeof msg->u.error.message, "%s", text);
     s_send (self, msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void s_send_hello (fb_agent_t *self) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_HELLO);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HELLO);
     if (!msg)
         return;
     fb_hello_t *h = &msg->u.hello;
@@ -259,7 +259,7 @@ static void s_send_hello (fb_agent_t *self) {
     memcpy (h->labels, self->config.labels, sizeof h->labels);
     h->fp = self->fp;
     s_send (self, msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
     self->last_hello_ns = fb_clock_now_ns ();
 }
 
@@ -299,11 +299,11 @@ static void s_on_plan (fb_agent_t *self, const fb_plan_t *plan) {
     self->next_seq = 1;
     self->done_acked = false;
     memset (&self->done, 0, sizeof self->done);
-    fb_msg_t *msg = fb_msg_new (FB_MSG_READY);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_READY);
     if (msg) {
         snprintf (msg->u.ready.run_id, sizeof msg->u.ready.run_id, "%s", plan->run_id);
         s_send (self, msg);
-        fb_msg_destroy (&msg);
+        fb_wire_msg_destroy (&msg);
     }
     s_log (self, "plan %s: %d workload(s), ready", plan->run_id, plan->n_workloads);
 }
@@ -352,12 +352,12 @@ static void s_on_report (fb_agent_t *self, fb_msg_t *msg) {
 }
 
 static void s_send_done (fb_agent_t *self) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_DONE);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_DONE);
     if (!msg)
         return;
     msg->u.done = self->done;
     s_send (self, msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
     self->last_done_ns = fb_clock_now_ns ();
 }
 
@@ -379,7 +379,7 @@ static void s_on_runner (fb_agent_t *self) {
     if (streq (cmd, "REPORT")) {
         fb_msg_t *msg = ptr;
         s_on_report (self, msg);
-        fb_msg_destroy (&msg);
+        fb_wire_msg_destroy (&msg);
     } else if (streq (cmd, "DONE")) {
         fb_done_t *done = ptr;
         if (done)
@@ -418,7 +418,7 @@ static void s_on_heartbeat (fb_agent_t *self, const fb_heartbeat_t *hb) {
     if (hb->echo_ns != 0)
         return; /* an answer to ours: being alive is all it says */
     int64_t received = fb_clock_now_ns ();
-    fb_msg_t *msg = fb_msg_new (FB_MSG_HEARTBEAT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HEARTBEAT);
     if (!msg)
         return;
     msg->u.heartbeat.echo_ns = hb->sent_ns;
@@ -426,7 +426,7 @@ static void s_on_heartbeat (fb_agent_t *self, const fb_heartbeat_t *hb) {
     msg->u.heartbeat.state = self->state;
     msg->u.heartbeat.sent_ns = fb_clock_now_ns ();
     s_send (self, msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void s_on_frame (fb_agent_t *self, zframe_t *frame) {
@@ -468,7 +468,7 @@ static void s_on_frame (fb_agent_t *self, zframe_t *frame) {
         s_send_error (self, NULL, FB_EINPUT, "agents do not take this message");
         break;
     }
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 /* The coordinator has been silent past the heartbeat timeout: stop, keep what we have. */
@@ -500,12 +500,12 @@ static void s_timers (fb_agent_t *self) {
         return;
     }
     if (now - self->last_heartbeat_ns >= S_HEARTBEAT_EVERY_NS) {
-        fb_msg_t *msg = fb_msg_new (FB_MSG_HEARTBEAT);
+        fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HEARTBEAT);
         if (msg) {
             msg->u.heartbeat.sent_ns = now;
             msg->u.heartbeat.state = self->state;
             s_send (self, msg);
-            fb_msg_destroy (&msg);
+            fb_wire_msg_destroy (&msg);
         }
         self->last_heartbeat_ns = now;
     }

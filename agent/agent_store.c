@@ -78,7 +78,7 @@ int fb_agent_store_write (const fb_agent_store_t *self, const char *dir, char *p
         return fb_err_set (err, FB_ENOMEM, "out of memory");
     }
     for (int w = 0; w < self->plan.n_workloads; w++) {
-        json_t *wj = fb_stats_to_json (&self->stats[w]);
+        json_t *wj = fb_stats_json_encode (&self->stats[w]);
         if (wj)
             json_object_set_new (wj, "name", json_string (self->plan.workloads[w].name));
         json_array_append_new (workloads, wj ? wj : json_null ());

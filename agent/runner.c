@@ -283,7 +283,7 @@ static void s_runner_counters (s_run_t *run, int phase, int64_t *values) {
 /* Drains every worker's histograms of phase into one report for [start_ns, end_ns). */
 static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, bool late,
                            fb_err_t *err) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_REPORT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_REPORT);
     if (!msg) {
         fb_err_set (err, FB_ENOMEM, "out of memory for a report");
         return NULL;
@@ -318,7 +318,7 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
         fb_report_metric_t *rm = &r->metrics[r->n_metrics++];
         snprintf (rm->name, sizeof rm->name, "%s", run->metric_names[m]);
         if (fb_hist_encode (run->interval[m], &rm->hist, &rm->hist_len, err) != 0) {
-            fb_msg_destroy (&msg);
+            fb_wire_msg_destroy (&msg);
             return NULL;
         }
     }
@@ -352,7 +352,7 @@ static int s_emit (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, bo
     if (!msg)
         return -1;
     run->args->sink (&msg, run->args->sink_arg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
     return 0;
 }
 

@@ -7,6 +7,7 @@
  * Built with the tree; run by ./bench.sh, not a test. */
 #include "common/clock.h"
 #include "common/hist.h"
+#include "common/rng.h"
 #include "common/wire.h"
 
 #include <czmq.h>
@@ -39,10 +40,7 @@ static void s_make_blobs (void) {
     for (int m = 0; m < 3; m++) {
         fb_hist_t *h = fb_hist_new_default (NULL);
         for (int i = 0; i < 5000; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            double u1 = ((x >> 11) + 1.0) / 9007199254740993.0;
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            double u2 = ((x >> 11) + 1.0) / 9007199254740993.0;
+            double u1 = fb_rng_unit (&x), u2 = fb_rng_unit (&x);
             double z = sqrt (-2 * log (u1)) * cos (2 * M_PI * u2);
             fb_hist_record (h, (int64_t)(20000.0 * (m + 1) * exp (0.8 * z)));
         }
@@ -60,7 +58,7 @@ static void s_send (s_sim_t *sim, fb_msg_t *msg) {
 }
 
 static void s_report (s_sim_t *sim, const char *run_id, int64_t now) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_REPORT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_REPORT);
     fb_report_t *r = &msg->u.report;
     snprintf (r->run_id, sizeof r->run_id, "%s", run_id);
     r->seq = ++sim->seq;
@@ -84,7 +82,7 @@ static void s_report (s_sim_t *sim, const char *run_id, int64_t now) {
     }
     r->n_counters = 4;
     s_send (sim, msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void s_on_message (s_sim_t *sim, fb_msg_t *msg, char *run_id, size_t run_id_size) {
@@ -92,10 +90,10 @@ static void s_on_message (s_sim_t *sim, fb_msg_t *msg, char *run_id, size_t run_
     fb_msg_t *reply = NULL;
     if (msg->type == FB_MSG_PLAN) {
         snprintf (run_id, run_id_size, "%s", msg->u.plan.run_id);
-        reply = fb_msg_new (FB_MSG_READY);
+        reply = fb_wire_msg_new (FB_MSG_READY);
         snprintf (reply->u.ready.run_id, sizeof reply->u.ready.run_id, "%s", run_id);
     } else if (msg->type == FB_MSG_HEARTBEAT && msg->u.heartbeat.echo_ns == 0) {
-        reply = fb_msg_new (FB_MSG_HEARTBEAT);
+        reply = fb_wire_msg_new (FB_MSG_HEARTBEAT);
         reply->u.heartbeat.echo_ns = msg->u.heartbeat.sent_ns;
         reply->u.heartbeat.echo_recv_ns = now;
         reply->u.heartbeat.sent_ns = now;
@@ -103,7 +101,7 @@ static void s_on_message (s_sim_t *sim, fb_msg_t *msg, char *run_id, size_t run_
         sim->running = true;
     if (reply)
         s_send (sim, reply);
-    fb_msg_destroy (&reply);
+    fb_wire_msg_destroy (&reply);
 }
 
 static double s_cpu_s (pid_t pid) {
@@ -166,11 +164,11 @@ static int s_fleet (const char *coord, int n, double *cpu_per_s, double *cpu_us_
         zsock_set_linger (sim->sock, 0);
         zsock_connect (sim->sock, "tcp://127.0.0.1:%d", S_PORT);
         items[i] = (zmq_pollitem_t){.socket = zsock_resolve (sim->sock), .events = ZMQ_POLLIN};
-        fb_msg_t *hello = fb_msg_new (FB_MSG_HELLO);
+        fb_msg_t *hello = fb_wire_msg_new (FB_MSG_HELLO);
         snprintf (hello->u.hello.agent_id, sizeof hello->u.hello.agent_id, "%s", sim->id);
         hello->u.hello.fp = fp;
         s_send (sim, hello);
-        fb_msg_destroy (&hello);
+        fb_wire_msg_destroy (&hello);
     }
     char run_id[64] = "";
     int running = 0, rounds = 0;
@@ -188,7 +186,7 @@ static int s_fleet (const char *coord, int n, double *cpu_per_s, double *cpu_us_
                     if (msg)
                         s_on_message (&sims[i], msg, run_id, sizeof run_id);
                     running += !was && sims[i].running;
-                    fb_msg_destroy (&msg);
+                    fb_wire_msg_destroy (&msg);
                     zframe_destroy (&frame);
                 }
         int64_t now = fb_clock_now_ns ();
@@ -211,11 +209,11 @@ static int s_fleet (const char *coord, int n, double *cpu_per_s, double *cpu_us_
         }
     }
     for (int i = 0; i < n; i++) {
-        fb_msg_t *done = fb_msg_new (FB_MSG_DONE);
+        fb_msg_t *done = fb_wire_msg_new (FB_MSG_DONE);
         snprintf (done->u.done.run_id, sizeof done->u.done.run_id, "%s", run_id);
         done->u.done.last_seq = sims[i].seq;
         s_send (&sims[i], done);
-        fb_msg_destroy (&done);
+        fb_wire_msg_destroy (&done);
     }
     int64_t wait_until = fb_clock_now_ns () + 20 * FB_NS_PER_S;
     int status = 0;

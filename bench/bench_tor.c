@@ -2,7 +2,7 @@
  * printed as one table.
  *
  * - Circuit crypto per 3-hop circuit: the model's client crypto CPU (fb_tor_build_t.crypto_ns)
- *   plus the relays' (fb_tor_net_stats_t.crypto_ns), per circuit built, against the same
+ *   plus the relays' (fb_tor_relay_net_stats_t.crypto_ns), per circuit built, against the same
  *   primitives called back to back with raw OpenSSL: per hop X25519 keygen for x and y, four
  *   derives (xy and xb on both sides), four HMAC-SHA256 (verify and AUTH on both sides), two
  *   HKDF-SHA256 expansions of 72 bytes (EVP_KDF), and two sets of AES-128-CTR and SHA-1 contexts.
@@ -24,7 +24,7 @@
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
 #include "workloads/tor/real/tor_control.h"
-#include "workloads/tor/real/tor_net.h"
+#include "workloads/tor/real/tor_privnet.h"
 #include "workloads/tor/wire/tor_cell.h"
 
 #include <openssl/core_names.h>
@@ -60,12 +60,12 @@ static void s_die (const char *what, const fb_err_t *err) {
 
 static double s_model_circuit_crypto_us (int circuits) {
     fb_err_t err;
-    fb_tor_net_t *net = fb_tor_net_new (5, 0, &err);
+    fb_tor_relay_net_t *net = fb_tor_relay_net_new (5, 0, &err);
     fb_tor_client_t *client = net ? fb_tor_client_new (net, 0, &err) : NULL;
     if (!client)
         s_die ("network", &err);
-    fb_tor_net_stats_t before, after;
-    fb_tor_net_stats (net, &before);
+    fb_tor_relay_net_stats_t before, after;
+    fb_tor_relay_net_stats (net, &before);
     int64_t client_ns = 0;
     for (int i = 0; i < circuits; i++) {
         fb_tor_circ_t *circ = NULL;
@@ -75,9 +75,9 @@ static double s_model_circuit_crypto_us (int circuits) {
         client_ns += build.crypto_ns;
         fb_tor_client_close (client, &circ);
     }
-    fb_tor_net_stats (net, &after);
+    fb_tor_relay_net_stats (net, &after);
     fb_tor_client_destroy (&client);
-    fb_tor_net_destroy (&net);
+    fb_tor_relay_net_destroy (&net);
     return (double)(client_ns + after.crypto_ns - before.crypto_ns) / circuits / 1e3;
 }
 
@@ -149,7 +149,7 @@ static double s_floor_circuit_crypto_us (int circuits) {
 
 static void s_model_cells (int megabytes, double *cells_per_s, double *cells_per_cpu_s) {
     fb_err_t err;
-    fb_tor_net_t *net = fb_tor_net_new (2, 0, &err);
+    fb_tor_relay_net_t *net = fb_tor_relay_net_new (2, 0, &err);
     fb_tor_client_t *client = net ? fb_tor_client_new (net, 0, &err) : NULL;
     fb_tor_circ_t *circ = NULL;
     fb_tor_stream_t *stream = NULL;
@@ -169,7 +169,7 @@ static void s_model_cells (int megabytes, double *cells_per_s, double *cells_per
     fb_tor_client_close_stream (client, &stream);
     fb_tor_client_close (client, &circ);
     fb_tor_client_destroy (&client);
-    fb_tor_net_destroy (&net);
+    fb_tor_relay_net_destroy (&net);
 }
 
 /* AES-128-CTR over the body and a running SHA-1 (update, copy, final): one hop's work. */
@@ -202,7 +202,7 @@ static double s_floor_cells_per_s (int cells) {
 static double s_rss_with_streams (int nstreams) {
     double before = s_rss_mb ();
     fb_err_t err;
-    fb_tor_net_t *net = fb_tor_net_new (5, 0, &err);
+    fb_tor_relay_net_t *net = fb_tor_relay_net_new (5, 0, &err);
     fb_tor_client_t *client = net ? fb_tor_client_new (net, 0, &err) : NULL;
     if (!client)
         s_die ("network", &err);
@@ -224,7 +224,7 @@ static double s_rss_with_streams (int nstreams) {
     for (int c = 0; c < ncircs; c++)
         fb_tor_client_close (client, &circs[c]);
     fb_tor_client_destroy (&client);
-    fb_tor_net_destroy (&net);
+    fb_tor_relay_net_destroy (&net);
     free (circs);
     free (streams);
     return held;
@@ -269,7 +269,7 @@ static void s_percentiles (int64_t *ns, int n, double *p50, double *p95) {
 
 static void s_model_builds (int n, double *p50, double *p95) {
     fb_err_t err;
-    fb_tor_net_t *net = fb_tor_net_new (S_BUILD_RELAYS, 0, &err);
+    fb_tor_relay_net_t *net = fb_tor_relay_net_new (S_BUILD_RELAYS, 0, &err);
     fb_tor_client_t *client = net ? fb_tor_client_new (net, 0, &err) : NULL;
     int64_t *ns = calloc ((size_t)n, sizeof *ns);
     if (!client || !ns)
@@ -285,20 +285,21 @@ static void s_model_builds (int n, double *p50, double *p95) {
     s_percentiles (ns, n, p50, p95);
     free (ns);
     fb_tor_client_destroy (&client);
-    fb_tor_net_destroy (&net);
+    fb_tor_relay_net_destroy (&net);
 }
 
 /* The same builds through real tor; -1 when tor is not installed. */
 static int s_tor_builds (int n, double *p50, double *p95) {
     char tor[512], gencert[512];
     fb_err_t err;
-    if (fb_tornet_find_binaries (tor, gencert, sizeof tor, &err) != 0)
+    if (fb_tor_privnet_find_binaries (tor, gencert, sizeof tor, &err) != 0)
         return -1;
-    fb_tornet_t *net = fb_tornet_new (S_BUILD_RELAYS, 120 * FB_NS_PER_S, "bench_tor", &err);
+    fb_tor_privnet_t *net =
+        fb_tor_privnet_new (S_BUILD_RELAYS, 120 * FB_NS_PER_S, "bench_tor", &err);
     if (!net)
         s_die ("private tor network", &err);
-    fb_tor_control_t *ctl = fb_tor_control_new (fb_tornet_control_port (net),
-                                                fb_tornet_cookie_path (net), S_TIMEOUT_NS, &err);
+    fb_tor_control_t *ctl = fb_tor_control_new (
+        fb_tor_privnet_control_port (net), fb_tor_privnet_cookie_path (net), S_TIMEOUT_NS, &err);
     int64_t *ns = calloc ((size_t)n, sizeof *ns);
     if (!ctl || !ns || fb_tor_control_watch_circuits (ctl, S_TIMEOUT_NS, &err) != 0)
         s_die ("tor control port", &err);
@@ -306,7 +307,7 @@ static int s_tor_builds (int n, double *p50, double *p95) {
     for (int i = 0; i < n; i++) {
         const char *path[3];
         for (int h = 0; h < 3; h++) /* a rotation of the 5 relays: 3 distinct ones */
-            path[h] = fb_tornet_relay (net, (i + h) % S_BUILD_RELAYS)->fingerprint;
+            path[h] = fb_tor_privnet_relay (net, (i + h) % S_BUILD_RELAYS)->fingerprint;
         uint32_t id = 0;
         if (fb_tor_control_build (ctl, path, 3, S_TIMEOUT_NS, &id, &ns[built], &err) == 0)
             built++;
@@ -320,7 +321,7 @@ static int s_tor_builds (int n, double *p50, double *p95) {
     s_percentiles (ns, built, p50, p95);
     free (ns);
     fb_tor_control_destroy (&ctl);
-    fb_tornet_destroy (&net);
+    fb_tor_privnet_destroy (&net);
     return 0;
 }
 

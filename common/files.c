@@ -25,7 +25,7 @@ int fb_files_mkdirs (const char *path, fb_err_t *err) {
     }
 }
 
-int fb_file_open (fb_file_t *file, const char *path, fb_err_t *err) {
+int fb_files_open (fb_file_t *file, const char *path, fb_err_t *err) {
     snprintf (file->path, sizeof file->path, "%s", path);
     char tmp[600];
     snprintf (tmp, sizeof tmp, "%s.tmp", path);
@@ -35,7 +35,7 @@ int fb_file_open (fb_file_t *file, const char *path, fb_err_t *err) {
     return 0;
 }
 
-int fb_file_commit (fb_file_t *file, fb_err_t *err) {
+int fb_files_commit (fb_file_t *file, fb_err_t *err) {
     if (!file->f)
         return 0;
     char tmp[600];
@@ -50,10 +50,10 @@ int fb_file_commit (fb_file_t *file, fb_err_t *err) {
 
 int fb_files_write (const char *path, const char *text, size_t len, fb_err_t *err) {
     fb_file_t file;
-    if (fb_file_open (&file, path, err) != 0)
+    if (fb_files_open (&file, path, err) != 0)
         return -1;
     fwrite (text, 1, len, file.f);
-    return fb_file_commit (&file, err);
+    return fb_files_commit (&file, err);
 }
 
 int fb_files_write_json (const char *path, const json_t *json, fb_err_t *err) {

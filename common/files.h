@@ -20,8 +20,8 @@ typedef struct {
     FILE *f;
     char path[512];
 } fb_file_t;
-int fb_file_open (fb_file_t *file, const char *path, fb_err_t *err);
+int fb_files_open (fb_file_t *file, const char *path, fb_err_t *err);
 /* Flushes, closes and renames into place. */
-int fb_file_commit (fb_file_t *file, fb_err_t *err);
+int fb_files_commit (fb_file_t *file, fb_err_t *err);
 
 #endif

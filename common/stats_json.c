@@ -35,7 +35,7 @@ static json_t *s_hist_json (const fb_hist_t *h) {
     return m;
 }
 
-json_t *fb_stats_to_json (const fb_stats_t *stats) {
+json_t *fb_stats_json_encode (const fb_stats_t *stats) {
     json_t *root = json_object ();
     json_t *counters = json_object ();
     json_t *metrics = json_object ();
@@ -85,7 +85,7 @@ static int s_hist_from_json (const char *name, const json_t *mj, fb_stats_t *sta
     return rc;
 }
 
-int fb_stats_from_json (const json_t *json, fb_stats_t *stats, fb_err_t *err) {
+int fb_stats_json_decode (const json_t *json, fb_stats_t *stats, fb_err_t *err) {
     if (!json_is_object (json))
         return fb_err_set (err, FB_EINPUT, "stats must be an object");
     stats->measured_ns = json_integer_value (json_object_get (json, "measured_ns"));

@@ -12,9 +12,9 @@
 /* {"ops":N,"errors":N,"throughput":X,"counters":{...},"metrics":{"latency":{"count":..,
  *  "min":..,"mean":..,"stddev":..,"p50":..,"p90":..,"p95":..,"p99":..,"p99.9":..,"max":..,
  *  "hist":"HISTF..."}}}; latency values in ns. NULL when out of memory. */
-json_t *fb_stats_to_json (const fb_stats_t *stats);
-/* Reads what fb_stats_to_json wrote (histograms from "hist", counters with their kinds). */
-int fb_stats_from_json (const json_t *json, fb_stats_t *stats, fb_err_t *err);
+json_t *fb_stats_json_encode (const fb_stats_t *stats);
+/* Reads what fb_stats_json_encode wrote (histograms from "hist", counters with their kinds). */
+int fb_stats_json_decode (const json_t *json, fb_stats_t *stats, fb_err_t *err);
 
 /* The percentiles every table shows. */
 #define FB_STATS_N_PERCENTILES 5

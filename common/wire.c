@@ -440,7 +440,7 @@ static int s_unpack_report_numbers (const Fleetbench__Report *in, fb_report_t *o
     return 0;
 }
 
-/* On failure the histograms copied so far stay in out, for fb_msg_destroy to free. */
+/* On failure the histograms copied so far stay in out, for fb_wire_msg_destroy to free. */
 static int s_unpack_report (const Fleetbench__Report *in, fb_report_t *out, fb_err_t *err) {
     if (s_copy (out->run_id, sizeof out->run_id, in->run_id, err, "report.run_id") ||
         s_unpack_report_numbers (in, out, err) ||
@@ -605,9 +605,9 @@ static fb_msg_t *s_unpack_envelope (const Fleetbench__Envelope *env, fb_err_t *e
         fb_err_set (err, FB_EINPUT, "envelope carries no message");
         return NULL;
     }
-    fb_msg_t *msg = fb_msg_new (type);
+    fb_msg_t *msg = fb_wire_msg_new (type);
     if (!msg) {
-        fb_err_set (err, FB_ENOMEM, "out of memory for a %s message", fb_msg_type_name (type));
+        fb_err_set (err, FB_ENOMEM, "out of memory for a %s message", fb_wire_msg_type_name (type));
         return NULL;
     }
     msg->version = env->version;
@@ -621,13 +621,13 @@ static fb_msg_t *s_unpack_envelope (const Fleetbench__Envelope *env, fb_err_t *e
     else
         rc = s_unpack_ending (env, msg, err);
     if (rc)
-        fb_msg_destroy (&msg);
+        fb_wire_msg_destroy (&msg);
     return msg;
 }
 
 /* ---- public ---- */
 
-fb_msg_t *fb_msg_new (fb_msg_type_t type) {
+fb_msg_t *fb_wire_msg_new (fb_msg_type_t type) {
     if (type < FB_MSG_HELLO || type > FB_MSG_ERROR)
         return NULL;
     fb_msg_t *self = calloc (1, sizeof *self);
@@ -638,11 +638,11 @@ fb_msg_t *fb_msg_new (fb_msg_type_t type) {
     return self;
 }
 
-void fb_msg_destroy (fb_msg_t **self_p) {
+void fb_wire_msg_destroy (fb_msg_t **self_p) {
     if (!self_p || !*self_p)
         return;
     fb_msg_t *self = *self_p;
-    /* Every slot, not only n_metrics: fb_msg_new zeroes them, and an owner that lowered
+    /* Every slot, not only n_metrics: fb_wire_msg_new zeroes them, and an owner that lowered
      * n_metrics after filling a slot would otherwise leak it. */
     if (self->type == FB_MSG_REPORT)
         for (int i = 0; i < FB_MAX_REPORT_METRICS; i++)
@@ -651,7 +651,7 @@ void fb_msg_destroy (fb_msg_t **self_p) {
     *self_p = NULL;
 }
 
-const char *fb_msg_type_name (fb_msg_type_t type) {
+const char *fb_wire_msg_type_name (fb_msg_type_t type) {
     switch (type) {
     case FB_MSG_HELLO:
         return "HELLO";
@@ -686,7 +686,7 @@ int fb_wire_pack (const fb_msg_t *msg, uint8_t **buf, size_t *len, fb_err_t *err
     s_pack_t *self = calloc (1, sizeof *self);
     if (!self)
         return fb_err_set (err, FB_ENOMEM, "out of memory packing a %s message",
-                           fb_msg_type_name (msg->type));
+                           fb_wire_msg_type_name (msg->type));
     self->err = err;
     fleetbench__envelope__init (&self->env);
     self->env.version = FB_PROTOCOL_VERSION;
@@ -707,7 +707,7 @@ int fb_wire_pack (const fb_msg_t *msg, uint8_t **buf, size_t *len, fb_err_t *err
         size_t size = fleetbench__envelope__get_packed_size (&self->env);
         if (size > FB_MAX_FRAME_BYTES)
             fb_err_set (err, FB_EINPUT, "%s message is %zu bytes, over the %d-byte frame limit",
-                        fb_msg_type_name (msg->type), size, FB_MAX_FRAME_BYTES);
+                        fb_wire_msg_type_name (msg->type), size, FB_MAX_FRAME_BYTES);
         else if (!(*buf = malloc (size ? size : 1)))
             fb_err_set (err, FB_ENOMEM, "out of memory for a %zu-byte frame", size);
         else {

@@ -158,10 +158,10 @@ typedef struct {
 } fb_msg_t;
 
 /* A zeroed message of that type (calloc'd). */
-fb_msg_t *fb_msg_new (fb_msg_type_t type);
+fb_msg_t *fb_wire_msg_new (fb_msg_type_t type);
 /* Frees the message and what it owns (report histograms); sets *self_p = NULL. */
-void fb_msg_destroy (fb_msg_t **self_p);
-const char *fb_msg_type_name (fb_msg_type_t type);
+void fb_wire_msg_destroy (fb_msg_t **self_p);
+const char *fb_wire_msg_type_name (fb_msg_type_t type);
 
 /* Packs into a malloc'd buffer (envelope with FB_PROTOCOL_VERSION). */
 int fb_wire_pack (const fb_msg_t *msg, uint8_t **buf, size_t *len, fb_err_t *err);

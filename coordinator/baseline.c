@@ -53,7 +53,7 @@ int fb_baseline_workload (const json_t *baseline, const char *name, fb_stats_t *
     json_array_foreach (json_object_get (baseline, "workloads"), i, w) {
         const char *wname = json_string_value (json_object_get (w, "name"));
         if (wname && strcmp (wname, name) == 0)
-            return fb_stats_from_json (json_object_get (w, "fleet"), stats, err);
+            return fb_stats_json_decode (json_object_get (w, "fleet"), stats, err);
     }
     return fb_err_set (err, FB_EINPUT, "the baseline has no workload \"%s\"", name);
 }

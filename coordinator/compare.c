@@ -74,7 +74,7 @@ static int s_fill (s_table_t *t, json_t *const *runs, int n_runs, const char *wn
                 if (!row)
                     return fb_err_set (err, FB_EINPUT, "more than %d rows to compare", S_MAX_ROWS);
                 int64_t measured = row->stats.measured_ns;
-                if (fb_stats_from_json (st, &row->stats, err) != 0)
+                if (fb_stats_json_decode (st, &row->stats, err) != 0)
                     return -1;
                 if (measured > row->stats.measured_ns)
                     row->stats.measured_ns = measured;

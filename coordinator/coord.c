@@ -57,7 +57,7 @@ static void s_send (s_coord_t *self, const char *id, const fb_msg_t *msg) {
     size_t len = 0;
     fb_err_t err = {0};
     if (fb_wire_pack (msg, &bytes, &len, &err) != 0) {
-        s_log (self, "cannot pack %s for %s: %s", fb_msg_type_name (msg->type), id, err.msg);
+        s_log (self, "cannot pack %s for %s: %s", fb_wire_msg_type_name (msg->type), id, err.msg);
         return;
     }
     zmsg_t *zmsg = zmsg_new ();
@@ -70,11 +70,11 @@ static void s_send (s_coord_t *self, const char *id, const fb_msg_t *msg) {
 static void s_send_new (s_coord_t *self, const char *id, fb_msg_t **msg_p) {
     if (*msg_p)
         s_send (self, id, *msg_p);
-    fb_msg_destroy (msg_p);
+    fb_wire_msg_destroy (msg_p);
 }
 
 static void s_send_error (s_coord_t *self, const char *id, int code, const char *text) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_ERROR);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_ERROR);
     if (!msg)
         return;
     snprintf (msg->u.error.run_id, sizeof msg->u.error.run_id, "%s", self->run->run_id);
@@ -84,7 +84,7 @@ static void s_send_error (s_coord_t *self, const char *id, int code, const char 
 }
 
 static void s_send_ack (s_coord_t *self, fb_host_t *host, uint64_t seq) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_ACK);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_ACK);
     if (!msg)
         return;
     snprintf (msg->u.ack.run_id, sizeof msg->u.ack.run_id, "%s", self->run->run_id);
@@ -93,7 +93,7 @@ static void s_send_ack (s_coord_t *self, fb_host_t *host, uint64_t seq) {
 }
 
 static void s_send_abort (s_coord_t *self, fb_host_t *host, const char *reason) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_ABORT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_ABORT);
     if (!msg)
         return;
     snprintf (msg->u.abort.run_id, sizeof msg->u.abort.run_id, "%s", self->run->run_id);
@@ -258,7 +258,7 @@ static void s_plan (s_coord_t *self, int64_t now) {
     if (now - self->last_plan_ns < FB_NS_PER_S)
         return;
     self->last_plan_ns = now; /* (re)send to whoever has not answered: agents take it once */
-    fb_msg_t *msg = fb_msg_new (FB_MSG_PLAN);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_PLAN);
     if (!msg)
         return;
     fb_scenario_to_plan (run->sc, run->run_id, &msg->u.plan);
@@ -269,11 +269,11 @@ static void s_plan (s_coord_t *self, int64_t now) {
             s_send (self, host->id, msg);
         }
     }
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void s_ping (s_coord_t *self, fb_host_t *host, int64_t now) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_HEARTBEAT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HEARTBEAT);
     if (!msg)
         return;
     msg->u.heartbeat.sent_ns = now;
@@ -318,7 +318,7 @@ static void s_sync (s_coord_t *self, int64_t now) {
                             (30 + 120 * (int64_t)run->sc->n_workloads) * FB_NS_PER_S;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
-        fb_msg_t *msg = fb_msg_new (FB_MSG_START);
+        fb_msg_t *msg = fb_wire_msg_new (FB_MSG_START);
         if (!msg)
             continue;
         fb_start_t *s = &msg->u.start;
@@ -341,7 +341,7 @@ static void s_on_heartbeat (s_coord_t *self, fb_host_t *host, const fb_heartbeat
                             int64_t now) {
     if (hb->echo_ns == 0) {
         /* The agent's own heartbeat: answered so that it knows we are here. */
-        fb_msg_t *msg = fb_msg_new (FB_MSG_HEARTBEAT);
+        fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HEARTBEAT);
         if (msg) {
             msg->u.heartbeat.sent_ns = now;
             msg->u.heartbeat.echo_ns = hb->sent_ns;
@@ -519,7 +519,7 @@ static void s_on_frame (s_coord_t *self, int64_t now) {
             s_log (self, "dropped a bad frame from %s: %s", id, err.msg);
             s_send_error (self, id, FB_EINPUT, err.msg);
         }
-        fb_msg_destroy (&msg);
+        fb_wire_msg_destroy (&msg);
     } else if (id)
         s_send_error (self, id, FB_EINPUT, "expected one frame per message");
     zframe_destroy (&frame);
@@ -643,7 +643,7 @@ static void s_conclude (s_coord_t *self) {
     }
     for (int w = 0; w < run->sc->n_workloads; w++)
         run->fleet[w].measured_ns = run->sc->workloads[w].duration_ns;
-    int failed = fb_verdicts_judge (run);
+    int failed = fb_verdict_judge (run);
     if (lost > run->sc->allow_lost) {
         run->exit_code = 3;
         snprintf (run->outcome, sizeof run->outcome,

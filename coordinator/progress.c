@@ -71,7 +71,8 @@ void fb_progress_update (fb_progress_t *self, const fb_run_t *run, int64_t now_n
         double rate = h->interval_s > 0 ? h->interval_ops / h->interval_s : 0;
         len += snprintf (
             line + len, sizeof line - (size_t)len, " | %s %s %s %.0f ops/s p99 %s", h->id,
-            h->state == FB_HOST_RUNNING && h->warming_up ? "warmup" : fb_host_state_name (h->state),
+            h->state == FB_HOST_RUNNING && h->warming_up ? "warmup"
+                                                         : fb_run_host_state_name (h->state),
             w->name, rate, p99);
     }
     if (shown < run->n_hosts)

@@ -99,7 +99,7 @@ static void s_counters (FILE *out, bool md, const fb_stats_t *st, const fb_workl
         fb_measure_t measure = {.stat = FB_STAT_COUNTER};
         snprintf (measure.metric, sizeof measure.metric, "%s", name);
         char value[32];
-        fb_measure_format (&measure, wl, (double)st->counters[c], value, sizeof value);
+        fb_target_measure_format (&measure, wl, (double)st->counters[c], value, sizeof value);
         fprintf (out, " %s %s%s", name, value,
                  st->counter_kinds[c] == FB_COUNTER_MAX ? " (max)" : "");
     }
@@ -144,7 +144,7 @@ static void s_hosts_md (FILE *out, const fb_run_t *run) {
         fb_units_format_bytes ((double)fp->memory_bytes, mem, sizeof mem);
         fb_units_format_ns ((double)llabs (h->start_skew_ns), skew, sizeof skew);
         fprintf (out, "| %s | %s | %s | %s | %d | %d | %s | %s | %s%s | %s | %s |\n", h->id,
-                 fb_host_state_name (h->state), fp->arch, fp->cpu_model, fp->cores, fp->mhz_max,
+                 fb_run_host_state_name (h->state), fp->arch, fp->cpu_model, fp->cores, fp->mhz_max,
                  mem, fp->kernel, h->start_skew_ns < 0 ? "-" : "", skew, h->problem,
                  h->suspect[0] ? h->suspect : "ok");
     }
@@ -163,7 +163,7 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
         for (int i = 0; i < run->n_hosts; i++)
             if (run->hosts[i]->problem[0])
                 fprintf (out, "\nhost %s %s: %s\n", run->hosts[i]->id,
-                         fb_host_state_name (run->hosts[i]->state), run->hosts[i]->problem);
+                         fb_run_host_state_name (run->hosts[i]->state), run->hosts[i]->problem);
         for (int i = 0; i < run->n_hosts; i++)
             if (run->hosts[i]->suspect[0])
                 fprintf (out,

@@ -19,7 +19,7 @@ void fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *
         char path[700];
         snprintf (path, sizeof path, "%s/%s.%s.hlog", run->dir, host->id,
                   run->sc->workloads[r->workload].name);
-        if (fb_file_open (file, path, &err) != 0 ||
+        if (fb_files_open (file, path, &err) != 0 ||
             fb_hlog_write_header (file->f, run->start_wall_ns / 1e9, &err) != 0)
             return;
     }
@@ -52,7 +52,7 @@ static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {
                              json_string (h->hello.labels[l].value));
     json_t *hj =
         json_pack ("{s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I},s:I,s:I}", "id", h->id, "state",
-                   fb_host_state_name (h->state), "labels", labels, "fingerprint",
+                   fb_run_host_state_name (h->state), "labels", labels, "fingerprint",
                    s_fingerprint (&h->hello.fp), "clock", "offset_ns", (json_int_t)h->offset_ns,
                    "rtt_ns", (json_int_t)(h->rtt_ns == INT64_MAX ? -1 : h->rtt_ns), "start_skew_ns",
                    (json_int_t)h->start_skew_ns, "reports", (json_int_t)h->reports, "duplicates",
@@ -92,12 +92,12 @@ static json_t *s_workload (const fb_run_t *run, int w) {
     }
     json_t *hosts = json_object ();
     for (int i = 0; i < run->n_hosts; i++) {
-        json_t *hj = fb_stats_to_json (&run->hosts[i]->stats[w]);
+        json_t *hj = fb_stats_json_encode (&run->hosts[i]->stats[w]);
         if (hj)
             json_object_set_new (hj, "warmup_ops", json_integer (run->hosts[i]->warmup_ops[w]));
         json_object_set_new (hosts, run->hosts[i]->id, hj ? hj : json_null ());
     }
-    json_t *fleet = fb_stats_to_json (&run->fleet[w]);
+    json_t *fleet = fb_stats_json_encode (&run->fleet[w]);
     return json_pack ("{s:s,s:s,s:o,s:f,s:i,s:f,s:f,s:f,s:o,s:o,s:o}", "name", sw->name, "kind",
                       sw->wl->kind, "params", params, "rate_per_s", sw->rate_per_s, "concurrency",
                       sw->concurrency, "duration_s", sw->duration_ns / 1e9, "warmup_s",
@@ -139,7 +139,7 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
     int rc = 0;
     for (int i = 0; i < run->n_hosts; i++)
         for (int w = 0; w < FB_MAX_WORKLOADS; w++)
-            if (run->hosts[i]->hlog[w].f && fb_file_commit (&run->hosts[i]->hlog[w], err) != 0)
+            if (run->hosts[i]->hlog[w].f && fb_files_commit (&run->hosts[i]->hlog[w], err) != 0)
                 rc = -1;
     json_t *root = s_run_json (run);
     if (!root)

@@ -18,7 +18,7 @@ int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state) {
     return n;
 }
 
-const char *fb_host_state_name (fb_host_state_t state) {
+const char *fb_run_host_state_name (fb_host_state_t state) {
     static const char *const names[] = {"joined", "planned", "ready", "running",
                                         "done",   "lost",    "failed"};
     return state <= FB_HOST_FAILED ? names[state] : "?";
@@ -30,7 +30,7 @@ void fb_run_clear (fb_run_t *run) {
         for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
             fb_stats_clear (&host->stats[w]);
             if (host->hlog[w].f)
-                fb_file_commit (&host->hlog[w], NULL);
+                fb_files_commit (&host->hlog[w], NULL);
         }
         free (host->seen);
         free (host);

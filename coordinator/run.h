@@ -83,7 +83,7 @@ typedef struct {
 
 fb_host_t *fb_run_find_host (fb_run_t *run, const char *id);
 int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state);
-const char *fb_host_state_name (fb_host_state_t state);
+const char *fb_run_host_state_name (fb_host_state_t state);
 /* Frees hosts and stats. */
 void fb_run_clear (fb_run_t *run);
 

@@ -345,7 +345,7 @@ static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenari
     if (s_text (ctx, metric, "metric", "p95") != 0 ||
         s_text (ctx, regression, "max_regression", "20%") != 0)
         return -1;
-    if (fb_measure_parse (metric->text, w->wl, &gate->measure, &err) != 0)
+    if (fb_target_measure_parse (metric->text, w->wl, &gate->measure, &err) != 0)
         return s_fail (ctx, metric, "metric: %s", err.msg);
     if (fb_units_percent (regression->text, &gate->max_regression, &err) != 0)
         return s_fail (ctx, regression, "max_regression: %s", err.msg);

@@ -77,8 +77,8 @@ static int s_unknown_measure (const char *text, const fb_workload_t *wl, fb_err_
                        s_names (wl, true, counters, sizeof counters));
 }
 
-int fb_measure_parse (const char *text, const fb_workload_t *wl, fb_measure_t *measure,
-                      fb_err_t *err) {
+int fb_target_measure_parse (const char *text, const fb_workload_t *wl, fb_measure_t *measure,
+                             fb_err_t *err) {
     memset (measure, 0, sizeof *measure);
     if (!text || !*text)
         return fb_err_set (err, FB_EINPUT,
@@ -176,7 +176,7 @@ int fb_target_parse (const char *text, const fb_workload_t *wl, fb_target_t *tar
     char left[sizeof target->text], right[sizeof target->text];
     s_trim (text, op, left, sizeof left);
     s_trim (op + (equal ? 2 : 1), text + strlen (text), right, sizeof right);
-    if (fb_measure_parse (left, wl, &target->measure, err) != 0 ||
+    if (fb_target_measure_parse (left, wl, &target->measure, err) != 0 ||
         s_parse_limit (&target->measure, wl, right, &target->value, err) != 0) {
         fb_err_prefix (err, "target \"%s\"", text);
         return -1;
@@ -193,8 +193,8 @@ static int s_counter_value (const fb_stats_t *stats, const char *name, int64_t *
     return 0;
 }
 
-int fb_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, double *value,
-                      fb_err_t *err) {
+int fb_target_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, double *value,
+                             fb_err_t *err) {
     int64_t ops = 0, errors = 0, counter = 0;
     switch (measure->stat) {
     case FB_STAT_THROUGHPUT:
@@ -238,13 +238,13 @@ int fb_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, doub
     return 0;
 }
 
-bool fb_measure_higher_is_better (const fb_measure_t *measure) {
+bool fb_target_measure_higher_is_better (const fb_measure_t *measure) {
     return measure->stat == FB_STAT_THROUGHPUT;
 }
 
 int fb_target_judge (const fb_target_t *target, const fb_stats_t *stats, double *actual, bool *held,
                      fb_err_t *err) {
-    if (fb_measure_value (&target->measure, stats, actual, err) != 0)
+    if (fb_target_measure_value (&target->measure, stats, actual, err) != 0)
         return -1;
     switch (target->cmp) {
     case FB_CMP_LT:
@@ -263,23 +263,24 @@ int fb_target_judge (const fb_target_t *target, const fb_stats_t *stats, double 
     return 0;
 }
 
-int fb_gate_judge (const fb_gate_t *gate, const fb_stats_t *current, const fb_stats_t *baseline,
-                   double *actual, double *base_value, bool *held, fb_err_t *err) {
-    if (fb_measure_value (&gate->measure, current, actual, err) != 0)
+int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
+                          const fb_stats_t *baseline, double *actual, double *base_value,
+                          bool *held, fb_err_t *err) {
+    if (fb_target_measure_value (&gate->measure, current, actual, err) != 0)
         return -1;
-    if (fb_measure_value (&gate->measure, baseline, base_value, err) != 0) {
+    if (fb_target_measure_value (&gate->measure, baseline, base_value, err) != 0) {
         fb_err_prefix (err, "baseline");
         return -1;
     }
-    if (fb_measure_higher_is_better (&gate->measure))
+    if (fb_target_measure_higher_is_better (&gate->measure))
         *held = *actual >= (1.0 - gate->max_regression) * *base_value;
     else
         *held = *actual <= (1.0 + gate->max_regression) * *base_value;
     return 0;
 }
 
-const char *fb_measure_format (const fb_measure_t *measure, const fb_workload_t *wl, double value,
-                               char *buf, size_t size) {
+const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
+                                      double value, char *buf, size_t size) {
     const char *unit = "ns";
     if (measure->stat == FB_STAT_THROUGHPUT) {
         snprintf (buf, size, value >= 100 ? "%.0f/s" : "%.3g/s", value);

@@ -44,29 +44,30 @@ typedef struct {
 
 /* "p95", "dispatch.p99.9", "mean", "throughput", "errors", "rss" -> measure, checked against
  * the workload kind wl (its metric and counter names). Error text names what was expected. */
-int fb_measure_parse (const char *text, const fb_workload_t *wl, fb_measure_t *measure,
-                      fb_err_t *err);
+int fb_target_measure_parse (const char *text, const fb_workload_t *wl, fb_measure_t *measure,
+                             fb_err_t *err);
 /* "p95 < 120us" -> target. The right side's unit must fit the measure: a duration for latency
  * stats, a rate for throughput, a percent for errors, the counter's unit for counters. */
 int fb_target_parse (const char *text, const fb_workload_t *wl, fb_target_t *target, fb_err_t *err);
 
 /* The measured value of measure in stats (base unit). Error when stats lack the metric or no
  * operation was measured. */
-int fb_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, double *value,
-                      fb_err_t *err);
+int fb_target_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, double *value,
+                             fb_err_t *err);
 /* Lower is better for everything but throughput. */
-bool fb_measure_higher_is_better (const fb_measure_t *measure);
+bool fb_target_measure_higher_is_better (const fb_measure_t *measure);
 
 /* held = (actual cmp target->value). */
 int fb_target_judge (const fb_target_t *target, const fb_stats_t *stats, double *actual, bool *held,
                      fb_err_t *err);
 /* Compares the current value against the baseline's; held when it is at most
  * max_regression worse (for throughput: at most that much lower). */
-int fb_gate_judge (const fb_gate_t *gate, const fb_stats_t *current, const fb_stats_t *baseline,
-                   double *actual, double *base_value, bool *held, fb_err_t *err);
+int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
+                          const fb_stats_t *baseline, double *actual, double *base_value,
+                          bool *held, fb_err_t *err);
 
 /* Human text of a value of that measure: "1.23ms", "5012/s", "0.05%", "48.0MB". */
-const char *fb_measure_format (const fb_measure_t *measure, const fb_workload_t *wl, double value,
-                               char *buf, size_t size);
+const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
+                                      double value, char *buf, size_t size);
 
 #endif

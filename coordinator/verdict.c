@@ -21,7 +21,7 @@ static void s_targets (fb_run_t *run, int w, int *failed) {
             snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
         } else {
             char actual[48];
-            fb_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
+            fb_target_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
             v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
             snprintf (v->detail, sizeof v->detail, "%s was %s", target->measure.text, actual);
         }
@@ -48,14 +48,14 @@ static void s_gates (fb_run_t *run, int w, const json_t *baseline, const char *w
         }
         bool held = false;
         fb_err_t err = {0};
-        if (fb_gate_judge (gate, &run->fleet[w], &base, &v->actual, &v->expected, &held, &err) !=
-            0) {
+        if (fb_target_gate_judge (gate, &run->fleet[w], &base, &v->actual, &v->expected, &held,
+                                  &err) != 0) {
             v->state = FB_VERDICT_FAILED;
             snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
         } else {
             char a[48], b[48];
-            fb_measure_format (&gate->measure, sw->wl, v->actual, a, sizeof a);
-            fb_measure_format (&gate->measure, sw->wl, v->expected, b, sizeof b);
+            fb_target_measure_format (&gate->measure, sw->wl, v->actual, a, sizeof a);
+            fb_target_measure_format (&gate->measure, sw->wl, v->expected, b, sizeof b);
             v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
             double change = v->expected != 0 ? (v->actual / v->expected - 1) * 100 : 0;
             snprintf (v->detail, sizeof v->detail, "%s now, %s in the baseline (%+.1f%%)", a, b,
@@ -66,7 +66,7 @@ static void s_gates (fb_run_t *run, int w, const json_t *baseline, const char *w
     fb_stats_clear (&base);
 }
 
-int fb_verdicts_judge (fb_run_t *run) {
+int fb_verdict_judge (fb_run_t *run) {
     bool any_gate = false;
     for (int w = 0; w < run->sc->n_workloads; w++)
         any_gate = any_gate || run->sc->workloads[w].n_gates > 0;

@@ -6,6 +6,6 @@
 #include "coordinator/run.h"
 
 /* Fills run->verdicts; returns how many failed. */
-int fb_verdicts_judge (fb_run_t *run);
+int fb_verdict_judge (fb_run_t *run);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 #include "common/hist.h"
+#include "common/rng.h"
 #include "common/stats.h"
 
 #include <stdbool.h>
@@ -84,7 +85,7 @@ typedef struct {
     uint64_t seq;              /* this worker's operation number */
     int64_t intended_start_ns; /* open loop: the schedule's instant; closed: actual start */
     fb_hist_t *const *metrics; /* the workload's extra metrics for this worker */
-    uint64_t rng;              /* per-worker xorshift state, free for the workload to use */
+    uint64_t rng; /* per-worker xorshift state, free for the workload to use: fb_rng_next */
 } fb_wl_op_t;
 
 typedef struct fb_workload {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static void s_check_plan (const fb_scenario_t *scenario) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_PLAN);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_PLAN);
     FB_FUZZ_CHECK (msg != NULL, "out of memory");
     fb_scenario_to_plan (scenario, "fuzz-run", &msg->u.plan);
     uint8_t *buf = NULL;
@@ -22,8 +22,8 @@ static void s_check_plan (const fb_scenario_t *scenario) {
     FB_FUZZ_CHECK (back->u.plan.n_workloads == scenario->n_workloads,
                    "%d workloads became %d on the wire", scenario->n_workloads,
                    back->u.plan.n_workloads);
-    fb_msg_destroy (&back);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&back);
+    fb_wire_msg_destroy (&msg);
     free (buf);
 }
 

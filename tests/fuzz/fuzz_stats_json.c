@@ -1,6 +1,6 @@
-/* fuzz_stats_json.c: JSON text -> jansson -> fb_stats_from_json, as `coord` reads baselines and
+/* fuzz_stats_json.c: JSON text -> jansson -> fb_stats_json_decode, as `coord` reads baselines and
  * earlier runs (fb_baseline_load, then fb_baseline_workload for each workload). Stats that
- * read must write (fb_stats_to_json) and read back with the same counters and counts. */
+ * read must write (fb_stats_json_encode) and read back with the same counters and counts. */
 #include "common/stats_json.h"
 #include "coordinator/baseline.h"
 #include "tests/fuzz/fuzz.h"
@@ -8,12 +8,12 @@
 #include <string.h>
 
 static void s_check_round_trip (const fb_stats_t *stats) {
-    json_t *json = fb_stats_to_json (stats);
-    FB_FUZZ_CHECK (json != NULL, "fb_stats_to_json failed");
+    json_t *json = fb_stats_json_encode (stats);
+    FB_FUZZ_CHECK (json != NULL, "fb_stats_json_encode failed");
     fb_stats_t back;
     fb_stats_init (&back);
     fb_err_t err = {0};
-    FB_FUZZ_CHECK (fb_stats_from_json (json, &back, &err) == 0,
+    FB_FUZZ_CHECK (fb_stats_json_decode (json, &back, &err) == 0,
                    "stats we wrote do not read back: %s", err.msg);
     FB_FUZZ_CHECK (back.n_metrics == stats->n_metrics && back.n_counters == stats->n_counters,
                    "%d metrics, %d counters came back as %d, %d", stats->n_metrics,
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size) {
     fb_stats_t stats;
     fb_stats_init (&stats);
     fb_err_t err = {0};
-    if (fb_stats_from_json (root, &stats, &err) == 0)
+    if (fb_stats_json_decode (root, &stats, &err) == 0)
         s_check_round_trip (&stats);
     else
         FB_FUZZ_CHECK (err.code != 0 && err.msg[0] != '\0', "refused without saying why");

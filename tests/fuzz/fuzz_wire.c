@@ -16,20 +16,22 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size) {
     uint8_t *first = NULL, *second = NULL;
     size_t first_len = 0, second_len = 0;
     FB_FUZZ_CHECK (fb_wire_pack (msg, &first, &first_len, &err) == 0,
-                   "a decoded %s does not pack again: %s", fb_msg_type_name (msg->type), err.msg);
+                   "a decoded %s does not pack again: %s", fb_wire_msg_type_name (msg->type),
+                   err.msg);
     fb_msg_t *again = fb_wire_unpack (first, first_len, &err);
     FB_FUZZ_CHECK (again != NULL, "a re-packed %s does not decode: %s",
-                   fb_msg_type_name (msg->type), err.msg);
+                   fb_wire_msg_type_name (msg->type), err.msg);
     FB_FUZZ_CHECK (again->type == msg->type && again->version == msg->version, "%s came back as %s",
-                   fb_msg_type_name (msg->type), fb_msg_type_name (again->type));
+                   fb_wire_msg_type_name (msg->type), fb_wire_msg_type_name (again->type));
     FB_FUZZ_CHECK (fb_wire_pack (again, &second, &second_len, &err) == 0,
-                   "a twice-decoded %s does not pack: %s", fb_msg_type_name (msg->type), err.msg);
+                   "a twice-decoded %s does not pack: %s", fb_wire_msg_type_name (msg->type),
+                   err.msg);
     FB_FUZZ_CHECK (first_len == second_len && memcmp (first, second, first_len) == 0,
-                   "%s changed on a round trip (%zu bytes, then %zu)", fb_msg_type_name (msg->type),
-                   first_len, second_len);
+                   "%s changed on a round trip (%zu bytes, then %zu)",
+                   fb_wire_msg_type_name (msg->type), first_len, second_len);
     free (first);
     free (second);
-    fb_msg_destroy (&again);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&again);
+    fb_wire_msg_destroy (&msg);
     return 0;
 }

@@ -96,7 +96,7 @@ static void s_gen_hists (void) {
 }
 
 static fb_msg_t *s_msg (fb_msg_type_t type) {
-    fb_msg_t *msg = fb_msg_new (type);
+    fb_msg_t *msg = fb_wire_msg_new (type);
     if (!msg)
         exit (1);
     return msg;
@@ -129,7 +129,7 @@ static void s_gen_report (void) {
     }
     r->n_counters = 4;
     s_write_msg ("report", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void s_gen_wire (const char *scenario_path) {
@@ -142,7 +142,7 @@ static void s_gen_wire (const char *scenario_path) {
     msg->u.hello.n_labels = 2;
     fb_fingerprint_read (&msg->u.hello.fp);
     s_write_msg ("hello", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     fb_err_t err;
     fb_scenario_t *scenario = fb_scenario_load (scenario_path, &err);
@@ -154,12 +154,12 @@ static void s_gen_wire (const char *scenario_path) {
     fb_scenario_to_plan (scenario, "20261123-082159-quick-bfc0", &msg->u.plan);
     fb_scenario_destroy (&scenario);
     s_write_msg ("plan", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     msg = s_msg (FB_MSG_READY);
     snprintf (msg->u.ready.run_id, 64, "20261123-082159-quick-bfc0");
     s_write_msg ("ready", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     msg = s_msg (FB_MSG_START);
     snprintf (msg->u.start.run_id, 64, "20261123-082159-quick-bfc0");
@@ -168,7 +168,7 @@ static void s_gen_wire (const char *scenario_path) {
     msg->u.start.offset_ns = -789012;
     msg->u.start.rtt_ns = 150000;
     s_write_msg ("start", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     s_gen_report ();
 
@@ -176,7 +176,7 @@ static void s_gen_wire (const char *scenario_path) {
     snprintf (msg->u.ack.run_id, 64, "20261123-082159-quick-bfc0");
     msg->u.ack.seq = 7;
     s_write_msg ("ack", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     msg = s_msg (FB_MSG_HEARTBEAT);
     msg->u.heartbeat.sent_ns = 123456789012;
@@ -184,7 +184,7 @@ static void s_gen_wire (const char *scenario_path) {
     msg->u.heartbeat.echo_recv_ns = 123456700000;
     msg->u.heartbeat.state = 3;
     s_write_msg ("heartbeat", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     msg = s_msg (FB_MSG_DONE);
     snprintf (msg->u.done.run_id, 64, "20261123-082159-quick-bfc0");
@@ -193,19 +193,19 @@ static void s_gen_wire (const char *scenario_path) {
     msg->u.done.aborted = 1;
     snprintf (msg->u.done.reason, 128, "coordinator lost for 5 s");
     s_write_msg ("done", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     msg = s_msg (FB_MSG_ABORT);
     snprintf (msg->u.abort.run_id, 64, "20261123-082159-quick-bfc0");
     snprintf (msg->u.abort.reason, 256, "interrupted (SIGINT)");
     s_write_msg ("abort", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     msg = s_msg (FB_MSG_ERROR);
     msg->u.error.code = FB_EINPUT;
     snprintf (msg->u.error.message, 256, "protocol version 2, this build speaks 1");
     s_write_msg ("error", msg);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 /* Small stats objects: the run.json ones are large, these mutate quickly. */
@@ -224,7 +224,7 @@ static void s_gen_stats (void) {
     fb_stats_add_counter (&stats, "errors", FB_COUNTER_SUM, 0, &err);
     fb_stats_add_counter (&stats, "rss", FB_COUNTER_MAX, 273309696, &err);
     stats.measured_ns = 4000000000;
-    json_t *json = fb_stats_to_json (&stats);
+    json_t *json = fb_stats_json_encode (&stats);
     char *text = json ? json_dumps (json, JSON_COMPACT) : NULL;
     if (!text)
         exit (1);

@@ -24,7 +24,7 @@ static fb_msg_t *s_recv (zsock_t *router, int wait_ms, char **id) {
         msg = frame ? fb_wire_unpack (zframe_data (frame), zframe_size (frame), NULL) : NULL;
         if (msg && msg->type != FB_MSG_HEARTBEAT && msg->type != FB_MSG_ERROR &&
             msg->type != FB_MSG_READY && msg->type != FB_MSG_HELLO)
-            fb_msg_destroy (&msg); /* reports and the like: not what we wait for */
+            fb_wire_msg_destroy (&msg); /* reports and the like: not what we wait for */
         if (msg) {
             *id = from;
             from = NULL;
@@ -38,7 +38,7 @@ static fb_msg_t *s_recv (zsock_t *router, int wait_ms, char **id) {
 }
 
 static void s_send_plan (zsock_t *router, const char *id) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_PLAN);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_PLAN);
     fb_plan_t *plan = &msg->u.plan;
     snprintf (plan->run_id, sizeof plan->run_id, "intruder-run");
     snprintf (plan->scenario, sizeof plan->scenario, "intruder");
@@ -58,7 +58,7 @@ static void s_send_plan (zsock_t *router, const char *id) {
         zmsg_send (&zmsg, router);
     }
     free (buf);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 int main (int argc, char **argv) {
@@ -82,7 +82,7 @@ int main (int argc, char **argv) {
         zsock_destroy (&router);
         return 0;
     }
-    fb_msg_destroy (&first);
+    fb_wire_msg_destroy (&first);
     s_send_plan (router, id);
     char *from = NULL;
     fb_msg_t *reply = NULL;
@@ -90,7 +90,7 @@ int main (int argc, char **argv) {
     while (!reply && fb_clock_now_ns () < deadline) {
         reply = s_recv (router, 500, &from);
         if (reply && reply->type == FB_MSG_HEARTBEAT)
-            fb_msg_destroy (&reply);
+            fb_wire_msg_destroy (&reply);
         zstr_free (&from);
     }
     if (!reply)
@@ -98,8 +98,8 @@ int main (int argc, char **argv) {
     else if (reply->type == FB_MSG_ERROR)
         printf ("reply ERROR: %s\n", reply->u.error.message);
     else
-        printf ("reply %s\n", fb_msg_type_name (reply->type));
-    fb_msg_destroy (&reply);
+        printf ("reply %s\n", fb_wire_msg_type_name (reply->type));
+    fb_wire_msg_destroy (&reply);
     zstr_free (&id);
     zsock_destroy (&router);
     return 0;

@@ -69,7 +69,7 @@ static int s_parse_args (int argc, char **argv, s_args_t *args) {
 /* A packed Hello from this host; version != FB_PROTOCOL_VERSION rewrites the envelope's first
  * field (version, the varint 0x08 0x01) the way a build speaking that version would send it. */
 static zframe_t *s_hello_frame (const char *id, unsigned version) {
-    fb_msg_t *msg = fb_msg_new (FB_MSG_HELLO);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HELLO);
     if (!msg)
         return NULL;
     snprintf (msg->u.hello.agent_id, sizeof msg->u.hello.agent_id, "%s", id);
@@ -87,7 +87,7 @@ static zframe_t *s_hello_frame (const char *id, unsigned version) {
         frame = zframe_new (buf, len);
     }
     free (buf);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
     return frame;
 }
 
@@ -101,7 +101,7 @@ static zframe_t *s_garbage_frame (void) {
         fb_msg_t *msg = fb_wire_unpack (buf, len, NULL);
         if (!msg)
             return zframe_new (buf, len);
-        fb_msg_destroy (&msg);
+        fb_wire_msg_destroy (&msg);
     }
 }
 
@@ -135,9 +135,9 @@ static void s_print_reply (zmsg_t *reply) {
     else if (msg->type == FB_MSG_ABORT)
         printf ("reply ABORT: %s\n", msg->u.abort.reason);
     else
-        printf ("reply %s\n", fb_msg_type_name (msg->type));
+        printf ("reply %s\n", fb_wire_msg_type_name (msg->type));
     fflush (stdout);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 /* Waits up to wait_ms in all for as many replies as frames were sent. */

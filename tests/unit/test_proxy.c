@@ -5,6 +5,7 @@
  * assertions. */
 #include "common/clock.h"
 #include "workloads/proxy/http_client.h"
+#include "workloads/proxy/http_loop.h"
 #include "workloads/proxy/http_origin.h"
 #include "workloads/proxy/http_proxy.h"
 #include "workloads/workload.h"
@@ -283,7 +284,7 @@ static void test_refused_connection_is_a_connect_error (void **state) {
     (void)state;
     fb_err_t err = {0};
     int port = 0;
-    int fd = fb_http_listen (T_PORT_BASE + 500, &port, &err);
+    int fd = fb_http_loop_listen (T_PORT_BASE + 500, &port, &err);
     assert_true (fd >= 0);
     close (fd); /* nobody listens there now */
     fb_http_result_t res = s_one (port, "/page", true);

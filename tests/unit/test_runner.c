@@ -44,7 +44,7 @@ static void s_sink (fb_msg_t **msg_p, void *arg) {
             t->sched_lag += fb_hist_count (h);
         fb_hist_destroy (&h);
     }
-    fb_msg_destroy (msg_p);
+    fb_wire_msg_destroy (msg_p);
 }
 
 static fb_plan_workload_t s_plan (double rate) {

@@ -215,15 +215,18 @@ static void test_gate_allows_regression_up_to_the_fraction (void **state) {
     s_fill (&slower, 1300); /* 30% slower */
     fb_gate_t gate = {.max_regression = 0.2};
     fb_err_t err = {0};
-    assert_int_equal (fb_measure_parse ("p95", &s_fake, &gate.measure, &err), 0);
+    assert_int_equal (fb_target_measure_parse ("p95", &s_fake, &gate.measure, &err), 0);
     double actual = 0, base_value = 0;
     bool held = false;
-    assert_int_equal (fb_gate_judge (&gate, &same, &base, &actual, &base_value, &held, &err), 0);
+    assert_int_equal (fb_target_gate_judge (&gate, &same, &base, &actual, &base_value, &held, &err),
+                      0);
     assert_true (held);
-    assert_int_equal (fb_gate_judge (&gate, &slower, &base, &actual, &base_value, &held, &err), 0);
+    assert_int_equal (
+        fb_target_gate_judge (&gate, &slower, &base, &actual, &base_value, &held, &err), 0);
     assert_false (held);
     gate.max_regression = 0.35;
-    assert_int_equal (fb_gate_judge (&gate, &slower, &base, &actual, &base_value, &held, &err), 0);
+    assert_int_equal (
+        fb_target_gate_judge (&gate, &slower, &base, &actual, &base_value, &held, &err), 0);
     assert_true (held);
     fb_stats_clear (&base);
     fb_stats_clear (&same);
@@ -238,15 +241,17 @@ static void test_throughput_gate_fails_when_lower (void **state) {
     cur.measured_ns = 2600000000LL; /* same ops over 30% longer: ~23% lower throughput */
     fb_gate_t gate = {.max_regression = 0.2};
     fb_err_t err = {0};
-    assert_int_equal (fb_measure_parse ("throughput", &s_fake, &gate.measure, &err), 0);
-    assert_true (fb_measure_higher_is_better (&gate.measure));
+    assert_int_equal (fb_target_measure_parse ("throughput", &s_fake, &gate.measure, &err), 0);
+    assert_true (fb_target_measure_higher_is_better (&gate.measure));
     double actual = 0, base_value = 0;
     bool held = true;
-    assert_int_equal (fb_gate_judge (&gate, &cur, &base, &actual, &base_value, &held, &err), 0);
+    assert_int_equal (fb_target_gate_judge (&gate, &cur, &base, &actual, &base_value, &held, &err),
+                      0);
     assert_true (base_value == 5000.0);
     assert_false (held);
     cur.measured_ns = 2400000000LL; /* ~17% lower */
-    assert_int_equal (fb_gate_judge (&gate, &cur, &base, &actual, &base_value, &held, &err), 0);
+    assert_int_equal (fb_target_gate_judge (&gate, &cur, &base, &actual, &base_value, &held, &err),
+                      0);
     assert_true (held);
     fb_stats_clear (&base);
     fb_stats_clear (&cur);
@@ -268,8 +273,8 @@ static void test_merge_adds_histograms_and_counters_by_kind (void **state) {
     assert_int_equal (fleet.measured_ns, 2000000000LL);
     double actual = 0;
     fb_measure_t m;
-    assert_int_equal (fb_measure_parse ("throughput", &s_fake, &m, &err), 0);
-    assert_int_equal (fb_measure_value (&m, &fleet, &actual, &err), 0);
+    assert_int_equal (fb_target_measure_parse ("throughput", &s_fake, &m, &err), 0);
+    assert_int_equal (fb_target_measure_value (&m, &fleet, &actual, &err), 0);
     assert_true (actual == 10000.0);
     fb_stats_clear (&a);
     fb_stats_clear (&b);
@@ -297,18 +302,19 @@ static void test_format_uses_the_measure_unit (void **state) {
     (void)state;
     char buf[32];
     fb_target_t t = s_parse_ok ("p99 < 1ms");
-    assert_string_equal (fb_measure_format (&t.measure, &s_fake, 1230000, buf, sizeof buf),
+    assert_string_equal (fb_target_measure_format (&t.measure, &s_fake, 1230000, buf, sizeof buf),
                          "1.23ms");
     t = s_parse_ok ("throughput > 1/s");
-    assert_string_equal (fb_measure_format (&t.measure, &s_fake, 5012.4, buf, sizeof buf),
+    assert_string_equal (fb_target_measure_format (&t.measure, &s_fake, 5012.4, buf, sizeof buf),
                          "5012/s");
     t = s_parse_ok ("errors < 1%");
-    assert_string_equal (fb_measure_format (&t.measure, &s_fake, 0.0005, buf, sizeof buf), "0.05%");
+    assert_string_equal (fb_target_measure_format (&t.measure, &s_fake, 0.0005, buf, sizeof buf),
+                         "0.05%");
     t = s_parse_ok ("rss < 1GB");
-    assert_string_equal (fb_measure_format (&t.measure, &s_fake, 48.0 * 1048576, buf, sizeof buf),
-                         "48MB");
+    assert_string_equal (
+        fb_target_measure_format (&t.measure, &s_fake, 48.0 * 1048576, buf, sizeof buf), "48MB");
     t = s_parse_ok ("overflows < 10");
-    assert_string_equal (fb_measure_format (&t.measure, &s_fake, 7, buf, sizeof buf), "7");
+    assert_string_equal (fb_target_measure_format (&t.measure, &s_fake, 7, buf, sizeof buf), "7");
 }
 
 int main (void) {

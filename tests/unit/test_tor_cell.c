@@ -17,7 +17,7 @@ static void test_fixed_cell_round_trip_has_tor_layout (void **state) {
     uint8_t onionskin[FB_TOR_ONIONSKIN_LEN], wire[FB_TOR_CELL_LEN], got[FB_TOR_ONIONSKIN_LEN];
     for (int i = 0; i < FB_TOR_ONIONSKIN_LEN; i++)
         onionskin[i] = (uint8_t)i;
-    fb_tor_create2_encode (&cell, 0x80000005u, onionskin);
+    fb_tor_cell_create2_encode (&cell, 0x80000005u, onionskin);
     fb_tor_cell_encode (&cell, wire);
     /* circ id (4, big endian), command 10, HTYPE 2, HLEN 84 */
     const uint8_t head[] = {0x80, 0, 0, 5, 10, 0, 2, 0, 84};
@@ -27,7 +27,7 @@ static void test_fixed_cell_round_trip_has_tor_layout (void **state) {
     assert_int_equal (fb_tor_cell_frame (wire, sizeof wire - 1, true), 0);
     assert_int_equal (fb_tor_cell_decode (wire, sizeof wire, &back, &err), 0);
     assert_int_equal (back.circ_id, 0x80000005u);
-    assert_int_equal (fb_tor_create2_decode (&back, got, &err), 0);
+    assert_int_equal (fb_tor_cell_create2_decode (&back, got, &err), 0);
     assert_memory_equal (got, onionskin, sizeof got);
 }
 
@@ -46,20 +46,20 @@ static void test_bad_fixed_cells_are_refused (void **state) {
     fb_tor_cell_t create = {.command = FB_TOR_CELL_CREATE2};
     uint8_t skin[FB_TOR_ONIONSKIN_LEN];
     create.payload[1] = 1; /* TAP */
-    assert_int_equal (fb_tor_create2_decode (&create, skin, &err), -1);
+    assert_int_equal (fb_tor_cell_create2_decode (&create, skin, &err), -1);
     create.payload[1] = 2;
     create.payload[3] = 83;
-    assert_int_equal (fb_tor_create2_decode (&create, skin, &err), -1);
+    assert_int_equal (fb_tor_cell_create2_decode (&create, skin, &err), -1);
     fb_tor_cell_t created = {.command = FB_TOR_CELL_CREATED2};
     uint8_t reply[FB_TOR_REPLY_LEN];
     created.payload[0] = 0xff; /* HLEN 65280 */
-    assert_int_equal (fb_tor_created2_decode (&created, reply, &err), -1);
+    assert_int_equal (fb_tor_cell_created2_decode (&created, reply, &err), -1);
 }
 
 static void test_versions_framing_and_negotiation (void **state) {
     (void)state;
     uint8_t buf[64];
-    size_t len = fb_tor_versions_encode (buf, sizeof buf);
+    size_t len = fb_tor_cell_versions_encode (buf, sizeof buf);
     const uint8_t want[] = {0, 0, 7, 0, 4, 0, 4, 0, 5};
     assert_int_equal (len, sizeof want);
     assert_memory_equal (buf, want, len);
@@ -67,14 +67,14 @@ static void test_versions_framing_and_negotiation (void **state) {
     assert_int_equal (fb_tor_cell_frame (buf, 4, false), 0);
     int version = 0;
     fb_err_t err = {0};
-    assert_int_equal (fb_tor_versions_decode (buf, len, &version, &err), 0);
+    assert_int_equal (fb_tor_cell_versions_decode (buf, len, &version, &err), 0);
     assert_int_equal (version, 5);
     /* only versions 1..3: nothing in common */
     const uint8_t old[] = {0, 0, 7, 0, 4, 0, 2, 0, 3};
-    assert_int_equal (fb_tor_versions_decode (old, sizeof old, &version, &err), -1);
+    assert_int_equal (fb_tor_cell_versions_decode (old, sizeof old, &version, &err), -1);
     /* a length that does not match the bytes */
     const uint8_t lying[] = {0, 0, 7, 0, 9, 0, 4};
-    assert_int_equal (fb_tor_versions_decode (lying, sizeof lying, &version, &err), -1);
+    assert_int_equal (fb_tor_cell_versions_decode (lying, sizeof lying, &version, &err), -1);
     /* the first cell must be VERSIONS; a huge variable cell is no cell */
     uint8_t create[8] = {0, 0, 10};
     assert_int_equal (fb_tor_cell_frame (create, sizeof create, false), -1);
@@ -85,38 +85,38 @@ static void test_versions_framing_and_negotiation (void **state) {
 static void test_netinfo_round_trip_and_overrun (void **state) {
     (void)state;
     fb_tor_cell_t cell;
-    fb_tor_netinfo_encode (&cell, 1700000000u, 0x7f000001u, 0x7f000002u);
+    fb_tor_cell_netinfo_encode (&cell, 1700000000u, 0x7f000001u, 0x7f000002u);
     uint32_t other = 0;
     fb_err_t err = {0};
-    assert_int_equal (fb_tor_netinfo_decode (&cell, &other, &err), 0);
+    assert_int_equal (fb_tor_cell_netinfo_decode (&cell, &other, &err), 0);
     assert_int_equal (other, 0x7f000001u);
     cell.payload[4] = 6; /* an address type we skip, 255 bytes long: still inside the cell */
     cell.payload[5] = 255;
-    assert_int_equal (fb_tor_netinfo_decode (&cell, &other, &err), 0);
+    assert_int_equal (fb_tor_cell_netinfo_decode (&cell, &other, &err), 0);
     assert_int_equal (other, 0);
     cell.payload[4 + 2 + 255] = 255; /* NMYADDR: 255 addresses cannot fit in what is left */
-    assert_int_equal (fb_tor_netinfo_decode (&cell, &other, &err), -1);
+    assert_int_equal (fb_tor_cell_netinfo_decode (&cell, &other, &err), -1);
 }
 
 static void test_relay_cell_layout_and_bad_fields (void **state) {
     (void)state;
     uint8_t body[FB_TOR_PAYLOAD_LEN];
-    fb_tor_relay_encode (body, FB_TOR_RELAY_DATA, 0x1234, (const uint8_t *)"hello", 5);
+    fb_tor_cell_relay_encode (body, FB_TOR_RELAY_DATA, 0x1234, (const uint8_t *)"hello", 5);
     const uint8_t head[] = {2, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', 0};
     assert_memory_equal (body, head, sizeof head);
     fb_tor_relay_t relay;
     fb_err_t err = {0};
-    assert_int_equal (fb_tor_relay_decode (body, &relay, &err), 0);
+    assert_int_equal (fb_tor_cell_relay_decode (body, &relay, &err), 0);
     assert_int_equal (relay.stream_id, 0x1234);
     assert_int_equal (relay.length, 5);
     assert_memory_equal (relay.data, "hello", 5);
     body[9] = 1;
     body[10] = 243; /* 499 > 498 */
-    assert_int_equal (fb_tor_relay_decode (body, &relay, &err), -1);
+    assert_int_equal (fb_tor_cell_relay_decode (body, &relay, &err), -1);
     assert_non_null (strstr (err.msg, "499"));
     body[9] = 0;
     body[0] = 200;
-    assert_int_equal (fb_tor_relay_decode (body, &relay, &err), -1);
+    assert_int_equal (fb_tor_cell_relay_decode (body, &relay, &err), -1);
     assert_non_null (strstr (err.msg, "unknown relay command 200"));
 }
 
@@ -126,55 +126,56 @@ static void test_extend2_round_trip_and_truncations (void **state) {
     memset (in.id, 0xab, sizeof in.id);
     memset (in.onionskin, 0xcd, sizeof in.onionskin);
     uint8_t data[FB_TOR_RELAY_DATA_LEN];
-    size_t len = fb_tor_extend2_encode (&in, data, sizeof data);
+    size_t len = fb_tor_cell_extend2_encode (&in, data, sizeof data);
     assert_int_equal (len, 1 + 8 + 22 + 4 + 84);
     fb_err_t err = {0};
-    assert_int_equal (fb_tor_extend2_decode (data, len, &out, &err), 0);
+    assert_int_equal (fb_tor_cell_extend2_decode (data, len, &out, &err), 0);
     assert_int_equal (out.ipv4, in.ipv4);
     assert_int_equal (out.port, 9001);
     assert_memory_equal (out.id, in.id, sizeof in.id);
     assert_memory_equal (out.onionskin, in.onionskin, sizeof in.onionskin);
     for (size_t cut = 0; cut < len; cut++) /* every truncation is refused */
-        assert_int_equal (fb_tor_extend2_decode (data, cut, &out, &err), -1);
+        assert_int_equal (fb_tor_cell_extend2_decode (data, cut, &out, &err), -1);
     data[2] = 200; /* a link specifier longer than the data */
-    assert_int_equal (fb_tor_extend2_decode (data, len, &out, &err), -1);
+    assert_int_equal (fb_tor_cell_extend2_decode (data, len, &out, &err), -1);
 
     uint8_t reply[FB_TOR_REPLY_LEN] = {1, 2, 3}, got[FB_TOR_REPLY_LEN];
-    len = fb_tor_extended2_encode (reply, data, sizeof data);
-    assert_int_equal (fb_tor_extended2_decode (data, len, got, &err), 0);
+    len = fb_tor_cell_extended2_encode (reply, data, sizeof data);
+    assert_int_equal (fb_tor_cell_extended2_decode (data, len, got, &err), 0);
     assert_memory_equal (got, reply, sizeof got);
-    assert_int_equal (fb_tor_extended2_decode (data, len - 1, got, &err), -1);
+    assert_int_equal (fb_tor_cell_extended2_decode (data, len - 1, got, &err), -1);
 }
 
 static void test_begin_and_sendme (void **state) {
     (void)state;
     uint8_t data[64];
-    size_t len = fb_tor_begin_encode ("127.0.0.1", 80, data, sizeof data);
+    size_t len = fb_tor_cell_begin_encode ("127.0.0.1", 80, data, sizeof data);
     assert_int_equal (len, strlen ("127.0.0.1:80") + 1 + 4);
     char address[32];
     uint16_t port = 0;
     fb_err_t err = {0};
-    assert_int_equal (fb_tor_begin_decode (data, len, address, sizeof address, &port, &err), 0);
+    assert_int_equal (fb_tor_cell_begin_decode (data, len, address, sizeof address, &port, &err),
+                      0);
     assert_string_equal (address, "127.0.0.1");
     assert_int_equal (port, 80);
-    assert_int_equal (fb_tor_begin_decode (data, 5, address, sizeof address, &port, &err), -1);
-    assert_int_equal (
-        fb_tor_begin_decode ((const uint8_t *)"x:99999", 8, address, sizeof address, &port, &err),
-        -1);
-    assert_int_equal (
-        fb_tor_begin_decode ((const uint8_t *)"noport", 7, address, sizeof address, &port, &err),
-        -1);
+    assert_int_equal (fb_tor_cell_begin_decode (data, 5, address, sizeof address, &port, &err), -1);
+    assert_int_equal (fb_tor_cell_begin_decode ((const uint8_t *)"x:99999", 8, address,
+                                                sizeof address, &port, &err),
+                      -1);
+    assert_int_equal (fb_tor_cell_begin_decode ((const uint8_t *)"noport", 7, address,
+                                                sizeof address, &port, &err),
+                      -1);
 
     uint8_t tag[20], got[20];
     memset (tag, 0x5a, sizeof tag);
     bool has = false;
-    len = fb_tor_sendme_encode (tag, data, sizeof data);
+    len = fb_tor_cell_sendme_encode (tag, data, sizeof data);
     assert_int_equal (len, 23);
-    assert_int_equal (fb_tor_sendme_decode (data, len, got, &has, &err), 0);
+    assert_int_equal (fb_tor_cell_sendme_decode (data, len, got, &has, &err), 0);
     assert_true (has);
     assert_memory_equal (got, tag, 20);
-    assert_int_equal (fb_tor_sendme_decode (data, 22, got, &has, &err), -1);
-    assert_int_equal (fb_tor_sendme_decode (data, 0, got, &has, &err), 0);
+    assert_int_equal (fb_tor_cell_sendme_decode (data, 22, got, &has, &err), -1);
+    assert_int_equal (fb_tor_cell_sendme_decode (data, 0, got, &has, &err), 0);
     assert_false (has);
 }
 

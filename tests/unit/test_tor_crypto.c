@@ -41,7 +41,7 @@ static void s_hkdf_case (const uint8_t *ikm, size_t ikm_len, const uint8_t *salt
     size_t n = s_unhex (okm_hex, want, sizeof want);
     fb_err_t err = {0};
     assert_int_equal (
-        fb_tor_hkdf_sha256 (salt, salt_len, ikm, ikm_len, info, info_len, got, n, &err), 0);
+        fb_tor_crypto_hkdf_sha256 (salt, salt_len, ikm, ikm_len, info, info_len, got, n, &err), 0);
     assert_memory_equal (got, want, n);
 }
 
@@ -118,24 +118,25 @@ static void test_ntor_matches_arti_vector (void **state) {
     t_ntor_vec_t v;
     s_ntor_vec (&v);
     fb_err_t err = {0};
-    fb_tor_onion_key_t *relay = fb_tor_onion_key_new (v.id, v.b_sk, &err);
+    fb_tor_onion_key_t *relay = fb_tor_crypto_onion_key_new (v.id, v.b_sk, &err);
     assert_non_null (relay);
-    assert_memory_equal (fb_tor_onion_key_public (relay), v.b_pk, 32);
+    assert_memory_equal (fb_tor_crypto_onion_key_public (relay), v.b_pk, 32);
 
     fb_tor_ntor_client_t client;
     uint8_t onionskin[84], reply[64], relay_keys[72], client_keys[72];
-    assert_int_equal (fb_tor_ntor_client_start (&client, v.id, v.b_pk, v.x_sk, onionskin, &err), 0);
+    assert_int_equal (
+        fb_tor_crypto_ntor_client_start (&client, v.id, v.b_pk, v.x_sk, onionskin, &err), 0);
     assert_memory_equal (client.x_pub, v.x_pk, 32);
     assert_memory_equal (onionskin, v.onionskin, 84);
 
-    assert_int_equal (fb_tor_ntor_server (relay, onionskin, v.y_sk, reply, relay_keys, 72, &err),
-                      0);
+    assert_int_equal (
+        fb_tor_crypto_ntor_server (relay, onionskin, v.y_sk, reply, relay_keys, 72, &err), 0);
     assert_memory_equal (reply, v.reply, 64);
     assert_memory_equal (relay_keys, v.keys, 72);
 
-    assert_int_equal (fb_tor_ntor_client_finish (&client, reply, client_keys, 72, &err), 0);
+    assert_int_equal (fb_tor_crypto_ntor_client_finish (&client, reply, client_keys, 72, &err), 0);
     assert_memory_equal (client_keys, v.keys, 72);
-    fb_tor_onion_key_destroy (&relay);
+    fb_tor_crypto_onion_key_destroy (&relay);
     assert_null (relay);
 }
 
@@ -145,25 +146,28 @@ static void test_ntor_refuses_tampering (void **state) {
     t_ntor_vec_t v;
     s_ntor_vec (&v);
     fb_err_t err = {0};
-    fb_tor_onion_key_t *relay = fb_tor_onion_key_new (v.id, NULL, &err);
+    fb_tor_onion_key_t *relay = fb_tor_crypto_onion_key_new (v.id, NULL, &err);
     assert_non_null (relay);
     fb_tor_ntor_client_t client;
     uint8_t onionskin[84], reply[64], keys[72];
-    assert_int_equal (fb_tor_ntor_client_start (&client, v.id, fb_tor_onion_key_public (relay),
-                                                NULL, onionskin, &err),
+    assert_int_equal (fb_tor_crypto_ntor_client_start (&client, v.id,
+                                                       fb_tor_crypto_onion_key_public (relay), NULL,
+                                                       onionskin, &err),
                       0);
-    assert_int_equal (fb_tor_ntor_server (relay, onionskin, NULL, reply, keys, 72, &err), 0);
+    assert_int_equal (fb_tor_crypto_ntor_server (relay, onionskin, NULL, reply, keys, 72, &err), 0);
     reply[60] ^= 7;
-    assert_int_equal (fb_tor_ntor_client_finish (&client, reply, keys, 72, &err), -1);
+    assert_int_equal (fb_tor_crypto_ntor_client_finish (&client, reply, keys, 72, &err), -1);
     assert_non_null (strstr (err.msg, "AUTH"));
     assert_null (client.x);
 
     onionskin[0] ^= 1; /* another relay's ID */
-    assert_int_equal (fb_tor_ntor_server (relay, onionskin, NULL, reply, keys, 72, &err), -1);
+    assert_int_equal (fb_tor_crypto_ntor_server (relay, onionskin, NULL, reply, keys, 72, &err),
+                      -1);
     onionskin[0] ^= 1;
     onionskin[20] ^= 1; /* another onion key */
-    assert_int_equal (fb_tor_ntor_server (relay, onionskin, NULL, reply, keys, 72, &err), -1);
-    fb_tor_onion_key_destroy (&relay);
+    assert_int_equal (fb_tor_crypto_ntor_server (relay, onionskin, NULL, reply, keys, 72, &err),
+                      -1);
+    fb_tor_crypto_onion_key_destroy (&relay);
 }
 
 /* ---- relay cells: tor's test_relaycrypt.c keys, arti's cell_crypt.data answers ---------- */
@@ -180,15 +184,16 @@ static void s_tom_layers (fb_tor_layer_t layers[3]) {
     fb_err_t err = {0};
     for (int i = 0; i < 3; i++) {
         assert_int_equal (strlen (s_tom_keys[i]), FB_TOR_KEYS_LEN);
-        assert_int_equal (fb_tor_layer_init (&layers[i], (const uint8_t *)s_tom_keys[i], &err), 0);
+        assert_int_equal (
+            fb_tor_crypto_layer_init (&layers[i], (const uint8_t *)s_tom_keys[i], &err), 0);
     }
 }
 
 /* The client side of sending one cell to hop `hop` (0-based) of layers. */
 static void s_client_send (fb_tor_layer_t *layers, int hop, uint8_t *body) {
-    fb_tor_dir_seal (&layers[hop].fwd, body, T_BODY);
+    fb_tor_crypto_dir_seal (&layers[hop].fwd, body, T_BODY);
     for (int i = hop; i >= 0; i--)
-        fb_tor_dir_crypt (&layers[i].fwd, body, T_BODY);
+        fb_tor_crypto_dir_crypt (&layers[i].fwd, body, T_BODY);
 }
 
 static void test_relay_cells_match_tor_vectors (void **state) {
@@ -225,7 +230,7 @@ static void test_relay_cells_match_tor_vectors (void **state) {
     fclose (f);
     free (stream);
     for (int i = 0; i < 3; i++)
-        fb_tor_layer_fini (&layers[i]);
+        fb_tor_crypto_layer_fini (&layers[i]);
 }
 
 /* Interop: cells onion-encrypted by our client are peeled hop by hop by our relays, only the
@@ -242,20 +247,20 @@ static void test_onion_layers_peel_hop_by_hop (void **state) {
         memcpy (body, orig, T_BODY);
         s_client_send (client, hop, body);
         for (int r = 0; r <= hop; r++) {
-            fb_tor_dir_crypt (&relay[r].fwd, body, T_BODY);
-            assert_true (fb_tor_dir_recognize (&relay[r].fwd, body, T_BODY) == (r == hop));
+            fb_tor_crypto_dir_crypt (&relay[r].fwd, body, T_BODY);
+            assert_true (fb_tor_crypto_dir_recognize (&relay[r].fwd, body, T_BODY) == (r == hop));
         }
         assert_memory_equal (body + 11, orig + 11, T_BODY - 11);
 
         /* backward: hop originates, the relays before it add their layers, the client peels */
         memcpy (body, orig, T_BODY);
-        fb_tor_dir_seal (&relay[hop].back, body, T_BODY);
+        fb_tor_crypto_dir_seal (&relay[hop].back, body, T_BODY);
         for (int r = hop; r >= 0; r--)
-            fb_tor_dir_crypt (&relay[r].back, body, T_BODY);
+            fb_tor_crypto_dir_crypt (&relay[r].back, body, T_BODY);
         int found = -1;
         for (int c = 0; c < 3 && found < 0; c++) {
-            fb_tor_dir_crypt (&client[c].back, body, T_BODY);
-            if (fb_tor_dir_recognize (&client[c].back, body, T_BODY))
+            fb_tor_crypto_dir_crypt (&client[c].back, body, T_BODY);
+            if (fb_tor_crypto_dir_recognize (&client[c].back, body, T_BODY))
                 found = c;
         }
         assert_int_equal (found, hop);
@@ -265,11 +270,11 @@ static void test_onion_layers_peel_hop_by_hop (void **state) {
     uint8_t body[T_BODY] = {2, 0, 0, 0, 7, 0, 0, 0, 0, 0, 1};
     s_client_send (client, 0, body);
     body[200] ^= 1;
-    fb_tor_dir_crypt (&relay[0].fwd, body, T_BODY);
-    assert_false (fb_tor_dir_recognize (&relay[0].fwd, body, T_BODY));
+    fb_tor_crypto_dir_crypt (&relay[0].fwd, body, T_BODY);
+    assert_false (fb_tor_crypto_dir_recognize (&relay[0].fwd, body, T_BODY));
     for (int i = 0; i < 3; i++) {
-        fb_tor_layer_fini (&client[i]);
-        fb_tor_layer_fini (&relay[i]);
+        fb_tor_crypto_layer_fini (&client[i]);
+        fb_tor_crypto_layer_fini (&relay[i]);
     }
 }
 

@@ -22,14 +22,14 @@
 #define T_CIRCUITS 10
 
 typedef struct {
-    fb_tor_net_t *net;
+    fb_tor_relay_net_t *net;
     fb_tor_client_t *client;
 } t_world_t;
 
 static int s_setup (void **state) {
     t_world_t *w = calloc (1, sizeof *w);
     fb_err_t err = {0};
-    w->net = fb_tor_net_new (5, 0, &err);
+    w->net = fb_tor_relay_net_new (5, 0, &err);
     if (!w->net)
         fail_msg ("net: %s", err.msg);
     w->client = fb_tor_client_new (w->net, 0, &err);
@@ -42,7 +42,7 @@ static int s_setup (void **state) {
 static int s_teardown (void **state) {
     t_world_t *w = *state;
     fb_tor_client_destroy (&w->client);
-    fb_tor_net_destroy (&w->net);
+    fb_tor_relay_net_destroy (&w->net);
     assert_null (w->net);
     free (w);
     return 0;
@@ -70,8 +70,8 @@ static fb_tor_stream_t *s_open (t_world_t *w, fb_tor_circ_t *circ) {
 
 static void test_three_hop_circuit_is_built_through_relays (void **state) {
     t_world_t *w = *state;
-    fb_tor_net_stats_t before, after;
-    fb_tor_net_stats (w->net, &before);
+    fb_tor_relay_net_stats_t before, after;
+    fb_tor_relay_net_stats (w->net, &before);
     fb_tor_build_t build;
     fb_tor_circ_t *circ = s_build (w, 42, &build);
     assert_int_equal (build.hops, 3);
@@ -80,7 +80,7 @@ static void test_three_hop_circuit_is_built_through_relays (void **state) {
     assert_true (build.build_ns >= build.hop_ns[0] + build.hop_ns[1] + build.hop_ns[2]);
     assert_true (build.crypto_ns > 0);
     assert_true (fb_tor_client_alive (w->client, circ));
-    fb_tor_net_stats (w->net, &after);
+    fb_tor_relay_net_stats (w->net, &after);
     assert_int_equal (after.circuits_created - before.circuits_created, 3);
     assert_int_equal (after.bad_cells, before.bad_cells);
     fb_tor_client_stats_t cs;
@@ -123,9 +123,9 @@ static void test_hundred_streams_held_open_move_data_both_ways (void **state) {
     for (int s = 0; s < T_STREAMS; s++)
         streams[s] = s_open (w, circs[s % T_CIRCUITS]);
     fb_tor_client_stats_t cs;
-    fb_tor_net_stats_t ns;
+    fb_tor_relay_net_stats_t ns;
     fb_tor_client_stats (w->client, &cs);
-    fb_tor_net_stats (w->net, &ns);
+    fb_tor_relay_net_stats (w->net, &ns);
     assert_int_equal (cs.streams_open, T_STREAMS);
     assert_int_equal (ns.exit_streams, T_STREAMS);
 
@@ -150,7 +150,7 @@ static void test_hundred_streams_held_open_move_data_both_ways (void **state) {
         fb_tor_client_close (w->client, &circs[c]);
     fb_tor_client_stats (w->client, &cs);
     assert_int_equal (cs.streams_open, 0);
-    fb_tor_net_stats (w->net, &ns);
+    fb_tor_relay_net_stats (w->net, &ns);
     assert_int_equal (ns.bad_cells, 0);
 }
 
@@ -161,9 +161,9 @@ static void test_sendme_windows_carry_transfers_past_the_windows (void **state) 
     fb_tor_circ_t *circ = s_build (w, 7, NULL);
     fb_tor_stream_t *stream = s_open (w, circ);
     fb_tor_client_stats_t before, after;
-    fb_tor_net_stats_t nbefore, nafter;
+    fb_tor_relay_net_stats_t nbefore, nafter;
     fb_tor_client_stats (w->client, &before);
-    fb_tor_net_stats (w->net, &nbefore);
+    fb_tor_relay_net_stats (w->net, &nbefore);
     const uint32_t request = 700 * 498, response = 1300 * 498;
     fb_tor_xfer_t xfer;
     fb_err_t err = {0};
@@ -175,7 +175,7 @@ static void test_sendme_windows_carry_transfers_past_the_windows (void **state) 
         assert_true (xfer.ttfb_ns > 0 && xfer.total_ns >= xfer.ttfb_ns);
     }
     fb_tor_client_stats (w->client, &after);
-    fb_tor_net_stats (w->net, &nafter);
+    fb_tor_relay_net_stats (w->net, &nafter);
     assert_true (after.sendme_stalls - before.sendme_stalls >= 2);
     assert_true (nafter.sendme_stalls - nbefore.sendme_stalls >= 2);
     assert_int_equal (nafter.bad_cells, nbefore.bad_cells); /* every SENDME tag checked out */
@@ -197,14 +197,14 @@ static void test_bad_cells_end_only_their_circuit (void **state) {
     const fb_tor_fault_t faults[] = {FB_TOR_FAULT_BAD_DIGEST, FB_TOR_FAULT_UNKNOWN_COMMAND,
                                      FB_TOR_FAULT_BAD_LENGTH};
     for (int f = 0; f < 3; f++) {
-        fb_tor_net_stats_t before, after;
-        fb_tor_net_stats (w->net, &before);
+        fb_tor_relay_net_stats_t before, after;
+        fb_tor_relay_net_stats (w->net, &before);
         fb_tor_circ_t *bad = s_build (w, 500 + (uint64_t)f, NULL);
         fb_tor_stream_t *stream = s_open (w, bad);
         fb_err_t err = {0};
         assert_int_equal (fb_tor_client_inject (w->client, bad, faults[f], &err), 0);
         s_wait_dead (w, bad);
-        fb_tor_net_stats (w->net, &after);
+        fb_tor_relay_net_stats (w->net, &after);
         assert_int_equal (after.bad_cells - before.bad_cells, 1);
         fb_tor_xfer_t xfer;
         assert_int_equal (

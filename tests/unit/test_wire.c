@@ -81,7 +81,7 @@ static void s_expect_error (const uint8_t *buf, size_t len, const char *needle) 
     fb_msg_t *msg = fb_wire_unpack (buf, len, &err);
     if (msg)
         fail_msg ("expected an error containing \"%s\", got a %s", needle,
-                  fb_msg_type_name (msg->type));
+                  fb_wire_msg_type_name (msg->type));
     assert_int_equal (err.code, FB_EINPUT);
     if (!strstr (err.msg, needle))
         fail_msg ("error \"%s\" does not contain \"%s\"", err.msg, needle);
@@ -135,7 +135,7 @@ static void s_fill_fingerprint (fb_fingerprint_t *fp) {
 
 static void test_hello_round_trips_every_field (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_HELLO);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HELLO);
     assert_non_null (msg);
     fb_hello_t *in = &msg->u.hello;
     s_fill (in->agent_id, sizeof in->agent_id, 63, 0);
@@ -168,8 +168,8 @@ static void test_hello_round_trips_every_field (void **state) {
     assert_string_equal (got->fp.board, "Raspberry Pi 4 Model B Rev 1.4");
     assert_string_equal (got->fp.cpu_flags, "aes sha1 sha2 pmull asimd");
     assert_string_equal (got->fp.throttling, "0x50005: under-voltage now");
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
     assert_null (msg);
 }
 
@@ -205,7 +205,7 @@ static void s_assert_workload (const fb_plan_workload_t *got, const fb_plan_work
 
 static void test_plan_round_trips_every_field (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_PLAN);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_PLAN);
     fb_plan_t *in = &msg->u.plan;
     snprintf (in->run_id, sizeof in->run_id, "20240501-120000-nightly");
     snprintf (in->scenario, sizeof in->scenario, "nightly-fleet");
@@ -220,13 +220,13 @@ static void test_plan_round_trips_every_field (void **state) {
     assert_int_equal (out->u.plan.n_workloads, 3);
     for (int i = 0; i < 3; i++)
         s_assert_workload (&out->u.plan.workloads[i], &in->workloads[i]);
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_largest_plan_round_trips (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_PLAN);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_PLAN);
     fb_plan_t *in = &msg->u.plan;
     s_fill (in->run_id, sizeof in->run_id, 63, 3);
     in->n_workloads = FB_MAX_WORKLOADS;
@@ -237,15 +237,15 @@ static void test_largest_plan_round_trips (void **state) {
     assert_int_equal (out->u.plan.n_workloads, FB_MAX_WORKLOADS);
     for (int i = 0; i < FB_MAX_WORKLOADS; i++)
         s_assert_workload (&out->u.plan.workloads[i], &in->workloads[i]);
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_report_with_three_metrics_round_trips (void **state) {
     (void)state;
     static const size_t lengths[3] = {1, 1000, 100000};
     static const char *names[3] = {"latency", "service_time", "circuit_build"};
-    fb_msg_t *msg = fb_msg_new (FB_MSG_REPORT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_REPORT);
     fb_report_t *in = &msg->u.report;
     snprintf (in->run_id, sizeof in->run_id, "run-7");
     in->seq = UINT64_MAX - 1;
@@ -292,20 +292,20 @@ static void test_report_with_three_metrics_round_trips (void **state) {
         assert_string_equal (got->counters[c].name, counters[c]);
         assert_int_equal (got->counters[c].value, values[c]);
     }
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_small_messages_round_trip_every_field (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_READY);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_READY);
     snprintf (msg->u.ready.run_id, sizeof msg->u.ready.run_id, "run-ready");
     fb_msg_t *out = s_round_trip (msg);
     assert_string_equal (out->u.ready.run_id, "run-ready");
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_START);
+    msg = fb_wire_msg_new (FB_MSG_START);
     snprintf (msg->u.start.run_id, sizeof msg->u.start.run_id, "run-start");
     msg->u.start.start_ns = 123456789012345LL;
     msg->u.start.coord_start_ns = 123456000000000LL;
@@ -317,19 +317,19 @@ static void test_small_messages_round_trip_every_field (void **state) {
     assert_int_equal (out->u.start.coord_start_ns, 123456000000000LL);
     assert_int_equal (out->u.start.offset_ns, -789012345LL);
     assert_int_equal (out->u.start.rtt_ns, 250000);
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_ACK);
+    msg = fb_wire_msg_new (FB_MSG_ACK);
     snprintf (msg->u.ack.run_id, sizeof msg->u.ack.run_id, "run-ack");
     msg->u.ack.seq = 1ULL << 40;
     out = s_round_trip (msg);
     assert_string_equal (out->u.ack.run_id, "run-ack");
     assert_true (out->u.ack.seq == 1ULL << 40);
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_HEARTBEAT);
+    msg = fb_wire_msg_new (FB_MSG_HEARTBEAT);
     msg->u.heartbeat.sent_ns = 3000000003LL;
     msg->u.heartbeat.echo_ns = 1000000001LL;
     msg->u.heartbeat.echo_recv_ns = 2000000002LL;
@@ -339,13 +339,13 @@ static void test_small_messages_round_trip_every_field (void **state) {
     assert_int_equal (out->u.heartbeat.echo_ns, 1000000001LL);
     assert_int_equal (out->u.heartbeat.echo_recv_ns, 2000000002LL);
     assert_int_equal (out->u.heartbeat.state, 4);
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_ending_messages_round_trip_every_field (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_DONE);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_DONE);
     snprintf (msg->u.done.run_id, sizeof msg->u.done.run_id, "run-done");
     msg->u.done.last_seq = 99;
     msg->u.done.started_ns = 5555555555LL;
@@ -357,19 +357,19 @@ static void test_ending_messages_round_trip_every_field (void **state) {
     assert_int_equal (out->u.done.started_ns, 5555555555LL);
     assert_int_equal (out->u.done.aborted, 1);
     assert_string_equal (out->u.done.reason, msg->u.done.reason);
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_ABORT);
+    msg = fb_wire_msg_new (FB_MSG_ABORT);
     snprintf (msg->u.abort.run_id, sizeof msg->u.abort.run_id, "run-abort");
     s_fill (msg->u.abort.reason, sizeof msg->u.abort.reason, 255, 4);
     out = s_round_trip (msg);
     assert_string_equal (out->u.abort.run_id, "run-abort");
     assert_string_equal (out->u.abort.reason, msg->u.abort.reason);
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_ERROR);
+    msg = fb_wire_msg_new (FB_MSG_ERROR);
     snprintf (msg->u.error.run_id, sizeof msg->u.error.run_id, "run-error");
     msg->u.error.code = FB_ESTATE;
     snprintf (msg->u.error.message, sizeof msg->u.error.message, "agent is busy with run-1");
@@ -377,21 +377,21 @@ static void test_ending_messages_round_trip_every_field (void **state) {
     assert_string_equal (out->u.error.run_id, "run-error");
     assert_int_equal (out->u.error.code, FB_ESTATE);
     assert_string_equal (out->u.error.message, "agent is busy with run-1");
-    fb_msg_destroy (&out);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&out);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_message_names_and_bad_types (void **state) {
     (void)state;
-    assert_string_equal (fb_msg_type_name (FB_MSG_HELLO), "HELLO");
-    assert_string_equal (fb_msg_type_name (FB_MSG_HEARTBEAT), "HEARTBEAT");
-    assert_string_equal (fb_msg_type_name (FB_MSG_ERROR), "ERROR");
-    assert_string_equal (fb_msg_type_name ((fb_msg_type_t)77), "UNKNOWN");
-    assert_null (fb_msg_new ((fb_msg_type_t)0));
-    assert_null (fb_msg_new ((fb_msg_type_t)(FB_MSG_ERROR + 1)));
-    fb_msg_destroy (NULL);
+    assert_string_equal (fb_wire_msg_type_name (FB_MSG_HELLO), "HELLO");
+    assert_string_equal (fb_wire_msg_type_name (FB_MSG_HEARTBEAT), "HEARTBEAT");
+    assert_string_equal (fb_wire_msg_type_name (FB_MSG_ERROR), "ERROR");
+    assert_string_equal (fb_wire_msg_type_name ((fb_msg_type_t)77), "UNKNOWN");
+    assert_null (fb_wire_msg_new ((fb_msg_type_t)0));
+    assert_null (fb_wire_msg_new ((fb_msg_type_t)(FB_MSG_ERROR + 1)));
+    fb_wire_msg_destroy (NULL);
     fb_msg_t *none = NULL;
-    fb_msg_destroy (&none);
+    fb_wire_msg_destroy (&none);
 }
 
 /* ---- hostile frames ---- */
@@ -411,14 +411,14 @@ static void test_garbage_is_an_error_not_a_crash (void **state) {
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
         s_expect_error ((const uint8_t *)garbage[i], strlen (garbage[i]), "undecodable");
     /* A valid frame cut short. */
-    fb_msg_t *msg = fb_msg_new (FB_MSG_ABORT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_ABORT);
     snprintf (msg->u.abort.reason, sizeof msg->u.abort.reason, "operator pressed ctrl-c");
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
     s_expect_error (buf, len - 3, "undecodable");
     free (buf);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_random_bytes_never_crash (void **state) {
@@ -442,7 +442,7 @@ static void test_random_bytes_never_crash (void **state) {
         if (msg) {
             s_check_sane (msg);
             accepted++;
-            fb_msg_destroy (&msg);
+            fb_wire_msg_destroy (&msg);
         } else
             assert_true (err.msg[0] != '\0');
     }
@@ -469,9 +469,9 @@ static void s_mutate (const fb_msg_t *msg, uint64_t seed) {
             s_check_sane (out);
             accepted++;
         }
-        fb_msg_destroy (&out);
+        fb_wire_msg_destroy (&out);
     }
-    print_message ("mutated %s frames accepted: %d of 10000\n", fb_msg_type_name (msg->type),
+    print_message ("mutated %s frames accepted: %d of 10000\n", fb_wire_msg_type_name (msg->type),
                    accepted);
     free (buf);
     free (good);
@@ -479,15 +479,15 @@ static void s_mutate (const fb_msg_t *msg, uint64_t seed) {
 
 static void test_mutated_valid_frames_never_crash (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_PLAN);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_PLAN);
     snprintf (msg->u.plan.run_id, sizeof msg->u.plan.run_id, "run-mutate");
     msg->u.plan.n_workloads = 4;
     for (int i = 0; i < 4; i++)
         s_fill_workload (&msg->u.plan.workloads[i], i, 3);
     s_mutate (msg, 12345);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_REPORT);
+    msg = fb_wire_msg_new (FB_MSG_REPORT);
     msg->u.report.n_metrics = 2;
     msg->u.report.n_counters = 2;
     for (int m = 0; m < 2; m++) {
@@ -498,19 +498,19 @@ static void test_mutated_valid_frames_never_crash (void **state) {
         snprintf (msg->u.report.counters[m].name, sizeof msg->u.report.counters[m].name, "c%d", m);
     }
     s_mutate (msg, 777);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_HELLO);
+    msg = fb_wire_msg_new (FB_MSG_HELLO);
     snprintf (msg->u.hello.agent_id, sizeof msg->u.hello.agent_id, "pi5");
     msg->u.hello.n_labels = 2;
     s_fill_fingerprint (&msg->u.hello.fp);
     s_mutate (msg, 4242);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_wrong_version_is_rejected_with_its_number (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_HELLO);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HELLO);
     snprintf (msg->u.hello.agent_id, sizeof msg->u.hello.agent_id, "pi4-a");
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -524,7 +524,7 @@ static void test_wrong_version_is_rejected_with_its_number (void **state) {
     assert_int_equal (err.code, FB_EINPUT);
     assert_string_equal (err.msg, "protocol version 99, this build speaks 1");
     free (buf);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     /* No version at all is version 0. */
     s_buf_t ready = {.len = 0}, env = {.len = 0};
@@ -555,7 +555,7 @@ static void test_string_one_byte_too_long_is_rejected (void **state) {
     fb_msg_t *msg = fb_wire_unpack (env.data, env.len, NULL);
     assert_non_null (msg);
     assert_int_equal (strlen (msg->u.ready.run_id), 63);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     ready.len = 0;
     s_field_bytes (&ready, 1, run_id, 64);
@@ -593,7 +593,7 @@ static void test_too_many_entries_are_rejected (void **state) {
 
 static void test_out_of_range_numbers_are_rejected (void **state) {
     (void)state;
-    fb_msg_t *msg = fb_msg_new (FB_MSG_REPORT);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_REPORT);
     msg->u.report.phase = 7;
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -605,9 +605,9 @@ static void test_out_of_range_numbers_are_rejected (void **state) {
     assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
     s_expect_error (buf, len, "report.workload is -1");
     free (buf);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_PLAN);
+    msg = fb_wire_msg_new (FB_MSG_PLAN);
     msg->u.plan.n_workloads = 2;
     msg->u.plan.workloads[1].rate_per_s = NAN;
     assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
@@ -618,7 +618,7 @@ static void test_out_of_range_numbers_are_rejected (void **state) {
     assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
     s_expect_error (buf, len, "plan.workloads[1].duration_ns is -5, it cannot be negative");
     free (buf);
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void test_pack_refuses_what_it_cannot_send (void **state) {
@@ -626,7 +626,7 @@ static void test_pack_refuses_what_it_cannot_send (void **state) {
     uint8_t *buf = NULL;
     size_t len = 0;
     fb_err_t err = {0};
-    fb_msg_t *msg = fb_msg_new (FB_MSG_HELLO);
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_HELLO);
     msg->u.hello.n_labels = FB_MAX_LABELS + 1;
     assert_int_equal (fb_wire_pack (msg, &buf, &len, &err), -1);
     assert_null (buf);
@@ -635,16 +635,16 @@ static void test_pack_refuses_what_it_cannot_send (void **state) {
     memset (msg->u.hello.agent_id, 'a', sizeof msg->u.hello.agent_id);
     assert_int_equal (fb_wire_pack (msg, &buf, &len, &err), -1);
     assert_non_null (strstr (err.msg, "agent_id"));
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
-    msg = fb_msg_new (FB_MSG_REPORT); /* one histogram over the frame limit */
+    msg = fb_wire_msg_new (FB_MSG_REPORT); /* one histogram over the frame limit */
     msg->u.report.n_metrics = 1;
     msg->u.report.metrics[0].hist_len = FB_MAX_FRAME_BYTES + 1;
     msg->u.report.metrics[0].hist = calloc (1, FB_MAX_FRAME_BYTES + 1);
     assert_non_null (msg->u.report.metrics[0].hist);
     assert_int_equal (fb_wire_pack (msg, &buf, &len, &err), -1);
     assert_non_null (strstr (err.msg, "frame limit"));
-    fb_msg_destroy (&msg);
+    fb_wire_msg_destroy (&msg);
 
     fb_msg_t bad = {.type = (fb_msg_type_t)42};
     assert_int_equal (fb_wire_pack (&bad, &buf, &len, &err), -1);

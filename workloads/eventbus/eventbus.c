@@ -5,6 +5,7 @@
  * One op is one Publish; "dispatch" and "completion" are measured from the publish stamp on
  * the threads that run the handlers. */
 #include "common/clock.h"
+#include "common/rng.h"
 #include "workloads/workload.h"
 
 #include <assert.h>
@@ -352,11 +353,7 @@ static int s_dispatch_call (s_bus_t *self, const s_call_t *call) {
 static int s_pick_type (const s_bus_t *self, uint64_t *rng) {
     if (self->mix_total == 0)
         return S_LOGLINE;
-    uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL; /* xorshift64 must not start at 0 */
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *rng = x;
+    uint64_t x = fb_rng_next (rng);
     int ticket = (int)(x % (uint64_t)self->mix_total);
     int type = 0;
     while (ticket >= self->mix_weights[type])

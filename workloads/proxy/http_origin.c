@@ -3,6 +3,8 @@
  * origin's own cost stays small next to the proxy's, which is what the workload measures. */
 #include "workloads/proxy/http_origin.h"
 
+#include "common/rng.h"
+
 #include "workloads/proxy/http_loop.h"
 #include "workloads/proxy/inject.h"
 
@@ -60,33 +62,6 @@ struct fb_http_origin {
     int nloops;
 };
 
-/* ---- listening -------------------------------------------------------------------------- */
-
-int fb_http_listen (int port_base, int *port, fb_err_t *err) {
-    int last_errno = 0;
-    for (int p = port_base; p < port_base + FB_HTTP_PORT_TRIES && p <= 65535; p++) {
-        int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return fb_err_set (err, FB_ESYS, "cannot create a socket: %s", strerror (errno));
-        int one = 1;
-        setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* not REUSEPORT */
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_port = htons ((uint16_t)p),
-                                 .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
-        if (bind (fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen (fd, 1024) == 0) {
-            *port = p;
-            return fd;
-        }
-        last_errno = errno;
-        close (fd);
-        if (last_errno != EADDRINUSE && last_errno != EACCES)
-            break;
-    }
-    return fb_err_set (err, FB_ESYS,
-                       "no free port on 127.0.0.1 from %d to %d (%s): choose another port_base",
-                       port_base, port_base + FB_HTTP_PORT_TRIES - 1, strerror (last_errno));
-}
-
 /* ---- the answers ------------------------------------------------------------------------ */
 
 static int s_html (size_t bytes, fb_bytes_t *out) {
@@ -129,7 +104,7 @@ static int s_json (fb_bytes_t *out) {
 static int s_filler (size_t bytes, bool binary, fb_bytes_t *out) {
     uint64_t x = 0x2545f4914f6cdd1dULL;
     for (size_t i = 0; i < bytes; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        fb_rng_next (&x);
         uint8_t c = binary ? (uint8_t)x : (uint8_t) "abcdefghij(){};=.\n "[x % 19];
         if (fb_bytes_append (out, &c, 1) != 0)
             return -1;
@@ -443,7 +418,7 @@ fb_http_origin_t *fb_http_origin_new (const fb_http_origin_cfg_t *cfg, fb_err_t 
                     cfg->page_bytes);
         goto fail;
     }
-    self->listen_fd = fb_http_listen (cfg->port_base, &self->port, err);
+    self->listen_fd = fb_http_loop_listen (cfg->port_base, &self->port, err);
     if (self->listen_fd < 0)
         goto fail;
     for (int i = 0; i < self->nloops; i++)

@@ -21,14 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Ports tried upward from a base before giving up. */
-#define FB_HTTP_PORT_TRIES 200
-
-/* Binds and listens on 127.0.0.1, trying port_base, port_base + 1, ... (ports in use are
- * skipped) up to FB_HTTP_PORT_TRIES of them. Returns the non-blocking listening socket and
- * fills *port; -1 and err when none was free. The origin and the proxy bind this way. */
-int fb_http_listen (int port_base, int *port, fb_err_t *err);
-
 typedef struct fb_http_origin fb_http_origin_t;
 
 typedef struct {

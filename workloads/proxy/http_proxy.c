@@ -658,7 +658,7 @@ int fb_http_proxy_register (fb_http_proxy_t *self, int target_port, const char *
     /* Brummer's nextPort: the next registration probes from after the last port taken. */
     int base =
         self->nlisteners ? self->listeners[self->nlisteners - 1].port + 1 : self->cfg.port_base;
-    lis->fd = fb_http_listen (base, &lis->port, err);
+    lis->fd = fb_http_loop_listen (base, &lis->port, err);
     if (lis->fd < 0)
         goto done;
     lis->target_port = target_port;

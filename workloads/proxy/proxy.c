@@ -6,6 +6,7 @@
  * runner measures it from its intended start. With target origin the same requests go
  * straight to the origin: the difference between the two runs is the proxy's cost. */
 #include "common/clock.h"
+#include "common/rng.h"
 #include "workloads/proxy/http_client.h"
 #include "workloads/proxy/http_origin.h"
 #include "workloads/proxy/http_proxy.h"
@@ -234,11 +235,7 @@ fail:
 }
 
 static int s_pick_path (const s_state_t *self, uint64_t *rng) {
-    uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL; /* xorshift64 must not start at 0 */
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *rng = x;
+    uint64_t x = fb_rng_next (rng);
     int ticket = (int)(x % (uint64_t)self->mix_total);
     int path = 0;
     while (ticket >= s_mix_weights[self->mix][path])

@@ -6,6 +6,7 @@
  * circuit. Mode tor (tor_control.c) builds the same circuits with real tor processes; the
  * descriptor below only dispatches on the mode. */
 #include "common/clock.h"
+#include "common/rng.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
 #include "workloads/tor/real/tor_real.h"
@@ -19,7 +20,7 @@ enum { S_METRIC_BUILD, S_METRIC_HOP1, S_METRIC_HOP2, S_METRIC_HOP3, S_METRIC_CRY
 enum { S_COUNTER_FAILURES, S_COUNTER_BAD_CELLS, S_COUNTER_RELAY_CRYPTO };
 
 typedef struct {
-    fb_tor_net_t *net;
+    fb_tor_relay_net_t *net;
     fb_tor_client_t *client;
     int hops;
     int64_t timeout_ns;
@@ -80,7 +81,7 @@ static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, voi
     self->hops = (int)fb_params_num (params, "hops");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
-    self->net = fb_tor_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err);
+    self->net = fb_tor_relay_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err);
     if (!self->net || !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err))) {
         s_model_teardown (&state);
         return -1;
@@ -89,20 +90,12 @@ static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, voi
     return 0;
 }
 
-static uint64_t s_next (uint64_t *rng) {
-    uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *rng = x;
-}
-
 static int s_model_op (void *state, fb_wl_op_t *op) {
     s_state_t *self = state;
     fb_tor_circ_t *circ = NULL;
     fb_tor_build_t build;
-    int rc = fb_tor_client_build (self->client, self->hops, s_next (&op->rng), self->timeout_ns,
-                                  &circ, &build, NULL);
+    int rc = fb_tor_client_build (self->client, self->hops, fb_rng_next (&op->rng),
+                                  self->timeout_ns, &circ, &build, NULL);
     if (rc == 0) {
         fb_hist_record_atomic (op->metrics[S_METRIC_BUILD], build.build_ns);
         for (int h = 0; h < build.hops; h++)
@@ -118,9 +111,9 @@ static int s_model_op (void *state, fb_wl_op_t *op) {
 static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_state_t *self = state;
-    fb_tor_net_stats_t ns;
+    fb_tor_relay_net_stats_t ns;
     fb_tor_client_stats_t cs;
-    fb_tor_net_stats (self->net, &ns);
+    fb_tor_relay_net_stats (self->net, &ns);
     fb_tor_client_stats (self->client, &cs);
     counters[S_COUNTER_FAILURES] = atomic_exchange (&self->failures, 0);
     int64_t bad = ns.bad_cells + cs.bad_cells;
@@ -135,7 +128,7 @@ static void s_model_teardown (void **state_p) {
     if (!self)
         return;
     fb_tor_client_destroy (&self->client);
-    fb_tor_net_destroy (&self->net);
+    fb_tor_relay_net_destroy (&self->net);
     free (self);
     *state_p = NULL;
 }

@@ -41,7 +41,7 @@ typedef struct {
 } s_held_t;
 
 typedef struct {
-    fb_tor_net_t *net;
+    fb_tor_relay_net_t *net;
     fb_tor_client_t *client;
     int hops, ncircuits, nstreams, workers;
     uint32_t request, response;
@@ -204,7 +204,8 @@ static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, voi
     void *state = self;
     int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
     if (s_alloc (self, params, env, err) != 0 ||
-        !(self->net = fb_tor_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err)) ||
+        !(self->net =
+              fb_tor_relay_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err)) ||
         !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err)) ||
         s_parallel (self, s_builder_main, self->ncircuits, err) != 0 ||
         s_parallel (self, s_opener_main, self->nstreams, err) != 0) {
@@ -281,9 +282,9 @@ static int s_model_op (void *state, fb_wl_op_t *op) {
 static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_state_t *self = state;
-    fb_tor_net_stats_t ns;
+    fb_tor_relay_net_stats_t ns;
     fb_tor_client_stats_t cs;
-    fb_tor_net_stats (self->net, &ns);
+    fb_tor_relay_net_stats (self->net, &ns);
     fb_tor_client_stats (self->client, &cs);
     fb_tor_client_reset_peak (self->client);
     counters[S_C_STREAMS] = cs.streams_peak;
@@ -313,7 +314,7 @@ static void s_model_teardown (void **state_p) {
         pthread_mutex_destroy (&slot->lock);
     }
     fb_tor_client_destroy (&self->client);
-    fb_tor_net_destroy (&self->net);
+    fb_tor_relay_net_destroy (&self->net);
     free (self->slots);
     free (self->held);
     free (self->cursor);

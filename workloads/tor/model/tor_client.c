@@ -5,6 +5,7 @@
 #include "workloads/tor/model/tor_client_stream.h"
 
 #include "common/clock.h"
+#include "common/rng.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static int s_call (fb_tor_client_t *self, fb_tor_req_t *req, fb_err_t *err) {
         self->queue_head = req;
     self->queue_tail = req;
     pthread_mutex_unlock (&self->lock);
-    fb_tor_loop_wake (self->loop);
+    fb_tor_link_loop_wake (self->loop);
     pthread_mutex_lock (&self->lock);
     while (!req->done)
         pthread_cond_wait (&req->cond, &self->lock);
@@ -44,27 +45,27 @@ static int s_call (fb_tor_client_t *self, fb_tor_req_t *req, fb_err_t *err) {
 
 /* Starts the handshake with hop circ->built: CREATE2 for the first, EXTEND2 after. */
 static void s_next_hop (fb_tor_client_t *self, fb_tor_circ_t *circ) {
-    const fb_tor_relay_info_t *relay = fb_tor_net_relay (self->net, circ->path[circ->built]);
+    const fb_tor_relay_info_t *relay = fb_tor_relay_net_relay (self->net, circ->path[circ->built]);
     fb_tor_extend2_t ext = {.ipv4 = S_LOCALHOST, .port = relay->port};
     memcpy (ext.id, relay->id, FB_TOR_ID_LEN);
     fb_err_t err;
     circ->hop_started_ns = fb_clock_now_ns ();
-    int64_t cpu0 = fb_tor_thread_cpu_ns ();
-    int rc = fb_tor_ntor_client_start (&circ->ntor, relay->id, relay->onion_key, NULL,
-                                       ext.onionskin, &err);
-    circ->build.crypto_ns += fb_tor_thread_cpu_ns () - cpu0;
+    int64_t cpu0 = fb_tor_crypto_thread_cpu_ns ();
+    int rc = fb_tor_crypto_ntor_client_start (&circ->ntor, relay->id, relay->onion_key, NULL,
+                                              ext.onionskin, &err);
+    circ->build.crypto_ns += fb_tor_crypto_thread_cpu_ns () - cpu0;
     if (rc != 0) {
         fb_tor_client_circ_kill (self, circ, true, err.msg);
         return;
     }
     if (circ->built == 0) {
         fb_tor_cell_t cell;
-        fb_tor_create2_encode (&cell, circ->id, ext.onionskin);
+        fb_tor_cell_create2_encode (&cell, circ->id, ext.onionskin);
         fb_tor_link_send (circ->link, &cell);
         return;
     }
     uint8_t data[FB_TOR_RELAY_DATA_LEN];
-    size_t len = fb_tor_extend2_encode (&ext, data, sizeof data);
+    size_t len = fb_tor_cell_extend2_encode (&ext, data, sizeof data);
     fb_tor_client_circ_send_relay (self, circ, circ->built - 1, FB_TOR_RELAY_EXTEND2, 0, data, len);
 }
 
@@ -73,11 +74,11 @@ static void s_hop_reply (fb_tor_client_t *self, fb_tor_circ_t *circ,
                          const uint8_t reply[FB_TOR_REPLY_LEN]) {
     uint8_t keys[FB_TOR_KEYS_LEN];
     fb_err_t err;
-    int64_t cpu0 = fb_tor_thread_cpu_ns ();
-    int rc = fb_tor_ntor_client_finish (&circ->ntor, reply, keys, sizeof keys, &err);
+    int64_t cpu0 = fb_tor_crypto_thread_cpu_ns ();
+    int rc = fb_tor_crypto_ntor_client_finish (&circ->ntor, reply, keys, sizeof keys, &err);
     if (rc == 0)
-        rc = fb_tor_layer_init (&circ->layers[circ->built], keys, &err);
-    circ->build.crypto_ns += fb_tor_thread_cpu_ns () - cpu0;
+        rc = fb_tor_crypto_layer_init (&circ->layers[circ->built], keys, &err);
+    circ->build.crypto_ns += fb_tor_crypto_thread_cpu_ns () - cpu0;
     if (rc != 0) {
         fb_tor_client_circ_bad_cell (self, circ, err.msg);
         return;
@@ -116,8 +117,8 @@ static fb_tor_link_t *s_link_to (fb_tor_client_t *self, int relay, fb_err_t *err
         return self->links[relay];
     fb_tor_circmap_t *map = fb_tor_circmap_new ();
     fb_tor_link_t *link =
-        map ? fb_tor_loop_connect (self->loop, fb_tor_net_relay (self->net, relay)->port, self->ctx,
-                                   err)
+        map ? fb_tor_link_loop_connect (self->loop, fb_tor_relay_net_relay (self->net, relay)->port,
+                                        self->ctx, err)
             : NULL;
     if (!link) {
         fb_tor_circmap_destroy (&map);
@@ -131,13 +132,10 @@ static fb_tor_link_t *s_link_to (fb_tor_client_t *self, int relay, fb_err_t *err
 /* Picks hops distinct relays with a xorshift on seed (Tor picks by bandwidth weight; ours are
  * equal). */
 static void s_pick_path (fb_tor_circ_t *circ, int n, uint64_t seed) {
-    uint64_t x = seed ? seed : 0x9e3779b97f4a7c15ULL;
+    uint64_t rng = seed;
     for (int h = 0; h < circ->hops; h++) {
         for (;;) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            int pick = (int)(x % (uint64_t)n), used = 0;
+            int pick = (int)fb_rng_below (&rng, (uint64_t)n), used = 0;
             for (int k = 0; k < h; k++)
                 used |= circ->path[k] == pick;
             if (!used) {
@@ -188,7 +186,7 @@ static void s_do_close (fb_tor_client_t *self, fb_tor_req_t *req) {
     while (circ->streams)
         fb_tor_client_circ_stream_free (self, circ->streams);
     for (int i = 0; i < circ->built; i++)
-        fb_tor_layer_fini (&circ->layers[i]);
+        fb_tor_crypto_layer_fini (&circ->layers[i]);
     if (circ->prev_all)
         circ->prev_all->next_all = circ->next_all;
     else
@@ -213,16 +211,16 @@ static void s_do_inject (fb_tor_client_t *self, fb_tor_req_t *req) {
         fb_tor_cell_encode (&cell, wire);
         fb_tor_link_send_raw (circ->link, wire, sizeof wire);
     } else {
-        fb_tor_relay_encode (cell.payload, FB_TOR_RELAY_DROP, 0, NULL, 0);
+        fb_tor_cell_relay_encode (cell.payload, FB_TOR_RELAY_DROP, 0, NULL, 0);
         if (req->fault == FB_TOR_FAULT_BAD_LENGTH) {
             cell.payload[9] = 0x01; /* 499: one more than a relay cell holds */
             cell.payload[10] = 0xf3;
         }
-        fb_tor_dir_seal (&circ->layers[last].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
+        fb_tor_crypto_dir_seal (&circ->layers[last].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
         if (req->fault == FB_TOR_FAULT_BAD_DIGEST)
             cell.payload[6] ^= 0x55;
         for (int i = last; i >= 0; i--)
-            fb_tor_dir_crypt (&circ->layers[i].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
+            fb_tor_crypto_dir_crypt (&circ->layers[i].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
         fb_tor_link_send (circ->link, &cell);
     }
     fb_tor_client_circ_finish (self, req, 0);
@@ -286,14 +284,14 @@ static void s_check_deadlines (fb_tor_client_t *self) {
 static void s_relay_cell (fb_tor_client_t *self, fb_tor_circ_t *circ, fb_tor_cell_t *cell) {
     int hop = -1;
     for (int i = 0; i < circ->built && hop < 0; i++) {
-        fb_tor_dir_crypt (&circ->layers[i].back, cell->payload, FB_TOR_PAYLOAD_LEN);
-        if (fb_tor_dir_recognize (&circ->layers[i].back, cell->payload, FB_TOR_PAYLOAD_LEN))
+        fb_tor_crypto_dir_crypt (&circ->layers[i].back, cell->payload, FB_TOR_PAYLOAD_LEN);
+        if (fb_tor_crypto_dir_recognize (&circ->layers[i].back, cell->payload, FB_TOR_PAYLOAD_LEN))
             hop = i;
     }
     fb_tor_relay_t relay;
     fb_err_t err;
     if (hop < 0 || cell->command != FB_TOR_CELL_RELAY ||
-        fb_tor_relay_decode (cell->payload, &relay, &err) != 0) {
+        fb_tor_cell_relay_decode (cell->payload, &relay, &err) != 0) {
         fb_tor_client_circ_bad_cell (self, circ,
                                      hop < 0 ? "a cell no hop's digest matches" : err.msg);
         return;
@@ -301,7 +299,7 @@ static void s_relay_cell (fb_tor_client_t *self, fb_tor_circ_t *circ, fb_tor_cel
     if (relay.command == FB_TOR_RELAY_EXTENDED2) {
         uint8_t reply[FB_TOR_REPLY_LEN];
         if (circ->state != FB_TOR_C_BUILDING || hop != circ->built - 1 ||
-            fb_tor_extended2_decode (relay.data, relay.length, reply, &err) != 0)
+            fb_tor_cell_extended2_decode (relay.data, relay.length, reply, &err) != 0)
             fb_tor_client_circ_bad_cell (self, circ, "an EXTENDED2 out of place");
         else
             s_hop_reply (self, circ, reply);
@@ -329,7 +327,7 @@ static void s_on_cell (void *owner, fb_tor_link_t *link, const uint8_t *bytes) {
     case FB_TOR_CELL_CREATED2: {
         uint8_t reply[FB_TOR_REPLY_LEN];
         if (circ->state != FB_TOR_C_BUILDING || circ->built != 0 ||
-            fb_tor_created2_decode (&cell, reply, &err) != 0)
+            fb_tor_cell_created2_decode (&cell, reply, &err) != 0)
             fb_tor_client_circ_bad_cell (self, circ, "a CREATED2 out of place");
         else
             s_hop_reply (self, circ, reply);
@@ -388,7 +386,8 @@ static void *s_client_main (void *arg) {
     sigaddset (&pipe, SIGPIPE);
     pthread_sigmask (SIG_BLOCK, &pipe, NULL);
     while (!atomic_load (&self->stop)) {
-        fb_tor_loop_run_once (self->loop, self->active ? 10 * FB_NS_PER_MS : 200 * FB_NS_PER_MS);
+        fb_tor_link_loop_run_once (self->loop,
+                                   self->active ? 10 * FB_NS_PER_MS : 200 * FB_NS_PER_MS);
         pthread_mutex_lock (&self->lock);
         fb_tor_req_t *req = self->queue_head;
         self->queue_head = self->queue_tail = NULL;
@@ -403,14 +402,14 @@ static void *s_client_main (void *arg) {
     return NULL;
 }
 
-fb_tor_client_t *fb_tor_client_new (fb_tor_net_t *net, int64_t hop_rtt_ns, fb_err_t *err) {
+fb_tor_client_t *fb_tor_client_new (fb_tor_relay_net_t *net, int64_t hop_rtt_ns, fb_err_t *err) {
     fb_tor_client_t *self = calloc (1, sizeof *self);
     if (!self) {
         fb_err_set (err, FB_ENOMEM, "tor: out of memory for a client");
         return NULL;
     }
     self->net = net;
-    self->n = fb_tor_net_size (net);
+    self->n = fb_tor_relay_net_size (net);
     self->rng = 0x853c49e6748fea9bULL;
     pthread_mutex_init (&self->lock, NULL);
     self->links = calloc ((size_t)self->n, sizeof *self->links);
@@ -418,8 +417,8 @@ fb_tor_client_t *fb_tor_client_new (fb_tor_net_t *net, int64_t hop_rtt_ns, fb_er
         fb_err_set (err, FB_ENOMEM, "tor: out of memory for a client");
         goto fail;
     }
-    if (!(self->ctx = fb_tor_tls_client_ctx (err)) ||
-        !(self->loop = fb_tor_loop_new (hop_rtt_ns / 2, s_on_cell, s_on_link, self, err)))
+    if (!(self->ctx = fb_tor_link_tls_client_ctx (err)) ||
+        !(self->loop = fb_tor_link_loop_new (hop_rtt_ns / 2, s_on_cell, s_on_link, self, err)))
         goto fail;
     int rc = pthread_create (&self->thread, NULL, s_client_main, self);
     if (rc != 0) {
@@ -439,7 +438,7 @@ void fb_tor_client_destroy (fb_tor_client_t **self_p) {
         return;
     atomic_store (&self->stop, true);
     if (self->started) {
-        fb_tor_loop_wake (self->loop);
+        fb_tor_link_loop_wake (self->loop);
         pthread_join (self->thread, NULL);
     }
     /* the thread is gone: what it owned is freed here, requests no one waits for any more */
@@ -449,7 +448,7 @@ void fb_tor_client_destroy (fb_tor_client_t **self_p) {
         s_do_close (self, &req);
         pthread_cond_destroy (&req.cond);
     }
-    fb_tor_loop_destroy (&self->loop);
+    fb_tor_link_loop_destroy (&self->loop);
     SSL_CTX_free (self->ctx);
     pthread_mutex_destroy (&self->lock);
     free (self->links);

@@ -46,7 +46,7 @@ typedef enum {
 
 /* hop_rtt_ns: the model's link round trip; the client waits half of it on every cell it
  * receives, as each relay does. */
-fb_tor_client_t *fb_tor_client_new (fb_tor_net_t *net, int64_t hop_rtt_ns, fb_err_t *err);
+fb_tor_client_t *fb_tor_client_new (fb_tor_relay_net_t *net, int64_t hop_rtt_ns, fb_err_t *err);
 /* Stops the client's thread and frees every circuit and stream, handles included. */
 void fb_tor_client_destroy (fb_tor_client_t **self_p);
 

@@ -59,12 +59,12 @@ void fb_tor_client_circ_kill (fb_tor_client_t *self, fb_tor_circ_t *circ, bool s
         atomic_fetch_sub (&self->circuits_open, 1);
     if (send_destroy && circ->link && circ->id) {
         fb_tor_cell_t cell;
-        fb_tor_destroy_encode (&cell, circ->id, FB_TOR_DESTROY_REQUESTED);
+        fb_tor_cell_destroy_encode (&cell, circ->id, FB_TOR_DESTROY_REQUESTED);
         fb_tor_link_send (circ->link, &cell);
     }
     s_unlink_circ (circ);
     circ->state = FB_TOR_C_DEAD;
-    fb_tor_ntor_client_clear (&circ->ntor);
+    fb_tor_crypto_ntor_client_clear (&circ->ntor);
     if (circ->req)
         fb_tor_client_circ_fail (self, circ->req, "circuit ended while building: %s", why);
     circ->req = NULL;
@@ -86,10 +86,10 @@ void fb_tor_client_circ_send_relay (fb_tor_client_t *self, fb_tor_circ_t *circ, 
     bool early = command == FB_TOR_RELAY_EXTEND2; /* tor-spec 5.6 */
     fb_tor_cell_t cell = {.circ_id = circ->id,
                           .command = early ? FB_TOR_CELL_RELAY_EARLY : FB_TOR_CELL_RELAY};
-    fb_tor_relay_encode (cell.payload, command, stream_id, data, len);
-    fb_tor_dir_seal (&circ->layers[hop].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
+    fb_tor_cell_relay_encode (cell.payload, command, stream_id, data, len);
+    fb_tor_crypto_dir_seal (&circ->layers[hop].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
     for (int i = hop; i >= 0; i--)
-        fb_tor_dir_crypt (&circ->layers[i].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
+        fb_tor_crypto_dir_crypt (&circ->layers[i].fwd, cell.payload, FB_TOR_PAYLOAD_LEN);
     fb_tor_link_send (circ->link, &cell);
 }
 

@@ -80,7 +80,7 @@ struct fb_tor_circ {
 };
 
 struct fb_tor_client {
-    fb_tor_net_t *net;
+    fb_tor_relay_net_t *net;
     int n;
     fb_tor_loop_t *loop;
     SSL_CTX *ctx;

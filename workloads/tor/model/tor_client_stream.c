@@ -46,7 +46,8 @@ void fb_tor_client_stream_open (fb_tor_client_t *self, fb_tor_req_t *req) {
     circ->streams = stream;
     req->stream = stream;
     uint8_t data[64];
-    size_t len = fb_tor_begin_encode (FB_TOR_SINK_ADDRESS, FB_TOR_SINK_PORT, data, sizeof data);
+    size_t len =
+        fb_tor_cell_begin_encode (FB_TOR_SINK_ADDRESS, FB_TOR_SINK_PORT, data, sizeof data);
     fb_tor_client_circ_send_relay (self, circ, fb_tor_client_circ_exit (circ), FB_TOR_RELAY_BEGIN,
                                    stream->id, data, len);
 }
@@ -126,7 +127,7 @@ static void s_circ_delivered (fb_tor_client_t *self, fb_tor_circ_t *circ) {
     circ->deliver_window--;
     if (circ->deliver_window <= FB_TOR_CIRCWINDOW_START - FB_TOR_CIRCWINDOW_INCREMENT) {
         uint8_t data[32];
-        size_t len = fb_tor_sendme_encode (
+        size_t len = fb_tor_cell_sendme_encode (
             circ->layers[fb_tor_client_circ_exit (circ)].back.last_digest, data, sizeof data);
         circ->deliver_window += FB_TOR_CIRCWINDOW_INCREMENT;
         fb_tor_client_circ_send_relay (self, circ, fb_tor_client_circ_exit (circ),
@@ -172,8 +173,8 @@ static void s_circ_sendme (fb_tor_client_t *self, fb_tor_circ_t *circ,
     uint8_t tag[20];
     bool has_tag = false;
     fb_err_t err;
-    if (fb_tor_sendme_decode (relay->data, relay->length, tag, &has_tag, &err) != 0 || !has_tag ||
-        circ->ntags == 0 || memcmp (tag, circ->tags[circ->tag_head], 20) != 0) {
+    if (fb_tor_cell_sendme_decode (relay->data, relay->length, tag, &has_tag, &err) != 0 ||
+        !has_tag || circ->ntags == 0 || memcmp (tag, circ->tags[circ->tag_head], 20) != 0) {
         fb_tor_client_circ_bad_cell (self, circ, "a circuit SENDME with a wrong tag");
         return;
     }

@@ -177,13 +177,13 @@ static int s_ssl_result (fb_tor_link_t *self, int rc, const char *what) {
 
 static void s_send_versions (fb_tor_link_t *self) {
     uint8_t buf[32];
-    s_queue (self, buf, fb_tor_versions_encode (buf, sizeof buf));
+    s_queue (self, buf, fb_tor_cell_versions_encode (buf, sizeof buf));
 }
 
 static void s_send_netinfo (fb_tor_link_t *self) {
     fb_tor_cell_t cell;
     uint8_t wire[FB_TOR_CELL_LEN];
-    fb_tor_netinfo_encode (&cell, (uint32_t)time (NULL), S_LOCALHOST, S_LOCALHOST);
+    fb_tor_cell_netinfo_encode (&cell, (uint32_t)time (NULL), S_LOCALHOST, S_LOCALHOST);
     fb_tor_cell_encode (&cell, wire);
     s_queue (self, wire, sizeof wire);
 }
@@ -219,7 +219,7 @@ static int s_handshake_cell (fb_tor_link_t *self, const uint8_t *cell, size_t le
     fb_err_t err;
     if (self->state == S_VERSIONS) {
         int version;
-        if (fb_tor_versions_decode (cell, len, &version, &err) != 0) {
+        if (fb_tor_cell_versions_decode (cell, len, &version, &err) != 0) {
             self->why = err;
             self->state = S_DEAD;
             return 0;
@@ -236,7 +236,7 @@ static int s_handshake_cell (fb_tor_link_t *self, const uint8_t *cell, size_t le
     fb_tor_cell_t netinfo;
     uint32_t other;
     if (fb_tor_cell_decode (cell, len, &netinfo, &err) != 0 ||
-        fb_tor_netinfo_decode (&netinfo, &other, &err) != 0) {
+        fb_tor_cell_netinfo_decode (&netinfo, &other, &err) != 0) {
         self->why = err;
         self->state = S_DEAD;
         return 0;
@@ -272,128 +272,10 @@ static int s_next (fb_tor_link_t *self, uint8_t out[FB_TOR_CELL_LEN], size_t *co
     return 0;
 }
 
-/* ---- circuit id map --------------------------------------------------------------------- */
-
-typedef struct s_entry {
-    uint32_t id;
-    void *value;
-    struct s_entry *next;
-} s_entry_t;
-
-struct fb_tor_circmap {
-    s_entry_t **buckets;
-    size_t nbuckets;
-    int count;
-};
-
-fb_tor_circmap_t *fb_tor_circmap_new (void) {
-    fb_tor_circmap_t *self = calloc (1, sizeof *self);
-    if (self && !(self->buckets = calloc (64, sizeof *self->buckets))) {
-        free (self);
-        return NULL;
-    }
-    if (self)
-        self->nbuckets = 64;
-    return self;
-}
-
-void fb_tor_circmap_destroy (fb_tor_circmap_t **self_p) {
-    fb_tor_circmap_t *self = *self_p;
-    if (!self)
-        return;
-    for (size_t b = 0; b < self->nbuckets; b++)
-        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
-            next = e->next;
-            free (e);
-        }
-    free (self->buckets);
-    free (self);
-    *self_p = NULL;
-}
-
-static size_t s_bucket (const fb_tor_circmap_t *self, uint32_t id) {
-    return (size_t)((id * 2654435761u) >> 8) & (self->nbuckets - 1);
-}
-
-void *fb_tor_circmap_get (const fb_tor_circmap_t *self, uint32_t id) {
-    for (s_entry_t *e = self->buckets[s_bucket (self, id)]; e; e = e->next)
-        if (e->id == id)
-            return e->value;
-    return NULL;
-}
-
-static void s_grow (fb_tor_circmap_t *self) {
-    size_t n = self->nbuckets * 4;
-    s_entry_t **buckets = calloc (n, sizeof *buckets);
-    if (!buckets)
-        return; /* stays correct, only slower */
-    s_entry_t **old = self->buckets;
-    size_t old_n = self->nbuckets;
-    self->buckets = buckets;
-    self->nbuckets = n;
-    for (size_t b = 0; b < old_n; b++)
-        for (s_entry_t *e = old[b], *next; e; e = next) {
-            next = e->next;
-            size_t nb = s_bucket (self, e->id);
-            e->next = buckets[nb];
-            buckets[nb] = e;
-        }
-    free (old);
-}
-
-int fb_tor_circmap_put (fb_tor_circmap_t *self, uint32_t id, void *value) {
-    s_entry_t *e = malloc (sizeof *e);
-    if (!e)
-        return -1;
-    if ((size_t)self->count >= self->nbuckets)
-        s_grow (self);
-    size_t b = s_bucket (self, id);
-    *e = (s_entry_t){.id = id, .value = value, .next = self->buckets[b]};
-    self->buckets[b] = e;
-    self->count++;
-    return 0;
-}
-
-void fb_tor_circmap_del (fb_tor_circmap_t *self, uint32_t id) {
-    for (s_entry_t **p = &self->buckets[s_bucket (self, id)]; *p; p = &(*p)->next)
-        if ((*p)->id == id) {
-            s_entry_t *e = *p;
-            *p = e->next;
-            free (e);
-            self->count--;
-            return;
-        }
-}
-
-int fb_tor_circmap_count (const fb_tor_circmap_t *self) { return self->count; }
-
-void fb_tor_circmap_each (fb_tor_circmap_t *self, void (*fn) (void *arg, uint32_t id, void *v),
-                          void *arg) {
-    for (size_t b = 0; b < self->nbuckets; b++)
-        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
-            next = e->next;
-            fn (arg, e->id, e->value);
-        }
-}
-
-uint32_t fb_tor_circmap_new_id (const fb_tor_circmap_t *self, bool initiator, uint64_t *rng) {
-    for (;;) {
-        uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *rng = x;
-        uint32_t id = (uint32_t)x & 0x7fffffffu;
-        id |= initiator ? 0x80000000u : 0;
-        if ((id & 0x7fffffffu) != 0 && !fb_tor_circmap_get (self, id))
-            return id;
-    }
-}
-
 /* ---- the loop --------------------------------------------------------------------------- */
 
-fb_tor_loop_t *fb_tor_loop_new (int64_t delay_ns, fb_tor_on_cell_fn *on_cell,
-                                fb_tor_on_link_fn *on_link, void *owner, fb_err_t *err) {
+fb_tor_loop_t *fb_tor_link_loop_new (int64_t delay_ns, fb_tor_on_cell_fn *on_cell,
+                                     fb_tor_on_link_fn *on_link, void *owner, fb_err_t *err) {
     fb_tor_loop_t *self = calloc (1, sizeof *self);
     if (!self) {
         fb_err_set (err, FB_ENOMEM, "tor: out of memory for a loop");
@@ -415,7 +297,7 @@ fb_tor_loop_t *fb_tor_loop_new (int64_t delay_ns, fb_tor_on_cell_fn *on_cell,
 
 static void s_sweep (fb_tor_loop_t *self);
 
-void fb_tor_loop_destroy (fb_tor_loop_t **self_p) {
+void fb_tor_link_loop_destroy (fb_tor_loop_t **self_p) {
     fb_tor_loop_t *self = *self_p;
     if (!self)
         return;
@@ -435,7 +317,7 @@ void fb_tor_loop_destroy (fb_tor_loop_t **self_p) {
     *self_p = NULL;
 }
 
-void fb_tor_loop_listen (fb_tor_loop_t *self, int listen_fd, SSL_CTX *ctx) {
+void fb_tor_link_loop_listen (fb_tor_loop_t *self, int listen_fd, SSL_CTX *ctx) {
     self->listen_fd = listen_fd;
     self->listen_ctx = ctx;
     s_nonblocking (listen_fd);
@@ -454,8 +336,8 @@ static int s_add (fb_tor_loop_t *self, fb_tor_link_t *link) {
     return 0;
 }
 
-fb_tor_link_t *fb_tor_loop_connect (fb_tor_loop_t *self, uint16_t port, SSL_CTX *ctx,
-                                    fb_err_t *err) {
+fb_tor_link_t *fb_tor_link_loop_connect (fb_tor_loop_t *self, uint16_t port, SSL_CTX *ctx,
+                                         fb_err_t *err) {
     int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         fb_err_set (err, FB_ESYS, "tor: socket: %s", strerror (errno));
@@ -475,13 +357,13 @@ fb_tor_link_t *fb_tor_loop_connect (fb_tor_loop_t *self, uint16_t port, SSL_CTX 
     return link;
 }
 
-void fb_tor_loop_wake (fb_tor_loop_t *self) {
+void fb_tor_link_loop_wake (fb_tor_loop_t *self) {
     uint64_t one = 1;
     ssize_t n = write (self->wake_fd, &one, sizeof one);
     (void)n; /* a full counter already wakes the loop */
 }
 
-int fb_tor_loop_links (const fb_tor_loop_t *self) { return self->nlinks; }
+int fb_tor_link_loop_links (const fb_tor_loop_t *self) { return self->nlinks; }
 
 static void s_accept (fb_tor_loop_t *self) {
     for (;;) {
@@ -606,7 +488,7 @@ static int s_fill_pollfds (fb_tor_loop_t *self) {
     return 0;
 }
 
-void fb_tor_loop_run_once (fb_tor_loop_t *self, int64_t timeout_ns) {
+void fb_tor_link_loop_run_once (fb_tor_loop_t *self, int64_t timeout_ns) {
     if (s_fill_pollfds (self) != 0)
         return;
     int nlinks = self->nlinks;
@@ -666,7 +548,7 @@ static SSL_CTX *s_ctx_new (const SSL_METHOD *method) {
     return ctx;
 }
 
-SSL_CTX *fb_tor_tls_server_ctx (int index, uint8_t id[FB_TOR_ID_LEN], fb_err_t *err) {
+SSL_CTX *fb_tor_link_tls_server_ctx (int index, uint8_t id[FB_TOR_ID_LEN], fb_err_t *err) {
     EVP_PKEY *key = EVP_PKEY_Q_keygen (NULL, NULL, "ED25519");
     X509 *cert = key ? s_self_signed (key, index) : NULL;
     SSL_CTX *ctx = cert ? s_ctx_new (TLS_server_method ()) : NULL;
@@ -688,7 +570,7 @@ SSL_CTX *fb_tor_tls_server_ctx (int index, uint8_t id[FB_TOR_ID_LEN], fb_err_t *
     return ctx;
 }
 
-SSL_CTX *fb_tor_tls_client_ctx (fb_err_t *err) {
+SSL_CTX *fb_tor_link_tls_client_ctx (fb_err_t *err) {
     /* Tor checks a relay by its CERTS cell, not by a CA: TLS verification stays off */
     SSL_CTX *ctx = s_ctx_new (TLS_client_method ());
     if (!ctx)

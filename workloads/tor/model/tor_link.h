@@ -7,6 +7,7 @@
 #define FB_TOR_LINK_H
 
 #include "common/err.h"
+#include "workloads/tor/model/tor_circmap.h"
 #include "workloads/tor/wire/tor_cell.h"
 
 #include <openssl/ssl.h>
@@ -25,22 +26,22 @@ typedef void (fb_tor_on_cell_fn) (void *owner, fb_tor_link_t *link, const uint8_
 typedef void (fb_tor_on_link_fn) (void *owner, fb_tor_link_t *link, fb_tor_link_event_t event,
                                   const fb_err_t *err);
 
-fb_tor_loop_t *fb_tor_loop_new (int64_t delay_ns, fb_tor_on_cell_fn *on_cell,
-                                fb_tor_on_link_fn *on_link, void *owner, fb_err_t *err);
+fb_tor_loop_t *fb_tor_link_loop_new (int64_t delay_ns, fb_tor_on_cell_fn *on_cell,
+                                     fb_tor_on_link_fn *on_link, void *owner, fb_err_t *err);
 /* Closes every link (each gets its CLOSED callback first) and the listener. */
-void fb_tor_loop_destroy (fb_tor_loop_t **self_p);
+void fb_tor_link_loop_destroy (fb_tor_loop_t **self_p);
 /* Accept TLS links on listen_fd (a listening socket the loop now owns) with ctx. */
-void fb_tor_loop_listen (fb_tor_loop_t *self, int listen_fd, SSL_CTX *ctx);
+void fb_tor_link_loop_listen (fb_tor_loop_t *self, int listen_fd, SSL_CTX *ctx);
 /* A new link to 127.0.0.1:port (non-blocking connect, the loop drives the handshakes). */
-fb_tor_link_t *fb_tor_loop_connect (fb_tor_loop_t *self, uint16_t port, SSL_CTX *ctx,
-                                    fb_err_t *err);
-/* Waits up to timeout_ns (or until fb_tor_loop_wake) for I/O, then reads, hands out due cells
+fb_tor_link_t *fb_tor_link_loop_connect (fb_tor_loop_t *self, uint16_t port, SSL_CTX *ctx,
+                                         fb_err_t *err);
+/* Waits up to timeout_ns (or until fb_tor_link_loop_wake) for I/O, then reads, hands out due cells
  * and writes what the callbacks queued. */
-void fb_tor_loop_run_once (fb_tor_loop_t *self, int64_t timeout_ns);
-/* Any thread: makes a waiting fb_tor_loop_run_once return. */
-void fb_tor_loop_wake (fb_tor_loop_t *self);
+void fb_tor_link_loop_run_once (fb_tor_loop_t *self, int64_t timeout_ns);
+/* Any thread: makes a waiting fb_tor_link_loop_run_once return. */
+void fb_tor_link_loop_wake (fb_tor_loop_t *self);
 /* Links alive in the loop. */
-int fb_tor_loop_links (const fb_tor_loop_t *self);
+int fb_tor_link_loop_links (const fb_tor_loop_t *self);
 
 /* Queues a fixed cell on an open link; false when the link cannot take it (closing). */
 bool fb_tor_link_send (fb_tor_link_t *self, const fb_tor_cell_t *cell);
@@ -53,23 +54,9 @@ size_t fb_tor_link_queued (const fb_tor_link_t *self);
 void fb_tor_link_set_user (fb_tor_link_t *self, void *user);
 void *fb_tor_link_user (const fb_tor_link_t *self);
 
-/* A small map circuit id -> pointer, per link: the owner's circuits on that link. */
-typedef struct fb_tor_circmap fb_tor_circmap_t;
-fb_tor_circmap_t *fb_tor_circmap_new (void);
-void fb_tor_circmap_destroy (fb_tor_circmap_t **self_p);
-void *fb_tor_circmap_get (const fb_tor_circmap_t *self, uint32_t circ_id);
-int fb_tor_circmap_put (fb_tor_circmap_t *self, uint32_t circ_id, void *value);
-void fb_tor_circmap_del (fb_tor_circmap_t *self, uint32_t circ_id);
-int fb_tor_circmap_count (const fb_tor_circmap_t *self);
-/* Calls fn for every entry; fn may delete the entry it is given (and no other). */
-void fb_tor_circmap_each (fb_tor_circmap_t *self, void (*fn) (void *arg, uint32_t id, void *v),
-                          void *arg);
-/* A fresh circuit id for a link: high bit set when we initiated the link (tor-spec 5.1.1). */
-uint32_t fb_tor_circmap_new_id (const fb_tor_circmap_t *self, bool initiator, uint64_t *rng);
-
 /* Self-signed TLS certificate and key for a relay, and the relay identity (SHA-1 of the DER
  * public key, as tor's identity digest is of its identity key). */
-SSL_CTX *fb_tor_tls_server_ctx (int index, uint8_t id[FB_TOR_ID_LEN], fb_err_t *err);
-SSL_CTX *fb_tor_tls_client_ctx (fb_err_t *err);
+SSL_CTX *fb_tor_link_tls_server_ctx (int index, uint8_t id[FB_TOR_ID_LEN], fb_err_t *err);
+SSL_CTX *fb_tor_link_tls_client_ctx (fb_err_t *err);
 
 #endif

@@ -57,7 +57,7 @@ typedef struct {
 } s_rlink_t;
 
 typedef struct {
-    fb_tor_net_t *net;
+    fb_tor_relay_net_t *net;
     int index;
     SSL_CTX *server_ctx;
     fb_tor_onion_key_t *onion;
@@ -69,7 +69,7 @@ typedef struct {
     bool started;
 } s_relay_t;
 
-struct fb_tor_net {
+struct fb_tor_relay_net {
     int n;
     int64_t delay_ns;
     s_relay_t *relays;
@@ -105,13 +105,13 @@ static void s_free_circ (s_relay_t *r, s_rcirc_t *c) {
         atomic_fetch_sub (&r->net->exit_streams, 1);
         free (s);
     }
-    fb_tor_layer_fini (&c->layer);
+    fb_tor_crypto_layer_fini (&c->layer);
     free (c);
 }
 
 static void s_send_destroy (fb_tor_link_t *link, uint32_t id, uint8_t reason) {
     fb_tor_cell_t cell;
-    fb_tor_destroy_encode (&cell, id, reason);
+    fb_tor_cell_destroy_encode (&cell, id, reason);
     fb_tor_link_send (link, &cell);
 }
 
@@ -134,9 +134,9 @@ static void s_bad_cell (s_relay_t *r, s_rcirc_t *c) {
 static void s_originate (s_rcirc_t *c, uint8_t command, uint16_t stream_id, const uint8_t *data,
                          size_t len) {
     fb_tor_cell_t cell = {.circ_id = c->prev_id, .command = FB_TOR_CELL_RELAY};
-    fb_tor_relay_encode (cell.payload, command, stream_id, data, len);
-    fb_tor_dir_seal (&c->layer.back, cell.payload, FB_TOR_PAYLOAD_LEN);
-    fb_tor_dir_crypt (&c->layer.back, cell.payload, FB_TOR_PAYLOAD_LEN);
+    fb_tor_cell_relay_encode (cell.payload, command, stream_id, data, len);
+    fb_tor_crypto_dir_seal (&c->layer.back, cell.payload, FB_TOR_PAYLOAD_LEN);
+    fb_tor_crypto_dir_crypt (&c->layer.back, cell.payload, FB_TOR_PAYLOAD_LEN);
     fb_tor_link_send (c->prev, &cell);
 }
 
@@ -145,7 +145,7 @@ static void s_originate (s_rcirc_t *c, uint8_t command, uint16_t stream_id, cons
 static void s_create (s_relay_t *r, fb_tor_link_t *link, const fb_tor_cell_t *cell) {
     uint8_t skin[FB_TOR_ONIONSKIN_LEN], reply[FB_TOR_REPLY_LEN], keys[FB_TOR_KEYS_LEN];
     fb_err_t err;
-    if (fb_tor_create2_decode (cell, skin, &err) != 0) {
+    if (fb_tor_cell_create2_decode (cell, skin, &err) != 0) {
         atomic_fetch_add (&r->net->bad_cells, 1);
         s_send_destroy (link, cell->circ_id, FB_TOR_DESTROY_PROTOCOL);
         return;
@@ -157,20 +157,21 @@ static void s_create (s_relay_t *r, fb_tor_link_t *link, const fb_tor_cell_t *ce
         c->state = R_OPEN;
         c->package_window = c->deliver_window = FB_TOR_CIRCWINDOW_START;
     }
-    int64_t cpu0 = fb_tor_thread_cpu_ns ();
-    int rc = c ? fb_tor_ntor_server (r->onion, skin, NULL, reply, keys, sizeof keys, &err) : -1;
+    int64_t cpu0 = fb_tor_crypto_thread_cpu_ns ();
+    int rc =
+        c ? fb_tor_crypto_ntor_server (r->onion, skin, NULL, reply, keys, sizeof keys, &err) : -1;
     if (rc == 0)
-        rc = fb_tor_layer_init (&c->layer, keys, &err);
-    atomic_fetch_add (&r->net->crypto_ns, fb_tor_thread_cpu_ns () - cpu0);
+        rc = fb_tor_crypto_layer_init (&c->layer, keys, &err);
+    atomic_fetch_add (&r->net->crypto_ns, fb_tor_crypto_thread_cpu_ns () - cpu0);
     if (rc != 0 || fb_tor_circmap_put (s_map (link), cell->circ_id, c) != 0) {
         if (c)
-            fb_tor_layer_fini (&c->layer);
+            fb_tor_crypto_layer_fini (&c->layer);
         free (c);
         s_send_destroy (link, cell->circ_id, FB_TOR_DESTROY_PROTOCOL);
         return;
     }
     fb_tor_cell_t created;
-    fb_tor_created2_encode (&created, cell->circ_id, reply);
+    fb_tor_cell_created2_encode (&created, cell->circ_id, reply);
     fb_tor_link_send (link, &created);
     atomic_fetch_add (&r->net->circuits_created, 1);
 }
@@ -186,7 +187,7 @@ static void s_send_create (s_relay_t *r, s_rcirc_t *c, fb_tor_link_t *link) {
     c->next_id = id;
     c->state = R_WAIT_CREATED;
     fb_tor_cell_t cell;
-    fb_tor_create2_encode (&cell, id, c->onionskin);
+    fb_tor_cell_create2_encode (&cell, id, c->onionskin);
     fb_tor_link_send (link, &cell);
 }
 
@@ -197,7 +198,8 @@ static fb_tor_link_t *s_link_to (s_relay_t *r, int target) {
     s_rlink_t *rl = calloc (1, sizeof *rl);
     fb_tor_link_t *link = NULL;
     if (rl && (rl->map = fb_tor_circmap_new ()))
-        link = fb_tor_loop_connect (r->loop, r->net->info[target].port, r->net->client_ctx, &err);
+        link =
+            fb_tor_link_loop_connect (r->loop, r->net->info[target].port, r->net->client_ctx, &err);
     if (!link) {
         if (rl)
             fb_tor_circmap_destroy (&rl->map);
@@ -214,7 +216,7 @@ static void s_extend (s_relay_t *r, s_rcirc_t *c, const fb_tor_relay_t *relay, b
     fb_tor_extend2_t ext;
     fb_err_t err;
     if (!early || c->next || c->state != R_OPEN ||
-        fb_tor_extend2_decode (relay->data, relay->length, &ext, &err) != 0) {
+        fb_tor_cell_extend2_decode (relay->data, relay->length, &ext, &err) != 0) {
         s_bad_cell (r, c); /* tor-spec 5.6: EXTEND2 only in RELAY_EARLY */
         return;
     }
@@ -242,12 +244,12 @@ static void s_extend (s_relay_t *r, s_rcirc_t *c, const fb_tor_relay_t *relay, b
 static void s_created (s_relay_t *r, s_rcirc_t *c, const fb_tor_cell_t *cell) {
     uint8_t reply[FB_TOR_REPLY_LEN], data[2 + FB_TOR_REPLY_LEN];
     fb_err_t err;
-    if (c->state != R_WAIT_CREATED || fb_tor_created2_decode (cell, reply, &err) != 0) {
+    if (c->state != R_WAIT_CREATED || fb_tor_cell_created2_decode (cell, reply, &err) != 0) {
         s_bad_cell (r, c);
         return;
     }
     c->state = R_OPEN;
-    size_t len = fb_tor_extended2_encode (reply, data, sizeof data);
+    size_t len = fb_tor_cell_extended2_encode (reply, data, sizeof data);
     s_originate (c, FB_TOR_RELAY_EXTENDED2, 0, data, len);
 }
 
@@ -336,7 +338,8 @@ static void s_begin (s_relay_t *r, s_rcirc_t *c, const fb_tor_relay_t *relay) {
     uint16_t port = 0;
     fb_err_t err;
     if (relay->stream_id == 0 || s_stream (c, relay->stream_id) ||
-        fb_tor_begin_decode (relay->data, relay->length, address, sizeof address, &port, &err)) {
+        fb_tor_cell_begin_decode (relay->data, relay->length, address, sizeof address, &port,
+                                  &err)) {
         s_bad_cell (r, c);
         return;
     }
@@ -368,7 +371,7 @@ static void s_data (s_relay_t *r, s_rcirc_t *c, const fb_tor_relay_t *relay) {
     }
     if (c->deliver_window <= FB_TOR_CIRCWINDOW_START - FB_TOR_CIRCWINDOW_INCREMENT) {
         uint8_t data[32];
-        size_t len = fb_tor_sendme_encode (c->layer.fwd.last_digest, data, sizeof data);
+        size_t len = fb_tor_cell_sendme_encode (c->layer.fwd.last_digest, data, sizeof data);
         c->deliver_window += FB_TOR_CIRCWINDOW_INCREMENT;
         s_originate (c, FB_TOR_RELAY_SENDME, 0, data, len);
     }
@@ -384,7 +387,7 @@ static void s_sendme (s_relay_t *r, s_rcirc_t *c, const fb_tor_relay_t *relay) {
     uint8_t tag[20];
     bool has_tag = false;
     fb_err_t err;
-    if (fb_tor_sendme_decode (relay->data, relay->length, tag, &has_tag, &err) != 0) {
+    if (fb_tor_cell_sendme_decode (relay->data, relay->length, tag, &has_tag, &err) != 0) {
         s_bad_cell (r, c);
         return;
     }
@@ -408,7 +411,7 @@ static void s_sendme (s_relay_t *r, s_rcirc_t *c, const fb_tor_relay_t *relay) {
 static void s_recognized (s_relay_t *r, s_rcirc_t *c, const fb_tor_cell_t *cell) {
     fb_tor_relay_t relay;
     fb_err_t err;
-    if (fb_tor_relay_decode (cell->payload, &relay, &err) != 0) {
+    if (fb_tor_cell_relay_decode (cell->payload, &relay, &err) != 0) {
         s_bad_cell (r, c);
         return;
     }
@@ -449,8 +452,8 @@ static void s_recognized (s_relay_t *r, s_rcirc_t *c, const fb_tor_cell_t *cell)
  * (from next) it gets our layer and goes toward the client. */
 static void s_relay_cell (s_relay_t *r, s_rcirc_t *c, fb_tor_link_t *link, fb_tor_cell_t *cell) {
     if (link == c->prev) {
-        fb_tor_dir_crypt (&c->layer.fwd, cell->payload, FB_TOR_PAYLOAD_LEN);
-        if (fb_tor_dir_recognize (&c->layer.fwd, cell->payload, FB_TOR_PAYLOAD_LEN))
+        fb_tor_crypto_dir_crypt (&c->layer.fwd, cell->payload, FB_TOR_PAYLOAD_LEN);
+        if (fb_tor_crypto_dir_recognize (&c->layer.fwd, cell->payload, FB_TOR_PAYLOAD_LEN))
             s_recognized (r, c, cell);
         else if (c->next && c->state == R_OPEN) {
             cell->circ_id = c->next_id;
@@ -463,7 +466,7 @@ static void s_relay_cell (s_relay_t *r, s_rcirc_t *c, fb_tor_link_t *link, fb_to
         s_bad_cell (r, c);
         return;
     }
-    fb_tor_dir_crypt (&c->layer.back, cell->payload, FB_TOR_PAYLOAD_LEN);
+    fb_tor_crypto_dir_crypt (&c->layer.back, cell->payload, FB_TOR_PAYLOAD_LEN);
     cell->circ_id = c->prev_id;
     cell->command = FB_TOR_CELL_RELAY; /* RELAY_EARLY only goes out */
     fb_tor_link_send (c->prev, cell);
@@ -579,7 +582,7 @@ static void *s_relay_main (void *arg) {
     sigaddset (&pipe, SIGPIPE);
     pthread_sigmask (SIG_BLOCK, &pipe, NULL);
     while (!atomic_load (&r->net->stop))
-        fb_tor_loop_run_once (r->loop, 200 * FB_NS_PER_MS);
+        fb_tor_link_loop_run_once (r->loop, 200 * FB_NS_PER_MS);
     return NULL;
 }
 
@@ -598,7 +601,7 @@ static int s_listen (uint16_t *port, fb_err_t *err) {
     return fd;
 }
 
-static int s_relay_init (fb_tor_net_t *net, int index, fb_err_t *err) {
+static int s_relay_init (fb_tor_relay_net_t *net, int index, fb_err_t *err) {
     s_relay_t *r = &net->relays[index];
     fb_tor_relay_info_t *info = &net->info[index];
     r->net = net;
@@ -607,22 +610,22 @@ static int s_relay_init (fb_tor_net_t *net, int index, fb_err_t *err) {
     r->out = calloc ((size_t)net->n, sizeof *r->out);
     if (!r->out)
         return fb_err_set (err, FB_ENOMEM, "tor: out of memory for relay %d", index);
-    if (!(r->server_ctx = fb_tor_tls_server_ctx (index, info->id, err)))
+    if (!(r->server_ctx = fb_tor_link_tls_server_ctx (index, info->id, err)))
         return -1;
-    if (!(r->onion = fb_tor_onion_key_new (info->id, NULL, err)))
+    if (!(r->onion = fb_tor_crypto_onion_key_new (info->id, NULL, err)))
         return -1;
-    memcpy (info->onion_key, fb_tor_onion_key_public (r->onion), FB_TOR_KEY_LEN);
-    if (!(r->loop = fb_tor_loop_new (net->delay_ns, s_on_cell, s_on_link, r, err)))
+    memcpy (info->onion_key, fb_tor_crypto_onion_key_public (r->onion), FB_TOR_KEY_LEN);
+    if (!(r->loop = fb_tor_link_loop_new (net->delay_ns, s_on_cell, s_on_link, r, err)))
         return -1;
     int fd = s_listen (&info->port, err);
     if (fd < 0)
         return -1;
-    fb_tor_loop_listen (r->loop, fd, r->server_ctx);
+    fb_tor_link_loop_listen (r->loop, fd, r->server_ctx);
     return 0;
 }
 
-fb_tor_net_t *fb_tor_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err) {
-    fb_tor_net_t *self = calloc (1, sizeof *self);
+fb_tor_relay_net_t *fb_tor_relay_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err) {
+    fb_tor_relay_net_t *self = calloc (1, sizeof *self);
     if (!self || relays < 2) {
         free (self);
         fb_err_set (err, self ? FB_EINPUT : FB_ENOMEM, "tor: a network needs 2 relays or more");
@@ -636,7 +639,7 @@ fb_tor_net_t *fb_tor_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err) {
         fb_err_set (err, FB_ENOMEM, "tor: out of memory for %d relays", relays);
         goto fail;
     }
-    if (!(self->client_ctx = fb_tor_tls_client_ctx (err)))
+    if (!(self->client_ctx = fb_tor_link_tls_client_ctx (err)))
         goto fail;
     for (int i = 0; i < relays; i++)
         if (s_relay_init (self, i, err) != 0)
@@ -651,26 +654,26 @@ fb_tor_net_t *fb_tor_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err) {
     }
     return self;
 fail:
-    fb_tor_net_destroy (&self);
+    fb_tor_relay_net_destroy (&self);
     return NULL;
 }
 
-void fb_tor_net_destroy (fb_tor_net_t **self_p) {
-    fb_tor_net_t *self = *self_p;
+void fb_tor_relay_net_destroy (fb_tor_relay_net_t **self_p) {
+    fb_tor_relay_net_t *self = *self_p;
     if (!self)
         return;
     atomic_store (&self->stop, true);
     for (int i = 0; self->relays && i < self->n; i++) {
         s_relay_t *r = &self->relays[i];
         if (r->started) {
-            fb_tor_loop_wake (r->loop);
+            fb_tor_link_loop_wake (r->loop);
             pthread_join (r->thread, NULL);
         }
     }
     for (int i = 0; self->relays && i < self->n; i++) {
         s_relay_t *r = &self->relays[i];
-        fb_tor_loop_destroy (&r->loop);
-        fb_tor_onion_key_destroy (&r->onion);
+        fb_tor_link_loop_destroy (&r->loop);
+        fb_tor_crypto_onion_key_destroy (&r->onion);
         SSL_CTX_free (r->server_ctx);
         free (r->out);
     }
@@ -681,14 +684,15 @@ void fb_tor_net_destroy (fb_tor_net_t **self_p) {
     *self_p = NULL;
 }
 
-int fb_tor_net_size (const fb_tor_net_t *self) { return self->n; }
+int fb_tor_relay_net_size (const fb_tor_relay_net_t *self) { return self->n; }
 
-const fb_tor_relay_info_t *fb_tor_net_relay (const fb_tor_net_t *self, int index) {
+const fb_tor_relay_info_t *fb_tor_relay_net_relay (const fb_tor_relay_net_t *self, int index) {
     return index >= 0 && index < self->n ? &self->info[index] : NULL;
 }
 
-void fb_tor_net_stats (const fb_tor_net_t *self, fb_tor_net_stats_t *stats) {
-    fb_tor_net_t *net = (fb_tor_net_t *)self; /* atomics: loads do not change the network */
+void fb_tor_relay_net_stats (const fb_tor_relay_net_t *self, fb_tor_relay_net_stats_t *stats) {
+    fb_tor_relay_net_t *net =
+        (fb_tor_relay_net_t *)self; /* atomics: loads do not change the network */
     stats->bad_cells = atomic_load (&net->bad_cells);
     stats->circuits_created = atomic_load (&net->circuits_created);
     stats->crypto_ns = atomic_load (&net->crypto_ns);

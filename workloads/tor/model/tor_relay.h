@@ -19,7 +19,7 @@
 #define FB_TOR_STREAMWINDOW_START 500
 #define FB_TOR_STREAMWINDOW_INCREMENT 50
 
-typedef struct fb_tor_net fb_tor_net_t;
+typedef struct fb_tor_relay_net fb_tor_relay_net_t;
 
 /* What a client needs to know of a relay (a consensus entry, in short). */
 typedef struct {
@@ -28,7 +28,7 @@ typedef struct {
     uint8_t onion_key[FB_TOR_KEY_LEN];
 } fb_tor_relay_info_t;
 
-/* Totals since the network started; read with fb_tor_net_stats. */
+/* Totals since the network started; read with fb_tor_relay_net_stats. */
 typedef struct {
     int64_t bad_cells;        /* cells a relay refused: the circuit they came on was ended */
     int64_t circuits_created; /* CREATE2 answered */
@@ -36,15 +36,15 @@ typedef struct {
     int64_t sendme_stalls;    /* an exit had response bytes but a window of 0 */
     int64_t exit_streams;     /* streams open at exits now */
     int64_t cells_in;         /* fixed cells relays received */
-} fb_tor_net_stats_t;
+} fb_tor_relay_net_stats_t;
 
 /* Starts relays threads on loopback; hop_rtt_ns is each link's round trip (a cell waits half
  * of it at the receiving end). */
-fb_tor_net_t *fb_tor_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err);
+fb_tor_relay_net_t *fb_tor_relay_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err);
 /* Stops every relay, joins the threads, closes every link and socket. */
-void fb_tor_net_destroy (fb_tor_net_t **self_p);
-int fb_tor_net_size (const fb_tor_net_t *self);
-const fb_tor_relay_info_t *fb_tor_net_relay (const fb_tor_net_t *self, int index);
-void fb_tor_net_stats (const fb_tor_net_t *self, fb_tor_net_stats_t *stats);
+void fb_tor_relay_net_destroy (fb_tor_relay_net_t **self_p);
+int fb_tor_relay_net_size (const fb_tor_relay_net_t *self);
+const fb_tor_relay_info_t *fb_tor_relay_net_relay (const fb_tor_relay_net_t *self, int index);
+void fb_tor_relay_net_stats (const fb_tor_relay_net_t *self, fb_tor_relay_net_stats_t *stats);
 
 #endif

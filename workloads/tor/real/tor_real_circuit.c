@@ -1,11 +1,12 @@
 /* tor_real_circuit.c: the tor.circuit workload in mode tor: a private tor network on loopback
- * (tor_net.c), and circuits built through the client tor's control port (tor_control.c),
+ * (tor_privnet.c), and circuits built through the client tor's control port (tor_control.c),
  * one conversation per worker. */
 #include "workloads/tor/real/tor_real.h"
 
 #include "common/clock.h"
+#include "common/rng.h"
 #include "workloads/tor/real/tor_control.h"
-#include "workloads/tor/real/tor_net.h"
+#include "workloads/tor/real/tor_privnet.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,7 +31,7 @@ enum { S_C_FAILURES, S_C_BAD_CELLS, S_C_RELAY_CRYPTO, S_C_TOR_RSS, S_C_TOR_HWM, 
 #define S_MAX_CONCURRENCY 32 /* tor's MaxClientCircuitsPending: more would queue in tor */
 
 typedef struct {
-    fb_tornet_t *net;
+    fb_tor_privnet_t *net;
     fb_tor_control_t **conns; /* one per worker: each its own conversation */
     int workers, hops;
     int64_t timeout_ns;
@@ -41,7 +42,7 @@ typedef struct {
 } s_mode_t;
 
 static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
-    if (fb_tornet_check ((int)fb_params_num (params, "relays"), err) != 0)
+    if (fb_tor_privnet_check ((int)fb_params_num (params, "relays"), err) != 0)
         return -1;
     if (fb_params_given (params, "hop_rtt"))
         return fb_err_set (err, FB_EINPUT,
@@ -57,8 +58,8 @@ static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_e
 
 static fb_tor_control_t *s_connect (s_mode_t *self, fb_err_t *err) {
     fb_tor_control_t *conn =
-        fb_tor_control_new (fb_tornet_control_port (self->net), fb_tornet_cookie_path (self->net),
-                            S_CONNECT_TIMEOUT_NS, err);
+        fb_tor_control_new (fb_tor_privnet_control_port (self->net),
+                            fb_tor_privnet_cookie_path (self->net), S_CONNECT_TIMEOUT_NS, err);
     if (conn && fb_tor_control_watch_circuits (conn, S_CONNECT_TIMEOUT_NS, err) != 0)
         fb_tor_control_destroy (&conn);
     return conn;
@@ -82,9 +83,9 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
         s_mode_teardown (&state);
         return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
     }
-    self->net =
-        fb_tornet_new ((int)fb_params_num (params, "relays"),
-                       (int64_t)fb_params_num (params, "bootstrap_timeout"), "tor.circuit", err);
+    self->net = fb_tor_privnet_new ((int)fb_params_num (params, "relays"),
+                                    (int64_t)fb_params_num (params, "bootstrap_timeout"),
+                                    "tor.circuit", err);
     for (int w = 0; self->net && w < self->workers; w++)
         if (!(self->conns[w] = s_connect (self, err)))
             break;
@@ -94,14 +95,6 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
     }
     *state_p = self;
     return 0;
-}
-
-static uint64_t s_next (uint64_t *rng) {
-    uint64_t x = *rng ? *rng : 0x9e3779b97f4a7c15ULL;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *rng = x;
 }
 
 static void s_failed (s_mode_t *self, const fb_err_t *err) {
@@ -124,15 +117,15 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
         }
     }
     /* hops distinct relays at random: a partial Fisher-Yates shuffle of the indexes */
-    int order[FB_TORNET_MAX_RELAYS], n = fb_tornet_size (self->net);
-    const char *path[FB_TORNET_MAX_RELAYS];
+    int order[FB_TOR_PRIVNET_MAX_RELAYS], n = fb_tor_privnet_size (self->net);
+    const char *path[FB_TOR_PRIVNET_MAX_RELAYS];
     for (int i = 0; i < n; i++)
         order[i] = i;
     for (int h = 0; h < self->hops; h++) {
-        int pick = h + (int)(s_next (&op->rng) % (uint64_t)(n - h)), keep = order[h];
+        int pick = h + (int)(fb_rng_next (&op->rng) % (uint64_t)(n - h)), keep = order[h];
         order[h] = order[pick];
         order[pick] = keep;
-        path[h] = fb_tornet_relay (self->net, order[h])->fingerprint;
+        path[h] = fb_tor_privnet_relay (self->net, order[h])->fingerprint;
     }
     uint32_t id = 0;
     int64_t build_ns = 0;
@@ -149,8 +142,8 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
 static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_mode_t *self = state;
-    fb_tornet_memory_t mem;
-    fb_tornet_memory (self->net, &mem);
+    fb_tor_privnet_memory_t mem;
+    fb_tor_privnet_memory (self->net, &mem);
     counters[S_C_FAILURES] = atomic_exchange (&self->failures, 0);
     counters[S_C_TOR_RSS] = mem.client_rss;
     counters[S_C_TOR_HWM] = mem.client_hwm;
@@ -167,7 +160,7 @@ static void s_mode_teardown (void **state_p) {
     for (int w = 0; self->conns && w < self->workers; w++)
         fb_tor_control_destroy (&self->conns[w]);
     free (self->conns);
-    fb_tornet_destroy (&self->net);
+    fb_tor_privnet_destroy (&self->net);
     pthread_mutex_destroy (&self->lock);
     free (self);
     *state_p = NULL;

@@ -1,11 +1,11 @@
 /* tor_real_stream.c: the tor.stream workload in mode tor: a private tor network on loopback
- * (tor_net.c), the sink (tor_sink.c), and streams opened through the client tor's SOCKS port
+ * (tor_privnet.c), the sink (tor_sink.c), and streams opened through the client tor's SOCKS port
  * (tor_socks.c), held open and used for request/response exchanges as in the model. */
 #include "workloads/tor/real/tor_real.h"
 
 #include "common/clock.h"
 #include "workloads/tor/real/tor_control.h"
-#include "workloads/tor/real/tor_net.h"
+#include "workloads/tor/real/tor_privnet.h"
 #include "workloads/tor/real/tor_sink.h"
 #include "workloads/tor/real/tor_socks.h"
 
@@ -50,7 +50,7 @@ typedef struct {
 } s_held_t;
 
 typedef struct {
-    fb_tornet_t *net;
+    fb_tor_privnet_t *net;
     fb_tor_sink_t *sink;
     fb_tor_control_t *ctl; /* the runner's thread only: counts circuits */
     int ncircuits, nstreams, workers;
@@ -74,7 +74,7 @@ static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_e
     (void)env;
     int streams = (int)fb_params_num (params, "streams");
     int circuits = (int)fb_params_num (params, "circuits");
-    if (fb_tornet_check ((int)fb_params_num (params, "relays"), err) != 0)
+    if (fb_tor_privnet_check ((int)fb_params_num (params, "relays"), err) != 0)
         return -1;
     if (fb_params_given (params, "hop_rtt"))
         return fb_err_set (err, FB_EINPUT,
@@ -93,7 +93,7 @@ static int s_open (s_mode_t *self, int i, int64_t *open_ns, fb_err_t *err) {
     char username[32];
     snprintf (username, sizeof username, "fleetbench-c%d", i % self->ncircuits);
     s_held_t *h = &self->held[i];
-    if (fb_tor_socks_connect (fb_tornet_socks_port (self->net), username,
+    if (fb_tor_socks_connect (fb_tor_privnet_socks_port (self->net), username,
                               fb_tor_sink_port (self->sink), self->timeout_ns, &h->fd, open_ns,
                               err) != 0) {
         h->fd = -1;
@@ -178,13 +178,13 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
     void *state = self;
     pthread_mutex_init (&self->lock, NULL);
     if (s_mode_alloc (self, params, env, err) != 0 ||
-        !(self->net = fb_tornet_new ((int)fb_params_num (params, "relays"),
-                                     (int64_t)fb_params_num (params, "bootstrap_timeout"),
-                                     "tor.stream", err)) ||
+        !(self->net = fb_tor_privnet_new ((int)fb_params_num (params, "relays"),
+                                          (int64_t)fb_params_num (params, "bootstrap_timeout"),
+                                          "tor.stream", err)) ||
         !(self->sink = fb_tor_sink_new (err)) ||
-        !(self->ctl =
-              fb_tor_control_new (fb_tornet_control_port (self->net),
-                                  fb_tornet_cookie_path (self->net), S_CONTROL_TIMEOUT_NS, err)) ||
+        !(self->ctl = fb_tor_control_new (fb_tor_privnet_control_port (self->net),
+                                          fb_tor_privnet_cookie_path (self->net),
+                                          S_CONTROL_TIMEOUT_NS, err)) ||
         s_open_all (self, err) != 0) {
         s_mode_teardown (&state);
         return -1;
@@ -238,8 +238,8 @@ static int64_t s_count_circuits (s_mode_t *self) {
     if (!fb_tor_control_usable (self->ctl)) {
         fb_tor_control_destroy (&self->ctl);
         self->ctl =
-            fb_tor_control_new (fb_tornet_control_port (self->net),
-                                fb_tornet_cookie_path (self->net), S_CONTROL_TIMEOUT_NS, NULL);
+            fb_tor_control_new (fb_tor_privnet_control_port (self->net),
+                                fb_tor_privnet_cookie_path (self->net), S_CONTROL_TIMEOUT_NS, NULL);
     }
     if (!self->ctl ||
         fb_tor_control_command (self->ctl, "GETINFO circuit-status", self->status,
@@ -257,8 +257,8 @@ static int64_t s_count_circuits (s_mode_t *self) {
 static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_mode_t *self = state;
-    fb_tornet_memory_t mem;
-    fb_tornet_memory (self->net, &mem);
+    fb_tor_privnet_memory_t mem;
+    fb_tor_privnet_memory (self->net, &mem);
     int_fast64_t open_now = atomic_load (&self->open_now);
     counters[S_C_STREAMS] = atomic_exchange (&self->open_peak, open_now);
     counters[S_C_BYTES] = atomic_exchange (&self->bytes, 0);
@@ -280,7 +280,7 @@ static void s_mode_teardown (void **state_p) {
         s_close (self, &self->held[i]);
     fb_tor_control_destroy (&self->ctl);
     fb_tor_sink_destroy (&self->sink);
-    fb_tornet_destroy (&self->net);
+    fb_tor_privnet_destroy (&self->net);
     free (self->held);
     free (self->cursor);
     free (self->bufs);

@@ -86,7 +86,7 @@ int fb_tor_cell_decode (const uint8_t *buf, size_t len, fb_tor_cell_t *cell, fb_
 
 /* ---- VERSIONS and NETINFO --------------------------------------------------------------- */
 
-size_t fb_tor_versions_encode (uint8_t *out, size_t cap) {
+size_t fb_tor_cell_versions_encode (uint8_t *out, size_t cap) {
     static const uint16_t versions[] = {FB_TOR_LINK_VERSION, 5};
     size_t n = sizeof versions / sizeof versions[0], len = 5 + 2 * n;
     if (cap < len)
@@ -99,7 +99,7 @@ size_t fb_tor_versions_encode (uint8_t *out, size_t cap) {
     return len;
 }
 
-int fb_tor_versions_decode (const uint8_t *buf, size_t len, int *version, fb_err_t *err) {
+int fb_tor_cell_versions_decode (const uint8_t *buf, size_t len, int *version, fb_err_t *err) {
     if (len < 5 || buf[2] != FB_TOR_CELL_VERSIONS)
         return fb_err_set (err, FB_EINPUT, "tor: the link did not start with VERSIONS");
     size_t body = s_get16 (buf + 3);
@@ -118,8 +118,8 @@ int fb_tor_versions_decode (const uint8_t *buf, size_t len, int *version, fb_err
     return 0;
 }
 
-void fb_tor_netinfo_encode (fb_tor_cell_t *cell, uint32_t now_s, uint32_t other_ipv4,
-                            uint32_t my_ipv4) {
+void fb_tor_cell_netinfo_encode (fb_tor_cell_t *cell, uint32_t now_s, uint32_t other_ipv4,
+                                 uint32_t my_ipv4) {
     memset (cell, 0, sizeof *cell);
     cell->command = FB_TOR_CELL_NETINFO;
     uint8_t *p = cell->payload;
@@ -133,7 +133,7 @@ void fb_tor_netinfo_encode (fb_tor_cell_t *cell, uint32_t now_s, uint32_t other_
     s_put32 (p + 13, my_ipv4);
 }
 
-int fb_tor_netinfo_decode (const fb_tor_cell_t *cell, uint32_t *other_ipv4, fb_err_t *err) {
+int fb_tor_cell_netinfo_decode (const fb_tor_cell_t *cell, uint32_t *other_ipv4, fb_err_t *err) {
     const uint8_t *p = cell->payload;
     size_t at = 4;
     if (cell->command != FB_TOR_CELL_NETINFO)
@@ -159,8 +159,8 @@ int fb_tor_netinfo_decode (const fb_tor_cell_t *cell, uint32_t *other_ipv4, fb_e
 
 #define S_HTYPE_NTOR 2
 
-void fb_tor_create2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
-                            const uint8_t onionskin[FB_TOR_ONIONSKIN_LEN]) {
+void fb_tor_cell_create2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
+                                 const uint8_t onionskin[FB_TOR_ONIONSKIN_LEN]) {
     memset (cell, 0, sizeof *cell);
     cell->circ_id = circ_id;
     cell->command = FB_TOR_CELL_CREATE2;
@@ -169,8 +169,8 @@ void fb_tor_create2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
     memcpy (cell->payload + 4, onionskin, FB_TOR_ONIONSKIN_LEN);
 }
 
-int fb_tor_create2_decode (const fb_tor_cell_t *cell, uint8_t onionskin[FB_TOR_ONIONSKIN_LEN],
-                           fb_err_t *err) {
+int fb_tor_cell_create2_decode (const fb_tor_cell_t *cell, uint8_t onionskin[FB_TOR_ONIONSKIN_LEN],
+                                fb_err_t *err) {
     uint16_t htype = s_get16 (cell->payload), hlen = s_get16 (cell->payload + 2);
     if (htype != S_HTYPE_NTOR)
         return fb_err_set (err, FB_EINPUT, "tor: CREATE2 handshake type %u (only ntor, 2)", htype);
@@ -181,8 +181,8 @@ int fb_tor_create2_decode (const fb_tor_cell_t *cell, uint8_t onionskin[FB_TOR_O
     return 0;
 }
 
-void fb_tor_created2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
-                             const uint8_t reply[FB_TOR_REPLY_LEN]) {
+void fb_tor_cell_created2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
+                                  const uint8_t reply[FB_TOR_REPLY_LEN]) {
     memset (cell, 0, sizeof *cell);
     cell->circ_id = circ_id;
     cell->command = FB_TOR_CELL_CREATED2;
@@ -190,12 +190,12 @@ void fb_tor_created2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
     memcpy (cell->payload + 2, reply, FB_TOR_REPLY_LEN);
 }
 
-int fb_tor_created2_decode (const fb_tor_cell_t *cell, uint8_t reply[FB_TOR_REPLY_LEN],
-                            fb_err_t *err) {
-    return fb_tor_extended2_decode (cell->payload, FB_TOR_PAYLOAD_LEN, reply, err);
+int fb_tor_cell_created2_decode (const fb_tor_cell_t *cell, uint8_t reply[FB_TOR_REPLY_LEN],
+                                 fb_err_t *err) {
+    return fb_tor_cell_extended2_decode (cell->payload, FB_TOR_PAYLOAD_LEN, reply, err);
 }
 
-void fb_tor_destroy_encode (fb_tor_cell_t *cell, uint32_t circ_id, uint8_t reason) {
+void fb_tor_cell_destroy_encode (fb_tor_cell_t *cell, uint32_t circ_id, uint8_t reason) {
     memset (cell, 0, sizeof *cell);
     cell->circ_id = circ_id;
     cell->command = FB_TOR_CELL_DESTROY;
@@ -204,8 +204,8 @@ void fb_tor_destroy_encode (fb_tor_cell_t *cell, uint32_t circ_id, uint8_t reaso
 
 /* ---- relay cells ------------------------------------------------------------------------ */
 
-void fb_tor_relay_encode (uint8_t body[FB_TOR_PAYLOAD_LEN], uint8_t command, uint16_t stream_id,
-                          const uint8_t *data, size_t len) {
+void fb_tor_cell_relay_encode (uint8_t body[FB_TOR_PAYLOAD_LEN], uint8_t command,
+                               uint16_t stream_id, const uint8_t *data, size_t len) {
     memset (body, 0, FB_TOR_PAYLOAD_LEN);
     body[0] = command;
     s_put16 (body + 3, stream_id);
@@ -220,8 +220,8 @@ static bool s_known_relay (uint8_t command) {
            command == FB_TOR_RELAY_EXTEND2 || command == FB_TOR_RELAY_EXTENDED2;
 }
 
-int fb_tor_relay_decode (const uint8_t body[FB_TOR_PAYLOAD_LEN], fb_tor_relay_t *relay,
-                         fb_err_t *err) {
+int fb_tor_cell_relay_decode (const uint8_t body[FB_TOR_PAYLOAD_LEN], fb_tor_relay_t *relay,
+                              fb_err_t *err) {
     relay->command = body[0];
     relay->stream_id = s_get16 (body + 3);
     relay->length = s_get16 (body + 9);
@@ -238,7 +238,7 @@ int fb_tor_relay_decode (const uint8_t body[FB_TOR_PAYLOAD_LEN], fb_tor_relay_t 
 #define S_LS_IPV4 0
 #define S_LS_LEGACY_ID 2
 
-size_t fb_tor_extend2_encode (const fb_tor_extend2_t *extend, uint8_t *out, size_t cap) {
+size_t fb_tor_cell_extend2_encode (const fb_tor_extend2_t *extend, uint8_t *out, size_t cap) {
     size_t len = 1 + (2 + 6) + (2 + FB_TOR_ID_LEN) + 4 + FB_TOR_ONIONSKIN_LEN;
     if (cap < len)
         return 0;
@@ -259,8 +259,8 @@ size_t fb_tor_extend2_encode (const fb_tor_extend2_t *extend, uint8_t *out, size
     return len;
 }
 
-int fb_tor_extend2_decode (const uint8_t *data, size_t len, fb_tor_extend2_t *extend,
-                           fb_err_t *err) {
+int fb_tor_cell_extend2_decode (const uint8_t *data, size_t len, fb_tor_extend2_t *extend,
+                                fb_err_t *err) {
     memset (extend, 0, sizeof *extend);
     if (len < 1)
         return fb_err_set (err, FB_EINPUT, "tor: EXTEND2 is empty");
@@ -298,7 +298,8 @@ int fb_tor_extend2_decode (const uint8_t *data, size_t len, fb_tor_extend2_t *ex
     return 0;
 }
 
-size_t fb_tor_extended2_encode (const uint8_t reply[FB_TOR_REPLY_LEN], uint8_t *out, size_t cap) {
+size_t fb_tor_cell_extended2_encode (const uint8_t reply[FB_TOR_REPLY_LEN], uint8_t *out,
+                                     size_t cap) {
     if (cap < 2 + FB_TOR_REPLY_LEN)
         return 0;
     s_put16 (out, FB_TOR_REPLY_LEN);
@@ -306,8 +307,8 @@ size_t fb_tor_extended2_encode (const uint8_t reply[FB_TOR_REPLY_LEN], uint8_t *
     return 2 + FB_TOR_REPLY_LEN;
 }
 
-int fb_tor_extended2_decode (const uint8_t *data, size_t len, uint8_t reply[FB_TOR_REPLY_LEN],
-                             fb_err_t *err) {
+int fb_tor_cell_extended2_decode (const uint8_t *data, size_t len, uint8_t reply[FB_TOR_REPLY_LEN],
+                                  fb_err_t *err) {
     if (len < 2)
         return fb_err_set (err, FB_EINPUT, "tor: CREATED2/EXTENDED2 of %zu bytes", len);
     uint16_t hlen = s_get16 (data);
@@ -318,7 +319,7 @@ int fb_tor_extended2_decode (const uint8_t *data, size_t len, uint8_t reply[FB_T
     return 0;
 }
 
-size_t fb_tor_begin_encode (const char *address, uint16_t port, uint8_t *out, size_t cap) {
+size_t fb_tor_cell_begin_encode (const char *address, uint16_t port, uint8_t *out, size_t cap) {
     int n = snprintf ((char *)out, cap, "%s:%u", address, port);
     if (n < 0 || (size_t)n + 1 + 4 > cap)
         return 0;
@@ -326,8 +327,8 @@ size_t fb_tor_begin_encode (const char *address, uint16_t port, uint8_t *out, si
     return (size_t)n + 1 + 4;
 }
 
-int fb_tor_begin_decode (const uint8_t *data, size_t len, char *address, size_t address_cap,
-                         uint16_t *port, fb_err_t *err) {
+int fb_tor_cell_begin_decode (const uint8_t *data, size_t len, char *address, size_t address_cap,
+                              uint16_t *port, fb_err_t *err) {
     const uint8_t *nul = memchr (data, '\0', len);
     if (!nul)
         return fb_err_set (err, FB_EINPUT, "tor: BEGIN address is not terminated");
@@ -348,7 +349,7 @@ int fb_tor_begin_decode (const uint8_t *data, size_t len, char *address, size_t 
     return 0;
 }
 
-size_t fb_tor_sendme_encode (const uint8_t *tag, uint8_t *out, size_t cap) {
+size_t fb_tor_cell_sendme_encode (const uint8_t *tag, uint8_t *out, size_t cap) {
     if (!tag)
         return 0;
     if (cap < 3 + 20)
@@ -359,8 +360,8 @@ size_t fb_tor_sendme_encode (const uint8_t *tag, uint8_t *out, size_t cap) {
     return 3 + 20;
 }
 
-int fb_tor_sendme_decode (const uint8_t *data, size_t len, uint8_t tag[20], bool *has_tag,
-                          fb_err_t *err) {
+int fb_tor_cell_sendme_decode (const uint8_t *data, size_t len, uint8_t tag[20], bool *has_tag,
+                               fb_err_t *err) {
     *has_tag = false;
     if (len == 0 || data[0] == 0)
         return 0;

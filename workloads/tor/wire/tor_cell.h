@@ -90,25 +90,25 @@ void fb_tor_cell_encode (const fb_tor_cell_t *cell, uint8_t out[FB_TOR_CELL_LEN]
 int fb_tor_cell_decode (const uint8_t *buf, size_t len, fb_tor_cell_t *cell, fb_err_t *err);
 
 /* VERSIONS (2-byte circuit id 0): we offer FB_TOR_LINK_VERSION and 5. Returns its length. */
-size_t fb_tor_versions_encode (uint8_t *out, size_t cap);
+size_t fb_tor_cell_versions_encode (uint8_t *out, size_t cap);
 /* The highest version both sides speak, which must be at least 4; error when none. */
-int fb_tor_versions_decode (const uint8_t *buf, size_t len, int *version, fb_err_t *err);
+int fb_tor_cell_versions_decode (const uint8_t *buf, size_t len, int *version, fb_err_t *err);
 
 /* NETINFO with IPv4 addresses (host byte order). */
-void fb_tor_netinfo_encode (fb_tor_cell_t *cell, uint32_t now_s, uint32_t other_ipv4,
-                            uint32_t my_ipv4);
-int fb_tor_netinfo_decode (const fb_tor_cell_t *cell, uint32_t *other_ipv4, fb_err_t *err);
+void fb_tor_cell_netinfo_encode (fb_tor_cell_t *cell, uint32_t now_s, uint32_t other_ipv4,
+                                 uint32_t my_ipv4);
+int fb_tor_cell_netinfo_decode (const fb_tor_cell_t *cell, uint32_t *other_ipv4, fb_err_t *err);
 
 /* CREATE2 with an ntor onionskin; CREATED2 with the ntor reply; DESTROY with a reason. */
-void fb_tor_create2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
-                            const uint8_t onionskin[FB_TOR_ONIONSKIN_LEN]);
-int fb_tor_create2_decode (const fb_tor_cell_t *cell, uint8_t onionskin[FB_TOR_ONIONSKIN_LEN],
-                           fb_err_t *err);
-void fb_tor_created2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
-                             const uint8_t reply[FB_TOR_REPLY_LEN]);
-int fb_tor_created2_decode (const fb_tor_cell_t *cell, uint8_t reply[FB_TOR_REPLY_LEN],
-                            fb_err_t *err);
-void fb_tor_destroy_encode (fb_tor_cell_t *cell, uint32_t circ_id, uint8_t reason);
+void fb_tor_cell_create2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
+                                 const uint8_t onionskin[FB_TOR_ONIONSKIN_LEN]);
+int fb_tor_cell_create2_decode (const fb_tor_cell_t *cell, uint8_t onionskin[FB_TOR_ONIONSKIN_LEN],
+                                fb_err_t *err);
+void fb_tor_cell_created2_encode (fb_tor_cell_t *cell, uint32_t circ_id,
+                                  const uint8_t reply[FB_TOR_REPLY_LEN]);
+int fb_tor_cell_created2_decode (const fb_tor_cell_t *cell, uint8_t reply[FB_TOR_REPLY_LEN],
+                                 fb_err_t *err);
+void fb_tor_cell_destroy_encode (fb_tor_cell_t *cell, uint32_t circ_id, uint8_t reason);
 
 /* ---- relay cells ------------------------------------------------------------------------ */
 
@@ -120,11 +120,11 @@ typedef struct {
 } fb_tor_relay_t;
 
 /* A relay cell body with recognized and digest zero and zero padding; len <= 498. */
-void fb_tor_relay_encode (uint8_t body[FB_TOR_PAYLOAD_LEN], uint8_t command, uint16_t stream_id,
-                          const uint8_t *data, size_t len);
+void fb_tor_cell_relay_encode (uint8_t body[FB_TOR_PAYLOAD_LEN], uint8_t command,
+                               uint16_t stream_id, const uint8_t *data, size_t len);
 /* A recognized body: length at most 498 and a known relay command. */
-int fb_tor_relay_decode (const uint8_t body[FB_TOR_PAYLOAD_LEN], fb_tor_relay_t *relay,
-                         fb_err_t *err);
+int fb_tor_cell_relay_decode (const uint8_t body[FB_TOR_PAYLOAD_LEN], fb_tor_relay_t *relay,
+                              fb_err_t *err);
 
 /* Where to extend: the relay's IPv4 address and OR port (host order) and its identity. */
 typedef struct {
@@ -135,21 +135,22 @@ typedef struct {
 } fb_tor_extend2_t;
 
 /* EXTEND2 data: link specifiers (IPv4 and legacy identity) and an ntor CREATE2 body. */
-size_t fb_tor_extend2_encode (const fb_tor_extend2_t *extend, uint8_t *out, size_t cap);
-int fb_tor_extend2_decode (const uint8_t *data, size_t len, fb_tor_extend2_t *extend,
-                           fb_err_t *err);
+size_t fb_tor_cell_extend2_encode (const fb_tor_extend2_t *extend, uint8_t *out, size_t cap);
+int fb_tor_cell_extend2_decode (const uint8_t *data, size_t len, fb_tor_extend2_t *extend,
+                                fb_err_t *err);
 /* EXTENDED2 data: HLEN and the ntor reply. */
-size_t fb_tor_extended2_encode (const uint8_t reply[FB_TOR_REPLY_LEN], uint8_t *out, size_t cap);
-int fb_tor_extended2_decode (const uint8_t *data, size_t len, uint8_t reply[FB_TOR_REPLY_LEN],
-                             fb_err_t *err);
+size_t fb_tor_cell_extended2_encode (const uint8_t reply[FB_TOR_REPLY_LEN], uint8_t *out,
+                                     size_t cap);
+int fb_tor_cell_extended2_decode (const uint8_t *data, size_t len, uint8_t reply[FB_TOR_REPLY_LEN],
+                                  fb_err_t *err);
 /* BEGIN data: "ADDRESS:PORT\0" and 4 flag bytes. decode fills address (NUL-terminated). */
-size_t fb_tor_begin_encode (const char *address, uint16_t port, uint8_t *out, size_t cap);
-int fb_tor_begin_decode (const uint8_t *data, size_t len, char *address, size_t address_cap,
-                         uint16_t *port, fb_err_t *err);
+size_t fb_tor_cell_begin_encode (const char *address, uint16_t port, uint8_t *out, size_t cap);
+int fb_tor_cell_begin_decode (const uint8_t *data, size_t len, char *address, size_t address_cap,
+                              uint16_t *port, fb_err_t *err);
 /* SENDME data: version 1 with a 20-byte digest tag, or version 0 (empty) when tag is NULL. */
-size_t fb_tor_sendme_encode (const uint8_t *tag, uint8_t *out, size_t cap);
+size_t fb_tor_cell_sendme_encode (const uint8_t *tag, uint8_t *out, size_t cap);
 /* tag gets the 20-byte tag of a version 1 SENDME; *has_tag false for version 0. */
-int fb_tor_sendme_decode (const uint8_t *data, size_t len, uint8_t tag[20], bool *has_tag,
-                          fb_err_t *err);
+int fb_tor_cell_sendme_decode (const uint8_t *data, size_t len, uint8_t tag[20], bool *has_tag,
+                               fb_err_t *err);
 
 #endif

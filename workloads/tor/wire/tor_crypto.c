@@ -46,9 +46,9 @@ static int s_hmac (const uint8_t *key, size_t key_len, const uint8_t *msg, size_
     return len == S_SHA256_LEN ? 0 : -1;
 }
 
-int fb_tor_hkdf_sha256 (const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-                        const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len,
-                        fb_err_t *err) {
+int fb_tor_crypto_hkdf_sha256 (const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+                               size_t ikm_len, const uint8_t *info, size_t info_len, uint8_t *out,
+                               size_t out_len, fb_err_t *err) {
     uint8_t zeros[S_SHA256_LEN] = {0}, prk[S_SHA256_LEN], t[S_SHA256_LEN];
     if (out_len > 255 * S_SHA256_LEN || info_len > 1024)
         return fb_err_set (err, FB_EINPUT, "hkdf: cannot expand %zu bytes", out_len);
@@ -109,8 +109,8 @@ static int s_x25519_derive (EVP_PKEY *mine, const uint8_t peer_pub[FB_TOR_KEY_LE
     return ok && CRYPTO_memcmp (out, zero, FB_TOR_KEY_LEN) != 0 ? 0 : -1;
 }
 
-fb_tor_onion_key_t *fb_tor_onion_key_new (const uint8_t id[FB_TOR_ID_LEN], const uint8_t *secret,
-                                          fb_err_t *err) {
+fb_tor_onion_key_t *fb_tor_crypto_onion_key_new (const uint8_t id[FB_TOR_ID_LEN],
+                                                 const uint8_t *secret, fb_err_t *err) {
     fb_tor_onion_key_t *self = calloc (1, sizeof *self);
     if (!self) {
         fb_err_set (err, FB_ENOMEM, "tor: out of memory for an onion key");
@@ -126,7 +126,7 @@ fb_tor_onion_key_t *fb_tor_onion_key_new (const uint8_t id[FB_TOR_ID_LEN], const
     return self;
 }
 
-void fb_tor_onion_key_destroy (fb_tor_onion_key_t **self_p) {
+void fb_tor_crypto_onion_key_destroy (fb_tor_onion_key_t **self_p) {
     fb_tor_onion_key_t *self = *self_p;
     if (!self)
         return;
@@ -135,8 +135,10 @@ void fb_tor_onion_key_destroy (fb_tor_onion_key_t **self_p) {
     *self_p = NULL;
 }
 
-const uint8_t *fb_tor_onion_key_public (const fb_tor_onion_key_t *self) { return self->b_pub; }
-const uint8_t *fb_tor_onion_key_id (const fb_tor_onion_key_t *self) { return self->id; }
+const uint8_t *fb_tor_crypto_onion_key_public (const fb_tor_onion_key_t *self) {
+    return self->b_pub;
+}
+const uint8_t *fb_tor_crypto_onion_key_id (const fb_tor_onion_key_t *self) { return self->id; }
 
 /* ---- ntor ------------------------------------------------------------------------------- */
 
@@ -173,17 +175,18 @@ static int s_ntor_derive (const uint8_t xy[FB_TOR_KEY_LEN], const uint8_t xb[FB_
     memcpy (p, "Server", 6);
     rc |= s_hmac ((const uint8_t *)t_mac, strlen (t_mac), ainput, sizeof ainput, auth);
     if (rc == 0)
-        rc = fb_tor_hkdf_sha256 ((const uint8_t *)t_key, strlen (t_key), secret, sizeof secret,
-                                 (const uint8_t *)m_expand, strlen (m_expand), keys, keys_len, err);
+        rc = fb_tor_crypto_hkdf_sha256 ((const uint8_t *)t_key, strlen (t_key), secret,
+                                        sizeof secret, (const uint8_t *)m_expand, strlen (m_expand),
+                                        keys, keys_len, err);
     else
         fb_err_set (err, FB_ESYS, "ntor: HMAC-SHA256 failed in OpenSSL");
     OPENSSL_cleanse (secret, sizeof secret);
     return rc;
 }
 
-int fb_tor_ntor_client_start (fb_tor_ntor_client_t *self, const uint8_t id[FB_TOR_ID_LEN],
-                              const uint8_t b_pub[FB_TOR_KEY_LEN], const uint8_t *x_secret,
-                              uint8_t onionskin[FB_TOR_ONIONSKIN_LEN], fb_err_t *err) {
+int fb_tor_crypto_ntor_client_start (fb_tor_ntor_client_t *self, const uint8_t id[FB_TOR_ID_LEN],
+                                     const uint8_t b_pub[FB_TOR_KEY_LEN], const uint8_t *x_secret,
+                                     uint8_t onionskin[FB_TOR_ONIONSKIN_LEN], fb_err_t *err) {
     memset (self, 0, sizeof *self);
     self->x = s_x25519_new (x_secret, self->x_pub);
     if (!self->x)
@@ -196,13 +199,14 @@ int fb_tor_ntor_client_start (fb_tor_ntor_client_t *self, const uint8_t id[FB_TO
     return 0;
 }
 
-void fb_tor_ntor_client_clear (fb_tor_ntor_client_t *self) {
+void fb_tor_crypto_ntor_client_clear (fb_tor_ntor_client_t *self) {
     EVP_PKEY_free (self->x);
     memset (self, 0, sizeof *self);
 }
 
-int fb_tor_ntor_client_finish (fb_tor_ntor_client_t *self, const uint8_t reply[FB_TOR_REPLY_LEN],
-                               uint8_t *keys, size_t keys_len, fb_err_t *err) {
+int fb_tor_crypto_ntor_client_finish (fb_tor_ntor_client_t *self,
+                                      const uint8_t reply[FB_TOR_REPLY_LEN], uint8_t *keys,
+                                      size_t keys_len, fb_err_t *err) {
     const uint8_t *y_pub = reply, *auth = reply + FB_TOR_KEY_LEN;
     uint8_t xy[FB_TOR_KEY_LEN], xb[FB_TOR_KEY_LEN], mine[S_SHA256_LEN];
     int rc = -1;
@@ -221,14 +225,14 @@ int fb_tor_ntor_client_finish (fb_tor_ntor_client_t *self, const uint8_t reply[F
     }
     OPENSSL_cleanse (xy, sizeof xy);
     OPENSSL_cleanse (xb, sizeof xb);
-    fb_tor_ntor_client_clear (self);
+    fb_tor_crypto_ntor_client_clear (self);
     return rc;
 }
 
-int fb_tor_ntor_server (const fb_tor_onion_key_t *key,
-                        const uint8_t onionskin[FB_TOR_ONIONSKIN_LEN], const uint8_t *y_secret,
-                        uint8_t reply[FB_TOR_REPLY_LEN], uint8_t *keys, size_t keys_len,
-                        fb_err_t *err) {
+int fb_tor_crypto_ntor_server (const fb_tor_onion_key_t *key,
+                               const uint8_t onionskin[FB_TOR_ONIONSKIN_LEN],
+                               const uint8_t *y_secret, uint8_t reply[FB_TOR_REPLY_LEN],
+                               uint8_t *keys, size_t keys_len, fb_err_t *err) {
     const uint8_t *id = onionskin, *b_pub = onionskin + FB_TOR_ID_LEN;
     const uint8_t *x_pub = onionskin + FB_TOR_ID_LEN + FB_TOR_KEY_LEN;
     if (CRYPTO_memcmp (id, key->id, FB_TOR_ID_LEN) != 0 ||
@@ -278,22 +282,23 @@ static int s_dir_init (fb_tor_dir_t *self, const uint8_t digest_seed[S_SHA1_LEN]
     return 0;
 }
 
-int fb_tor_layer_init (fb_tor_layer_t *self, const uint8_t keys[FB_TOR_KEYS_LEN], fb_err_t *err) {
+int fb_tor_crypto_layer_init (fb_tor_layer_t *self, const uint8_t keys[FB_TOR_KEYS_LEN],
+                              fb_err_t *err) {
     memset (self, 0, sizeof *self);
     const uint8_t *df = keys, *db = keys + 20, *kf = keys + 40, *kb = keys + 56;
     if (s_dir_init (&self->fwd, df, kf) != 0 || s_dir_init (&self->back, db, kb) != 0) {
-        fb_tor_layer_fini (self);
+        fb_tor_crypto_layer_fini (self);
         return fb_err_set (err, FB_ESYS, "tor: OpenSSL cannot set up AES-128-CTR and SHA-1");
     }
     return 0;
 }
 
-void fb_tor_layer_fini (fb_tor_layer_t *self) {
+void fb_tor_crypto_layer_fini (fb_tor_layer_t *self) {
     s_dir_fini (&self->fwd);
     s_dir_fini (&self->back);
 }
 
-void fb_tor_dir_crypt (fb_tor_dir_t *self, uint8_t *body, size_t len) {
+void fb_tor_crypto_dir_crypt (fb_tor_dir_t *self, uint8_t *body, size_t len) {
     int out_len = 0;
     /* CTR mode: in place, same length, cannot fail once the context is set up */
     int ok = EVP_EncryptUpdate (self->aes, body, &out_len, body, (int)len);
@@ -307,14 +312,14 @@ static void s_peek_digest (fb_tor_dir_t *self, EVP_MD_CTX *from, uint8_t out[S_S
     EVP_DigestFinal_ex (self->final, out, &n);
 }
 
-void fb_tor_dir_seal (fb_tor_dir_t *self, uint8_t *body, size_t len) {
+void fb_tor_crypto_dir_seal (fb_tor_dir_t *self, uint8_t *body, size_t len) {
     memset (body + S_DIGEST_OFF, 0, FB_TOR_DIGEST_LEN);
     EVP_DigestUpdate (self->running, body, len);
     s_peek_digest (self, self->running, self->last_digest);
     memcpy (body + S_DIGEST_OFF, self->last_digest, FB_TOR_DIGEST_LEN);
 }
 
-bool fb_tor_dir_recognize (fb_tor_dir_t *self, uint8_t *body, size_t len) {
+bool fb_tor_crypto_dir_recognize (fb_tor_dir_t *self, uint8_t *body, size_t len) {
     if (body[S_RECOGNIZED_OFF] != 0 || body[S_RECOGNIZED_OFF + 1] != 0)
         return false;
     uint8_t got[FB_TOR_DIGEST_LEN], d[S_SHA1_LEN];
@@ -333,7 +338,7 @@ bool fb_tor_dir_recognize (fb_tor_dir_t *self, uint8_t *body, size_t len) {
     return true;
 }
 
-int64_t fb_tor_thread_cpu_ns (void) {
+int64_t fb_tor_crypto_thread_cpu_ns (void) {
     struct timespec ts;
     clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;

@@ -1,11 +1,11 @@
-/* tor_net.c: the private Tor network of the tor mode. Build order: free loopback ports, then
+/* tor_privnet.c: the private Tor network of the tor mode. Build order: free loopback ports, then
  * for each authority its v3 keys and certificate (tor-gencert) and for every relay its identity
  * (tor --list-fingerprint, with a placeholder authority so that tor starts without real ones),
  * then the torrcs naming our authorities, then every tor, then the client's bootstrap, polled on
  * its control port. The Testing* options are those that make a network of a few relays reach a
  * consensus within seconds (votes every 5-10 s, every relay voted Guard and Exit, relays assumed
  * reachable); exits resolve nothing (no resolv.conf, no DNS hijack tests). */
-#include "workloads/tor/real/tor_net.h"
+#include "workloads/tor/real/tor_privnet.h"
 
 #include "common/clock.h"
 #include "workloads/tor/real/tor_control.h"
@@ -32,16 +32,16 @@
 #define S_POLL_NS (250 * FB_NS_PER_MS)
 #define S_CONTROL_TIMEOUT_NS (2 * FB_NS_PER_S)
 #define S_PATH_LEN 512
-#define S_PROCS (FB_TORNET_MAX_RELAYS + 1) /* the relays, then the client */
+#define S_PROCS (FB_TOR_PRIVNET_MAX_RELAYS + 1) /* the relays, then the client */
 
-struct fb_tornet {
+struct fb_tor_privnet {
     char dir[S_PATH_LEN]; /* the temp folder; every node has its folder in it */
     char tor[S_PATH_LEN], gencert[S_PATH_LEN];
     const char *label;
     int n; /* relays */
-    fb_tornet_relay_t relays[FB_TORNET_MAX_RELAYS];
-    uint16_t dir_ports[FB_TORNET_AUTHORITIES];
-    char v3ident[FB_TORNET_AUTHORITIES][41];
+    fb_tor_privnet_relay_t relays[FB_TOR_PRIVNET_MAX_RELAYS];
+    uint16_t dir_ports[FB_TOR_PRIVNET_AUTHORITIES];
+    char v3ident[FB_TOR_PRIVNET_AUTHORITIES][41];
     uint16_t socks_port, control_port;
     char cookie_path[S_PATH_LEN];
     pid_t pids[S_PROCS]; /* process (and group) ids; 0: not running */
@@ -68,7 +68,7 @@ static int s_find (const char *name, char *path, size_t len) {
     return -1;
 }
 
-int fb_tornet_find_binaries (char *tor, char *gencert, size_t len, fb_err_t *err) {
+int fb_tor_privnet_find_binaries (char *tor, char *gencert, size_t len, fb_err_t *err) {
     const char *missing = s_find ("tor", tor, len) != 0               ? "tor"
                           : s_find ("tor-gencert", gencert, len) != 0 ? "tor-gencert"
                                                                       : NULL;
@@ -80,15 +80,15 @@ int fb_tornet_find_binaries (char *tor, char *gencert, size_t len, fb_err_t *err
     return 0;
 }
 
-int fb_tornet_check (int relays, fb_err_t *err) {
+int fb_tor_privnet_check (int relays, fb_err_t *err) {
     char tor[S_PATH_LEN], gencert[S_PATH_LEN];
-    if (fb_tornet_find_binaries (tor, gencert, sizeof tor, err) != 0)
+    if (fb_tor_privnet_find_binaries (tor, gencert, sizeof tor, err) != 0)
         return -1;
-    if (relays < FB_TORNET_MIN_RELAYS || relays > FB_TORNET_MAX_RELAYS)
+    if (relays < FB_TOR_PRIVNET_MIN_RELAYS || relays > FB_TOR_PRIVNET_MAX_RELAYS)
         return fb_err_set (err, FB_EINPUT,
                            "mode tor: relays must be %d..%d (three authorities, the rest exits; "
                            "got %d)",
-                           FB_TORNET_MIN_RELAYS, FB_TORNET_MAX_RELAYS, relays);
+                           FB_TOR_PRIVNET_MIN_RELAYS, FB_TOR_PRIVNET_MAX_RELAYS, relays);
     return 0;
 }
 
@@ -221,7 +221,7 @@ static void s_remove_tree (int parent, const char *name) {
     unlinkat (parent, name, AT_REMOVEDIR);
 }
 
-static void s_node_path (const fb_tornet_t *self, int node, const char *file, char *path,
+static void s_node_path (const fb_tor_privnet_t *self, int node, const char *file, char *path,
                          size_t len) {
     const char *name = node < self->n ? self->relays[node].nickname : "client";
     snprintf (path, len, "%s/%s%s%s", self->dir, name, file ? "/" : "", file ? file : "");
@@ -239,7 +239,7 @@ static int s_write_file (const char *path, const char *text, fb_err_t *err) {
 
 /* Ports the kernel hands out now, all held until every one is known so that they differ. */
 static int s_pick_ports (uint16_t *ports, int n, fb_err_t *err) {
-    int fds[FB_TORNET_MAX_RELAYS + FB_TORNET_AUTHORITIES + 2], rc = 0, opened = 0;
+    int fds[FB_TOR_PRIVNET_MAX_RELAYS + FB_TOR_PRIVNET_AUTHORITIES + 2], rc = 0, opened = 0;
     for (; opened < n; opened++) {
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
         socklen_t len = sizeof a;
@@ -263,11 +263,11 @@ static int s_pick_ports (uint16_t *ports, int n, fb_err_t *err) {
 /* What every torrc says: a test network, on loopback only, that never falls back to the
  * public directory, and fast votes. keygen: a placeholder authority instead of ours (they have
  * no keys yet); tor needs one to start with TestingTorNetwork. */
-static void s_torrc_common (const fb_tornet_t *self, int node, bool keygen, FILE *f) {
+static void s_torrc_common (const fb_tor_privnet_t *self, int node, bool keygen, FILE *f) {
     char dir[S_PATH_LEN];
     s_node_path (self, node, NULL, dir, sizeof dir);
     fprintf (f,
-             "# written by fleetbench: a private test network on 127.0.0.1, see tor_net.c\n"
+             "# written by fleetbench: a private test network on 127.0.0.1, see tor_privnet.c\n"
              "TestingTorNetwork 1\n"
              "DataDirectory %s\n"
              "Nickname %s\n"
@@ -293,13 +293,13 @@ static void s_torrc_common (const fb_tornet_t *self, int node, bool keygen, FILE
                  0);
         return;
     }
-    for (int a = 0; a < FB_TORNET_AUTHORITIES; a++)
+    for (int a = 0; a < FB_TOR_PRIVNET_AUTHORITIES; a++)
         fprintf (f, "DirAuthority %s orport=%u no-v2 v3ident=%s 127.0.0.1:%u %s\n",
                  self->relays[a].nickname, (unsigned)self->relays[a].or_port, self->v3ident[a],
                  (unsigned)self->dir_ports[a], self->relays[a].fingerprint);
 }
 
-static int s_write_torrc (const fb_tornet_t *self, int node, bool keygen, fb_err_t *err) {
+static int s_write_torrc (const fb_tor_privnet_t *self, int node, bool keygen, fb_err_t *err) {
     char path[S_PATH_LEN];
     s_node_path (self, node, keygen ? "keygen.torrc" : "torrc", path, sizeof path);
     FILE *f = fopen (path, "w");
@@ -318,7 +318,7 @@ static int s_write_torrc (const fb_tornet_t *self, int node, bool keygen, fb_err
     else
         fprintf (f, "Address 127.0.0.1\nORPort 127.0.0.1:%u\nSocksPort 0\n",
                  (unsigned)self->relays[node].or_port);
-    if (!keygen && node < FB_TORNET_AUTHORITIES)
+    if (!keygen && node < FB_TOR_PRIVNET_AUTHORITIES)
         fprintf (f,
                  "DirPort 127.0.0.1:%u\n"
                  "AuthoritativeDirectory 1\n"
@@ -355,8 +355,8 @@ static int s_read_hex (const char *path, const char *prefix, char out[41], fb_er
 }
 
 /* tor-gencert for each authority and tor --list-fingerprint for every relay, all at once. */
-static int s_make_keys (fb_tornet_t *self, fb_err_t *err) {
-    enum { S_JOBS = FB_TORNET_MAX_RELAYS + FB_TORNET_AUTHORITIES };
+static int s_make_keys (fb_tor_privnet_t *self, fb_err_t *err) {
+    enum { S_JOBS = FB_TOR_PRIVNET_MAX_RELAYS + FB_TOR_PRIVNET_AUTHORITIES };
     char (*paths)[6][S_PATH_LEN] = calloc (S_JOBS, sizeof *paths);
     pid_t pids[S_JOBS] = {0};
     if (!paths)
@@ -366,7 +366,7 @@ static int s_make_keys (fb_tornet_t *self, fb_err_t *err) {
     snprintf (pass, sizeof pass, "%s/passphrase", self->dir);
     snprintf (defaults, sizeof defaults, "%s/defaults.torrc", self->dir);
     int jobs = 0, rc = 0;
-    for (int i = 0; i < self->n + FB_TORNET_AUTHORITIES && rc == 0; i++, jobs++) {
+    for (int i = 0; i < self->n + FB_TOR_PRIVNET_AUTHORITIES && rc == 0; i++, jobs++) {
         char (*p)[S_PATH_LEN] = paths[i];
         bool gencert = i >= self->n;
         int node = gencert ? i - self->n : i;
@@ -412,7 +412,7 @@ static int s_make_keys (fb_tornet_t *self, fb_err_t *err) {
         s_node_path (self, i, "fingerprint", paths[0][0], S_PATH_LEN);
         rc = s_read_hex (paths[0][0], self->relays[i].nickname, self->relays[i].fingerprint, err);
     }
-    for (int a = 0; a < FB_TORNET_AUTHORITIES && rc == 0 && !failed; a++) {
+    for (int a = 0; a < FB_TOR_PRIVNET_AUTHORITIES && rc == 0 && !failed; a++) {
         s_node_path (self, a, "keys/authority_certificate", paths[0][0], S_PATH_LEN);
         rc = s_read_hex (paths[0][0], "fingerprint", self->v3ident[a], err);
     }
@@ -423,7 +423,7 @@ static int s_make_keys (fb_tornet_t *self, fb_err_t *err) {
 /* ---- bootstrap -------------------------------------------------------------------------- */
 
 /* The first of our tor processes that has exited, described in err. */
-static int s_check_alive (fb_tornet_t *self, fb_err_t *err) {
+static int s_check_alive (fb_tor_privnet_t *self, fb_err_t *err) {
     for (int i = 0; i <= self->n; i++) {
         int status = 0;
         if (self->pids[i] <= 0)
@@ -443,8 +443,8 @@ static int s_check_alive (fb_tornet_t *self, fb_err_t *err) {
 
 /* 1 when the client has bootstrapped (PROGRESS=100) and has a descriptor of every relay, so
  * that any path may be named; 0 not yet (phase says where it is). */
-static int s_bootstrapped (fb_tornet_t *self, fb_tor_control_t *ctl, int *progress, char *phase,
-                           size_t len) {
+static int s_bootstrapped (fb_tor_privnet_t *self, fb_tor_control_t *ctl, int *progress,
+                           char *phase, size_t len) {
     char value[512], key[64];
     if (fb_tor_control_getinfo (ctl, "status/bootstrap-phase", value, sizeof value,
                                 S_CONTROL_TIMEOUT_NS, NULL) != 0)
@@ -469,7 +469,7 @@ static int s_bootstrapped (fb_tornet_t *self, fb_tor_control_t *ctl, int *progre
     return 1;
 }
 
-static int s_wait_bootstrap (fb_tornet_t *self, int64_t timeout_ns, fb_err_t *err) {
+static int s_wait_bootstrap (fb_tor_privnet_t *self, int64_t timeout_ns, fb_err_t *err) {
     int64_t t0 = fb_clock_now_ns (), deadline = t0 + timeout_ns;
     int64_t next_line = t0 + S_PROGRESS_EVERY_NS;
     fb_tor_control_t *ctl = NULL;
@@ -514,7 +514,7 @@ static int s_wait_bootstrap (fb_tornet_t *self, int64_t timeout_ns, fb_err_t *er
 
 /* ---- the network ------------------------------------------------------------------------ */
 
-static int s_make_dirs (fb_tornet_t *self, fb_err_t *err) {
+static int s_make_dirs (fb_tor_privnet_t *self, fb_err_t *err) {
     const char *tmp = getenv ("TMPDIR");
     snprintf (self->dir, sizeof self->dir, "%s/fleetbench-tor.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp (self->dir)) {
@@ -528,7 +528,7 @@ static int s_make_dirs (fb_tornet_t *self, fb_err_t *err) {
         if (mkdir (path, 0700) != 0)
             return fb_err_set (err, FB_ESYS, "cannot make %s: %s", path, strerror (errno));
         s_node_path (self, i, "keys", path, sizeof path);
-        if (i < FB_TORNET_AUTHORITIES && mkdir (path, 0700) != 0)
+        if (i < FB_TOR_PRIVNET_AUTHORITIES && mkdir (path, 0700) != 0)
             return fb_err_set (err, FB_ESYS, "cannot make %s: %s", path, strerror (errno));
     }
     snprintf (path, sizeof path, "%s/passphrase", self->dir);
@@ -538,7 +538,7 @@ static int s_make_dirs (fb_tornet_t *self, fb_err_t *err) {
     return s_write_file (path, "", err);
 }
 
-static int s_start (fb_tornet_t *self, fb_err_t *err) {
+static int s_start (fb_tor_privnet_t *self, fb_err_t *err) {
     char torrc[S_PATH_LEN], log[S_PATH_LEN], defaults[S_PATH_LEN];
     snprintf (defaults, sizeof defaults, "%s/defaults.torrc", self->dir);
     for (int i = 0; i <= self->n; i++) {
@@ -554,38 +554,38 @@ static int s_start (fb_tornet_t *self, fb_err_t *err) {
     return 0;
 }
 
-fb_tornet_t *fb_tornet_new (int relays, int64_t bootstrap_timeout_ns, const char *label,
-                            fb_err_t *err) {
-    if (relays < FB_TORNET_MIN_RELAYS || relays > FB_TORNET_MAX_RELAYS) {
+fb_tor_privnet_t *fb_tor_privnet_new (int relays, int64_t bootstrap_timeout_ns, const char *label,
+                                      fb_err_t *err) {
+    if (relays < FB_TOR_PRIVNET_MIN_RELAYS || relays > FB_TOR_PRIVNET_MAX_RELAYS) {
         fb_err_set (err, FB_EINPUT, "a private tor network has %d to %d relays (got %d)",
-                    FB_TORNET_MIN_RELAYS, FB_TORNET_MAX_RELAYS, relays);
+                    FB_TOR_PRIVNET_MIN_RELAYS, FB_TOR_PRIVNET_MAX_RELAYS, relays);
         return NULL;
     }
-    fb_tornet_t *self = calloc (1, sizeof *self);
+    fb_tor_privnet_t *self = calloc (1, sizeof *self);
     if (!self) {
         fb_err_set (err, FB_ENOMEM, "out of memory for a tor network");
         return NULL;
     }
     self->n = relays;
     self->label = label ? label : "tor";
-    uint16_t ports[FB_TORNET_MAX_RELAYS + FB_TORNET_AUTHORITIES + 2];
+    uint16_t ports[FB_TOR_PRIVNET_MAX_RELAYS + FB_TOR_PRIVNET_AUTHORITIES + 2];
     for (int i = 0; i < relays; i++) {
-        fb_tornet_relay_t *r = &self->relays[i];
-        r->authority = i < FB_TORNET_AUTHORITIES;
+        fb_tor_privnet_relay_t *r = &self->relays[i];
+        r->authority = i < FB_TOR_PRIVNET_AUTHORITIES;
         r->exit = !r->authority;
         snprintf (r->nickname, sizeof r->nickname, "%s%d", r->authority ? "auth" : "exit",
-                  r->authority ? i : i - FB_TORNET_AUTHORITIES);
+                  r->authority ? i : i - FB_TOR_PRIVNET_AUTHORITIES);
     }
-    if (fb_tornet_find_binaries (self->tor, self->gencert, sizeof self->tor, err) != 0 ||
+    if (fb_tor_privnet_find_binaries (self->tor, self->gencert, sizeof self->tor, err) != 0 ||
         s_make_dirs (self, err) != 0 ||
-        s_pick_ports (ports, relays + FB_TORNET_AUTHORITIES + 2, err) != 0)
+        s_pick_ports (ports, relays + FB_TOR_PRIVNET_AUTHORITIES + 2, err) != 0)
         goto fail;
     for (int i = 0; i < relays; i++)
         self->relays[i].or_port = ports[i];
-    for (int a = 0; a < FB_TORNET_AUTHORITIES; a++)
+    for (int a = 0; a < FB_TOR_PRIVNET_AUTHORITIES; a++)
         self->dir_ports[a] = ports[relays + a];
-    self->socks_port = ports[relays + FB_TORNET_AUTHORITIES];
-    self->control_port = ports[relays + FB_TORNET_AUTHORITIES + 1];
+    self->socks_port = ports[relays + FB_TOR_PRIVNET_AUTHORITIES];
+    self->control_port = ports[relays + FB_TOR_PRIVNET_AUTHORITIES + 1];
     s_node_path (self, relays, "control_auth_cookie", self->cookie_path, sizeof self->cookie_path);
     int64_t t0 = fb_clock_now_ns ();
     if (s_make_keys (self, err) != 0)
@@ -596,12 +596,12 @@ fb_tornet_t *fb_tornet_new (int relays, int64_t bootstrap_timeout_ns, const char
     return self;
 fail:
     fb_err_prefix (err, "mode tor");
-    fb_tornet_destroy (&self);
+    fb_tor_privnet_destroy (&self);
     return NULL;
 }
 
-void fb_tornet_destroy (fb_tornet_t **self_p) {
-    fb_tornet_t *self = *self_p;
+void fb_tor_privnet_destroy (fb_tor_privnet_t **self_p) {
+    fb_tor_privnet_t *self = *self_p;
     if (!self)
         return;
     int64_t t0 = fb_clock_now_ns ();
@@ -618,16 +618,16 @@ void fb_tornet_destroy (fb_tornet_t **self_p) {
     *self_p = NULL;
 }
 
-int fb_tornet_size (const fb_tornet_t *self) { return self->n; }
+int fb_tor_privnet_size (const fb_tor_privnet_t *self) { return self->n; }
 
-const fb_tornet_relay_t *fb_tornet_relay (const fb_tornet_t *self, int index) {
+const fb_tor_privnet_relay_t *fb_tor_privnet_relay (const fb_tor_privnet_t *self, int index) {
     return index >= 0 && index < self->n ? &self->relays[index] : NULL;
 }
 
-uint16_t fb_tornet_socks_port (const fb_tornet_t *self) { return self->socks_port; }
-uint16_t fb_tornet_control_port (const fb_tornet_t *self) { return self->control_port; }
-const char *fb_tornet_cookie_path (const fb_tornet_t *self) { return self->cookie_path; }
-const char *fb_tornet_dir (const fb_tornet_t *self) { return self->dir; }
+uint16_t fb_tor_privnet_socks_port (const fb_tor_privnet_t *self) { return self->socks_port; }
+uint16_t fb_tor_privnet_control_port (const fb_tor_privnet_t *self) { return self->control_port; }
+const char *fb_tor_privnet_cookie_path (const fb_tor_privnet_t *self) { return self->cookie_path; }
+const char *fb_tor_privnet_dir (const fb_tor_privnet_t *self) { return self->dir; }
 
 /* VmRSS and VmHWM of pid in bytes (0 when it is gone). */
 static void s_proc_memory (pid_t pid, int64_t *rss, int64_t *hwm) {
@@ -646,8 +646,8 @@ static void s_proc_memory (pid_t pid, int64_t *rss, int64_t *hwm) {
         fclose (f);
 }
 
-void fb_tornet_memory (const fb_tornet_t *self, fb_tornet_memory_t *memory) {
-    *memory = (fb_tornet_memory_t){0};
+void fb_tor_privnet_memory (const fb_tor_privnet_t *self, fb_tor_privnet_memory_t *memory) {
+    *memory = (fb_tor_privnet_memory_t){0};
     for (int i = 0; i <= self->n; i++) {
         int64_t rss, hwm;
         s_proc_memory (self->pids[i], &rss, &hwm);
