@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/health.h"
 #include "common/hist.h"
+#include "common/procfs.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -132,19 +133,6 @@ static void *s_worker_main (void *arg) {
         __atomic_fetch_add (&w->ops[phase], 1, __ATOMIC_RELEASE);
     }
     return NULL;
-}
-
-static int64_t s_rss_bytes (void) {
-    FILE *f = fopen ("/proc/self/status", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    long long kb = 0;
-    while (fgets (line, sizeof line, f))
-        if (sscanf (line, "VmRSS: %lld kB", &kb) == 1)
-            break;
-    fclose (f);
-    return kb * 1024;
 }
 
 const char *fb_runner_default_helper_dir (void) {
@@ -273,7 +261,7 @@ static void s_runner_counters (s_run_t *run, int phase, int64_t *values) {
         wk->ops_seen[phase] = ops;
         wk->errors_seen[phase] = errors;
     }
-    values[S_RSS] = s_rss_bytes ();
+    values[S_RSS] = fb_procfs_status_bytes (0, "VmRSS");
     int64_t cpu = fb_clock_process_cpu_ns ();
     values[S_CPU] = cpu - run->cpu_seen_ns;
     run->cpu_seen_ns = cpu;

@@ -19,6 +19,7 @@
  *   bench_eventbus 1 drop 10us */
 #include "common/clock.h"
 #include "common/hist.h"
+#include "common/procfs.h"
 #include "workloads/workload.h"
 
 #include <malloc.h>
@@ -62,16 +63,7 @@ static double s_heap_in_use (void) {
     return (double)mi.uordblks + (double)mi.hblkhd;
 }
 
-static double s_rss_bytes (void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen ("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf (f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose (f);
-    }
-    return (double)resident * (double)sysconf (_SC_PAGESIZE);
-}
+static double s_rss_bytes (void) { return (double)fb_procfs_status_bytes (0, "VmRSS"); }
 
 static void *s_publisher_main (void *arg) {
     s_publisher_t *pub = arg;

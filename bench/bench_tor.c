@@ -21,6 +21,7 @@
  *
  *   bench_tor [circuits] [download_MB] */
 #include "common/clock.h"
+#include "common/procfs.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
 #include "workloads/tor/real/tor_control.h"
@@ -40,16 +41,7 @@
 
 #define S_TIMEOUT_NS (60 * FB_NS_PER_S)
 
-static double s_rss_mb (void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen ("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf (f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose (f);
-    }
-    return (double)resident * (double)sysconf (_SC_PAGESIZE) / 1e6;
-}
+static double s_rss_mb (void) { return (double)fb_procfs_status_bytes (0, "VmRSS") / 1e6; }
 
 static void s_die (const char *what, const fb_err_t *err) {
     fprintf (stderr, "bench_tor: %s: %s\n", what, err ? err->msg : "failed");

@@ -2,6 +2,7 @@
  * board) from uname, /proc and /sys, so results from a Pi 4 and an x86 server are never
  * mixed up. Linux only; on anything else the fields stay empty. */
 #include "common/fingerprint.h"
+#include "common/procfs.h"
 
 #include "common/health.h"
 
@@ -197,19 +198,6 @@ static void s_flags_text (const s_cpuinfo_t *info, char *dst, size_t cap) {
     }
 }
 
-static int64_t s_memory_bytes (void) {
-    FILE *file = fopen ("/proc/meminfo", "r");
-    if (!file)
-        return 0;
-    char line[256];
-    long long kb = 0;
-    while (fgets (line, sizeof line, file))
-        if (sscanf (line, "MemTotal: %lld kB", &kb) == 1)
-            break;
-    fclose (file);
-    return kb > 0 ? (int64_t)kb * 1024 : 0;
-}
-
 static void s_read_cpu (fb_fingerprint_t *fp) {
     s_cpuinfo_t info;
     s_read_cpuinfo (&info);
@@ -240,7 +228,7 @@ void fb_fingerprint_read (fb_fingerprint_t *fp) {
         s_copy (fp->kernel, sizeof fp->kernel, uts.release);
     }
     s_read_cpu (fp);
-    fp->memory_bytes = s_memory_bytes ();
+    fp->memory_bytes = fb_procfs_kb_field ("/proc/meminfo", "MemTotal");
     snprintf (fp->libc, sizeof fp->libc, "glibc %s", gnu_get_libc_version ());
     s_copy (fp->openssl, sizeof fp->openssl, OpenSSL_version (OPENSSL_VERSION));
     s_copy (fp->build, sizeof fp->build, FB_BUILD);

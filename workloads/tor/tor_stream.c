@@ -8,6 +8,7 @@
  * (tor_socks.c) does the same through a real tor client's SOCKS port; the descriptor below
  * only dispatches on the mode. */
 #include "common/clock.h"
+#include "common/parallel.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
 #include "workloads/tor/real/tor_real.h"
@@ -52,10 +53,6 @@ typedef struct {
     int *cursor; /* per worker: its next stream */
     atomic_int_fast64_t bytes, failures;
     int64_t stalls_seen, bad_seen;
-    /* setup's parallel builders */
-    atomic_int next_item;
-    fb_err_t setup_err;
-    atomic_bool setup_failed;
 } s_state_t;
 
 static const fb_param_spec_t s_params[] = {
@@ -117,53 +114,18 @@ static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_
 
 /* ---- setup: circuits and streams, many at once ------------------------------------------ */
 
-static void s_fail_setup (s_state_t *self, const fb_err_t *err) {
-    bool was = false;
-    if (atomic_compare_exchange_strong (&self->setup_failed, &was, true))
-        self->setup_err = *err;
-}
-
-static void *s_builder_main (void *arg) {
+static int s_build_one (void *arg, int i, fb_err_t *err) {
     s_state_t *self = arg;
-    fb_err_t err;
-    for (int i; (i = atomic_fetch_add (&self->next_item, 1)) < self->ncircuits;) {
-        fb_tor_build_t build;
-        if (fb_tor_client_build (self->client, self->hops, 0x1000 + (uint64_t)i, self->timeout_ns,
-                                 &self->slots[i].circ, &build, &err) != 0)
-            s_fail_setup (self, &err);
-    }
-    return NULL;
+    fb_tor_build_t build;
+    return fb_tor_client_build (self->client, self->hops, 0x1000 + (uint64_t)i, self->timeout_ns,
+                                &self->slots[i].circ, &build, err);
 }
 
-static void *s_opener_main (void *arg) {
+static int s_open_one (void *arg, int i, fb_err_t *err) {
     s_state_t *self = arg;
-    fb_err_t err;
-    for (int i; (i = atomic_fetch_add (&self->next_item, 1)) < self->nstreams;) {
-        s_held_t *h = &self->held[i];
-        if (fb_tor_client_open_stream (self->client, self->slots[h->slot].circ, self->timeout_ns,
-                                       &h->stream, NULL, &err) != 0)
-            s_fail_setup (self, &err);
-    }
-    return NULL;
-}
-
-static int s_parallel (s_state_t *self, void *(*fn) (void *), int items, fb_err_t *err) {
-    pthread_t threads[S_SETUP_THREADS];
-    int n = items < S_SETUP_THREADS ? items : S_SETUP_THREADS, started = 0;
-    atomic_store (&self->next_item, 0);
-    for (; started < n; started++)
-        if (pthread_create (&threads[started], NULL, fn, self) != 0)
-            break;
-    if (started == 0)
-        fn (self);
-    for (int i = 0; i < started; i++)
-        pthread_join (threads[i], NULL);
-    if (atomic_load (&self->setup_failed)) {
-        *err = self->setup_err;
-        fb_err_prefix (err, "tor.stream setup");
-        return -1;
-    }
-    return 0;
+    s_held_t *h = &self->held[i];
+    return fb_tor_client_open_stream (self->client, self->slots[h->slot].circ, self->timeout_ns,
+                                      &h->stream, NULL, err);
 }
 
 static void s_model_teardown (void **state_p);
@@ -207,8 +169,9 @@ static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, voi
         !(self->net =
               fb_tor_relay_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err)) ||
         !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err)) ||
-        s_parallel (self, s_builder_main, self->ncircuits, err) != 0 ||
-        s_parallel (self, s_opener_main, self->nstreams, err) != 0) {
+        fb_parallel_for (self->ncircuits, S_SETUP_THREADS, s_build_one, self, err) != 0 ||
+        fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0) {
+        fb_err_prefix (err, "tor.stream setup");
         s_model_teardown (&state);
         return -1;
     }

@@ -8,6 +8,7 @@
 #include "workloads/tor/real/tor_privnet.h"
 
 #include "common/clock.h"
+#include "common/procfs.h"
 #include "workloads/tor/real/tor_control.h"
 
 #include <arpa/inet.h>
@@ -629,28 +630,12 @@ uint16_t fb_tor_privnet_control_port (const fb_tor_privnet_t *self) { return sel
 const char *fb_tor_privnet_cookie_path (const fb_tor_privnet_t *self) { return self->cookie_path; }
 const char *fb_tor_privnet_dir (const fb_tor_privnet_t *self) { return self->dir; }
 
-/* VmRSS and VmHWM of pid in bytes (0 when it is gone). */
-static void s_proc_memory (pid_t pid, int64_t *rss, int64_t *hwm) {
-    char path[64], line[256];
-    long long kb;
-    *rss = *hwm = 0;
-    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = pid > 0 ? fopen (path, "r") : NULL;
-    while (f && fgets (line, sizeof line, f)) {
-        if (sscanf (line, "VmRSS: %lld kB", &kb) == 1)
-            *rss = kb * 1024;
-        else if (sscanf (line, "VmHWM: %lld kB", &kb) == 1)
-            *hwm = kb * 1024;
-    }
-    if (f)
-        fclose (f);
-}
-
 void fb_tor_privnet_memory (const fb_tor_privnet_t *self, fb_tor_privnet_memory_t *memory) {
     *memory = (fb_tor_privnet_memory_t){0};
     for (int i = 0; i <= self->n; i++) {
-        int64_t rss, hwm;
-        s_proc_memory (self->pids[i], &rss, &hwm);
+        int pid = self->pids[i];
+        int64_t rss = pid > 0 ? fb_procfs_status_bytes (pid, "VmRSS") : 0;
+        int64_t hwm = pid > 0 ? fb_procfs_status_bytes (pid, "VmHWM") : 0;
         memory->network_rss += rss;
         if (i == self->n) {
             memory->client_rss = rss;

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/rng.h"
 #include "workloads/tor/real/tor_control.h"
+#include "workloads/tor/real/tor_failures.h"
 #include "workloads/tor/real/tor_privnet.h"
 
 #include <arpa/inet.h>
@@ -35,10 +36,7 @@ typedef struct {
     fb_tor_control_t **conns; /* one per worker: each its own conversation */
     int workers, hops;
     int64_t timeout_ns;
-    atomic_int_fast64_t failures;
-    pthread_mutex_t lock; /* guards the two below (taken only when a build fails) */
-    int64_t failed;       /* builds failed since setup */
-    fb_err_t last_err;    /* the last one's reason, printed at teardown */
+    fb_tor_failures_t failed; /* counted per interval, the last reason printed at teardown */
 } s_mode_t;
 
 static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
@@ -74,7 +72,7 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
     if (!self)
         return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
     void *state = self;
-    pthread_mutex_init (&self->lock, NULL);
+    fb_tor_failures_init (&self->failed);
     self->workers = env->workers > 0 ? env->workers : 1;
     self->hops = (int)fb_params_num (params, "hops");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
@@ -97,14 +95,6 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
     return 0;
 }
 
-static void s_failed (s_mode_t *self, const fb_err_t *err) {
-    atomic_fetch_add (&self->failures, 1);
-    pthread_mutex_lock (&self->lock);
-    self->failed++;
-    self->last_err = *err;
-    pthread_mutex_unlock (&self->lock);
-}
-
 static int s_mode_op (void *state, fb_wl_op_t *op) {
     s_mode_t *self = state;
     fb_tor_control_t **conn = &self->conns[op->worker % self->workers];
@@ -112,7 +102,7 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
     if (!fb_tor_control_usable (*conn)) {
         fb_tor_control_destroy (conn);
         if (!(*conn = s_connect (self, &err))) {
-            s_failed (self, &err);
+            fb_tor_failures_add (&self->failed, &err);
             return -1;
         }
     }
@@ -133,7 +123,7 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
     if (rc == 0)
         fb_hist_record_atomic (op->metrics[S_METRIC_BUILD], build_ns);
     else
-        s_failed (self, &err);
+        fb_tor_failures_add (&self->failed, &err);
     if (id != 0 && fb_tor_control_usable (*conn))
         fb_tor_control_close_circuit (*conn, id, S_CLOSE_TIMEOUT_NS, NULL);
     return rc;
@@ -144,7 +134,7 @@ static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *co
     s_mode_t *self = state;
     fb_tor_privnet_memory_t mem;
     fb_tor_privnet_memory (self->net, &mem);
-    counters[S_C_FAILURES] = atomic_exchange (&self->failures, 0);
+    counters[S_C_FAILURES] = fb_tor_failures_take (&self->failed);
     counters[S_C_TOR_RSS] = mem.client_rss;
     counters[S_C_TOR_HWM] = mem.client_hwm;
     counters[S_C_TOR_NET_RSS] = mem.network_rss;
@@ -154,14 +144,11 @@ static void s_mode_teardown (void **state_p) {
     s_mode_t *self = *state_p;
     if (!self)
         return;
-    if (self->failed > 0)
-        fprintf (stderr, "tor.circuit: %lld circuit build(s) failed; the last: %s\n",
-                 (long long)self->failed, self->last_err.msg);
+    fb_tor_failures_fini (&self->failed, "tor.circuit", "circuit build(s)");
     for (int w = 0; self->conns && w < self->workers; w++)
         fb_tor_control_destroy (&self->conns[w]);
     free (self->conns);
     fb_tor_privnet_destroy (&self->net);
-    pthread_mutex_destroy (&self->lock);
     free (self);
     *state_p = NULL;
 }

@@ -4,7 +4,9 @@
 #include "workloads/tor/real/tor_real.h"
 
 #include "common/clock.h"
+#include "common/parallel.h"
 #include "workloads/tor/real/tor_control.h"
+#include "workloads/tor/real/tor_failures.h"
 #include "workloads/tor/real/tor_privnet.h"
 #include "workloads/tor/real/tor_sink.h"
 #include "workloads/tor/real/tor_socks.h"
@@ -60,14 +62,9 @@ typedef struct {
     s_held_t *held;
     int *cursor;   /* per worker: its next stream */
     uint8_t *bufs; /* per worker: S_READ_BUF */
-    atomic_int_fast64_t bytes, failures, open_now, open_peak;
-    atomic_int next_item;
-    fb_err_t setup_err;
-    atomic_bool setup_failed;
-    char status[65536];   /* the runner's thread: GETINFO circuit-status */
-    pthread_mutex_t lock; /* guards the two below (taken only when an op fails) */
-    int64_t failed;       /* ops failed since setup */
-    fb_err_t last_err;    /* the last one's reason, printed at teardown */
+    atomic_int_fast64_t bytes, open_now, open_peak;
+    char status[65536];       /* the runner's thread: GETINFO circuit-status */
+    fb_tor_failures_t failed; /* counted per interval, the last reason printed at teardown */
 } s_mode_t;
 
 static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
@@ -116,30 +113,10 @@ static void s_close (s_mode_t *self, s_held_t *h) {
     atomic_fetch_sub (&self->open_now, 1);
 }
 
-static void *s_opener_main (void *arg) {
-    s_mode_t *self = arg;
-    fb_err_t err;
-    for (int i; (i = atomic_fetch_add (&self->next_item, 1)) < self->nstreams;)
-        if (!atomic_load (&self->setup_failed) && s_open (self, i, NULL, &err) != 0) {
-            bool was = false;
-            if (atomic_compare_exchange_strong (&self->setup_failed, &was, true))
-                self->setup_err = err;
-        }
-    return NULL;
-}
+static int s_open_one (void *arg, int i, fb_err_t *err) { return s_open (arg, i, NULL, err); }
 
 static int s_open_all (s_mode_t *self, fb_err_t *err) {
-    pthread_t threads[S_SETUP_THREADS];
-    int n = self->nstreams < S_SETUP_THREADS ? self->nstreams : S_SETUP_THREADS, started = 0;
-    for (; started < n; started++)
-        if (pthread_create (&threads[started], NULL, s_opener_main, self) != 0)
-            break;
-    if (started == 0)
-        s_opener_main (self);
-    for (int i = 0; i < started; i++)
-        pthread_join (threads[i], NULL);
-    if (atomic_load (&self->setup_failed)) {
-        *err = self->setup_err;
+    if (fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0) {
         fb_err_prefix (err, "mode tor: opening %d streams", self->nstreams);
         return -1;
     }
@@ -176,7 +153,7 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
     if (!self)
         return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory");
     void *state = self;
-    pthread_mutex_init (&self->lock, NULL);
+    fb_tor_failures_init (&self->failed);
     if (s_mode_alloc (self, params, env, err) != 0 ||
         !(self->net = fb_tor_privnet_new ((int)fb_params_num (params, "relays"),
                                           (int64_t)fb_params_num (params, "bootstrap_timeout"),
@@ -194,14 +171,6 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
     return 0;
 }
 
-static void s_failed (s_mode_t *self, const fb_err_t *err) {
-    atomic_fetch_add (&self->failures, 1);
-    pthread_mutex_lock (&self->lock);
-    self->failed++;
-    self->last_err = *err;
-    pthread_mutex_unlock (&self->lock);
-}
-
 static int s_mode_op (void *state, fb_wl_op_t *op) {
     s_mode_t *self = state;
     int w = op->worker % self->workers, i = self->cursor[w];
@@ -214,7 +183,7 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
     fb_err_t err;
     if (held->fd < 0) {
         if (s_open (self, i, &open_ns, &err) != 0) {
-            s_failed (self, &err);
+            fb_tor_failures_add (&self->failed, &err);
             return -1;
         }
         fb_hist_record_atomic (op->metrics[S_METRIC_OPEN], open_ns);
@@ -224,7 +193,7 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
                                self->bufs + (size_t)w * S_READ_BUF, S_READ_BUF, self->timeout_ns,
                                &xfer, &err) != 0) {
         held->broken = true;
-        s_failed (self, &err);
+        fb_tor_failures_add (&self->failed, &err);
         return -1;
     }
     fb_hist_record_atomic (op->metrics[S_METRIC_TTFB], xfer.ttfb_ns);
@@ -262,7 +231,7 @@ static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *co
     int_fast64_t open_now = atomic_load (&self->open_now);
     counters[S_C_STREAMS] = atomic_exchange (&self->open_peak, open_now);
     counters[S_C_BYTES] = atomic_exchange (&self->bytes, 0);
-    counters[S_C_FAILURES] = atomic_exchange (&self->failures, 0);
+    counters[S_C_FAILURES] = fb_tor_failures_take (&self->failed);
     counters[S_C_CIRCUITS] = s_count_circuits (self);
     counters[S_C_TOR_RSS] = mem.client_rss;
     counters[S_C_TOR_HWM] = mem.client_hwm;
@@ -273,9 +242,7 @@ static void s_mode_teardown (void **state_p) {
     s_mode_t *self = *state_p;
     if (!self)
         return;
-    if (self->failed > 0)
-        fprintf (stderr, "tor.stream: %lld exchange(s) or open(s) failed; the last: %s\n",
-                 (long long)self->failed, self->last_err.msg);
+    fb_tor_failures_fini (&self->failed, "tor.stream", "exchange(s) or open(s)");
     for (int i = 0; self->held && i < self->nstreams; i++)
         s_close (self, &self->held[i]);
     fb_tor_control_destroy (&self->ctl);
@@ -284,7 +251,6 @@ static void s_mode_teardown (void **state_p) {
     free (self->held);
     free (self->cursor);
     free (self->bufs);
-    pthread_mutex_destroy (&self->lock);
     free (self);
     *state_p = NULL;
 }

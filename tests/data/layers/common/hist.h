@@ -1,3 +1,4 @@
 /* A header of the bottom layer that reaches up to the agent. */
-#include "agent/runner.h"
 #include "common/clock.h"
+
+#include "agent/runner.h"

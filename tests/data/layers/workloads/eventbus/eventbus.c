@@ -1,3 +1,3 @@
 /* A workload that includes the agent. */
-#include "agent/runner.h"
 #include "workloads/workload.h"
+#include "agent/runner.h"
