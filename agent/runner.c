@@ -231,7 +231,7 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
         run->workers[w].index = w;
         run->workers[w].hists = &run->shards[w % run->n_shards];
     }
-    if (run->wl->setup (&run->params, &env, &run->state, err) != 0) {
+    if (fb_workload_setup (run->wl, &run->params, &env, &run->state, err) != 0) {
         fb_err_prefix (err, "%s", plan->name);
         return -1;
     }
@@ -240,7 +240,7 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
 
 static void s_cleanup (s_run_t *run) {
     if (run->state)
-        run->wl->teardown (&run->state);
+        fb_workload_teardown (run->wl, &run->state);
     for (int m = 0; m < FB_MAX_METRICS; m++)
         fb_hist_destroy (&run->interval[m]);
     for (int sh = 0; sh < S_MAX_SHARDS; sh++)

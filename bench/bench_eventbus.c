@@ -96,7 +96,7 @@ static int s_setup (const fb_workload_t *wl, int publishers, const char *overflo
         return -1;
     }
     fb_wl_env_t env = {.workers = publishers};
-    if (wl->setup (&params, &env, state, &err) != 0) {
+    if (fb_workload_setup (wl, &params, &env, state, &err) != 0) {
         fprintf (stderr, "bench_eventbus: setup: %s\n", err.msg);
         return -1;
     }
@@ -152,7 +152,7 @@ static int s_run_case (int publishers, int64_t budget_ns, const char *overflow, 
     if (wl && metrics[0] && metrics[1] && s_setup (wl, publishers, overflow, work, &state) == 0) {
         rc = s_run_publishers (wl, state, publishers, budget_ns, res);
         wl->interval (state, metrics, res->counters);
-        wl->teardown (&state);
+        fb_workload_teardown (wl, &state);
     }
     fb_hist_destroy (&metrics[0]);
     fb_hist_destroy (&metrics[1]);

@@ -2,6 +2,7 @@
  * runner's own metrics and counters that every kind has. */
 #include "workloads/workload.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 extern const fb_workload_t fb_workload_eventbus;
@@ -52,4 +53,29 @@ const fb_workload_t *const *fb_workload_all (void) { return s_all; }
 fb_counter_kind_t fb_workload_counter_kind (const char *name, const void *wl) {
     const fb_counter_spec_t *spec = fb_workload_counter_spec (wl, name);
     return spec ? spec->kind : FB_COUNTER_SUM;
+}
+
+int fb_workload_setup (const fb_workload_t *wl, const fb_params_t *params, const fb_wl_env_t *env,
+                       void **state_p, fb_err_t *err) {
+    *state_p = NULL;
+    if (wl->check && wl->check (params, env, err) != 0)
+        return -1;
+    void *state = calloc (1, wl->state_size ? wl->state_size : 1);
+    if (!state)
+        return fb_err_set (err, FB_ENOMEM, "%s: out of memory", wl->kind ? wl->kind : "workload");
+    if (wl->setup (state, params, env, err) != 0) {
+        wl->teardown (state);
+        free (state);
+        return -1;
+    }
+    *state_p = state;
+    return 0;
+}
+
+void fb_workload_teardown (const fb_workload_t *wl, void **state_p) {
+    if (!*state_p)
+        return;
+    wl->teardown (*state_p);
+    free (*state_p);
+    *state_p = NULL;
 }

@@ -103,15 +103,21 @@ typedef struct fb_workload {
      * must be installed) when the plan arrives, so that a plan error is reported before
      * Start. May be NULL. */
     int (*check) (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err);
-    int (*setup) (const fb_params_t *params, const fb_wl_env_t *env, void **state_p, fb_err_t *err);
+    /* Bytes of the workload's state: fb_workload_setup allocates it zeroed before setup and
+     * frees it after teardown. */
+    size_t state_size;
+    /* Fills the zeroed state (the check has passed). On failure (-1) teardown runs on what was
+     * filled, so teardown must take a state that setup left half done. */
+    int (*setup) (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err);
     /* One operation. 0 ok, -1 the operation failed (counted as an error, the run goes on). */
     int (*op) (void *state, fb_wl_op_t *op);
     /* At each interval end, on the runner's thread: drain metrics the workload recorded on
      * its own threads into metrics[i] (fb_hist_drain) and fill counters[i] (the interval's
      * amount for SUM counters, the current value for MAX). May be NULL. */
     void (*interval) (void *state, fb_hist_t *const *metrics, int64_t *counters);
-    /* Stops the workload's own threads; after it no more recording. */
-    void (*teardown) (void **state_p);
+    /* Stops the workload's own threads and frees what setup made (not the state itself);
+     * after it no more recording. */
+    void (*teardown) (void *state);
 } fb_workload_t;
 
 /* What the runner measures for every workload, before the kind's own (agent/runner.c):
@@ -140,6 +146,13 @@ fb_counter_kind_t fb_workload_counter_kind (const char *name, const void *wl);
 const fb_workload_t *fb_workload_find (const char *kind);
 /* NULL-terminated list of every kind. */
 const fb_workload_t *const *fb_workload_all (void);
+
+/* The setup every kind shares: its check, a zeroed state of wl->state_size bytes, its setup;
+ * on failure its teardown, the state freed and *state_p NULL. */
+int fb_workload_setup (const fb_workload_t *wl, const fb_params_t *params, const fb_wl_env_t *env,
+                       void **state_p, fb_err_t *err);
+/* Its teardown, then the state freed; *state_p NULL (already NULL: nothing). */
+void fb_workload_teardown (const fb_workload_t *wl, void **state_p);
 
 /* Params: fills every param with its default. */
 int fb_params_init (fb_params_t *params, const fb_workload_t *wl, fb_err_t *err);

@@ -59,7 +59,7 @@ static void s_bus_setup (t_bus_t *bus, const char *const *pairs) {
             fail_msg ("%s=%s: %s", pairs[i], pairs[i + 1], err.msg);
     }
     fb_wl_env_t env = {.workers = (int)fb_params_num (&params, "publishers")};
-    if (bus->wl->setup (&params, &env, &bus->state, &err) != 0)
+    if (fb_workload_setup (bus->wl, &params, &env, &bus->state, &err) != 0)
         fail_msg ("setup: %s", err.msg);
     assert_non_null (bus->state);
     for (int i = 0; i < 2; i++) {
@@ -90,7 +90,7 @@ static void s_bus_settle (t_bus_t *bus, int64_t expected) {
 }
 
 static void s_bus_teardown (t_bus_t *bus) {
-    bus->wl->teardown (&bus->state);
+    fb_workload_teardown (bus->wl, &bus->state);
     assert_null (bus->state);
     fb_hist_destroy (&bus->metrics[0]);
     fb_hist_destroy (&bus->metrics[1]);

@@ -60,7 +60,7 @@ static void s_setup (t_log_t *log, int workers, const char *const *pairs) {
         if (fb_params_set (&params, pairs[i], pairs[i + 1], &err) != 0)
             fail_msg ("%s=%s: %s", pairs[i], pairs[i + 1], err.msg);
     fb_wl_env_t env = {.workers = workers, .helper_dir = fb_runner_default_helper_dir ()};
-    if (log->wl->setup (&params, &env, &log->state, &err) != 0)
+    if (fb_workload_setup (log->wl, &params, &env, &log->state, &err) != 0)
         fail_msg ("setup: %s", err.msg);
     for (int i = 0; i < M_N; i++)
         assert_non_null (log->metrics[i] = fb_hist_new_default (&err));
@@ -129,7 +129,7 @@ static void s_settle (t_log_t *log, int64_t lines) {
 }
 
 static void s_teardown (t_log_t *log) {
-    log->wl->teardown (&log->state);
+    fb_workload_teardown (log->wl, &log->state);
     assert_null (log->state);
     for (int i = 0; i < M_N; i++)
         fb_hist_destroy (&log->metrics[i]);

@@ -102,7 +102,7 @@ static void s_wl_setup (t_wl_t *t, const char *const *pairs, const fb_allow_t *a
         .workers = workers, .allow = fb_allow_for_workloads (allow), .helper_dir = s_helper ()};
     fb_err_t err = {0};
     if (t->wl->check (&params, &env, &err) != 0 ||
-        t->wl->setup (&params, &env, &t->state, &err) != 0)
+        fb_workload_setup (t->wl, &params, &env, &t->state, &err) != 0)
         fail_msg ("setup: %s", err.msg);
     for (int i = 0; i < M_N; i++) {
         assert_non_null (t->metrics[i] = fb_hist_new_default (&err));
@@ -144,7 +144,7 @@ static void s_wl_teardown (t_wl_t *t) {
     s_wl_interval (t);
     assert_int_equal (t->totals[C_ZOMBIES], 0);
     assert_int_equal (t->totals[C_LEAKED_FDS], 0);
-    t->wl->teardown (&t->state);
+    fb_workload_teardown (t->wl, &t->state);
     assert_null (t->state);
     for (int i = 0; i < M_N; i++) {
         fb_hist_destroy (&t->metrics[i]);
@@ -309,7 +309,8 @@ static void test_command_not_on_the_allow_list_is_refused_and_never_runs (void *
     assert_string_equal (err.msg, "command \"fb-make-marker\" is not on this agent's allow-list "
                                   "(allowed: fb-child, sleepy)");
     void *wl_state = NULL;
-    assert_int_equal (wl->setup (&params, &env, &wl_state, &err), -1); /* setup checks too */
+    assert_int_equal (fb_workload_setup (wl, &params, &env, &wl_state, &err),
+                      -1); /* setup checks too */
     assert_null (wl_state);
     env.allow = fb_allow_for_workloads (NULL); /* no list at all: only fb-child */
     assert_int_equal (wl->check (&params, &env, &err), -1);

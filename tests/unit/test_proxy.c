@@ -325,7 +325,7 @@ static int s_run_workload (const char *const *pairs, int64_t *counters, int64_t 
         assert_int_equal (fb_params_set (&params, pairs[i], pairs[i + 1], &err), 0);
     fb_wl_env_t env = {.workers = 2, .duration_ns = FB_NS_PER_S};
     void *state = NULL;
-    assert_int_equal (wl->setup (&params, &env, &state, &err), 0);
+    assert_int_equal (fb_workload_setup (wl, &params, &env, &state, &err), 0);
     t_worker_t workers[2];
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
@@ -342,7 +342,7 @@ static int s_run_workload (const char *const *pairs, int64_t *counters, int64_t 
     wl->interval (state, metrics, counters);
     *inject_count = fb_hist_count (inject);
     fb_hist_destroy (&inject);
-    wl->teardown (&state);
+    fb_workload_teardown (wl, &state);
     assert_null (state);
     return failed;
 }

@@ -257,7 +257,7 @@ static void s_drive (const fb_workload_t *wl, const char *const *pairs, int work
     fb_wl_env_t env = {.workers = workers};
     assert_int_equal (wl->check (&params, &env, &err), 0);
     void *state = NULL;
-    if (wl->setup (&params, &env, &state, &err) != 0)
+    if (fb_workload_setup (wl, &params, &env, &state, &err) != 0)
         fail_msg ("setup: %s", err.msg);
     t_driver_t drivers[4];
     pthread_t threads[4];
@@ -285,7 +285,7 @@ static void s_drive (const fb_workload_t *wl, const char *const *pairs, int work
     }
     fb_hist_t *none[FB_MAX_METRICS] = {NULL};
     wl->interval (state, none, counters);
-    wl->teardown (&state);
+    fb_workload_teardown (wl, &state);
     assert_null (state);
 }
 

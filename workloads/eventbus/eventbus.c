@@ -468,27 +468,17 @@ static int s_start_threads (s_bus_t *self, fb_err_t *err) {
     return 0;
 }
 
-static void s_teardown (void **state_p);
-
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
+static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
     (void)env; /* the runner's publishers call op; nothing here depends on rate or duration */
-    *state_p = NULL;
-    s_bus_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory");
+    s_bus_t *self = state;
     pthread_rwlock_init (&self->map_lock, NULL);
     pthread_mutex_init (&self->reap_lock, NULL);
     pthread_cond_init (&self->reap_cond, NULL);
     pthread_cond_init (&self->idle_cond, NULL);
     pthread_attr_init (&self->spawn_attr);
     pthread_attr_setstacksize (&self->spawn_attr, FB_EVENTBUS_STACK_BYTES);
-    void *state = self;
-    if (s_alloc (self, params, err) != 0 || s_start_threads (self, err) != 0) {
-        s_teardown (&state);
+    if (s_alloc (self, params, err) != 0 || s_start_threads (self, err) != 0)
         return -1;
-    }
-    *state_p = self;
     return 0;
 }
 
@@ -511,10 +501,8 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
 }
 
 /* Stops the pool, waits for every spawned thread, joins them all, frees. */
-static void s_teardown (void **state_p) {
-    s_bus_t *self = *state_p;
-    if (!self)
-        return;
+static void s_teardown (void *state) {
+    s_bus_t *self = state;
     if (self->queue.ring)
         s_queue_stop (&self->queue);
     for (int i = 0; i < self->started_workers; i++)
@@ -539,8 +527,6 @@ static void s_teardown (void **state_p) {
     pthread_rwlock_destroy (&self->map_lock);
     free (self->workers);
     free (self->handler_store);
-    free (self);
-    *state_p = NULL;
 }
 
 const fb_workload_t fb_workload_eventbus = {
@@ -550,6 +536,7 @@ const fb_workload_t fb_workload_eventbus = {
     .concurrency_param = "publishers",
     .metrics = s_metrics,
     .counters = s_counters,
+    .state_size = sizeof (s_bus_t),
     .setup = s_setup,
     .op = s_op,
     .interval = s_interval,

@@ -381,8 +381,6 @@ static void s_stop_child (s_log_t *self) {
     self->child_fd = -1;
 }
 
-static void s_teardown (void **state_p);
-
 static int s_start (s_log_t *self, const fb_params_t *params, const fb_wl_env_t *env,
                     fb_err_t *err) {
     if (self->op == S_OP_DETECT)
@@ -404,13 +402,8 @@ static int s_start (s_log_t *self, const fb_params_t *params, const fb_wl_env_t 
     return 0;
 }
 
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
-    *state_p = NULL;
-    s_log_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "log: out of memory");
-    void *state = self;
+static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    s_log_t *self = state;
     self->child_fd = -1;
     self->op = (int)fb_params_num (params, "op");
     self->workers = env->workers > 0 ? env->workers : 1;
@@ -419,11 +412,8 @@ static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **st
         fb_params_num (params, "search") == 1 ? FB_LOGSTORE_REGEX : FB_LOGSTORE_SUBSTR;
     self->query = s_queries[self->search_mode][(int)fb_params_num (params, "query")];
     if (s_make_pool (self, (uint64_t)fb_params_num (params, "seed"), err) != 0 ||
-        s_start (self, params, env, err) != 0) {
-        s_teardown (&state);
+        s_start (self, params, env, err) != 0)
         return -1;
-    }
-    *state_p = self;
     return 0;
 }
 
@@ -464,10 +454,8 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     assert (rc == 0);
 }
 
-static void s_teardown (void **state_p) {
-    s_log_t *self = *state_p;
-    if (!self)
-        return;
+static void s_teardown (void *state) {
+    s_log_t *self = state;
     atomic_store (&self->stop, true);
     if (self->searcher_started)
         pthread_join (self->searcher, NULL);
@@ -479,8 +467,6 @@ static void s_teardown (void **state_p) {
     free (self->detectors);
     fb_hist_destroy (&self->search_hist);
     free (self->pool);
-    free (self);
-    *state_p = NULL;
 }
 
 const fb_workload_t fb_workload_log = {
@@ -490,6 +476,7 @@ const fb_workload_t fb_workload_log = {
     .metrics = s_metrics,
     .counters = s_counters,
     .check = s_check,
+    .state_size = sizeof (s_log_t),
     .setup = s_setup,
     .op = s_op,
     .interval = s_interval,

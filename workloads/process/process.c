@@ -387,38 +387,22 @@ static int s_start_kept (s_state_t *self, fb_err_t *err) {
     return 0;
 }
 
-static void s_teardown (void **state_p);
-
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
-    *state_p = NULL;
-    if (s_check (params, env, err) != 0)
-        return -1;
-    s_state_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "out of memory");
-    void *state = self;
+static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    s_state_t *self = state;
     self->op = (int)fb_params_num (params, "op");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
-    if (s_alloc (self, params, env, err) != 0 || s_make_manager (self, params, err) != 0) {
-        s_teardown (&state);
+    if (s_alloc (self, params, env, err) != 0 || s_make_manager (self, params, err) != 0)
         return -1;
-    }
     self->baseline_fds = s_count_fds ();
     const char *const *argv = NULL;
-    if (s_resolve (params, env, self->path, sizeof self->path, &argv, err) != 0) {
-        s_teardown (&state);
+    if (s_resolve (params, env, self->path, sizeof self->path, &argv, err) != 0)
         return -1;
-    }
     if (argv)
         self->argv = argv; /* the allow-list's, as written there */
     else
         s_build_fb_child (self, params, self->path);
-    if (s_start_kept (self, err) != 0) {
-        s_teardown (&state);
+    if (s_start_kept (self, err) != 0)
         return -1;
-    }
-    *state_p = self;
     return 0;
 }
 
@@ -466,18 +450,14 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
 }
 
 /* Stops and reaps every process (the manager's destroy), then frees. */
-static void s_teardown (void **state_p) {
-    s_state_t *self = *state_p;
-    if (!self)
-        return;
+static void s_teardown (void *state) {
+    s_state_t *self = state;
     fb_procman_destroy (&self->man);
     if (self->store)
         fb_logstore_destroy (&self->store);
     free (self->keep_ids);
     free (self->worker_ids);
     free (self->list_bufs);
-    free (self);
-    *state_p = NULL;
 }
 
 const fb_workload_t fb_workload_process = {
@@ -487,6 +467,7 @@ const fb_workload_t fb_workload_process = {
     .metrics = s_metrics,
     .counters = s_counters,
     .check = s_check,
+    .state_size = sizeof (s_state_t),
     .setup = s_setup,
     .op = s_op,
     .interval = s_interval,

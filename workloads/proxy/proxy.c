@@ -202,17 +202,8 @@ static int s_start_clients (s_state_t *self, const fb_params_t *params, int conn
     return 0;
 }
 
-static void s_teardown (void **state_p);
-
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
-    *state_p = NULL;
-    if (s_check (params, env, err) != 0)
-        return -1;
-    s_state_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "proxy: out of memory");
-    void *state = self;
+static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    s_state_t *self = state;
     self->target = (int)fb_params_num (params, "target");
     self->mix = (int)fb_params_num (params, "paths");
     self->nurls = (int)fb_params_num (params, "urls");
@@ -227,10 +218,8 @@ static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **st
         fb_err_set (err, FB_ENOMEM, "out of memory for the requests");
         goto fail;
     }
-    *state_p = self;
     return 0;
 fail:
-    s_teardown (&state);
     return -1;
 }
 
@@ -279,10 +268,8 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     (void)rc;
 }
 
-static void s_teardown (void **state_p) {
-    s_state_t *self = *state_p;
-    if (!self)
-        return;
+static void s_teardown (void *state) {
+    s_state_t *self = state;
     for (int w = 0; self->workers && w < self->nworkers; w++)
         fb_http_client_destroy (&self->workers[w].client);
     fb_http_proxy_destroy (&self->proxy);
@@ -292,8 +279,6 @@ static void s_teardown (void **state_p) {
             fb_bytes_free (&self->reqs[u][i]);
     free (self->reqs);
     free (self->workers);
-    free (self);
-    *state_p = NULL;
 }
 
 const fb_workload_t fb_workload_proxy = {
@@ -304,6 +289,7 @@ const fb_workload_t fb_workload_proxy = {
     .metrics = s_metrics,
     .counters = s_counters,
     .check = s_check,
+    .state_size = sizeof (s_state_t),
     .setup = s_setup,
     .op = s_op,
     .interval = s_interval,

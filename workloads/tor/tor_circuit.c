@@ -67,26 +67,16 @@ static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_
     return 0;
 }
 
-static void s_model_teardown (void **state_p);
-
-static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env,
                           fb_err_t *err) {
-    *state_p = NULL;
-    if (s_model_check (params, env, err) != 0)
-        return -1;
-    s_state_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
-    void *state = self;
+    (void)env;
+    s_state_t *self = state;
     self->hops = (int)fb_params_num (params, "hops");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
     self->net = fb_tor_relay_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err);
-    if (!self->net || !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err))) {
-        s_model_teardown (&state);
+    if (!self->net || !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err)))
         return -1;
-    }
-    *state_p = self;
     return 0;
 }
 
@@ -123,17 +113,14 @@ static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *c
     self->relay_crypto_seen = ns.crypto_ns;
 }
 
-static void s_model_teardown (void **state_p) {
-    s_state_t *self = *state_p;
-    if (!self)
-        return;
+static void s_model_teardown (void *state) {
+    s_state_t *self = state;
     fb_tor_client_destroy (&self->client);
     fb_tor_relay_net_destroy (&self->net);
-    free (self);
-    *state_p = NULL;
 }
 
 static const fb_workload_t s_model = {
+    .state_size = sizeof (s_state_t),
     .setup = s_model_setup,
     .op = s_model_op,
     .interval = s_model_interval,
@@ -149,9 +136,8 @@ static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t 
     return fb_tor_mode_check (&s_modes, params, env, err);
 }
 
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
-    return fb_tor_mode_setup (&s_modes, params, env, state_p, err);
+static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    return fb_tor_mode_setup (&s_modes, state, params, env, err);
 }
 
 const fb_workload_t fb_workload_tor_circuit = {
@@ -162,6 +148,7 @@ const fb_workload_t fb_workload_tor_circuit = {
     .concurrency_param = "concurrency",
     .metrics = s_metrics,
     .counters = s_counters,
+    .state_size = sizeof (fb_tor_mode_state_t),
     .check = s_check,
     .setup = s_setup,
     .op = fb_tor_mode_op,

@@ -18,12 +18,19 @@ typedef struct {
 /* The shared check, then the chosen mode's own. */
 int fb_tor_mode_check (const fb_tor_mode_t *modes, const fb_params_t *params,
                        const fb_wl_env_t *env, fb_err_t *err);
-/* Checks, then sets the chosen mode up; *state_p remembers which. */
-int fb_tor_mode_setup (const fb_tor_mode_t *modes, const fb_params_t *params,
-                       const fb_wl_env_t *env, void **state_p, fb_err_t *err);
+/* The state of a moded workload (its descriptor's state_size): the mode chosen at setup and
+ * that mode's own state. */
+typedef struct {
+    const fb_workload_t *impl;
+    void *state;
+} fb_tor_mode_state_t;
+
+/* Sets the chosen mode up (fb_workload_setup of it) in state, a fb_tor_mode_state_t. */
+int fb_tor_mode_setup (const fb_tor_mode_t *modes, void *state, const fb_params_t *params,
+                       const fb_wl_env_t *env, fb_err_t *err);
 /* The descriptor's op, interval and teardown: to the mode chosen at setup. */
 int fb_tor_mode_op (void *state, fb_wl_op_t *op);
 void fb_tor_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters);
-void fb_tor_mode_teardown (void **state_p);
+void fb_tor_mode_teardown (void *state);
 
 #endif

@@ -128,8 +128,6 @@ static int s_open_one (void *arg, int i, fb_err_t *err) {
                                       &h->stream, NULL, err);
 }
 
-static void s_model_teardown (void **state_p);
-
 static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_t *env,
                     fb_err_t *err) {
     self->hops = (int)fb_params_num (params, "hops");
@@ -155,15 +153,9 @@ static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_
     return 0;
 }
 
-static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env,
                           fb_err_t *err) {
-    *state_p = NULL;
-    if (s_model_check (params, env, err) != 0)
-        return -1;
-    s_state_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory");
-    void *state = self;
+    s_state_t *self = state;
     int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
     if (s_alloc (self, params, env, err) != 0 ||
         !(self->net =
@@ -172,11 +164,9 @@ static int s_model_setup (const fb_params_t *params, const fb_wl_env_t *env, voi
         fb_parallel_for (self->ncircuits, S_SETUP_THREADS, s_build_one, self, err) != 0 ||
         fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0) {
         fb_err_prefix (err, "tor.stream setup");
-        s_model_teardown (&state);
         return -1;
     }
     fb_tor_client_reset_peak (self->client);
-    *state_p = self;
     return 0;
 }
 
@@ -261,10 +251,8 @@ static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *c
     self->bad_seen = bad;
 }
 
-static void s_model_teardown (void **state_p) {
-    s_state_t *self = *state_p;
-    if (!self)
-        return;
+static void s_model_teardown (void *state) {
+    s_state_t *self = state;
     for (int i = 0; self->client && self->held && i < self->nstreams; i++)
         fb_tor_client_close_stream (self->client, &self->held[i].stream);
     for (int i = 0; self->slots && i < self->ncircuits; i++) {
@@ -281,11 +269,10 @@ static void s_model_teardown (void **state_p) {
     free (self->slots);
     free (self->held);
     free (self->cursor);
-    free (self);
-    *state_p = NULL;
 }
 
 static const fb_workload_t s_model = {
+    .state_size = sizeof (s_state_t),
     .setup = s_model_setup,
     .op = s_model_op,
     .interval = s_model_interval,
@@ -301,9 +288,8 @@ static int s_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t 
     return fb_tor_mode_check (&s_modes, params, env, err);
 }
 
-static int s_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
-                    fb_err_t *err) {
-    return fb_tor_mode_setup (&s_modes, params, env, state_p, err);
+static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
+    return fb_tor_mode_setup (&s_modes, state, params, env, err);
 }
 
 const fb_workload_t fb_workload_tor_stream = {
@@ -314,6 +300,7 @@ const fb_workload_t fb_workload_tor_stream = {
     .concurrency_param = "concurrency",
     .metrics = s_metrics,
     .counters = s_counters,
+    .state_size = sizeof (fb_tor_mode_state_t),
     .check = s_check,
     .setup = s_setup,
     .op = fb_tor_mode_op,

@@ -63,36 +63,23 @@ static fb_tor_control_t *s_connect (s_mode_t *self, fb_err_t *err) {
     return conn;
 }
 
-static void s_mode_teardown (void **state_p);
-
-static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+static int s_mode_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env,
                          fb_err_t *err) {
-    *state_p = NULL;
-    s_mode_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
-    void *state = self;
+    s_mode_t *self = state;
     fb_tor_failures_init (&self->failed);
     self->workers = env->workers > 0 ? env->workers : 1;
     self->hops = (int)fb_params_num (params, "hops");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     self->conns = calloc ((size_t)self->workers, sizeof *self->conns);
-    if (!self->conns) {
-        s_mode_teardown (&state);
+    if (!self->conns)
         return fb_err_set (err, FB_ENOMEM, "tor.circuit: out of memory");
-    }
     self->net = fb_tor_privnet_new ((int)fb_params_num (params, "relays"),
                                     (int64_t)fb_params_num (params, "bootstrap_timeout"),
                                     "tor.circuit", err);
     for (int w = 0; self->net && w < self->workers; w++)
         if (!(self->conns[w] = s_connect (self, err)))
             break;
-    if (!self->net || !self->conns[self->workers - 1]) {
-        s_mode_teardown (&state);
-        return -1;
-    }
-    *state_p = self;
-    return 0;
+    return self->net && self->conns[self->workers - 1] ? 0 : -1;
 }
 
 static int s_mode_op (void *state, fb_wl_op_t *op) {
@@ -140,23 +127,20 @@ static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *co
     counters[S_C_TOR_NET_RSS] = mem.network_rss;
 }
 
-static void s_mode_teardown (void **state_p) {
-    s_mode_t *self = *state_p;
-    if (!self)
-        return;
+static void s_mode_teardown (void *state) {
+    s_mode_t *self = state;
     fb_tor_failures_fini (&self->failed, "tor.circuit", "circuit build(s)");
     for (int w = 0; self->conns && w < self->workers; w++)
         fb_tor_control_destroy (&self->conns[w]);
     free (self->conns);
     fb_tor_privnet_destroy (&self->net);
-    free (self);
-    *state_p = NULL;
 }
 
 const fb_workload_t fb_tor_real_circuit = {
     .kind = "tor.circuit",
     .summary = "tor.circuit in mode tor: EXTENDCIRCUIT through a private network of tor processes",
     .check = s_mode_check,
+    .state_size = sizeof (s_mode_t),
     .setup = s_mode_setup,
     .op = s_mode_op,
     .interval = s_mode_interval,

@@ -144,15 +144,9 @@ static int s_mode_alloc (s_mode_t *self, const fb_params_t *params, const fb_wl_
     return 0;
 }
 
-static void s_mode_teardown (void **state_p);
-
-static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void **state_p,
+static int s_mode_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env,
                          fb_err_t *err) {
-    *state_p = NULL;
-    s_mode_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory");
-    void *state = self;
+    s_mode_t *self = state;
     fb_tor_failures_init (&self->failed);
     if (s_mode_alloc (self, params, env, err) != 0 ||
         !(self->net = fb_tor_privnet_new ((int)fb_params_num (params, "relays"),
@@ -162,12 +156,9 @@ static int s_mode_setup (const fb_params_t *params, const fb_wl_env_t *env, void
         !(self->ctl = fb_tor_control_new (fb_tor_privnet_control_port (self->net),
                                           fb_tor_privnet_cookie_path (self->net),
                                           S_CONTROL_TIMEOUT_NS, err)) ||
-        s_open_all (self, err) != 0) {
-        s_mode_teardown (&state);
+        s_open_all (self, err) != 0)
         return -1;
-    }
     atomic_store (&self->open_peak, atomic_load (&self->open_now));
-    *state_p = self;
     return 0;
 }
 
@@ -238,10 +229,8 @@ static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *co
     counters[S_C_TOR_NET_RSS] = mem.network_rss;
 }
 
-static void s_mode_teardown (void **state_p) {
-    s_mode_t *self = *state_p;
-    if (!self)
-        return;
+static void s_mode_teardown (void *state) {
+    s_mode_t *self = state;
     fb_tor_failures_fini (&self->failed, "tor.stream", "exchange(s) or open(s)");
     for (int i = 0; self->held && i < self->nstreams; i++)
         s_close (self, &self->held[i]);
@@ -251,8 +240,6 @@ static void s_mode_teardown (void **state_p) {
     free (self->held);
     free (self->cursor);
     free (self->bufs);
-    free (self);
-    *state_p = NULL;
 }
 
 const fb_workload_t fb_tor_real_stream = {
@@ -260,6 +247,7 @@ const fb_workload_t fb_tor_real_stream = {
     .summary = "tor.stream in mode tor: SOCKS5 streams through a private network of tor "
                "processes to a loopback sink",
     .check = s_mode_check,
+    .state_size = sizeof (s_mode_t),
     .setup = s_mode_setup,
     .op = s_mode_op,
     .interval = s_mode_interval,
