@@ -1,11 +1,12 @@
 # kill -9 of one of two agents mid-run: the run finishes with the other, whose results are
 # complete; run.json and report.md name the lost host and when; exit 3.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 HEARTBEAT=2s scenario lost 2 6s
-bg coord "$COORD" run lost.yaml --bind tcp://127.0.0.1:5721 --local 0
+bg coord "$COORD" run lost.yaml --bind tcp://127.0.0.1:$PORT --local 0
 COORD_PID=$LAST_PID
-bg a1 "$AGENT" --coordinator tcp://127.0.0.1:5721 --id a1 --once --state-dir "$WORK/state"
-bg a2 "$AGENT" --coordinator tcp://127.0.0.1:5721 --id a2 --once --state-dir "$WORK/state"
+bg a1 "$AGENT" --coordinator tcp://127.0.0.1:$PORT --id a1 --once --state-dir "$WORK/state"
+bg a2 "$AGENT" --coordinator tcp://127.0.0.1:$PORT --id a2 --once --state-dir "$WORK/state"
 A2=$LAST_PID
 wait_for a2.log 'starts in' 20
 sleep 3
@@ -30,10 +31,10 @@ pass "agent killed mid-run: exit 3, a2 lost, a1 complete ($a1_ops ops)"
 # The same with allow_lost: 1 is judged by the verdicts: exit 0.
 rm -rf results
 HEARTBEAT=2s scenario lost1 2 5s "allow_lost: 1"
-bg coord2 "$COORD" run lost1.yaml --bind tcp://127.0.0.1:5721 --local 0
+bg coord2 "$COORD" run lost1.yaml --bind tcp://127.0.0.1:$PORT --local 0
 COORD_PID=$LAST_PID
-bg b1 "$AGENT" --coordinator tcp://127.0.0.1:5721 --id b1 --once --state-dir "$WORK/state"
-bg b2 "$AGENT" --coordinator tcp://127.0.0.1:5721 --id b2 --once --state-dir "$WORK/state"
+bg b1 "$AGENT" --coordinator tcp://127.0.0.1:$PORT --id b1 --once --state-dir "$WORK/state"
+bg b2 "$AGENT" --coordinator tcp://127.0.0.1:$PORT --id b2 --once --state-dir "$WORK/state"
 wait_for b2.log 'starts in' 20
 sleep 2
 kill -9 "$LAST_PID"

@@ -2,10 +2,11 @@
 # goes late, the run passes, and the fleet total equals the agent's own tally (no duplicate,
 # no gap).
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 HEARTBEAT=6s scenario paused 1 8s
-bg coord "$COORD" run paused.yaml --bind tcp://127.0.0.1:5831 --local 0
+bg coord "$COORD" run paused.yaml --bind tcp://127.0.0.1:$PORT --local 0
 COORD_PID=$LAST_PID
-bg a1 "$AGENT" --coordinator tcp://127.0.0.1:5831 --id a1 --once --state-dir "$WORK/state"
+bg a1 "$AGENT" --coordinator tcp://127.0.0.1:$PORT --id a1 --once --state-dir "$WORK/state"
 A1=$LAST_PID
 wait_for a1.log 'starts in' 20
 sleep 2.5
@@ -14,7 +15,7 @@ sleep 2.5
 kill -CONT "$A1"
 
 # A Hello from an unknown agent in the middle of the run gets an Error, and the run goes on.
-"$FB_BUILD_DIR/fb_zsend" tcp://127.0.0.1:5831 hello --id intruder --wait-ms 1000 >intruder.out 2>&1 || true
+"$FB_BUILD_DIR/fb_zsend" tcp://127.0.0.1:$PORT hello --id intruder --wait-ms 1000 >intruder.out 2>&1 || true
 grep -q 'reply ERROR' intruder.out || fail "a Hello from an unknown agent during the run should get an Error: $(cat intruder.out)"
 
 set +e

@@ -2,10 +2,11 @@
 # timeout, keeps its results in its state folder (and says where), and waits for the next
 # coordinator, with which it then completes a run.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 HEARTBEAT=2s scenario first 1 20s
-bg coord "$COORD" run first.yaml --bind tcp://127.0.0.1:5751 --local 0 --out "$WORK/r1"
+bg coord "$COORD" run first.yaml --bind tcp://127.0.0.1:$PORT --local 0 --out "$WORK/r1"
 COORD_PID=$LAST_PID
-bg agent "$AGENT" --coordinator tcp://127.0.0.1:5751 --id a1 --state-dir "$WORK/state"
+bg agent "$AGENT" --coordinator tcp://127.0.0.1:$PORT --id a1 --state-dir "$WORK/state"
 AGENT_PID=$LAST_PID
 wait_for agent.log 'starts in' 20
 sleep 3
@@ -21,7 +22,7 @@ kill -0 "$AGENT_PID" || fail "the agent should wait for the next coordinator"
 pass "coordinator killed: agent kept $ops ops in $kept"
 
 HEARTBEAT=2s scenario second 1 2s
-run_coord 0 run second.yaml --bind tcp://127.0.0.1:5751 --local 0 --quiet
+run_coord 0 run second.yaml --bind tcp://127.0.0.1:$PORT --local 0 --quiet
 [ "$(jqr '.hosts[0].id')" = a1 ] || fail "the second run should have used a1"
 kill -TERM "$AGENT_PID"
 for _ in $(seq 50); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done

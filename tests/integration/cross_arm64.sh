@@ -4,6 +4,7 @@
 # no qemu, or the cross build is older than the sources: the cross build itself is too slow
 # for the suite (docs/cross-build.md).
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 CROSS_DIR=${FB_CROSS_ARM64_DIR:-$FB_SOURCE_DIR/build-arm64}
 CROSS_AGENT=$CROSS_DIR/agent
 QEMU=qemu-aarch64-static
@@ -43,10 +44,10 @@ esac
 sed 's/expect: 2/expect: 1/' "$FB_SOURCE_DIR/examples/quick.yaml" >"$WORK/quick.yaml"
 grep -q 'expect: 1,' "$WORK/quick.yaml" || fail "could not set agents.expect to 1 in quick.yaml"
 
-bg agent-pi "${ARM_AGENT[@]}" --coordinator tcp://127.0.0.1:5811 --id pi --once \
+bg agent-pi "${ARM_AGENT[@]}" --coordinator tcp://127.0.0.1:$PORT --id pi --once \
     --state-dir "$WORK/state"
 agent_pid=$LAST_PID
-run_coord 0 run "$WORK/quick.yaml" --bind tcp://127.0.0.1:5811 --local 0 --quiet
+run_coord 0 run "$WORK/quick.yaml" --bind tcp://127.0.0.1:$PORT --local 0 --quiet
 
 # --once: the agent leaves by itself after the run.
 for ((i = 0; i < 150; i++)); do

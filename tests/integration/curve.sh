@@ -2,12 +2,13 @@
 # key is refused and the coordinator names the key; an agent given the wrong coordinator key
 # cannot join; a secret key readable by others is refused.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 "$COORD" keygen --out keys --agents 2 >keygen.log || fail "keygen failed"
 "$COORD" keygen --out other --agents 1 >/dev/null || fail "second keygen failed"
 [ "$(stat -c %a keys/agents/agent-1.key_secret)" = 600 ] || fail "secret key is not 0600"
 HEARTBEAT=3s scenario curve 1 2s
 sed -i 's/join_timeout: 15s/join_timeout: 4s/' curve.yaml
-EP=tcp://127.0.0.1:5781
+EP=tcp://127.0.0.1:$PORT
 
 bg coord "$COORD" run curve.yaml --bind "$EP" --local 0 --keys keys --quiet
 COORD_PID=$LAST_PID
@@ -54,7 +55,7 @@ grep -q "readable by group or others" perm.log || fail "no permission message: $
 pass "secret key readable by others: refused"
 
 set +e
-"$COORD" run curve.yaml --bind tcp://0.0.0.0:5782 --local 0 >open.log 2>&1
+"$COORD" run curve.yaml --bind tcp://0.0.0.0:$(free_port) --local 0 >open.log 2>&1
 code=$?
 set -e
 [ "$code" = 2 ] && grep -q "coord keygen" open.log || fail "non-loopback bind without keys should exit 2 saying how to make keys"

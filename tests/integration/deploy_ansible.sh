@@ -5,6 +5,8 @@
 # (every task but starting the service, which needs systemd as PID 1). Nothing is installed
 # or changed here.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+PORT2=$(free_port)
 ANSIBLE=$FB_SOURCE_DIR/deploy/ansible
 if ! command -v ansible-playbook >/dev/null; then
     echo "SKIP: ansible-playbook not installed (Debian package ansible-core, in setup.sh)"
@@ -68,7 +70,7 @@ done
 # once with file:line:col). Nothing listens on the port: the agent is stopped after 2 s.
 s_allow_ok() {
     set +e
-    timeout 2 "$AGENT" --coordinator tcp://127.0.0.1:5809 --once --allow "$1" \
+    timeout 2 "$AGENT" --coordinator tcp://127.0.0.1:$PORT2 --once --allow "$1" \
         --state-dir "$WORK/state" >allow.log 2>&1
     local code=$?
     set -e
@@ -103,7 +105,7 @@ cat >inventory.ini <<INI
 [fleetbench_agents]
 localhost ansible_connection=local fleetbench_key=agent-1 fleetbench_labels=rack=a
 [fleetbench_agents:vars]
-fleetbench_coordinator=tcp://127.0.0.1:5803
+fleetbench_coordinator=tcp://127.0.0.1:$PORT
 fleetbench_keys_dir=$WORK/keys
 fleetbench_deb=
 INI

@@ -6,7 +6,7 @@
 # status says not running (exit 3). Skips, saying why, when sshd cannot run here.
 source "$(dirname "$0")/lib.sh"
 FLEET_SSH=$FB_SOURCE_DIR/deploy/fleet-ssh
-PORT=5802
+PORT=$(free_port)
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 skip() {
     echo "SKIP: $*"

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 DEPLOY=$FB_SOURCE_DIR/deploy
 UNIT=$DEPLOY/fleetbench-agent.service
-PORT=5801
+PORT=$(free_port)
 
 # ---- the unit file, as systemd reads it --------------------------------------------------------
 for bad in MemoryDenyWriteExecute ProcSubset PrivateNetwork DynamicUser; do

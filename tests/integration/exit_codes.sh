@@ -1,9 +1,10 @@
 # Exit codes: 1 when a target cannot hold, 2 for broken YAML (with file:line:col), 3 when
 # fewer agents join than expected.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 
 TARGET="p50 < 1ns" scenario impossible 1 2s
-run_coord 1 run impossible.yaml --bind tcp://127.0.0.1:5712 --local 1 --quiet
+run_coord 1 run impossible.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 [ "$(jqr '.outcome')" = failed ] || fail "outcome should be failed"
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = failed ] || fail "verdict should be failed"
 grep -q "<failure" "$(run_dir)/junit.xml" || fail "junit.xml has no failure"
@@ -19,7 +20,7 @@ pass "broken YAML: exit 2 with file:line:col"
 rm -rf results
 scenario two 2 2s
 sed -i 's/join_timeout: 15s/join_timeout: 2s/' two.yaml
-run_coord 3 run two.yaml --bind tcp://127.0.0.1:5712 --local 1 --quiet
+run_coord 3 run two.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 grep -q 'only 1 of 2 agent(s) joined' "$WORK/coord.log" || fail "no 'only 1 of 2' message"
 [ "$(jqr '.outcome')" = incomplete ] || fail "run.json outcome should be incomplete"
 pass "one of two agents: exit 3 after join_timeout"

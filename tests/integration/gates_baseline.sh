@@ -3,6 +3,7 @@
 # fails (exit 1). The verdicts rest on open-loop throughput, which is the rate exactly
 # whatever the machine's speed, so no timing decides this test.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 write() { # write RATE P50_ALLOWANCE
     cat >gated.yaml <<YAML
 name: gated
@@ -17,7 +18,7 @@ workloads:
 YAML
 }
 write 1000/s 10%
-run_coord 0 run gated.yaml --bind tcp://127.0.0.1:5771 --local 1 --quiet
+run_coord 0 run gated.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = skipped ] || fail "a gate without baseline must be skipped"
 [ "$(jqr '.workloads[0].verdicts[1].verdict')" = skipped ] || fail "a gate without baseline must be skipped"
 grep -q 'no baseline' "$(run_dir)/report.md" || fail "report.md does not say why the gate was skipped"
@@ -29,7 +30,7 @@ pass "gates without a baseline: skipped; baseline saved"
 # thousandfold slowdown, so only a broken comparison could fail it; it must read the saved p50.
 rm -rf results
 write 1000/s 100000%
-run_coord 0 run gated.yaml --bind tcp://127.0.0.1:5771 --local 1 --quiet
+run_coord 0 run gated.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = held ] || fail "throughput gate should hold: $(jqr '.workloads[0].verdicts[0].detail')"
 [ "$(jqr '.workloads[0].verdicts[0].baseline')" = 1000 ] || fail "baseline throughput should be 1000"
 base=$(jq -r '.workloads[0].fleet.metrics.latency.p50' baselines/gated.json)
@@ -40,7 +41,7 @@ pass "gates against the saved baseline: held"
 # Half the rate: throughput 500/s against 1000/s, at most 10% lower allowed: the gate fails.
 rm -rf results
 write 500/s 100000%
-run_coord 1 run gated.yaml --bind tcp://127.0.0.1:5771 --local 1 --quiet
+run_coord 1 run gated.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = failed ] || fail "the throughput gate should fail"
 [ "$(jqr '.workloads[0].verdicts[0].actual')" = 500 ] || fail "throughput should be 500"
 pass "gate against a baseline out of reach: exit 1 ($(jqr '.workloads[0].verdicts[0].detail'))"

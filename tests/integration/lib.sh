@@ -33,6 +33,12 @@ bg() {
     PIDS+=("$LAST_PID")
 }
 
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick), so that
+# two runs of the tests on one machine never share a port.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # run_coord CODE ARGS...: runs coord, expects exit CODE; output in coord.log.
 run_coord() {
     local want=$1

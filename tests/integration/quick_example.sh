@@ -1,6 +1,7 @@
 # The README's example: two local agents, exit 0, fleet counts equal the sum of the hosts'.
 source "$(dirname "$0")/lib.sh"
-run_coord 0 run "$FB_SOURCE_DIR/examples/quick.yaml" --bind tcp://127.0.0.1:5711 --quiet
+PORT=$(free_port)
+run_coord 0 run "$FB_SOURCE_DIR/examples/quick.yaml" --bind tcp://127.0.0.1:$PORT --quiet
 dir=$(run_dir)
 for f in run.json report.md junit.xml local-1.bus-closed.hlog local-2.bus-open.hlog; do
     [ -s "$dir/$f" ] || fail "$f missing from $dir"

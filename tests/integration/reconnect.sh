@@ -2,13 +2,15 @@
 # reconnects, resends what was not acknowledged, and no sample is counted twice or lost:
 # the coordinator's count equals the agent's own tally.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+PORT2=$(free_port)
 HEARTBEAT=5s scenario reconnect 1 7s
-bg coord "$COORD" run reconnect.yaml --bind tcp://127.0.0.1:5731 --local 0
+bg coord "$COORD" run reconnect.yaml --bind tcp://127.0.0.1:$PORT --local 0
 COORD_PID=$LAST_PID
-bg relay "$FB_BUILD_DIR/fb_relay" 5732 5731 --cut-ms 2000
+bg relay "$FB_BUILD_DIR/fb_relay" "$PORT2" "$PORT" --cut-ms 2000
 RELAY=$LAST_PID
 sleep 0.3
-bg a1 "$AGENT" --coordinator tcp://127.0.0.1:5732 --id a1 --once --state-dir "$WORK/state"
+bg a1 "$AGENT" --coordinator tcp://127.0.0.1:$PORT2 --id a1 --once --state-dir "$WORK/state"
 wait_for a1.log 'starts in' 20
 sleep 3
 kill -USR1 "$RELAY"

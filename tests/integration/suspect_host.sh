@@ -3,6 +3,7 @@
 # publish blocks on a one-slot queue behind 5 handlers of 2 ms, so 200 publishes a second
 # cannot start on time anywhere.
 source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 cat >slow.yaml <<'YAML'
 name: slow
 agents: { expect: 1, heartbeat_timeout: 5s }
@@ -13,7 +14,7 @@ workloads:
     params: { publishers: 1, workers: 1, queue: 1, overflow: block, handler_work: 2ms, mix: logline }
     rate: 200/s
 YAML
-run_coord 0 run slow.yaml --bind tcp://127.0.0.1:5851 --local 1
+run_coord 0 run slow.yaml --bind tcp://127.0.0.1:$PORT --local 1
 suspect=$(jqr '.hosts[0].suspect')
 case "$suspect" in
 *"started up to"*"late"*) ;;
