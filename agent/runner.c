@@ -189,6 +189,10 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
     if (plan->duration_ns <= 0 || plan->interval_ns <= 0 || plan->warmup_ns < 0)
         return fb_err_set (err, FB_EINPUT, "%s: duration and interval must be positive",
                            plan->name);
+    double max_rate = wl->max_rate_per_s > 0 ? wl->max_rate_per_s : FB_MAX_RATE_PER_S;
+    if (!(plan->rate_per_s >= 0 && plan->rate_per_s <= max_rate)) /* NaN too */
+        return fb_err_set (err, FB_EINPUT, "%s: rate %g/s is outside 0..%.0f/s for %s", plan->name,
+                           plan->rate_per_s, max_rate, plan->kind);
     fb_wl_env_t env = s_env (plan, params, wl, allow, helper_dir);
     if (wl->check && wl->check (params, &env, err) != 0)
         goto fail;

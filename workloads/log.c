@@ -489,6 +489,7 @@ const fb_workload_t fb_workload_log = {
     .params = s_params,
     .metrics = s_metrics,
     .counters = s_counters,
+    .max_rate_per_s = 1e6,
     .check = s_check,
     .setup = s_setup,
     .op = s_op,

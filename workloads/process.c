@@ -484,6 +484,7 @@ const fb_workload_t fb_workload_process = {
     .params = s_params,
     .metrics = s_metrics,
     .counters = s_counters,
+    .max_rate_per_s = 1e4,
     .check = s_check,
     .setup = s_setup,
     .op = s_op,

@@ -306,6 +306,7 @@ const fb_workload_t fb_workload_proxy = {
     .concurrency_param = "threads",
     .metrics = s_metrics,
     .counters = s_counters,
+    .max_rate_per_s = 1e5,
     .check = s_check,
     .setup = s_setup,
     .op = s_op,

@@ -207,6 +207,7 @@ const fb_workload_t fb_workload_tor_circuit = {
     .concurrency_param = "concurrency",
     .metrics = s_metrics,
     .counters = s_counters,
+    .max_rate_per_s = 1e3,
     .check = s_check,
     .setup = s_setup,
     .op = s_op,

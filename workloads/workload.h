@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 #define FB_MAX_PARAMS 24
-#define FB_MAX_METRICS 8   /* per workload, the runner's own included */
-#define FB_MAX_COUNTERS 32 /* per workload, the runner's own included */
+#define FB_MAX_METRICS 8      /* per workload, the runner's own included */
+#define FB_MAX_COUNTERS 32    /* per workload, the runner's own included */
+#define FB_MAX_RATE_PER_S 1e6 /* no kind's open loop goes faster (per agent) */
 
 typedef enum {
     FB_PARAM_INT,      /* plain integer */
@@ -91,6 +92,9 @@ typedef struct fb_workload {
      * NULL-terminated. */
     const char *const *metrics;
     const fb_counter_spec_t *counters; /* terminated by name NULL */
+    /* The highest open-loop rate (per agent) a scenario may ask of this kind: above it one
+     * host cannot keep the schedule, and `coord check` refuses it. At most FB_MAX_RATE_PER_S. */
+    double max_rate_per_s;
 
     /* Optional: checks the params against this host (an allow-listed command, a binary that
      * must be installed) when the plan arrives, so that a plan error is reported before
