@@ -107,6 +107,11 @@ typedef struct fb_workload {
      * its own threads into metrics[i] (fb_hist_drain) and fill counters[i] (the interval's
      * amount for SUM counters, the current value for MAX). May be NULL. */
     void (*interval) (void *state, fb_hist_t *const *metrics, int64_t *counters);
+    /* Optional: after the last operation returned and before the last interval, lets work
+     * the operations handed off (queued handler calls) finish until deadline_ns (monotonic),
+     * then counts what is left in a counter of its own ("abandoned"), so the last report's
+     * metric counts add up. May be NULL. */
+    void (*drain) (void *state, int64_t deadline_ns);
     /* Stops the workload's own threads; after it no more recording. */
     void (*teardown) (void **state_p);
 } fb_workload_t;
