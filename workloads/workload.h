@@ -118,7 +118,8 @@ typedef struct fb_workload {
 
 /* What the runner measures for every workload, before the kind's own (agent/runner.c):
  * metrics latency, service, sched_lag; counters ops, errors, rss (B, max), cpu (ns), steal
- * (ppm of CPU time stolen by the hypervisor, max), throttled (thermal throttling seen, max). */
+ * (ppm of CPU time stolen by the hypervisor, max), throttled (thermal throttling seen, max),
+ * missed (open loop: planned operations not started by the planned end). */
 extern const char *const fb_runner_metrics[];        /* NULL-terminated */
 extern const fb_counter_spec_t fb_runner_counters[]; /* terminated by name NULL */
 /* The spec of counter name for kind wl (the runner's first); NULL when unknown. */
