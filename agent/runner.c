@@ -380,11 +380,14 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
     return msg;
 }
 
+/* Operations of phase run or missed and not reported yet. */
 static int64_t s_unreported_ops (const s_run_t *run, int phase) {
     int64_t n = 0;
     for (int w = 0; w < run->n_workers; w++)
         n += __atomic_load_n (&run->workers[w].ops[phase], __ATOMIC_RELAXED) -
-             run->workers[w].ops_seen[phase];
+             run->workers[w].ops_seen[phase] +
+             __atomic_load_n (&run->workers[w].missed[phase], __ATOMIC_RELAXED) -
+             run->workers[w].missed_seen[phase];
     return n;
 }
 
