@@ -108,10 +108,10 @@ static uint64_t s_first_at (const s_run_t *run, const s_worker_t *w, int64_t at_
     return k;
 }
 
-/* A worker that reached the planned end behind its schedule stops there: its operations k..
- * that were planned before the end are missed (k6's dropped iterations), each booked to the
- * phase of its intended start. Stopping keeps the next workload's planned start and the
- * coordinator's deadline, and nothing is silently stretched past the planned end. */
+/* A worker that reached the planned end (and its grace) behind its schedule stops there: its
+ * operations k.. that were planned before the end are missed (k6's dropped iterations), each
+ * booked to the phase of its intended start. Stopping keeps the next workload's planned start
+ * and the coordinator's deadline, and nothing is silently stretched past the planned end. */
 static void s_count_missed (s_worker_t *w, uint64_t k) {
     const s_run_t *run = w->run;
     uint64_t k_end = s_first_at (run, w, run->end_ns);
@@ -148,7 +148,7 @@ static void *s_worker_main (void *arg) {
                 break;
             fb_clock_sleep_until_ns (intended);
             started = fb_clock_now_ns ();
-            if (started >= run->end_ns) { /* fell behind: the rest cannot start in time */
+            if (started >= run->end_ns + FB_RUNNER_START_GRACE_NS) { /* fell behind */
                 s_count_missed (w, k);
                 break;
             }

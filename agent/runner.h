@@ -50,6 +50,10 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
 /* Between two workloads of a plan: time for teardown and the next setup, so that every host
  * can begin the next workload at the same planned instant too. */
 #define FB_WORKLOAD_GAP_NS (1000 * 1000 * 1000LL)
+/* Open loop: how long after the planned end an operation planned before it may still start.
+ * A wake-up a hair late is not a miss; a generator further behind stops and counts the rest
+ * as missed. */
+#define FB_RUNNER_START_GRACE_NS (100 * 1000 * 1000LL)
 /* After the last operation: how long a workload may finish work its operations handed off
  * (queued handler calls) before what is left is counted as abandoned. Half the gap. */
 #define FB_RUNNER_DRAIN_NS (500 * 1000 * 1000LL)
@@ -62,8 +66,9 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
 #define FB_COUNTER_ERRORS "errors"
 #define FB_COUNTER_RSS "rss"
 #define FB_COUNTER_CPU "cpu"
-/* Open loop: planned operations that could not start by the planned end (the generator fell
- * behind its schedule). Not run late: the workload stops at its planned end. */
+/* Open loop: planned operations that could not start by the planned end plus
+ * FB_RUNNER_START_GRACE_NS (the generator fell behind its schedule). Not run late: the
+ * workload stops there. */
 #define FB_COUNTER_MISSED "missed"
 
 #endif
