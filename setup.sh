@@ -16,6 +16,7 @@ PACKAGES=(
     clang libclang-rt-14-dev llvm
     ansible-core openssh-server openssh-client systemd
     tor
+    libhdrhistogram-java default-jre-headless
 )
 
 missing=()

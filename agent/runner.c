@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 enum { S_LATENCY, S_SERVICE, S_SCHED_LAG, S_OWN }; /* runner metrics; workload's follow */
@@ -28,9 +29,9 @@ enum {
     S_CPU,
     S_STEAL,
     S_THROTTLED,
+    S_MISSED,
     S_OWN_COUNTERS
-}; /* as
-fb_runner_counters */
+}; /* as fb_runner_counters */
 
 /* Workers share histograms by shard (worker w records into shard w % shards): a histogram of
  * the full 1 ns .. 1 h range is ~190 KB, so one per worker and metric would cost gigabytes at
@@ -47,8 +48,11 @@ typedef struct {
     s_shard_t *hists; /* its shard */
     int64_t ops[2];   /* atomic: written by the worker, read by the runner */
     int64_t errors[2];
+    int64_t missed[2];   /* atomic: open loop, planned operations not started by the end */
     int64_t ops_seen[2]; /* runner side: what was already reported */
     int64_t errors_seen[2];
+    int64_t missed_seen[2];
+    int64_t last_end_ns; /* when its last operation ended; read after the join */
 } s_worker_t;
 
 struct s_run {
@@ -89,11 +93,46 @@ static bool s_aborted (const s_run_t *run) {
     return run->args->abort && __atomic_load_n (run->args->abort, __ATOMIC_RELAXED);
 }
 
+/* Open loop: the intended start of worker w's k-th operation, the fleet's (k * workers + w)-th. */
+static int64_t s_intended (const s_run_t *run, const s_worker_t *w, uint64_t k) {
+    return run->t0_ns + (int64_t)((double)(k * run->n_workers + w->index) * run->period_ns);
+}
+
+/* The first k of worker w whose intended start is at or after at_ns. */
+static uint64_t s_first_at (const s_run_t *run, const s_worker_t *w, int64_t at_ns) {
+    double guess = ((double)(at_ns - run->t0_ns) / run->period_ns - w->index) / run->n_workers;
+    uint64_t k = guess > 1 ? (uint64_t)guess - 1 : 0;
+    while (k > 0 && s_intended (run, w, k - 1) >= at_ns)
+        k--;
+    while (s_intended (run, w, k) < at_ns)
+        k++;
+    return k;
+}
+
+/* A worker that reached the planned end (and its grace) behind its schedule stops there: its
+ * operations k.. that were planned before the end are missed (k6's dropped iterations), each
+ * booked to the phase of its intended start. Stopping keeps the next workload's planned start
+ * and the coordinator's deadline, and nothing is silently stretched past the planned end. */
+static void s_count_missed (s_worker_t *w, uint64_t k) {
+    const s_run_t *run = w->run;
+    uint64_t k_end = s_first_at (run, w, run->end_ns);
+    uint64_t k_measure = s_first_at (run, w, run->measure_ns);
+    uint64_t first_measured = k > k_measure ? k : k_measure;
+    int64_t warmup = k_measure > k ? (int64_t)((k_end < k_measure ? k_end : k_measure) - k) : 0;
+    int64_t measured = k_end > first_measured ? (int64_t)(k_end - first_measured) : 0;
+    __atomic_store_n (&w->missed[FB_PHASE_WARMUP], warmup, __ATOMIC_RELEASE);
+    __atomic_store_n (&w->missed[FB_PHASE_MEASURE], measured, __ATOMIC_RELEASE);
+}
+
 static void *s_worker_main (void *arg) {
     s_worker_t *w = arg;
     s_run_t *run = w->run;
     fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t)w->index + 1)};
     bool open_loop = run->period_ns > 0;
+    /* The default 50 us timer slack lets a sleep end up to 50 us late: that lateness would be
+     * the generator's own, yet counted as latency from the intended start. */
+    if (open_loop)
+        prctl (PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     pthread_mutex_lock (&run->gate_lock);
     while (!run->gate_open)
         pthread_cond_wait (&run->gate_cond, &run->gate_lock);
@@ -103,20 +142,23 @@ static void *s_worker_main (void *arg) {
         if (__atomic_load_n (&run->stop, __ATOMIC_RELAXED))
             break;
         int64_t intended = fb_clock_now_ns ();
+        int64_t started = intended;
         if (open_loop) {
-            /* The k-th operation of worker w is the fleet's (k * workers + w)-th. */
-            intended =
-                run->t0_ns + (int64_t)((double)(k * run->n_workers + w->index) * run->period_ns);
+            intended = s_intended (run, w, k);
             if (intended >= run->end_ns)
                 break;
-            fb_clock_sleep_until_ns (intended); /* short of the end: it runs, however late */
+            fb_clock_sleep_until_ns (intended);
+            started = fb_clock_now_ns ();
+            if (started >= run->end_ns + FB_RUNNER_START_GRACE_NS) { /* fell behind */
+                s_count_missed (w, k);
+                break;
+            }
         } else if (intended >= run->end_ns)
             break;
         int phase = intended >= run->measure_ns ? FB_PHASE_MEASURE : FB_PHASE_WARMUP;
         op.seq = k;
         op.intended_start_ns = intended;
         op.metrics = &(*w->hists)[phase][S_OWN];
-        int64_t started = fb_clock_now_ns ();
         int rc = run->wl->op (run->state, &op);
         int64_t ended = fb_clock_now_ns ();
         fb_hist_t **h = (*w->hists)[phase];
@@ -131,6 +173,7 @@ static void *s_worker_main (void *arg) {
         if (rc != 0)
             __atomic_fetch_add (&w->errors[phase], 1, __ATOMIC_RELEASE);
         __atomic_fetch_add (&w->ops[phase], 1, __ATOMIC_RELEASE);
+        w->last_end_ns = ended;
     }
     return NULL;
 }
@@ -177,6 +220,10 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
     if (plan->duration_ns <= 0 || plan->interval_ns <= 0 || plan->warmup_ns < 0)
         return fb_err_set (err, FB_EINPUT, "%s: duration and interval must be positive",
                            plan->name);
+    double max_rate = wl->max_rate_per_s > 0 ? wl->max_rate_per_s : FB_MAX_RATE_PER_S;
+    if (!(plan->rate_per_s >= 0 && plan->rate_per_s <= max_rate)) /* NaN too */
+        return fb_err_set (err, FB_EINPUT, "%s: rate %g/s is outside 0..%.0f/s for %s", plan->name,
+                           plan->rate_per_s, max_rate, plan->kind);
     fb_wl_env_t env = s_env (plan, params, wl, allow, helper_dir);
     if (wl->check && wl->check (params, &env, err) != 0)
         goto fail;
@@ -250,18 +297,26 @@ static void s_cleanup (s_run_t *run) {
     free (run->workers);
 }
 
-/* The runner's counters of one interval (ops and errors since the last report of phase). */
-static void s_runner_counters (s_run_t *run, int phase, int64_t *values) {
+/* The runner's counters of one interval (ops, errors and missed since the last report of
+ * phase). CPU, steal and throttling are the host's over the current interval: a late report
+ * (operations of the other phase that were still running) leaves them to the report of the
+ * interval they were measured in. */
+static void s_runner_counters (s_run_t *run, int phase, bool late, int64_t *values) {
     for (int w = 0; w < run->n_workers; w++) {
         s_worker_t *wk = &run->workers[w];
         int64_t ops = __atomic_load_n (&wk->ops[phase], __ATOMIC_ACQUIRE);
         int64_t errors = __atomic_load_n (&wk->errors[phase], __ATOMIC_ACQUIRE);
+        int64_t missed = __atomic_load_n (&wk->missed[phase], __ATOMIC_ACQUIRE);
         values[S_OPS] += ops - wk->ops_seen[phase];
         values[S_ERRORS] += errors - wk->errors_seen[phase];
+        values[S_MISSED] += missed - wk->missed_seen[phase];
         wk->ops_seen[phase] = ops;
         wk->errors_seen[phase] = errors;
+        wk->missed_seen[phase] = missed;
     }
     values[S_RSS] = fb_procfs_status_bytes (0, "VmRSS");
+    if (late)
+        return;
     int64_t cpu = fb_clock_process_cpu_ns ();
     values[S_CPU] = cpu - run->cpu_seen_ns;
     run->cpu_seen_ns = cpu;
@@ -284,7 +339,7 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
     r->end_ns = end_ns;
     r->wall_start_ns = fb_clock_wall_ns () - (fb_clock_now_ns () - start_ns);
     int64_t values[FB_MAX_COUNTERS] = {0};
-    s_runner_counters (run, phase, values); /* first: see the ordering note in s_worker_main */
+    s_runner_counters (run, phase, late, values); /* first: see the note in s_worker_main */
     for (int m = 0; m < run->n_metrics; m++) {
         fb_hist_reset (run->interval[m]);
         for (int sh = 0; sh < run->n_shards; sh++)
@@ -313,11 +368,14 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
     return msg;
 }
 
+/* Operations of phase run or missed and not reported yet. */
 static int64_t s_unreported_ops (const s_run_t *run, int phase) {
     int64_t n = 0;
     for (int w = 0; w < run->n_workers; w++)
         n += __atomic_load_n (&run->workers[w].ops[phase], __ATOMIC_RELAXED) -
-             run->workers[w].ops_seen[phase];
+             run->workers[w].ops_seen[phase] +
+             __atomic_load_n (&run->workers[w].missed[phase], __ATOMIC_RELAXED) -
+             run->workers[w].missed_seen[phase];
     return n;
 }
 
@@ -418,7 +476,19 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
      * report, or a measured one when an abort came before the runner left the warm-up) goes
      * in a late report of its own, so that no operation is ever lost. */
     int64_t from = at >= 0 ? at : -1 - at;
+    /* Work the operations handed off (queued handler calls) finishes, or is counted as
+     * abandoned by the workload, before the last report; an abort leaves no time for it. */
+    if (run.wl->drain)
+        run.wl->drain (run.state, fb_clock_now_ns () + (at >= 0 ? FB_RUNNER_DRAIN_NS : 0));
+    /* The measured window ends at the planned end, or when the last operation ended if that
+     * was later, so throughput is operations over the time they took; an abort ends it now. */
     int64_t now = fb_clock_now_ns ();
+    if (at >= 0) {
+        now = run.end_ns;
+        for (int w = 0; w < run.n_workers; w++)
+            if (run.workers[w].last_end_ns > now)
+                now = run.workers[w].last_end_ns;
+    }
     int other = phase == FB_PHASE_MEASURE ? FB_PHASE_WARMUP : FB_PHASE_MEASURE;
     if (phase == FB_PHASE_MEASURE && s_unreported_ops (&run, other) > 0 &&
         s_emit (&run, other, run.t0_ns, run.measure_ns, true, err) != 0)

@@ -48,4 +48,12 @@ typedef struct {
  * be NULL. */
 int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_err_t *err);
 
+/* Open loop: how long after the planned end an operation planned before it may still start.
+ * A wake-up a hair late is not a miss; a generator further behind stops and counts the rest
+ * as missed. */
+#define FB_RUNNER_START_GRACE_NS (100 * 1000 * 1000LL)
+/* After the last operation: how long a workload may finish work its operations handed off
+ * (queued handler calls) before what is left is counted as abandoned. Half the gap. */
+#define FB_RUNNER_DRAIN_NS (500 * 1000 * 1000LL)
+
 #endif

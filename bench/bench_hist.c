@@ -1,12 +1,17 @@
 /* bench_hist.c: what the histogram costs, each row next to a floor measured in the same run:
  * record against taking a timestamp and storing it, merge and the V2 codec against copying the
- * histogram, the encoding's size against the buckets it carries. Runs in a few seconds. */
+ * histogram, the encoding's size against the buckets it carries. Then the open-loop
+ * generator's own wake-up lag (how late a sleep until an operation's intended start ends), as
+ * the runner's generator threads sleep (1 ns timer slack) against the kernel's default slack:
+ * the floor under every open-loop latency on this host, so the smallest latency a target can
+ * meaningfully state. Runs in a few seconds. */
 #include "common/clock.h"
 #include "common/hist.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 
 #define FB_BENCH_RECORDS 3000000
 #define FB_BENCH_RING 4096 /* the floor's array: small enough to stay in cache, as counts do */
@@ -120,6 +125,40 @@ static void s_minute_rows (void) {
     fb_hist_destroy (&b);
 }
 
+#define FB_BENCH_WAKEUPS 1000
+#define FB_BENCH_WAKEUP_PERIOD_NS (1000 * 1000) /* 1000/s, a schedule at a 1 ms period */
+
+/* Sleeps until FB_BENCH_WAKEUPS intended instants, as the runner's open loop does, and
+ * records how late each sleep ended; p50 and p99 in us. */
+static void s_wakeup_lag_us (unsigned long slack_ns, double *p50_us, double *p99_us) {
+    int previous = prctl (PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+    if (slack_ns > 0)
+        prctl (PR_SET_TIMERSLACK, slack_ns, 0UL, 0UL, 0UL);
+    fb_hist_t *lag = fb_hist_new_default (NULL);
+    if (!lag)
+        exit (1);
+    int64_t intended = fb_clock_now_ns () + FB_BENCH_WAKEUP_PERIOD_NS;
+    for (int i = 0; i < FB_BENCH_WAKEUPS; i++, intended += FB_BENCH_WAKEUP_PERIOD_NS) {
+        fb_clock_sleep_until_ns (intended);
+        fb_hist_record (lag, fb_clock_now_ns () - intended);
+    }
+    *p50_us = (double)fb_hist_value_at_percentile (lag, 50) / 1e3;
+    *p99_us = (double)fb_hist_value_at_percentile (lag, 99) / 1e3;
+    fb_hist_destroy (&lag);
+    if (previous > 0)
+        prctl (PR_SET_TIMERSLACK, (unsigned long)previous, 0UL, 0UL, 0UL);
+}
+
+static void s_wakeup_rows (void) {
+    double default_p50, default_p99, tight_p50, tight_p99;
+    s_wakeup_lag_us (0, &default_p50, &default_p99);
+    s_wakeup_lag_us (1, &tight_p50, &tight_p99);
+    s_row ("open-loop wake-up lag p50 (slack 1ns)", tight_p50, "us", "default timer slack p50",
+           default_p50);
+    s_row ("open-loop wake-up lag p99 (slack 1ns)", tight_p99, "us", "default timer slack p99",
+           default_p99);
+}
+
 int main (void) {
     fb_hist_t *h = fb_hist_new_default (NULL);
     if (!h)
@@ -142,5 +181,6 @@ int main (void) {
     s_row ("fb_hist_record (no clock)", record_ns, "ns/op", "array store", store_ns);
     fb_hist_destroy (&h);
     s_minute_rows ();
+    s_wakeup_rows ();
     return 0;
 }

@@ -49,9 +49,11 @@ int64_t fb_hist_min (const fb_hist_t *self); /* 0 when empty */
 int64_t fb_hist_max (const fb_hist_t *self); /* highest equivalent value of the top bucket */
 double fb_hist_mean (const fb_hist_t *self);
 double fb_hist_stddev (const fb_hist_t *self);
-/* percentile in [0, 100]; 0 when empty. As HdrHistogram_c's hdr_value_at_percentile: the
- * highest equivalent value of the bucket where the cumulative count reaches
- * round(percentile / 100 * count) (at least 1); percentile 0 gives the lowest value. */
+/* percentile in [0, 100]; 0 when empty. The nearest rank, as HdrHistogram's Java
+ * getValueAtPercentile: the highest equivalent value of the bucket where the cumulative count
+ * reaches ceil(percentile / 100 * count) (at least 1), that is the bucket of the smallest
+ * recorded value with at least percentile % of the samples at or below it; percentile 0 gives
+ * the lowest value. */
 int64_t fb_hist_value_at_percentile (const fb_hist_t *self, double percentile);
 
 int64_t fb_hist_lowest (const fb_hist_t *self);

@@ -14,6 +14,7 @@
 typedef struct {
     char name[160];
     int hosts;
+    double ops_per_s; /* the sum over its hosts of each one's ops over its own measured time */
     fb_stats_t stats;
 } s_row_t;
 
@@ -76,6 +77,11 @@ static int s_fill (s_table_t *t, json_t *const *runs, int n_runs, const char *wn
                 int64_t measured = row->stats.measured_ns;
                 if (fb_stats_json_decode (st, &row->stats, err) != 0)
                     return -1;
+                /* Runs of different lengths: each host's rate over its own measured time. */
+                int64_t host_ns = row->stats.measured_ns;
+                if (host_ns > 0)
+                    row->ops_per_s +=
+                        (double)json_integer_value (json_object_get (st, "ops")) * 1e9 / host_ns;
                 if (measured > row->stats.measured_ns)
                     row->stats.measured_ns = measured;
                 row->hosts++;
@@ -85,12 +91,9 @@ static int s_fill (s_table_t *t, json_t *const *runs, int n_runs, const char *wn
     return 0;
 }
 
-/* ops per second per host of a row. */
+/* ops per second per host of a row: the mean of its hosts' own rates. */
 static double s_throughput (const s_row_t *row) {
-    int ops = fb_stats_find_counter (&row->stats, "ops");
-    if (ops < 0 || row->stats.measured_ns <= 0 || row->hosts == 0)
-        return 0;
-    return row->stats.counters[ops] * 1e9 / row->stats.measured_ns / row->hosts;
+    return row->hosts > 0 ? row->ops_per_s / row->hosts : 0;
 }
 
 typedef struct {

@@ -416,7 +416,9 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         if (fb_merge_report (&host->stats[r->workload], r, fb_workload_counter_kind, sw->wl,
                              s_hlog_metric, &ctx, &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
-        host->stats[r->workload].measured_ns = sw->duration_ns;
+        /* The measured window is what the host's reports cover: from the measured start to
+         * the planned end, or to its last operation's end when that was later. */
+        host->stats[r->workload].measured_ns += r->end_ns - r->start_ns;
     }
     int64_t ops = 0;
     for (int c = 0; c < r->n_counters; c++)
@@ -641,8 +643,6 @@ static void s_conclude (s_coord_t *self) {
                 s_log (self, "merge of %s: %s", host->id, err.msg);
         }
     }
-    for (int w = 0; w < run->sc->n_workloads; w++)
-        run->fleet[w].measured_ns = run->sc->workloads[w].duration_ns;
     int failed = fb_verdict_judge (run);
     if (lost > run->sc->allow_lost) {
         run->exit_code = 3;

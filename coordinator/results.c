@@ -76,7 +76,10 @@ static json_t *s_verdicts (const fb_run_t *run, int w) {
     for (int i = 0; i < run->n_verdicts[w]; i++) {
         const fb_verdict_t *v = &run->verdicts[w][i];
         json_array_append_new (
-            arr, json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s}", "type", v->gate ? "gate" : "target",
+            arr, json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s}", "type",
+                            v->gate       ? "gate"
+                            : v->schedule ? "schedule"
+                                          : "target",
                             "text", v->text, "verdict", states[v->state], "actual", v->actual,
                             v->gate ? "baseline" : "expected", v->expected, "detail", v->detail));
     }

@@ -56,6 +56,7 @@ typedef enum { FB_VERDICT_HELD, FB_VERDICT_FAILED, FB_VERDICT_SKIPPED } fb_verdi
 
 typedef struct {
     bool gate;
+    bool schedule;  /* the open-loop schedule's verdict: every planned operation started */
     char text[128]; /* "p95 < 120us" or "p95 at most 20% worse than baseline" */
     fb_verdict_state_t state;
     double actual, expected; /* base units; expected: the target's value or the baseline's */
@@ -76,7 +77,7 @@ typedef struct {
     int expected_hosts;
     fb_stats_t fleet[FB_MAX_WORKLOADS];
     int n_verdicts[FB_MAX_WORKLOADS];
-    fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES];
+    fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES + 1]; /* + schedule */
     int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
     char outcome[256]; /* one line for people */
 } fb_run_t;

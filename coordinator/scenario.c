@@ -378,6 +378,12 @@ static int s_parse_run (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario
             return -1;
         if (fb_units_rate_per_s (node->text, &w->rate_per_s, &err) != 0)
             return s_fail (ctx, node, "rate: %s", err.msg);
+        double max = w->wl->max_rate_per_s > 0 ? w->wl->max_rate_per_s : FB_MAX_RATE_PER_S;
+        if (w->rate_per_s > max)
+            return s_fail (ctx, node,
+                           "rate must be at most %.0f/s per agent for %s, the most one host "
+                           "can schedule (got %s)",
+                           max, w->wl->kind, node->text);
     }
     if ((node = s_get (map, "concurrency"))) {
         const char *param = w->wl->concurrency_param;

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool s_is_metric (const char *name, const fb_workload_t *wl) {
@@ -68,7 +69,26 @@ static bool s_latency_stat (const char *text, fb_measure_t *measure) {
     return true;
 }
 
+/* "p101", "p-1", "pnan", "p1e2": meant as a percentile, but not one in (0, 100] written
+ * plainly. (A plain one reaching here had an unknown metric before it.) */
+static bool s_bad_percentile (const char *stat) {
+    if (stat[0] != 'p' || !stat[1] || isspace ((unsigned char)stat[1]))
+        return false;
+    char *end;
+    double p = strtod (stat + 1, &end); /* reads nan, inf, -1, 1e2: all meant as a number */
+    bool plain = !strpbrk (stat + 1, "eE+-") && p > 0 && p <= 100; /* NaN fails too */
+    return *end == '\0' && !plain;
+}
+
 static int s_unknown_measure (const char *text, const fb_workload_t *wl, fb_err_t *err) {
+    const char *dot = strrchr (text, '.');
+    /* NAME.pNN: the statistic after the last dot, unless that dot is the number's (p100.5) */
+    const char *stat = dot && !isdigit ((unsigned char)dot[1]) ? dot + 1 : text;
+    if (s_bad_percentile (stat))
+        return fb_err_set (err, FB_EINPUT,
+                           "percentile \"%.40s\" must be a number above 0 and at most 100, "
+                           "written plainly (p50, p99.9; min for the lowest)",
+                           stat);
     char metrics[160], counters[200];
     return fb_err_set (err, FB_EINPUT,
                        "unknown measure \"%.40s\" (expected pNN, mean, min, max, NAME.pNN for "

@@ -66,6 +66,35 @@ static void s_gates (fb_run_t *run, int w, const json_t *baseline, const char *w
     fb_stats_clear (&base);
 }
 
+/* An open-loop workload whose generator fell behind did not run its schedule: the operations
+ * it could not start by the planned end are missed, and the run says so instead of passing
+ * on the operations that did run. */
+static void s_schedule (fb_run_t *run, int w, int *failed) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    if (sw->rate_per_s <= 0)
+        return;
+    const fb_stats_t *fleet = &run->fleet[w];
+    int ops_i = fb_stats_find_counter (fleet, "ops");
+    int missed_i = fb_stats_find_counter (fleet, "missed");
+    int64_t ops = ops_i >= 0 ? fleet->counters[ops_i] : 0;
+    int64_t missed = missed_i >= 0 ? fleet->counters[missed_i] : 0;
+    fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
+    v->schedule = true;
+    snprintf (v->text, sizeof v->text, "schedule: %.0f/s per host, every operation started",
+              sw->rate_per_s);
+    v->expected = 0;
+    v->actual = (double)missed;
+    v->state = missed > 0 ? FB_VERDICT_FAILED : FB_VERDICT_HELD;
+    if (missed > 0)
+        snprintf (v->detail, sizeof v->detail,
+                  "the generator fell behind: %lld of %lld planned operations missed (not "
+                  "started by the planned end)",
+                  (long long)missed, (long long)(ops + missed));
+    else
+        snprintf (v->detail, sizeof v->detail, "0 missed, %lld operations", (long long)ops);
+    *failed += v->state == FB_VERDICT_FAILED;
+}
+
 int fb_verdict_judge (fb_run_t *run) {
     bool any_gate = false;
     for (int w = 0; w < run->sc->n_workloads; w++)
@@ -84,6 +113,7 @@ int fb_verdict_judge (fb_run_t *run) {
         run->n_verdicts[w] = 0;
         s_targets (run, w, &failed);
         s_gates (run, w, baseline, why, &failed);
+        s_schedule (run, w, &failed);
     }
     json_decref (baseline);
     return failed;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define FB_MAX_PARAMS 24
+#define FB_MAX_RATE_PER_S 1e6 /* no kind's open loop goes faster (per agent) */
 
 typedef enum {
     FB_PARAM_INT,      /* plain integer */
@@ -98,6 +99,9 @@ typedef struct fb_workload {
      * NULL-terminated. */
     const char *const *metrics;
     const fb_counter_spec_t *counters; /* terminated by name NULL */
+    /* The highest open-loop rate (per agent) a scenario may ask of this kind: above it one
+     * host cannot keep the schedule, and `coord check` refuses it. At most FB_MAX_RATE_PER_S. */
+    double max_rate_per_s;
 
     /* Optional: checks the params against this host (an allow-listed command, a binary that
      * must be installed) when the plan arrives, so that a plan error is reported before
@@ -115,6 +119,11 @@ typedef struct fb_workload {
      * its own threads into metrics[i] (fb_hist_drain) and fill counters[i] (the interval's
      * amount for SUM counters, the current value for MAX). May be NULL. */
     void (*interval) (void *state, fb_hist_t *const *metrics, int64_t *counters);
+    /* Optional: after the last operation returned and before the last interval, lets work
+     * the operations handed off (queued handler calls) finish until deadline_ns (monotonic),
+     * then counts what is left in a counter of its own ("abandoned"), so the last report's
+     * metric counts add up. May be NULL. */
+    void (*drain) (void *state, int64_t deadline_ns);
     /* Stops the workload's own threads and frees what setup made (not the state itself);
      * after it no more recording. */
     void (*teardown) (void *state);
@@ -122,7 +131,8 @@ typedef struct fb_workload {
 
 /* What the runner measures for every workload, before the kind's own (agent/runner.c):
  * metrics latency, service, sched_lag; counters ops, errors, rss (B, max), cpu (ns), steal
- * (ppm of CPU time stolen by the hypervisor, max), throttled (thermal throttling seen, max). */
+ * (ppm of CPU time stolen by the hypervisor, max), throttled (thermal throttling seen, max),
+ * missed (open loop: planned operations not started by the planned end). */
 extern const char *const fb_runner_metrics[];        /* NULL-terminated */
 extern const fb_counter_spec_t fb_runner_counters[]; /* terminated by name NULL */
 /* The spec of counter name for kind wl (the runner's first); NULL when unknown. */
@@ -137,6 +147,9 @@ fb_counter_kind_t fb_workload_counter_kind (const char *name, const void *wl);
 #define FB_METRIC_SCHED_LAG "sched_lag"
 #define FB_COUNTER_RSS "rss"
 #define FB_COUNTER_CPU "cpu"
+/* Open loop: planned operations that could not start by the planned end plus the runner's
+ * grace (the generator fell behind its schedule). Not run late: the workload stops there. */
+#define FB_COUNTER_MISSED "missed"
 
 /* Between two workloads of a plan: time for teardown and the next setup, so that every host
  * can begin the next workload at the same planned instant too. */

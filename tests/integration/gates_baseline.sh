@@ -1,7 +1,8 @@
 # Gates: without a baseline they are skipped (not passed); `coord baseline save` keeps a run's
 # numbers; against it a gate holds (exit 0), and against a baseline the run cannot reach it
-# fails (exit 1). The verdicts rest on open-loop throughput, which is the rate exactly
-# whatever the machine's speed, so no timing decides this test.
+# fails (exit 1). The verdicts rest on open-loop throughput, which is the rate whatever the
+# machine's speed (to within the last operation's end past the planned end, a fraction of a
+# millisecond in 2 s), so no timing decides this test.
 source "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 write() { # write RATE P50_ALLOWANCE
@@ -32,7 +33,9 @@ rm -rf results
 write 1000/s 100000%
 run_coord 0 run gated.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = held ] || fail "throughput gate should hold: $(jqr '.workloads[0].verdicts[0].detail')"
-[ "$(jqr '.workloads[0].verdicts[0].baseline')" = 1000 ] || fail "baseline throughput should be 1000"
+near() { awk -v v="$1" -v want="$2" 'BEGIN { exit !(v <= want && v >= want * 0.99) }'; }
+near "$(jqr '.workloads[0].verdicts[0].baseline')" 1000 ||
+    fail "baseline throughput should be 1000, not $(jqr '.workloads[0].verdicts[0].baseline')"
 base=$(jq -r '.workloads[0].fleet.metrics.latency.p50' baselines/gated.json)
 [ "$(jqr '.workloads[0].verdicts[1].baseline | floor')" = "$base" ] ||
     fail "the p50 gate did not compare with the saved p50 ($base)"
@@ -43,5 +46,6 @@ rm -rf results
 write 500/s 100000%
 run_coord 1 run gated.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = failed ] || fail "the throughput gate should fail"
-[ "$(jqr '.workloads[0].verdicts[0].actual')" = 500 ] || fail "throughput should be 500"
+near "$(jqr '.workloads[0].verdicts[0].actual')" 500 ||
+    fail "throughput should be 500, not $(jqr '.workloads[0].verdicts[0].actual')"
 pass "gate against a baseline out of reach: exit 1 ($(jqr '.workloads[0].verdicts[0].detail'))"

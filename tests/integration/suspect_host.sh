@@ -14,7 +14,10 @@ workloads:
     params: { publishers: 1, workers: 1, queue: 1, overflow: block, handler_work: 2ms, mix: logline }
     rate: 200/s
 YAML
-run_coord 0 run slow.yaml --bind tcp://127.0.0.1:$PORT --local 1
+# It also misses operations by the planned end, so its schedule verdict fails the run.
+run_coord 1 run slow.yaml --bind tcp://127.0.0.1:$PORT --local 1
+[ "$(jqr '.workloads[0].verdicts[] | select(.type == "schedule") | .verdict')" = failed ] ||
+    fail "a scheduler that fell behind must fail the schedule verdict"
 suspect=$(jqr '.hosts[0].suspect')
 case "$suspect" in
 *"started up to"*"late"*) ;;

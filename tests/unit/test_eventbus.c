@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-enum { C_OVERFLOWS, C_DROPS, C_PEAK_THREADS, C_HANDLED };
+enum { C_OVERFLOWS, C_DROPS, C_PEAK_THREADS, C_HANDLED, C_ABANDONED };
 
 /* Waits for handler threads without timing anything: gives up after this long. */
 #define T_PATIENCE_NS (60 * FB_NS_PER_S)
@@ -24,7 +24,7 @@ typedef struct {
     const fb_workload_t *wl;
     void *state;
     fb_hist_t *metrics[2]; /* dispatch, completion as the runner would hold them */
-    int64_t totals[4];     /* SUM counters added up, MAX counter the highest */
+    int64_t totals[5];     /* SUM counters added up, MAX counter the highest */
 } t_bus_t;
 
 typedef struct {
@@ -74,6 +74,7 @@ static void s_bus_interval (t_bus_t *bus) {
     bus->totals[C_OVERFLOWS] += counters[C_OVERFLOWS];
     bus->totals[C_DROPS] += counters[C_DROPS];
     bus->totals[C_HANDLED] += counters[C_HANDLED];
+    bus->totals[C_ABANDONED] += counters[C_ABANDONED];
     if (counters[C_PEAK_THREADS] > bus->totals[C_PEAK_THREADS])
         bus->totals[C_PEAK_THREADS] = counters[C_PEAK_THREADS];
 }
@@ -134,12 +135,14 @@ static void test_descriptor_names_publishers_as_concurrency (void **state) {
     assert_string_equal (wl->metrics[0], "dispatch");
     assert_string_equal (wl->metrics[1], "completion");
     assert_null (wl->metrics[2]);
-    const char *names[] = {"overflows", "drops", "peak_threads", "handled"};
-    for (int i = 0; i < 4; i++)
+    const char *names[] = {"overflows", "drops", "peak_threads", "handled", "abandoned"};
+    for (int i = 0; i < 5; i++)
         assert_string_equal (wl->counters[i].name, names[i]);
     assert_int_equal (wl->counters[C_PEAK_THREADS].kind, FB_COUNTER_MAX);
     assert_int_equal (wl->counters[C_HANDLED].kind, FB_COUNTER_SUM);
-    assert_null (wl->counters[4].name);
+    assert_int_equal (wl->counters[C_ABANDONED].kind, FB_COUNTER_SUM);
+    assert_null (wl->counters[5].name);
+    assert_non_null (wl->drain);
 }
 
 static void test_every_handler_call_is_measured_once (void **state) {
@@ -213,6 +216,25 @@ static void test_drop_policy_counts_drops_when_the_queue_is_full (void **state) 
     assert_true (bus.totals[C_DROPS] > 0);
     assert_int_equal (bus.totals[C_DROPS], bus.totals[C_OVERFLOWS]);
     assert_int_equal (bus.totals[C_HANDLED] + bus.totals[C_DROPS], calls);
+    assert_int_equal (fb_hist_count (bus.metrics[1]), bus.totals[C_HANDLED]);
+    s_bus_teardown (&bus);
+}
+
+/* The queue holds far more work than the drain deadline allows: what the pool ran is measured,
+ * what it could not is counted abandoned, and the two add up to every call published. */
+static void test_drain_runs_or_abandons_every_queued_call (void **state) {
+    (void)state;
+    t_bus_t bus;
+    const char *pairs[] = {"workers",  "1",     "queue",        "1000", "mix", "logline",
+                           "overflow", "block", "handler_work", "20ms", NULL};
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 100), 0);
+    int64_t calls = 2 * 100 * 5;
+    bus.wl->drain (bus.state, fb_clock_now_ns () + 50 * FB_NS_PER_MS);
+    s_bus_interval (&bus);
+    assert_true (bus.totals[C_ABANDONED] > 0);
+    assert_int_equal (bus.totals[C_HANDLED] + bus.totals[C_ABANDONED], calls);
+    assert_int_equal (fb_hist_count (bus.metrics[0]), bus.totals[C_HANDLED]);
     assert_int_equal (fb_hist_count (bus.metrics[1]), bus.totals[C_HANDLED]);
     s_bus_teardown (&bus);
 }
@@ -318,6 +340,7 @@ int main (void) {
         cmocka_unit_test (test_handlers_override_sets_calls_per_event),
         cmocka_unit_test (test_peak_mix_calls_between_one_and_five_handlers),
         cmocka_unit_test (test_drop_policy_counts_drops_when_the_queue_is_full),
+        cmocka_unit_test (test_drain_runs_or_abandons_every_queued_call),
         cmocka_unit_test (test_spawn_policy_runs_more_threads_than_workers),
         cmocka_unit_test (test_thread_per_handler_runs_every_call_on_its_own_thread),
         cmocka_unit_test (test_teardown_leaves_no_thread_running),

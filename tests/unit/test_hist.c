@@ -194,6 +194,109 @@ static void test_uniform_million_percentiles_within_precision (void **state) {
     fb_hist_destroy (&h);
 }
 
+/* ---- nearest rank against the sorted samples ---- */
+
+static uint64_t s_rng_state;
+
+static double s_uniform01 (void) { /* splitmix64, in (0, 1) */
+    uint64_t x = (s_rng_state += 0x9e3779b97f4a7c15ULL);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return ((double)(x >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* One sample (ns) of distribution d: uniform, exponential, log-normal, Pareto, two modes,
+ * few distinct values, constant. */
+static int64_t s_sample (int d) {
+    double u = s_uniform01 (), v;
+    switch (d) {
+    case 0:
+        v = 1000 + u * 5e6;
+        break;
+    case 1:
+        v = -log (u) * 2e5;
+        break;
+    case 2:
+        v = exp (11.0 + 1.5 * sqrt (-2 * log (u)) * cos (6.283185307 * s_uniform01 ()));
+        break;
+    case 3:
+        v = 1e4 / pow (u, 1.0 / 1.2);
+        break;
+    case 4:
+        v = u < 0.99 ? 1e6 + u * 1e4 : 1e9 + u * 1e6;
+        break;
+    case 5:
+        v = (double)(1 + (int)(u * 4)) * 1000;
+        break;
+    default:
+        v = 777;
+        break;
+    }
+    return v < 1 ? 1 : v > 3e12 ? (int64_t)3e12 : (int64_t)v;
+}
+
+static int s_cmp_i64 (const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every percentile q / 1000 % is in the bucket of the exact nearest-rank value: the sorted
+ * sample at rank ceil(q / 100000 * n), at least 1 (computed in integers). */
+static void s_assert_nearest_rank (const fb_hist_t *h, const int64_t *sorted, int64_t n,
+                                   int64_t q) {
+    int64_t rank = (q * n + 99999) / 100000;
+    rank = rank < 1 ? 1 : rank;
+    int64_t exact = sorted[rank - 1];
+    int64_t got = fb_hist_value_at_percentile (h, (double)q / 1000.0);
+    if (fb_hist_lowest_equivalent (h, got) != fb_hist_lowest_equivalent (h, exact))
+        fail_msg ("n %lld p%.3f: histogram says %lld, exact nearest rank %lld is %lld",
+                  (long long)n, (double)q / 1000.0, (long long)got, (long long)rank,
+                  (long long)exact);
+}
+
+static void test_percentiles_are_the_nearest_rank_of_the_raw_samples (void **state) {
+    (void)state;
+    static const int64_t sizes[] = {1, 2, 3, 7, 10, 99, 100, 101, 1000, 1070, 4999, 100003};
+    s_rng_state = 42;
+    int64_t *samples = malloc (sizeof *samples * 100003);
+    assert_non_null (samples);
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int d = 0; d < 7; d++) {
+            int64_t n = sizes[si];
+            fb_hist_t *h = s_new (1, 3600000000000LL, 3);
+            for (int64_t i = 0; i < n; i++) {
+                samples[i] = s_sample (d);
+                fb_hist_record (h, samples[i]);
+            }
+            qsort (samples, (size_t)n, sizeof *samples, s_cmp_i64);
+            for (int64_t q = 0; q <= 100000; q += 37)
+                s_assert_nearest_rank (h, samples, n, q);
+            /* Both ends of every rank's range of q, where the product is (nearly) whole. */
+            for (int64_t r = 1; n <= 1100 && r <= n; r++) {
+                s_assert_nearest_rank (h, samples, n, (r - 1) * 100000 / n + 1);
+                s_assert_nearest_rank (h, samples, n, r * 100000 / n);
+            }
+            static const int64_t tail[] = {99000, 99900, 99990, 99999, 100000};
+            for (int t = 0; t < 5; t++)
+                s_assert_nearest_rank (h, samples, n, tail[t]);
+            fb_hist_destroy (&h);
+        }
+    free (samples);
+}
+
+/* The issue's case: 1059 samples at 1 ms and 11 at 1 s. More than 1 % took a second, so p99
+ * is a second (rank ceil(0.99 * 1070) = 1060), not a millisecond. */
+static void test_p99_of_a_slow_one_percent_is_slow (void **state) {
+    (void)state;
+    fb_hist_t *h = s_new (1, 3600000000000LL, 3);
+    fb_hist_record_n (h, 1000000, 1059);
+    fb_hist_record_n (h, 1000000000, 11);
+    s_assert_near ((double)fb_hist_value_at_percentile (h, 99.0), 1e9, 0.001);
+    s_assert_near ((double)fb_hist_value_at_percentile (h, 98.9), 1e6, 0.001);
+    fb_hist_destroy (&h);
+}
+
 static void test_values_outside_range_are_clamped (void **state) {
     (void)state;
     fb_hist_t *h = s_new (1, 1000, 4); /* HdrHistogram_c test_out_of_range_values */
@@ -564,6 +667,8 @@ int main (void) {
         cmocka_unit_test (test_record_corrected_fills_coordinated_omission_gaps),
         cmocka_unit_test (test_mean_and_stddev_match_hdrhistogram),
         cmocka_unit_test (test_uniform_million_percentiles_within_precision),
+        cmocka_unit_test (test_percentiles_are_the_nearest_rank_of_the_raw_samples),
+        cmocka_unit_test (test_p99_of_a_slow_one_percent_is_slow),
         cmocka_unit_test (test_values_outside_range_are_clamped),
         cmocka_unit_test (test_empty_histogram_reports_zeros),
         cmocka_unit_test (test_iterator_visits_recorded_buckets_in_order),

@@ -25,7 +25,13 @@ enum { S_DISPATCH_POOL, S_DISPATCH_THREAD };
 enum { S_OVERFLOW_SPAWN, S_OVERFLOW_BLOCK, S_OVERFLOW_DROP };
 enum { S_MIX_PEAK, S_MIX_LOGLINE };
 enum { S_METRIC_DISPATCH, S_METRIC_COMPLETION };
-enum { S_COUNTER_OVERFLOWS, S_COUNTER_DROPS, S_COUNTER_PEAK_THREADS, S_COUNTER_HANDLED };
+enum {
+    S_COUNTER_OVERFLOWS,
+    S_COUNTER_DROPS,
+    S_COUNTER_PEAK_THREADS,
+    S_COUNTER_HANDLED,
+    S_COUNTER_ABANDONED
+};
 
 /* The seed's handler table ("EventBus Handler Distribution") and the weights of the peak mix.
  * The seed's peak session: log lines 50-200/s, process events 1-5/s, MCP events 10-50/s,
@@ -77,6 +83,7 @@ typedef struct s_spawn {
 typedef struct {
     s_call_t *ring;
     int capacity, head, count;
+    atomic_int_fast64_t pending; /* calls queued or being run by the pool */
     bool stopping;
     pthread_mutex_t lock;
     pthread_cond_t not_empty, not_full;
@@ -107,6 +114,7 @@ struct s_bus {
 
     atomic_uint_fast64_t next_event_id;
     atomic_int_fast64_t overflows, drops, handled; /* since the last interval */
+    atomic_int_fast64_t abandoned;                 /* since the last interval */
     atomic_int alive_threads, peak_threads;        /* pool workers + spawned */
 
     /* Spawned threads: counted down under reap_lock; the reaper joins each one. */
@@ -141,11 +149,9 @@ static const fb_param_spec_t s_params[] = {
 static const char *const s_metrics[] = {"dispatch", "completion", NULL};
 
 static const fb_counter_spec_t s_counters[] = {
-    {"overflows", FB_COUNTER_SUM, ""},
-    {"drops", FB_COUNTER_SUM, ""},
-    {"peak_threads", FB_COUNTER_MAX, ""},
-    {"handled", FB_COUNTER_SUM, ""},
-    {NULL, 0, NULL},
+    {"overflows", FB_COUNTER_SUM, ""},    {"drops", FB_COUNTER_SUM, ""},
+    {"peak_threads", FB_COUNTER_MAX, ""}, {"handled", FB_COUNTER_SUM, ""},
+    {"abandoned", FB_COUNTER_SUM, ""},    {NULL, 0, NULL},
 };
 
 /* ---- threads alive ---------------------------------------------------------------------- */
@@ -203,6 +209,7 @@ static void s_queue_fini (s_queue_t *q) {
 }
 
 static void s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
+    atomic_fetch_add_explicit (&q->pending, 1, memory_order_relaxed);
     q->ring[(q->head + q->count) % q->capacity] = *call;
     q->count++;
     pthread_cond_signal (&q->not_empty);
@@ -262,8 +269,10 @@ static void *s_worker_main (void *arg) {
     s_bus_t *self = worker->bus;
     int shard = worker->index % self->nshards;
     s_call_t call;
-    while (s_queue_take (&self->queue, &call))
+    while (s_queue_take (&self->queue, &call)) {
         s_run_call (self, &call, shard);
+        atomic_fetch_sub_explicit (&self->queue.pending, 1, memory_order_release);
+    }
     return NULL;
 }
 
@@ -489,6 +498,7 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     counters[S_COUNTER_OVERFLOWS] = atomic_exchange (&self->overflows, 0);
     counters[S_COUNTER_DROPS] = atomic_exchange (&self->drops, 0);
     counters[S_COUNTER_HANDLED] = atomic_exchange (&self->handled, 0);
+    counters[S_COUNTER_ABANDONED] = atomic_exchange (&self->abandoned, 0);
     /* The interval's peak; the next interval starts from the threads alive now. */
     counters[S_COUNTER_PEAK_THREADS] =
         atomic_exchange (&self->peak_threads, atomic_load (&self->alive_threads));
@@ -500,6 +510,39 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     }
 }
 
+/* Waits for spawned threads to finish their call. */
+static void s_wait_spawned (s_bus_t *self) {
+    pthread_mutex_lock (&self->reap_lock);
+    while (self->spawned_alive > 0)
+        pthread_cond_wait (&self->idle_cond, &self->reap_lock);
+    pthread_mutex_unlock (&self->reap_lock);
+}
+
+static bool s_idle (s_bus_t *self) {
+    pthread_mutex_lock (&self->reap_lock);
+    bool idle = self->spawned_alive == 0;
+    pthread_mutex_unlock (&self->reap_lock);
+    return idle && atomic_load_explicit (&self->queue.pending, memory_order_acquire) == 0;
+}
+
+/* After the last Publish: the pool works through the queue until the deadline; calls still
+ * queued then are abandoned (counted, never run), as Brummer's workers leave the channel on
+ * shutdown. Calls already running finish, so every handled call is in the last interval. */
+static void s_drain (void *state, int64_t deadline_ns) {
+    s_bus_t *self = state;
+    while (!s_idle (self) && fb_clock_now_ns () < deadline_ns)
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + 1000 * 1000);
+    s_queue_stop (&self->queue);
+    for (int i = 0; i < self->started_workers; i++)
+        pthread_join (self->workers[i].thread, NULL);
+    self->started_workers = 0;
+    pthread_mutex_lock (&self->queue.lock);
+    atomic_fetch_add (&self->abandoned, self->queue.count);
+    self->queue.count = 0;
+    pthread_mutex_unlock (&self->queue.lock);
+    s_wait_spawned (self);
+}
+
 /* Stops the pool, waits for every spawned thread, joins them all, frees. */
 static void s_teardown (void *state) {
     s_bus_t *self = state;
@@ -507,9 +550,8 @@ static void s_teardown (void *state) {
         s_queue_stop (&self->queue);
     for (int i = 0; i < self->started_workers; i++)
         pthread_join (self->workers[i].thread, NULL);
+    s_wait_spawned (self);
     pthread_mutex_lock (&self->reap_lock);
-    while (self->spawned_alive > 0)
-        pthread_cond_wait (&self->idle_cond, &self->reap_lock);
     self->reaper_stop = true;
     pthread_cond_signal (&self->reap_cond);
     pthread_mutex_unlock (&self->reap_lock);
@@ -537,8 +579,10 @@ const fb_workload_t fb_workload_eventbus = {
     .metrics = s_metrics,
     .counters = s_counters,
     .state_size = sizeof (s_bus_t),
+    .max_rate_per_s = 1e6,
     .setup = s_setup,
     .op = s_op,
     .interval = s_interval,
+    .drain = s_drain,
     .teardown = s_teardown,
 };

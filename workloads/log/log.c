@@ -475,6 +475,7 @@ const fb_workload_t fb_workload_log = {
     .params = s_params,
     .metrics = s_metrics,
     .counters = s_counters,
+    .max_rate_per_s = 1e6,
     .check = s_check,
     .state_size = sizeof (s_log_t),
     .setup = s_setup,

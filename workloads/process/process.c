@@ -466,6 +466,7 @@ const fb_workload_t fb_workload_process = {
     .params = s_params,
     .metrics = s_metrics,
     .counters = s_counters,
+    .max_rate_per_s = 1e4,
     .check = s_check,
     .state_size = sizeof (s_state_t),
     .setup = s_setup,

@@ -288,6 +288,7 @@ const fb_workload_t fb_workload_proxy = {
     .concurrency_param = "threads",
     .metrics = s_metrics,
     .counters = s_counters,
+    .max_rate_per_s = 1e5,
     .check = s_check,
     .state_size = sizeof (s_state_t),
     .setup = s_setup,

@@ -149,6 +149,7 @@ const fb_workload_t fb_workload_tor_circuit = {
     .metrics = s_metrics,
     .counters = s_counters,
     .state_size = sizeof (fb_tor_mode_state_t),
+    .max_rate_per_s = 1e3,
     .check = s_check,
     .setup = s_setup,
     .op = fb_tor_mode_op,

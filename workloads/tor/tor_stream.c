@@ -301,6 +301,7 @@ const fb_workload_t fb_workload_tor_stream = {
     .metrics = s_metrics,
     .counters = s_counters,
     .state_size = sizeof (fb_tor_mode_state_t),
+    .max_rate_per_s = 1e4,
     .check = s_check,
     .setup = s_setup,
     .op = fb_tor_mode_op,

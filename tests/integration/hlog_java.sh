@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# hlog_java.sh: HdrHistogram's own Java implementation (Debian's libhdrhistogram-java, read by
+# its HistogramLogProcessor) reads our .hlog files and finds the same percentiles we report:
+# the nearest rank, ceil(p/100 * n). First a file with a known answer (1059 samples at 1 ms
+# and 11 at 1 s: p99 is a second), then a real run's run.json against its own .hlog.
+. "$(dirname "$0")/lib.sh"
+JAR=/usr/share/java/hdrhistogram.jar
+[ -f "$JAR" ] || fail "$JAR is missing: ./setup.sh installs libhdrhistogram-java"
+command -v java >/dev/null || fail "java is missing: ./setup.sh installs default-jre-headless"
+
+# java_totals FILE TAG: the processor's last Total_ row as count,p50,p90,p99,p99.9,p99.99,max
+java_totals() {
+    timeout 60 java -cp "$JAR" org.HdrHistogram.HistogramLogProcessor -i "$1" -tag "$2" -csv \
+        -outputValueUnitRatio 1 -o "$WORK/java.csv" >"$WORK/java.log" 2>&1 ||
+        fail "HistogramLogProcessor could not read $1: $(tail -n 3 "$WORK/java.log")"
+    tail -n 1 "$WORK/java.csv" | awk -F, '{ for (i = 6; i <= 12; i++) printf "%s%d", (i > 6 ? "," : ""), $i; print "" }'
+}
+
+# 1. Known data, each side's percentiles of the same file.
+cases=("1000000:1059 1000000000:11" "1000:10000 100000000:1" "5000:1 7000:1 9000:1"
+    "1000:99 2000:1" "1000:990 2000:9 3000:1" "123456:1")
+for c in "${cases[@]}"; do
+    # shellcheck disable=SC2086 # one argument per VALUE:COUNT
+    ours=$("$FB_BUILD_DIR/fb_hlog_write" "$WORK/known.hlog" latency $c) || fail "fb_hlog_write $c"
+    java=$(java_totals "$WORK/known.hlog" latency)
+    [ "$ours" = "$java" ] || fail "data $c: we read $ours, HdrHistogram (Java) reads $java"
+done
+p99=$("$FB_BUILD_DIR/fb_hlog_write" "$WORK/known.hlog" latency 1000000:1059 1000000000:11 | cut -d, -f4)
+[ "$p99" -gt 900000000 ] || fail "p99 of 1059 x 1 ms and 11 x 1 s reads $p99 ns, not about 1 s"
+pass "known data: every Total_ percentile equals HdrHistogram's"
+
+# 2. A real run: run.json's percentiles for the host against Java on the host's .hlog.
+port=0
+for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    ss -ltnH "sport = :$p" | grep -q . || { port=$p; break; }
+done
+[ "$port" != 0 ] || fail "no free port found"
+cat >"$WORK/java.yaml" <<YAML
+name: java
+agents: { expect: 1, join_timeout: 15s, heartbeat_timeout: 5s }
+defaults: { duration: 2s, warmup: 0s, interval: 1s }
+workloads:
+  - name: bus
+    kind: eventbus
+    params: { publishers: 2, workers: 2, handler_work: 2us }
+    rate: 2000/s
+YAML
+run_coord 0 run "$WORK/java.yaml" --local 1 --bind "tcp://127.0.0.1:$port" --quiet
+hlog="$(run_dir)/local-1.bus.hlog"
+[ -f "$hlog" ] || fail "no $hlog"
+for metric in latency service; do
+    ours=$(jqr ".workloads[0].hosts[\"local-1\"].metrics.$metric | [.count, .p50, .p90, .p99, .[\"p99.9\"]] | map(tostring) | join(\",\")")
+    java=$(java_totals "$hlog" "$metric" | cut -d, -f1-5)
+    [ "$ours" = "$java" ] || fail "$metric: run.json says $ours, HdrHistogram (Java) reads $java"
+done
+pass "run.json's count, p50, p90, p99 and p99.9 equal HdrHistogram's reading of our .hlog"
