@@ -6,6 +6,7 @@
 #include "keys.h"
 #include "scenario.h"
 
+#include <ctype.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -45,6 +46,18 @@ static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, fmt, arg);
     fprintf (stderr, "\n\n%s", s_usage);
     return 2;
+}
+
+/* A name that stays one file name inside its folder: 1 to 63 of A-Z a-z 0-9 _ . -, not "." or
+ * "..", as scenario names are. */
+static bool s_safe_name (const char *name) {
+    size_t len = strlen (name);
+    if (len == 0 || len > 63 || streq (name, ".") || streq (name, ".."))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum ((unsigned char)*p) && !strchr ("_.-", *p))
+            return false;
+    return true;
 }
 
 static int s_check (const char *path) {
@@ -102,6 +115,8 @@ static int s_run (int argc, char **argv) {
                                       optarg);
             break;
         case 'o':
+            if (!optarg[0]) /* "" would put results/<run-id> at the root of the file system */
+                return s_usage_error ("--out needs a folder (got \"%s\")", "");
             snprintf (opts.out_dir, sizeof opts.out_dir, "%s", optarg);
             break;
         case 'B':
@@ -152,6 +167,8 @@ static int s_baseline (int argc, char **argv) {
         out = argv[4];
     else if (argc != 3)
         return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+    if (!out[0])
+        return s_usage_error ("--out needs a folder (got \"%s\")", "");
     char path[600];
     fb_err_t err = {0};
     if (fb_baseline_save (argv[2], out, path, sizeof path, &err) != 0) {
@@ -224,6 +241,12 @@ static int s_keygen (int argc, char **argv) {
     }
     if (!out || argc % 2 == 0 || (name && agents))
         return s_usage_error ("%s", "usage: coord keygen --out DIR [--agents N | --name NAME]");
+    if (!out[0])
+        return s_usage_error ("--out needs a folder (got \"%s\")", "");
+    if (name && !s_safe_name (name))
+        return s_usage_error ("--name must be 1 to 63 of A-Z a-z 0-9 _ . -, not . or .. "
+                              "(got \"%s\")",
+                              name);
     char agents_dir[600], public_txt[41];
     snprintf (agents_dir, sizeof agents_dir, "%s/agents", out);
     fb_err_t err = {0};
