@@ -651,13 +651,12 @@ static void s_conclude (s_coord_t *self) {
     } else if (lost == run->n_hosts) {
         run->exit_code = 3;
         snprintf (run->outcome, sizeof run->outcome, "incomplete: every host was lost");
-    } else if (failed > 0) {
-        run->exit_code = 1;
-        snprintf (run->outcome, sizeof run->outcome, "failed: %d target(s) or gate(s) did not hold",
-                  failed);
     } else {
-        run->exit_code = 0;
-        snprintf (run->outcome, sizeof run->outcome, "passed: every target and gate held");
+        char counts[200];
+        fb_verdicts_count_text (run, counts, sizeof counts);
+        run->exit_code = failed > 0 ? 1 : 0;
+        snprintf (run->outcome, sizeof run->outcome, "%s: %s", failed > 0 ? "failed" : "passed",
+                  counts);
     }
 }
 

@@ -88,3 +88,27 @@ int fb_verdicts_judge (fb_run_t *run) {
     json_decref (baseline);
     return failed;
 }
+
+/* Appends ", 2 targets held" (no comma first) when n > 0. */
+static void s_count (char *buf, size_t size, int n, const char *what, const char *state) {
+    size_t len = strlen (buf);
+    if (n > 0 && len < size)
+        snprintf (buf + len, size - len, "%s%d %s%s %s", len ? ", " : "", n, what,
+                  n == 1 ? "" : "s", state);
+}
+
+void fb_verdicts_count_text (const fb_run_t *run, char *buf, size_t size) {
+    int n[2][3] = {{0}}; /* [gate][state] */
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        for (int i = 0; i < run->n_verdicts[w]; i++)
+            n[run->verdicts[w][i].gate][run->verdicts[w][i].state]++;
+    buf[0] = '\0';
+    s_count (buf, size, n[0][FB_VERDICT_FAILED], "target", "failed");
+    s_count (buf, size, n[1][FB_VERDICT_FAILED], "gate", "failed");
+    s_count (buf, size, n[0][FB_VERDICT_HELD], "target", "held");
+    s_count (buf, size, n[1][FB_VERDICT_HELD], "gate", "held");
+    s_count (buf, size, n[0][FB_VERDICT_SKIPPED], "target", "skipped");
+    s_count (buf, size, n[1][FB_VERDICT_SKIPPED], "gate", "skipped (no baseline)");
+    if (!buf[0])
+        snprintf (buf, size, "no targets or gates");
+}
