@@ -307,14 +307,15 @@ static void s_sync (s_coord_t *self, int64_t now) {
     int64_t lead = 3 * max_rtt > FB_NS_PER_S ? 3 * max_rtt : FB_NS_PER_S;
     run->start_coord_ns = now + lead;
     run->start_wall_ns = fb_clock_wall_ns () + lead;
-    int64_t total = 0;
-    for (int w = 0; w < run->sc->n_workloads; w++)
-        total += run->sc->workloads[w].warmup_ns + run->sc->workloads[w].duration_ns +
-                 (w > 0 ? FB_WORKLOAD_GAP_NS : 0);
+    int64_t total = fb_scenario_total_ns (run->sc, FB_WORKLOAD_GAP_NS);
     /* A safety net for agents that heartbeat but never finish; every workload may also spend
-     * up to two minutes in setup (a private tor network bootstraps in about one). */
-    self->run_deadline_ns = run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns +
-                            (30 + 120 * (int64_t)run->sc->n_workloads) * FB_NS_PER_S;
+     * up to two minutes in setup (a private tor network bootstraps in about one). The scenario
+     * bounds every duration, so this fits; checked all the same, saturating. */
+    int64_t slack = 2 * run->sc->heartbeat_timeout_ns +
+                    (30 + 120 * (int64_t)run->sc->n_workloads) * FB_NS_PER_S;
+    if (__builtin_add_overflow (run->start_coord_ns, total, &self->run_deadline_ns) ||
+        __builtin_add_overflow (self->run_deadline_ns, slack, &self->run_deadline_ns))
+        self->run_deadline_ns = INT64_MAX;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
         fb_msg_t *msg = fb_msg_new (FB_MSG_START);
