@@ -32,6 +32,7 @@ typedef struct {
     const fb_coord_opts_t *opts;
     zsock_t *router;
     char connect_endpoint[300]; /* what local agents connect to */
+    char bound[300];            /* the endpoint bound, with the port the system chose */
     s_phase_t phase;
     int64_t phase_started_ns;
     int64_t run_deadline_ns;
@@ -671,6 +672,9 @@ void fb_coord_opts_default (fb_coord_opts_t *opts) {
 static int s_bind (s_coord_t *self, fb_err_t *err) {
     const char *bind = self->opts->bind;
     const char *keys = self->opts->keys;
+    int want_port = -1;
+    if (fb_endpoint_port (bind, &want_port, err) != 0)
+        return -1;
     if (!keys[0] && !fb_endpoint_is_loopback (bind) && !self->opts->insecure)
         return fb_err_set (err, FB_EINPUT,
                            "--bind %s is not loopback: give CURVE keys (coord keygen --out keys "
@@ -693,10 +697,20 @@ static int s_bind (s_coord_t *self, fb_err_t *err) {
     zsock_set_router_handover (self->router, 1); /* a reconnecting agent takes its id back */
     zsock_set_maxmsgsize (self->router, FB_MAX_FRAME_BYTES);
     zsock_set_linger (self->router, 0);
-    int port = zsock_bind (self->router, "%s", bind);
-    if (port < 0)
+    if (zsock_bind (self->router, "%s", bind) < 0)
         return fb_err_set (err, FB_EINPUT, "cannot bind %s: %s", bind, zmq_strerror (zmq_errno ()));
-    /* Local agents connect to loopback on the port actually bound (":*" picks one). */
+    /* Local agents connect to loopback on the port actually bound: with ":0" or ":*" the
+     * system chose it, and only the socket knows which. */
+    char *bound = zsock_last_endpoint (self->router);
+    int port = -1;
+    fb_err_t ignored = {0};
+    if (bound && fb_endpoint_port (bound, &port, &ignored) == 0 && port > 0)
+        snprintf (self->bound, sizeof self->bound, "%s", bound);
+    else
+        snprintf (self->bound, sizeof self->bound, "%s", bind);
+    zstr_free (&bound);
+    if (port <= 0 && want_port >= 0)
+        return fb_err_set (err, FB_ESYS, "bound %s but cannot tell which port", bind);
     snprintf (self->connect_endpoint, sizeof self->connect_endpoint, "tcp://127.0.0.1:%d",
               port > 0 ? port : 5690);
     return 0;
@@ -740,7 +754,7 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
         goto done;
     }
     s_log (&self, "run %s: waiting for %d agent(s) on %s", run->run_id, run->expected_hosts,
-           opts->bind);
+           self.bound);
     if (opts->local > 0) {
         if (s_start_local (&self, opts->local, err) != 0)
             goto done;

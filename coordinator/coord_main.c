@@ -2,6 +2,7 @@
 #include "baseline.h"
 #include "compare.h"
 #include "coord.h"
+#include "endpoint.h"
 #include "files.h"
 #include "keys.h"
 #include "scenario.h"
@@ -27,7 +28,8 @@ static const char *s_usage =
     "       coord --help | --version\n"
     "\n"
     "run options:\n"
-    "  --bind ENDPOINT   where agents connect (default tcp://127.0.0.1:5690)\n"
+    "  --bind ENDPOINT   where agents connect (default tcp://127.0.0.1:5690); port 1..65535,\n"
+    "                    or 0 for one the system picks (logged, handed to local agents)\n"
     "  --keys DIR        CURVE: use DIR/coordinator.key and accept only agents whose public\n"
     "                    key is in DIR/agents/ (made by coord keygen)\n"
     "  --insecure        allow plain TCP on a non-loopback --bind\n"
@@ -102,9 +104,14 @@ static int s_run (int argc, char **argv) {
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
-        case 'b':
+        case 'b': {
+            int port = 0;
+            fb_err_t perr = {0};
+            if (fb_endpoint_port (optarg, &port, &perr) != 0)
+                return s_usage_error ("--bind %s", perr.msg);
             snprintf (opts.bind, sizeof opts.bind, "%s", optarg);
             break;
+        }
         case 'i':
             opts.insecure = true;
             break;
