@@ -390,7 +390,7 @@ static bool s_mark_seen (fb_host_t *host, uint64_t seq) {
 }
 
 typedef struct {
-    fb_run_t *run;
+    s_coord_t *self;
     fb_host_t *host;
     const fb_report_t *report;
 } s_hlog_ctx_t;
@@ -398,7 +398,10 @@ typedef struct {
 static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_t *bytes,
                            size_t len, void *arg) {
     s_hlog_ctx_t *ctx = arg;
-    fb_results_hlog_metric (ctx->run, ctx->host, ctx->report, name, hist, bytes, len);
+    fb_err_t err = {0};
+    if (fb_results_hlog_metric (ctx->self->run, ctx->host, ctx->report, name, hist, bytes, len,
+                                &err) != 0)
+        s_log (ctx->self, "results not saved: %s; the run goes on and will exit 3", err.msg);
 }
 
 static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
@@ -416,7 +419,7 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
     if (r->phase == FB_PHASE_MEASURE) {
         fb_err_t err = {0};
         const fb_scenario_workload_t *sw = &run->sc->workloads[r->workload];
-        s_hlog_ctx_t ctx = {run, host, r};
+        s_hlog_ctx_t ctx = {self, host, r};
         if (fb_stats_merge_report (&host->stats[r->workload], sw->wl, r, s_hlog_metric, &ctx,
                                    &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
@@ -796,10 +799,14 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     if (zsys_interrupted && self.phase != S_END)
         s_give_up (&self, 3, "interrupted");
     s_conclude (&self);
-    if (fb_results_write (run, err) != 0)
-        s_log (&self, "cannot write results: %s", err->msg);
+    fb_err_t werr = {0};
+    fb_results_write (run, &werr); /* a file it cannot write makes the outcome say which */
     if (!opts->no_summary)
         fb_results_print (run, stdout);
+    if (opts->json_out && fb_results_print_json (run, opts->json_out, &werr) != 0) {
+        run->exit_code = 3;
+        snprintf (run->outcome, sizeof run->outcome, "incomplete: %s", werr.msg);
+    }
     code = run->exit_code;
     if (code != 0)
         fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,18 +73,6 @@ static int s_check (const char *path) {
     printf ("%s: scenario \"%s\" is valid: %d workload(s), %d agent(s) expected\n", path, sc->name,
             sc->n_workloads, sc->expect);
     fb_scenario_destroy (&sc);
-    return 0;
-}
-
-static int s_print_file (const char *path) {
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return -1;
-    char buf[8192];
-    size_t n;
-    while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-        fwrite (buf, 1, n, stdout);
-    fclose (f);
     return 0;
 }
 
@@ -150,18 +139,14 @@ static int s_run (int argc, char **argv) {
         fprintf (stderr, "coord: %s\n", err.msg);
         return 2;
     }
-    if (json)
+    if (json) {
         opts.quiet = opts.no_summary = true;
+        opts.json_out = stdout;
+    }
     char dir[512] = "";
     int code = fb_coord_run (sc, &opts, dir, sizeof dir, &err);
     if (code != 0 && err.msg[0])
         fprintf (stderr, "coord: %s\n", err.msg);
-    if (json && dir[0]) {
-        char path[600];
-        snprintf (path, sizeof path, "%s/run.json", dir);
-        if (s_print_file (path) != 0)
-            fprintf (stderr, "coord: no %s to print\n", path);
-    }
     fb_scenario_destroy (&sc);
     return code;
 }
@@ -303,6 +288,9 @@ int main (int argc, char **argv) {
         files.rlim_cur = files.rlim_max;
         setrlimit (RLIMIT_NOFILE, &files);
     }
+    /* Past a file size limit (ulimit -f) a write should fail with EFBIG, which the results
+     * code reports, rather than kill the coordinator with nothing said. */
+    signal (SIGXFSZ, SIG_IGN);
     zsys_init ();
     zsys_set_max_sockets (0); /* as many as the descriptor limit allows */
     zsys_set_logstream (NULL);

@@ -29,8 +29,7 @@ void fb_run_clear (fb_run_t *run) {
         fb_host_t *host = run->hosts[i];
         for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
             fb_stats_clear (&host->stats[w]);
-            if (host->hlog[w].f)
-                fb_file_commit (&host->hlog[w], NULL);
+            fb_file_discard (&host->hlog[w]); /* committed by fb_results_write, or lost */
         }
         free (host->seen);
         free (host);
