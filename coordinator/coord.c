@@ -17,11 +17,8 @@
 #include "verdict.h"
 
 #include <czmq.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
 
 #define S_PLAN_TIMEOUT_NS (15 * FB_NS_PER_S)
 #define S_SYNC_ROUNDS 5
@@ -722,38 +719,6 @@ static int s_bind (s_coord_t *self, fb_err_t *err) {
     return 0;
 }
 
-static void s_make_run_id (const fb_scenario_t *sc, char *id, size_t size) {
-    time_t now = time (NULL);
-    struct tm tm;
-    localtime_r (&now, &tm);
-    char stamp[32];
-    strftime (stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    /* Not randof (): it repeats across processes started in the same second. */
-    uint16_t suffix = 0;
-    if (getrandom (&suffix, sizeof suffix, GRND_NONBLOCK) != sizeof suffix)
-        suffix = (uint16_t)(getpid () ^ fb_clock_now_ns ());
-    snprintf (id, size, "%s-%s-%04x", stamp, sc->name, (unsigned)suffix);
-}
-
-/* Makes <out>/<run-id> with a run id no other run has: mkdir is the arbiter, so two runs
- * started in the same second into one folder never share it. */
-static int s_make_run_dir (fb_run_t *run, const char *out_dir, fb_err_t *err) {
-    if (fb_files_mkdirs (out_dir, err) != 0)
-        return -1;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        s_make_run_id (run->sc, run->run_id, sizeof run->run_id);
-        if (snprintf (run->dir, sizeof run->dir, "%s/%s", out_dir, run->run_id) >=
-            (int)sizeof run->dir)
-            return fb_err_set (err, FB_EINPUT, "--out %s is too long a path", out_dir);
-        if (mkdir (run->dir, 0755) == 0)
-            return 0;
-        if (errno != EEXIST)
-            return fb_err_set (err, FB_ESYS, "cannot create folder %s: %s", run->dir,
-                               strerror (errno));
-    }
-    return fb_err_set (err, FB_ESYS, "cannot find a free run id in %s", out_dir);
-}
-
 int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *run_dir,
                   size_t run_dir_size, fb_err_t *err) {
     fb_run_t *run = calloc (1, sizeof *run);
@@ -774,7 +739,7 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     s_coord_t self = {.run = run, .opts = opts, .err = err};
     self.progress = fb_progress_new (opts->quiet);
     int code = 3;
-    int made = s_make_run_dir (run, opts->out_dir, err);
+    int made = fb_run_make_dir (run, opts->out_dir, err);
     if (made == 0 && run_dir)
         snprintf (run_dir, run_dir_size, "%s", run->dir);
     if (made != 0 || s_bind (&self, err) != 0) {

@@ -89,6 +89,10 @@ typedef struct {
 fb_host_t *fb_run_find_host (fb_run_t *run, const char *id);
 int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state);
 const char *fb_host_state_name (fb_host_state_t state);
+/* Makes <out_dir>/<run-id> and fills run->run_id and run->dir (run->sc set). The id is
+ * <date>-<time>-<scenario>-<4 hex digits>, and mkdir is the arbiter: two runs started in the
+ * same second into one folder never share it. */
+int fb_run_make_dir (fb_run_t *run, const char *out_dir, fb_err_t *err);
 /* Frees hosts and stats. */
 void fb_run_clear (fb_run_t *run);
 
