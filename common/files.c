@@ -75,7 +75,7 @@ static int s_close (FILE **f_p, bool sync) {
 int fb_file_pause (fb_file_t *file, fb_err_t *err) {
     if (!file->f)
         return 0;
-    errno = 0;
+    /* errno is not cleared: when an earlier fprintf failed, it still says why */
     int errnum = s_close (&file->f, false);
     return errnum ? s_failed (file->path, errnum, err) : 0;
 }

@@ -42,7 +42,8 @@ static const char *s_usage =
     "  --quiet           no progress lines\n"
     "\n"
     "exit codes: 0 every target and gate held, 1 a target or gate failed,\n"
-    "            2 bad scenario or command line, 3 run incomplete (agents missing or lost)\n";
+    "            2 bad scenario or command line, 3 run incomplete (agents missing or lost,\n"
+    "            or results that could not be written)\n";
 
 static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, "coord: ");

@@ -6,7 +6,9 @@ scenario same 1 1s
 N=4
 pids=()
 for i in $(seq 1 $N); do
-    timeout 150 "$COORD" run same.yaml --out shared --bind tcp://127.0.0.1:0 --local 1 --quiet \
+    # FB_TEST_PORT_BASE: fixed ports instead of the system's, for coordinators without port 0
+    port=$([ -n "${FB_TEST_PORT_BASE:-}" ] && echo $((FB_TEST_PORT_BASE + i)) || echo 0)
+    timeout 150 "$COORD" run same.yaml --out shared --bind "tcp://127.0.0.1:$port" --local 1 --quiet \
         >"run$i.log" 2>&1 &
     pids+=($!)
     PIDS+=($!)

@@ -16,7 +16,7 @@ N_HOSTS=3
 } >many.yaml
 
 set +e
-(ulimit -n 64 && exec "$COORD" run many.yaml --bind tcp://127.0.0.1:0 --local $N_HOSTS \
+(ulimit -n 64 && exec "$COORD" run many.yaml --bind "${FB_TEST_BIND:-tcp://127.0.0.1:0}" --local $N_HOSTS \
     --quiet) >coord.log 2>&1 &
 coord=$! # the subshell's pid, which exec made the coordinator's
 PIDS+=($coord)
@@ -34,7 +34,7 @@ rc=$?
 set -e
 echo "most descriptors held by the coordinator: $max_fds"
 dir=$(run_dir)
-hlogs=$(ls "$dir"/*.hlog 2>/dev/null | wc -l)
+hlogs=$(find "$dir" -maxdepth 1 -name '*.hlog' | wc -l)
 if [ "$rc" = 3 ]; then
     grep -q 'cannot write' coord.log || fail "exit 3 without naming the file that could not be written"
     pass "descriptor limit: a loud exit 3 ($(grep -m1 'cannot write' coord.log))"
