@@ -3,6 +3,7 @@
 #include "files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,7 @@ int fb_file_pause (fb_file_t *file, fb_err_t *err) {
     return errnum ? s_failed (file->path, errnum, err) : 0;
 }
 
-int fb_file_commit (fb_file_t *file, fb_err_t *err) {
+int fb_file_commit (fb_file_t *file, bool sync, fb_err_t *err) {
     if (!file->started)
         return 0;
     char tmp[600];
@@ -90,7 +91,7 @@ int fb_file_commit (fb_file_t *file, fb_err_t *err) {
         return -1;
     }
     errno = 0;
-    int errnum = s_close (&file->f, true);
+    int errnum = s_close (&file->f, sync);
     if (!errnum && rename (tmp, file->path) != 0)
         errnum = errno;
     if (errnum) {
@@ -123,7 +124,20 @@ int fb_files_write (const char *path, const char *text, size_t len, fb_err_t *er
         fb_file_discard (&file);
         return s_failed (path, errnum, err);
     }
-    return fb_file_commit (&file, err);
+    return fb_file_commit (&file, true, err);
+}
+
+int fb_files_sync (const char *dir, fb_err_t *err) {
+    int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return fb_err_set (err, FB_ESYS, "cannot open %s: %s", dir, strerror (errno));
+    int rc = syncfs (fd);
+    int errnum = errno;
+    close (fd);
+    if (rc != 0)
+        return fb_err_set (err, FB_ESYS, "cannot write the files in %s: %s", dir,
+                           strerror (errnum));
+    return 0;
 }
 
 int fb_files_write_json (const char *path, const json_t *json, fb_err_t *err) {

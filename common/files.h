@@ -31,9 +31,13 @@ int fb_file_open (fb_file_t *file, const char *path, fb_err_t *err);
 int fb_file_resume (fb_file_t *file, fb_err_t *err);
 /* Flushes and closes, checked: a write that did not reach the file is an error here. */
 int fb_file_pause (fb_file_t *file, fb_err_t *err);
-/* Flushes, fsyncs, closes and renames into place (a paused file is reopened first). On failure
- * path.tmp is removed. */
-int fb_file_commit (fb_file_t *file, fb_err_t *err);
+/* Flushes, fsyncs (when sync), closes and renames into place (a paused file is reopened
+ * first). On failure path.tmp is removed. Without sync the caller has made the data durable
+ * another way (fb_files_sync), so that a crash never leaves a renamed file without its data. */
+int fb_file_commit (fb_file_t *file, bool sync, fb_err_t *err);
+/* syncfs of the file system that holds dir: one flush for many files about to be renamed,
+ * where an fsync each would cost thousands of disk flushes at the end of a large run. */
+int fb_files_sync (const char *dir, fb_err_t *err);
 /* Closes and removes path.tmp: what a file that lost a write comes to. */
 void fb_file_discard (fb_file_t *file);
 

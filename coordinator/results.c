@@ -194,10 +194,17 @@ static int s_write_output (fb_run_t *run, int i, fb_err_t *err) {
 }
 
 int fb_results_write (fb_run_t *run, fb_err_t *err) {
+    /* The hlogs' data reaches the disk in one syncfs, then each is renamed into place. */
+    fb_err_t e = {0};
+    bool synced = run->n_hosts == 0 || fb_files_sync (run->dir, &e) == 0;
+    if (!synced)
+        s_lost (run, e.msg);
     for (int i = 0; i < run->n_hosts; i++)
         for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
-            fb_err_t e = {0};
-            if (fb_file_commit (&run->hosts[i]->hlog[w], &e) != 0)
+            fb_file_t *hlog = &run->hosts[i]->hlog[w];
+            if (!synced)
+                fb_file_discard (hlog);
+            else if (fb_file_commit (hlog, false, &e) != 0)
                 s_lost (run, e.msg);
         }
     /* A file that fails changes the outcome the others carry: those are written again. */
@@ -208,7 +215,7 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
         for (int i = 0; i < 3; i++) {
             if (pass == 1 && !written[i])
                 continue;
-            fb_err_t e = {0};
+            e = (fb_err_t){0};
             written[i] = s_write_output (run, i, &e) == 0;
             if (!written[i])
                 s_lost (run, e.msg);
