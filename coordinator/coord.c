@@ -33,6 +33,7 @@ typedef struct {
     const fb_coord_opts_t *opts;
     zsock_t *router;
     char connect_endpoint[300]; /* what local agents connect to */
+    char bound[300];            /* the endpoint bound, with the port the system chose */
     s_phase_t phase;
     int64_t phase_started_ns;
     int64_t run_deadline_ns;
@@ -308,14 +309,15 @@ static void s_sync (s_coord_t *self, int64_t now) {
     int64_t lead = 3 * max_rtt > FB_NS_PER_S ? 3 * max_rtt : FB_NS_PER_S;
     run->start_coord_ns = now + lead;
     run->start_wall_ns = fb_clock_wall_ns () + lead;
-    int64_t total = 0;
-    for (int w = 0; w < run->sc->n_workloads; w++)
-        total += run->sc->workloads[w].warmup_ns + run->sc->workloads[w].duration_ns +
-                 (w > 0 ? FB_WORKLOAD_GAP_NS : 0);
+    int64_t total = fb_scenario_total_ns (run->sc, FB_WORKLOAD_GAP_NS);
     /* A safety net for agents that heartbeat but never finish; every workload may also spend
-     * up to two minutes in setup (a private tor network bootstraps in about one). */
-    self->run_deadline_ns = run->start_coord_ns + total + 2 * run->sc->heartbeat_timeout_ns +
-                            (30 + 120 * (int64_t)run->sc->n_workloads) * FB_NS_PER_S;
+     * up to two minutes in setup (a private tor network bootstraps in about one). The scenario
+     * bounds every duration, so this fits; checked all the same, saturating. */
+    int64_t slack = 2 * run->sc->heartbeat_timeout_ns +
+                    (30 + 120 * (int64_t)run->sc->n_workloads) * FB_NS_PER_S;
+    if (__builtin_add_overflow (run->start_coord_ns, total, &self->run_deadline_ns) ||
+        __builtin_add_overflow (self->run_deadline_ns, slack, &self->run_deadline_ns))
+        self->run_deadline_ns = INT64_MAX;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
         fb_msg_t *msg = fb_wire_msg_new (FB_MSG_START);
@@ -386,7 +388,7 @@ static bool s_mark_seen (fb_host_t *host, uint64_t seq) {
 }
 
 typedef struct {
-    fb_run_t *run;
+    s_coord_t *self;
     fb_host_t *host;
     const fb_report_t *report;
 } s_hlog_ctx_t;
@@ -394,7 +396,10 @@ typedef struct {
 static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_t *bytes,
                            size_t len, void *arg) {
     s_hlog_ctx_t *ctx = arg;
-    fb_results_hlog_metric (ctx->run, ctx->host, ctx->report, name, hist, bytes, len);
+    fb_err_t err = {0};
+    if (fb_results_hlog_metric (ctx->self->run, ctx->host, ctx->report, name, hist, bytes, len,
+                                &err) != 0)
+        s_log (ctx->self, "results not saved: %s; the run goes on and will exit 3", err.msg);
 }
 
 static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
@@ -412,7 +417,7 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
     if (r->phase == FB_PHASE_MEASURE) {
         fb_err_t err = {0};
         const fb_scenario_workload_t *sw = &run->sc->workloads[r->workload];
-        s_hlog_ctx_t ctx = {run, host, r};
+        s_hlog_ctx_t ctx = {self, host, r};
         if (fb_merge_report (&host->stats[r->workload], r, fb_workload_counter_kind, sw->wl,
                              s_hlog_metric, &ctx, &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
@@ -652,13 +657,12 @@ static void s_conclude (s_coord_t *self) {
     } else if (lost == run->n_hosts) {
         run->exit_code = 3;
         snprintf (run->outcome, sizeof run->outcome, "incomplete: every host was lost");
-    } else if (failed > 0) {
-        run->exit_code = 1;
-        snprintf (run->outcome, sizeof run->outcome, "failed: %d target(s) or gate(s) did not hold",
-                  failed);
     } else {
-        run->exit_code = 0;
-        snprintf (run->outcome, sizeof run->outcome, "passed: every target and gate held");
+        char counts[200];
+        fb_verdict_count_text (run, counts, sizeof counts);
+        run->exit_code = failed > 0 ? 1 : 0;
+        snprintf (run->outcome, sizeof run->outcome, "%s: %s", failed > 0 ? "failed" : "passed",
+                  counts);
     }
 }
 
@@ -672,6 +676,9 @@ void fb_coord_opts_default (fb_coord_opts_t *opts) {
 static int s_bind (s_coord_t *self, fb_err_t *err) {
     const char *bind = self->opts->bind;
     const char *keys = self->opts->keys;
+    int want_port = -1;
+    if (fb_endpoint_port (bind, &want_port, err) != 0)
+        return -1;
     if (!keys[0] && !fb_endpoint_is_loopback (bind) && !self->opts->insecure)
         return fb_err_set (err, FB_EINPUT,
                            "--bind %s is not loopback: give CURVE keys (coord keygen --out keys "
@@ -694,22 +701,23 @@ static int s_bind (s_coord_t *self, fb_err_t *err) {
     zsock_set_router_handover (self->router, 1); /* a reconnecting agent takes its id back */
     zsock_set_maxmsgsize (self->router, FB_MAX_FRAME_BYTES);
     zsock_set_linger (self->router, 0);
-    int port = zsock_bind (self->router, "%s", bind);
-    if (port < 0)
+    if (zsock_bind (self->router, "%s", bind) < 0)
         return fb_err_set (err, FB_EINPUT, "cannot bind %s: %s", bind, zmq_strerror (zmq_errno ()));
-    /* Local agents connect to loopback on the port actually bound (":*" picks one). */
+    /* Local agents connect to loopback on the port actually bound: with ":0" or ":*" the
+     * system chose it, and only the socket knows which. */
+    char *bound = zsock_last_endpoint (self->router);
+    int port = -1;
+    fb_err_t ignored = {0};
+    if (bound && fb_endpoint_port (bound, &port, &ignored) == 0 && port > 0)
+        snprintf (self->bound, sizeof self->bound, "%s", bound);
+    else
+        snprintf (self->bound, sizeof self->bound, "%s", bind);
+    zstr_free (&bound);
+    if (port <= 0 && want_port >= 0)
+        return fb_err_set (err, FB_ESYS, "bound %s but cannot tell which port", bind);
     snprintf (self->connect_endpoint, sizeof self->connect_endpoint, "tcp://127.0.0.1:%d",
               port > 0 ? port : 5690);
     return 0;
-}
-
-static void s_make_run_id (const fb_scenario_t *sc, char *id, size_t size) {
-    time_t now = time (NULL);
-    struct tm tm;
-    localtime_r (&now, &tm);
-    char stamp[32];
-    strftime (stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf (id, size, "%s-%s-%04x", stamp, sc->name, (unsigned)(randof (0x10000)));
 }
 
 int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *run_dir,
@@ -724,24 +732,23 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     run->started_wall_ns = fb_clock_wall_ns ();
     for (int w = 0; w < FB_MAX_WORKLOADS; w++)
         fb_stats_init (&run->fleet[w]);
-    s_make_run_id (sc, run->run_id, sizeof run->run_id);
-    snprintf (run->dir, sizeof run->dir, "%s/%s", opts->out_dir, run->run_id);
     if (opts->baseline[0])
         snprintf (run->baseline_path, sizeof run->baseline_path, "%s", opts->baseline);
     else
         snprintf (run->baseline_path, sizeof run->baseline_path, "baselines/%s.json", sc->name);
-    if (run_dir)
-        snprintf (run_dir, run_dir_size, "%s", run->dir);
 
     s_coord_t self = {.run = run, .opts = opts, .err = err};
     self.progress = fb_progress_new (opts->quiet);
     int code = 3;
-    if (fb_files_mkdirs (run->dir, err) != 0 || s_bind (&self, err) != 0) {
+    int made = fb_run_make_dir (run, opts->out_dir, err);
+    if (made == 0 && run_dir)
+        snprintf (run_dir, run_dir_size, "%s", run->dir);
+    if (made != 0 || s_bind (&self, err) != 0) {
         code = err->code == FB_EINPUT ? 2 : 3;
         goto done;
     }
     s_log (&self, "run %s: waiting for %d agent(s) on %s", run->run_id, run->expected_hosts,
-           opts->bind);
+           self.bound);
     if (opts->local > 0) {
         if (s_start_local (&self, opts->local, err) != 0)
             goto done;
@@ -758,10 +765,14 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     if (zsys_interrupted && self.phase != S_END)
         s_give_up (&self, 3, "interrupted");
     s_conclude (&self);
-    if (fb_results_write (run, err) != 0)
-        s_log (&self, "cannot write results: %s", err->msg);
+    fb_err_t werr = {0};
+    fb_results_write (run, &werr); /* a file it cannot write makes the outcome say which */
     if (!opts->no_summary)
         fb_report_print (run, stdout);
+    if (opts->json_out && fb_results_print_json (run, opts->json_out, &werr) != 0) {
+        run->exit_code = 3;
+        snprintf (run->outcome, sizeof run->outcome, "incomplete: %s", werr.msg);
+    }
     code = run->exit_code;
     if (code != 0)
         fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);

@@ -7,6 +7,7 @@
 #include "coordinator/scenario.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 typedef struct {
     char bind[256];       /* ROUTER endpoint; default tcp://127.0.0.1:5690 */
@@ -18,6 +19,7 @@ typedef struct {
     bool quiet;           /* no progress lines */
     bool no_summary;      /* no summary table on stdout */
     char agent_path[512]; /* the agent binary for local agents; "" = next to coord */
+    FILE *json_out;       /* run.json printed here too (built in memory, not read back) */
 } fb_coord_opts_t;
 
 void fb_coord_opts_default (fb_coord_opts_t *opts);

@@ -1,4 +1,5 @@
 /* coord_main.c: the coordinator's command line. */
+#include "common/endpoint.h"
 #include "common/files.h"
 #include "common/keys.h"
 #include "coordinator/baseline.h"
@@ -6,8 +7,10 @@
 #include "coordinator/coord.h"
 #include "coordinator/scenario.h"
 
+#include <ctype.h>
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,8 @@ static const char *s_usage =
     "       coord --help | --version\n"
     "\n"
     "run options:\n"
-    "  --bind ENDPOINT   where agents connect (default tcp://127.0.0.1:5690)\n"
+    "  --bind ENDPOINT   where agents connect (default tcp://127.0.0.1:5690); port 1..65535,\n"
+    "                    or 0 for one the system picks (logged, handed to local agents)\n"
     "  --keys DIR        CURVE: use DIR/coordinator.key and accept only agents whose public\n"
     "                    key is in DIR/agents/ (made by coord keygen)\n"
     "  --insecure        allow plain TCP on a non-loopback --bind\n"
@@ -38,13 +42,26 @@ static const char *s_usage =
     "  --quiet           no progress lines\n"
     "\n"
     "exit codes: 0 every target and gate held, 1 a target or gate failed,\n"
-    "            2 bad scenario or command line, 3 run incomplete (agents missing or lost)\n";
+    "            2 bad scenario or command line, 3 run incomplete (agents missing or lost,\n"
+    "            or results that could not be written)\n";
 
 static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, "coord: ");
     fprintf (stderr, fmt, arg);
     fprintf (stderr, "\n\n%s", s_usage);
     return 2;
+}
+
+/* A name that stays one file name inside its folder: 1 to 63 of A-Z a-z 0-9 _ . -, not "." or
+ * "..", as scenario names are. */
+static bool s_safe_name (const char *name) {
+    size_t len = strlen (name);
+    if (len == 0 || len > 63 || streq (name, ".") || streq (name, ".."))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum ((unsigned char)*p) && !strchr ("_.-", *p))
+            return false;
+    return true;
 }
 
 static int s_check (const char *path) {
@@ -57,18 +74,6 @@ static int s_check (const char *path) {
     printf ("%s: scenario \"%s\" is valid: %d workload(s), %d agent(s) expected\n", path, sc->name,
             sc->n_workloads, sc->expect);
     fb_scenario_destroy (&sc);
-    return 0;
-}
-
-static int s_print_file (const char *path) {
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return -1;
-    char buf[8192];
-    size_t n;
-    while ((n = fread (buf, 1, sizeof buf, f)) > 0)
-        fwrite (buf, 1, n, stdout);
-    fclose (f);
     return 0;
 }
 
@@ -89,9 +94,14 @@ static int s_run (int argc, char **argv) {
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
-        case 'b':
+        case 'b': {
+            int port = 0;
+            fb_err_t perr = {0};
+            if (fb_endpoint_port (optarg, &port, &perr) != 0)
+                return s_usage_error ("--bind %s", perr.msg);
             snprintf (opts.bind, sizeof opts.bind, "%s", optarg);
             break;
+        }
         case 'i':
             opts.insecure = true;
             break;
@@ -102,6 +112,8 @@ static int s_run (int argc, char **argv) {
                                       optarg);
             break;
         case 'o':
+            if (!optarg[0]) /* "" would put results/<run-id> at the root of the file system */
+                return s_usage_error ("--out needs a folder (got \"%s\")", "");
             snprintf (opts.out_dir, sizeof opts.out_dir, "%s", optarg);
             break;
         case 'B':
@@ -128,18 +140,14 @@ static int s_run (int argc, char **argv) {
         fprintf (stderr, "coord: %s\n", err.msg);
         return 2;
     }
-    if (json)
+    if (json) {
         opts.quiet = opts.no_summary = true;
+        opts.json_out = stdout;
+    }
     char dir[512] = "";
     int code = fb_coord_run (sc, &opts, dir, sizeof dir, &err);
     if (code != 0 && err.msg[0])
         fprintf (stderr, "coord: %s\n", err.msg);
-    if (json && dir[0]) {
-        char path[600];
-        snprintf (path, sizeof path, "%s/run.json", dir);
-        if (s_print_file (path) != 0)
-            fprintf (stderr, "coord: no %s to print\n", path);
-    }
     fb_scenario_destroy (&sc);
     return code;
 }
@@ -152,6 +160,8 @@ static int s_baseline (int argc, char **argv) {
         out = argv[4];
     else if (argc != 3)
         return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+    if (!out[0])
+        return s_usage_error ("--out needs a folder (got \"%s\")", "");
     char path[600];
     fb_err_t err = {0};
     if (fb_baseline_save (argv[2], out, path, sizeof path, &err) != 0) {
@@ -224,6 +234,12 @@ static int s_keygen (int argc, char **argv) {
     }
     if (!out || argc % 2 == 0 || (name && agents))
         return s_usage_error ("%s", "usage: coord keygen --out DIR [--agents N | --name NAME]");
+    if (!out[0])
+        return s_usage_error ("--out needs a folder (got \"%s\")", "");
+    if (name && !s_safe_name (name))
+        return s_usage_error ("--name must be 1 to 63 of A-Z a-z 0-9 _ . -, not . or .. "
+                              "(got \"%s\")",
+                              name);
     char agents_dir[600], public_txt[41];
     snprintf (agents_dir, sizeof agents_dir, "%s/agents", out);
     fb_err_t err = {0};
@@ -273,6 +289,9 @@ int main (int argc, char **argv) {
         files.rlim_cur = files.rlim_max;
         setrlimit (RLIMIT_NOFILE, &files);
     }
+    /* Past a file size limit (ulimit -f) a write should fail with EFBIG, which the results
+     * code reports, rather than kill the coordinator with nothing said. */
+    signal (SIGXFSZ, SIG_IGN);
     zsys_init ();
     zsys_set_max_sockets (0); /* as many as the descriptor limit allows */
     zsys_set_logstream (NULL);

@@ -170,8 +170,12 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
                          "\nhost %s is suspect (its numbers may reflect its state, not its "
                          "hardware): %s\n",
                          run->hosts[i]->id, run->hosts[i]->suspect);
-        fprintf (out, "\nresults: %s/ (run.json, report.md, .hlog per host and workload)\n",
-                 run->dir);
+        if (run->results_error[0])
+            fprintf (out, "\nresults NOT saved: %s (in %s/ only what could be written)\n",
+                     run->results_error, run->dir);
+        else
+            fprintf (out, "\nresults: %s/ (run.json, report.md, .hlog per host and workload)\n",
+                     run->dir);
     }
 }
 

@@ -6,27 +6,56 @@
 #include "coordinator/junit.h"
 #include "coordinator/report.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-void fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r,
-                             const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
-                             size_t len) {
+/* Remembers the first result file lost; the outcome says so when the results are written. */
+static void s_lost (fb_run_t *run, const char *why) {
+    if (!run->results_error[0])
+        snprintf (run->results_error, sizeof run->results_error, "%s", why);
+}
+
+int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r,
+                            const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
+                            size_t len, fb_err_t *err) {
     fb_file_t *file = &host->hlog[r->workload];
-    fb_err_t err = {0};
-    if (!file->f) {
+    if (host->hlog_lost[r->workload])
+        return 0; /* said once already */
+    fb_err_t werr = {0};
+    int rc;
+    if (!file->started) {
         char path[700];
         snprintf (path, sizeof path, "%s/%s.%s.hlog", run->dir, host->id,
                   run->sc->workloads[r->workload].name);
-        if (fb_files_open (file, path, &err) != 0 ||
-            fb_hlog_write_header (file->f, run->start_wall_ns / 1e9, &err) != 0)
-            return;
-    }
+        rc = fb_files_open (file, path, &werr);
+        if (rc == 0)
+            rc = fb_hlog_write_header (file->f, run->start_wall_ns / 1e9, &werr);
+    } else
+        rc = fb_files_resume (file, &werr);
     double start_s = (r->wall_start_ns - run->start_wall_ns) / 1e9;
     double length_s = (r->end_ns - r->start_ns) / 1e9;
-    fb_hlog_write_encoded (file->f, metric, start_s, length_s, fb_hist_max (hist), bytes, len,
-                           &err);
+    if (rc == 0)
+        rc = fb_hlog_write_encoded (file->f, metric, start_s, length_s, fb_hist_max (hist), bytes,
+                                    len, &werr);
+    /* Closing says what the disk said (its message names the file), whatever failed first. */
+    fb_err_t cerr = {0};
+    if (fb_files_pause (file, &cerr) != 0 || rc != 0) {
+        if (cerr.msg[0])
+            werr = cerr;
+        else if (!strstr (werr.msg, file->path)) {
+            char why[200];
+            snprintf (why, sizeof why, "%s", werr.msg);
+            fb_err_set (&werr, FB_ESYS, "cannot write %s: %s", file->path, why);
+        }
+        host->hlog_lost[r->workload] = true;
+        fb_files_discard (file);
+        s_lost (run, werr.msg);
+        return fb_err_set (err, FB_ESYS, "%s", werr.msg);
+    }
+    return 0;
 }
 
 static void s_iso_time (int64_t wall_ns, char *buf, size_t size) {
@@ -138,21 +167,87 @@ static json_t *s_run_json (const fb_run_t *run) {
                       (json_int_t)(skew_max - skew_min), "hosts", hosts, "workloads", workloads);
 }
 
-int fb_results_write (fb_run_t *run, fb_err_t *err) {
-    int rc = 0;
-    for (int i = 0; i < run->n_hosts; i++)
-        for (int w = 0; w < FB_MAX_WORKLOADS; w++)
-            if (run->hosts[i]->hlog[w].f && fb_files_commit (&run->hosts[i]->hlog[w], err) != 0)
-                rc = -1;
+/* Once a file is lost the run is incomplete: exit 3, and the outcome names the file. */
+static void s_tell_lost (fb_run_t *run) {
+    if (!run->results_error[0] || run->results_error_told)
+        return;
+    char verdicts[256];
+    snprintf (verdicts, sizeof verdicts, "%s", run->outcome);
+    run->exit_code = 3;
+    snprintf (run->outcome, sizeof run->outcome, "incomplete: results not saved: %.150s (%.80s)",
+              run->results_error, verdicts);
+    run->results_error_told = true;
+}
+
+static const char *const s_outputs[] = {"run.json", "report.md", "junit.xml"};
+
+static int s_write_output (fb_run_t *run, int i, fb_err_t *err) {
+    if (i == 1)
+        return fb_report_write_md (run, err);
+    if (i == 2)
+        return fb_junit_write (run, err);
     json_t *root = s_run_json (run);
     if (!root)
         return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
     char path[700];
     snprintf (path, sizeof path, "%s/run.json", run->dir);
-    if (fb_files_write_json (path, root, err) != 0)
-        rc = -1;
+    int rc = fb_files_write_json (path, root, err);
     json_decref (root);
-    if (fb_report_write_md (run, err) != 0 || fb_junit_write (run, err) != 0)
-        rc = -1;
     return rc;
+}
+
+int fb_results_write (fb_run_t *run, fb_err_t *err) {
+    /* The hlogs' data reaches the disk in one syncfs, then each is renamed into place. */
+    fb_err_t e = {0};
+    bool synced = run->n_hosts == 0 || fb_files_sync (run->dir, &e) == 0;
+    if (!synced)
+        s_lost (run, e.msg);
+    for (int i = 0; i < run->n_hosts; i++)
+        for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
+            fb_file_t *hlog = &run->hosts[i]->hlog[w];
+            if (!synced)
+                fb_files_discard (hlog);
+            else if (fb_files_commit (hlog, false, &e) != 0)
+                s_lost (run, e.msg);
+        }
+    /* A file that fails changes the outcome the others carry: those are written again. */
+    bool written[3] = {false, false, false};
+    for (int pass = 0; pass < 2; pass++) {
+        bool told = run->results_error[0] != '\0';
+        s_tell_lost (run);
+        for (int i = 0; i < 3; i++) {
+            if (pass == 1 && !written[i])
+                continue;
+            e = (fb_err_t){0};
+            written[i] = s_write_output (run, i, &e) == 0;
+            if (!written[i])
+                s_lost (run, e.msg);
+        }
+        if (told == (run->results_error[0] != '\0'))
+            break;
+    }
+    s_tell_lost (run);
+    for (int i = 0; i < 3; i++)
+        if (!written[i]) { /* no file rather than one that tells another story */
+            char path[700];
+            snprintf (path, sizeof path, "%s/%s", run->dir, s_outputs[i]);
+            unlink (path);
+        }
+    if (run->results_error[0])
+        return fb_err_set (err, FB_ESYS, "%s", run->results_error);
+    return 0;
+}
+
+int fb_results_print_json (const fb_run_t *run, FILE *out, fb_err_t *err) {
+    json_t *root = s_run_json (run);
+    if (!root)
+        return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
+    errno = 0;
+    int rc =
+        json_dumpf (root, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
+    json_decref (root);
+    if (rc != 0 || fputc ('\n', out) == EOF || fflush (out) != 0 || ferror (out))
+        return fb_err_set (err, FB_ESYS, "cannot print run.json: %s",
+                           strerror (errno ? errno : EIO));
+    return 0;
 }

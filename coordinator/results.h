@@ -8,11 +8,17 @@
 
 #include <stdio.h>
 
-/* Appends one metric of a report to <dir>/<host>.<workload>.hlog (opened on first use). */
-void fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *report,
-                             const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
-                             size_t len);
-/* Writes run.json, report.md and junit.xml and closes the hlogs (all through temp names). */
+/* Appends one metric of a report to <dir>/<host>.<workload>.hlog, opened only for this write.
+ * Returns -1 with err naming the file the first time a write to it fails (the file is then
+ * removed, no more is written to it, and the run will exit 3); 0 otherwise. */
+int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *report,
+                            const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
+                            size_t len, fb_err_t *err);
+/* Commits the hlogs and writes run.json, report.md and junit.xml (all through temp names).
+ * When a file cannot be written the run becomes incomplete (exit 3, outcome naming the file),
+ * the files already written are rewritten to say so, and -1 is returned with err. */
 int fb_results_write (fb_run_t *run, fb_err_t *err);
+/* run.json's text on out (for --json), built from memory, never read back from disk. */
+int fb_results_print_json (const fb_run_t *run, FILE *out, fb_err_t *err);
 
 #endif

@@ -49,7 +49,8 @@ typedef struct {
     double interval_s;
     fb_stats_t stats[FB_MAX_WORKLOADS];
     int64_t warmup_ops[FB_MAX_WORKLOADS];
-    fb_file_t hlog[FB_MAX_WORKLOADS];
+    fb_file_t hlog[FB_MAX_WORKLOADS]; /* closed between reports: a descriptor only to write */
+    bool hlog_lost[FB_MAX_WORKLOADS]; /* a write failed: the file is gone, the run exits 3 */
 } fb_host_t;
 
 typedef enum { FB_VERDICT_HELD, FB_VERDICT_FAILED, FB_VERDICT_SKIPPED } fb_verdict_state_t;
@@ -80,11 +81,19 @@ typedef struct {
     fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES + 1]; /* + schedule */
     int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
     char outcome[256]; /* one line for people */
+    /* The first result file that could not be written and why ("" while all were); once set,
+     * the run is incomplete (exit 3) whatever its verdicts. */
+    char results_error[256];
+    bool results_error_told; /* outcome and exit code say so */
 } fb_run_t;
 
 fb_host_t *fb_run_find_host (fb_run_t *run, const char *id);
 int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state);
 const char *fb_run_host_state_name (fb_host_state_t state);
+/* Makes <out_dir>/<run-id> and fills run->run_id and run->dir (run->sc set). The id is
+ * <date>-<time>-<scenario>-<4 hex digits>, and mkdir is the arbiter: two runs started in the
+ * same second into one folder never share it. */
+int fb_run_make_dir (fb_run_t *run, const char *out_dir, fb_err_t *err);
 /* Frees hosts and stats. */
 void fb_run_clear (fb_run_t *run);
 

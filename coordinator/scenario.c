@@ -173,6 +173,8 @@ static int s_duration (s_ctx_t *ctx, const fb_yamltree_node_t *node, const char 
     if (ns < min_ns)
         return s_fail (ctx, node, "%s must be at least %s (got %s)", what,
                        fb_units_format_ns ((double)min_ns, lo, sizeof lo), node->text);
+    if (ns > FB_SCENARIO_MAX_DURATION_NS)
+        return s_fail (ctx, node, "%s must be at most 10080m (7 days) (got %s)", what, node->text);
     timing->ns = ns;
     timing->node = node;
     return 0;
@@ -530,6 +532,18 @@ void fb_scenario_destroy (fb_scenario_t **self_p) {
         return;
     free (*self_p);
     *self_p = NULL;
+}
+
+int64_t fb_scenario_total_ns (const fb_scenario_t *self, int64_t gap_ns) {
+    int64_t total = 0;
+    for (int w = 0; w < self->n_workloads; w++) {
+        const fb_scenario_workload_t *sw = &self->workloads[w];
+        if (__builtin_add_overflow (total, sw->warmup_ns, &total) ||
+            __builtin_add_overflow (total, sw->duration_ns, &total) ||
+            (w > 0 && __builtin_add_overflow (total, gap_ns, &total)))
+            return INT64_MAX;
+    }
+    return total;
 }
 
 void fb_scenario_to_plan (const fb_scenario_t *self, const char *run_id, fb_plan_t *plan) {

@@ -50,12 +50,20 @@ typedef struct {
     fb_scenario_workload_t workloads[FB_MAX_WORKLOADS];
 } fb_scenario_t;
 
+/* The longest duration, warm-up or timeout a scenario may give (7 days): longer is a typo, and
+ * with this bound every sum of them fits int64 nanoseconds many times over. */
+#define FB_SCENARIO_MAX_DURATION_NS (7 * 24 * 3600 * 1000000000LL)
+
 fb_scenario_t *fb_scenario_load (const char *path, fb_err_t *err);
 /* Same, from memory; path is only used in messages. */
 fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path, fb_err_t *err);
 void fb_scenario_destroy (fb_scenario_t **self_p);
 
 /* The plan agents receive: every workload with its params as written. */
+/* Warm-up and duration of every workload, plus gap_ns between two workloads; INT64_MAX when the
+ * sum would not fit (checked, never wrapped). */
+int64_t fb_scenario_total_ns (const fb_scenario_t *self, int64_t gap_ns);
+
 void fb_scenario_to_plan (const fb_scenario_t *self, const char *run_id, fb_plan_t *plan);
 
 #endif

@@ -118,3 +118,31 @@ int fb_verdict_judge (fb_run_t *run) {
     json_decref (baseline);
     return failed;
 }
+
+/* Appends ", 2 targets held" (no comma first) when n > 0. */
+static void s_count (char *buf, size_t size, int n, const char *what, const char *state) {
+    size_t len = strlen (buf);
+    if (n > 0 && len < size)
+        snprintf (buf + len, size - len, "%s%d %s%s %s", len ? ", " : "", n, what,
+                  n == 1 ? "" : "s", state);
+}
+
+void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
+    enum { S_TARGET, S_GATE, S_SCHEDULE };
+    static const char *const nouns[] = {"target", "gate", "schedule"};
+    int n[3][3] = {{0}}; /* [kind][state] */
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        for (int i = 0; i < run->n_verdicts[w]; i++) {
+            const fb_verdict_t *v = &run->verdicts[w][i];
+            n[v->gate ? S_GATE : v->schedule ? S_SCHEDULE : S_TARGET][v->state]++;
+        }
+    buf[0] = '\0';
+    for (int k = 0; k < 3; k++)
+        s_count (buf, size, n[k][FB_VERDICT_FAILED], nouns[k], "failed");
+    for (int k = 0; k < 3; k++)
+        s_count (buf, size, n[k][FB_VERDICT_HELD], nouns[k], "held");
+    s_count (buf, size, n[S_TARGET][FB_VERDICT_SKIPPED], "target", "skipped");
+    s_count (buf, size, n[S_GATE][FB_VERDICT_SKIPPED], "gate", "skipped (no baseline)");
+    if (!buf[0])
+        snprintf (buf, size, "no targets or gates");
+}

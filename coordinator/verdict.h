@@ -7,5 +7,8 @@
 
 /* Fills run->verdicts; returns how many failed. */
 int fb_verdict_judge (fb_run_t *run);
+/* What the verdicts were, counted, failures first: "3 targets held, 1 gate skipped (no
+ * baseline)"; "no targets or gates" when there were none. */
+void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size);
 
 #endif

@@ -23,6 +23,8 @@ run_coord 0 run gated.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = skipped ] || fail "a gate without baseline must be skipped"
 [ "$(jqr '.workloads[0].verdicts[1].verdict')" = skipped ] || fail "a gate without baseline must be skipped"
 grep -q 'no baseline' "$(run_dir)/report.md" || fail "report.md does not say why the gate was skipped"
+grep -q 'passed: 1 schedule held, 2 gates skipped (no baseline)' coord.log || fail "headline: $(grep passed coord.log)"
+[ "$(jqr '.summary')" = "passed: 1 schedule held, 2 gates skipped (no baseline)" ] || fail "run.json summary: $(jqr '.summary')"
 "$COORD" baseline save "$(run_dir)" >save.log 2>&1 || fail "baseline save failed: $(cat save.log)"
 [ -s baselines/gated.json ] || fail "no baselines/gated.json"
 pass "gates without a baseline: skipped; baseline saved"

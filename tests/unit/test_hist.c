@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -424,13 +425,19 @@ static void test_merge_of_different_layouts_uses_bucket_medians (void **state) {
 typedef struct {
     fb_hist_t *hist;
     int64_t value;
-    int done; /* atomic */
+    int done;           /* atomic */
+    const int *drained; /* atomic: the reader has drained at least once */
 } s_recorder_t;
 
 static void *s_recorder (void *arg) {
     s_recorder_t *r = arg;
-    for (int i = 0; i < FB_RECORDS_PER_THREAD; i++)
+    for (int i = 0; i < FB_RECORDS_PER_THREAD; i++) {
+        /* Halfway, wait for a drain: on a busy machine the reader might otherwise not run
+         * until both recorders are done, and nothing would be drained during recording. */
+        while (i == FB_RECORDS_PER_THREAD / 2 && !__atomic_load_n (r->drained, __ATOMIC_ACQUIRE))
+            sched_yield ();
         fb_hist_record_atomic (r->hist, r->value + (i % 3) * 1000000);
+    }
     __atomic_store_n (&r->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
@@ -439,7 +446,8 @@ static void test_drain_while_two_threads_record_atomically_loses_nothing (void *
     (void)state;
     fb_hist_t *live = s_new (1, FB_HIST_HIGHEST, 3), *total = s_new (1, FB_HIST_HIGHEST, 3);
     fb_hist_t *interval = s_new (1, FB_HIST_HIGHEST, 3);
-    s_recorder_t r[2] = {{live, 1000, 0}, {live, 7000, 0}};
+    int drained = 0;
+    s_recorder_t r[2] = {{live, 1000, 0, &drained}, {live, 7000, 0, &drained}};
     pthread_t threads[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal (pthread_create (&threads[i], NULL, s_recorder, &r[i]), 0);
@@ -451,6 +459,7 @@ static void test_drain_while_two_threads_record_atomically_loses_nothing (void *
         assert_int_equal (fb_hist_drain (interval, live, &err), 0);
         assert_int_equal (fb_hist_merge (total, interval, &err), 0);
         drains++;
+        __atomic_store_n (&drained, 1, __ATOMIC_RELEASE);
     }
     for (int i = 0; i < 2; i++)
         pthread_join (threads[i], NULL);

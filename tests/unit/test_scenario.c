@@ -273,6 +273,48 @@ static void test_text_with_a_nul_byte_is_refused (void **state) {
     assert_non_null (strstr (err.msg, "nul.yaml:1:8: expected text (got control character 0x00)"));
 }
 
+static void test_seven_days_is_the_longest_duration (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse ("name: x\nworkloads:\n  - name: a\n    kind: eventbus\n"
+                                 "    duration: 10080m\n    warmup: 10080m\n",
+                                 &err);
+    assert_non_null (sc);
+    assert_int_equal (sc->workloads[0].duration_ns, FB_SCENARIO_MAX_DURATION_NS);
+    fb_scenario_destroy (&sc);
+    s_assert_fails ("name: x\nworkloads:\n  - name: a\n    kind: eventbus\n"
+                    "    duration: 10081m\n",
+                    "mem.yaml:5:15: duration must be at most 10080m (7 days)");
+    s_assert_fails ("name: x\nagents: { heartbeat_timeout: 52596000m }\nworkloads:\n"
+                    "  - name: a\n    kind: eventbus\n",
+                    "mem.yaml:2:30: agents.heartbeat_timeout must be at most 10080m");
+}
+
+/* 32 workloads of 100 years each wrapped the progress total to 8750599662 s; at the bound the
+ * sum is exact, and past any bound it saturates rather than wraps. */
+static void test_the_total_of_every_workload_never_wraps (void **state) {
+    (void)state;
+    char text[8192];
+    int len = snprintf (text, sizeof text, "name: x\nworkloads:\n");
+    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
+        len +=
+            snprintf (text + len, sizeof text - (size_t)len,
+                      "  - { name: w%d, kind: eventbus, duration: 10080m, warmup: 10080m }\n", w);
+    fb_err_t err = {0};
+    fb_scenario_t *sc = fb_scenario_parse (text, (size_t)len, "mem.yaml", &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    int64_t gap = 1000000000LL;
+    assert_int_equal (fb_scenario_total_ns (sc, gap),
+                      2 * FB_MAX_WORKLOADS * FB_SCENARIO_MAX_DURATION_NS +
+                          (FB_MAX_WORKLOADS - 1) * gap);
+    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
+        sc->workloads[w].duration_ns = INT64_MAX / 4; /* only a bypassed parser gets here */
+    assert_int_equal (fb_scenario_total_ns (sc, gap), INT64_MAX);
+    fb_scenario_destroy (&sc);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_broken_file_fails_with_its_message_and_position),
@@ -287,6 +329,8 @@ int main (void) {
         cmocka_unit_test (test_duration_below_a_defaults_interval_points_at_the_workload),
         cmocka_unit_test (test_too_many_workloads_is_an_error),
         cmocka_unit_test (test_text_with_a_nul_byte_is_refused),
+        cmocka_unit_test (test_seven_days_is_the_longest_duration),
+        cmocka_unit_test (test_the_total_of_every_workload_never_wraps),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

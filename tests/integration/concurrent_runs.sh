@@ -1,0 +1,24 @@
+# Runs started at the same instant into one --out each get a folder and a run id of their own
+# (the folder is made with mkdir, which only one run can win).
+source "$(dirname "$0")/lib.sh"
+
+scenario same 1 1s
+N=4
+pids=()
+for i in $(seq 1 $N); do
+    timeout 150 "$COORD" run same.yaml --out shared --bind tcp://127.0.0.1:0 --local 1 --quiet \
+        >"run$i.log" 2>&1 &
+    pids+=($!)
+    PIDS+=($!)
+done
+for i in $(seq 1 $N); do
+    wait "${pids[$((i - 1))]}" || fail "run $i exited $?: $(cat "run$i.log")"
+done
+[ "$(ls shared | wc -l)" = $N ] || fail "$N runs made $(ls shared | wc -l) folder(s): $(ls shared)"
+ids=$(for d in shared/*/; do jq -r .run_id "$d/run.json"; done | sort -u | wc -l)
+[ "$ids" = $N ] || fail "$N runs wrote $ids distinct run id(s)"
+for d in shared/*/; do
+    [ "$(jq -r .run_id "$d/run.json")" = "$(basename "$d")" ] || fail "$d holds another run's run.json"
+    [ "$(ls "$d"/*.hlog | wc -l)" = 1 ] || fail "$d has $(ls "$d"/*.hlog | wc -l) hlogs, expected 1"
+done
+pass "$N runs at once into one folder: $N folders, $N run ids"
