@@ -2,6 +2,7 @@
 #include "agent.h"
 #include "allow.h"
 #include "endpoint.h"
+#include "escape.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -84,8 +85,14 @@ int main (int argc, char **argv) {
             config.coordinator = optarg;
             break;
         case 'n':
-            if (!optarg[0] || strlen (optarg) >= sizeof config.id)
-                return s_usage_error ("--id must be 1 to 63 characters (got \"%s\")", optarg);
+            if (!fb_name_is_safe (optarg)) {
+                /* The id names files on the coordinator and appears in its reports. */
+                char shown[200];
+                fb_escape (optarg, shown, sizeof shown, FB_ESCAPE_TEXT);
+                return s_usage_error ("--id must be 1 to 63 of A-Z a-z 0-9 _ . - and not \".\" "
+                                      "or \"..\" (got \"%s\")",
+                                      shown);
+            }
             snprintf (config.id, sizeof config.id, "%s", optarg);
             break;
         case 'l':
@@ -152,5 +159,5 @@ int main (int argc, char **argv) {
         fprintf (stderr, "agent: %s\n", err.msg);
     fb_agent_destroy (&agent);
     fb_allow_destroy (&allow);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? 0 : err.code == FB_EREFUSED ? 2 : 1;
 }
