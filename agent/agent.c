@@ -43,6 +43,7 @@ struct fb_agent {
     s_state_t state;
     fb_plan_t *plan;         /* the run we are in, NULL when idle */
     zactor_t *runner;        /* the workloads' thread while running */
+    bool runner_done;        /* its DONE came: nothing more is in its pipe */
     bool abort;              /* atomic: asks the runner to stop */
     fb_agent_store_t *store; /* every report of this run, for the local results */
     zlistx_t *unacked;       /* s_pending_t, oldest first */
@@ -200,10 +201,47 @@ fb_agent_t *fb_agent_new (const fb_agent_config_t *config, fb_err_t *err) {
     return self;
 }
 
+static void s_on_report (fb_agent_t *self, fb_msg_t *msg);
+
+/* Takes what an aborted runner still sends, up to its DONE: its last reports join the store
+ * (so they are kept), and no message holding a pointer is left in the pipe when it closes. */
+static void s_drain_runner (fb_agent_t *self) {
+    zsock_t *pipe = zactor_sock (self->runner);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    int64_t give_up = fb_clock_now_ns () + 30 * FB_NS_PER_S; /* workloads stop within 2 s */
+    while (poller && !self->runner_done && fb_clock_now_ns () < give_up) {
+        char *cmd = NULL;
+        void *ptr = NULL;
+        if (zpoller_wait (poller, 100) != pipe || zsock_recv (pipe, "sp", &cmd, &ptr) != 0)
+            continue;
+        if (streq (cmd, "REPORT")) {
+            fb_msg_t *msg = ptr;
+            if (self->store)
+                s_on_report (self, msg);
+            fb_msg_destroy (&msg);
+        } else {
+            free (ptr); /* the DONE */
+            self->runner_done = true;
+        }
+        zstr_free (&cmd);
+    }
+    zpoller_destroy (&poller);
+}
+
+/* Stops the runner and waits until its thread has closed its sockets. SIGINT and SIGTERM are
+ * held back meanwhile: a signal that broke this wait (EINTR) would let us go on, and at exit
+ * close the runner's sockets under a thread still using them (libzmq aborts on that). */
 static void s_stop_runner (fb_agent_t *self) {
     if (self->runner) {
         __atomic_store_n (&self->abort, true, __ATOMIC_RELAXED);
+        sigset_t stops, old;
+        sigemptyset (&stops);
+        sigaddset (&stops, SIGINT);
+        sigaddset (&stops, SIGTERM);
+        pthread_sigmask (SIG_BLOCK, &stops, &old);
+        s_drain_runner (self);
         zactor_destroy (&self->runner);
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
     }
 }
 
@@ -346,6 +384,7 @@ static void s_on_start (fb_agent_t *self, const fb_start_t *start) {
                               .abort = &self->abort,
                               .allow = self->config.allow};
     __atomic_store_n (&self->abort, false, __ATOMIC_RELAXED);
+    self->runner_done = false;
     self->runner = zactor_new (s_runner_actor, args);
     if (!self->runner) {
         free (args);
@@ -406,6 +445,7 @@ static void s_on_runner (fb_agent_t *self) {
         s_on_report (self, msg);
         fb_msg_destroy (&msg);
     } else if (streq (cmd, "DONE")) {
+        self->runner_done = true;
         fb_done_t *done = ptr;
         if (done)
             self->done = *done;
@@ -503,10 +543,8 @@ static void s_on_frame (fb_agent_t *self, zframe_t *frame) {
     fb_msg_destroy (&msg);
 }
 
-/* The coordinator has been silent past the heartbeat timeout: stop, keep what we have. */
-static void s_coordinator_lost (fb_agent_t *self) {
-    s_log (self, "coordinator silent for %.1f s: stopping run %s",
-           (fb_clock_now_ns () - self->last_coord_ns) / 1e9, self->plan->run_id);
+/* Stops the run and keeps what it measured in the state folder. */
+static void s_keep_results (fb_agent_t *self) {
     s_stop_runner (self);
     char path[600];
     fb_err_t err = {0};
@@ -515,6 +553,17 @@ static void s_coordinator_lost (fb_agent_t *self) {
     else
         s_log (self, "cannot keep the results of run %s: %s", self->plan->run_id, err.msg);
     s_end_run (self);
+}
+
+/* The coordinator has been silent past the heartbeat timeout: stop, keep what we have. */
+static void s_coordinator_lost (fb_agent_t *self) {
+    s_log (self, "coordinator silent for %.1f s: stopping run %s",
+           (fb_clock_now_ns () - self->last_coord_ns) / 1e9, self->plan->run_id);
+    s_keep_results (self);
+}
+
+static bool s_stopping (const fb_agent_t *self) {
+    return zsys_interrupted || (self->config.stop && *self->config.stop);
 }
 
 static void s_relink (fb_agent_t *self, int64_t now) {
@@ -568,7 +617,7 @@ static void s_timers (fb_agent_t *self) {
 int fb_agent_run (fb_agent_t *self, fb_err_t *err) {
     s_log (self, "connecting to %s", self->config.coordinator);
     s_send_hello (self);
-    while (!zsys_interrupted && !self->runs_ended && !self->refused[0]) {
+    while (!s_stopping (self) && !self->runs_ended && !self->refused[0]) {
         zpoller_t *poller = zpoller_new (self->dealer, NULL);
         if (!poller)
             return fb_err_set (err, FB_ENOMEM, "out of memory");
@@ -588,7 +637,7 @@ int fb_agent_run (fb_agent_t *self, fb_err_t *err) {
     }
     if (self->state != S_IDLE) {
         s_log (self, "interrupted: stopping run %s", self->plan->run_id);
-        s_end_run (self);
+        s_keep_results (self);
     }
     if (self->refused[0])
         return fb_err_set (err, FB_EREFUSED, "refused by the coordinator: %s", self->refused);

@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,22 @@ static const char *s_usage =
     "  --insecure              allow plain TCP to a non-loopback coordinator\n"
     "  --quiet                 no log lines\n"
     "  --help, --version\n";
+
+static volatile sig_atomic_t s_stop;
+
+/* All a signal does: ask the agent's loop to stop (it checks every 100 ms at most). */
+static void s_on_stop_signal (int sig) { s_stop = sig; }
+
+/* Our own handler instead of czmq's: czmq's sets zsys_interrupted, which makes its blocking
+ * calls give up (a second signal during shutdown broke the wait for the runner thread), and
+ * is put back to the default at exit, where a late signal killed us. */
+static void s_catch_stop_signals (void) {
+    zsys_handler_set (NULL);
+    struct sigaction sa = {.sa_handler = s_on_stop_signal, .sa_flags = SA_RESTART};
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+}
 
 static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, "agent: ");
@@ -146,6 +163,8 @@ int main (int argc, char **argv) {
         return 2;
     }
     config.allow = allow;
+    config.stop = &s_stop;
+    s_catch_stop_signals ();
     zsys_init ();
     zsys_set_logstream (NULL);
     fb_agent_t *agent = fb_agent_new (&config, &err);
