@@ -338,6 +338,14 @@ static void s_on_plan (fb_agent_t *self, const fb_plan_t *plan) {
         }
         return; /* a repeated plan of our run: Ready went already */
     }
+    if (!fb_name_is_safe (plan->run_id)) {
+        /* It names the folder our results are kept in. */
+        s_send_error (self, plan->run_id, FB_EINPUT,
+                      "run id is not allowed: it must be 1 to 63 of A-Z a-z 0-9 _ . - and not "
+                      "\".\" or \"..\"");
+        s_log (self, "refused plan %s: its run id is not a safe name", plan->run_id);
+        return;
+    }
     for (int i = 0; i < plan->n_workloads; i++) {
         fb_params_t params;
         fb_err_t err = {0};

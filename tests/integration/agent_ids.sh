@@ -49,7 +49,15 @@ set -e
 [ "$code" = 0 ] || fail "coord exited $code after a duplicate was refused, expected 0"
 pass "duplicate --id: the second agent is told who holds it and exits 2; the run passes"
 
+# The run id names the agent's results folder: one from outside must be a safe name too.
 cd "$WORK"
+PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bg a4 "$AGENT" --coordinator "tcp://127.0.0.1:$PORT2" --id a4 --state-dir "$WORK/state/deep"
+"$FB_BUILD_DIR/fb_fakecoord" "tcp://127.0.0.1:$PORT2" --wait-ms 5000 --run-id ../../evil-run \
+    >fake.out 2>&1
+grep -q 'reply ERROR: run id is not allowed' fake.out || fail "a plan with run id ../../evil-run: $(cat fake.out)"
+pass "a plan whose run id is not a safe name is refused"
+
 strays=$(find "$WORK" /tmp -maxdepth 6 -name '*evil*' 2>/dev/null || true)
 [ -z "$strays" ] || fail "files outside --out: $strays"
 n=$(find "$WORK/deep/er/run/results" -name '*.hlog' | wc -l)
