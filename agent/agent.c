@@ -8,6 +8,7 @@
 #include "agent/agent_store.h"
 #include "agent/runner.h"
 #include "common/clock.h"
+#include "common/escape.h"
 #include "common/keys.h"
 
 #include <czmq.h>
@@ -15,11 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define S_HELLO_EVERY_NS (1 * FB_NS_PER_S)
 #define S_HEARTBEAT_EVERY_NS (1 * FB_NS_PER_S)
 #define S_RESEND_AFTER_NS (1 * FB_NS_PER_S)
 #define S_DEFAULT_HEARTBEAT_TIMEOUT_NS (5 * FB_NS_PER_S)
+/* A coordinator that answered before and has been silent this long may have dropped our link
+ * without ZeroMQ noticing (another agent took our id for a moment): connect again, once. */
+#define S_RELINK_AFTER_NS (2500 * FB_NS_PER_MS)
 
 typedef enum { S_IDLE, S_PLANNED, S_RUNNING, S_FINISHING } s_state_t;
 
@@ -37,6 +43,7 @@ struct fb_agent {
     s_state_t state;
     fb_plan_t *plan;         /* the run we are in, NULL when idle */
     zactor_t *runner;        /* the workloads' thread while running */
+    bool runner_done;        /* its DONE came: nothing more is in its pipe */
     bool abort;              /* atomic: asks the runner to stop */
     fb_agent_store_t *store; /* every report of this run, for the local results */
     zlistx_t *unacked;       /* s_pending_t, oldest first */
@@ -46,7 +53,10 @@ struct fb_agent {
     int64_t last_coord_ns; /* last message from the coordinator */
     int64_t last_hello_ns, last_heartbeat_ns, last_done_ns;
     int64_t resent;
-    bool runs_ended; /* with once: time to leave */
+    bool runs_ended;   /* with once: time to leave */
+    uint64_t instance; /* random: tells this process from another agent with our id */
+    char refused[256]; /* the coordinator will never take us: why ("" otherwise) */
+    bool relinked;     /* connected again in this silence already */
 };
 
 /* The runner actor: runs the plan's workloads one after the other. */
@@ -147,6 +157,18 @@ fb_agent_t *fb_agent_new (const fb_agent_config_t *config, fb_err_t *err) {
     fb_fingerprint_read (&self->fp);
     if (!self->config.id[0])
         snprintf (self->config.id, sizeof self->config.id, "%s", self->fp.hostname);
+    if (!fb_escape_name_is_safe (self->config.id)) {
+        char shown[200];
+        fb_escape (self->config.id, shown, sizeof shown, FB_ESCAPE_TEXT);
+        fb_err_set (err, FB_EINPUT,
+                    "agent id \"%s\" is not allowed: it must be 1 to %d of A-Z a-z 0-9 _ . - "
+                    "and not \".\" or \"..\" (give one with --id)",
+                    shown, FB_NAME_MAX);
+        free (self);
+        return NULL;
+    }
+    if (getrandom (&self->instance, sizeof self->instance, 0) != sizeof self->instance)
+        self->instance = (uint64_t)fb_clock_now_ns () ^ ((uint64_t)getpid () << 32);
     self->unacked = zlistx_new ();
     if (!self->unacked) {
         fb_err_set (err, FB_ENOMEM, "out of memory");
@@ -179,10 +201,47 @@ fb_agent_t *fb_agent_new (const fb_agent_config_t *config, fb_err_t *err) {
     return self;
 }
 
+static void s_on_report (fb_agent_t *self, fb_msg_t *msg);
+
+/* Takes what an aborted runner still sends, up to its DONE: its last reports join the store
+ * (so they are kept), and no message holding a pointer is left in the pipe when it closes. */
+static void s_drain_runner (fb_agent_t *self) {
+    zsock_t *pipe = zactor_sock (self->runner);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    int64_t give_up = fb_clock_now_ns () + 30 * FB_NS_PER_S; /* workloads stop within 2 s */
+    while (poller && !self->runner_done && fb_clock_now_ns () < give_up) {
+        char *cmd = NULL;
+        void *ptr = NULL;
+        if (zpoller_wait (poller, 100) != pipe || zsock_recv (pipe, "sp", &cmd, &ptr) != 0)
+            continue;
+        if (streq (cmd, "REPORT")) {
+            fb_msg_t *msg = ptr;
+            if (self->store)
+                s_on_report (self, msg);
+            fb_wire_msg_destroy (&msg);
+        } else {
+            free (ptr); /* the DONE */
+            self->runner_done = true;
+        }
+        zstr_free (&cmd);
+    }
+    zpoller_destroy (&poller);
+}
+
+/* Stops the runner and waits until its thread has closed its sockets. SIGINT and SIGTERM are
+ * held back meanwhile: a signal that broke this wait (EINTR) would let us go on, and at exit
+ * close the runner's sockets under a thread still using them (libzmq aborts on that). */
 static void s_stop_runner (fb_agent_t *self) {
     if (self->runner) {
         __atomic_store_n (&self->abort, true, __ATOMIC_RELAXED);
+        sigset_t stops, old;
+        sigemptyset (&stops);
+        sigaddset (&stops, SIGINT);
+        sigaddset (&stops, SIGTERM);
+        pthread_sigmask (SIG_BLOCK, &stops, &old);
+        s_drain_runner (self);
         zactor_destroy (&self->runner);
+        pthread_sigmask (SIG_SETMASK, &old, NULL);
     }
 }
 
@@ -212,12 +271,15 @@ static void s_log (fb_agent_t *self, const char *fmt, ...) __attribute__ ((forma
 static void s_log (fb_agent_t *self, const char *fmt, ...) {
     if (self->config.quiet)
         return;
+    /* Log lines quote what the coordinator sent: escaped as a whole, so nothing it says can
+     * move the cursor or start a line of its own. */
+    char line[1024], safe[2048];
     va_list ap;
     va_start (ap, fmt);
-    fprintf (stderr, "agent %s: ", self->config.id);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    vsnprintf (line, sizeof line, fmt, ap);
     va_end (ap);
+    fb_escape (line, safe, sizeof safe, FB_ESCAPE_TEXT);
+    fprintf (stderr, "agent %s: %s\n", self->config.id, safe);
 }
 
 /* Sends without blocking: a message that cannot leave now is dropped (reports stay in
@@ -258,6 +320,7 @@ static void s_send_hello (fb_agent_t *self) {
     h->n_labels = self->config.n_labels;
     memcpy (h->labels, self->config.labels, sizeof h->labels);
     h->fp = self->fp;
+    h->instance = self->instance;
     s_send (self, msg);
     fb_wire_msg_destroy (&msg);
     self->last_hello_ns = fb_clock_now_ns ();
@@ -274,6 +337,14 @@ static void s_on_plan (fb_agent_t *self, const fb_plan_t *plan) {
             s_log (self, "refused plan %s: busy with run %s", plan->run_id, self->plan->run_id);
         }
         return; /* a repeated plan of our run: Ready went already */
+    }
+    if (!fb_escape_name_is_safe (plan->run_id)) {
+        /* It names the folder our results are kept in. */
+        s_send_error (self, plan->run_id, FB_EINPUT,
+                      "run id is not allowed: it must be 1 to 63 of A-Z a-z 0-9 _ . - and not "
+                      "\".\" or \"..\"");
+        s_log (self, "refused plan %s: its run id is not a safe name", plan->run_id);
+        return;
     }
     for (int i = 0; i < plan->n_workloads; i++) {
         fb_params_t params;
@@ -321,6 +392,7 @@ static void s_on_start (fb_agent_t *self, const fb_start_t *start) {
                               .abort = &self->abort,
                               .allow = self->config.allow};
     __atomic_store_n (&self->abort, false, __ATOMIC_RELAXED);
+    self->runner_done = false;
     self->runner = zactor_new (s_runner_actor, args);
     if (!self->runner) {
         free (args);
@@ -381,6 +453,7 @@ static void s_on_runner (fb_agent_t *self) {
         s_on_report (self, msg);
         fb_wire_msg_destroy (&msg);
     } else if (streq (cmd, "DONE")) {
+        self->runner_done = true;
         fb_done_t *done = ptr;
         if (done)
             self->done = *done;
@@ -438,6 +511,7 @@ static void s_on_frame (fb_agent_t *self, zframe_t *frame) {
         return;
     }
     self->last_coord_ns = fb_clock_now_ns ();
+    self->relinked = false;
     switch (msg->type) {
     case FB_MSG_PLAN:
         s_on_plan (self, &msg->u.plan);
@@ -462,7 +536,13 @@ static void s_on_frame (fb_agent_t *self, zframe_t *frame) {
         }
         break;
     case FB_MSG_ERROR:
-        s_log (self, "coordinator says: %s", msg->u.error.message);
+        if (msg->u.error.code == FB_EREFUSED && msg->u.error.instance == self->instance &&
+            self->state == S_IDLE) {
+            /* A bad or taken id: saying Hello again cannot help. */
+            s_log (self, "refused by the coordinator: %s", msg->u.error.message);
+            fb_escape (msg->u.error.message, self->refused, sizeof self->refused, FB_ESCAPE_TEXT);
+        } else
+            s_log (self, "coordinator says: %s", msg->u.error.message);
         break;
     default:
         s_send_error (self, NULL, FB_EINPUT, "agents do not take this message");
@@ -471,10 +551,8 @@ static void s_on_frame (fb_agent_t *self, zframe_t *frame) {
     fb_wire_msg_destroy (&msg);
 }
 
-/* The coordinator has been silent past the heartbeat timeout: stop, keep what we have. */
-static void s_coordinator_lost (fb_agent_t *self) {
-    s_log (self, "coordinator silent for %.1f s: stopping run %s",
-           (fb_clock_now_ns () - self->last_coord_ns) / 1e9, self->plan->run_id);
+/* Stops the run and keeps what it measured in the state folder. */
+static void s_keep_results (fb_agent_t *self) {
     s_stop_runner (self);
     char path[600];
     fb_err_t err = {0};
@@ -485,8 +563,32 @@ static void s_coordinator_lost (fb_agent_t *self) {
     s_end_run (self);
 }
 
+/* The coordinator has been silent past the heartbeat timeout: stop, keep what we have. */
+static void s_coordinator_lost (fb_agent_t *self) {
+    s_log (self, "coordinator silent for %.1f s: stopping run %s",
+           (fb_clock_now_ns () - self->last_coord_ns) / 1e9, self->plan->run_id);
+    s_keep_results (self);
+}
+
+static bool s_stopping (const fb_agent_t *self) {
+    return zsys_interrupted || (self->config.stop && *self->config.stop);
+}
+
+static void s_relink (fb_agent_t *self, int64_t now) {
+    if (self->relinked || self->last_coord_ns == 0 || now - self->last_coord_ns < S_RELINK_AFTER_NS)
+        return;
+    self->relinked = true;
+    s_log (self, "no word from the coordinator for %.1f s: connecting again",
+           (now - self->last_coord_ns) / 1e9);
+    zsock_disconnect (self->dealer, "%s", self->config.coordinator);
+    if (zsock_connect (self->dealer, "%s", self->config.coordinator) != 0)
+        s_log (self, "cannot connect to %s: %s", self->config.coordinator,
+               zmq_strerror (zmq_errno ()));
+}
+
 static void s_timers (fb_agent_t *self) {
     int64_t now = fb_clock_now_ns ();
+    s_relink (self, now);
     int64_t timeout = self->plan && self->plan->heartbeat_timeout_ns > 0
                           ? self->plan->heartbeat_timeout_ns
                           : S_DEFAULT_HEARTBEAT_TIMEOUT_NS;
@@ -523,7 +625,7 @@ static void s_timers (fb_agent_t *self) {
 int fb_agent_run (fb_agent_t *self, fb_err_t *err) {
     s_log (self, "connecting to %s", self->config.coordinator);
     s_send_hello (self);
-    while (!zsys_interrupted && !self->runs_ended) {
+    while (!s_stopping (self) && !self->runs_ended && !self->refused[0]) {
         zpoller_t *poller = zpoller_new (self->dealer, NULL);
         if (!poller)
             return fb_err_set (err, FB_ENOMEM, "out of memory");
@@ -543,7 +645,9 @@ int fb_agent_run (fb_agent_t *self, fb_err_t *err) {
     }
     if (self->state != S_IDLE) {
         s_log (self, "interrupted: stopping run %s", self->plan->run_id);
-        s_end_run (self);
+        s_keep_results (self);
     }
+    if (self->refused[0])
+        return fb_err_set (err, FB_EREFUSED, "refused by the coordinator: %s", self->refused);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "common/wire.h"
 #include "workloads/workload.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,14 +26,16 @@ typedef struct {
     const char *cert;            /* CURVE: our key pair (NAME.key), NULL for plain TCP */
     const char *coordinator_key; /* CURVE: the only coordinator we take plans from */
     const fb_allow_t *allow;     /* commands the process workload may run (--allow FILE) */
+    volatile sig_atomic_t *stop; /* set by the SIGINT/SIGTERM handler (may be NULL) */
 } fb_agent_config_t;
 
 typedef struct fb_agent fb_agent_t;
 
 fb_agent_t *fb_agent_new (const fb_agent_config_t *config, fb_err_t *err);
 void fb_agent_destroy (fb_agent_t **self_p);
-/* Runs until interrupted (SIGINT/SIGTERM) or, with once, until one run ended.
- * 0: ended normally; -1: could not run (err). */
+/* Runs until *config->stop is set (SIGINT/SIGTERM) or, with once, until one run ended; a run
+ * stopped that way keeps its results in state_dir. 0: ended normally; -1: could not run, or
+ * the coordinator refused this agent (err, FB_EREFUSED). */
 int fb_agent_run (fb_agent_t *self, fb_err_t *err);
 
 #endif

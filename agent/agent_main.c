@@ -2,9 +2,11 @@
 #include "agent/agent.h"
 #include "agent/allow.h"
 #include "common/endpoint.h"
+#include "common/escape.h"
 
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,22 @@ static const char *s_usage =
     "  --insecure              allow plain TCP to a non-loopback coordinator\n"
     "  --quiet                 no log lines\n"
     "  --help, --version\n";
+
+static volatile sig_atomic_t s_stop;
+
+/* All a signal does: ask the agent's loop to stop (it checks every 100 ms at most). */
+static void s_on_stop_signal (int sig) { s_stop = sig; }
+
+/* Our own handler instead of czmq's: czmq's sets zsys_interrupted, which makes its blocking
+ * calls give up (a second signal during shutdown broke the wait for the runner thread), and
+ * is put back to the default at exit, where a late signal killed us. */
+static void s_catch_stop_signals (void) {
+    zsys_handler_set (NULL);
+    struct sigaction sa = {.sa_handler = s_on_stop_signal, .sa_flags = SA_RESTART};
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+}
 
 static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, "agent: ");
@@ -84,8 +102,14 @@ int main (int argc, char **argv) {
             config.coordinator = optarg;
             break;
         case 'n':
-            if (!optarg[0] || strlen (optarg) >= sizeof config.id)
-                return s_usage_error ("--id must be 1 to 63 characters (got \"%s\")", optarg);
+            if (!fb_escape_name_is_safe (optarg)) {
+                /* The id names files on the coordinator and appears in its reports. */
+                char shown[200];
+                fb_escape (optarg, shown, sizeof shown, FB_ESCAPE_TEXT);
+                return s_usage_error ("--id must be 1 to 63 of A-Z a-z 0-9 _ . - and not \".\" "
+                                      "or \"..\" (got \"%s\")",
+                                      shown);
+            }
             snprintf (config.id, sizeof config.id, "%s", optarg);
             break;
         case 'l':
@@ -139,6 +163,8 @@ int main (int argc, char **argv) {
         return 2;
     }
     config.allow = allow;
+    config.stop = &s_stop;
+    s_catch_stop_signals ();
     zsys_init ();
     zsys_set_logstream (NULL);
     fb_agent_t *agent = fb_agent_new (&config, &err);
@@ -152,5 +178,5 @@ int main (int argc, char **argv) {
         fprintf (stderr, "agent: %s\n", err.msg);
     fb_agent_destroy (&agent);
     fb_allow_destroy (&allow);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? 0 : err.code == FB_EREFUSED ? 2 : 1;
 }

@@ -8,6 +8,8 @@ enum {
     FB_ESYS = 2,   /* the system said no: errno is in the message */
     FB_ENOMEM = 3,
     FB_ESTATE = 4, /* a request that does not fit the current state (busy agent, wrong run) */
+    /* the coordinator will never take this agent as it is (a bad or taken id) */
+    FB_EREFUSED = 5,
 };
 
 typedef struct {

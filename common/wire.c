@@ -115,6 +115,7 @@ static void s_pack_hello (s_pack_t *self, const fb_hello_t *in) {
     pb->hello.labels = pb->label_ptrs;
     s_pack_fingerprint (self, &in->fp, &pb->fp);
     pb->hello.fp = &pb->fp;
+    pb->hello.instance = in->instance;
     self->env.msg_case = FLEETBENCH__ENVELOPE__MSG_HELLO;
     self->env.hello = &pb->hello;
 }
@@ -270,6 +271,7 @@ static void s_pack_ending (s_pack_t *self, const fb_msg_t *msg) {
         self->u.error.run_id = S_STR (self, msg->u.error.run_id);
         self->u.error.code = msg->u.error.code;
         self->u.error.message = S_STR (self, msg->u.error.message);
+        self->u.error.instance = msg->u.error.instance;
         env->msg_case = FLEETBENCH__ENVELOPE__MSG_ERROR;
         env->error = &self->u.error;
         break;
@@ -347,6 +349,7 @@ static int s_unpack_hello (const Fleetbench__Hello *in, fb_hello_t *out, fb_err_
             return -1;
     }
     out->n_labels = (int)in->n_labels;
+    out->instance = in->instance;
     return s_unpack_fingerprint (in->fp, &out->fp, err);
 }
 
@@ -528,6 +531,7 @@ static int s_unpack_ending (const Fleetbench__Envelope *env, fb_msg_t *msg, fb_e
     case FLEETBENCH__ENVELOPE__MSG_ERROR: {
         fb_error_msg_t *out = &msg->u.error;
         out->code = env->error->code;
+        out->instance = env->error->instance;
         if (s_copy (out->run_id, sizeof out->run_id, env->error->run_id, err, "error.run_id") ||
             s_copy (out->message, sizeof out->message, env->error->message, err, "error.message"))
             return -1;

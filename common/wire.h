@@ -41,6 +41,7 @@ typedef struct {
     int n_labels;
     fb_label_t labels[FB_MAX_LABELS];
     fb_fingerprint_t fp;
+    uint64_t instance; /* random per agent process: tells a duplicate id from a repeat */
 } fb_hello_t;
 
 typedef struct {
@@ -138,6 +139,7 @@ typedef struct {
     char run_id[64]; /* "" when not about a run */
     int code;        /* fb_err_t codes */
     char message[256];
+    uint64_t instance; /* a refused Hello's instance; 0 otherwise */
 } fb_error_msg_t;
 
 typedef struct {

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/endpoint.h"
+#include "common/escape.h"
 #include "common/keys.h"
 #include "common/merge.h"
 #include "coordinator/auth.h"
@@ -25,6 +26,13 @@
 #define S_SYNC_ROUNDS 5
 #define S_SYNC_TIMEOUT_NS (3 * FB_NS_PER_S)
 #define S_AUTO_LOCAL_AFTER_NS (1 * FB_NS_PER_S)
+/* Refused frames (undecodable, a bad agent id): this many are logged one by one, the rest as
+ * one count per second, so a flood can neither fill the disk nor bury the run's own lines. */
+#define S_REFUSALS_LOGGED 10
+/* A second agent saying Hello with a held id is a duplicate while the holder was heard from
+ * this recently (agents say something every second); after that the holder is gone and the
+ * newcomer is taken as its restart. */
+#define S_HOLDER_ALIVE_NS (3 * FB_NS_PER_S)
 
 typedef enum { S_JOIN, S_PLAN, S_SYNC, S_RUN, S_END } s_phase_t;
 
@@ -43,6 +51,10 @@ typedef struct {
     zactor_t *auth; /* CURVE: the gatekeeper of agent keys */
     fb_progress_t *progress;
     fb_err_t *err;
+    int64_t refusals;          /* refused frames in this run */
+    int64_t refusals_unlogged; /* of them, not yet in a log line */
+    int64_t refusals_logged_ns;
+    char refused_last[160]; /* the peer of the last one not logged */
 } s_coord_t;
 
 static void s_log (s_coord_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -53,25 +65,43 @@ static void s_log (s_coord_t *self, const char *fmt, ...) {
     va_end (ap);
 }
 
-static void s_send (s_coord_t *self, const char *id, const fb_msg_t *msg) {
+/* To a routing id as ZeroMQ gave it (any bytes: a peer without an id of its own gets 5). */
+static void s_send_to (s_coord_t *self, const void *rid, size_t rid_len, const fb_msg_t *msg) {
     uint8_t *bytes = NULL;
     size_t len = 0;
     fb_err_t err = {0};
     if (fb_wire_pack (msg, &bytes, &len, &err) != 0) {
-        s_log (self, "cannot pack %s for %s: %s", fb_wire_msg_type_name (msg->type), id, err.msg);
+        s_log (self, "cannot pack %s: %s", fb_wire_msg_type_name (msg->type), err.msg);
         return;
     }
     zmsg_t *zmsg = zmsg_new ();
-    zmsg_addstr (zmsg, id);
+    zmsg_addmem (zmsg, rid, rid_len);
     zmsg_addmem (zmsg, bytes, len);
     free (bytes);
     zmsg_send (&zmsg, self->router); /* to a peer gone away: dropped, which is fine */
+}
+
+static void s_send (s_coord_t *self, const char *id, const fb_msg_t *msg) {
+    s_send_to (self, id, strlen (id), msg);
 }
 
 static void s_send_new (s_coord_t *self, const char *id, fb_msg_t **msg_p) {
     if (*msg_p)
         s_send (self, id, *msg_p);
     fb_wire_msg_destroy (msg_p);
+}
+
+static void s_send_error_to (s_coord_t *self, zframe_t *rid, int code, const char *text,
+                             uint64_t instance) {
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_ERROR);
+    if (!msg)
+        return;
+    snprintf (msg->u.error.run_id, sizeof msg->u.error.run_id, "%s", self->run->run_id);
+    msg->u.error.code = code;
+    msg->u.error.instance = instance;
+    snprintf (msg->u.error.message, sizeof msg->u.error.message, "%s", text);
+    s_send_to (self, zframe_data (rid), zframe_size (rid), msg);
+    fb_wire_msg_destroy (&msg);
 }
 
 static void s_send_error (s_coord_t *self, const char *id, int code, const char *text) {
@@ -91,6 +121,13 @@ static void s_send_ack (s_coord_t *self, fb_host_t *host, uint64_t seq) {
     snprintf (msg->u.ack.run_id, sizeof msg->u.ack.run_id, "%s", self->run->run_id);
     msg->u.ack.seq = seq;
     s_send_new (self, host->id, &msg);
+}
+
+/* Answers a Hello we took (seq 0, no run): the agent knows its link works. */
+static void s_ack_hello (s_coord_t *self, const char *id) {
+    fb_msg_t *msg = fb_wire_msg_new (FB_MSG_ACK);
+    if (msg)
+        s_send_new (self, id, &msg);
 }
 
 static void s_send_abort (s_coord_t *self, fb_host_t *host, const char *reason) {
@@ -157,10 +194,54 @@ static bool s_labels_match (const fb_scenario_t *sc, const fb_hello_t *hello, ch
     return true;
 }
 
-static void s_on_hello (s_coord_t *self, const char *id, const fb_hello_t *hello) {
+/* Every string of a Hello comes from the network: made safe once, before anything shows it. */
+static void s_escape_hello (fb_hello_t *hello) {
+    for (int i = 0; i < hello->n_labels; i++) {
+        fb_escape_in_place (hello->labels[i].key, sizeof hello->labels[i].key);
+        fb_escape_in_place (hello->labels[i].value, sizeof hello->labels[i].value);
+    }
+    fb_fingerprint_t *fp = &hello->fp;
+    char *fields[] = {fp->hostname, fp->arch,      fp->cpu_model, fp->kernel,
+                      fp->libc,     fp->openssl,   fp->build,     fp->clocksource,
+                      fp->board,    fp->cpu_flags, fp->throttling};
+    size_t sizes[] = {sizeof fp->hostname,  sizeof fp->arch,        sizeof fp->cpu_model,
+                      sizeof fp->kernel,    sizeof fp->libc,        sizeof fp->openssl,
+                      sizeof fp->build,     sizeof fp->clocksource, sizeof fp->board,
+                      sizeof fp->cpu_flags, sizeof fp->throttling};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        fb_escape_in_place (fields[i], sizes[i]);
+}
+
+/* A Hello with an id a live agent already holds: the newcomer is told who holds it. */
+static bool s_refuse_duplicate (s_coord_t *self, fb_host_t *host, const fb_hello_t *hello,
+                                zframe_t *rid, const char *address, int64_t now) {
+    if (hello->instance == host->hello.instance || now - host->last_seen_ns > S_HOLDER_ALIVE_NS)
+        return false;
+    char why[256];
+    snprintf (why, sizeof why,
+              "agent id \"%s\" is already taken by the agent at %s (host %s) in run %s: give "
+              "each agent its own --id",
+              host->id, host->address, host->hello.fp.hostname, self->run->run_id);
+    s_send_error_to (self, rid, FB_EREFUSED, why, hello->instance);
+    s_log (self, "refused a second agent with id %s from %s: the agent at %s holds it", host->id,
+           address, host->address);
+    return true;
+}
+
+static void s_on_hello (s_coord_t *self, const char *id, fb_hello_t *hello, zframe_t *rid,
+                        const char *address, int64_t now) {
     fb_run_t *run = self->run;
     fb_host_t *host = fb_run_find_host (run, id);
+    s_escape_hello (hello);
     if (host) {
+        if (s_refuse_duplicate (self, host, hello, rid, address, now))
+            return;
+        if (hello->instance != host->hello.instance && self->phase != S_RUN) {
+            host->hello = *hello; /* restarted before the run: the same host, a new process */
+            snprintf (host->address, sizeof host->address, "%s", address);
+        }
+        host->last_seen_ns = now;
+        s_ack_hello (self, id);
         if (host->state == FB_HOST_RUNNING && self->phase == S_RUN) {
             /* An agent that says Hello again has lost its run (restarted). */
             host->state = FB_HOST_LOST;
@@ -192,6 +273,7 @@ static void s_on_hello (s_coord_t *self, const char *id, const fb_hello_t *hello
     if (!host)
         return;
     snprintf (host->id, sizeof host->id, "%s", id);
+    snprintf (host->address, sizeof host->address, "%s", address);
     host->hello = *hello;
     host->state = FB_HOST_JOINED;
     host->rtt_ns = INT64_MAX;
@@ -199,7 +281,8 @@ static void s_on_hello (s_coord_t *self, const char *id, const fb_hello_t *hello
     for (int w = 0; w < FB_MAX_WORKLOADS; w++)
         fb_stats_init (&host->stats[w]);
     run->hosts[run->n_hosts++] = host;
-    s_log (self, "agent %s joined (%s, %s, %d cores) [%d/%d]", id, hello->fp.arch,
+    s_ack_hello (self, id);
+    s_log (self, "agent %s joined from %s (%s, %s, %d cores) [%d/%d]", id, address, hello->fp.arch,
            hello->fp.cpu_model, hello->fp.cores, run->n_hosts, run->expected_hosts);
 }
 
@@ -465,20 +548,23 @@ static void s_on_error (s_coord_t *self, fb_host_t *host, const fb_error_msg_t *
         return;
     }
     if (self->phase == S_PLAN && e->code == FB_EINPUT) {
-        s_give_up (self, 2, "agent %s refused the plan: %s", host->id, e->message);
+        char text[256];
+        fb_escape (e->message, text, sizeof text, FB_ESCAPE_TEXT);
+        s_give_up (self, 2, "agent %s refused the plan: %s", host->id, text);
         return;
     }
     if (!s_active (host))
         return;
     host->state = FB_HOST_FAILED;
     host->lost_wall_ns = fb_clock_wall_ns ();
-    snprintf (host->problem, sizeof host->problem, "%s", e->message);
-    s_log (self, "host %s failed: %s", host->id, e->message);
+    fb_escape (e->message, host->problem, sizeof host->problem, FB_ESCAPE_TEXT);
+    s_log (self, "host %s failed: %s", host->id, host->problem);
 }
 
-static void s_dispatch (s_coord_t *self, const char *id, fb_msg_t *msg, int64_t now) {
+static void s_dispatch (s_coord_t *self, const char *id, fb_msg_t *msg, zframe_t *rid,
+                        const char *address, int64_t now) {
     if (msg->type == FB_MSG_HELLO) {
-        s_on_hello (self, id, &msg->u.hello);
+        s_on_hello (self, id, &msg->u.hello, rid, address, now);
         return;
     }
     fb_host_t *host = fb_run_find_host (self->run, id);
@@ -511,26 +597,89 @@ static void s_dispatch (s_coord_t *self, const char *id, fb_msg_t *msg, int64_t 
     }
 }
 
+/* "agent a1 at 127.0.0.1", or for a routing id that is no agent id its bytes in hex. */
+static void s_peer_name (zframe_t *rid, const char *address, char *out, size_t size) {
+    char id[80] = "";
+    size_t len = zframe_size (rid);
+    const uint8_t *data = zframe_data (rid);
+    if (len <= FB_NAME_MAX && memchr (data, 0, len) == NULL) {
+        memcpy (id, data, len);
+        id[len] = '\0';
+    }
+    if (id[0] && fb_escape_name_is_safe (id)) {
+        snprintf (out, size, "agent %s at %s", id, address);
+        return;
+    }
+    int n = snprintf (out, size, "routing id 0x");
+    for (size_t i = 0; i < len && i < 16 && n + 3 < (int)size; i++)
+        n += snprintf (out + n, size - (size_t)n, "%02x", data[i]);
+    snprintf (out + n, size - (size_t)n, "%s at %s", len > 16 ? "..." : "", address);
+}
+
+/* Says how many refusals went unlogged since the last line, at most once a second. */
+static void s_log_refusals (s_coord_t *self, int64_t now, bool final) {
+    if (self->refusals_unlogged == 0 || (!final && now - self->refusals_logged_ns < FB_NS_PER_S))
+        return;
+    s_log (self, "refused %lld more bad frame(s) in the last %.1f s (the last from %s)",
+           (long long)self->refusals_unlogged, (now - self->refusals_logged_ns) / 1e9,
+           self->refused_last);
+    self->refusals_unlogged = 0;
+    self->refusals_logged_ns = now;
+}
+
+/* A frame we will not take: the peer gets an Error (its routing id may be any bytes), the
+ * log gets the first few and then a count per second. */
+static void s_refuse (s_coord_t *self, zframe_t *rid, const char *address, int code,
+                      const char *why, uint64_t instance, int64_t now) {
+    s_send_error_to (self, rid, code, why, instance);
+    char peer[160];
+    s_peer_name (rid, address, peer, sizeof peer);
+    if (++self->refusals <= S_REFUSALS_LOGGED) {
+        s_log (self, "dropped a bad frame from %s: %s%s", peer, why,
+               self->refusals == S_REFUSALS_LOGGED ? " (more are counted once a second)" : "");
+        self->refusals_logged_ns = now;
+        return;
+    }
+    self->refusals_unlogged++;
+    snprintf (self->refused_last, sizeof self->refused_last, "%s", peer);
+    s_log_refusals (self, now, false);
+}
+
 static void s_on_frame (s_coord_t *self, int64_t now) {
     zmsg_t *zmsg = zmsg_recv (self->router);
     if (!zmsg)
         return;
-    char *id = zmsg_popstr (zmsg);
+    zframe_t *rid = zmsg_pop (zmsg);
     zframe_t *frame = zmsg_pop (zmsg);
-    if (id && frame && zmsg_size (zmsg) == 0) {
-        fb_err_t err = {0};
-        fb_msg_t *msg = fb_wire_unpack (zframe_data (frame), zframe_size (frame), &err);
-        if (msg)
-            s_dispatch (self, id, msg, now);
-        else {
-            s_log (self, "dropped a bad frame from %s: %s", id, err.msg);
-            s_send_error (self, id, FB_EINPUT, err.msg);
-        }
-        fb_wire_msg_destroy (&msg);
-    } else if (id)
-        s_send_error (self, id, FB_EINPUT, "expected one frame per message");
+    const char *address = frame ? zframe_meta (frame, "Peer-Address") : NULL;
+    if (!address || !address[0])
+        address = "an unknown address";
+    char id[FB_NAME_MAX + 1] = "";
+    if (rid && zframe_size (rid) < sizeof id)
+        memcpy (id, zframe_data (rid), zframe_size (rid));
+    fb_err_t err = {0};
+    fb_msg_t *msg = NULL;
+    if (!rid)
+        ; /* ZeroMQ always gives one; nobody to answer otherwise */
+    else if (!frame || zmsg_size (zmsg) != 0)
+        s_refuse (self, rid, address, FB_EINPUT, "expected one frame per message", 0, now);
+    else if (!(msg = fb_wire_unpack (zframe_data (frame), zframe_size (frame), &err)))
+        s_refuse (self, rid, address, FB_EINPUT, err.msg, 0, now);
+    else if (memchr (zframe_data (rid), 0, zframe_size (rid)) || !fb_escape_name_is_safe (id)) {
+        char why[256], shown[100];
+        fb_escape (msg->type == FB_MSG_HELLO ? msg->u.hello.agent_id : id, shown, sizeof shown,
+                   FB_ESCAPE_TEXT);
+        snprintf (why, sizeof why,
+                  "agent id \"%s\" is not allowed: it must be 1 to %d of A-Z a-z 0-9 _ . - and "
+                  "not \".\" or \"..\"",
+                  shown, FB_NAME_MAX);
+        s_refuse (self, rid, address, FB_EREFUSED, why,
+                  msg->type == FB_MSG_HELLO ? msg->u.hello.instance : 0, now);
+    } else
+        s_dispatch (self, id, msg, rid, address, now);
+    fb_wire_msg_destroy (&msg);
     zframe_destroy (&frame);
-    zstr_free (&id);
+    zframe_destroy (&rid);
     zmsg_destroy (&zmsg);
 }
 
@@ -594,6 +743,7 @@ static void s_step (s_coord_t *self, int64_t now) {
     case S_END:
         break;
     }
+    s_log_refusals (self, now, self->phase == S_END);
 }
 
 /* Thresholds past which a host's numbers say more about its state than its hardware. */
@@ -762,6 +912,7 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
         s_step (&self, fb_clock_now_ns ());
     }
     zpoller_destroy (&poller);
+    s_log_refusals (&self, fb_clock_now_ns (), true);
     if (zsys_interrupted && self.phase != S_END)
         s_give_up (&self, 3, "interrupted");
     s_conclude (&self);

@@ -1,5 +1,6 @@
 /* coord_main.c: the coordinator's command line. */
 #include "common/endpoint.h"
+#include "common/escape.h"
 #include "common/files.h"
 #include "common/keys.h"
 #include "coordinator/baseline.h"
@@ -50,18 +51,6 @@ static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, fmt, arg);
     fprintf (stderr, "\n\n%s", s_usage);
     return 2;
-}
-
-/* A name that stays one file name inside its folder: 1 to 63 of A-Z a-z 0-9 _ . -, not "." or
- * "..", as scenario names are. */
-static bool s_safe_name (const char *name) {
-    size_t len = strlen (name);
-    if (len == 0 || len > 63 || streq (name, ".") || streq (name, ".."))
-        return false;
-    for (const char *p = name; *p; p++)
-        if (!isalnum ((unsigned char)*p) && !strchr ("_.-", *p))
-            return false;
-    return true;
 }
 
 static int s_check (const char *path) {
@@ -236,7 +225,7 @@ static int s_keygen (int argc, char **argv) {
         return s_usage_error ("%s", "usage: coord keygen --out DIR [--agents N | --name NAME]");
     if (!out[0])
         return s_usage_error ("--out needs a folder (got \"%s\")", "");
-    if (name && !s_safe_name (name))
+    if (name && !fb_escape_name_is_safe (name))
         return s_usage_error ("--name must be 1 to 63 of A-Z a-z 0-9 _ . -, not . or .. "
                               "(got \"%s\")",
                               name);

@@ -1,6 +1,7 @@
 /* progress.c: log lines and the once-a-second progress line. */
 #include "coordinator/progress.h"
 
+#include "common/escape.h"
 #include "common/units.h"
 
 #include <stdio.h>
@@ -42,9 +43,12 @@ void fb_progress_log (fb_progress_t *self, const char *fmt, va_list ap) {
     if (!self || self->quiet)
         return;
     s_close_line (self);
-    fputs ("coord: ", stderr);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    /* Log lines quote what peers sent: one escaping pass over the whole line means no
+     * caller can forget it (a newline or an ANSI sequence from a peer stays visible text). */
+    char line[1024], safe[2048];
+    vsnprintf (line, sizeof line, fmt, ap);
+    fb_escape (line, safe, sizeof safe, FB_ESCAPE_TEXT);
+    fprintf (stderr, "coord: %s\n", safe);
 }
 
 void fb_progress_start (fb_progress_t *self, int64_t start_ns, int64_t total_ns) {

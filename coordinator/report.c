@@ -1,6 +1,7 @@
 /* report.c: report.md and the terminal summary, from one table builder. */
 #include "coordinator/report.h"
 
+#include "common/escape.h"
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/target.h"
@@ -143,10 +144,15 @@ static void s_hosts_md (FILE *out, const fb_run_t *run) {
         char mem[32], skew[32];
         fb_units_format_bytes ((double)fp->memory_bytes, mem, sizeof mem);
         fb_units_format_ns ((double)llabs (h->start_skew_ns), skew, sizeof skew);
+        /* What the agent said about itself is text in a cell, never a column or markup. */
+        char arch[200], cpu[700], kernel[400], problem[1500];
+        fb_escape (fp->arch, arch, sizeof arch, FB_ESCAPE_MARKDOWN);
+        fb_escape (fp->cpu_model, cpu, sizeof cpu, FB_ESCAPE_MARKDOWN);
+        fb_escape (fp->kernel, kernel, sizeof kernel, FB_ESCAPE_MARKDOWN);
+        fb_escape (h->problem, problem, sizeof problem, FB_ESCAPE_MARKDOWN);
         fprintf (out, "| %s | %s | %s | %s | %d | %d | %s | %s | %s%s | %s | %s |\n", h->id,
-                 fb_run_host_state_name (h->state), fp->arch, fp->cpu_model, fp->cores, fp->mhz_max,
-                 mem, fp->kernel, h->start_skew_ns < 0 ? "-" : "", skew, h->problem,
-                 h->suspect[0] ? h->suspect : "ok");
+                 fb_run_host_state_name (h->state), arch, cpu, fp->cores, fp->mhz_max, mem, kernel,
+                 h->start_skew_ns < 0 ? "-" : "", skew, problem, h->suspect[0] ? h->suspect : "ok");
     }
 }
 

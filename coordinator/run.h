@@ -25,6 +25,7 @@ typedef enum {
 
 typedef struct {
     char id[64];
+    char address[64]; /* where its Hello came from (ZeroMQ's Peer-Address) */
     fb_hello_t hello;
     fb_host_state_t state;
     int64_t last_seen_ns;

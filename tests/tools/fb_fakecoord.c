@@ -1,6 +1,6 @@
 /* fb_fakecoord.c: a second coordinator for fault tests. Binds a ROUTER, waits for any message
  * from an agent, sends that agent a valid Plan of its own, and prints the agent's answer:
- *   fb_fakecoord ENDPOINT [--wait-ms MS]
+ *   fb_fakecoord ENDPOINT [--wait-ms MS] [--run-id ID]
  * prints "reply ERROR: <message>", "reply READY", or "no agent" / "no reply". Test tool. */
 #include "common/clock.h"
 #include "common/wire.h"
@@ -37,10 +37,10 @@ static fb_msg_t *s_recv (zsock_t *router, int wait_ms, char **id) {
     return msg;
 }
 
-static void s_send_plan (zsock_t *router, const char *id) {
+static void s_send_plan (zsock_t *router, const char *id, const char *run_id) {
     fb_msg_t *msg = fb_wire_msg_new (FB_MSG_PLAN);
     fb_plan_t *plan = &msg->u.plan;
-    snprintf (plan->run_id, sizeof plan->run_id, "intruder-run");
+    snprintf (plan->run_id, sizeof plan->run_id, "%s", run_id);
     snprintf (plan->scenario, sizeof plan->scenario, "intruder");
     plan->heartbeat_timeout_ns = 5 * FB_NS_PER_S;
     plan->n_workloads = 1;
@@ -62,11 +62,18 @@ static void s_send_plan (zsock_t *router, const char *id) {
 }
 
 int main (int argc, char **argv) {
-    if (argc < 2) {
-        fprintf (stderr, "usage: fb_fakecoord ENDPOINT [--wait-ms MS]\n");
+    int wait_ms = 5000;
+    const char *run_id = "intruder-run";
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp (argv[i], "--wait-ms") == 0)
+            wait_ms = atoi (argv[i + 1]);
+        else if (strcmp (argv[i], "--run-id") == 0)
+            run_id = argv[i + 1];
+    }
+    if (argc < 2 || argc % 2) {
+        fprintf (stderr, "usage: fb_fakecoord ENDPOINT [--wait-ms MS] [--run-id ID]\n");
         return 2;
     }
-    int wait_ms = argc == 4 && strcmp (argv[2], "--wait-ms") == 0 ? atoi (argv[3]) : 5000;
     zsys_init ();
     zsys_set_logstream (NULL);
     zsock_t *router = zsock_new (ZMQ_ROUTER);
@@ -83,7 +90,7 @@ int main (int argc, char **argv) {
         return 0;
     }
     fb_wire_msg_destroy (&first);
-    s_send_plan (router, id);
+    s_send_plan (router, id, run_id);
     char *from = NULL;
     fb_msg_t *reply = NULL;
     int64_t deadline = fb_clock_now_ns () + (int64_t)wait_ms * FB_NS_PER_MS;

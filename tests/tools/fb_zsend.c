@@ -2,10 +2,11 @@
  * fault tests. It connects a DEALER to the coordinator, sends one kind of frame, and prints
  * what came back, so a test can check that bad frames are answered and never crash anything.
  *
- *   fb_zsend ENDPOINT MODE [--id NAME] [--count N] [--wait-ms MS]
+ *   fb_zsend ENDPOINT MODE [--id NAME | --anonymous] [--count N] [--wait-ms MS]
  *
  * MODE: garbage (random bytes that do not decode), version (a Hello with protocol version 99),
  * empty (a zero-length frame), hello (a valid Hello), oversize (a 20 MB frame).
+ * --anonymous sets no routing id: the coordinator sees the one ZeroMQ makes up (binary).
  * Prints one line per reply ("reply ERROR: <message>", "reply PLAN"), or "no reply".
  * Exit 0 when the frames were sent, 1 when they could not be, 2 for a wrong command line. */
 #include "common/fingerprint.h"
@@ -27,14 +28,16 @@ typedef struct {
     const char *id;
     int count;
     int wait_ms;
+    bool anonymous;
 } s_args_t;
 
 static int s_usage (const char *why) {
-    fprintf (stderr,
-             "fb_zsend: %s\n"
-             "usage: fb_zsend ENDPOINT garbage|version|empty|hello|oversize [--id NAME] "
-             "[--count N] [--wait-ms MS]\n",
-             why);
+    fprintf (
+        stderr,
+        "fb_zsend: %s\n"
+        "usage: fb_zsend ENDPOINT garbage|version|empty|hello|oversize [--id NAME | --anonymous] "
+        "[--count N] [--wait-ms MS]\n",
+        why);
     return 2;
 }
 
@@ -45,6 +48,10 @@ static int s_parse_args (int argc, char **argv, s_args_t *args) {
     args->endpoint = argv[1];
     args->mode = argv[2];
     for (int i = 3; i < argc; i++) {
+        if (strcmp (argv[i], "--anonymous") == 0) {
+            args->anonymous = true;
+            continue;
+        }
         if (i + 1 >= argc)
             return s_usage ("every option takes a value");
         char *end = NULL;
@@ -182,7 +189,8 @@ int main (int argc, char **argv) {
         fprintf (stderr, "fb_zsend: cannot create a DEALER socket\n");
         return 1;
     }
-    zsock_set_identity (sock, args.id);
+    if (!args.anonymous)
+        zsock_set_identity (sock, args.id);
     zsock_set_linger (sock, 2000); /* let queued frames leave before we close */
     zsock_set_sndtimeo (sock, 5000);
     if (zsock_connect (sock, "%s", args.endpoint) != 0) {

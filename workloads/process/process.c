@@ -279,19 +279,6 @@ static int s_op (void *state, fb_wl_op_t *op) {
 
 /* ---- leak checks ----------------------------------------------------------------------- */
 
-/* Descriptors open in this process, -1 when unknown. */
-static int s_count_fds (void) {
-    DIR *dir = opendir ("/proc/self/fd");
-    if (!dir)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir (dir));)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir (dir);
-    return n - 1; /* the directory's own descriptor */
-}
-
 /* The state and parent of pid from /proc/pid/stat; false when it cannot be read. */
 static bool s_proc_stat (const char *pid, char *state, long *ppid) {
     char path[64], buf[512];
@@ -393,7 +380,9 @@ static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *e
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     if (s_alloc (self, params, env, err) != 0 || s_make_manager (self, params, err) != 0)
         return -1;
-    self->baseline_fds = s_count_fds ();
+    int open_fds, held_fds;
+    self->baseline_fds =
+        fb_procman_count_fds (self->man, &open_fds, &held_fds) == 0 ? open_fds - held_fds : -1;
     const char *const *argv = NULL;
     if (s_resolve (params, env, self->path, sizeof self->path, &argv, err) != 0)
         return -1;
@@ -443,10 +432,13 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
         spent > 0 ? (int64_t)((double)st.lock_wait_ns * 1e6 / (double)spent) : 0;
     counters[S_C_CONTENDED] = st.contended;
     counters[S_C_ZOMBIES] = s_lasting_zombies (self);
-    /* Descriptors the process holds beyond those at setup and those the manager holds now. */
-    int fds = s_count_fds ();
-    int leaked = fds - self->baseline_fds - st.fds;
-    counters[S_C_LEAKED_FDS] = fds >= 0 && self->baseline_fds >= 0 && leaked > 0 ? leaked : 0;
+    /* Pipes and pidfds open beyond those at setup and those the manager holds now, counted
+     * while no start or close is half done (a count taken mid-spawn saw its new pipes before
+     * the manager's total did, and reported a leak that was none). */
+    int open_fds, held_fds;
+    int rc = fb_procman_count_fds (self->man, &open_fds, &held_fds);
+    int leaked = open_fds - self->baseline_fds - held_fds;
+    counters[S_C_LEAKED_FDS] = rc == 0 && self->baseline_fds >= 0 && leaked > 0 ? leaked : 0;
 }
 
 /* Stops and reaps every process (the manager's destroy), then frees. */

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -91,7 +92,15 @@ struct fb_procman {
     /* totals since the last take_stats (atomics) */
     int64_t wait_ns, hold_ns, contended, lines, bytes, started, killed;
     int live, fds;
+    /* Descriptor changes (pipes made, ends closed: shared) against the leak check's count
+     * (alone), so that the count never sees a spawn or a close half done. */
+    pthread_rwlock_t fd_lock;
 };
+
+/* ---- descriptor changes ---------------------------------------------------------------- */
+
+static void s_fds_change (fb_procman_t *self) { pthread_rwlock_rdlock (&self->fd_lock); }
+static void s_fds_changed (fb_procman_t *self) { pthread_rwlock_unlock (&self->fd_lock); }
 
 /* ---- the manager lock ------------------------------------------------------------------ */
 
@@ -319,9 +328,11 @@ static void *s_reader_main (void *arg) {
             break;
     }
     s_split_lines (pipe, fb_clock_now_ns (), true);
+    s_fds_change (pipe->proc->man);
     close (pipe->fd);
     pipe->fd = -1;
     S_ADD (pipe->proc->man->fds, -1);
+    s_fds_changed (pipe->proc->man);
     return NULL;
 }
 
@@ -371,9 +382,11 @@ static void *s_waiter_main (void *arg) {
     if (s_await_exit (p))
         s_reap (p);
     if (p->pid_fd >= 0) {
+        s_fds_change (self);
         close (p->pid_fd);
         p->pid_fd = -1;
         S_ADD (self->fds, -1);
+        s_fds_changed (self);
     }
     s_announce (self);
     for (int i = 0; i < 2; i++)
@@ -523,18 +536,20 @@ static void s_abort_start (fb_procman_t *self, s_proc_t *p) {
     kill (-p->pid, SIGKILL);
     s_unlock (self, &held);
     s_reap (p);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++)
         if (p->pipes[i].started)
             pthread_join (p->pipes[i].thread, NULL); /* it closes its own end */
-        else if (p->pipes[i].fd >= 0) {
+    s_fds_change (self);
+    for (int i = 0; i < 2; i++)
+        if (!p->pipes[i].started && p->pipes[i].fd >= 0) {
             close (p->pipes[i].fd);
             S_ADD (self->fds, -1);
         }
-    }
     if (p->pid_fd >= 0) {
         close (p->pid_fd);
         S_ADD (self->fds, -1);
     }
+    s_fds_changed (self);
     s_release (self, p);
 }
 
@@ -562,8 +577,9 @@ int fb_procman_start (fb_procman_t *self, const char *const *argv, int *id, fb_e
         return fb_err_set (err, FB_ESTATE,
                            "all %d process entries hold running processes (raise max_processes)",
                            self->cfg.max_processes);
-    /* Counted before they exist and uncounted after they are closed, so that the leak check
-     * (descriptors open beyond those counted) never sees one in between. */
+    /* Counted as they are made and closed, all under the descriptor lock, so that the leak
+     * check (descriptors open beyond those counted) never sees one in between. */
+    s_fds_change (self);
     S_ADD (self->fds, 5);
     int out[2] = {-1, -1}, errs[2] = {-1, -1};
     if (pipe2 (out, O_CLOEXEC) != 0 || pipe2 (errs, O_CLOEXEC) != 0) {
@@ -575,6 +591,7 @@ int fb_procman_start (fb_procman_t *self, const char *const *argv, int *id, fb_e
                 close (errs[i]);
         }
         S_ADD (self->fds, -5);
+        s_fds_changed (self);
         s_release (self, p);
         return fb_err_set (err, FB_ESYS, "cannot make a pipe for %s: %s", argv[0], strerror (e));
     }
@@ -588,6 +605,7 @@ int fb_procman_start (fb_procman_t *self, const char *const *argv, int *id, fb_e
         close (out[0]);
         close (errs[0]);
         S_ADD (self->fds, -3);
+        s_fds_changed (self);
         s_release (self, p);
         return fb_err_set (err, FB_ESYS, "cannot start %s: %s", argv[0], strerror (rc));
     }
@@ -596,6 +614,7 @@ int fb_procman_start (fb_procman_t *self, const char *const *argv, int *id, fb_e
         S_ADD (self->fds, -1);
     p->pipes[0].fd = out[0];
     p->pipes[1].fd = errs[0];
+    s_fds_changed (self);
     s_publish (self, p, pid, started_ns);
     S_ADD (self->started, 1);
     *id = p->id;
@@ -693,6 +712,33 @@ void fb_procman_take_stats (fb_procman_t *self, fb_procman_stats_t *stats) {
     stats->fds = S_GET (self->fds);
 }
 
+/* Pipes and pidfds: the kinds of descriptor the manager makes (ZeroMQ's eventfds and
+ * sockets, and files other threads read for a moment, are not counted). */
+static bool s_is_manager_kind (int dir_fd, const char *name) {
+    char target[64];
+    ssize_t n = readlinkat (dir_fd, name, target, sizeof target - 1);
+    if (n <= 0)
+        return false;
+    target[n] = '\0';
+    return strncmp (target, "pipe:", 5) == 0 || strcmp (target, "anon_inode:[pidfd]") == 0;
+}
+
+int fb_procman_count_fds (fb_procman_t *self, int *open_fds, int *held_fds) {
+    pthread_rwlock_wrlock (&self->fd_lock); /* no spawn or close half done from here */
+    DIR *dir = opendir ("/proc/self/fd");
+    int n = 0;
+    if (dir) {
+        for (struct dirent *e; (e = readdir (dir));)
+            if (e->d_name[0] != '.' && s_is_manager_kind (dirfd (dir), e->d_name))
+                n++;
+        closedir (dir);
+    }
+    *held_fds = S_GET (self->fds);
+    pthread_rwlock_unlock (&self->fd_lock);
+    *open_fds = n;
+    return dir ? 0 : -1;
+}
+
 /* ---- new and destroy ------------------------------------------------------------------- */
 
 fb_procman_t *fb_procman_new (const fb_procman_config_t *config, fb_err_t *err) {
@@ -717,6 +763,7 @@ fb_procman_t *fb_procman_new (const fb_procman_config_t *config, fb_err_t *err) 
     pthread_rwlockattr_init (&rw_attr);
     pthread_rwlockattr_setkind_np (&rw_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init (&self->rwlock, &rw_attr);
+    pthread_rwlock_init (&self->fd_lock, &rw_attr); /* the count waits for no stream of spawns */
     pthread_rwlockattr_destroy (&rw_attr);
     pthread_mutex_init (&self->mutex, NULL);
     pthread_mutex_init (&self->ev_lock, NULL);
@@ -792,6 +839,7 @@ void fb_procman_destroy (fb_procman_t **self_p) {
     pthread_mutex_destroy (&self->ev_lock);
     pthread_mutex_destroy (&self->mutex);
     pthread_rwlock_destroy (&self->rwlock);
+    pthread_rwlock_destroy (&self->fd_lock);
     free (self->procs);
     free (self);
     *self_p = NULL;

@@ -93,5 +93,9 @@ int fb_procman_status (fb_procman_t *self, int id, fb_proc_status_t *status);
 int fb_procman_list (fb_procman_t *self, fb_proc_status_t *out, int max);
 /* Totals since the last call (live and fds: the current values). */
 void fb_procman_take_stats (fb_procman_t *self, fb_procman_stats_t *stats);
+/* The leak check's count, exact: the pipes and pidfds open in this process (*open_fds) and
+ * those the manager holds (*held_fds), both taken while no start or close is half done.
+ * -1 when /proc/self/fd cannot be read. */
+int fb_procman_count_fds (fb_procman_t *self, int *open_fds, int *held_fds);
 
 #endif
