@@ -23,11 +23,13 @@
 
 install(TARGETS coord RUNTIME DESTINATION bin)
 # The build tree keeps the short name (./build/agent); installed, it is fleetbench-agent.
-# install(PROGRAMS) is not stripped by CPACK_STRIP_FILES as install(TARGETS) is: done here.
+# install(PROGRAMS) copies the file as it is, unlike install(TARGETS): the build tree's RUNPATH
+# (a cross tree's shim folder) is dropped here, and the file stripped when CPack asks for it.
 install(PROGRAMS $<TARGET_FILE:agent> DESTINATION bin RENAME fleetbench-agent)
-install(CODE "if(CMAKE_INSTALL_DO_STRIP)
-  execute_process(COMMAND \"${CMAKE_STRIP}\"
-    \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/bin/fleetbench-agent\" COMMAND_ERROR_IS_FATAL ANY)
+install(CODE "set(fb_agent \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/bin/fleetbench-agent\")
+file(RPATH_REMOVE FILE \"\${fb_agent}\")
+if(CMAKE_INSTALL_DO_STRIP)
+  execute_process(COMMAND \"${CMAKE_STRIP}\" \"\${fb_agent}\" COMMAND_ERROR_IS_FATAL ANY)
 endif()")
 foreach(src ${FB_HELPERS})
   get_filename_component(name ${src} NAME_WE)
