@@ -77,7 +77,7 @@ for page in x/usr/share/man/man*/*.gz; do
     [ ! -s "$name.groff" ] || fail "groff -ww $name: $(cat "$name.groff")"
     grep -q '^NAME' "$name.txt" || fail "$name renders without a NAME section"
 done
-pass "man -l and groff -ww: no warning on $(ls x/usr/share/man/man*/ | grep -c gz) pages"
+pass "man -l and groff -ww: no warning on $(find x/usr/share/man -name "*.gz" | wc -l) pages"
 
 # The options a command's --help names, and those in its page's OPTIONS section, one a line.
 s_help_options() { "$@" --help | grep -o -- '--[a-z][a-z-]*' | sort -u; }
