@@ -17,6 +17,7 @@ PACKAGES=(
     ansible-core openssh-server openssh-client systemd
     tor
     libhdrhistogram-java default-jre-headless
+    scdoc man-db groff-base bash-completion lintian debootstrap apt-file
 )
 
 missing=()
@@ -40,6 +41,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
+    # apt-file answers from Debian's Contents indexes, which apt-get update leaves out until
+    # apt-file is installed (tests/integration/deploy_package.sh checks our file names with it).
+    if [[ " ${missing[*]} " == *" apt-file "* ]]; then
+        $sudo apt-file update >/dev/null
+    fi
     # Nor at the next boot: the tor and ssh services we installed stay disabled (the workloads
     # and tests start their own, on loopback). A service the machine already had is untouched.
     for p in "${missing[@]}"; do

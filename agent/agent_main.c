@@ -1,15 +1,18 @@
 /* agent_main.c: the agent's command line. */
 #include "agent/agent.h"
 #include "agent/allow.h"
+#include "agent/runner.h"
 #include "common/endpoint.h"
 #include "common/escape.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *s_usage =
     "usage: agent --coordinator tcp://HOST:5690 [options]\n"
@@ -155,6 +158,15 @@ int main (int argc, char **argv) {
         return s_usage_error ("%s is not loopback: give CURVE keys (--cert, --coordinator-key from "
                               "coord keygen) or, on a lab network you trust, --insecure",
                               config.coordinator);
+    /* fb-child is always allowed: an agent without it (a package's file removed by hand, a
+     * folder copied without it) would fail every process workload, so it does not start. */
+    char helper[600];
+    snprintf (helper, sizeof helper, "%s/%s", fb_runner_default_helper_dir (), FB_ALLOW_HELPER);
+    if (access (helper, X_OK) != 0) {
+        fprintf (stderr, "agent: the helper program %s is missing or not executable: %s\n", helper,
+                 strerror (errno));
+        return 2;
+    }
     fb_err_t err = {0};
     /* Never NULL in the real agent: without --allow only the built-in fb-child runs. */
     fb_allow_t *allow = allow_path ? fb_allow_load (allow_path, &err) : fb_allow_new_default ();

@@ -189,6 +189,13 @@ const char *fb_runner_default_helper_dir (void) {
             *slash = '\0';
         else
             snprintf (dir, sizeof dir, ".");
+        /* Installed (PREFIX/bin/fleetbench-agent): helpers are no commands of their own and
+         * stay off PATH, in PREFIX/libexec/fleetbench. Anywhere else (a build tree, a folder
+         * from fleet-ssh) they sit next to the program. */
+        size_t n = strlen (dir);
+        if (n >= 4 && strcmp (dir + n - 4, "/bin") == 0 &&
+            n - 3 + strlen (FB_RUNNER_INSTALLED_HELPER_DIR) < sizeof dir)
+            snprintf (dir + n - 3, sizeof dir - (n - 3), "%s", FB_RUNNER_INSTALLED_HELPER_DIR);
     }
     return dir;
 }

@@ -25,7 +25,7 @@ typedef struct {
     fb_runner_sink_fn *sink;
     void *sink_arg;
     const fb_allow_t *allow; /* the agent's allow-list; may be NULL */
-    const char *helper_dir;  /* where fb-child and friends are; NULL: next to this program */
+    const char *helper_dir;  /* where fb-child and friends are; NULL: the default below */
 } fb_runner_args_t;
 
 /* Checks a planned workload against this build and host: the kind exists, every param is
@@ -34,7 +34,13 @@ typedef struct {
 int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
                      const char *helper_dir, fb_params_t *params, fb_err_t *err);
 
-/* The folder of this program (for helpers shipped next to it), "." when unknown. */
+/* Where helpers are installed, relative to the prefix (deploy/package.cmake installs them
+ * there): /usr/bin/fleetbench-agent runs /usr/libexec/fleetbench/fb-child. */
+#define FB_RUNNER_INSTALLED_HELPER_DIR "libexec/fleetbench"
+
+/* The folder of the helpers we ship (fb-child, ...): PREFIX/libexec/fleetbench when this
+ * program is in a folder named bin (installed), else this program's own folder (a build tree),
+ * "." when unknown. */
 const char *fb_runner_default_helper_dir (void);
 
 typedef struct {

@@ -31,9 +31,16 @@ static int s_agent_path (const char *given, char *path, size_t size, fb_err_t *e
     if (len <= 0)
         return fb_err_set (err, FB_ESYS, "cannot find this program's folder: %s", strerror (errno));
     self[len] = '\0';
-    snprintf (path, size, "%s/agent", dirname (self));
+    /* Installed, the agent is fleetbench-agent (a name no other package has); in a build tree,
+     * agent. */
+    const char *dir = dirname (self);
+    snprintf (path, size, "%s/fleetbench-agent", dir);
+    if (access (path, X_OK) == 0)
+        return 0;
+    snprintf (path, size, "%s/agent", dir);
     if (access (path, X_OK) != 0)
-        return fb_err_set (err, FB_ESYS, "no agent program at %s", path);
+        return fb_err_set (err, FB_ESYS, "no agent program at %s/fleetbench-agent or %s", dir,
+                           path);
     return 0;
 }
 

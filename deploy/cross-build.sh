@@ -7,7 +7,7 @@
 # Installs what is missing (the foreign architecture, crossbuild-essential-ARCH, the libraries
 # :ARCH, qemu-user-static), configures build-ARCH/ (Release, tests off), builds coord, agent and
 # the helpers, checks they are ARCH binaries, runs `agent --version` under qemu and makes
-# build-ARCH/fleetbench_<version>_ARCH.deb. Safe to run again: a second run installs nothing.
+# build-ARCH/fleetbench_<version>-1_ARCH.deb. Safe to run again: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +29,11 @@ armhf) triplet=arm-linux-gnueabihf qemu=qemu-arm-static elf_machine=ARM ;;
 esac
 
 # Build machine packages: the cross compiler, the tools that run here (protoc-c, cmake,
-# pkg-config, dpkg-shlibdeps for the .deb's Depends), qemu to try the result, and the native
-# libczmq-dev and libhttp-parser-dev for their headers (see the shim below).
+# pkg-config, dpkg-shlibdeps for the .deb's Depends, scdoc for the man pages), qemu to try the
+# result, and the native libczmq-dev and libhttp-parser-dev for their headers (see the shim
+# below).
 NATIVE=(crossbuild-essential-"$arch" cmake pkg-config protobuf-c-compiler dpkg-dev file git
-    libczmq-dev libhttp-parser-dev qemu-user-static)
+    libczmq-dev libhttp-parser-dev qemu-user-static scdoc)
 # Target packages, installed as PKG:ARCH next to the native ones (all Multi-Arch: same).
 # libczmq-dev:ARCH and libhttp-parser-dev:ARCH cannot be (docs/cross-build.md): their runtime
 # libraries stand in, with the shim below.

@@ -33,4 +33,9 @@ foreach(script ${FB_INTEGRATION_TESTS})
   add_test(NAME integration.${name} COMMAND bash ${script})
   set_tests_properties(integration.${name} PROPERTIES TIMEOUT 240 LABELS "${labels}"
     ENVIRONMENT "FB_BUILD_DIR=${CMAKE_BINARY_DIR};FB_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+  # Its first run makes a Debian 12 chroot with debootstrap (bounded at 10 minutes); later
+  # runs reuse it and take under a minute.
+  if(name STREQUAL "deploy_install")
+    set_tests_properties(integration.${name} PROPERTIES TIMEOUT 900)
+  endif()
 endforeach()

@@ -22,7 +22,7 @@ pass "hardening present, nothing that breaks spawning"
 
 # The same unit with its paths moved into $WORK (verify checks that ExecStart's program exists).
 mkdir -p etc/keys state
-sed -e "s#/usr/bin/agent#$AGENT#" -e "s#/etc/fleetbench#$WORK/etc#g" \
+sed -e "s#/usr/bin/fleetbench-agent#$AGENT#" -e "s#/etc/fleetbench#$WORK/etc#g" \
     -e "s#/var/lib/fleetbench#$WORK/state#g" "$UNIT" >fleetbench-agent.service
 if ! command -v systemd-analyze >/dev/null; then
     echo "SKIP: systemd-analyze not installed (Debian package systemd): unit not verified"
