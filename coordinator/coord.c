@@ -395,6 +395,7 @@ static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_
                            size_t len, void *arg) {
     s_hlog_ctx_t *ctx = arg;
     fb_results_hlog_metric (ctx->run, ctx->host, ctx->report, name, hist, bytes, len);
+    fb_run_sample_metric (ctx->run, ctx->report->workload, ctx->report->wall_start_ns, name, hist);
 }
 
 static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
@@ -418,10 +419,15 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
         host->stats[r->workload].measured_ns = sw->duration_ns;
     }
-    int64_t ops = 0;
+    int64_t ops = 0, errors = 0;
     for (int c = 0; c < r->n_counters; c++)
         if (streq (r->counters[c].name, "ops"))
             ops = r->counters[c].value;
+        else if (streq (r->counters[c].name, "errors"))
+            errors = r->counters[c].value;
+    if (r->phase == FB_PHASE_MEASURE)
+        fb_run_sample_counts (run, r->workload, r->wall_start_ns, ops, errors,
+                              r->end_ns - r->start_ns);
     if (r->phase != FB_PHASE_MEASURE)
         host->warmup_ops[r->workload] += ops;
     host->warming_up = r->phase != FB_PHASE_MEASURE;
@@ -644,7 +650,9 @@ static void s_conclude (s_coord_t *self) {
     for (int w = 0; w < run->sc->n_workloads; w++)
         run->fleet[w].measured_ns = run->sc->workloads[w].duration_ns;
     int failed = fb_verdict_judge (run);
-    if (lost > run->sc->allow_lost) {
+    if (failed < 0) {
+        run->exit_code = 2; /* a baseline that cannot be read: outcome names the file */
+    } else if (lost > run->sc->allow_lost) {
         run->exit_code = 3;
         snprintf (run->outcome, sizeof run->outcome,
                   "incomplete: %d of %d host(s) lost or failed (allow_lost: %d)", lost,
@@ -658,7 +666,11 @@ static void s_conclude (s_coord_t *self) {
                   failed);
     } else {
         run->exit_code = 0;
-        snprintf (run->outcome, sizeof run->outcome, "passed: every target and gate held");
+        snprintf (run->outcome, sizeof run->outcome,
+                  run->inconclusive ? "passed: %d gate(s) inconclusive (counted as passed), the "
+                                      "rest held or skipped"
+                                    : "passed: every target and gate held",
+                  run->inconclusive);
     }
 }
 
@@ -732,10 +744,15 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
         snprintf (run->baseline_path, sizeof run->baseline_path, "baselines/%s.json", sc->name);
     if (run_dir)
         snprintf (run_dir, run_dir_size, "%s", run->dir);
+    snprintf (run->allow_different, sizeof run->allow_different, "%s", opts->allow_different);
 
     s_coord_t self = {.run = run, .opts = opts, .err = err};
     self.progress = fb_progress_new (opts->quiet);
     int code = 3;
+    if (fb_verdict_check_baseline (sc, run->baseline_path, err) != 0) {
+        code = 2; /* an unusable baseline would end the run refused: no fleet time for it */
+        goto done;
+    }
     if (fb_files_mkdirs (run->dir, err) != 0 || s_bind (&self, err) != 0) {
         code = err->code == FB_EINPUT ? 2 : 3;
         goto done;

@@ -18,6 +18,7 @@ typedef struct {
     bool quiet;           /* no progress lines */
     bool no_summary;      /* no summary table on stdout */
     char agent_path[512]; /* the agent binary for local agents; "" = next to coord */
+    char allow_different[64]; /* "host,params,build" or part: gates judge anyway */
 } fb_coord_opts_t;
 
 void fb_coord_opts_default (fb_coord_opts_t *opts);

@@ -17,8 +17,9 @@
 static const char *s_usage =
     "usage: coord run FILE [options]     run a scenario\n"
     "       coord check FILE             validate a scenario without running it\n"
-    "       coord baseline save RUN_DIR [--out DIR]\n"
-    "                                    keep a run's numbers for gates (baselines/<name>.json)\n"
+    "       coord baseline save RUN_DIR... [--add] [--out DIR]\n"
+    "                                    keep runs' numbers for gates (baselines/<name>.json);\n"
+    "                                    --add adds them to the runs already there\n"
     "       coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown]\n"
     "                                    hosts side by side, ratios to a reference\n"
     "       coord keygen --out DIR [--agents N | --name NAME]\n"
@@ -34,11 +35,15 @@ static const char *s_usage =
     "                    when none has joined after 1 s; --local 0 never)\n"
     "  --out DIR         results folder (default results/)\n"
     "  --baseline FILE   baseline for gates (default baselines/<scenario>.json)\n"
+    "  --allow-different host|params|build\n"
+    "                    judge gates against a baseline that ran on other hosts, with other\n"
+    "                    params or another fleetbench version (repeatable; recorded)\n"
     "  --json            print run.json instead of the summary table\n"
     "  --quiet           no progress lines\n"
     "\n"
     "exit codes: 0 every target and gate held, 1 a target or gate failed,\n"
-    "            2 bad scenario or command line, 3 run incomplete (agents missing or lost)\n";
+    "            2 bad scenario, command line or baseline file, 3 run incomplete (agents\n"
+    "            missing or lost)\n";
 
 static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, "coord: ");
@@ -84,6 +89,7 @@ static int s_run (int argc, char **argv) {
                                           {"json", no_argument, 0, 'j'},
                                           {"quiet", no_argument, 0, 'q'},
                                           {"keys", required_argument, 0, 'k'},
+                                          {"allow-different", required_argument, 0, 'A'},
                                           {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -116,6 +122,14 @@ static int s_run (int argc, char **argv) {
         case 'k':
             snprintf (opts.keys, sizeof opts.keys, "%s", optarg);
             break;
+        case 'A':
+            if (!streq (optarg, "host") && !streq (optarg, "params") && !streq (optarg, "build"))
+                return s_usage_error ("--allow-different takes host, params or build (got \"%s\")",
+                                      optarg);
+            snprintf (opts.allow_different + strlen (opts.allow_different),
+                      sizeof opts.allow_different - strlen (opts.allow_different), "%s%s",
+                      opts.allow_different[0] ? "," : "", optarg);
+            break;
         default:
             return s_usage_error ("%s", "unknown option");
         }
@@ -144,17 +158,30 @@ static int s_run (int argc, char **argv) {
     return code;
 }
 
+/* coord baseline save RUN_DIR... [--add] [--out DIR] */
 static int s_baseline (int argc, char **argv) {
+    static const char usage[] = "usage: coord baseline save RUN_DIR... [--add] [--out DIR]";
     if (argc < 3 || !streq (argv[1], "save"))
-        return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+        return s_usage_error ("%s", usage);
     const char *out = "baselines";
-    if (argc == 5 && streq (argv[3], "--out"))
-        out = argv[4];
-    else if (argc != 3)
-        return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+    const char *dirs[64];
+    int n = 0;
+    bool add = false;
+    for (int i = 2; i < argc; i++) {
+        if (streq (argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if (streq (argv[i], "--add"))
+            add = true;
+        else if (argv[i][0] == '-' || n == 64)
+            return s_usage_error ("%s", usage);
+        else
+            dirs[n++] = argv[i];
+    }
+    if (n == 0)
+        return s_usage_error ("%s", usage);
     char path[600];
     fb_err_t err = {0};
-    if (fb_baseline_save (argv[2], out, path, sizeof path, &err) != 0) {
+    if (fb_baseline_save (dirs, n, out, add, path, sizeof path, &err) != 0) {
         fprintf (stderr, "coord: %s\n", err.msg);
         return 2;
     }

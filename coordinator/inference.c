@@ -222,10 +222,11 @@ static double s_stat_of (const s_prep_t *p, s_acc_t *a, int from, int to) {
 
 /* One bootstrap replicate: runs drawn with replacement, then within each drawn run blocks of
  * `block` adjacent intervals from random starts until the run's length is reached. */
-static double s_replicate (const s_prep_t *p, s_acc_t *a, int block, uint64_t *rng) {
+static double s_replicate (const s_prep_t *p, s_acc_t *a, int block, bool runs_fixed,
+                           uint64_t *rng) {
     s_acc_reset (a, p);
     for (int k = 0; k < p->n_runs; k++) {
-        int r = p->n_runs > 1 ? (int)fb_rng_below (rng, (uint64_t)p->n_runs) : 0;
+        int r = runs_fixed ? k : p->n_runs > 1 ? (int)fb_rng_below (rng, (uint64_t)p->n_runs) : 0;
         int first = p->run_first[r], n = p->run_first[r + 1] - first;
         if (n == 0)
             continue;
@@ -240,14 +241,15 @@ static double s_replicate (const s_prep_t *p, s_acc_t *a, int block, uint64_t *r
     return s_acc_stat (a, p);
 }
 
-/* Fills out[resamples] with replicates; false when out of memory. */
-static bool s_replicates (const s_prep_t *p, const fb_inference_opts_t *o, uint64_t *rng,
-                          double *out) {
+/* Fills out[resamples] with replicates; false when out of memory. runs_fixed: every run once,
+ * only intervals resampled (the within-run part of the variance). */
+static bool s_replicates (const s_prep_t *p, const fb_inference_opts_t *o, bool runs_fixed,
+                          uint64_t *rng, double *out) {
     s_acc_t a = {.dense = calloc ((size_t)p->n_table + 1, sizeof (int64_t))};
     if (!a.dense)
         return false;
     for (int b = 0; b < o->resamples; b++)
-        out[b] = s_replicate (p, &a, o->block, rng);
+        out[b] = s_replicate (p, &a, o->block, runs_fixed, rng);
     free (a.dense);
     return true;
 }
@@ -309,13 +311,42 @@ double fb_inference_t_quantile (double q, int df) {
 }
 
 /* How much wider than the bootstrap's interval an honest one is with few runs: the bootstrap
- * over k runs underestimates their variance by (k-1)/k and uses normal, not t, tails. */
-static double s_widen (int df, int runs, double level) {
-    if (df <= 0 || runs < 2)
+ * over k runs underestimates the run-to-run variance by (k-1)/k and uses normal, not t,
+ * tails. Only the run-to-run part (total - within) is widened: the within-run part rests on
+ * many intervals. */
+static double s_widen (int df, int runs, double level, double var_total, double var_within) {
+    if (df <= 0 || runs < 2 || !(var_total > 0))
         return 1;
     double q = (1 + level) / 2;
-    return fb_inference_t_quantile (q, df) / fb_inference_t_quantile (q, 0) *
-           sqrt ((double)runs / (runs - 1));
+    double w = fb_inference_t_quantile (q, df) / fb_inference_t_quantile (q, 0) *
+               sqrt ((double)runs / (runs - 1));
+    double between = var_total - var_within > 0 ? var_total - var_within : 0;
+    double within = var_within < var_total ? var_within : var_total;
+    return sqrt ((within + w * w * between) / var_total);
+}
+
+/* Variance of the finite values of v (of their logs when all are positive). */
+static double s_var (const double *v, int n) {
+    bool positive = true;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite (v[i])) {
+            positive = positive && v[i] > 0;
+            k++;
+        }
+    if (k < 2)
+        return 0;
+    double mean = 0, sq = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite (v[i]))
+            mean += positive ? log (v[i]) : v[i];
+    mean /= k;
+    for (int i = 0; i < n; i++)
+        if (isfinite (v[i])) {
+            double d = (positive ? log (v[i]) : v[i]) - mean;
+            sq += d * d;
+        }
+    return sq / (k - 1);
 }
 
 /* lo, hi moved away from point by factor w, on the log scale when everything is positive. */
@@ -341,8 +372,9 @@ static int s_check_opts (const fb_inference_opts_t *o, fb_err_t *err) {
 
 /* ci from a side's replicates (sorted in place): the percentile interval around the exact
  * point, widened for few runs. */
-static int s_side_ci (const s_prep_t *p, double *rep, const fb_inference_opts_t *o,
-                      fb_inference_ci_t *ci, fb_err_t *err) {
+static int s_side_ci (const s_prep_t *p, double *rep, double var_within,
+                      const fb_inference_opts_t *o, fb_inference_ci_t *ci, fb_err_t *err) {
+    double var_total = s_var (rep, o->resamples);
     s_acc_t a = {.dense = calloc ((size_t)p->n_table + 1, sizeof (int64_t))};
     if (!a.dense)
         return fb_err_set (err, FB_ENOMEM, "out of memory");
@@ -360,9 +392,23 @@ static int s_side_ci (const s_prep_t *p, double *rep, const fb_inference_opts_t 
         ci->lo = fmin (ci->point, s_quantile (rep, n, alpha / 2));
         ci->hi = fmax (ci->point, s_quantile (rep, n, 1 - alpha / 2));
         s_widen_around (ci->point, &ci->lo, &ci->hi,
-                        s_widen (p->n_runs - 1, p->n_runs, o->confidence));
+                        s_widen (p->n_runs - 1, p->n_runs, o->confidence, var_total, var_within));
     }
     return 0;
+}
+
+/* The variance of a side's replicates with its runs fixed (0 for one run). */
+static int s_within_var (const s_prep_t *p, const fb_inference_opts_t *o, uint64_t *rng,
+                         double *var) {
+    *var = 0;
+    if (p->n_runs < 2)
+        return 0;
+    double *rep = malloc ((size_t)o->resamples * sizeof *rep);
+    bool ok = rep && s_replicates (p, o, true, rng, rep);
+    if (ok)
+        *var = s_var (rep, o->resamples);
+    free (rep);
+    return ok ? 0 : -1;
 }
 
 int fb_inference_ci (const fb_samples_t *samples, const fb_measure_t *measure,
@@ -372,8 +418,10 @@ int fb_inference_ci (const fb_samples_t *samples, const fb_measure_t *measure,
         return -1;
     double *rep = malloc ((size_t)opts->resamples * sizeof *rep);
     uint64_t rng = opts->seed;
-    int rc = rep && s_replicates (&p, opts, &rng, rep)
-                 ? s_side_ci (&p, rep, opts, ci, err)
+    double within = 0;
+    int rc = rep && s_replicates (&p, opts, false, &rng, rep) &&
+                     s_within_var (&p, opts, &rng, &within) == 0
+                 ? s_side_ci (&p, rep, within, opts, ci, err)
                  : fb_err_set (err, FB_ENOMEM, "out of memory");
     free (rep);
     s_prep_free (&p);
@@ -428,7 +476,7 @@ static void s_decide (fb_inference_decision_t *d, bool higher_is_better, bool kn
         snprintf (d->why, sizeof d->why,
                   "one run on each side: run-to-run variance is unknown, so %.2fx..%.2fx (the "
                   "spread within these runs) cannot separate a level shift from a regression; "
-                  "save more runs in the baseline or use --repeat",
+                  "save more runs in the baseline (coord baseline save RUN_DIR... --add)",
                   r->lo, r->hi);
     } else if (past) {
         d->verdict = FB_INFERENCE_FAILED;
@@ -451,62 +499,97 @@ static void s_decide (fb_inference_decision_t *d, bool higher_is_better, bool kn
     }
 }
 
-/* The ratio's interval from the two sides' replicates (same count, independent draws). */
-static int s_ratio (const s_prep_t *c, const s_prep_t *b, const fb_inference_opts_t *o,
-                    fb_inference_decision_t *d, bool *known, fb_err_t *err) {
+/* Replicates of both sides: [0] current, [1] baseline; all (runs resampled) and within (runs
+ * fixed). */
+typedef struct {
+    double *all[2], *within[2];
+} s_reps_t;
+
+static void s_reps_free (s_reps_t *r) {
+    for (int i = 0; i < 2; i++) {
+        free (r->all[i]);
+        free (r->within[i]);
+    }
+}
+
+static bool s_reps_fill (s_reps_t *r, const s_prep_t *const sides[2],
+                         const fb_inference_opts_t *o) {
+    uint64_t rng[2] = {o->seed, o->seed ^ 0x9e3779b97f4a7c15ULL};
+    for (int i = 0; i < 2; i++) {
+        r->all[i] = malloc ((size_t)o->resamples * sizeof (double));
+        r->within[i] = malloc ((size_t)o->resamples * sizeof (double));
+        if (!r->all[i] || !r->within[i] || !s_replicates (sides[i], o, false, &rng[i], r->all[i]) ||
+            !s_replicates (sides[i], o, true, &rng[i], r->within[i]))
+            return false;
+    }
+    return true;
+}
+
+/* ratio[i] = a[i] / b[i] (NAN when b[i] is not positive), into a. */
+static void s_divide (double *a, const double *b, int n) {
+    for (int i = 0; i < n; i++)
+        a[i] = b[i] > 0 ? a[i] / b[i] : NAN;
+}
+
+/* The ratio's interval from the two sides' replicates (independent draws), widened for the
+ * run-to-run part; known: some side has two runs, so that part could be estimated. */
+static void s_ratio_ci (const s_prep_t *const sides[2], s_reps_t *r, const fb_inference_opts_t *o,
+                        fb_inference_decision_t *d, bool *known) {
     int n = o->resamples;
-    double *rc = malloc ((size_t)n * sizeof *rc), *rb = malloc ((size_t)n * sizeof *rb);
-    uint64_t rng_c = o->seed, rng_b = o->seed ^ 0x9e3779b97f4a7c15ULL, rng_x = o->seed + 1;
-    int rc_ = 0;
-    double *copy = malloc ((size_t)n * sizeof *copy);
-    if (!rc || !rb || !copy || !s_replicates (c, o, &rng_c, rc) || !s_replicates (b, o, &rng_b, rb))
-        rc_ = fb_err_set (err, FB_ENOMEM, "out of memory");
-    if (rc_ == 0) {
-        memcpy (copy, rc, (size_t)n * sizeof *copy);
-        rc_ = s_side_ci (c, copy, o, &d->current, err);
-    }
-    if (rc_ == 0) {
-        memcpy (copy, rb, (size_t)n * sizeof *copy);
-        if ((rc_ = s_side_ci (b, copy, o, &d->baseline, err)) != 0)
-            fb_err_prefix (err, "baseline");
-    }
-    free (copy);
-    if (rc_ == 0 && !(d->baseline.point > 0))
-        rc_ = fb_err_set (err, FB_EINPUT, "%s is 0 in the baseline: no ratio to judge",
-                          c->measure->text);
-    if (rc_ == 0) {
-        d->ratio = (fb_inference_ci_t){.point = d->current.point / d->baseline.point,
-                                       .runs = d->current.runs,
-                                       .intervals = d->current.intervals,
-                                       .between_runs = c->n_runs >= 2 || b->n_runs >= 2};
-    }
+    uint64_t rng = o->seed + 1;
+    const s_prep_t *c = sides[0], *b = sides[1];
     *known = c->n_runs >= 2 || b->n_runs >= 2;
-    if (rc_ == 0 && c->n_runs == 1 && b->n_runs >= 2)
-        *known = s_borrow (b, rc, n, &rng_x);
-    else if (rc_ == 0 && b->n_runs == 1 && c->n_runs >= 2)
-        *known = s_borrow (c, rb, n, &rng_x);
+    if (c->n_runs == 1 && b->n_runs >= 2)
+        *known = s_borrow (b, r->all[0], n, &rng);
+    else if (b->n_runs == 1 && c->n_runs >= 2)
+        *known = s_borrow (c, r->all[1], n, &rng);
     int df = 0, runs = 0;
-    const s_prep_t *sides[2] = {c, b};
     for (int s = 0; s < 2; s++)
         if (sides[s]->n_runs >= 2) {
             df += sides[s]->n_runs - 1;
             runs = runs == 0 || sides[s]->n_runs < runs ? sides[s]->n_runs : runs;
         }
-    for (int i = 0; rc_ == 0 && i < n; i++)
-        rc[i] = rb[i] > 0 ? rc[i] / rb[i] : NAN;
-    int k = rc_ == 0 ? s_finite_sorted (rc, n) : 0;
+    s_divide (r->all[0], r->all[1], n);
+    s_divide (r->within[0], r->within[1], n);
+    double var_total = s_var (r->all[0], n), var_within = s_var (r->within[0], n);
+    int k = s_finite_sorted (r->all[0], n);
     d->ratio.lo = d->ratio.hi = d->ratio.point;
-    if (rc_ == 0 && k >= n / 2) {
+    if (k >= n / 2) {
         double alpha = 1 - o->confidence;
-        d->ratio.lo = fmin (d->ratio.point, s_quantile (rc, k, alpha / 2));
-        d->ratio.hi = fmax (d->ratio.point, s_quantile (rc, k, 1 - alpha / 2));
+        d->ratio.lo = fmin (d->ratio.point, s_quantile (r->all[0], k, alpha / 2));
+        d->ratio.hi = fmax (d->ratio.point, s_quantile (r->all[0], k, 1 - alpha / 2));
         if (*known)
             s_widen_around (d->ratio.point, &d->ratio.lo, &d->ratio.hi,
-                            s_widen (df, runs, o->confidence));
+                            s_widen (df, runs, o->confidence, var_total, var_within));
     }
-    free (rc);
-    free (rb);
-    return rc_;
+}
+
+static int s_ratio (const s_prep_t *c, const s_prep_t *b, const fb_inference_opts_t *o,
+                    fb_inference_decision_t *d, bool *known, fb_err_t *err) {
+    int n = o->resamples;
+    const s_prep_t *const sides[2] = {c, b};
+    fb_inference_ci_t *cis[2] = {&d->current, &d->baseline};
+    s_reps_t r = {{NULL, NULL}, {NULL, NULL}};
+    double *copy = malloc ((size_t)n * sizeof *copy);
+    int rc = copy && s_reps_fill (&r, sides, o) ? 0 : fb_err_set (err, FB_ENOMEM, "out of memory");
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        memcpy (copy, r.all[i], (size_t)n * sizeof *copy);
+        if ((rc = s_side_ci (sides[i], copy, s_var (r.within[i], n), o, cis[i], err)) != 0 && i)
+            fb_err_prefix (err, "baseline");
+    }
+    free (copy);
+    if (rc == 0 && !(d->baseline.point > 0))
+        rc = fb_err_set (err, FB_EINPUT, "%s is 0 in the baseline: no ratio to judge",
+                         c->measure->text);
+    if (rc == 0) {
+        d->ratio = (fb_inference_ci_t){.point = d->current.point / d->baseline.point,
+                                       .runs = d->current.runs,
+                                       .intervals = d->current.intervals,
+                                       .between_runs = c->n_runs >= 2 || b->n_runs >= 2};
+        s_ratio_ci (sides, &r, o, d, known);
+    }
+    s_reps_free (&r);
+    return rc;
 }
 
 int fb_inference_compare (const fb_samples_t *current, const fb_samples_t *baseline,

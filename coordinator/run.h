@@ -6,6 +6,8 @@
 #include "common/files.h"
 #include "common/stats.h"
 #include "common/wire.h"
+#include "coordinator/inference.h"
+#include "coordinator/samples.h"
 #include "coordinator/scenario.h"
 
 #include <stdbool.h>
@@ -52,14 +54,26 @@ typedef struct {
     fb_file_t hlog[FB_MAX_WORKLOADS];
 } fb_host_t;
 
-typedef enum { FB_VERDICT_HELD, FB_VERDICT_FAILED, FB_VERDICT_SKIPPED } fb_verdict_state_t;
+typedef enum {
+    FB_VERDICT_HELD,
+    FB_VERDICT_FAILED,
+    FB_VERDICT_SKIPPED,
+    FB_VERDICT_INCONCLUSIVE, /* the interval contains the gate's limit (docs/statistics.md) */
+    FB_VERDICT_INCOMPARABLE, /* the baseline ran on other hosts, params or build */
+} fb_verdict_state_t;
+
+/* The fleet figures every report gives with an interval. */
+#define FB_RUN_N_CI 5 /* p50 p95 p99 mean throughput */
 
 typedef struct {
     bool gate;
     char text[128]; /* "p95 < 120us" or "p95 at most 20% worse than baseline" */
     fb_verdict_state_t state;
     double actual, expected; /* base units; expected: the target's value or the baseline's */
-    char detail[256];        /* a sentence for people */
+    char detail[640];        /* a sentence for people */
+    bool has_ci;             /* gates judged by the bootstrap: */
+    fb_inference_decision_t decision; /* intervals of both sides and of the ratio */
+    bool counts_as_failed;            /* failed, or inconclusive under on_inconclusive: fail */
 } fb_verdict_t;
 
 typedef struct {
@@ -75,6 +89,11 @@ typedef struct {
     fb_host_t *hosts[FB_MAX_HOSTS];
     int expected_hosts;
     fb_stats_t fleet[FB_MAX_WORKLOADS];
+    fb_samples_t *samples[FB_MAX_WORKLOADS]; /* the fleet's measured intervals */
+    bool have_ci[FB_MAX_WORKLOADS];
+    fb_inference_ci_t fleet_ci[FB_MAX_WORKLOADS][FB_RUN_N_CI];
+    char allow_different[64]; /* --allow-different: "host,params,build" or part */
+    int inconclusive;         /* gates inconclusive and counted as passed */
     int n_verdicts[FB_MAX_WORKLOADS];
     fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES];
     int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
@@ -84,6 +103,12 @@ typedef struct {
 fb_host_t *fb_run_find_host (fb_run_t *run, const char *id);
 int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state);
 const char *fb_run_host_state_name (fb_host_state_t state);
+/* Adds a host's measured interval (its report at wall_start_ns) to the fleet's samples of
+ * workload w: one metric's histogram, or the counters. */
+void fb_run_sample_metric (fb_run_t *run, int w, int64_t wall_start_ns, const char *metric,
+                           const fb_hist_t *hist);
+void fb_run_sample_counts (fb_run_t *run, int w, int64_t wall_start_ns, int64_t ops, int64_t errors,
+                           int64_t length_ns);
 /* Frees hosts and stats. */
 void fb_run_clear (fb_run_t *run);
 

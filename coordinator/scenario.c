@@ -327,7 +327,8 @@ static int s_parse_targets (s_ctx_t *ctx, const fb_yamltree_node_t *list,
 }
 
 static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_workload_t *w) {
-    static const char *const known[] = {"metric", "max_regression", NULL};
+    static const char *const known[] = {"metric", "max_regression", "confidence", "on_inconclusive",
+                                        NULL};
     if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a gate",
                        "{ metric: p95, max_regression: 20% }") != 0 ||
         s_check_keys (ctx, map, known, "a gate") != 0)
@@ -349,6 +350,16 @@ static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenari
         return s_fail (ctx, metric, "metric: %s", err.msg);
     if (fb_units_percent (regression->text, &gate->max_regression, &err) != 0)
         return s_fail (ctx, regression, "max_regression: %s", err.msg);
+    const fb_yamltree_node_t *conf = s_get (map, "confidence"),
+                             *inc = s_get (map, "on_inconclusive");
+    if (conf && s_text (ctx, conf, "confidence", "95%") != 0)
+        return -1;
+    if (conf && fb_target_gate_confidence (conf->text, &gate->confidence, &err) != 0)
+        return s_fail (ctx, conf, "confidence: %s", err.msg);
+    if (inc && s_text (ctx, inc, "on_inconclusive", "pass") != 0)
+        return -1;
+    if (inc && fb_target_gate_on_inconclusive (inc->text, &gate->on_inconclusive, &err) != 0)
+        return s_fail (ctx, inc, "on_inconclusive: %s", err.msg);
     w->n_gates++;
     return 0;
 }

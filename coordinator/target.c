@@ -279,6 +279,26 @@ int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
     return 0;
 }
 
+int fb_target_gate_confidence (const char *text, double *confidence, fb_err_t *err) {
+    if (fb_units_percent (text, confidence, err) != 0)
+        return -1;
+    if (!(*confidence >= 0.5 && *confidence <= 0.999))
+        return fb_err_set (err, FB_EINPUT, "expected a level from 50%% to 99.9%% (got %s)", text);
+    return 0;
+}
+
+int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, fb_err_t *err) {
+    if (strcmp (text, "pass") == 0 || strcmp (text, "fail") == 0) {
+        *on = text[0] == 'p' ? FB_INCONCLUSIVE_PASS : FB_INCONCLUSIVE_FAIL;
+        return 0;
+    }
+    if (strcmp (text, "rerun") == 0)
+        return fb_err_set (err, FB_EINPUT,
+                           "rerun is not available in this version (it needs repetitions "
+                           "inside a run); expected pass or fail");
+    return fb_err_set (err, FB_EINPUT, "expected pass or fail (got \"%s\")", text);
+}
+
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
                                       double value, char *buf, size_t size) {
     const char *unit = "ns";

@@ -1,17 +1,62 @@
-/* verdict.c: targets and gates of every workload. */
+/* verdict.c: targets and gates of every workload, and the fleet's intervals. */
 #include "coordinator/verdict.h"
 
 #include "coordinator/baseline.h"
+#include "coordinator/compat.h"
 #include "coordinator/target.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+const char *const fb_verdict_ci_names[FB_RUN_N_CI] = {"p50", "p95", "p99", "mean", "throughput"};
+
+const char *fb_verdict_state_name (fb_verdict_state_t state) {
+    static const char *const names[] = {"held", "failed", "skipped", "inconclusive",
+                                        "incomparable"};
+    return state <= FB_VERDICT_INCOMPARABLE ? names[state] : "?";
+}
+
+/* measure "name" of the latency metric (or throughput). */
+static fb_measure_t s_measure (const char *name, const fb_workload_t *wl) {
+    fb_measure_t m;
+    fb_target_measure_parse (name, wl, &m, NULL);
+    return m;
+}
+
+/* "1.23ms (1.10ms..1.41ms)" */
+static void s_with_ci (const fb_measure_t *m, const fb_workload_t *wl, const fb_inference_ci_t *ci,
+                       char *buf, size_t size) {
+    char p[48], lo[48], hi[48];
+    fb_target_measure_format (m, wl, ci->point, p, sizeof p);
+    fb_target_measure_format (m, wl, ci->lo, lo, sizeof lo);
+    fb_target_measure_format (m, wl, ci->hi, hi, sizeof hi);
+    snprintf (buf, size, "%s (%s..%s)", p, lo, hi);
+}
+
+static void s_fleet_ci (fb_run_t *run, int w) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    run->have_ci[w] = false;
+    if (!run->samples[w])
+        return;
+    fb_inference_opts_t opts;
+    fb_inference_opts_default (&opts);
+    for (int i = 0; i < FB_RUN_N_CI; i++) {
+        fb_measure_t m = s_measure (fb_verdict_ci_names[i], sw->wl);
+        if (fb_inference_ci (run->samples[w], &m, &opts, &run->fleet_ci[w][i], NULL) != 0)
+            return;
+    }
+    run->have_ci[w] = true;
+}
 
 static void s_targets (fb_run_t *run, int w, int *failed) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    fb_inference_opts_t opts;
+    fb_inference_opts_default (&opts);
     for (int t = 0; t < sw->n_targets; t++) {
         const fb_target_t *target = &sw->targets[t];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
+        memset (v, 0, sizeof *v);
         snprintf (v->text, sizeof v->text, "%s", target->text);
         v->expected = target->value;
         bool held = false;
@@ -20,50 +65,189 @@ static void s_targets (fb_run_t *run, int w, int *failed) {
             v->state = FB_VERDICT_FAILED;
             snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
         } else {
-            char actual[48];
+            char actual[48], interval[160] = "";
             fb_target_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
+            fb_inference_ci_t ci;
+            if (run->samples[w] &&
+                fb_inference_ci (run->samples[w], &target->measure, &opts, &ci, NULL) == 0) {
+                char lo[48], hi[48];
+                snprintf (
+                    interval, sizeof interval, " (95%% interval %s..%s)",
+                    fb_target_measure_format (&target->measure, sw->wl, ci.lo, lo, sizeof lo),
+                    fb_target_measure_format (&target->measure, sw->wl, ci.hi, hi, sizeof hi));
+            }
             v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "%s was %s", target->measure.text, actual);
+            snprintf (v->detail, sizeof v->detail, "%s was %s%s", target->measure.text, actual,
+                      interval);
         }
-        *failed += v->state == FB_VERDICT_FAILED;
+        v->counts_as_failed = v->state == FB_VERDICT_FAILED;
+        *failed += v->counts_as_failed;
     }
 }
 
-static void s_gates (fb_run_t *run, int w, const json_t *baseline, const char *why, int *failed) {
+/* A counter gate ("rss"): no intervals to resample, judged on the two point values. */
+static void s_point_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_stats_t *base,
+                          fb_verdict_t *v) {
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    bool held = false;
+    fb_err_t err = {0};
+    if (fb_target_gate_judge (gate, &run->fleet[w], base, &v->actual, &v->expected, &held, &err) !=
+        0) {
+        v->state = FB_VERDICT_FAILED;
+        snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
+        return;
+    }
+    char a[48], b[48];
+    fb_target_measure_format (&gate->measure, wl, v->actual, a, sizeof a);
+    fb_target_measure_format (&gate->measure, wl, v->expected, b, sizeof b);
+    v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
+    double change = v->expected != 0 ? (v->actual / v->expected - 1) * 100 : 0;
+    snprintf (v->detail, sizeof v->detail,
+              "%s now, %s in the baseline (%+.1f%%; a counter, judged on the values alone)", a, b,
+              change);
+}
+
+static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_samples_t *base,
+                         fb_verdict_t *v) {
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    fb_inference_opts_t opts;
+    fb_inference_opts_default (&opts);
+    if (gate->confidence > 0)
+        opts.confidence = gate->confidence;
+    fb_err_t err = {0};
+    fb_inference_decision_t *d = &v->decision;
+    if (!run->samples[w] || fb_inference_compare (run->samples[w], base, &gate->measure,
+                                                  gate->max_regression, &opts, d, &err) != 0) {
+        v->state = FB_VERDICT_FAILED;
+        snprintf (v->detail, sizeof v->detail, "not measured: %s",
+                  run->samples[w] ? err.msg : "no measured interval");
+        return;
+    }
+    v->has_ci = true;
+    v->actual = d->current.point;
+    v->expected = d->baseline.point;
+    v->state = d->verdict == FB_INFERENCE_HELD     ? FB_VERDICT_HELD
+               : d->verdict == FB_INFERENCE_FAILED ? FB_VERDICT_FAILED
+                                                   : FB_VERDICT_INCONCLUSIVE;
+    char a[120], b[120];
+    s_with_ci (&gate->measure, wl, &d->current, a, sizeof a);
+    s_with_ci (&gate->measure, wl, &d->baseline, b, sizeof b);
+    snprintf (v->detail, sizeof v->detail,
+              "%s%s now, %s in the baseline (%d run(s)): ratio %.2fx; %s%s",
+              v->state == FB_VERDICT_INCONCLUSIVE ? "inconclusive: " : "", a, b, d->baseline.runs,
+              d->ratio.point, d->why,
+              v->state == FB_VERDICT_INCONCLUSIVE
+                  ? (gate->on_inconclusive == FB_INCONCLUSIVE_FAIL ? " (on_inconclusive: fail)"
+                                                                   : " (on_inconclusive: pass)")
+                  : "");
+}
+
+/* This run's side of the comparability check for workload w. */
+static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, char *why,
+                          size_t why_size, char *note, size_t note_size) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    static char keys[FB_MAX_HOSTS][200];
+    const char *ptrs[FB_MAX_HOSTS];
+    int n = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_fingerprint_t *fp = &run->hosts[i]->hello.fp;
+        if (run->hosts[i]->state != FB_HOST_DONE)
+            continue;
+        ptrs[n] = fb_compat_host_key (fp->cpu_model, fp->cores, fp->board, fp->kernel, keys[n],
+                                      sizeof keys[n]);
+        n++;
+    }
+    json_t *params = json_object ();
+    for (int p = 0; params && p < sw->resolved.n; p++)
+        json_object_set_new (params, sw->resolved.v[p].spec->name,
+                             json_string (sw->resolved.v[p].text));
+    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION};
+    unsigned allow = 0;
+    fb_compat_allow_parse (run->allow_different, &allow, NULL);
+    unsigned differs =
+        fb_compat_check (baseline, sw->name, &side, allow, why, why_size, note, note_size);
+    json_decref (params);
+    return differs;
+}
+
+static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *why_none,
+                    int *failed) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    if (sw->n_gates == 0)
+        return 0;
     fb_stats_t base;
     fb_stats_init (&base);
+    fb_samples_t *samples = fb_samples_new (NULL);
     fb_err_t berr = {0};
+    char incomparable[400] = "", note[400] = "";
     bool have = baseline && fb_baseline_workload (baseline, sw->name, &base, &berr) == 0;
+    if (have && samples && fb_baseline_samples (baseline, sw->name, samples, &berr) != 0) {
+        snprintf (run->outcome, sizeof run->outcome, "baseline %s: %s", run->baseline_path,
+                  berr.msg);
+        fb_stats_clear (&base);
+        fb_samples_destroy (&samples);
+        return -1;
+    }
+    if (have)
+        s_compat (run, w, baseline, incomparable, sizeof incomparable, note, sizeof note);
     for (int g = 0; g < sw->n_gates; g++) {
         const fb_gate_t *gate = &sw->gates[g];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
+        memset (v, 0, sizeof *v);
         v->gate = true;
         snprintf (v->text, sizeof v->text, "%s at most %.0f%% worse than the baseline",
                   gate->measure.text, gate->max_regression * 100);
         if (!have) {
             v->state = FB_VERDICT_SKIPPED;
-            snprintf (v->detail, sizeof v->detail, "skipped: %s", baseline ? berr.msg : why);
-            continue;
-        }
-        bool held = false;
-        fb_err_t err = {0};
-        if (fb_target_gate_judge (gate, &run->fleet[w], &base, &v->actual, &v->expected, &held,
-                                  &err) != 0) {
-            v->state = FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
+            snprintf (v->detail, sizeof v->detail, "skipped: %s", baseline ? berr.msg : why_none);
+        } else if (incomparable[0]) {
+            v->state = FB_VERDICT_INCOMPARABLE;
+            snprintf (v->detail, sizeof v->detail,
+                      "incomparable: %s (judge anyway with --allow-different host|params|build)",
+                      incomparable);
+        } else if (gate->measure.stat == FB_STAT_COUNTER) {
+            s_point_gate (run, w, gate, &base, v);
         } else {
-            char a[48], b[48];
-            fb_target_measure_format (&gate->measure, sw->wl, v->actual, a, sizeof a);
-            fb_target_measure_format (&gate->measure, sw->wl, v->expected, b, sizeof b);
-            v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
-            double change = v->expected != 0 ? (v->actual / v->expected - 1) * 100 : 0;
-            snprintf (v->detail, sizeof v->detail, "%s now, %s in the baseline (%+.1f%%)", a, b,
-                      change);
+            s_stat_gate (run, w, gate, samples, v);
         }
-        *failed += v->state == FB_VERDICT_FAILED;
+        if (note[0] && v->state != FB_VERDICT_SKIPPED) {
+            size_t len = strlen (v->detail);
+            snprintf (v->detail + len, sizeof v->detail - len, " [%s]", note);
+        }
+        v->counts_as_failed =
+            v->state == FB_VERDICT_FAILED ||
+            (v->state == FB_VERDICT_INCONCLUSIVE && gate->on_inconclusive == FB_INCONCLUSIVE_FAIL);
+        run->inconclusive += v->state == FB_VERDICT_INCONCLUSIVE && !v->counts_as_failed;
+        if (v->state == FB_VERDICT_INCONCLUSIVE && !v->counts_as_failed)
+            fprintf (stderr,
+                     "coord: warning: %s: gate %s is inconclusive (counted as passed): %s\n",
+                     sw->name, gate->measure.text, v->detail);
+        *failed += v->counts_as_failed;
     }
     fb_stats_clear (&base);
+    fb_samples_destroy (&samples);
+    return 0;
+}
+
+int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err_t *err) {
+    bool any_gate = false;
+    for (int w = 0; w < sc->n_workloads; w++)
+        any_gate = any_gate || sc->workloads[w].n_gates > 0;
+    if (!any_gate || access (path, F_OK) != 0)
+        return 0;
+    json_t *baseline = fb_baseline_load_for (path, sc->name, err);
+    fb_samples_t *samples = baseline ? fb_samples_new (err) : NULL;
+    int rc = samples ? 0 : -1;
+    for (int w = 0; rc == 0 && w < sc->n_workloads; w++)
+        if (sc->workloads[w].n_gates > 0 &&
+            fb_baseline_find_workload (baseline, sc->workloads[w].name) &&
+            fb_baseline_samples (baseline, sc->workloads[w].name, samples, err) != 0) {
+            fb_err_prefix (err, "baseline %s", path);
+            rc = -1;
+        }
+    fb_samples_destroy (&samples);
+    json_decref (baseline);
+    return rc;
 }
 
 int fb_verdict_judge (fb_run_t *run) {
@@ -72,19 +256,88 @@ int fb_verdict_judge (fb_run_t *run) {
         any_gate = any_gate || run->sc->workloads[w].n_gates > 0;
     json_t *baseline = NULL;
     fb_err_t err = {0};
-    char why[300] = "";
-    if (any_gate) {
-        baseline = fb_baseline_load (run->baseline_path, &err);
-        if (!baseline)
-            snprintf (why, sizeof why, "%s; save one with `coord baseline save RUN_DIR`", err.msg);
-        run->baseline_loaded = baseline != NULL;
+    char why[400] = "";
+    if (any_gate && access (run->baseline_path, F_OK) != 0) {
+        snprintf (why, sizeof why,
+                  "no baseline file %s; save one with `coord baseline save RUN_DIR...`",
+                  run->baseline_path);
+    } else if (any_gate &&
+               !(baseline = fb_baseline_load_for (run->baseline_path, run->sc->name, &err))) {
+        snprintf (run->outcome, sizeof run->outcome, "refused: %s", err.msg);
+        return -1; /* a baseline that is there but unusable is never a pass */
     }
-    int failed = 0;
+    run->baseline_loaded = baseline != NULL;
+    run->inconclusive = 0;
+    int failed = 0, rc = 0;
     for (int w = 0; w < run->sc->n_workloads; w++) {
         run->n_verdicts[w] = 0;
+        s_fleet_ci (run, w);
         s_targets (run, w, &failed);
-        s_gates (run, w, baseline, why, &failed);
+        if (rc == 0 && s_gates (run, w, baseline, why, &failed) != 0)
+            rc = -1;
     }
     json_decref (baseline);
-    return failed;
+    return rc < 0 ? -1 : failed;
+}
+
+static json_t *s_ci_json (const fb_inference_ci_t *ci) {
+    return json_pack ("{s:f,s:f,s:f,s:i,s:i,s:b}", "point", ci->point, "lo", ci->lo, "hi", ci->hi,
+                      "runs", ci->runs, "intervals", ci->intervals, "between_runs",
+                      ci->between_runs);
+}
+
+json_t *fb_verdict_json (const fb_run_t *run, int w) {
+    json_t *arr = json_array ();
+    for (int i = 0; arr && i < run->n_verdicts[w]; i++) {
+        const fb_verdict_t *v = &run->verdicts[w][i];
+        json_t *vj =
+            json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s,s:b}", "type", v->gate ? "gate" : "target", "text",
+                       v->text, "verdict", fb_verdict_state_name (v->state), "actual", v->actual,
+                       v->gate ? "baseline" : "expected", v->expected, "detail", v->detail,
+                       "counts_as_failed", v->counts_as_failed);
+        if (vj && v->has_ci) {
+            const fb_inference_decision_t *d = &v->decision;
+            json_object_set_new (vj, "actual_ci", s_ci_json (&d->current));
+            json_object_set_new (vj, "baseline_ci", s_ci_json (&d->baseline));
+            json_object_set_new (vj, "ratio", s_ci_json (&d->ratio));
+            json_object_set_new (vj, "limit", json_real (d->limit));
+        }
+        if (vj && v->gate && run->allow_different[0])
+            json_object_set_new (vj, "allowed_different", json_string (run->allow_different));
+        json_array_append_new (arr, vj);
+    }
+    return arr;
+}
+
+void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
+    if (!workload)
+        return;
+    if (run->have_ci[w]) {
+        json_t *ci = json_object ();
+        json_object_set_new (ci, "confidence", json_real (FB_INFERENCE_CONFIDENCE));
+        for (int i = 0; i < FB_RUN_N_CI; i++)
+            json_object_set_new (ci, fb_verdict_ci_names[i], s_ci_json (&run->fleet_ci[w][i]));
+        json_object_set_new (workload, "fleet_ci", ci);
+    }
+    json_t *samples = run->samples[w] ? fb_samples_json_encode (run->samples[w]) : NULL;
+    if (samples)
+        json_object_set_new (workload, "samples", samples);
+}
+
+void fb_verdict_print_intervals (FILE *out, bool md, const fb_run_t *run, int w) {
+    if (!run->have_ci[w])
+        return;
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    const fb_inference_ci_t *ci = run->fleet_ci[w];
+    fprintf (out,
+             md ? "\n95 %% intervals (fleet; %d interval(s) in %d run(s)%s):"
+                : "  95%% intervals (fleet; %d interval(s) in %d run(s)%s):",
+             ci[0].intervals, ci[0].runs, ci[0].between_runs ? "" : ", within this run only");
+    for (int i = 0; i < FB_RUN_N_CI; i++) {
+        fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
+        char text[160];
+        s_with_ci (&m, wl, &ci[i], text, sizeof text);
+        fprintf (out, "%s %s %s", i ? "," : "", fb_verdict_ci_names[i], text);
+    }
+    fputs ("\n", out);
 }

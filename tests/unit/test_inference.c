@@ -148,11 +148,11 @@ static void s_trials (int trials, int runs_base, int runs_cur, double shift, dou
                       double max_regression, fb_stat_t stat, double *failed, double *held) {
     uint64_t rng = 2026;
     int n_failed = 0, n_held = 0;
-    fb_inference_opts_t o = s_opts (300);
+    fb_inference_opts_t o = s_opts (200);
     fb_measure_t m = s_measure (stat, 95);
     for (int t = 0; t < trials; t++) {
-        fb_samples_t *base = s_synthetic (&rng, runs_base, 6, 150, 10000, run_sd, 1);
-        fb_samples_t *cur = s_synthetic (&rng, runs_cur, 6, 150, 10000 * shift, run_sd, 1 / shift);
+        fb_samples_t *base = s_synthetic (&rng, runs_base, 6, 100, 10000, run_sd, 1);
+        fb_samples_t *cur = s_synthetic (&rng, runs_cur, 6, 100, 10000 * shift, run_sd, 1 / shift);
         fb_inference_decision_t d;
         fb_err_t err = {0};
         o.seed = (uint64_t)t + 1;
