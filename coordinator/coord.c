@@ -745,6 +745,10 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     if (run_dir)
         snprintf (run_dir, run_dir_size, "%s", run->dir);
     snprintf (run->allow_different, sizeof run->allow_different, "%s", opts->allow_different);
+    run->n_prior = opts->n_prior;
+    run->prior = opts->prior;
+    run->intermediate = opts->intermediate;
+    run->reruns_left = opts->reruns_left;
 
     s_coord_t self = {.run = run, .opts = opts, .err = err};
     self.progress = fb_progress_new (opts->quiet);
@@ -780,6 +784,8 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     if (!opts->no_summary)
         fb_report_print (run, stdout);
     code = run->exit_code;
+    if (opts->rerun_wanted)
+        *opts->rerun_wanted = run->rerun_wanted;
     if (code != 0)
         fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);
 done:

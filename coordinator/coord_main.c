@@ -35,6 +35,9 @@ static const char *s_usage =
     "                    when none has joined after 1 s; --local 0 never)\n"
     "  --out DIR         results folder (default results/)\n"
     "  --baseline FILE   baseline for gates (default baselines/<scenario>.json)\n"
+    "  --repeat N        N whole repetitions of the run, each with fresh local agents; the\n"
+    "                    last judges with all of their intervals (docs/statistics.md)\n"
+    "  --rerun-budget N  repetitions on_inconclusive: rerun may add (default 3)\n"
     "  --allow-different host|params|build\n"
     "                    judge gates against a baseline that ran on other hosts, with other\n"
     "                    params or another fleetbench version (repeatable; recorded)\n"
@@ -77,10 +80,48 @@ static int s_print_file (const char *path) {
     return 0;
 }
 
+#define S_MAX_REPEAT 32
+
+/* --repeat N: N whole runs of the scenario, each with fresh local agents, every workload in
+ * each (so drift hits them alike); the last judges with every repetition's intervals. A gate
+ * with on_inconclusive: rerun adds one more, up to rerun_budget. dir: the last's folder. */
+static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int repeat,
+                          int rerun_budget, char *dir, size_t dir_size, fb_err_t *err) {
+    static char prior[1][512];
+    bool no_summary = opts->no_summary, rerun_wanted = false;
+    int code = 0, reruns = 0;
+    opts->prior = prior;
+    opts->n_prior = 0;
+    opts->rerun_wanted = &rerun_wanted;
+    for (int done = 0; done < repeat; done++) {
+        bool last = done + 1 == repeat;
+        opts->intermediate = !last;
+        opts->no_summary = no_summary || !last;
+        opts->reruns_left = last ? rerun_budget - reruns : 0;
+        rerun_wanted = false;
+        if (repeat > 1 && !opts->quiet)
+            fprintf (stderr, "coord: repetition %d of %d\n", done + 1, repeat);
+        code = fb_coord_run (sc, opts, dir, dir_size, err);
+        if (code == 2 || code == 3 || !dir[0])
+            return code;
+        /* each repetition's run.json carries every earlier one's intervals and fleet numbers,
+         * so the next needs only the one before it */
+        snprintf (prior[0], sizeof prior[0], "%s", dir);
+        opts->n_prior = 1;
+        if (last && rerun_wanted && reruns < rerun_budget) {
+            reruns++;
+            repeat++; /* an inconclusive gate asked for more data */
+            err->msg[0] = '\0';
+        }
+    }
+    return code;
+}
+
 static int s_run (int argc, char **argv) {
     fb_coord_opts_t opts;
     fb_coord_opts_default (&opts);
     bool json = false;
+    int repeat = 1, rerun_budget = 3;
     static const struct option longs[] = {{"bind", required_argument, 0, 'b'},
                                           {"insecure", no_argument, 0, 'i'},
                                           {"local", required_argument, 0, 'l'},
@@ -90,6 +131,8 @@ static int s_run (int argc, char **argv) {
                                           {"quiet", no_argument, 0, 'q'},
                                           {"keys", required_argument, 0, 'k'},
                                           {"allow-different", required_argument, 0, 'A'},
+                                          {"repeat", required_argument, 0, 'R'},
+                                          {"rerun-budget", required_argument, 0, 'U'},
                                           {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -122,6 +165,15 @@ static int s_run (int argc, char **argv) {
         case 'k':
             snprintf (opts.keys, sizeof opts.keys, "%s", optarg);
             break;
+        case 'R':
+        case 'U':
+            *(c == 'R' ? &repeat : &rerun_budget) = (int)strtol (optarg, &end, 10);
+            if (!*optarg || *end || repeat < 1 || repeat > S_MAX_REPEAT || rerun_budget < 0 ||
+                rerun_budget > S_MAX_REPEAT)
+                return s_usage_error (c == 'R' ? "--repeat takes 1 to 32 repetitions (got \"%s\")"
+                                               : "--rerun-budget takes 0 to 32 (got \"%s\")",
+                                      optarg);
+            break;
         case 'A':
             if (!streq (optarg, "host") && !streq (optarg, "params") && !streq (optarg, "build"))
                 return s_usage_error ("--allow-different takes host, params or build (got \"%s\")",
@@ -145,7 +197,7 @@ static int s_run (int argc, char **argv) {
     if (json)
         opts.quiet = opts.no_summary = true;
     char dir[512] = "";
-    int code = fb_coord_run (sc, &opts, dir, sizeof dir, &err);
+    int code = s_repetitions (sc, &opts, repeat, rerun_budget, dir, sizeof dir, &err);
     if (code != 0 && err.msg[0])
         fprintf (stderr, "coord: %s\n", err.msg);
     if (json && dir[0]) {

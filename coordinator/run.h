@@ -94,6 +94,11 @@ typedef struct {
     fb_inference_ci_t fleet_ci[FB_MAX_WORKLOADS][FB_RUN_N_CI];
     char allow_different[64]; /* --allow-different: "host,params,build" or part */
     int inconclusive;         /* gates inconclusive and counted as passed */
+    int n_prior;              /* earlier repetitions (--repeat) whose intervals count too */
+    const char (*prior)[512]; /* their results folders */
+    bool intermediate;        /* a repetition before the last: no gate judged */
+    int reruns_left;          /* on_inconclusive: rerun may ask for more repetitions */
+    bool rerun_wanted;        /* ... and one did */
     int n_verdicts[FB_MAX_WORKLOADS];
     fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES];
     int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */

@@ -288,15 +288,13 @@ int fb_target_gate_confidence (const char *text, double *confidence, fb_err_t *e
 }
 
 int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, fb_err_t *err) {
-    if (strcmp (text, "pass") == 0 || strcmp (text, "fail") == 0) {
-        *on = text[0] == 'p' ? FB_INCONCLUSIVE_PASS : FB_INCONCLUSIVE_FAIL;
-        return 0;
-    }
-    if (strcmp (text, "rerun") == 0)
-        return fb_err_set (err, FB_EINPUT,
-                           "rerun is not available in this version (it needs repetitions "
-                           "inside a run); expected pass or fail");
-    return fb_err_set (err, FB_EINPUT, "expected pass or fail (got \"%s\")", text);
+    static const char *const names[] = {"pass", "fail", "rerun"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp (text, names[i]) == 0) {
+            *on = (fb_on_inconclusive_t)i;
+            return 0;
+        }
+    return fb_err_set (err, FB_EINPUT, "expected pass, fail or rerun (got \"%s\")", text);
 }
 
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,

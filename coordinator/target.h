@@ -38,7 +38,11 @@ typedef struct {
 } fb_target_t;
 
 /* What an inconclusive gate does to the run's exit code. */
-typedef enum { FB_INCONCLUSIVE_PASS, FB_INCONCLUSIVE_FAIL } fb_on_inconclusive_t;
+typedef enum {
+    FB_INCONCLUSIVE_PASS,
+    FB_INCONCLUSIVE_FAIL,
+    FB_INCONCLUSIVE_RERUN, /* one more repetition of the run, up to --rerun-budget, then pass */
+} fb_on_inconclusive_t;
 
 typedef struct {
     fb_measure_t measure;
@@ -73,7 +77,7 @@ int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
 
 /* "95%" (50% .. 99.9%) -> 0.95. */
 int fb_target_gate_confidence (const char *text, double *confidence, fb_err_t *err);
-/* "pass" or "fail". */
+/* "pass", "fail" or "rerun". */
 int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, fb_err_t *err);
 
 /* Human text of a value of that measure: "1.23ms", "5012/s", "0.05%", "48.0MB". */

@@ -1,6 +1,7 @@
 /* verdict.c: targets and gates of every workload, and the fleet's intervals. */
 #include "coordinator/verdict.h"
 
+#include "common/stats_json.h"
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
 #include "coordinator/target.h"
@@ -136,10 +137,10 @@ static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_s
               "%s%s now, %s in the baseline (%d run(s)): ratio %.2fx; %s%s",
               v->state == FB_VERDICT_INCONCLUSIVE ? "inconclusive: " : "", a, b, d->baseline.runs,
               d->ratio.point, d->why,
-              v->state == FB_VERDICT_INCONCLUSIVE
-                  ? (gate->on_inconclusive == FB_INCONCLUSIVE_FAIL ? " (on_inconclusive: fail)"
-                                                                   : " (on_inconclusive: pass)")
-                  : "");
+              v->state != FB_VERDICT_INCONCLUSIVE              ? ""
+              : gate->on_inconclusive == FB_INCONCLUSIVE_FAIL  ? " (on_inconclusive: fail)"
+              : gate->on_inconclusive == FB_INCONCLUSIVE_RERUN ? " (on_inconclusive: rerun)"
+                                                               : " (on_inconclusive: pass)");
 }
 
 /* This run's side of the comparability check for workload w. */
@@ -173,7 +174,7 @@ static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, ch
 static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *why_none,
                     int *failed) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
-    if (sw->n_gates == 0)
+    if (sw->n_gates == 0 || run->intermediate)
         return 0;
     fb_stats_t base;
     fb_stats_init (&base);
@@ -217,8 +218,11 @@ static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *wh
         v->counts_as_failed =
             v->state == FB_VERDICT_FAILED ||
             (v->state == FB_VERDICT_INCONCLUSIVE && gate->on_inconclusive == FB_INCONCLUSIVE_FAIL);
+        bool rerun = v->state == FB_VERDICT_INCONCLUSIVE &&
+                     gate->on_inconclusive == FB_INCONCLUSIVE_RERUN && run->reruns_left > 0;
+        run->rerun_wanted = run->rerun_wanted || rerun; /* the next repetition decides */
         run->inconclusive += v->state == FB_VERDICT_INCONCLUSIVE && !v->counts_as_failed;
-        if (v->state == FB_VERDICT_INCONCLUSIVE && !v->counts_as_failed)
+        if (v->state == FB_VERDICT_INCONCLUSIVE && !v->counts_as_failed && !rerun)
             fprintf (stderr,
                      "coord: warning: %s: gate %s is inconclusive (counted as passed): %s\n",
                      sw->name, gate->measure.text, v->detail);
@@ -250,7 +254,45 @@ int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err
     return rc;
 }
 
+/* Adds the earlier repetitions' intervals and fleet stats to this run's, so every figure and
+ * verdict rests on all of them. */
+static int s_add_prior (fb_run_t *run, const char *dir, fb_err_t *err) {
+    char path[600];
+    snprintf (path, sizeof path, "%s/run.json", dir);
+    json_t *prior = fb_baseline_load (path, err);
+    int rc = prior ? 0 : -1;
+    for (int w = 0; rc == 0 && w < run->sc->n_workloads; w++) {
+        const json_t *pw = fb_baseline_find_workload (prior, run->sc->workloads[w].name);
+        if (!pw || !json_object_get (pw, "samples"))
+            continue; /* that repetition measured nothing of it */
+        fb_stats_t stats;
+        fb_stats_init (&stats);
+        if (!run->samples[w] && !(run->samples[w] = fb_samples_new (err)))
+            rc = -1;
+        if (rc == 0 &&
+            fb_samples_json_decode (run->samples[w], json_object_get (pw, "samples"), err) != 0)
+            rc = -1;
+        if (rc == 0 && fb_stats_json_decode (json_object_get (pw, "fleet"), &stats, err) == 0) {
+            int64_t measured = run->fleet[w].measured_ns + stats.measured_ns;
+            rc = fb_stats_merge (&run->fleet[w], &stats, err);
+            run->fleet[w].measured_ns = measured;
+        }
+        fb_stats_clear (&stats);
+    }
+    json_decref (prior);
+    if (rc != 0)
+        fb_err_prefix (err, "repetition %s", dir);
+    return rc;
+}
+
 int fb_verdict_judge (fb_run_t *run) {
+    for (int p = 0; p < run->n_prior; p++) {
+        fb_err_t err = {0};
+        if (s_add_prior (run, run->prior[p], &err) != 0) {
+            snprintf (run->outcome, sizeof run->outcome, "incomplete: %s", err.msg);
+            return -1;
+        }
+    }
     bool any_gate = false;
     for (int w = 0; w < run->sc->n_workloads; w++)
         any_gate = any_gate || run->sc->workloads[w].n_gates > 0;
