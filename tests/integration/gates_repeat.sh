@@ -27,6 +27,14 @@ last=$(ls -d results/*/ | tail -n 1)
 [ "$(jq '.workloads[0].verdicts[0].verdict' "$last/run.json")" = '"skipped"' ] || fail "no baseline: the gate is skipped"
 first=$(ls -d results/*/ | head -n 1)
 [ "$(jq '.workloads[0].verdicts | length' "$first/run.json")" = 0 ] || fail "an intermediate repetition judges no gate"
+# coord compare: ratios to the reference with their intervals; open-loop throughput is the rate
+# in every repetition, so no difference is shown.
+"$COORD" compare results/*/ --json >compare.json || fail "coord compare failed"
+ci=$(jq -c '.workloads[0].metrics[] | select(.metric == "latency") | .rows[1].throughput_vs_ref_ci' compare.json)
+[ "$(echo "$ci" | jq '.difference_shown')" = false ] || fail "same rate: no throughput difference should be shown: $ci"
+[ "$(echo "$ci" | jq '.lo <= .hi')" = true ] || fail "a malformed interval: $ci"
+jq -e '.workloads[0].metrics[0].rows[1].p50_vs_ref_ci.hi' compare.json >/dev/null || fail "no p50 ratio interval"
+"$COORD" compare results/*/ | grep -q 'no difference shown' || fail "the text table does not say no difference shown"
 "$COORD" baseline save "$last" >save.log 2>&1 || fail "baseline save failed: $(cat save.log)"
 [ "$(jq '.workloads[0].samples.runs | length' baselines/rep.json)" = 3 ] || fail "the baseline should hold three runs"
 rm -rf results
