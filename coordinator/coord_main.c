@@ -80,7 +80,7 @@ static int s_print_file (const char *path) {
     return 0;
 }
 
-#define S_MAX_REPEAT 32
+#define S_MAX_REPEAT FB_MAX_REPEAT
 
 /* --repeat N: N whole runs of the scenario, each with fresh local agents, every workload in
  * each (so drift hits them alike); the last judges with every repetition's intervals. A gate
@@ -121,7 +121,7 @@ static int s_run (int argc, char **argv) {
     fb_coord_opts_t opts;
     fb_coord_opts_default (&opts);
     bool json = false;
-    int repeat = 1, rerun_budget = 3;
+    int repeat = 0, rerun_budget = 3; /* repeat 0: the scenario's repeat: */
     static const struct option longs[] = {{"bind", required_argument, 0, 'b'},
                                           {"insecure", no_argument, 0, 'i'},
                                           {"local", required_argument, 0, 'l'},
@@ -168,8 +168,8 @@ static int s_run (int argc, char **argv) {
         case 'R':
         case 'U':
             *(c == 'R' ? &repeat : &rerun_budget) = (int)strtol (optarg, &end, 10);
-            if (!*optarg || *end || repeat < 1 || repeat > S_MAX_REPEAT || rerun_budget < 0 ||
-                rerun_budget > S_MAX_REPEAT)
+            if (!*optarg || *end || (c == 'R' && repeat < 1) || repeat > S_MAX_REPEAT ||
+                rerun_budget < 0 || rerun_budget > S_MAX_REPEAT)
                 return s_usage_error (c == 'R' ? "--repeat takes 1 to 32 repetitions (got \"%s\")"
                                                : "--rerun-budget takes 0 to 32 (got \"%s\")",
                                       optarg);
@@ -197,7 +197,8 @@ static int s_run (int argc, char **argv) {
     if (json)
         opts.quiet = opts.no_summary = true;
     char dir[512] = "";
-    int code = s_repetitions (sc, &opts, repeat, rerun_budget, dir, sizeof dir, &err);
+    int code = s_repetitions (sc, &opts, repeat ? repeat : sc->repeat, rerun_budget, dir,
+                              sizeof dir, &err);
     if (code != 0 && err.msg[0])
         fprintf (stderr, "coord: %s\n", err.msg);
     if (json && dir[0]) {

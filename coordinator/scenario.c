@@ -457,7 +457,7 @@ static int s_parse_workload (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_sce
 }
 
 static int s_parse_root (s_ctx_t *ctx, const fb_yamltree_node_t *root, fb_scenario_t *sc) {
-    static const char *const known[] = {"name", "agents", "defaults", "workloads", NULL};
+    static const char *const known[] = {"name", "agents", "defaults", "workloads", "repeat", NULL};
     if (s_expect_kind (ctx, root, FB_YAMLTREE_MAP, "a scenario",
                        "{ name: nightly, workloads: [ ... ] }") != 0 ||
         s_check_keys (ctx, root, known, "the scenario") != 0)
@@ -472,6 +472,9 @@ static int s_parse_root (s_ctx_t *ctx, const fb_yamltree_node_t *root, fb_scenar
     if (s_name (ctx, name, "name", sc->name, sizeof sc->name) != 0 ||
         s_parse_agents (ctx, s_get (root, "agents"), sc) != 0 ||
         s_parse_defaults (ctx, s_get (root, "defaults"), sc, &defaults) != 0)
+        return -1;
+    const fb_yamltree_node_t *repeat = s_get (root, "repeat");
+    if (repeat && s_integer (ctx, repeat, "repeat", 1, FB_MAX_REPEAT, &sc->repeat) != 0)
         return -1;
     if (s_expect_kind (ctx, workloads, FB_YAMLTREE_SEQ, "workloads",
                        "[ { name: a, kind: eventbus } ]"))
@@ -496,6 +499,7 @@ fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path
     }
     snprintf (self->path, sizeof self->path, "%s", ctx.path);
     self->expect = 1;
+    self->repeat = 1;
     self->join_timeout_ns = 30 * FB_NS_PER_S;
     self->heartbeat_timeout_ns = 5 * FB_NS_PER_S;
     fb_yamltree_node_t *root = s_read_tree (&ctx);
