@@ -190,7 +190,11 @@ int fb_baseline_save (const char *const *run_dirs, int n_runs, const char *out_d
             }
             body = !baseline;
             if (!baseline) {
-                baseline = json_deep_copy (run);
+                if (!(baseline = json_deep_copy (run))) {
+                    json_decref (run);
+                    rc = fb_err_set (err, FB_ENOMEM, "out of memory");
+                    break;
+                }
                 json_object_del (baseline, "verdicts");
                 json_object_set_new (baseline, "fleetbench_baseline",
                                      json_integer (FB_BASELINE_FORMAT));
