@@ -34,7 +34,8 @@ ci=$(jq -c '.workloads[0].metrics[] | select(.metric == "latency") | .rows[1].th
 [ "$(echo "$ci" | jq '.difference_shown')" = false ] || fail "same rate: no throughput difference should be shown: $ci"
 [ "$(echo "$ci" | jq '.lo <= .hi')" = true ] || fail "a malformed interval: $ci"
 jq -e '.workloads[0].metrics[0].rows[1].p50_vs_ref_ci.hi' compare.json >/dev/null || fail "no p50 ratio interval"
-"$COORD" compare results/*/ | grep -q 'no difference shown' || fail "the text table does not say no difference shown"
+"$COORD" compare results/*/ >compare.txt || fail "coord compare (text) failed"
+grep -q 'no difference shown' compare.txt || fail "the text table does not say no difference shown"
 "$COORD" baseline save "$last" >save.log 2>&1 || fail "baseline save failed: $(cat save.log)"
 [ "$(jq '.workloads[0].samples.runs | length' baselines/rep.json)" = 3 ] || fail "the baseline should hold three runs"
 rm -rf results

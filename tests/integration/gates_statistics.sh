@@ -74,7 +74,7 @@ set +e
 "$COORD" check stat.yaml >check.log 2>&1
 code=$?
 set -e
-[ "$code" = 2 ] && grep -q 'stat.yaml:9:[0-9]*: on_inconclusive: expected pass or fail' check.log ||
+[ "$code" = 2 ] && grep -q 'stat.yaml:9:[0-9]*: on_inconclusive: expected pass, fail or rerun' check.log ||
     fail "on_inconclusive: maybe should be refused with file:line:col: $(cat check.log)"
 write 0us ", on_inconclusive: fail, confidence: 90%"
 "$COORD" check stat.yaml >check.log 2>&1 || fail "valid gate options refused: $(cat check.log)"
