@@ -5,10 +5,11 @@
 # false-alarm, detection and inconclusive rates at the default confidence (95 %) for a gate
 # `{ metric: completion.p95, max_regression: 10% }`. Not a test: minutes of wall time, and the
 # figures are this machine's.
-#   bash bench/gate_truth.sh [BUILD_DIR]     env: K (10), B (5), LENGTHS ("2s 5s"), WORK_US (40)
+#   bash bench/gate_truth.sh [BUILD_DIR]
+#   env: K (10), B (5), LENGTHS ("2s 5s"), WORK_US (40), REPEAT (1: --repeat of each judged run)
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
-K=${K:-10} B=${B:-5} LENGTHS=${LENGTHS:-"2s 5s"} WORK_US=${WORK_US:-40}
+K=${K:-10} B=${B:-5} LENGTHS=${LENGTHS:-"2s 5s"} WORK_US=${WORK_US:-40} REPEAT=${REPEAT:-1}
 work=$(mktemp -d /tmp/fleetbench-gate-truth.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -28,7 +29,7 @@ YAML
 one() { # one [ARGS...]: runs, prints "verdict ratio lo hi"
     set +e
     "$build/coord" run truth.yaml --bind "tcp://127.0.0.1:*" --local 1 --quiet --out r \
-        "$@" >run.log 2>&1
+        --repeat "$REPEAT" "$@" >run.log 2>&1
     set -e
     local d
     d=$(ls -d r/*/ | tail -n 1)
@@ -36,7 +37,7 @@ one() { # one [ARGS...]: runs, prints "verdict ratio lo hi"
         "$d/run.json"
     rm -rf r
 }
-printf '%-7s %-4s %-9s %-12s %-13s %-12s %-13s %-s\n' length runs "A/A fail" "A/A inconcl" \
+printf '%-7s %-6s %-9s %-12s %-13s %-12s %-13s %-s\n' length runs "A/A fail" "A/A inconcl" \
     "A/B detected" "A/B inconcl" "A/B ratio" "A/A ratio"
 for len in $LENGTHS; do
     rm -rf baselines base
@@ -60,7 +61,7 @@ for len in $LENGTHS; do
         [ "$v" = inconclusive ] && ab_inc=$((ab_inc + 1))
         ab_sum=$(awk "BEGIN { print $ab_sum + $ratio }")
     done
-    printf '%-7s %-4s %-9s %-12s %-13s %-12s %-13s %-s\n' "$len" "$B+1" \
+    printf '%-7s %-6s %-9s %-12s %-13s %-12s %-13s %-s\n' "$len" "$B+$REPEAT" \
         "$((100 * aa_fail / K))%" "$((100 * aa_inc / K))%" "$((100 * ab_fail / K))%" \
         "$((100 * ab_inc / K))%" "$(awk "BEGIN { printf \"%.2fx\", $ab_sum / $K }")" \
         "$(awk "BEGIN { printf \"%.2fx\", $aa_sum / $K }")"
