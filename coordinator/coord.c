@@ -395,7 +395,8 @@ static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_
                            size_t len, void *arg) {
     s_hlog_ctx_t *ctx = arg;
     fb_results_hlog_metric (ctx->run, ctx->host, ctx->report, name, hist, bytes, len);
-    fb_run_sample_metric (ctx->run, ctx->report->workload, ctx->report->wall_start_ns, name, hist);
+    fb_run_sample_metric (ctx->run, ctx->host, ctx->report->workload, ctx->report->wall_start_ns,
+                          name, hist);
 }
 
 static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
@@ -426,7 +427,7 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         else if (streq (r->counters[c].name, "errors"))
             errors = r->counters[c].value;
     if (r->phase == FB_PHASE_MEASURE)
-        fb_run_sample_counts (run, r->workload, r->wall_start_ns, ops, errors,
+        fb_run_sample_counts (run, host, r->workload, r->wall_start_ns, ops, errors,
                               r->end_ns - r->start_ns);
     if (r->phase != FB_PHASE_MEASURE)
         host->warmup_ops[r->workload] += ops;

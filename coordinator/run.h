@@ -52,6 +52,9 @@ typedef struct {
     fb_stats_t stats[FB_MAX_WORKLOADS];
     int64_t warmup_ops[FB_MAX_WORKLOADS];
     fb_file_t hlog[FB_MAX_WORKLOADS];
+    fb_samples_t *samples[FB_MAX_WORKLOADS]; /* its measured intervals, for its intervals */
+    bool have_ci[FB_MAX_WORKLOADS];
+    fb_inference_ci_t ci[FB_MAX_WORKLOADS][5]; /* p50 p95 p99 mean throughput */
 } fb_host_t;
 
 typedef enum {
@@ -110,10 +113,10 @@ int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state);
 const char *fb_run_host_state_name (fb_host_state_t state);
 /* Adds a host's measured interval (its report at wall_start_ns) to the fleet's samples of
  * workload w: one metric's histogram, or the counters. */
-void fb_run_sample_metric (fb_run_t *run, int w, int64_t wall_start_ns, const char *metric,
-                           const fb_hist_t *hist);
-void fb_run_sample_counts (fb_run_t *run, int w, int64_t wall_start_ns, int64_t ops, int64_t errors,
-                           int64_t length_ns);
+void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           const char *metric, const fb_hist_t *hist);
+void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           int64_t ops, int64_t errors, int64_t length_ns);
 /* Frees hosts and stats. */
 void fb_run_clear (fb_run_t *run);
 

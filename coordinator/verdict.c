@@ -35,19 +35,27 @@ static void s_with_ci (const fb_measure_t *m, const fb_workload_t *wl, const fb_
     snprintf (buf, size, "%s (%s..%s)", p, lo, hi);
 }
 
-static void s_fleet_ci (fb_run_t *run, int w) {
-    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
-    run->have_ci[w] = false;
-    if (!run->samples[w])
-        return;
+/* The five figures' intervals of samples; false when it has none. */
+static bool s_cis (const fb_samples_t *samples, const fb_workload_t *wl,
+                   fb_inference_ci_t ci[FB_RUN_N_CI]) {
+    if (!samples)
+        return false;
     fb_inference_opts_t opts;
     fb_inference_opts_default (&opts);
     for (int i = 0; i < FB_RUN_N_CI; i++) {
-        fb_measure_t m = s_measure (fb_verdict_ci_names[i], sw->wl);
-        if (fb_inference_ci (run->samples[w], &m, &opts, &run->fleet_ci[w][i], NULL) != 0)
-            return;
+        fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
+        if (fb_inference_ci (samples, &m, &opts, &ci[i], NULL) != 0)
+            return false;
     }
-    run->have_ci[w] = true;
+    return true;
+}
+
+/* The fleet's and every host's intervals of workload w. */
+static void s_fleet_ci (fb_run_t *run, int w) {
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    run->have_ci[w] = s_cis (run->samples[w], wl, run->fleet_ci[w]);
+    for (int i = 0; i < run->n_hosts; i++)
+        run->hosts[i]->have_ci[w] = s_cis (run->hosts[i]->samples[w], wl, run->hosts[i]->ci[w]);
 }
 
 static void s_targets (fb_run_t *run, int w, int *failed) {
@@ -361,9 +369,32 @@ void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
             json_object_set_new (ci, fb_verdict_ci_names[i], s_ci_json (&run->fleet_ci[w][i]));
         json_object_set_new (workload, "fleet_ci", ci);
     }
+    json_t *hosts = json_object_get (workload, "hosts");
+    for (int h = 0; h < run->n_hosts; h++) {
+        json_t *hj = json_object_get (hosts, run->hosts[h]->id);
+        if (!json_is_object (hj) || !run->hosts[h]->have_ci[w])
+            continue;
+        json_t *ci = json_object ();
+        for (int i = 0; i < FB_RUN_N_CI; i++)
+            json_object_set_new (ci, fb_verdict_ci_names[i], s_ci_json (&run->hosts[h]->ci[w][i]));
+        json_object_set_new (hj, "ci", ci);
+    }
     json_t *samples = run->samples[w] ? fb_samples_json_encode (run->samples[w]) : NULL;
     if (samples)
         json_object_set_new (workload, "samples", samples);
+}
+
+/* "  NAME: p50 X (lo..hi), ..." */
+static void s_print_cis (FILE *out, bool md, const char *name, const fb_workload_t *wl,
+                         const fb_inference_ci_t *ci) {
+    fprintf (out, md ? "- %s:" : "    %s:", name);
+    for (int i = 0; i < FB_RUN_N_CI; i++) {
+        fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
+        char text[160];
+        s_with_ci (&m, wl, &ci[i], text, sizeof text);
+        fprintf (out, "%s %s %s", i ? "," : "", fb_verdict_ci_names[i], text);
+    }
+    fputs ("\n", out);
 }
 
 void fb_verdict_print_intervals (FILE *out, bool md, const fb_run_t *run, int w) {
@@ -372,14 +403,11 @@ void fb_verdict_print_intervals (FILE *out, bool md, const fb_run_t *run, int w)
     const fb_workload_t *wl = run->sc->workloads[w].wl;
     const fb_inference_ci_t *ci = run->fleet_ci[w];
     fprintf (out,
-             md ? "\n95 %% intervals (fleet; %d interval(s) in %d run(s)%s):"
-                : "  95%% intervals (fleet; %d interval(s) in %d run(s)%s):",
+             md ? "\n95 %% intervals (%d interval(s) in %d run(s)%s):\n\n"
+                : "  95%% intervals (%d interval(s) in %d run(s)%s):\n",
              ci[0].intervals, ci[0].runs, ci[0].between_runs ? "" : ", within this run only");
-    for (int i = 0; i < FB_RUN_N_CI; i++) {
-        fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
-        char text[160];
-        s_with_ci (&m, wl, &ci[i], text, sizeof text);
-        fprintf (out, "%s %s %s", i ? "," : "", fb_verdict_ci_names[i], text);
-    }
-    fputs ("\n", out);
+    s_print_cis (out, md, "fleet", wl, ci);
+    for (int h = 0; h < run->n_hosts; h++)
+        if (run->hosts[h]->have_ci[w])
+            s_print_cis (out, md, run->hosts[h]->id, wl, run->hosts[h]->ci[w]);
 }

@@ -24,6 +24,10 @@ last=$(ls -d results/*/ | tail -n 1)
 [ "$(jq '.workloads[0].samples.runs | length' "$last/run.json")" = 3 ] || fail "the last repetition should carry three runs of intervals"
 [ "$(jq '.workloads[0].fleet.ops' "$last/run.json")" = 1200 ] || fail "the fleet should merge three repetitions of 400 ops: $(jq '.workloads[0].fleet.ops' "$last/run.json")"
 [ "$(jq '.workloads[0].fleet_ci.p50.between_runs' "$last/run.json")" = true ] || fail "the intervals should include run-to-run variance"
+[ "$(jq '.workloads[0].hosts["local-1"].ci.p95 | .lo <= .point and .point <= .hi' "$last/run.json")" = true ] ||
+    fail "the host's p95 has no interval around it"
+grep -q '^- local-1: p50 ' "$last/report.md" || fail "report.md gives no interval for the host"
+grep -q '^- fleet: p50 ' "$last/report.md" || fail "report.md gives no interval for the fleet"
 [ "$(jq '.workloads[0].verdicts[0].verdict' "$last/run.json")" = '"skipped"' ] || fail "no baseline: the gate is skipped"
 first=$(ls -d results/*/ | head -n 1)
 [ "$(jq '.workloads[0].verdicts | length' "$first/run.json")" = 0 ] || fail "an intermediate repetition judges no gate"
