@@ -1,9 +1,12 @@
 /* compare.c: rows of hosts or host groups, per workload and metric, from saved run.json files. */
 #include "coordinator/compare.h"
 
+#include "common/hlog.h"
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/baseline.h"
+#include "coordinator/inference.h"
+#include "coordinator/samples.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -16,6 +19,8 @@ typedef struct {
     int hosts;
     double ops_per_s; /* the sum over its hosts of each one's ops over its own measured time */
     fb_stats_t stats;
+    fb_samples_t *samples; /* its hosts' intervals from the .hlog files, one run per run */
+    int samples_run;       /* the run whose intervals it gets now, -1 none yet */
 } s_row_t;
 
 typedef struct {
@@ -49,12 +54,42 @@ static s_row_t *s_row (s_table_t *t, const char *name) {
     s_row_t *row = &t->rows[t->n_rows++];
     snprintf (row->name, sizeof row->name, "%s", name);
     fb_stats_init (&row->stats);
+    row->samples_run = -1;
     return row;
 }
 
+/* Adds host's intervals of workload wname (DIR/<host>.<workload>.hlog, one row per interval
+ * and metric) to row's samples, run r as one run. Without the file the row has no intervals
+ * and its figures no confidence interval. */
+static void s_add_hlog (s_row_t *row, const char *dir, const char *host, const char *wname, int r) {
+    char path[800];
+    snprintf (path, sizeof path, "%s/%s.%s.hlog", dir, host, wname);
+    FILE *f = fopen (path, "r");
+    if (!f || (!row->samples && !(row->samples = fb_samples_new (NULL)))) {
+        if (f)
+            fclose (f);
+        return;
+    }
+    if (row->samples_run != r && fb_samples_begin_run (row->samples, NULL) == 0)
+        row->samples_run = r;
+    char line[1 << 16];
+    while (fgets (line, sizeof line, f)) {
+        fb_hlog_row_t hr = {0};
+        if (fb_hlog_parse_line (line, &hr, NULL, NULL) != 1)
+            continue;
+        int slot = hr.length_s > 0 ? (int)(hr.start_s / hr.length_s + 0.5) : 0;
+        fb_samples_add_hist (row->samples, slot, hr.tag, hr.hist, NULL);
+        if (strcmp (hr.tag, "latency") == 0) /* one latency sample per operation */
+            fb_samples_add_counts (row->samples, slot, fb_hist_count (hr.hist), 0,
+                                   (int64_t)(hr.length_s * 1e9), NULL);
+        fb_hist_destroy (&hr.hist);
+    }
+    fclose (f);
+}
+
 /* Every finished host of workload wname in every run, merged into its row. */
-static int s_fill (s_table_t *t, json_t *const *runs, int n_runs, const char *wname,
-                   const fb_compare_opts_t *opts, fb_err_t *err) {
+static int s_fill (s_table_t *t, json_t *const *runs, const char *const *dirs, int n_runs,
+                   const char *wname, const fb_compare_opts_t *opts, fb_err_t *err) {
     for (int r = 0; r < n_runs; r++) {
         const char *run_id = json_string_value (json_object_get (runs[r], "run_id"));
         size_t i, h;
@@ -85,6 +120,8 @@ static int s_fill (s_table_t *t, json_t *const *runs, int n_runs, const char *wn
                 if (measured > row->stats.measured_ns)
                     row->stats.measured_ns = measured;
                 row->hosts++;
+                if (dirs[r])
+                    s_add_hlog (row, dirs[r], id, wname, r);
             }
         }
     }
@@ -114,7 +151,56 @@ static s_cells_t s_cells (const s_row_t *row, const char *metric) {
     return c;
 }
 
-static void s_text_row (FILE *out, bool md, const s_row_t *row, s_cells_t c, s_cells_t ref) {
+/* The 95 % intervals of a row's ratios to the reference (p50 of metric, ops/s per host). */
+typedef struct {
+    bool have_lat, have_thr;
+    double lat_lo, lat_hi, thr_lo, thr_hi;
+    bool between_runs; /* false: one run on each side, the interval is within runs only */
+} s_ratio_ci_t;
+
+static s_ratio_ci_t s_ratio_ci (const s_row_t *row, const s_row_t *ref, const char *metric) {
+    s_ratio_ci_t r = {0};
+    if (row == ref || !row->samples || !ref->samples)
+        return r;
+    fb_inference_opts_t o;
+    fb_inference_opts_default (&o);
+    fb_measure_t m = {.stat = FB_STAT_PERCENTILE, .percentile = 50};
+    snprintf (m.metric, sizeof m.metric, "%s", metric);
+    snprintf (m.text, sizeof m.text, "%s.p50", metric);
+    fb_inference_decision_t d;
+    if (fb_inference_compare (row->samples, ref->samples, &m, 0, &o, &d, NULL) == 0) {
+        r.have_lat = true;
+        r.between_runs = d.ratio.between_runs;
+        r.lat_lo = d.ratio.lo;
+        r.lat_hi = d.ratio.hi;
+    }
+    fb_measure_t thr = {.stat = FB_STAT_THROUGHPUT};
+    snprintf (thr.text, sizeof thr.text, "throughput");
+    if (row->hosts > 0 &&
+        fb_inference_compare (row->samples, ref->samples, &thr, 0, &o, &d, NULL) == 0) {
+        double per_host = (double)ref->hosts / row->hosts; /* the ratio is of ops/s per host */
+        r.have_thr = true;
+        r.thr_lo = d.ratio.lo * per_host;
+        r.thr_hi = d.ratio.hi * per_host;
+    }
+    return r;
+}
+
+/* "0.91x..1.12x, no difference shown" (the interval contains 1), or "-"; one run on each side
+ * cannot show run-to-run variance, and the text says so. */
+static const char *s_ratio_text (bool have, double lo, double hi, bool between, char *buf,
+                                 size_t size) {
+    if (!have)
+        snprintf (buf, size, "-");
+    else
+        snprintf (buf, size, "%.2fx..%.2fx%s%s", lo, hi,
+                  lo <= 1 && 1 <= hi ? ", no difference shown" : "",
+                  between ? "" : " (within runs only)");
+    return buf;
+}
+
+static void s_text_row (FILE *out, bool md, const s_row_t *row, s_cells_t c, s_cells_t ref,
+                        s_ratio_ci_t ci) {
     char p[3][32];
     for (int i = 0; i < 3; i++)
         if (c.have)
@@ -123,12 +209,18 @@ static void s_text_row (FILE *out, bool md, const s_row_t *row, s_cells_t c, s_c
             snprintf (p[i], sizeof p[i], "-");
     double lat_ratio = c.have && ref.have && ref.p[0] > 0 ? c.p[0] / ref.p[0] : 0;
     double thr_ratio = ref.throughput > 0 ? c.throughput / ref.throughput : 0;
+    char lat_ci[64], thr_ci[64];
+    s_ratio_text (ci.have_lat, ci.lat_lo, ci.lat_hi, ci.between_runs, lat_ci, sizeof lat_ci);
+    s_ratio_text (ci.have_thr, ci.thr_lo, ci.thr_hi, ci.between_runs, thr_ci, sizeof thr_ci);
     if (md)
-        fprintf (out, "| %s | %d | %s | %s | %s | %.0f | %.2fx | %.2fx |\n", row->name, row->hosts,
-                 p[0], p[1], p[2], c.throughput, lat_ratio, thr_ratio);
-    else
+        fprintf (out, "| %s | %d | %s | %s | %s | %.0f | %.2fx | %s | %.2fx | %s |\n", row->name,
+                 row->hosts, p[0], p[1], p[2], c.throughput, lat_ratio, lat_ci, thr_ratio, thr_ci);
+    else {
         fprintf (out, "  %-28.28s %5d %9s %9s %9s %12.0f %11.2fx %13.2fx\n", row->name, row->hosts,
                  p[0], p[1], p[2], c.throughput, lat_ratio, thr_ratio);
+        if (ci.have_lat || ci.have_thr)
+            fprintf (out, "  %-28s 95%%: p50 vs ref %s; ops/s vs ref %s\n", "", lat_ci, thr_ci);
+    }
 }
 
 static json_t *s_json_rows (const s_table_t *t, const char *metric, int ref) {
@@ -136,13 +228,23 @@ static json_t *s_json_rows (const s_table_t *t, const char *metric, int ref) {
     s_cells_t r = s_cells (&t->rows[ref], metric);
     for (int i = 0; i < t->n_rows; i++) {
         s_cells_t c = s_cells (&t->rows[i], metric);
-        json_array_append_new (
-            rows,
-            json_pack ("{s:s,s:i,s:f,s:f,s:f,s:f,s:f,s:f}", "name", t->rows[i].name, "hosts",
-                       t->rows[i].hosts, "p50_ns", c.p[0], "p95_ns", c.p[1], "p99_ns", c.p[2],
-                       "ops_per_s_per_host", c.throughput, "p50_vs_ref",
-                       c.have && r.have && r.p[0] > 0 ? c.p[0] / r.p[0] : 0.0, "throughput_vs_ref",
-                       r.throughput > 0 ? c.throughput / r.throughput : 0.0));
+        json_t *row = json_pack (
+            "{s:s,s:i,s:f,s:f,s:f,s:f,s:f,s:f}", "name", t->rows[i].name, "hosts", t->rows[i].hosts,
+            "p50_ns", c.p[0], "p95_ns", c.p[1], "p99_ns", c.p[2], "ops_per_s_per_host",
+            c.throughput, "p50_vs_ref", c.have && r.have && r.p[0] > 0 ? c.p[0] / r.p[0] : 0.0,
+            "throughput_vs_ref", r.throughput > 0 ? c.throughput / r.throughput : 0.0);
+        s_ratio_ci_t ci = s_ratio_ci (&t->rows[i], &t->rows[ref], metric);
+        if (row && ci.have_lat)
+            json_object_set_new (row, "p50_vs_ref_ci",
+                                 json_pack ("{s:f,s:f,s:b,s:b}", "lo", ci.lat_lo, "hi", ci.lat_hi,
+                                            "between_runs", ci.between_runs, "difference_shown",
+                                            !(ci.lat_lo <= 1 && 1 <= ci.lat_hi)));
+        if (row && ci.have_thr)
+            json_object_set_new (row, "throughput_vs_ref_ci",
+                                 json_pack ("{s:f,s:f,s:b,s:b}", "lo", ci.thr_lo, "hi", ci.thr_hi,
+                                            "between_runs", ci.between_runs, "difference_shown",
+                                            !(ci.thr_lo <= 1 && 1 <= ci.thr_hi)));
+        json_array_append_new (rows, row);
     }
     return rows;
 }
@@ -153,14 +255,16 @@ static void s_render_text (FILE *out, bool md, const char *wname, const s_table_
     fprintf (out, md ? "\n### %s: %s (reference: %s)\n\n" : "\n%s: %s (reference: %s)\n", wname,
              metric, t->rows[ref].name);
     if (md)
-        fputs ("| host | hosts | p50 | p95 | p99 | ops/s per host | p50 vs ref | ops/s vs ref |\n"
-               "|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        fputs ("| host | hosts | p50 | p95 | p99 | ops/s per host | p50 vs ref | 95 % interval | "
+               "ops/s vs ref | 95 % interval |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
                out);
     else
         fprintf (out, "  %-28s %5s %9s %9s %9s %12s %12s %14s\n", "host", "hosts", "p50", "p95",
                  "p99", "ops/s/host", "p50 vs ref", "ops/s vs ref");
     for (int i = 0; i < t->n_rows; i++)
-        s_text_row (out, md, &t->rows[i], s_cells (&t->rows[i], metric), r);
+        s_text_row (out, md, &t->rows[i], s_cells (&t->rows[i], metric), r,
+                    s_ratio_ci (&t->rows[i], &t->rows[ref], metric));
 }
 
 /* The metrics of a table: every row's, first seen first. */
@@ -178,12 +282,12 @@ static int s_metrics (const s_table_t *t, const char *names[], int max) {
     return n;
 }
 
-static int s_workload (json_t *const *runs, int n_runs, const char *wname,
+static int s_workload (json_t *const *runs, const char *const *dirs, int n_runs, const char *wname,
                        const fb_compare_opts_t *opts, FILE *out, json_t *jout, fb_err_t *err) {
     s_table_t *t = calloc (1, sizeof *t);
     if (!t)
         return fb_err_set (err, FB_ENOMEM, "out of memory");
-    int rc = s_fill (t, runs, n_runs, wname, opts, err);
+    int rc = s_fill (t, runs, dirs, n_runs, wname, opts, err);
     int ref = 0;
     for (int i = 0; opts->ref && i < t->n_rows; i++)
         if (strcmp (t->rows[i].name, opts->ref) == 0)
@@ -205,8 +309,10 @@ static int s_workload (json_t *const *runs, int n_runs, const char *wname,
         json_array_append_new (jout, json_pack ("{s:s,s:s,s:o}", "workload", wname, "reference",
                                                 t->rows[ref].name, "metrics", jm));
     }
-    for (int i = 0; i < t->n_rows; i++)
+    for (int i = 0; i < t->n_rows; i++) {
         fb_stats_clear (&t->rows[i].stats);
+        fb_samples_destroy (&t->rows[i].samples);
+    }
     free (t);
     return rc;
 }
@@ -214,13 +320,15 @@ static int s_workload (json_t *const *runs, int n_runs, const char *wname,
 int fb_compare (const char *const *run_dirs, int n_runs, const fb_compare_opts_t *opts, FILE *out,
                 fb_err_t *err) {
     json_t **runs = calloc ((size_t)n_runs, sizeof *runs);
+    const char **dirs = calloc ((size_t)n_runs, sizeof *dirs);
     json_t *jout = json_array ();
-    int rc = runs && jout ? 0 : fb_err_set (err, FB_ENOMEM, "out of memory");
+    int rc = runs && dirs && jout ? 0 : fb_err_set (err, FB_ENOMEM, "out of memory");
     for (int r = 0; rc == 0 && r < n_runs; r++) {
         char path[600];
         size_t len = strlen (run_dirs[r]);
         bool file = len > 5 && strcmp (run_dirs[r] + len - 5, ".json") == 0;
         snprintf (path, sizeof path, file ? "%s" : "%s/run.json", run_dirs[r]);
+        dirs[r] = file ? NULL : run_dirs[r]; /* the .hlog files live next to run.json */
         if (!(runs[r] = fb_baseline_load (path, err)))
             rc = -1;
     }
@@ -239,7 +347,7 @@ int fb_compare (const char *const *run_dirs, int n_runs, const fb_compare_opts_t
                     done = done || (seen && strcmp (seen, name) == 0);
                 }
             }
-            if (name && !done && s_workload (runs, n_runs, name, opts, out, jout, err) != 0) {
+            if (name && !done && s_workload (runs, dirs, n_runs, name, opts, out, jout, err) != 0) {
                 rc = -1;
                 break;
             }
@@ -259,5 +367,6 @@ int fb_compare (const char *const *run_dirs, int n_runs, const fb_compare_opts_t
     for (int r = 0; runs && r < n_runs; r++)
         json_decref (runs[r]);
     free (runs);
+    free (dirs);
     return rc;
 }

@@ -483,6 +483,8 @@ static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_
     if (fb_results_hlog_metric (ctx->self->run, ctx->host, ctx->report, name, hist, bytes, len,
                                 &err) != 0)
         s_log (ctx->self, "results not saved: %s; the run goes on and will exit 3", err.msg);
+    fb_run_sample_metric (ctx->self->run, ctx->host, ctx->report->workload,
+                          ctx->report->wall_start_ns, name, hist);
 }
 
 static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
@@ -508,10 +510,15 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
          * the planned end, or to its last operation's end when that was later. */
         host->stats[r->workload].measured_ns += r->end_ns - r->start_ns;
     }
-    int64_t ops = 0;
+    int64_t ops = 0, errors = 0;
     for (int c = 0; c < r->n_counters; c++)
         if (streq (r->counters[c].name, "ops"))
             ops = r->counters[c].value;
+        else if (streq (r->counters[c].name, "errors"))
+            errors = r->counters[c].value;
+    if (r->phase == FB_PHASE_MEASURE)
+        fb_run_sample_counts (run, host, r->workload, r->wall_start_ns, ops, errors,
+                              r->end_ns - r->start_ns);
     if (r->phase != FB_PHASE_MEASURE)
         host->warmup_ops[r->workload] += ops;
     host->warming_up = r->phase != FB_PHASE_MEASURE;
@@ -799,7 +806,9 @@ static void s_conclude (s_coord_t *self) {
         }
     }
     int failed = fb_verdict_judge (run);
-    if (lost > run->sc->allow_lost) {
+    if (failed < 0) {
+        run->exit_code = 2; /* a baseline that cannot be read: outcome names the file */
+    } else if (lost > run->sc->allow_lost) {
         run->exit_code = 3;
         snprintf (run->outcome, sizeof run->outcome,
                   "incomplete: %d of %d host(s) lost or failed (allow_lost: %d)", lost,
@@ -886,10 +895,19 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
         snprintf (run->baseline_path, sizeof run->baseline_path, "%s", opts->baseline);
     else
         snprintf (run->baseline_path, sizeof run->baseline_path, "baselines/%s.json", sc->name);
+    snprintf (run->allow_different, sizeof run->allow_different, "%s", opts->allow_different);
+    run->n_prior = opts->n_prior;
+    run->prior = opts->prior;
+    run->intermediate = opts->intermediate;
+    run->reruns_left = opts->reruns_left;
 
     s_coord_t self = {.run = run, .opts = opts, .err = err};
     self.progress = fb_progress_new (opts->quiet);
     int code = 3;
+    if (fb_verdict_check_baseline (sc, run->baseline_path, err) != 0) {
+        code = 2; /* an unusable baseline would end the run refused: no fleet time for it */
+        goto done;
+    }
     int made = fb_run_make_dir (run, opts->out_dir, err);
     if (made == 0 && run_dir)
         snprintf (run_dir, run_dir_size, "%s", run->dir);
@@ -925,6 +943,8 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
         snprintf (run->outcome, sizeof run->outcome, "incomplete: %s", werr.msg);
     }
     code = run->exit_code;
+    if (opts->rerun_wanted)
+        *opts->rerun_wanted = run->rerun_wanted;
     if (code != 0)
         fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);
 done:

@@ -20,6 +20,15 @@ typedef struct {
     bool no_summary;      /* no summary table on stdout */
     char agent_path[512]; /* the agent binary for local agents; "" = next to coord */
     FILE *json_out;       /* run.json printed here too (built in memory, not read back) */
+    char allow_different[64]; /* "host,params,build" or part: gates judge anyway */
+    /* Repetitions (--repeat): the earlier repetitions' results folders, whose intervals and
+     * fleet numbers this one adds to its own (and writes to its run.json); intermediate: judge
+     * no gate (a later repetition will). */
+    int n_prior;
+    const char (*prior)[512];
+    bool intermediate;
+    int reruns_left;    /* on_inconclusive: rerun may ask for this many more repetitions */
+    bool *rerun_wanted; /* set when an inconclusive gate asked for one */
 } fb_coord_opts_t;
 
 void fb_coord_opts_default (fb_coord_opts_t *opts);

@@ -21,8 +21,9 @@
 static const char *s_usage =
     "usage: coord run FILE [options]     run a scenario\n"
     "       coord check FILE             validate a scenario without running it\n"
-    "       coord baseline save RUN_DIR [--out DIR]\n"
-    "                                    keep a run's numbers for gates (baselines/<name>.json)\n"
+    "       coord baseline save RUN_DIR... [--add] [--out DIR]\n"
+    "                                    keep runs' numbers for gates (baselines/<name>.json);\n"
+    "                                    --add adds them to the runs already there\n"
     "       coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown]\n"
     "                                    hosts side by side, ratios to a reference\n"
     "       coord keygen --out DIR [--agents N | --name NAME]\n"
@@ -39,12 +40,18 @@ static const char *s_usage =
     "                    when none has joined after 1 s; --local 0 never)\n"
     "  --out DIR         results folder (default results/)\n"
     "  --baseline FILE   baseline for gates (default baselines/<scenario>.json)\n"
+    "  --repeat N        N whole repetitions of the run, each with fresh local agents; the\n"
+    "                    last judges with all of their intervals (docs/statistics.md)\n"
+    "  --rerun-budget N  repetitions on_inconclusive: rerun may add (default 3)\n"
+    "  --allow-different host|params|build\n"
+    "                    judge gates against a baseline that ran on other hosts, with other\n"
+    "                    params or another fleetbench version (repeatable; recorded)\n"
     "  --json            print run.json instead of the summary table\n"
     "  --quiet           no progress lines\n"
     "\n"
     "exit codes: 0 every target and gate held, 1 a target or gate failed,\n"
-    "            2 bad scenario or command line, 3 run incomplete (agents missing or lost,\n"
-    "            or results that could not be written)\n";
+    "            2 bad scenario, command line or baseline file, 3 run incomplete (agents\n"
+    "            missing or lost, or results that could not be written)\n";
 
 static int s_usage_error (const char *fmt, const char *arg) {
     fprintf (stderr, "coord: ");
@@ -66,10 +73,50 @@ static int s_check (const char *path) {
     return 0;
 }
 
+#define S_MAX_REPEAT FB_MAX_REPEAT
+
+/* --repeat N: N whole runs of the scenario, each with fresh local agents, every workload in
+ * each (so drift hits them alike); the last judges with every repetition's intervals. A gate
+ * with on_inconclusive: rerun adds one more, up to rerun_budget. dir: the last's folder. */
+static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int repeat,
+                          int rerun_budget, char *dir, size_t dir_size, fb_err_t *err) {
+    static char prior[1][512];
+    bool no_summary = opts->no_summary, rerun_wanted = false;
+    FILE *json_out = opts->json_out; /* --json: the last repetition's run.json only */
+    int code = 0, reruns = 0;
+    opts->prior = prior;
+    opts->n_prior = 0;
+    opts->rerun_wanted = &rerun_wanted;
+    for (int done = 0; done < repeat; done++) {
+        bool last = done + 1 == repeat;
+        opts->intermediate = !last;
+        opts->no_summary = no_summary || !last;
+        opts->json_out = last ? json_out : NULL;
+        opts->reruns_left = last ? rerun_budget - reruns : 0;
+        rerun_wanted = false;
+        if (repeat > 1 && !opts->quiet)
+            fprintf (stderr, "coord: repetition %d of %d\n", done + 1, repeat);
+        code = fb_coord_run (sc, opts, dir, dir_size, err);
+        if (code == 2 || code == 3 || !dir[0])
+            return code;
+        /* each repetition's run.json carries every earlier one's intervals and fleet numbers,
+         * so the next needs only the one before it */
+        snprintf (prior[0], sizeof prior[0], "%s", dir);
+        opts->n_prior = 1;
+        if (last && rerun_wanted && reruns < rerun_budget) {
+            reruns++;
+            repeat++; /* an inconclusive gate asked for more data */
+            err->msg[0] = '\0';
+        }
+    }
+    return code;
+}
+
 static int s_run (int argc, char **argv) {
     fb_coord_opts_t opts;
     fb_coord_opts_default (&opts);
     bool json = false;
+    int repeat = 0, rerun_budget = 3; /* repeat 0: the scenario's repeat: */
     static const struct option longs[] = {{"bind", required_argument, 0, 'b'},
                                           {"insecure", no_argument, 0, 'i'},
                                           {"local", required_argument, 0, 'l'},
@@ -78,6 +125,9 @@ static int s_run (int argc, char **argv) {
                                           {"json", no_argument, 0, 'j'},
                                           {"quiet", no_argument, 0, 'q'},
                                           {"keys", required_argument, 0, 'k'},
+                                          {"allow-different", required_argument, 0, 'A'},
+                                          {"repeat", required_argument, 0, 'R'},
+                                          {"rerun-budget", required_argument, 0, 'U'},
                                           {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -117,6 +167,23 @@ static int s_run (int argc, char **argv) {
         case 'k':
             snprintf (opts.keys, sizeof opts.keys, "%s", optarg);
             break;
+        case 'R':
+        case 'U':
+            *(c == 'R' ? &repeat : &rerun_budget) = (int)strtol (optarg, &end, 10);
+            if (!*optarg || *end || (c == 'R' && repeat < 1) || repeat > S_MAX_REPEAT ||
+                rerun_budget < 0 || rerun_budget > S_MAX_REPEAT)
+                return s_usage_error (c == 'R' ? "--repeat takes 1 to 32 repetitions (got \"%s\")"
+                                               : "--rerun-budget takes 0 to 32 (got \"%s\")",
+                                      optarg);
+            break;
+        case 'A':
+            if (!streq (optarg, "host") && !streq (optarg, "params") && !streq (optarg, "build"))
+                return s_usage_error ("--allow-different takes host, params or build (got \"%s\")",
+                                      optarg);
+            snprintf (opts.allow_different + strlen (opts.allow_different),
+                      sizeof opts.allow_different - strlen (opts.allow_different), "%s%s",
+                      opts.allow_different[0] ? "," : "", optarg);
+            break;
         default:
             return s_usage_error ("%s", "unknown option");
         }
@@ -134,26 +201,40 @@ static int s_run (int argc, char **argv) {
         opts.json_out = stdout;
     }
     char dir[512] = "";
-    int code = fb_coord_run (sc, &opts, dir, sizeof dir, &err);
+    int code = s_repetitions (sc, &opts, repeat ? repeat : sc->repeat, rerun_budget, dir,
+                              sizeof dir, &err);
     if (code != 0 && err.msg[0])
         fprintf (stderr, "coord: %s\n", err.msg);
     fb_scenario_destroy (&sc);
     return code;
 }
 
+/* coord baseline save RUN_DIR... [--add] [--out DIR] */
 static int s_baseline (int argc, char **argv) {
+    static const char usage[] = "usage: coord baseline save RUN_DIR... [--add] [--out DIR]";
     if (argc < 3 || !streq (argv[1], "save"))
-        return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+        return s_usage_error ("%s", usage);
     const char *out = "baselines";
-    if (argc == 5 && streq (argv[3], "--out"))
-        out = argv[4];
-    else if (argc != 3)
-        return s_usage_error ("%s", "usage: coord baseline save RUN_DIR [--out DIR]");
+    const char *dirs[64];
+    int n = 0;
+    bool add = false;
+    for (int i = 2; i < argc; i++) {
+        if (streq (argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if (streq (argv[i], "--add"))
+            add = true;
+        else if (argv[i][0] == '-' || n == 64)
+            return s_usage_error ("%s", usage);
+        else
+            dirs[n++] = argv[i];
+    }
+    if (n == 0)
+        return s_usage_error ("%s", usage);
     if (!out[0])
         return s_usage_error ("--out needs a folder (got \"%s\")", "");
     char path[600];
     fb_err_t err = {0};
-    if (fb_baseline_save (argv[2], out, path, sizeof path, &err) != 0) {
+    if (fb_baseline_save (dirs, n, out, add, path, sizeof path, &err) != 0) {
         fprintf (stderr, "coord: %s\n", err.msg);
         return 2;
     }

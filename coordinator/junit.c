@@ -64,9 +64,11 @@ static void s_render (FILE *out, const fb_run_t *run) {
         fputs ("\">\n", out);
         for (int v = 0; v < run->n_verdicts[w]; v++) {
             const fb_verdict_t *verdict = &run->verdicts[w][v];
-            const char *state = verdict->state == FB_VERDICT_FAILED    ? "failure"
-                                : verdict->state == FB_VERDICT_SKIPPED ? "skipped"
-                                                                       : NULL;
+            /* inconclusive: a failure when on_inconclusive says fail, else a pass whose
+             * output says so; incomparable: skipped, with the reason */
+            bool skipped =
+                verdict->state == FB_VERDICT_SKIPPED || verdict->state == FB_VERDICT_INCOMPARABLE;
+            const char *state = verdict->counts_as_failed ? "failure" : skipped ? "skipped" : NULL;
             s_case (out, suite, verdict->text, state, verdict->detail);
         }
         fputs ("  </testsuite>\n", out);

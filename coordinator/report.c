@@ -5,6 +5,7 @@
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/target.h"
+#include "coordinator/verdict.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,8 @@ static void s_table (FILE *out, bool md, const fb_run_t *run, int w, const char 
 }
 
 static void s_verdicts (FILE *out, bool md, const fb_run_t *run, int w) {
-    static const char *const marks[] = {"held", "FAILED", "skipped"};
+    static const char *const marks[] = {"held", "FAILED", "skipped", "inconclusive",
+                                        "incomparable"};
     for (int i = 0; i < run->n_verdicts[w]; i++) {
         const fb_verdict_t *v = &run->verdicts[w][i];
         fprintf (out, md ? "- **%s** `%s`: %s\n" : "  [%s] %s: %s\n", marks[v->state], v->text,
@@ -128,6 +130,7 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
     if (fleet->n_metrics == 0)
         fputs ("  no measurement\n", out);
     s_counters (out, md, fleet, sw->wl);
+    fb_verdict_print_intervals (out, md, run, w);
     if (md && run->n_verdicts[w] > 0)
         fputs ("\n", out);
     s_verdicts (out, md, run, w);

@@ -5,6 +5,7 @@
 #include "common/stats_json.h"
 #include "coordinator/junit.h"
 #include "coordinator/report.h"
+#include "coordinator/verdict.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -99,22 +100,6 @@ static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {
     return hj;
 }
 
-static json_t *s_verdicts (const fb_run_t *run, int w) {
-    static const char *const states[] = {"held", "failed", "skipped"};
-    json_t *arr = json_array ();
-    for (int i = 0; i < run->n_verdicts[w]; i++) {
-        const fb_verdict_t *v = &run->verdicts[w][i];
-        json_array_append_new (
-            arr, json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s}", "type",
-                            v->gate       ? "gate"
-                            : v->schedule ? "schedule"
-                                          : "target",
-                            "text", v->text, "verdict", states[v->state], "actual", v->actual,
-                            v->gate ? "baseline" : "expected", v->expected, "detail", v->detail));
-    }
-    return arr;
-}
-
 static json_t *s_workload (const fb_run_t *run, int w) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     json_t *params = json_object ();
@@ -135,7 +120,7 @@ static json_t *s_workload (const fb_run_t *run, int w) {
                       sw->concurrency, "duration_s", sw->duration_ns / 1e9, "warmup_s",
                       sw->warmup_ns / 1e9, "interval_s", sw->interval_ns / 1e9, "fleet",
                       fleet ? fleet : json_null (), "hosts", hosts, "verdicts",
-                      s_verdicts (run, w));
+                      fb_verdict_json (run, w));
 }
 
 static json_t *s_run_json (const fb_run_t *run) {
@@ -153,8 +138,11 @@ static json_t *s_run_json (const fb_run_t *run) {
             skew_max = h->start_skew_ns;
     }
     json_t *workloads = json_array ();
-    for (int w = 0; w < run->sc->n_workloads; w++)
-        json_array_append_new (workloads, s_workload (run, w));
+    for (int w = 0; w < run->sc->n_workloads; w++) {
+        json_t *wj = s_workload (run, w);
+        fb_verdict_workload_json (run, w, wj); /* intervals: what baselines and CIs need */
+        json_array_append_new (workloads, wj);
+    }
     return json_pack ("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}", "fleetbench",
                       FB_VERSION, "run_id", run->run_id, "scenario", "name", run->sc->name, "path",
                       run->sc->path, "started", started, "finished", finished, "outcome",

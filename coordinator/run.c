@@ -32,11 +32,49 @@ const char *fb_run_host_state_name (fb_host_state_t state) {
     return state <= FB_HOST_FAILED ? names[state] : "?";
 }
 
+/* The interval's index from the run's start: hosts' reports of one interval share it. */
+static int s_slot (const fb_run_t *run, int w, int64_t wall_start_ns) {
+    int64_t interval =
+        run->sc->workloads[w].interval_ns > 0 ? run->sc->workloads[w].interval_ns : 1000000000;
+    int64_t since = wall_start_ns - run->start_wall_ns;
+    return since < 0 ? 0 : (int)((since + interval / 2) / interval);
+}
+
+static fb_samples_t *s_samples (fb_samples_t **samples) {
+    if (!*samples)
+        *samples = fb_samples_new (NULL);
+    return *samples;
+}
+
+void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           const char *metric, const fb_hist_t *hist) {
+    /* out of memory: the gates say so (no intervals), the run goes on */
+    fb_samples_t *sets[2] = {s_samples (&run->samples[w]), s_samples (&host->samples[w])};
+    for (int i = 0; i < 2; i++)
+        if (sets[i])
+            fb_samples_add_hist (sets[i], s_slot (run, w, wall_start_ns), metric, hist, NULL);
+}
+
+void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           int64_t ops, int64_t errors, int64_t length_ns) {
+    /* An interval ends when the agent gets to report it, a little after its nominal end; the
+     * ops were scheduled within the nominal length, as the fleet's throughput counts them. */
+    int64_t nominal = run->sc->workloads[w].interval_ns;
+    if (nominal > 0 && length_ns > nominal)
+        length_ns = nominal;
+    fb_samples_t *sets[2] = {s_samples (&run->samples[w]), s_samples (&host->samples[w])};
+    for (int i = 0; i < 2; i++)
+        if (sets[i])
+            fb_samples_add_counts (sets[i], s_slot (run, w, wall_start_ns), ops, errors, length_ns,
+                                   NULL);
+}
+
 void fb_run_clear (fb_run_t *run) {
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
         for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
             fb_stats_clear (&host->stats[w]);
+            fb_samples_destroy (&host->samples[w]);
             fb_files_discard (&host->hlog[w]); /* committed by fb_results_write, or lost */
         }
         free (host->seen);
@@ -44,8 +82,10 @@ void fb_run_clear (fb_run_t *run) {
         run->hosts[i] = NULL;
     }
     run->n_hosts = 0;
-    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
+    for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
         fb_stats_clear (&run->fleet[w]);
+        fb_samples_destroy (&run->samples[w]);
+    }
 }
 
 static void s_make_run_id (const fb_scenario_t *sc, char *id, size_t size) {

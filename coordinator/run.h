@@ -6,6 +6,8 @@
 #include "common/files.h"
 #include "common/stats.h"
 #include "common/wire.h"
+#include "coordinator/inference.h"
+#include "coordinator/samples.h"
 #include "coordinator/scenario.h"
 
 #include <stdbool.h>
@@ -52,9 +54,21 @@ typedef struct {
     int64_t warmup_ops[FB_MAX_WORKLOADS];
     fb_file_t hlog[FB_MAX_WORKLOADS]; /* closed between reports: a descriptor only to write */
     bool hlog_lost[FB_MAX_WORKLOADS]; /* a write failed: the file is gone, the run exits 3 */
+    fb_samples_t *samples[FB_MAX_WORKLOADS]; /* its measured intervals, for its intervals */
+    bool have_ci[FB_MAX_WORKLOADS];
+    fb_inference_ci_t ci[FB_MAX_WORKLOADS][5]; /* p50 p95 p99 mean throughput */
 } fb_host_t;
 
-typedef enum { FB_VERDICT_HELD, FB_VERDICT_FAILED, FB_VERDICT_SKIPPED } fb_verdict_state_t;
+typedef enum {
+    FB_VERDICT_HELD,
+    FB_VERDICT_FAILED,
+    FB_VERDICT_SKIPPED,
+    FB_VERDICT_INCONCLUSIVE, /* the interval contains the gate's limit (docs/statistics.md) */
+    FB_VERDICT_INCOMPARABLE, /* the baseline ran on other hosts, params or build */
+} fb_verdict_state_t;
+
+/* The fleet figures every report gives with an interval. */
+#define FB_RUN_N_CI 5 /* p50 p95 p99 mean throughput */
 
 typedef struct {
     bool gate;
@@ -62,7 +76,10 @@ typedef struct {
     char text[128]; /* "p95 < 120us" or "p95 at most 20% worse than baseline" */
     fb_verdict_state_t state;
     double actual, expected; /* base units; expected: the target's value or the baseline's */
-    char detail[256];        /* a sentence for people */
+    char detail[640];        /* a sentence for people */
+    bool has_ci;             /* gates judged by the bootstrap: */
+    fb_inference_decision_t decision; /* intervals of both sides and of the ratio */
+    bool counts_as_failed;            /* failed, or inconclusive under on_inconclusive: fail */
 } fb_verdict_t;
 
 typedef struct {
@@ -78,6 +95,16 @@ typedef struct {
     fb_host_t *hosts[FB_MAX_HOSTS];
     int expected_hosts;
     fb_stats_t fleet[FB_MAX_WORKLOADS];
+    fb_samples_t *samples[FB_MAX_WORKLOADS]; /* the fleet's measured intervals */
+    bool have_ci[FB_MAX_WORKLOADS];
+    fb_inference_ci_t fleet_ci[FB_MAX_WORKLOADS][FB_RUN_N_CI];
+    char allow_different[64]; /* --allow-different: "host,params,build" or part */
+    int inconclusive;         /* gates inconclusive and counted as passed */
+    int n_prior;              /* earlier repetitions (--repeat) whose intervals count too */
+    const char (*prior)[512]; /* their results folders */
+    bool intermediate;        /* a repetition before the last: no gate judged */
+    int reruns_left;          /* on_inconclusive: rerun may ask for more repetitions */
+    bool rerun_wanted;        /* ... and one did */
     int n_verdicts[FB_MAX_WORKLOADS];
     fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES + 1]; /* + schedule */
     int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
@@ -95,6 +122,12 @@ const char *fb_run_host_state_name (fb_host_state_t state);
  * <date>-<time>-<scenario>-<4 hex digits>, and mkdir is the arbiter: two runs started in the
  * same second into one folder never share it. */
 int fb_run_make_dir (fb_run_t *run, const char *out_dir, fb_err_t *err);
+/* Adds a host's measured interval (its report at wall_start_ns) to the fleet's samples of
+ * workload w: one metric's histogram, or the counters. */
+void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           const char *metric, const fb_hist_t *hist);
+void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           int64_t ops, int64_t errors, int64_t length_ns);
 /* Frees hosts and stats. */
 void fb_run_clear (fb_run_t *run);
 

@@ -329,7 +329,8 @@ static int s_parse_targets (s_ctx_t *ctx, const fb_yamltree_node_t *list,
 }
 
 static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_workload_t *w) {
-    static const char *const known[] = {"metric", "max_regression", NULL};
+    static const char *const known[] = {"metric", "max_regression", "confidence", "on_inconclusive",
+                                        NULL};
     if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a gate",
                        "{ metric: p95, max_regression: 20% }") != 0 ||
         s_check_keys (ctx, map, known, "a gate") != 0)
@@ -351,6 +352,16 @@ static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenari
         return s_fail (ctx, metric, "metric: %s", err.msg);
     if (fb_units_percent (regression->text, &gate->max_regression, &err) != 0)
         return s_fail (ctx, regression, "max_regression: %s", err.msg);
+    const fb_yamltree_node_t *conf = s_get (map, "confidence"),
+                             *inc = s_get (map, "on_inconclusive");
+    if (conf && s_text (ctx, conf, "confidence", "95%") != 0)
+        return -1;
+    if (conf && fb_target_gate_confidence (conf->text, &gate->confidence, &err) != 0)
+        return s_fail (ctx, conf, "confidence: %s", err.msg);
+    if (inc && s_text (ctx, inc, "on_inconclusive", "pass") != 0)
+        return -1;
+    if (inc && fb_target_gate_on_inconclusive (inc->text, &gate->on_inconclusive, &err) != 0)
+        return s_fail (ctx, inc, "on_inconclusive: %s", err.msg);
     w->n_gates++;
     return 0;
 }
@@ -454,7 +465,7 @@ static int s_parse_workload (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_sce
 }
 
 static int s_parse_root (s_ctx_t *ctx, const fb_yamltree_node_t *root, fb_scenario_t *sc) {
-    static const char *const known[] = {"name", "agents", "defaults", "workloads", NULL};
+    static const char *const known[] = {"name", "agents", "defaults", "workloads", "repeat", NULL};
     if (s_expect_kind (ctx, root, FB_YAMLTREE_MAP, "a scenario",
                        "{ name: nightly, workloads: [ ... ] }") != 0 ||
         s_check_keys (ctx, root, known, "the scenario") != 0)
@@ -469,6 +480,9 @@ static int s_parse_root (s_ctx_t *ctx, const fb_yamltree_node_t *root, fb_scenar
     if (s_name (ctx, name, "name", sc->name, sizeof sc->name) != 0 ||
         s_parse_agents (ctx, s_get (root, "agents"), sc) != 0 ||
         s_parse_defaults (ctx, s_get (root, "defaults"), sc, &defaults) != 0)
+        return -1;
+    const fb_yamltree_node_t *repeat = s_get (root, "repeat");
+    if (repeat && s_integer (ctx, repeat, "repeat", 1, FB_MAX_REPEAT, &sc->repeat) != 0)
         return -1;
     if (s_expect_kind (ctx, workloads, FB_YAMLTREE_SEQ, "workloads",
                        "[ { name: a, kind: eventbus } ]"))
@@ -493,6 +507,7 @@ fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path
     }
     snprintf (self->path, sizeof self->path, "%s", ctx.path);
     self->expect = 1;
+    self->repeat = 1;
     self->join_timeout_ns = 30 * FB_NS_PER_S;
     self->heartbeat_timeout_ns = 5 * FB_NS_PER_S;
     fb_yamltree_node_t *root = s_read_tree (&ctx);

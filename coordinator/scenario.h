@@ -13,6 +13,7 @@
 #define FB_MAX_TARGETS 16
 #define FB_MAX_GATES 16
 #define FB_MAX_LABEL_VALUES 8
+#define FB_MAX_REPEAT 32 /* repetitions of a run (repeat:, --repeat) */
 
 typedef struct {
     char key[32];
@@ -41,6 +42,7 @@ typedef struct {
     char name[64];
     int expect;                   /* agents to wait for (default 1) */
     int allow_lost;               /* agents that may be lost before the run counts incomplete */
+    int repeat;                   /* whole repetitions of the run (default 1; --repeat wins) */
     int64_t join_timeout_ns;      /* default 30s */
     int64_t heartbeat_timeout_ns; /* default 5s */
     int n_labels;

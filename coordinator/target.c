@@ -299,6 +299,24 @@ int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
     return 0;
 }
 
+int fb_target_gate_confidence (const char *text, double *confidence, fb_err_t *err) {
+    if (fb_units_percent (text, confidence, err) != 0)
+        return -1;
+    if (!(*confidence >= 0.5 && *confidence <= 0.999))
+        return fb_err_set (err, FB_EINPUT, "expected a level from 50%% to 99.9%% (got %s)", text);
+    return 0;
+}
+
+int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, fb_err_t *err) {
+    static const char *const names[] = {"pass", "fail", "rerun"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp (text, names[i]) == 0) {
+            *on = (fb_on_inconclusive_t)i;
+            return 0;
+        }
+    return fb_err_set (err, FB_EINPUT, "expected pass, fail or rerun (got \"%s\")", text);
+}
+
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
                                       double value, char *buf, size_t size) {
     const char *unit = "ns";

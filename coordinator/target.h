@@ -37,9 +37,18 @@ typedef struct {
     double value; /* base unit: ns, /s, fraction, bytes, count */
 } fb_target_t;
 
+/* What an inconclusive gate does to the run's exit code. */
+typedef enum {
+    FB_INCONCLUSIVE_PASS,
+    FB_INCONCLUSIVE_FAIL,
+    FB_INCONCLUSIVE_RERUN, /* one more repetition of the run, up to --rerun-budget, then pass */
+} fb_on_inconclusive_t;
+
 typedef struct {
     fb_measure_t measure;
     double max_regression; /* fraction: 0.2 for 20% */
+    double confidence;     /* level of the interval that decides; 0: the default, 0.95 */
+    fb_on_inconclusive_t on_inconclusive; /* default pass (with a warning) */
 } fb_gate_t;
 
 /* "p95", "dispatch.p99.9", "mean", "throughput", "errors", "rss" -> measure, checked against
@@ -65,6 +74,11 @@ int fb_target_judge (const fb_target_t *target, const fb_stats_t *stats, double 
 int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
                           const fb_stats_t *baseline, double *actual, double *base_value,
                           bool *held, fb_err_t *err);
+
+/* "95%" (50% .. 99.9%) -> 0.95. */
+int fb_target_gate_confidence (const char *text, double *confidence, fb_err_t *err);
+/* "pass", "fail" or "rerun". */
+int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, fb_err_t *err);
 
 /* Human text of a value of that measure: "1.23ms", "5012/s", "0.05%", "48.0MB". */
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,

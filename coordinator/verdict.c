@@ -1,17 +1,71 @@
-/* verdict.c: targets and gates of every workload. */
+/* verdict.c: targets and gates of every workload, and the fleet's intervals. */
 #include "coordinator/verdict.h"
 
+#include "common/stats_json.h"
 #include "coordinator/baseline.h"
+#include "coordinator/compat.h"
 #include "coordinator/target.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+const char *const fb_verdict_ci_names[FB_RUN_N_CI] = {"p50", "p95", "p99", "mean", "throughput"};
+
+const char *fb_verdict_state_name (fb_verdict_state_t state) {
+    static const char *const names[] = {"held", "failed", "skipped", "inconclusive",
+                                        "incomparable"};
+    return state <= FB_VERDICT_INCOMPARABLE ? names[state] : "?";
+}
+
+/* measure "name" of the latency metric (or throughput). */
+static fb_measure_t s_measure (const char *name, const fb_workload_t *wl) {
+    fb_measure_t m;
+    fb_target_measure_parse (name, wl, &m, NULL);
+    return m;
+}
+
+/* "1.23ms (1.10ms..1.41ms)" */
+static void s_with_ci (const fb_measure_t *m, const fb_workload_t *wl, const fb_inference_ci_t *ci,
+                       char *buf, size_t size) {
+    char p[48], lo[48], hi[48];
+    fb_target_measure_format (m, wl, ci->point, p, sizeof p);
+    fb_target_measure_format (m, wl, ci->lo, lo, sizeof lo);
+    fb_target_measure_format (m, wl, ci->hi, hi, sizeof hi);
+    snprintf (buf, size, "%s (%s..%s)", p, lo, hi);
+}
+
+/* The five figures' intervals of samples; false when it has none. */
+static bool s_cis (const fb_samples_t *samples, const fb_workload_t *wl,
+                   fb_inference_ci_t ci[FB_RUN_N_CI]) {
+    if (!samples)
+        return false;
+    fb_inference_opts_t opts;
+    fb_inference_opts_default (&opts);
+    for (int i = 0; i < FB_RUN_N_CI; i++) {
+        fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
+        if (fb_inference_ci (samples, &m, &opts, &ci[i], NULL) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* The fleet's and every host's intervals of workload w. */
+static void s_fleet_ci (fb_run_t *run, int w) {
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    run->have_ci[w] = s_cis (run->samples[w], wl, run->fleet_ci[w]);
+    for (int i = 0; i < run->n_hosts; i++)
+        run->hosts[i]->have_ci[w] = s_cis (run->hosts[i]->samples[w], wl, run->hosts[i]->ci[w]);
+}
 
 static void s_targets (fb_run_t *run, int w, int *failed) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    fb_inference_opts_t opts;
+    fb_inference_opts_default (&opts);
     for (int t = 0; t < sw->n_targets; t++) {
         const fb_target_t *target = &sw->targets[t];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
+        memset (v, 0, sizeof *v);
         snprintf (v->text, sizeof v->text, "%s", target->text);
         v->expected = target->value;
         bool held = false;
@@ -20,50 +74,223 @@ static void s_targets (fb_run_t *run, int w, int *failed) {
             v->state = FB_VERDICT_FAILED;
             snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
         } else {
-            char actual[48];
+            char actual[48], interval[160] = "";
             fb_target_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
+            fb_inference_ci_t ci;
+            if (run->samples[w] &&
+                fb_inference_ci (run->samples[w], &target->measure, &opts, &ci, NULL) == 0) {
+                char lo[48], hi[48];
+                snprintf (
+                    interval, sizeof interval, " (95%% interval %s..%s)",
+                    fb_target_measure_format (&target->measure, sw->wl, ci.lo, lo, sizeof lo),
+                    fb_target_measure_format (&target->measure, sw->wl, ci.hi, hi, sizeof hi));
+            }
             v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "%s was %s", target->measure.text, actual);
+            snprintf (v->detail, sizeof v->detail, "%s was %s%s", target->measure.text, actual,
+                      interval);
         }
-        *failed += v->state == FB_VERDICT_FAILED;
+        v->counts_as_failed = v->state == FB_VERDICT_FAILED;
+        *failed += v->counts_as_failed;
     }
 }
 
-static void s_gates (fb_run_t *run, int w, const json_t *baseline, const char *why, int *failed) {
+/* A counter gate ("rss"): no intervals to resample, judged on the two point values. */
+static void s_point_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_stats_t *base,
+                          fb_verdict_t *v) {
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    bool held = false;
+    fb_err_t err = {0};
+    if (fb_target_gate_judge (gate, &run->fleet[w], base, &v->actual, &v->expected, &held, &err) !=
+        0) {
+        v->state = FB_VERDICT_FAILED;
+        snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
+        return;
+    }
+    char a[48], b[48];
+    fb_target_measure_format (&gate->measure, wl, v->actual, a, sizeof a);
+    fb_target_measure_format (&gate->measure, wl, v->expected, b, sizeof b);
+    v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
+    double change = v->expected != 0 ? (v->actual / v->expected - 1) * 100 : 0;
+    snprintf (v->detail, sizeof v->detail,
+              "%s now, %s in the baseline (%+.1f%%; a counter, judged on the values alone)", a, b,
+              change);
+}
+
+static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_samples_t *base,
+                         fb_verdict_t *v) {
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    fb_inference_opts_t opts;
+    fb_inference_opts_default (&opts);
+    if (gate->confidence > 0)
+        opts.confidence = gate->confidence;
+    fb_err_t err = {0};
+    fb_inference_decision_t *d = &v->decision;
+    if (!run->samples[w] || fb_inference_compare (run->samples[w], base, &gate->measure,
+                                                  gate->max_regression, &opts, d, &err) != 0) {
+        v->state = FB_VERDICT_FAILED;
+        snprintf (v->detail, sizeof v->detail, "not measured: %s",
+                  run->samples[w] ? err.msg : "no measured interval");
+        return;
+    }
+    v->has_ci = true;
+    v->actual = d->current.point;
+    v->expected = d->baseline.point;
+    v->state = d->verdict == FB_INFERENCE_HELD     ? FB_VERDICT_HELD
+               : d->verdict == FB_INFERENCE_FAILED ? FB_VERDICT_FAILED
+                                                   : FB_VERDICT_INCONCLUSIVE;
+    char a[120], b[120];
+    s_with_ci (&gate->measure, wl, &d->current, a, sizeof a);
+    s_with_ci (&gate->measure, wl, &d->baseline, b, sizeof b);
+    snprintf (v->detail, sizeof v->detail,
+              "%s%s now, %s in the baseline (%d run(s)): ratio %.2fx; %s%s",
+              v->state == FB_VERDICT_INCONCLUSIVE ? "inconclusive: " : "", a, b, d->baseline.runs,
+              d->ratio.point, d->why,
+              v->state != FB_VERDICT_INCONCLUSIVE              ? ""
+              : gate->on_inconclusive == FB_INCONCLUSIVE_FAIL  ? " (on_inconclusive: fail)"
+              : gate->on_inconclusive == FB_INCONCLUSIVE_RERUN ? " (on_inconclusive: rerun)"
+                                                               : " (on_inconclusive: pass)");
+}
+
+/* This run's side of the comparability check for workload w. */
+static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, char *why,
+                          size_t why_size, char *note, size_t note_size) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    static char keys[FB_MAX_HOSTS][200];
+    const char *ptrs[FB_MAX_HOSTS];
+    int n = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_fingerprint_t *fp = &run->hosts[i]->hello.fp;
+        if (run->hosts[i]->state != FB_HOST_DONE)
+            continue;
+        ptrs[n] = fb_compat_host_key (fp->cpu_model, fp->cores, fp->board, fp->kernel, keys[n],
+                                      sizeof keys[n]);
+        n++;
+    }
+    json_t *params = json_object ();
+    for (int p = 0; params && p < sw->resolved.n; p++)
+        json_object_set_new (params, sw->resolved.v[p].spec->name,
+                             json_string (sw->resolved.v[p].text));
+    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION};
+    unsigned allow = 0;
+    fb_compat_allow_parse (run->allow_different, &allow, NULL);
+    unsigned differs =
+        fb_compat_check (baseline, sw->name, &side, allow, why, why_size, note, note_size);
+    json_decref (params);
+    return differs;
+}
+
+static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *why_none,
+                    int *failed) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    if (sw->n_gates == 0 || run->intermediate)
+        return 0;
     fb_stats_t base;
     fb_stats_init (&base);
+    fb_samples_t *samples = fb_samples_new (NULL);
     fb_err_t berr = {0};
+    char incomparable[400] = "", note[400] = "";
     bool have = baseline && fb_baseline_workload (baseline, sw->name, &base, &berr) == 0;
+    if (have && samples && fb_baseline_samples (baseline, sw->name, samples, &berr) != 0) {
+        snprintf (run->outcome, sizeof run->outcome, "baseline %s: %s", run->baseline_path,
+                  berr.msg);
+        fb_stats_clear (&base);
+        fb_samples_destroy (&samples);
+        return -1;
+    }
+    if (have)
+        s_compat (run, w, baseline, incomparable, sizeof incomparable, note, sizeof note);
     for (int g = 0; g < sw->n_gates; g++) {
         const fb_gate_t *gate = &sw->gates[g];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
+        memset (v, 0, sizeof *v);
         v->gate = true;
         snprintf (v->text, sizeof v->text, "%s at most %.0f%% worse than the baseline",
                   gate->measure.text, gate->max_regression * 100);
         if (!have) {
             v->state = FB_VERDICT_SKIPPED;
-            snprintf (v->detail, sizeof v->detail, "skipped: %s", baseline ? berr.msg : why);
-            continue;
-        }
-        bool held = false;
-        fb_err_t err = {0};
-        if (fb_target_gate_judge (gate, &run->fleet[w], &base, &v->actual, &v->expected, &held,
-                                  &err) != 0) {
-            v->state = FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
+            snprintf (v->detail, sizeof v->detail, "skipped: %s", baseline ? berr.msg : why_none);
+        } else if (incomparable[0]) {
+            v->state = FB_VERDICT_INCOMPARABLE;
+            snprintf (v->detail, sizeof v->detail,
+                      "incomparable: %s (judge anyway with --allow-different host|params|build)",
+                      incomparable);
+        } else if (gate->measure.stat == FB_STAT_COUNTER) {
+            s_point_gate (run, w, gate, &base, v);
         } else {
-            char a[48], b[48];
-            fb_target_measure_format (&gate->measure, sw->wl, v->actual, a, sizeof a);
-            fb_target_measure_format (&gate->measure, sw->wl, v->expected, b, sizeof b);
-            v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
-            double change = v->expected != 0 ? (v->actual / v->expected - 1) * 100 : 0;
-            snprintf (v->detail, sizeof v->detail, "%s now, %s in the baseline (%+.1f%%)", a, b,
-                      change);
+            s_stat_gate (run, w, gate, samples, v);
         }
-        *failed += v->state == FB_VERDICT_FAILED;
+        if (note[0] && v->state != FB_VERDICT_SKIPPED) {
+            size_t len = strlen (v->detail);
+            snprintf (v->detail + len, sizeof v->detail - len, " [%s]", note);
+        }
+        v->counts_as_failed =
+            v->state == FB_VERDICT_FAILED ||
+            (v->state == FB_VERDICT_INCONCLUSIVE && gate->on_inconclusive == FB_INCONCLUSIVE_FAIL);
+        bool rerun = v->state == FB_VERDICT_INCONCLUSIVE &&
+                     gate->on_inconclusive == FB_INCONCLUSIVE_RERUN && run->reruns_left > 0;
+        run->rerun_wanted = run->rerun_wanted || rerun; /* the next repetition decides */
+        run->inconclusive += v->state == FB_VERDICT_INCONCLUSIVE && !v->counts_as_failed;
+        if (v->state == FB_VERDICT_INCONCLUSIVE && !v->counts_as_failed && !rerun)
+            fprintf (stderr,
+                     "coord: warning: %s: gate %s is inconclusive (counted as passed): %s\n",
+                     sw->name, gate->measure.text, v->detail);
+        *failed += v->counts_as_failed;
     }
     fb_stats_clear (&base);
+    fb_samples_destroy (&samples);
+    return 0;
+}
+
+int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err_t *err) {
+    bool any_gate = false;
+    for (int w = 0; w < sc->n_workloads; w++)
+        any_gate = any_gate || sc->workloads[w].n_gates > 0;
+    if (!any_gate || access (path, F_OK) != 0)
+        return 0;
+    json_t *baseline = fb_baseline_load_for (path, sc->name, err);
+    fb_samples_t *samples = baseline ? fb_samples_new (err) : NULL;
+    int rc = samples ? 0 : -1;
+    for (int w = 0; rc == 0 && w < sc->n_workloads; w++)
+        if (sc->workloads[w].n_gates > 0 &&
+            fb_baseline_find_workload (baseline, sc->workloads[w].name) &&
+            fb_baseline_samples (baseline, sc->workloads[w].name, samples, err) != 0) {
+            fb_err_prefix (err, "baseline %s", path);
+            rc = -1;
+        }
+    fb_samples_destroy (&samples);
+    json_decref (baseline);
+    return rc;
+}
+
+/* Adds the earlier repetitions' intervals and fleet stats to this run's, so every figure and
+ * verdict rests on all of them. */
+static int s_add_prior (fb_run_t *run, const char *dir, fb_err_t *err) {
+    char path[600];
+    snprintf (path, sizeof path, "%s/run.json", dir);
+    json_t *prior = fb_baseline_load (path, err);
+    int rc = prior ? 0 : -1;
+    for (int w = 0; rc == 0 && w < run->sc->n_workloads; w++) {
+        const json_t *pw = fb_baseline_find_workload (prior, run->sc->workloads[w].name);
+        if (!pw || !json_object_get (pw, "samples"))
+            continue; /* that repetition measured nothing of it */
+        fb_stats_t stats;
+        fb_stats_init (&stats);
+        if (!run->samples[w] && !(run->samples[w] = fb_samples_new (err)))
+            rc = -1;
+        if (rc == 0 &&
+            fb_samples_json_decode (run->samples[w], json_object_get (pw, "samples"), err) != 0)
+            rc = -1;
+        if (rc == 0 && fb_stats_json_decode (json_object_get (pw, "fleet"), &stats, err) == 0) {
+            int64_t measured = run->fleet[w].measured_ns + stats.measured_ns;
+            rc = fb_stats_merge (&run->fleet[w], &stats, err);
+            run->fleet[w].measured_ns = measured;
+        }
+        fb_stats_clear (&stats);
+    }
+    json_decref (prior);
+    if (rc != 0)
+        fb_err_prefix (err, "repetition %s", dir);
+    return rc;
 }
 
 /* An open-loop workload whose generator fell behind did not run its schedule: the operations
@@ -96,27 +323,125 @@ static void s_schedule (fb_run_t *run, int w, int *failed) {
 }
 
 int fb_verdict_judge (fb_run_t *run) {
+    for (int p = 0; p < run->n_prior; p++) {
+        fb_err_t err = {0};
+        if (s_add_prior (run, run->prior[p], &err) != 0) {
+            snprintf (run->outcome, sizeof run->outcome, "incomplete: %s", err.msg);
+            return -1;
+        }
+    }
     bool any_gate = false;
     for (int w = 0; w < run->sc->n_workloads; w++)
         any_gate = any_gate || run->sc->workloads[w].n_gates > 0;
     json_t *baseline = NULL;
     fb_err_t err = {0};
-    char why[300] = "";
-    if (any_gate) {
-        baseline = fb_baseline_load (run->baseline_path, &err);
-        if (!baseline)
-            snprintf (why, sizeof why, "%s; save one with `coord baseline save RUN_DIR`", err.msg);
-        run->baseline_loaded = baseline != NULL;
+    char why[400] = "";
+    if (any_gate && access (run->baseline_path, F_OK) != 0) {
+        snprintf (why, sizeof why,
+                  "no baseline file %s; save one with `coord baseline save RUN_DIR...`",
+                  run->baseline_path);
+    } else if (any_gate &&
+               !(baseline = fb_baseline_load_for (run->baseline_path, run->sc->name, &err))) {
+        snprintf (run->outcome, sizeof run->outcome, "refused: %s", err.msg);
+        return -1; /* a baseline that is there but unusable is never a pass */
     }
-    int failed = 0;
+    run->baseline_loaded = baseline != NULL;
+    run->inconclusive = 0;
+    int failed = 0, rc = 0;
     for (int w = 0; w < run->sc->n_workloads; w++) {
         run->n_verdicts[w] = 0;
+        s_fleet_ci (run, w);
         s_targets (run, w, &failed);
-        s_gates (run, w, baseline, why, &failed);
+        if (rc == 0 && s_gates (run, w, baseline, why, &failed) != 0)
+            rc = -1;
         s_schedule (run, w, &failed);
     }
     json_decref (baseline);
-    return failed;
+    return rc < 0 ? -1 : failed;
+}
+
+static json_t *s_ci_json (const fb_inference_ci_t *ci) {
+    return json_pack ("{s:f,s:f,s:f,s:i,s:i,s:b}", "point", ci->point, "lo", ci->lo, "hi", ci->hi,
+                      "runs", ci->runs, "intervals", ci->intervals, "between_runs",
+                      ci->between_runs);
+}
+
+json_t *fb_verdict_json (const fb_run_t *run, int w) {
+    json_t *arr = json_array ();
+    for (int i = 0; arr && i < run->n_verdicts[w]; i++) {
+        const fb_verdict_t *v = &run->verdicts[w][i];
+        json_t *vj = json_pack ("{s:s,s:s,s:s,s:f,s:f,s:s,s:b}", "type",
+                                v->gate       ? "gate"
+                                : v->schedule ? "schedule"
+                                              : "target",
+                                "text", v->text, "verdict", fb_verdict_state_name (v->state),
+                                "actual", v->actual, v->gate ? "baseline" : "expected", v->expected,
+                                "detail", v->detail, "counts_as_failed", v->counts_as_failed);
+        if (vj && v->has_ci) {
+            const fb_inference_decision_t *d = &v->decision;
+            json_object_set_new (vj, "actual_ci", s_ci_json (&d->current));
+            json_object_set_new (vj, "baseline_ci", s_ci_json (&d->baseline));
+            json_object_set_new (vj, "ratio", s_ci_json (&d->ratio));
+            json_object_set_new (vj, "limit", json_real (d->limit));
+        }
+        if (vj && v->gate && run->allow_different[0])
+            json_object_set_new (vj, "allowed_different", json_string (run->allow_different));
+        json_array_append_new (arr, vj);
+    }
+    return arr;
+}
+
+void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
+    if (!workload)
+        return;
+    if (run->have_ci[w]) {
+        json_t *ci = json_object ();
+        json_object_set_new (ci, "confidence", json_real (FB_INFERENCE_CONFIDENCE));
+        for (int i = 0; i < FB_RUN_N_CI; i++)
+            json_object_set_new (ci, fb_verdict_ci_names[i], s_ci_json (&run->fleet_ci[w][i]));
+        json_object_set_new (workload, "fleet_ci", ci);
+    }
+    json_t *hosts = json_object_get (workload, "hosts");
+    for (int h = 0; h < run->n_hosts; h++) {
+        json_t *hj = json_object_get (hosts, run->hosts[h]->id);
+        if (!json_is_object (hj) || !run->hosts[h]->have_ci[w])
+            continue;
+        json_t *ci = json_object ();
+        for (int i = 0; i < FB_RUN_N_CI; i++)
+            json_object_set_new (ci, fb_verdict_ci_names[i], s_ci_json (&run->hosts[h]->ci[w][i]));
+        json_object_set_new (hj, "ci", ci);
+    }
+    json_t *samples = run->samples[w] ? fb_samples_json_encode (run->samples[w]) : NULL;
+    if (samples)
+        json_object_set_new (workload, "samples", samples);
+}
+
+/* "  NAME: p50 X (lo..hi), ..." */
+static void s_print_cis (FILE *out, bool md, const char *name, const fb_workload_t *wl,
+                         const fb_inference_ci_t *ci) {
+    fprintf (out, md ? "- %s:" : "    %s:", name);
+    for (int i = 0; i < FB_RUN_N_CI; i++) {
+        fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
+        char text[160];
+        s_with_ci (&m, wl, &ci[i], text, sizeof text);
+        fprintf (out, "%s %s %s", i ? "," : "", fb_verdict_ci_names[i], text);
+    }
+    fputs ("\n", out);
+}
+
+void fb_verdict_print_intervals (FILE *out, bool md, const fb_run_t *run, int w) {
+    if (!run->have_ci[w])
+        return;
+    const fb_workload_t *wl = run->sc->workloads[w].wl;
+    const fb_inference_ci_t *ci = run->fleet_ci[w];
+    fprintf (out,
+             md ? "\n95 %% intervals (%d interval(s) in %d run(s)%s):\n\n"
+                : "  95%% intervals (%d interval(s) in %d run(s)%s):\n",
+             ci[0].intervals, ci[0].runs, ci[0].between_runs ? "" : ", within this run only");
+    s_print_cis (out, md, "fleet", wl, ci);
+    for (int h = 0; h < run->n_hosts; h++)
+        if (run->hosts[h]->have_ci[w])
+            s_print_cis (out, md, run->hosts[h]->id, wl, run->hosts[h]->ci[w]);
 }
 
 /* Appends ", 2 targets held" (no comma first) when n > 0. */
@@ -130,17 +455,24 @@ static void s_count (char *buf, size_t size, int n, const char *what, const char
 void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
     enum { S_TARGET, S_GATE, S_SCHEDULE };
     static const char *const nouns[] = {"target", "gate", "schedule"};
-    int n[3][3] = {{0}}; /* [kind][state] */
+    int n[3][FB_VERDICT_INCOMPARABLE + 1] = {{0}}, undecided_failed = 0; /* [kind][state] */
     for (int w = 0; w < run->sc->n_workloads; w++)
         for (int i = 0; i < run->n_verdicts[w]; i++) {
             const fb_verdict_t *v = &run->verdicts[w][i];
-            n[v->gate ? S_GATE : v->schedule ? S_SCHEDULE : S_TARGET][v->state]++;
+            if (v->state == FB_VERDICT_INCONCLUSIVE && v->counts_as_failed)
+                undecided_failed++;
+            else
+                n[v->gate ? S_GATE : v->schedule ? S_SCHEDULE : S_TARGET][v->state]++;
         }
     buf[0] = '\0';
     for (int k = 0; k < 3; k++)
         s_count (buf, size, n[k][FB_VERDICT_FAILED], nouns[k], "failed");
+    s_count (buf, size, undecided_failed, "gate", "inconclusive (counted as failed)");
     for (int k = 0; k < 3; k++)
         s_count (buf, size, n[k][FB_VERDICT_HELD], nouns[k], "held");
+    s_count (buf, size, n[S_GATE][FB_VERDICT_INCONCLUSIVE], "gate",
+             "inconclusive (counted as passed)");
+    s_count (buf, size, n[S_GATE][FB_VERDICT_INCOMPARABLE], "gate", "incomparable");
     s_count (buf, size, n[S_TARGET][FB_VERDICT_SKIPPED], "target", "skipped");
     s_count (buf, size, n[S_GATE][FB_VERDICT_SKIPPED], "gate", "skipped (no baseline)");
     if (!buf[0])

@@ -71,6 +71,19 @@ static void test_schedule_verdicts_are_named_as_such (void **state) {
     free (f);
 }
 
+static void test_inconclusive_and_incomparable_gates_are_named (void **state) {
+    (void)state;
+    s_fixture_t *f = s_new ();
+    s_add (f, 0, true, FB_VERDICT_INCONCLUSIVE);
+    s_add (f, 0, true, FB_VERDICT_INCONCLUSIVE);
+    f->run.verdicts[0][1].counts_as_failed = true;
+    s_add (f, 1, true, FB_VERDICT_INCOMPARABLE);
+    s_add (f, 1, false, FB_VERDICT_HELD);
+    s_assert_text (f, "1 gate inconclusive (counted as failed), 1 target held, 1 gate inconclusive "
+                      "(counted as passed), 1 gate incomparable");
+    free (f);
+}
+
 static void test_no_verdicts_says_so (void **state) {
     (void)state;
     s_fixture_t *f = s_new ();
@@ -83,6 +96,7 @@ int main (void) {
         cmocka_unit_test (test_held_targets_and_a_skipped_gate_are_counted),
         cmocka_unit_test (test_failures_come_first),
         cmocka_unit_test (test_schedule_verdicts_are_named_as_such),
+        cmocka_unit_test (test_inconclusive_and_incomparable_gates_are_named),
         cmocka_unit_test (test_no_verdicts_says_so),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

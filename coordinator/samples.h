@@ -1,0 +1,60 @@
+/* samples.h: what the statistics resample: one workload's measured intervals, grouped in runs
+ * (or repetitions), each interval a compact histogram per metric (the buckets that hold
+ * samples) with its ops, errors and length. Hosts' reports of one interval are merged into
+ * one fleet interval. Stored in run.json and baselines as HdrHistogram V2 per interval. */
+#ifndef FB_SAMPLES_H
+#define FB_SAMPLES_H
+
+#include "common/err.h"
+#include "common/hist.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct fb_samples fb_samples_t; /* opaque */
+
+/* One metric of one interval, read-only, valid until the samples change. */
+typedef struct {
+    const int64_t *value;        /* highest equivalent value of each bucket, ascending */
+    const int64_t *value_lowest; /* lowest equivalent value of each bucket */
+    const int64_t *count;
+    int n;         /* buckets */
+    int64_t total; /* samples */
+    double sum;    /* sum of bucket medians x counts (as fb_hist_mean) */
+} fb_samples_hist_t;
+
+typedef struct {
+    int64_t ops, errors, length_ns;
+} fb_samples_counts_t;
+
+fb_samples_t *fb_samples_new (fb_err_t *err);
+void fb_samples_destroy (fb_samples_t **self_p);
+
+/* Starts a new run (or repetition): the intervals added next belong to it. The first add
+ * starts one when none was begun. */
+int fb_samples_begin_run (fb_samples_t *self, fb_err_t *err);
+/* Merges hist into metric of interval slot (its index in the measured window) of the
+ * current run. Several hosts add to one slot. */
+int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const fb_hist_t *hist,
+                         fb_err_t *err);
+/* Adds ops and errors to interval slot; its length is the longest any host reported. */
+int fb_samples_add_counts (fb_samples_t *self, int slot, int64_t ops, int64_t errors,
+                           int64_t length_ns, fb_err_t *err);
+
+int fb_samples_runs (const fb_samples_t *self);
+int fb_samples_intervals (const fb_samples_t *self, int run);
+/* Intervals of every run. */
+int fb_samples_total_intervals (const fb_samples_t *self);
+/* Index of metric, -1 when no interval has it. */
+int fb_samples_metric_index (const fb_samples_t *self, const char *metric);
+/* Interval i of run (in time order); an interval without that metric gives n = 0. */
+void fb_samples_hist (const fb_samples_t *self, int run, int i, int metric, fb_samples_hist_t *out);
+void fb_samples_counts (const fb_samples_t *self, int run, int i, fb_samples_counts_t *out);
+
+/* {"runs":[{"intervals":[{"ops":N,"errors":N,"length_ns":N,"metrics":{"latency":"HISTF.."}}]}]}
+ * NULL when out of memory. */
+json_t *fb_samples_json_encode (const fb_samples_t *self);
+/* Appends the runs of json (as encoded) to self. Error text says what is wrong. */
+int fb_samples_json_decode (fb_samples_t *self, const json_t *json, fb_err_t *err);
+
+#endif
