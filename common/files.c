@@ -149,3 +149,18 @@ int fb_files_write_json (const char *path, const json_t *json, fb_err_t *err) {
     free (text);
     return rc;
 }
+
+int fb_files_write_rendered (const char *dir, const char *name, fb_files_render_fn *render,
+                             const void *arg, fb_err_t *err) {
+    char *text = NULL, path[700];
+    size_t len = 0;
+    FILE *mem = open_memstream (&text, &len);
+    if (!mem)
+        return fb_err_set (err, FB_ENOMEM, "out of memory writing %s", name);
+    render (mem, arg);
+    fclose (mem);
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    int rc = fb_files_write (path, text, len, err);
+    free (text);
+    return rc;
+}

@@ -14,6 +14,10 @@ int fb_files_mkdirs (const char *path, fb_err_t *err);
 /* Writes text (len bytes) to path through path.tmp, fsync and rename. Every step is checked:
  * on failure err names the file and the reason, and neither path.tmp nor a half path is left. */
 int fb_files_write (const char *path, const char *text, size_t len, fb_err_t *err);
+/* What render prints (into memory first), written to dir/name as fb_files_write does. */
+typedef void (fb_files_render_fn) (FILE *out, const void *arg);
+int fb_files_write_rendered (const char *dir, const char *name, fb_files_render_fn *render,
+                             const void *arg, fb_err_t *err);
 /* Writes json, indented, through a temp file. */
 int fb_files_write_json (const char *path, const json_t *json, fb_err_t *err);
 

@@ -1,6 +1,8 @@
 /* junit.c: verdicts and hosts as JUnit XML test cases. */
 #include "coordinator/junit.h"
 
+#include "common/files.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -76,17 +78,8 @@ static void s_render (FILE *out, const fb_run_t *run) {
     fputs ("</testsuites>\n", out);
 }
 
+static void s_render_run (FILE *out, const void *run) { s_render (out, run); }
+
 int fb_junit_write (const fb_run_t *run, fb_err_t *err) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream (&text, &len);
-    if (!mem)
-        return fb_err_set (err, FB_ENOMEM, "out of memory writing junit.xml");
-    s_render (mem, run);
-    fclose (mem);
-    char path[700];
-    snprintf (path, sizeof path, "%s/junit.xml", run->dir);
-    int rc = fb_files_write (path, text, len, err);
-    free (text);
-    return rc;
+    return fb_files_write_rendered (run->dir, "junit.xml", s_render_run, run, err);
 }

@@ -2,6 +2,7 @@
 #include "coordinator/report.h"
 
 #include "common/escape.h"
+#include "common/files.h"
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/target.h"
@@ -188,19 +189,10 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
     }
 }
 
+static void s_render_md (FILE *out, const void *run) { s_render (out, true, run); }
+
 int fb_report_write_md (const fb_run_t *run, fb_err_t *err) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream (&text, &len);
-    if (!mem)
-        return fb_err_set (err, FB_ENOMEM, "out of memory writing report.md");
-    s_render (mem, true, run);
-    fclose (mem);
-    char path[700];
-    snprintf (path, sizeof path, "%s/report.md", run->dir);
-    int rc = fb_files_write (path, text, len, err);
-    free (text);
-    return rc;
+    return fb_files_write_rendered (run->dir, "report.md", s_render_md, run, err);
 }
 
 void fb_report_print (const fb_run_t *run, FILE *out) { s_render (out, false, run); }

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/testlib.h"
+
 enum { C_OVERFLOWS, C_DROPS, C_PEAK_THREADS, C_HANDLED, C_ABANDONED };
 
 /* Waits for handler threads without timing anything: gives up after this long. */
@@ -33,17 +35,6 @@ typedef struct {
     int ops;
     int failed;
 } t_publisher_t;
-
-static int s_threads_now (void) {
-    DIR *dir = opendir ("/proc/self/task");
-    assert_non_null (dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir (dir));)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir (dir);
-    return n;
-}
 
 /* Sets up the workload with name=value pairs on top of the defaults. */
 static void s_bus_setup (t_bus_t *bus, const char *const *pairs) {
@@ -273,21 +264,21 @@ static void test_thread_per_handler_runs_every_call_on_its_own_thread (void **st
 /* Teardown with calls still queued and spawned threads still spinning: every thread joined. */
 static void test_teardown_leaves_no_thread_running (void **state) {
     (void)state;
-    int before = s_threads_now ();
+    int before = t_count_entries ("/proc/self/task");
     t_bus_t bus;
     const char *pairs[] = {"workers",  "3",     "queue",        "4",   "mix", "logline",
                            "overflow", "spawn", "handler_work", "1ms", NULL};
     s_bus_setup (&bus, pairs);
-    assert_true (s_threads_now () > before);
+    assert_true (t_count_entries ("/proc/self/task") > before);
     assert_int_equal (s_publish (&bus, 2, 10), 0);
     s_bus_teardown (&bus);
-    assert_int_equal (s_threads_now (), before);
+    assert_int_equal (t_count_entries ("/proc/self/task"), before);
 
     const char *tph[] = {"dispatch", "thread-per-handler", "handler_work", "1ms", NULL};
     s_bus_setup (&bus, tph);
     assert_int_equal (s_publish (&bus, 2, 10), 0);
     s_bus_teardown (&bus);
-    assert_int_equal (s_threads_now (), before);
+    assert_int_equal (t_count_entries ("/proc/self/task"), before);
 }
 
 static void s_expect_rejected (const char *name, const char *text) {

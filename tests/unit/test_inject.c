@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/testlib.h"
+
 static const char *const T_SCRIPT = "<script>x()</script>";
 
 typedef struct {
@@ -92,21 +94,6 @@ static size_t s_gzip (const char *text, uint8_t *out, size_t cap) {
     return len;
 }
 
-/* Inflates a whole gzip member; asserts it is valid and nothing follows it. */
-static size_t s_gunzip (const uint8_t *in, size_t len, char *out, size_t cap) {
-    z_stream z = {0};
-    assert_int_equal (inflateInit2 (&z, 15 + 16), Z_OK);
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)cap;
-    assert_int_equal (inflate (&z, Z_FINISH), Z_STREAM_END);
-    assert_int_equal (z.avail_in, 0);
-    size_t n = cap - z.avail_out;
-    inflateEnd (&z);
-    return n;
-}
-
 static void test_gzip_page_comes_back_valid_gzip_with_its_length (void **state) {
     t_ctx_t *ctx = *state;
     const char *page = "<html><body><h1>big</h1></BODY></html>";
@@ -118,7 +105,7 @@ static void test_gzip_page_comes_back_valid_gzip_with_its_length (void **state) 
                                       (const uint8_t *)T_SCRIPT, strlen (T_SCRIPT), &out, &len),
                       1);
     char plain[512];
-    size_t plain_len = s_gunzip (out, len, plain, sizeof plain);
+    size_t plain_len = t_gunzip (out, len, plain, sizeof plain);
     const char *want = "<html><body><h1>big</h1><script>x()</script></BODY></html>";
     assert_int_equal (plain_len, strlen (want));
     assert_memory_equal (plain, want, plain_len);

@@ -24,6 +24,11 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/testlib.h"
+
+/* Descriptors open now; the listing's own is not counted. */
+static int s_count_fds (void) { return t_count_entries ("/proc/self/fd") - 1; }
+
 enum { M_SPAWN, M_FIRST_OUTPUT, M_STOP, M_STATUS, M_LIST, M_N };
 enum {
     C_STARTED,
@@ -61,17 +66,6 @@ static const char *s_helper (void) {
         *slash = '\0';
     }
     return s_helper_dir;
-}
-
-static int s_count_fds (void) {
-    DIR *dir = opendir ("/proc/self/fd");
-    assert_non_null (dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir (dir));)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir (dir);
-    return n - 1; /* the directory's own */
 }
 
 /* No child of ours is left (none alive, none a zombie: waitpid has no child at all) and no

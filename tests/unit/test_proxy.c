@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/testlib.h"
+
 #define T_PORT_BASE 28080
 #define T_TIMEOUT_NS (300 * FB_NS_PER_MS)
 
@@ -114,20 +116,6 @@ static const uint8_t *s_body (const uint8_t *resp, size_t len, size_t *body_len)
     return end + 4;
 }
 
-static size_t s_gunzip (const uint8_t *in, size_t len, uint8_t *out, size_t cap) {
-    z_stream z = {0};
-    assert_int_equal (inflateInit2 (&z, 15 + 16), Z_OK);
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    assert_int_equal (inflate (&z, Z_FINISH), Z_STREAM_END);
-    assert_int_equal (z.avail_in, 0);
-    size_t n = cap - z.avail_out;
-    inflateEnd (&z);
-    return n;
-}
-
 static void test_every_request_is_answered_and_history_keeps_the_last (void **state) {
     (void)state;
     t_env_t env;
@@ -192,7 +180,7 @@ static void test_html_gets_the_script_and_loses_its_csp (void **state) {
     char cl[64];
     snprintf (cl, sizeof cl, "Content-Length: %zu\r\n", body_len);
     assert_non_null (memmem (proxied, plen, cl, strlen (cl)));
-    size_t n = s_gunzip (body, body_len, plain, sizeof plain);
+    size_t n = t_gunzip (body, body_len, plain, sizeof plain);
     const uint8_t *page;
     size_t page_len;
     assert_int_equal (fb_http_origin_body (env.origin, "/page", &page, &page_len), 0);

@@ -643,3 +643,11 @@ void fb_tor_privnet_memory (const fb_tor_privnet_t *self, fb_tor_privnet_memory_
         }
     }
 }
+
+void fb_tor_privnet_memory_counters (const fb_tor_privnet_t *self, int64_t counters[3]) {
+    fb_tor_privnet_memory_t memory;
+    fb_tor_privnet_memory (self, &memory);
+    counters[0] = memory.client_rss;
+    counters[1] = memory.client_hwm;
+    counters[2] = memory.network_rss;
+}

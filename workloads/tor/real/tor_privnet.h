@@ -62,5 +62,8 @@ uint16_t fb_tor_privnet_control_port (const fb_tor_privnet_t *self);
 const char *fb_tor_privnet_cookie_path (const fb_tor_privnet_t *self);
 const char *fb_tor_privnet_dir (const fb_tor_privnet_t *self);
 void fb_tor_privnet_memory (const fb_tor_privnet_t *self, fb_tor_privnet_memory_t *memory);
+/* The same as three counters in a row, as both mode-tor workloads list them: tor_rss (the
+ * client's VmRSS), tor_hwm (its VmHWM), tor_net_rss (every tor of the network). */
+void fb_tor_privnet_memory_counters (const fb_tor_privnet_t *self, int64_t counters[3]);
 
 #endif

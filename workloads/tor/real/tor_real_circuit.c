@@ -119,12 +119,10 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
 static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_mode_t *self = state;
-    fb_tor_privnet_memory_t mem;
-    fb_tor_privnet_memory (self->net, &mem);
     counters[S_C_FAILURES] = fb_tor_failures_take (&self->failed);
-    counters[S_C_TOR_RSS] = mem.client_rss;
-    counters[S_C_TOR_HWM] = mem.client_hwm;
-    counters[S_C_TOR_NET_RSS] = mem.network_rss;
+    _Static_assert(S_C_TOR_HWM == S_C_TOR_RSS + 1 && S_C_TOR_NET_RSS == S_C_TOR_RSS + 2,
+                   "the memory counters stand in a row");
+    fb_tor_privnet_memory_counters (self->net, &counters[S_C_TOR_RSS]);
 }
 
 static void s_mode_teardown (void *state) {
