@@ -21,7 +21,12 @@ done
 pass "hardening present, nothing that breaks spawning"
 
 # The same unit with its paths moved into $WORK (verify checks that ExecStart's program exists).
-mkdir -p etc/keys state
+# The agent and its helper are copied there too, as the package installs them where the unit's
+# user can reach them: the build tree may sit where that user cannot (a home folder of 0700).
+mkdir -p etc/keys state prog
+cp "$AGENT" prog/agent
+cp "$FB_BUILD_DIR/fb-child" prog/fb-child
+AGENT=$WORK/prog/agent
 sed -e "s#/usr/bin/fleetbench-agent#$AGENT#" -e "s#/etc/fleetbench#$WORK/etc#g" \
     -e "s#/var/lib/fleetbench#$WORK/state#g" "$UNIT" >fleetbench-agent.service
 if ! command -v systemd-analyze >/dev/null; then
