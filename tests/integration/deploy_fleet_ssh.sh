@@ -49,7 +49,7 @@ CONF
     SSHD_PID=$LAST_PID
     for ((i = 0; i < 30; i++)); do
         kill -0 "$SSHD_PID" 2>/dev/null || break
-        ss -ltn "sport = :$p" 2>/dev/null | grep -q ":$p" && { SSH_PORT=$p; break; }
+        [[ $(ss -ltn "sport = :$p" 2>/dev/null) == *":$p"* ]] && { SSH_PORT=$p; break; }
         sleep 0.1
     done
     [ -n "$SSH_PORT" ] && break

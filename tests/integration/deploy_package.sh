@@ -54,14 +54,17 @@ pass "$(wc -l <files.txt) files; on PATH only $bin"
 
 # Every file of ours against every file of every Debian 12 package (apt-file's Contents
 # indexes, from apt-file update): one regular expression of all paths, no match wanted.
-if command -v apt-file >/dev/null && apt-file search -F /bin/ls 2>/dev/null | grep -q coreutils; then
+# (Outputs are read whole before grep: `cmd | grep -q` under pipefail fails when grep's early
+# exit kills the writer with SIGPIPE.)
+if command -v apt-file >/dev/null && [[ $(apt-file search -F /bin/ls 2>/dev/null || true) == *coreutils* ]]; then
     # apt-file matches the paths of its indexes, which have no leading slash.
     regex="^($(sed -e 's#^/##' -e 's/[.+]/\\&/g' files.txt | paste -sd '|'))\$"
     clash=$(apt-file search -x "$regex" 2>&1 || true)
     [ -z "$clash" ] || fail "a Debian 12 package has our file: $clash"
     # ...and the check does find a clash when there is one.
-    apt-file search -x '^(usr/bin/coord|usr/bin/make)$' | grep -q '^make:' ||
-        fail "apt-file finds no package for /usr/bin/make: the check would see nothing"
+    control=$(apt-file search -x '^(usr/bin/coord|usr/bin/make)$' 2>&1 || true)
+    grep -q '^make:' <<<"$control" ||
+        fail "apt-file finds no package for /usr/bin/make: the check would see nothing ($control)"
     pass "apt-file: none of the $(wc -l <files.txt) paths is a file of a Debian 12 package"
 else
     echo "SKIP: apt-file has no Contents index (apt-get install apt-file && apt-file update)"

@@ -30,12 +30,7 @@ p99=$("$FB_BUILD_DIR/fb_hlog_write" "$WORK/known.hlog" latency 1000000:1059 1000
 pass "known data: every Total_ percentile equals HdrHistogram's"
 
 # 2. A real run: run.json's percentiles for the host against Java on the host's .hlog.
-port=0
-for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    ss -ltnH "sport = :$p" | grep -q . || { port=$p; break; }
-done
-[ "$port" != 0 ] || fail "no free port found"
+port=$(free_port)
 cat >"$WORK/java.yaml" <<YAML
 name: java
 agents: { expect: 1, join_timeout: 15s, heartbeat_timeout: 5s }

@@ -33,5 +33,6 @@ pass "quick.yaml: exit 0, fleet = sum of hosts"
 [ "$(jq '.workloads[0].metrics[0].rows[0].hosts' bycpu.json)" = 2 ] || fail "both hosts share a CPU model"
 [ "$(jq '.workloads[0].metrics[0].rows[0].p50_ns' bycpu.json)" = "$(jqr '.workloads[0].fleet.metrics.latency.p50')" ] ||
     fail "the group's p50 is not the fleet's exact p50"
-"$COORD" compare "$dir" --ref local-2 --markdown | grep -q 'reference: local-2' || fail "--ref ignored"
+"$COORD" compare "$dir" --ref local-2 --markdown >ref.md || fail "coord compare --markdown failed"
+grep -q 'reference: local-2' ref.md || fail "--ref ignored"
 pass "coord compare: per host, by CPU (exact merge), markdown with --ref"

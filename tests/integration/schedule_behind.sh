@@ -6,12 +6,7 @@
 # took (below the rate), and leave the next workload its planned start.
 . "$(dirname "$0")/lib.sh"
 
-port=0
-for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    ss -ltnH "sport = :$p" | grep -q . || { port=$p; break; }
-done
-[ "$port" != 0 ] || fail "no free port found"
+port=$(free_port)
 cat >"$WORK/behind.yaml" <<YAML
 name: behind
 agents: { expect: 1, join_timeout: 15s, heartbeat_timeout: 5s }
