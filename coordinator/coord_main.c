@@ -75,40 +75,49 @@ static int s_check (const char *path) {
 
 #define S_MAX_REPEAT FB_MAX_REPEAT
 
-/* --repeat N: N whole runs of the scenario, each with fresh local agents, every workload in
- * each (so drift hits them alike); the last judges with every repetition's intervals. A gate
- * with on_inconclusive: rerun adds one more, up to rerun_budget. dir: the last's folder. */
+/* --repeat N: N runs of the scenario, each with fresh local agents, every workload in each
+ * (so drift hits them alike); a workload's own repeat: runs it in the last that many only. The
+ * last judges with every repetition's intervals. A gate with on_inconclusive: rerun adds one
+ * more, up to rerun_budget. dir: the last's folder. */
 static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int repeat,
                           int rerun_budget, char *dir, size_t dir_size, fb_err_t *err) {
     static char prior[1][512];
     bool no_summary = opts->no_summary, rerun_wanted = false;
     FILE *json_out = opts->json_out; /* --json: the last repetition's run.json only */
-    int code = 0, reruns = 0;
+    int code = 0, reruns = 0, total = fb_scenario_repetitions (sc, repeat);
+    fb_scenario_t *sub = malloc (sizeof *sub);
+    if (!sub) {
+        fb_err_set (err, FB_ENOMEM, "out of memory");
+        return 2;
+    }
     opts->prior = prior;
     opts->n_prior = 0;
     opts->rerun_wanted = &rerun_wanted;
-    for (int done = 0; done < repeat; done++) {
-        bool last = done + 1 == repeat;
+    for (int done = 0; done < total + reruns; done++) {
+        bool last = done + 1 == total + reruns;
         opts->intermediate = !last;
         opts->no_summary = no_summary || !last;
         opts->json_out = last ? json_out : NULL;
         opts->reruns_left = last ? rerun_budget - reruns : 0;
         rerun_wanted = false;
-        if (repeat > 1 && !opts->quiet)
-            fprintf (stderr, "coord: repetition %d of %d\n", done + 1, repeat);
-        code = fb_coord_run (sc, opts, dir, dir_size, err);
+        int n = fb_scenario_repetition (sc, repeat, done, sub);
+        if (total > 1 && !opts->quiet)
+            fprintf (stderr, "coord: repetition %d of %d%s%d workload(s)\n", done + 1,
+                     total + reruns, n < sc->n_workloads ? ", " : ", all ", n);
+        code = fb_coord_run (sub, opts, dir, dir_size, err);
         if (code == 2 || code == 3 || !dir[0])
-            return code;
+            break;
         /* each repetition's run.json carries every earlier one's intervals and fleet numbers,
-         * so the next needs only the one before it */
+         * so the next needs only the one before it (a workload runs in every repetition from
+         * its first on) */
         snprintf (prior[0], sizeof prior[0], "%s", dir);
         opts->n_prior = 1;
         if (last && rerun_wanted && reruns < rerun_budget) {
-            reruns++;
-            repeat++; /* an inconclusive gate asked for more data */
+            reruns++; /* an inconclusive gate asked for more data */
             err->msg[0] = '\0';
         }
     }
+    free (sub);
     return code;
 }
 

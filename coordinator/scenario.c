@@ -398,6 +398,9 @@ static int s_parse_run (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario
                            "can schedule (got %s)",
                            max, w->wl->kind, node->text);
     }
+    if ((node = s_get (map, "repeat")) &&
+        s_integer (ctx, node, "repeat", 1, FB_MAX_REPEAT, &w->repeat) != 0)
+        return -1;
     if ((node = s_get (map, "concurrency"))) {
         const char *param = w->wl->concurrency_param;
         if (s_integer (ctx, node, "concurrency", 1, S_MAX_CONCURRENCY, &w->concurrency) != 0)
@@ -436,7 +439,7 @@ static int s_parse_workload (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_sce
                              const s_times_t *defaults) {
     static const char *const known[] = {"name",        "kind",     "params", "rate",
                                         "concurrency", "duration", "warmup", "interval",
-                                        "targets",     "gates",    NULL};
+                                        "targets",     "gates",    "repeat", NULL};
     if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a workload",
                        "{ name: bus-burst, kind: eventbus }") ||
         s_check_keys (ctx, map, known, "a workload") != 0)
@@ -547,6 +550,29 @@ void fb_scenario_destroy (fb_scenario_t **self_p) {
         return;
     free (*self_p);
     *self_p = NULL;
+}
+
+int fb_scenario_workload_repeat (const fb_scenario_t *self, int w, int run_repeat) {
+    return self->workloads[w].repeat > 0 ? self->workloads[w].repeat : run_repeat;
+}
+
+int fb_scenario_repetitions (const fb_scenario_t *self, int run_repeat) {
+    int most = 1;
+    for (int w = 0; w < self->n_workloads; w++)
+        if (fb_scenario_workload_repeat (self, w, run_repeat) > most)
+            most = fb_scenario_workload_repeat (self, w, run_repeat);
+    return most;
+}
+
+int fb_scenario_repetition (const fb_scenario_t *self, int run_repeat, int done,
+                            fb_scenario_t *sub) {
+    int total = fb_scenario_repetitions (self, run_repeat);
+    *sub = *self;
+    sub->n_workloads = 0;
+    for (int w = 0; w < self->n_workloads; w++)
+        if (done >= total - fb_scenario_workload_repeat (self, w, run_repeat))
+            sub->workloads[sub->n_workloads++] = self->workloads[w];
+    return sub->n_workloads;
 }
 
 int64_t fb_scenario_total_ns (const fb_scenario_t *self, int64_t gap_ns) {

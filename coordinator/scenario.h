@@ -26,10 +26,11 @@ typedef struct {
     const fb_workload_t *wl; /* the kind */
     int line, col;           /* where the workload's entry starts */
     int n_params;
-    fb_plan_param_t params[FB_MAX_PLAN_PARAMS];  /* as written, sent to agents */
-    fb_params_t resolved;                        /* parsed and checked against the kind */
-    double rate_per_s;                           /* 0: closed loop */
-    int concurrency;                             /* 0: the kind's default (1, or its param) */
+    fb_plan_param_t params[FB_MAX_PLAN_PARAMS]; /* as written, sent to agents */
+    fb_params_t resolved;                       /* parsed and checked against the kind */
+    double rate_per_s;                          /* 0: closed loop */
+    int concurrency;                            /* 0: the kind's default (1, or its param) */
+    int repeat; /* repetitions of this workload; 0: the run's (repeat:, --repeat) */
     int64_t duration_ns, warmup_ns, interval_ns; /* defaults applied */
     int n_targets;
     fb_target_t targets[FB_MAX_TARGETS];
@@ -60,6 +61,17 @@ fb_scenario_t *fb_scenario_load (const char *path, fb_err_t *err);
 /* Same, from memory; path is only used in messages. */
 fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path, fb_err_t *err);
 void fb_scenario_destroy (fb_scenario_t **self_p);
+
+/* How many repetitions workload w runs when the run has run_repeat: its own repeat:, or the
+ * run's. */
+int fb_scenario_workload_repeat (const fb_scenario_t *self, int w, int run_repeat);
+/* Repetitions of the whole run: the most any workload has (at least 1). */
+int fb_scenario_repetitions (const fb_scenario_t *self, int run_repeat);
+/* The workloads of repetition done (0-based) of a run of run_repeat repetitions, into sub:
+ * repetitions are aligned to the end, so a workload of r repetitions runs in the last r and
+ * every one runs in the last (and in any later: a rerun). Returns how many there are. */
+int fb_scenario_repetition (const fb_scenario_t *self, int run_repeat, int done,
+                            fb_scenario_t *sub);
 
 /* The plan agents receive: every workload with its params as written. */
 /* Warm-up and duration of every workload, plus gap_ns between two workloads; INT64_MAX when the

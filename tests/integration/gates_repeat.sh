@@ -61,3 +61,39 @@ last=$(ls -d results/*/ | tail -n 1)
 [ "$(jq '.workloads[0].samples.runs | length' "$last/run.json")" = 2 ] || fail "the rerun should judge two runs"
 jq -r '.workloads[0].verdicts[0].detail' "$last/run.json" | grep -vq 'one run on each side' || fail "still judged on one run"
 pass "on_inconclusive: rerun: one more repetition, judged with both ($(jq -r '.workloads[0].verdicts[0].verdict' "$last/run.json"))"
+
+# repeat: on a workload: it runs in the last N repetitions; the others in the last one, so the
+# last folder holds every workload, each with its own number of runs.
+rm -rf results baselines
+cat >per.yaml <<YAML
+name: per
+agents: { expect: 1, heartbeat_timeout: 5s }
+defaults: { duration: 1s, warmup: 500ms, interval: 250ms }
+workloads:
+  - name: thrice
+    kind: eventbus
+    params: { publishers: 1, workers: 1, handler_work: 0us }
+    rate: 200/s
+    repeat: 3
+  - name: once
+    kind: eventbus
+    params: { publishers: 1, workers: 1, handler_work: 0us }
+    rate: 200/s
+YAML
+run_coord 0 run per.yaml --bind "$BIND" --local 1
+[ "$(ls results | wc -l)" = 3 ] || fail "repeat: 3 on one workload should make three repetitions"
+first=$(ls -d results/*/ | head -n 1)
+last=$(ls -d results/*/ | tail -n 1)
+[ "$(jq -c '[.workloads[].name]' "$first/run.json")" = '["thrice"]' ] ||
+    fail "the first repetition should run only the repeated workload: $(jq -c '[.workloads[].name]' "$first/run.json")"
+[ "$(jq -c '[.workloads[] | .samples.runs | length]' "$last/run.json")" = '[3,1]' ] ||
+    fail "the last folder should hold 3 runs of thrice and 1 of once: $(jq -c '[.workloads[] | .samples.runs | length]' "$last/run.json")"
+out=$(cat "$WORK/coord.log")
+case "$out" in *"repetition 1 of 3, 1 workload(s)"*) ;; *) fail "no progress line for the partial repetition: $out" ;; esac
+pass "repeat: per workload: 3 repetitions of one, the other in the last, both in the last folder"
+
+sed -i 's/    repeat: 3/    repeat: 33/' per.yaml
+run_coord 2 check per.yaml
+grep -q 'per.yaml:[0-9]*:[0-9]*: repeat must be an integer from 1 to 32' "$WORK/coord.log" ||
+    fail "repeat: 33 should be a file:line:col error: $(cat "$WORK/coord.log")"
+pass "repeat: out of range is a file:line:col error"

@@ -315,6 +315,35 @@ static void test_the_total_of_every_workload_never_wraps (void **state) {
     fb_scenario_destroy (&sc);
 }
 
+/* A workload's repeat: runs it in the last N repetitions of the run; the others (the run's
+ * repeat) in the last ones, so the last repetition holds every workload, in scenario order. */
+static void test_a_workloads_repeat_runs_it_in_the_last_repetitions (void **state) {
+    (void)state;
+    static const char text[] = "name: x\nworkloads:\n"
+                               "  - { name: a, kind: eventbus }\n"
+                               "  - { name: b, kind: eventbus, repeat: 3 }\n"
+                               "  - { name: c, kind: eventbus, repeat: 2 }\n";
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse (text, &err);
+    assert_non_null (sc);
+    assert_int_equal (fb_scenario_repetitions (sc, 1), 3);
+    assert_int_equal (fb_scenario_repetitions (sc, 5), 5); /* the run's repeat is the most */
+    fb_scenario_t *sub = malloc (sizeof *sub);
+    assert_non_null (sub);
+    static const char *const expected[3] = {"b", "b c", "a b c"};
+    for (int done = 0; done < 3; done++) {
+        char names[32] = "";
+        int n = fb_scenario_repetition (sc, 1, done, sub);
+        for (int w = 0; w < n; w++)
+            snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s", w ? " " : "",
+                      sub->workloads[w].name);
+        assert_string_equal (names, expected[done]);
+    }
+    assert_int_equal (fb_scenario_repetition (sc, 1, 3, sub), 3); /* a rerun runs every one */
+    free (sub);
+    fb_scenario_destroy (&sc);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_broken_file_fails_with_its_message_and_position),
@@ -331,6 +360,7 @@ int main (void) {
         cmocka_unit_test (test_text_with_a_nul_byte_is_refused),
         cmocka_unit_test (test_seven_days_is_the_longest_duration),
         cmocka_unit_test (test_the_total_of_every_workload_never_wraps),
+        cmocka_unit_test (test_a_workloads_repeat_runs_it_in_the_last_repetitions),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
