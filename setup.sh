@@ -18,6 +18,7 @@ PACKAGES=(
     tor
     libhdrhistogram-java default-jre-headless
     scdoc man-db groff-base bash-completion lintian debootstrap apt-file
+    chromium fonts-dejavu-core python3-pil
 )
 
 missing=()

@@ -104,3 +104,28 @@ bool fb_escape_name_is_safe (const char *name) {
             return false;
     return true;
 }
+
+void fb_escape_xml (FILE *out, const char *text) {
+    for (const char *p = text; *p; p++) {
+        switch (*p) {
+        case '<':
+            fputs ("&lt;", out);
+            break;
+        case '>':
+            fputs ("&gt;", out);
+            break;
+        case '&':
+            fputs ("&amp;", out);
+            break;
+        case '"':
+            fputs ("&quot;", out);
+            break;
+        case '\'':
+            fputs ("&#39;", out);
+            break;
+        default:
+            if ((unsigned char)*p >= 0x20 || *p == '\t' || *p == '\n')
+                fputc (*p, out);
+        }
+    }
+}

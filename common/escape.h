@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define FB_NAME_MAX 63 /* agent ids and scenario names, in bytes */
 
@@ -22,6 +23,11 @@ bool fb_escape (const char *in, char *out, size_t size, int flags);
 void fb_escape_in_place (char *buf, size_t size);
 /* True when text has a byte fb_escape would change (FB_ESCAPE_TEXT). */
 bool fb_escape_needed (const char *text);
+
+/* Writes text to out as XML/HTML character data or an attribute value: & < > " ' as
+ * entities, control bytes other than tab and newline left out (XML 1.0 has no way to write
+ * them). */
+void fb_escape_xml (FILE *out, const char *text);
 
 /* A name that is safe as a file name and a routing id: 1..FB_NAME_MAX of [A-Za-z0-9_.-],
  * neither "." nor "..". */

@@ -5,7 +5,9 @@
 #include "common/keys.h"
 #include "coordinator/baseline.h"
 #include "coordinator/compare.h"
+#include "coordinator/compare_html.h"
 #include "coordinator/coord.h"
+#include "coordinator/html.h"
 #include "coordinator/scenario.h"
 
 #include <ctype.h>
@@ -25,7 +27,8 @@ static const char *s_usage =
     "                                    keep runs' numbers for gates (baselines/<name>.json);\n"
     "                                    --add adds them to the runs already there\n"
     "       coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown]\n"
-    "                                    hosts side by side, ratios to a reference\n"
+    "                     [--html FILE]  hosts side by side, ratios to a reference\n"
+    "       coord report RUN_DIR         build RUN_DIR/report.html again from its files\n"
     "       coord keygen --out DIR [--agents N | --name NAME]\n"
     "                                    CURVE key pairs: DIR/coordinator.key, DIR/agents/*.key\n"
     "       coord --help | --version\n"
@@ -251,13 +254,40 @@ static int s_baseline (int argc, char **argv) {
     return 0;
 }
 
-/* coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown] */
+/* The comparison as JSON, then as a page at path. */
+static int s_compare_html (const char *const *dirs, int n, const fb_compare_opts_t *opts,
+                           const char *path, fb_err_t *err) {
+    fb_compare_opts_t json_opts = *opts;
+    json_opts.format = FB_COMPARE_JSON;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream (&text, &len);
+    if (!mem)
+        return fb_err_set (err, FB_ENOMEM, "out of memory");
+    int rc = fb_compare (dirs, n, &json_opts, mem, err);
+    fclose (mem);
+    json_error_t jerr;
+    json_t *cmp = rc == 0 ? json_loadb (text, len, 0, &jerr) : NULL;
+    if (rc == 0 && !cmp)
+        rc = fb_err_set (err, FB_EINPUT, "comparison: %s", jerr.text);
+    if (rc == 0)
+        rc = fb_compare_html_write (cmp, path, err);
+    json_decref (cmp);
+    free (text);
+    return rc;
+}
+
+/* coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown]
+ *                          [--html FILE] */
 static int s_compare (int argc, char **argv) {
     fb_compare_opts_t opts = {.by = FB_COMPARE_BY_HOST, .format = FB_COMPARE_TEXT};
     const char **dirs = calloc ((size_t)argc, sizeof *dirs);
+    const char *html = NULL;
     int n = 0;
     for (int i = 1; dirs && i < argc; i++) {
-        if (streq (argv[i], "--json"))
+        if (streq (argv[i], "--html") && i + 1 < argc)
+            html = argv[++i];
+        else if (streq (argv[i], "--json"))
             opts.format = FB_COMPARE_JSON;
         else if (streq (argv[i], "--markdown"))
             opts.format = FB_COMPARE_MARKDOWN;
@@ -285,11 +315,26 @@ static int s_compare (int argc, char **argv) {
     }
     fb_err_t err = {0};
     int rc = fb_compare (dirs, n, &opts, stdout, &err);
+    if (rc == 0 && html)
+        rc = s_compare_html (dirs, n, &opts, html, &err);
     free (dirs);
     if (rc != 0) {
         fprintf (stderr, "coord: %s\n", err.msg);
         return 2;
     }
+    return 0;
+}
+
+/* coord report RUN_DIR: report.html again, from run.json and the hlogs. */
+static int s_report (int argc, char **argv) {
+    if (argc != 2 || argv[1][0] == '-')
+        return s_usage_error ("%s", "usage: coord report RUN_DIR");
+    fb_err_t err = {0};
+    if (fb_html_write_dir (argv[1], &err) != 0) {
+        fprintf (stderr, "coord: %s\n", err.msg);
+        return 2;
+    }
+    printf ("report written: %s/report.html\n", argv[1]);
     return 0;
 }
 
@@ -384,5 +429,7 @@ int main (int argc, char **argv) {
         return s_keygen (argc - 1, argv + 1);
     if (streq (argv[1], "compare"))
         return s_compare (argc - 1, argv + 1);
+    if (streq (argv[1], "report"))
+        return s_report (argc - 1, argv + 1);
     return s_usage_error ("unknown command \"%s\"", argv[1]);
 }

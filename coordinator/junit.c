@@ -1,47 +1,26 @@
 /* junit.c: verdicts and hosts as JUnit XML test cases. */
 #include "coordinator/junit.h"
 
+#include "common/escape.h"
 #include "common/files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-static void s_escaped (FILE *out, const char *text) {
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '<':
-            fputs ("&lt;", out);
-            break;
-        case '>':
-            fputs ("&gt;", out);
-            break;
-        case '&':
-            fputs ("&amp;", out);
-            break;
-        case '"':
-            fputs ("&quot;", out);
-            break;
-        default:
-            if ((unsigned char)*p >= 0x20 || *p == '\t')
-                fputc (*p, out);
-        }
-    }
-}
-
 static void s_case (FILE *out, const char *suite, const char *name, const char *state,
                     const char *detail) {
     fputs ("    <testcase classname=\"", out);
-    s_escaped (out, suite);
+    fb_escape_xml (out, suite);
     fputs ("\" name=\"", out);
-    s_escaped (out, name);
+    fb_escape_xml (out, name);
     fputs ("\">", out);
     if (state) {
         fprintf (out, "<%s message=\"", state);
-        s_escaped (out, detail);
+        fb_escape_xml (out, detail);
         fputs ("\"/>", out);
     } else if (detail[0]) {
         fputs ("<system-out>", out);
-        s_escaped (out, detail);
+        fb_escape_xml (out, detail);
         fputs ("</system-out>", out);
     }
     fputs ("</testcase>\n", out);
@@ -49,7 +28,7 @@ static void s_case (FILE *out, const char *suite, const char *name, const char *
 
 static void s_render (FILE *out, const fb_run_t *run) {
     fputs ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", out);
-    s_escaped (out, run->sc->name);
+    fb_escape_xml (out, run->sc->name);
     fputs ("\">\n  <testsuite name=\"hosts\">\n", out);
     for (int i = 0; i < run->n_hosts; i++) {
         const fb_host_t *h = run->hosts[i];
@@ -62,7 +41,7 @@ static void s_render (FILE *out, const fb_run_t *run) {
     for (int w = 0; w < run->sc->n_workloads; w++) {
         const char *suite = run->sc->workloads[w].name;
         fputs ("  <testsuite name=\"", out);
-        s_escaped (out, suite);
+        fb_escape_xml (out, suite);
         fputs ("\">\n", out);
         for (int v = 0; v < run->n_verdicts[w]; v++) {
             const fb_verdict_t *verdict = &run->verdicts[w][v];

@@ -3,6 +3,7 @@
 
 #include "common/hlog.h"
 #include "common/stats_json.h"
+#include "coordinator/html.h"
 #include "coordinator/junit.h"
 #include "coordinator/report.h"
 #include "coordinator/verdict.h"
@@ -167,9 +168,14 @@ static void s_tell_lost (fb_run_t *run) {
     run->results_error_told = true;
 }
 
-static const char *const s_outputs[] = {"run.json", "report.md", "junit.xml"};
+#define S_OUTPUTS 4
+/* report.html last: it is built from run.json and the hlogs as written. */
+static const char *const s_outputs[S_OUTPUTS] = {"run.json", "report.md", "junit.xml",
+                                                 "report.html"};
 
 static int s_write_output (fb_run_t *run, int i, fb_err_t *err) {
+    if (i == 3)
+        return fb_html_write_dir (run->dir, err);
     if (i == 1)
         return fb_report_write_md (run, err);
     if (i == 2)
@@ -199,11 +205,11 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
                 s_lost (run, e.msg);
         }
     /* A file that fails changes the outcome the others carry: those are written again. */
-    bool written[3] = {false, false, false};
+    bool written[S_OUTPUTS] = {false};
     for (int pass = 0; pass < 2; pass++) {
         bool told = run->results_error[0] != '\0';
         s_tell_lost (run);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < S_OUTPUTS; i++) {
             if (pass == 1 && !written[i])
                 continue;
             e = (fb_err_t){0};
@@ -215,7 +221,7 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
             break;
     }
     s_tell_lost (run);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < S_OUTPUTS; i++)
         if (!written[i]) { /* no file rather than one that tells another story */
             char path[700];
             snprintf (path, sizeof path, "%s/%s", run->dir, s_outputs[i]);

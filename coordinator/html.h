@@ -1,0 +1,20 @@
+/* html.h: report.html, one self-contained page (inline SVG and CSS, no script, no request to
+ * anything) built from a results folder's run.json and .hlog files. The end of a run and
+ * `coord report RUN_DIR` build it the same way, from the same files. */
+#ifndef FB_HTML_H
+#define FB_HTML_H
+
+#include "common/err.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+/* Reads dir/run.json and dir/<host>.<workload>.hlog, writes dir/report.html (temp name, then
+ * rename). A missing, half-written or damaged file is an error naming it. */
+int fb_html_write_dir (const char *dir, fb_err_t *err);
+
+/* The page's head (title escaped, the stylesheet inline) and its end. */
+void fb_html_begin (FILE *out, const char *title);
+void fb_html_end (FILE *out);
+
+#endif
