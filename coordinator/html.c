@@ -327,13 +327,14 @@ static int s_series_add (s_series_t *s, double t, const fb_hist_t *h, double len
 /* Reads dir/host.workload.hlog's latency rows; a host without the file has no series. */
 static int s_read_hlog (const char *dir, const char *host, const char *workload, s_series_t *s,
                         fb_err_t *err) {
-    char path[700], line[1 << 16];
+    char path[700], *line = NULL;
+    size_t cap = 0;
     snprintf (path, sizeof path, "%s/%s.%s.hlog", dir, host, workload);
     FILE *f = fopen (path, "r");
     if (!f)
         return errno == ENOENT ? 0 : fb_err_set (err, FB_ESYS, "%s: %s", path, strerror (errno));
     int rc = 0, lineno = 0;
-    while (rc == 0 && fgets (line, sizeof line, f)) {
+    while (rc == 0 && getline (&line, &cap, f) >= 0) {
         lineno++;
         fb_hlog_row_t row = {0};
         int got = fb_hlog_parse_line (line, &row, NULL, err);
@@ -347,6 +348,7 @@ static int s_read_hlog (const char *dir, const char *host, const char *workload,
             fb_hist_destroy (&row.hist);
         }
     }
+    free (line);
     fclose (f);
     return rc;
 }

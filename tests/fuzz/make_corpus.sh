@@ -13,7 +13,7 @@ src=../..
 corpus=corpus
 
 rm -rf "$corpus"
-mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow}
+mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow,report}
 
 cmake --build "$build" --target gen_corpus >/dev/null
 "$build/gen_corpus" "$corpus" "$src/examples/quick.yaml"
@@ -55,6 +55,12 @@ jq -c '.workloads[0].hosts | to_entries[0].value' "$run/run.json" > "$corpus/sta
 jq -c '{fleetbench, run_id, scenario: {name: .scenario.name}, workloads: [.workloads[0] |
         {name, kind, fleet: (.fleet | .metrics |= {latency})}]}' "$run/run.json" \
     > "$corpus/stats_json/run-cut.json"
+
+# A run.json for report.html: one workload, one host, metrics with latency only, no
+# per-interval samples (the report does not read them).
+jq -c '.workloads = [.workloads[0] | del(.samples) | .fleet.metrics |= {latency}
+        | .hosts |= (to_entries[0:1] | map(.value.metrics |= {latency}) | from_entries)]
+       | .hosts = .hosts[0:1]' "$run/run.json" > "$corpus/report/run-one-host.json"
 
 # Allow-lists (agent --allow): a few written by hand.
 printf 'sleep-1: [/bin/sleep, "1"]\nmake:    [make, -C, /srv/app, build]\n' > "$corpus/allow/two"
