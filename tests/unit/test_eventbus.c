@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -149,6 +150,32 @@ static void test_every_handler_call_is_measured_once (void **state) {
     assert_int_equal (fb_hist_count (bus.metrics[0]), expected);
     assert_int_equal (fb_hist_count (bus.metrics[1]), expected);
     assert_true (bus.totals[C_PEAK_THREADS] >= 2);
+    s_bus_teardown (&bus);
+}
+
+/* handler_sleep waits off the CPU: every call completes at least that long after it was
+ * dispatched, while the process spends a small part of that time on a CPU. */
+static void test_handler_sleep_waits_without_spending_cpu (void **state) {
+    (void)state;
+    t_bus_t bus;
+    const char *pairs[] = {"workers",  "2",     "mix",          "logline", "handlers",      "1",
+                           "overflow", "block", "handler_work", "0us",     "handler_sleep", "5ms",
+                           NULL};
+    s_bus_setup (&bus, pairs);
+    struct timespec cpu0, cpu1;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+    assert_int_equal (s_publish (&bus, 1, 100), 0);
+    s_bus_settle (&bus, 100);
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+    assert_int_equal (bus.totals[C_HANDLED], 100);
+    /* completion - dispatch is at least the sleep: the smallest completion is >= 5 ms */
+    assert_true (fb_hist_min (bus.metrics[1]) >= 5 * FB_NS_PER_MS);
+    int64_t cpu_ns = (cpu1.tv_sec - cpu0.tv_sec) * FB_NS_PER_S + (cpu1.tv_nsec - cpu0.tv_nsec);
+    int64_t slept_ns = 100 * 5 * FB_NS_PER_MS;
+    if (cpu_ns * 2 >= slept_ns)
+        print_error ("%lld ns of CPU for %lld ns of sleeping handlers\n", (long long)cpu_ns,
+                     (long long)slept_ns);
+    assert_true (cpu_ns * 2 < slept_ns);
     s_bus_teardown (&bus);
 }
 
@@ -327,6 +354,7 @@ int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_descriptor_names_publishers_as_concurrency),
         cmocka_unit_test (test_every_handler_call_is_measured_once),
+        cmocka_unit_test (test_handler_sleep_waits_without_spending_cpu),
         cmocka_unit_test (test_default_params_spawn_on_overflow_and_account_every_call),
         cmocka_unit_test (test_handlers_override_sets_calls_per_event),
         cmocka_unit_test (test_peak_mix_calls_between_one_and_five_handlers),

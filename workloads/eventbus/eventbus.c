@@ -103,7 +103,7 @@ struct s_bus {
     s_handler_fn **handler_store;
     int mix_weights[S_NTYPES], mix_total;
     int dispatch, overflow;
-    int64_t handler_work_ns;
+    int64_t handler_work_ns, handler_sleep_ns;
 
     s_queue_t queue;
     s_worker_t *workers;
@@ -139,6 +139,8 @@ static const fb_param_spec_t s_params[] = {
      "queue full: spawn a thread for the call (Brummer), block for room, or drop it"},
     {"handler_work", FB_PARAM_DURATION, "10us", 0, 1e9, NULL,
      "busy CPU time each handler call spends"},
+    {"handler_sleep", FB_PARAM_DURATION, "0us", 0, 1e9, NULL,
+     "time each handler call sleeps off the CPU, after handler_work (the seed's time.Sleep)"},
     {"mix", FB_PARAM_ENUM, "peak", 0, 0, "peak|logline",
      "event types published: the seed's peak session mix, or only LogLine"},
     {"handlers", FB_PARAM_INT, "0", 0, 64, NULL,
@@ -168,7 +170,8 @@ static void s_thread_ended (s_bus_t *self) { atomic_fetch_sub (&self->alive_thre
 /* ---- handlers --------------------------------------------------------------------------- */
 
 /* Every subscriber is this handler: it burns handler_work of CPU, as a handler that formats,
- * filters or renders would, and records when it started and ended. */
+ * filters or renders would, then sleeps handler_sleep, as one that waits on I/O (or the seed's
+ * benchmark handler, time.Sleep (10us)) would, and records when it started and ended. */
 static void s_handler_busy (s_bus_t *self, const s_call_t *call, int shard) {
     int64_t start_ns = fb_clock_now_ns ();
     fb_hist_record_atomic (self->dispatch_hist[shard], start_ns - call->publish_ns);
@@ -177,6 +180,8 @@ static void s_handler_busy (s_bus_t *self, const s_call_t *call, int shard) {
         while (fb_clock_now_ns () < until_ns)
             ;
     }
+    if (self->handler_sleep_ns > 0)
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + self->handler_sleep_ns);
     fb_hist_record_atomic (self->completion_hist[shard], fb_clock_now_ns () - call->publish_ns);
     atomic_fetch_add_explicit (&self->handled, 1, memory_order_release);
 }
@@ -420,6 +425,7 @@ static int s_read_params (s_bus_t *self, const fb_params_t *params) {
     self->dispatch = (int)fb_params_num (params, "dispatch");
     self->overflow = (int)fb_params_num (params, "overflow");
     self->handler_work_ns = (int64_t)fb_params_num (params, "handler_work");
+    self->handler_sleep_ns = (int64_t)fb_params_num (params, "handler_sleep");
     self->nworkers = (int)fb_params_num (params, "workers");
     if (self->nworkers == 0)
         self->nworkers = s_default_workers ();
