@@ -2,7 +2,7 @@
 # run length: a baseline of B runs of one build, then K runs of the same build judged against
 # it (A/A: any failed gate is a false alarm) and K runs with a 25 % regression injected (A/B:
 # a failed gate is a detection). Prints the false-alarm, detection and inconclusive rates at
-# the default confidence (95 %) for a gate `{ metric: p95, max_regression: 10% }`. Not a test:
+# the default confidence (95 %) for a p95 gate at several thresholds. Not a test:
 # minutes of wall time, and the figures are this machine's.
 #   bash bench/gate_truth.sh [BUILD_DIR]
 #   env: K (10), B (5), LENGTHS ("2s 5s"), REPEAT (1: --repeat of each judged run),
@@ -59,8 +59,12 @@ one() { # one [ARGS...]: runs, prints "verdict ratio lo hi"
         "$d/run.json"
     rm -rf r
 }
-printf '%-7s %-6s %-9s %-12s %-13s %-12s %-13s %-s\n' length runs "A/A fail" "A/A inconcl" \
-    "A/B detected" "A/B inconcl" "A/B ratio" "A/A ratio"
+# The ratio's interval does not depend on the gate's threshold, so every judged run's interval
+# gives the verdict at each of THRESHOLDS: failed when lo > 1 + T, held when hi <= 1 + T,
+# inconclusive otherwise (the rule coord applies; its own verdict at 10 % is checked against it).
+THRESHOLDS=${THRESHOLDS:-"5 10 20"}
+printf '%-7s %-6s %-10s %-9s %-12s %-13s %-12s %-10s %-s\n' length runs threshold "A/A fail" \
+    "A/A inconcl" "A/B detected" "A/B inconcl" "A/B ratio" "A/A ratio"
 for len in $LENGTHS; do
     rm -rf baselines base
     mkdir base
@@ -70,23 +74,31 @@ for len in $LENGTHS; do
             >/dev/null 2>&1 || true
     done
     "$build/coord" baseline save base/*/ >/dev/null
-    aa_fail=0 aa_inc=0 ab_fail=0 ab_inc=0 ab_sum=0 aa_sum=0
+    : >aa.txt
+    : >ab.txt
     for ((i = 0; i < K; i++)); do
         scenario "$len" "$base"
-        read -r v ratio _ _ < <(one)
-        [ "$v" = failed ] && aa_fail=$((aa_fail + 1))
-        [ "$v" = inconclusive ] && aa_inc=$((aa_inc + 1))
-        aa_sum=$(awk "BEGIN { print $aa_sum + $ratio }")
+        one >>aa.txt
         scenario "$len" "$regressed"
-        read -r v ratio _ _ < <(one --allow-different params)
-        [ "$v" = failed ] && ab_fail=$((ab_fail + 1))
-        [ "$v" = inconclusive ] && ab_inc=$((ab_inc + 1))
-        ab_sum=$(awk "BEGIN { print $ab_sum + $ratio }")
+        one --allow-different params >>ab.txt
     done
-    printf '%-7s %-6s %-9s %-12s %-13s %-12s %-13s %-s\n' "$len" "$B+$REPEAT" \
-        "$((100 * aa_fail / K))%" "$((100 * aa_inc / K))%" "$((100 * ab_fail / K))%" \
-        "$((100 * ab_inc / K))%" "$(awk "BEGIN { printf \"%.2fx\", $ab_sum / $K }")" \
-        "$(awk "BEGIN { printf \"%.2fx\", $aa_sum / $K }")"
+    for f in aa.txt ab.txt; do # coord's verdicts (at 10 %) agree with the rule
+        awk '$1 != "skipped" && $1 != "incomparable" {
+                v = $3 > 1.10 ? "failed" : ($4 <= 1.10 ? "held" : "inconclusive")
+                if (v != $1) { print "gate_truth.sh: coord said " $1 " for " $0 > "/dev/stderr"; bad = 1 }
+             } END { exit bad }' "$f"
+    done
+    for t in $THRESHOLDS; do
+        rates() { # FILE -> "failed% inconclusive% mean-ratio"
+            awk -v lim="$(awk "BEGIN { print 1 + $t / 100 }")" '
+                { n++; sum += $2; if ($3 > lim) f++; else if ($4 > lim) i++ }
+                END { printf "%d%% %d%% %.2fx\n", 100 * f / n, 100 * i / n, sum / n }' "$1"
+        }
+        read -r aa_f aa_i aa_r < <(rates aa.txt)
+        read -r ab_f ab_i ab_r < <(rates ab.txt)
+        printf '%-7s %-6s %-10s %-9s %-12s %-13s %-12s %-10s %-s\n' "$len" "$B+$REPEAT" "$t%" \
+            "$aa_f" "$aa_i" "$ab_f" "$ab_i" "$ab_r" "$aa_r"
+    done
 done
 echo "$WORKLOAD: K=$K judged runs per cell (each --repeat $REPEAT), baseline of B=$B runs," \
     "$base vs $regressed ($([ "$WORKLOAD" = log ] && echo "lines searched" || echo "us of handler work"))"
