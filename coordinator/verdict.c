@@ -310,12 +310,14 @@ static void s_schedule (fb_run_t *run, int w, int *failed) {
     int64_t ops = ops_i >= 0 ? fleet->counters[ops_i] : 0;
     int64_t missed = missed_i >= 0 ? fleet->counters[missed_i] : 0;
     fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
+    memset (v, 0, sizeof *v);
     v->schedule = true;
     snprintf (v->text, sizeof v->text, "schedule: %.0f/s per host, every operation started",
               sw->rate_per_s);
     v->expected = 0;
     v->actual = (double)missed;
     v->state = missed > 0 ? FB_VERDICT_FAILED : FB_VERDICT_HELD;
+    v->counts_as_failed = v->state == FB_VERDICT_FAILED; /* run.json and junit.xml read it */
     if (missed > 0)
         snprintf (v->detail, sizeof v->detail,
                   "the generator fell behind: %lld of %lld planned operations missed (not "
@@ -323,7 +325,7 @@ static void s_schedule (fb_run_t *run, int w, int *failed) {
                   (long long)missed, (long long)(ops + missed));
     else
         snprintf (v->detail, sizeof v->detail, "0 missed, %lld operations", (long long)ops);
-    *failed += v->state == FB_VERDICT_FAILED;
+    *failed += v->counts_as_failed;
 }
 
 int fb_verdict_judge (fb_run_t *run) {
