@@ -1,11 +1,12 @@
 /* fuzz_baseline.c: a baseline file as `coord run` reads it before and after a run, judged
- * against the gates of tests/fuzz/baseline.yaml. The bytes are written to a file and go
- * through fb_verdict_check_baseline (load, format, scenario, every gated workload's samples),
- * then what a gate reads: fb_baseline_load_for, the fleet stats, the per-interval samples
- * (base64 HdrHistogram V2), the comparability check (fingerprints, params, rate, build), and
- * the bootstrap comparison handed the decoded samples (100 resamples, and only when the input
- * holds at most S_MAX_INTERVALS intervals and S_MAX_BUCKETS buckets, so each input's work is
- * bounded). A baseline check_baseline accepted must not be refused later by the gates. */
+ * against the gates of tests/fuzz/baseline.yaml. The bytes are written to a memory file
+ * (memfd, read by its /proc/self/fd path: no disk, whose stalls on a loaded machine would
+ * pass for hangs) and go through fb_verdict_check_baseline (load, format, scenario, every gated
+ * workload's samples), then what a gate reads: fb_baseline_load_for, the fleet stats, the
+ * per-interval samples (base64 HdrHistogram V2), the comparability check (fingerprints, params,
+ * rate, build), and the bootstrap comparison handed the decoded samples (100 resamples, and only
+ * when the input holds at most S_MAX_INTERVALS intervals and S_MAX_BUCKETS buckets, so each input's
+ * work is bounded). A baseline check_baseline accepted must not be refused later by the gates. */
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
 #include "coordinator/inference.h"
@@ -16,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define S_MAX_INTERVALS 256
@@ -26,8 +28,8 @@ static char s_path[64];
 static int s_fd = -1;
 
 static void s_cleanup (void) {
-    if (s_path[0])
-        unlink (s_path);
+    if (s_fd >= 0)
+        close (s_fd);
     fb_scenario_destroy (&s_sc);
 }
 
@@ -35,9 +37,9 @@ static void s_setup (void) {
     fb_err_t err = {0};
     s_sc = fb_scenario_load (FB_FUZZ_DIR "/baseline.yaml", &err);
     FB_FUZZ_CHECK (s_sc != NULL, "the fuzz scenario does not load: %s", err.msg);
-    snprintf (s_path, sizeof s_path, "/tmp/fb-fuzz-baseline.XXXXXX");
-    s_fd = mkstemp (s_path);
-    FB_FUZZ_CHECK (s_fd >= 0, "cannot make a temp file");
+    s_fd = memfd_create ("fuzz-baseline.json", 0);
+    FB_FUZZ_CHECK (s_fd >= 0, "cannot make a memory file");
+    snprintf (s_path, sizeof s_path, "/proc/self/fd/%d", s_fd);
     atexit (s_cleanup);
 }
 
