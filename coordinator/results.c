@@ -144,8 +144,9 @@ static json_t *s_run_json (const fb_run_t *run) {
         fb_verdict_workload_json (run, w, wj); /* intervals: what baselines and CIs need */
         json_array_append_new (workloads, wj);
     }
-    return json_pack ("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}", "fleetbench",
-                      FB_VERSION, "run_id", run->run_id, "scenario", "name", run->sc->name, "path",
+    return json_pack ("{s:i,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}",
+                      "schema_version", FB_RESULTS_SCHEMA_VERSION, "fleetbench", FB_VERSION,
+                      "run_id", run->run_id, "scenario", "name", run->sc->name, "path",
                       run->sc->path, "started", started, "finished", finished, "outcome",
                       run->exit_code == 0   ? "passed"
                       : run->exit_code == 1 ? "failed"

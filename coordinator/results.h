@@ -8,6 +8,11 @@
 
 #include <stdio.h>
 
+/* run.json's "schema_version": raised when a field is removed, renamed, or changes its type,
+ * unit or meaning; a new field comes with docs/run-json.schema.json in the same commit and
+ * does not raise it (docs/run-json.md). */
+#define FB_RESULTS_SCHEMA_VERSION 1
+
 /* Appends one metric of a report to <dir>/<host>.<workload>.hlog, opened only for this write.
  * Returns -1 with err naming the file the first time a write to it fails (the file is then
  * removed, no more is written to it, and the run will exit 3); 0 otherwise. */

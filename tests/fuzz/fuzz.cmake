@@ -29,6 +29,8 @@ foreach(src ${FB_FUZZ_SOURCES})
   target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined ${FB_FUZZ_SAN_FLAGS})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(${name} PRIVATE fleetbench)
+  # Where a target finds what it reads besides its input (fuzz_baseline: baseline.yaml).
+  target_compile_definitions(${name} PRIVATE FB_FUZZ_DIR="${CMAKE_SOURCE_DIR}/tests/fuzz")
   list(APPEND FB_FUZZ_TARGETS ${name})
 endforeach()
 # `cmake --build build-fuzz --target fuzz` builds only the fuzzers (what ./fuzz.sh needs).

@@ -3,8 +3,9 @@
 # a format changes, then commit the result; ./fuzz.sh never writes there).
 #   tests/fuzz/make_corpus.sh BUILD_DIR RUN_DIR
 # BUILD_DIR: a tree configured with FB_FUZZ=ON (for gen_corpus, which writes the wire, hist and
-# small stats seeds). RUN_DIR: results of `coord run examples/quick.yaml` (its run.json and .hlog
-# give the real-world stats and hlog seeds). Needs jq and base64.
+# small stats seeds, and for coord, which runs baseline.yaml for the baseline seeds). RUN_DIR:
+# results of `coord run examples/quick.yaml` (its run.json and .hlog give the real-world stats
+# and hlog seeds). Needs jq and base64.
 set -euo pipefail
 build=$1
 run=$2
@@ -13,7 +14,7 @@ src=../..
 corpus=corpus
 
 rm -rf "$corpus"
-mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow,report}
+mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow,report,baseline}
 
 cmake --build "$build" --target gen_corpus >/dev/null
 "$build/gen_corpus" "$corpus" "$src/examples/quick.yaml"
@@ -61,6 +62,31 @@ jq -c '{fleetbench, run_id, scenario: {name: .scenario.name}, workloads: [.workl
 jq -c '.workloads = [.workloads[0] | del(.samples) | .fleet.metrics |= {latency}
         | .hosts |= (to_entries[0:1] | map(.value.metrics |= {latency}) | from_entries)]
        | .hosts = .hosts[0:1]' "$run/run.json" > "$corpus/report/run-one-host.json"
+# Baselines: two runs of baseline.yaml (one local agent), saved by `coord baseline save` as one
+# and as two runs, then cut to what a gate reads (a whole one is ~130 KB: too slow to mutate):
+# the open-loop workload of the one-run baseline whole, and both workloads of the two-run one
+# with one interval per run and the latency metric only.
+cmake --build "$build" --target coord agent >/dev/null
+scenario=$PWD/baseline.yaml
+coord=$(cd "$build" && pwd)/coord
+tmp=$(mktemp -d)
+cut='{fleetbench_baseline, fleetbench, run_id, scenario: {name: .scenario.name}, runs,
+      workloads: [.workloads[] | {name, kind, params, rate_per_s, fleet, samples}]}'
+(
+    cd "$tmp"
+    for i in 1 2; do
+        "$coord" run "$scenario" --bind 'tcp://127.0.0.1:*' --local 1 --quiet >/dev/null
+        sleep 1 # run ids carry the second
+    done
+    set -- results/*/
+    "$coord" baseline save "$1" >/dev/null && cp baselines/fuzz-baseline.json one-run.json
+    "$coord" baseline save "$1" "$2" >/dev/null
+)
+jq -c "$cut | .workloads |= .[:1]" "$tmp/one-run.json" > "$corpus/baseline/one-run-open.json"
+jq -c "$cut | .workloads |= map(.samples.runs |= map(.intervals |= (.[:1] | map(.metrics |=
+       {latency}))) | .fleet.metrics |= {latency})" "$tmp/baselines/fuzz-baseline.json" \
+    > "$corpus/baseline/two-runs-small.json"
+rm -rf "$tmp"
 
 # Allow-lists (agent --allow): a few written by hand.
 printf 'sleep-1: [/bin/sleep, "1"]\nmake:    [make, -C, /srv/app, build]\n' > "$corpus/allow/two"

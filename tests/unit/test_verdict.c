@@ -1,6 +1,10 @@
 /* test_verdict.c: the headline counts the verdicts it speaks of. */
 #include "coordinator/verdict.h"
 
+#include "common/b64.h"
+#include "coordinator/baseline.h"
+
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -91,6 +96,60 @@ static void test_no_verdicts_says_so (void **state) {
     free (f);
 }
 
+/* One interval whose metrics are named prefix0..prefix(n-1), each one sample of 100 ns. */
+static json_t *s_samples_json (const char *prefix, int n) {
+    fb_hist_t *h = fb_hist_new_default (NULL);
+    assert_non_null (h);
+    fb_hist_record (h, 100);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    assert_int_equal (fb_hist_encode (h, &bytes, &len, NULL), 0);
+    char *b64 = fb_b64_encode (bytes, len);
+    assert_non_null (b64);
+    json_t *metrics = json_object ();
+    for (int m = 0; m < n; m++) {
+        char name[32];
+        snprintf (name, sizeof name, "%s%d", prefix, m);
+        json_object_set_new (metrics, name, json_string (b64));
+    }
+    free (b64);
+    free (bytes);
+    fb_hist_destroy (&h);
+    return json_pack ("{s:[{s:[{s:i,s:i,s:i,s:i,s:o}]}]}", "runs", "intervals", "slot", 0, "ops", 1,
+                      "errors", 0, "length_ns", 1000, "metrics", metrics);
+}
+
+/* Two gated workloads of five metrics each: ten names in all, more than one workload may
+ * hold (FB_MAX_METRICS), yet each workload's samples are fine, and so is the baseline. */
+static void test_check_baseline_reads_each_workload_on_its_own (void **state) {
+    (void)state;
+    const char *yaml = "name: two\n"
+                       "workloads:\n"
+                       "  - { name: a, kind: eventbus, gates: [ { metric: p50, max_regression: "
+                       "20% } ] }\n"
+                       "  - { name: b, kind: eventbus, gates: [ { metric: p50, max_regression: "
+                       "20% } ] }\n";
+    fb_err_t err = {0};
+    fb_scenario_t *sc = fb_scenario_parse (yaml, strlen (yaml), "two.yaml", &err);
+    assert_non_null (sc);
+    json_t *baseline = json_pack (
+        "{s:i,s:{s:s},s:[{}],s:[{s:s,s:o},{s:s,s:o}]}", "fleetbench_baseline", FB_BASELINE_FORMAT,
+        "scenario", "name", "two", "runs", "workloads", "name", "a", "samples",
+        s_samples_json ("m", 5), "name", "b", "samples", s_samples_json ("n", 5));
+    assert_non_null (baseline);
+    char path[] = "/tmp/fb-test-baseline.XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    assert_int_equal (json_dump_file (baseline, path, 0), 0);
+    int rc = fb_verdict_check_baseline (sc, path, &err);
+    unlink (path);
+    json_decref (baseline);
+    fb_scenario_destroy (&sc);
+    if (rc != 0)
+        fail_msg ("refused: %s", err.msg);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_held_targets_and_a_skipped_gate_are_counted),
@@ -98,6 +157,7 @@ int main (void) {
         cmocka_unit_test (test_schedule_verdicts_are_named_as_such),
         cmocka_unit_test (test_inconclusive_and_incomparable_gates_are_named),
         cmocka_unit_test (test_no_verdicts_says_so),
+        cmocka_unit_test (test_check_baseline_reads_each_workload_on_its_own),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,133 @@
+# run.json of real runs is valid against docs/run-json.schema.json (JSON Schema 2020-12, checked
+# with Debian's python3-jsonschema): repetitions with their samples, gates judged against a
+# baseline (intervals, ratio, limit), a suspect host, a failed schedule, an incomplete run, and
+# examples/quick.yaml.
+# The schema is closed: a renamed field, a missing one or a wrong type fails validation.
+source "$(dirname "$0")/lib.sh"
+SCHEMA=$FB_SOURCE_DIR/docs/run-json.schema.json
+BIND="tcp://127.0.0.1:*"
+PY=
+for p in /usr/bin/python3 python3; do
+    if "$p" -c 'import jsonschema' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || fail "no python3 with jsonschema (setup.sh installs python3-jsonschema)"
+
+# validate FILE...: 0 when every file is valid; the errors of each invalid one on stdout.
+validate() {
+    "$PY" - "$SCHEMA" "$@" <<'PY'
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(schema)
+bad = 0
+for path in sys.argv[2:]:
+    errors = list(validator.iter_errors(json.load(open(path))))
+    for e in errors[:5]:
+        print("%s: %s: %s" % (path, "/".join(map(str, e.absolute_path)), e.message[:300]))
+    bad += bool(errors)
+sys.exit(1 if bad else 0)
+PY
+}
+keep() { cp "$(run_dir)/run.json" "$1.json"; mv "$(run_dir)" "run-$1"; }
+# run_judged ARGS...: coord run, passed or failed (exit 0 or 1): on a loaded machine an
+# open-loop schedule can fall behind and fail the run, which changes nothing for the schema.
+run_judged() {
+    set +e
+    timeout 150 "$COORD" run "$@" >coord.log 2>&1
+    local code=$?
+    set -e
+    [ $code = 0 ] || [ $code = 1 ] || fail "coord run $* exited $code: $(tail -5 coord.log)"
+}
+
+cat >rj.yaml <<'YAML'
+name: rj
+agents: { expect: 1, heartbeat_timeout: 5s }
+defaults: { duration: 1s, warmup: 250ms, interval: 250ms }
+workloads:
+  - name: bus
+    kind: eventbus
+    params: { publishers: 1, workers: 2, handler_work: 0us }
+    rate: 400/s
+    targets: [ "p99 < 10s", "throughput >= 1/s" ]
+    gates: [ { metric: p50, max_regression: 100000% }, { metric: rss, max_regression: 1000% } ]
+  - name: closed
+    kind: eventbus
+    params: { publishers: 1, workers: 1, handler_work: 0us }
+    targets: [ "errors < 1%" ]
+YAML
+
+# 1. Two repetitions: the last carries both runs' intervals; gates skipped (no baseline).
+run_judged rj.yaml --bind "$BIND" --local 1 --quiet --repeat 2
+[ "$(ls results | wc -l)" = 2 ] || fail "--repeat 2 should leave two results folders"
+first=$(ls -d results/*/ | head -n 1)
+cp "$first/run.json" rep1.json
+rm -rf "$first"
+[ "$(jqr '.workloads[0].samples.runs | length')" = 2 ] || fail "the last repetition should carry two runs"
+[ "$(jqr '.schema_version')" = 1 ] || fail "no schema_version 1 in run.json"
+keep rep2
+validate rep1.json rep2.json >errors.txt || fail "repeated runs: $(cat errors.txt)"
+pass "two repetitions with samples: valid"
+
+# 2. Gates judged against a baseline of both repetitions: intervals, ratio and limit.
+"$COORD" baseline save run-rep2 >save.log 2>&1 || fail "baseline save failed: $(cat save.log)"
+run_judged rj.yaml --bind "$BIND" --local 1 --quiet
+[ "$(jqr '.workloads[0].verdicts[] | select(.type == "gate") | .verdict' | grep -c -v skipped)" = 2 ] ||
+    fail "both gates should be judged: $(jqr '.workloads[0].verdicts')"
+[ "$(jqr '[.workloads[0].verdicts[] | select(has("ratio"))] | length')" = 1 ] || fail "the p50 gate has no ratio"
+keep gated
+validate gated.json >errors.txt || fail "gated run: $(cat errors.txt)"
+pass "gates against a baseline: valid"
+
+# 3. A suspect host with a failed schedule (see suspect_host.sh).
+cat >slow.yaml <<'YAML'
+name: slow
+agents: { expect: 1, heartbeat_timeout: 5s }
+defaults: { duration: 2s, warmup: 0s, interval: 1s }
+workloads:
+  - name: blocked
+    kind: eventbus
+    params: { publishers: 1, workers: 1, queue: 1, overflow: block, handler_work: 2ms, mix: logline }
+    rate: 200/s
+YAML
+run_coord 1 run slow.yaml --bind "$BIND" --local 1 --quiet
+[ "$(jqr '.hosts[0].suspect | length > 0')" = true ] || fail "the host should be suspect"
+keep suspect
+validate suspect.json >errors.txt || fail "suspect host: $(cat errors.txt)"
+pass "suspect host, failed schedule: valid"
+
+# 4. Incomplete: one of two agents joins.
+sed 's/expect: 1/expect: 2, join_timeout: 2s/' rj.yaml >rj2.yaml
+run_coord 3 run rj2.yaml --bind "$BIND" --local 1 --quiet
+[ "$(jqr '.outcome')" = incomplete ] || fail "the outcome should be incomplete"
+keep incomplete
+validate incomplete.json >errors.txt || fail "incomplete run: $(cat errors.txt)"
+pass "incomplete run: valid"
+
+# 5. The README's first run (examples/quick.yaml, two local agents).
+run_judged "$FB_SOURCE_DIR/examples/quick.yaml" --bind "$BIND" --quiet
+keep quick
+validate quick.json >errors.txt || fail "examples/quick.yaml: $(cat errors.txt)"
+pass "examples/quick.yaml: valid"
+
+# 6. The schema catches a renamed, missing or mistyped field, at every level.
+n=0
+for edit in \
+    '.run_id as $v | del(.run_id) | .runid = $v' \
+    'del(.schema_version)' \
+    '.schema_version = 2' \
+    '.hosts[0].fingerprint.cpu = .hosts[0].fingerprint.cpu_model | del(.hosts[0].fingerprint.cpu_model)' \
+    '.workloads[0].rate = .workloads[0].rate_per_s | del(.workloads[0].rate_per_s)' \
+    '.workloads[0].fleet.metrics.latency.p999 = 1' \
+    '.workloads[0].fleet.throughput = "400/s"' \
+    '.workloads[0].hosts["local-1"].ci.p50.low = 1' \
+    '.workloads[0].verdicts[0].failed = .workloads[0].verdicts[0].counts_as_failed | del(.workloads[0].verdicts[0].counts_as_failed)' \
+    '(.workloads[0].verdicts[] | select(has("ratio"))).ratio.hi = "1.2"' \
+    '.workloads[0].samples.runs[0].intervals[0].length = 1' \
+    '.workloads[0].params.workers = 2' \
+    '.outcome = "ok"'; do
+    n=$((n + 1))
+    jq "$edit" gated.json >mutated.json || fail "jq: $edit"
+    if validate mutated.json >errors.txt; then fail "the schema accepts a run.json edited by: $edit"; fi
+done
+pass "$n edited run.json files: each one refused"
