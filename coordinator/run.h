@@ -70,6 +70,18 @@ typedef enum {
 /* The fleet figures every report gives with an interval. */
 #define FB_RUN_N_CI 5 /* p50 p95 p99 mean throughput */
 
+/* One host's or group's side of a per: host|board|cpu target. */
+typedef struct {
+    char name[160]; /* host id, board or CPU model */
+    int n_hosts;
+    int *hosts; /* indexes into run->hosts */
+    fb_verdict_state_t state;
+    double actual;
+    bool has_ci; /* an interval from its one host's intervals */
+    fb_inference_ci_t ci;
+    char why[256]; /* not measured: why */
+} fb_verdict_group_t;
+
 typedef struct {
     bool gate;
     bool schedule;  /* the open-loop schedule's verdict: every planned operation started */
@@ -80,6 +92,10 @@ typedef struct {
     bool has_ci;             /* gates judged by the bootstrap: */
     fb_inference_decision_t decision; /* intervals of both sides and of the ratio */
     bool counts_as_failed;            /* failed, or inconclusive under on_inconclusive: fail */
+    fb_per_t per;                     /* targets: whose numbers were judged */
+    char failed_on[200]; /* "host b", "hosts b, c": where it failed ("" on the fleet) */
+    int n_groups;
+    fb_verdict_group_t *groups; /* per host, board or CPU model; freed by fb_run_clear */
 } fb_verdict_t;
 
 typedef struct {
@@ -128,7 +144,9 @@ void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
                            const char *metric, const fb_hist_t *hist);
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
                            int64_t ops, int64_t errors, int64_t length_ns);
-/* Frees hosts and stats. */
+/* Frees a verdict's groups. */
+void fb_run_clear_verdict (fb_verdict_t *v);
+/* Frees hosts, stats and verdicts' groups. */
 void fb_run_clear (fb_run_t *run);
 
 #endif

@@ -185,6 +185,7 @@ int fb_target_parse (const char *text, const fb_workload_t *wl, fb_target_t *tar
                            "characters (at most %zu)",
                            strlen (text), sizeof target->text - 1);
     snprintf (target->text, sizeof target->text, "%s", text);
+    target->per = FB_PER_HOST;
     const char *op = strpbrk (text, "<>");
     if (!op)
         return fb_err_set (err, FB_EINPUT,
@@ -316,6 +317,19 @@ int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, 
         }
     return fb_err_set (err, FB_EINPUT, "expected pass, fail or rerun (got \"%s\")", text);
 }
+
+static const char *const s_per_names[] = {"fleet", "host", "board", "cpu"};
+
+int fb_target_per_parse (const char *text, fb_per_t *per, fb_err_t *err) {
+    for (int i = 0; i < 4; i++)
+        if (strcmp (text, s_per_names[i]) == 0) {
+            *per = (fb_per_t)i;
+            return 0;
+        }
+    return fb_err_set (err, FB_EINPUT, "expected fleet, host, board or cpu (got \"%.40s\")", text);
+}
+
+const char *fb_target_per_name (fb_per_t per) { return per <= FB_PER_CPU ? s_per_names[per] : "?"; }
 
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
                                       double value, char *buf, size_t size) {

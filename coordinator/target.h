@@ -30,11 +30,16 @@ typedef struct {
     double percentile; /* FB_STAT_PERCENTILE: 0..100 */
 } fb_measure_t;
 
+/* Whose numbers a target or gate is judged on: the fleet's merge, every host's own, or the
+ * merge of each group of hosts with one board or one CPU model (their fingerprints). */
+typedef enum { FB_PER_FLEET, FB_PER_HOST, FB_PER_BOARD, FB_PER_CPU } fb_per_t;
+
 typedef struct {
     char text[96]; /* the whole target as written */
     fb_measure_t measure;
     fb_cmp_t cmp;
     double value; /* base unit: ns, /s, fraction, bytes, count */
+    fb_per_t per; /* default per host: a fleet merge can hide one bad host */
 } fb_target_t;
 
 /* What an inconclusive gate does to the run's exit code. */
@@ -49,6 +54,7 @@ typedef struct {
     double max_regression; /* fraction: 0.2 for 20% */
     double confidence;     /* level of the interval that decides; 0: the default, 0.95 */
     fb_on_inconclusive_t on_inconclusive; /* default pass (with a warning) */
+    fb_per_t per;                         /* fleet: the baseline keeps the fleet's intervals */
 } fb_gate_t;
 
 /* "p95", "dispatch.p99.9", "mean", "throughput", "errors", "rss" -> measure, checked against
@@ -79,6 +85,10 @@ int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
 int fb_target_gate_confidence (const char *text, double *confidence, fb_err_t *err);
 /* "pass", "fail" or "rerun". */
 int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, fb_err_t *err);
+
+/* "fleet", "host", "board" or "cpu". */
+int fb_target_per_parse (const char *text, fb_per_t *per, fb_err_t *err);
+const char *fb_target_per_name (fb_per_t per);
 
 /* Human text of a value of that measure: "1.23ms", "5012/s", "0.05%", "48.0MB". */
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,

@@ -4,6 +4,7 @@
 #include "common/stats_json.h"
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
+#include "coordinator/per.h"
 #include "coordinator/target.h"
 
 #include <stdio.h>
@@ -58,37 +59,46 @@ static void s_fleet_ci (fb_run_t *run, int w) {
         run->hosts[i]->have_ci[w] = s_cis (run->hosts[i]->samples[w], wl, run->hosts[i]->ci[w]);
 }
 
-static void s_targets (fb_run_t *run, int w, int *failed) {
+/* A target judged on the fleet's merge, with its interval. */
+static void s_fleet_target (fb_run_t *run, int w, const fb_target_t *target, fb_verdict_t *v) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     fb_inference_opts_t opts;
     fb_inference_opts_default (&opts);
+    bool held = false;
+    fb_err_t err = {0};
+    if (fb_target_judge (target, &run->fleet[w], &v->actual, &held, &err) != 0) {
+        v->state = FB_VERDICT_FAILED;
+        snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
+        return;
+    }
+    char actual[48], interval[160] = "";
+    fb_target_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
+    fb_inference_ci_t ci;
+    if (run->samples[w] &&
+        fb_inference_ci (run->samples[w], &target->measure, &opts, &ci, NULL) == 0) {
+        char lo[48], hi[48];
+        snprintf (interval, sizeof interval, " (95%% interval %s..%s)",
+                  fb_target_measure_format (&target->measure, sw->wl, ci.lo, lo, sizeof lo),
+                  fb_target_measure_format (&target->measure, sw->wl, ci.hi, hi, sizeof hi));
+    }
+    v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
+    snprintf (v->detail, sizeof v->detail, "%s was %s%s", target->measure.text, actual, interval);
+}
+
+static void s_targets (fb_run_t *run, int w, int *failed) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     for (int t = 0; t < sw->n_targets; t++) {
         const fb_target_t *target = &sw->targets[t];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
         memset (v, 0, sizeof *v);
-        snprintf (v->text, sizeof v->text, "%s", target->text);
+        snprintf (v->text, sizeof v->text, "%s (per %s)", target->text,
+                  fb_target_per_name (target->per));
         v->expected = target->value;
-        bool held = false;
-        fb_err_t err = {0};
-        if (fb_target_judge (target, &run->fleet[w], &v->actual, &held, &err) != 0) {
-            v->state = FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
-        } else {
-            char actual[48], interval[160] = "";
-            fb_target_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
-            fb_inference_ci_t ci;
-            if (run->samples[w] &&
-                fb_inference_ci (run->samples[w], &target->measure, &opts, &ci, NULL) == 0) {
-                char lo[48], hi[48];
-                snprintf (
-                    interval, sizeof interval, " (95%% interval %s..%s)",
-                    fb_target_measure_format (&target->measure, sw->wl, ci.lo, lo, sizeof lo),
-                    fb_target_measure_format (&target->measure, sw->wl, ci.hi, hi, sizeof hi));
-            }
-            v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "%s was %s%s", target->measure.text, actual,
-                      interval);
-        }
+        v->per = target->per;
+        if (target->per == FB_PER_FLEET)
+            s_fleet_target (run, w, target, v);
+        else
+            fb_per_judge (run, w, target, v);
         v->counts_as_failed = v->state == FB_VERDICT_FAILED;
         *failed += v->counts_as_failed;
     }
@@ -347,6 +357,9 @@ int fb_verdict_judge (fb_run_t *run) {
     }
     run->baseline_loaded = baseline != NULL;
     run->inconclusive = 0;
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        for (int v = 0; v < run->n_verdicts[w]; v++)
+            fb_run_clear_verdict (&run->verdicts[w][v]);
     int failed = 0, rc = 0;
     for (int w = 0; w < run->sc->n_workloads; w++) {
         run->n_verdicts[w] = 0;
@@ -364,6 +377,31 @@ static json_t *s_ci_json (const fb_inference_ci_t *ci) {
     return json_pack ("{s:f,s:f,s:f,s:i,s:i,s:b}", "point", ci->point, "lo", ci->lo, "hi", ci->hi,
                       "runs", ci->runs, "intervals", ci->intervals, "between_runs",
                       ci->between_runs);
+}
+
+/* A target's "per", "failed_on" and, per host or group, "groups". */
+static void s_per_json (const fb_run_t *run, const fb_verdict_t *v, json_t *vj) {
+    json_object_set_new (vj, "per", json_string (fb_target_per_name (v->per)));
+    if (v->per == FB_PER_FLEET)
+        return;
+    json_t *failed_on = json_array (), *groups = json_array ();
+    for (int g = 0; g < v->n_groups; g++) {
+        const fb_verdict_group_t *group = &v->groups[g];
+        json_t *hosts = json_array ();
+        for (int h = 0; h < group->n_hosts; h++)
+            json_array_append_new (hosts, json_string (run->hosts[group->hosts[h]]->id));
+        json_t *gj = json_pack ("{s:s,s:o,s:s,s:f}", "name", group->name, "hosts", hosts, "verdict",
+                                fb_verdict_state_name (group->state), "actual", group->actual);
+        if (gj && group->has_ci)
+            json_object_set_new (gj, "actual_ci", s_ci_json (&group->ci));
+        if (gj && group->why[0])
+            json_object_set_new (gj, "detail", json_string (group->why));
+        json_array_append_new (groups, gj);
+        if (group->state == FB_VERDICT_FAILED)
+            json_array_append_new (failed_on, json_string (group->name));
+    }
+    json_object_set_new (vj, "failed_on", failed_on);
+    json_object_set_new (vj, "groups", groups);
 }
 
 json_t *fb_verdict_json (const fb_run_t *run, int w) {
@@ -384,6 +422,8 @@ json_t *fb_verdict_json (const fb_run_t *run, int w) {
             json_object_set_new (vj, "ratio", s_ci_json (&d->ratio));
             json_object_set_new (vj, "limit", json_real (d->limit));
         }
+        if (vj && !v->gate && !v->schedule)
+            s_per_json (run, v, vj);
         if (vj && v->gate && run->allow_different[0])
             json_object_set_new (vj, "allowed_different", json_string (run->allow_different));
         json_array_append_new (arr, vj);
@@ -452,6 +492,37 @@ static void s_count (char *buf, size_t size, int n, const char *what, const char
                   n == 1 ? "" : "s", state);
 }
 
+/* "host b", "the fleet; hosts b, c": where the failed targets failed ("" when only on the
+ * fleet). */
+static void s_failed_on (const fb_run_t *run, char *buf, size_t size) {
+    const char *said[FB_MAX_WORKLOADS * FB_MAX_TARGETS];
+    int n_said = 0;
+    size_t at = 0;
+    bool any_group = false; /* when only fleet targets failed, the fleet goes without saying */
+    buf[0] = '\0';
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        for (int i = 0; i < run->n_verdicts[w]; i++)
+            any_group = any_group || (!run->verdicts[w][i].gate && !run->verdicts[w][i].schedule &&
+                                      run->verdicts[w][i].state == FB_VERDICT_FAILED &&
+                                      run->verdicts[w][i].failed_on[0]);
+    for (int w = 0; any_group && w < run->sc->n_workloads; w++)
+        for (int i = 0; i < run->n_verdicts[w]; i++) {
+            const fb_verdict_t *v = &run->verdicts[w][i];
+            if (v->gate || v->schedule || v->state != FB_VERDICT_FAILED)
+                continue;
+            const char *where =
+                v->per == FB_PER_FLEET || !v->failed_on[0] ? "the fleet" : v->failed_on;
+            bool again = false;
+            for (int k = 0; k < n_said && !again; k++)
+                again = strcmp (said[k], where) == 0;
+            if (again || n_said == (int)(sizeof said / sizeof said[0]))
+                continue;
+            said[n_said++] = where;
+            if (at + strlen (where) + 8 < size)
+                at += (size_t)snprintf (buf + at, size - at, "%s%s", at ? "; " : "", where);
+        }
+}
+
 void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
     enum { S_TARGET, S_GATE, S_SCHEDULE };
     static const char *const nouns[] = {"target", "gate", "schedule"};
@@ -465,8 +536,16 @@ void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
                 n[v->gate ? S_GATE : v->schedule ? S_SCHEDULE : S_TARGET][v->state]++;
         }
     buf[0] = '\0';
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 3; k++) {
         s_count (buf, size, n[k][FB_VERDICT_FAILED], nouns[k], "failed");
+        char where[160];
+        size_t len = strlen (buf);
+        if (k == S_TARGET && n[k][FB_VERDICT_FAILED] > 0 && len < size) {
+            s_failed_on (run, where, sizeof where);
+            if (where[0])
+                snprintf (buf + len, size - len, " (on %s)", where);
+        }
+    }
     s_count (buf, size, undecided_failed, "gate", "inconclusive (counted as failed)");
     for (int k = 0; k < 3; k++)
         s_count (buf, size, n[k][FB_VERDICT_HELD], nouns[k], "held");

@@ -315,6 +315,39 @@ static void test_the_total_of_every_workload_never_wraps (void **state) {
     fb_scenario_destroy (&sc);
 }
 
+static void test_targets_take_the_string_and_the_map_form (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc =
+        s_parse ("name: x\n"
+                 "workloads:\n"
+                 "  - name: bus\n"
+                 "    kind: eventbus\n"
+                 "    targets:\n"
+                 "      - \"p95 < 5ms\"\n"
+                 "      - { target: \"throughput >= 5000/s\", per: fleet }\n"
+                 "      - { target: \"p99 < 9ms\", per: board }\n"
+                 "      - { target: \"p50 < 1ms\", per: cpu }\n"
+                 "      - { target: \"errors < 1%\", per: host }\n"
+                 "    gates: [ { metric: p95, max_regression: 20%, per: fleet } ]\n",
+                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *w = &sc->workloads[0];
+    assert_int_equal (w->n_targets, 5);
+    assert_int_equal (w->targets[0].per, FB_PER_HOST); /* the default */
+    assert_int_equal (w->targets[1].per, FB_PER_FLEET);
+    assert_string_equal (w->targets[1].text, "throughput >= 5000/s");
+    assert_true (w->targets[1].value == 5000.0);
+    assert_int_equal (w->targets[2].per, FB_PER_BOARD);
+    assert_int_equal (w->targets[3].per, FB_PER_CPU);
+    assert_int_equal (w->targets[4].per, FB_PER_HOST);
+    assert_int_equal (w->n_gates, 1);
+    assert_int_equal (w->gates[0].per, FB_PER_FLEET);
+    fb_scenario_destroy (&sc);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_broken_file_fails_with_its_message_and_position),
@@ -331,6 +364,7 @@ int main (void) {
         cmocka_unit_test (test_text_with_a_nul_byte_is_refused),
         cmocka_unit_test (test_seven_days_is_the_longest_duration),
         cmocka_unit_test (test_the_total_of_every_workload_never_wraps),
+        cmocka_unit_test (test_targets_take_the_string_and_the_map_form),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
