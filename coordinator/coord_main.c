@@ -81,12 +81,13 @@ static int s_check (const char *path) {
 static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int repeat,
                           int rerun_budget, char *dir, size_t dir_size, fb_err_t *err) {
     static char prior[1][512];
-    bool no_summary = opts->no_summary, rerun_wanted = false;
+    bool no_summary = opts->no_summary, rerun_wanted = false, stopped = false;
     FILE *json_out = opts->json_out; /* --json: the last repetition's run.json only */
     int code = 0, reruns = 0;
     opts->prior = prior;
     opts->n_prior = 0;
     opts->rerun_wanted = &rerun_wanted;
+    opts->stopped_early = &stopped;
     for (int done = 0; done < repeat; done++) {
         bool last = done + 1 == repeat;
         opts->intermediate = !last;
@@ -97,8 +98,8 @@ static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int re
         if (repeat > 1 && !opts->quiet)
             fprintf (stderr, "coord: repetition %d of %d\n", done + 1, repeat);
         code = fb_coord_run (sc, opts, dir, dir_size, err);
-        if (code == 2 || code == 3 || !dir[0])
-            return code;
+        if (code == 2 || code == 3 || !dir[0] || stopped)
+            return code; /* stopped early: an abort_on_fail target already failed */
         /* each repetition's run.json carries every earlier one's intervals and fleet numbers,
          * so the next needs only the one before it */
         snprintf (prior[0], sizeof prior[0], "%s", dir);

@@ -98,6 +98,17 @@ typedef struct {
     fb_verdict_group_t *groups; /* per host, board or CPU model; freed by fb_run_clear */
 } fb_verdict_t;
 
+/* A run that an abort_on_fail target ended before its planned end. */
+typedef struct {
+    bool stopped;
+    int workload, target;
+    char where[200];     /* "the fleet", "host b", "board X" */
+    double value;        /* the measure's value on the data so far, base unit */
+    int64_t measured_ns; /* how far into the measured window it was */
+    int64_t wall_ns;     /* when (wall clock) */
+    char reason[400];    /* one sentence: what failed where, when */
+} fb_run_stop_t;
+
 typedef struct {
     const fb_scenario_t *sc;
     char run_id[64];
@@ -123,8 +134,10 @@ typedef struct {
     bool rerun_wanted;        /* ... and one did */
     int n_verdicts[FB_MAX_WORKLOADS];
     fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES + 1]; /* + schedule */
+    fb_run_stop_t stop;                         /* abort_on_fail ended the run early */
+    int64_t abort_checked_ns[FB_MAX_WORKLOADS]; /* the last fleet or group abort check */
     int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
-    char outcome[256]; /* one line for people */
+    char outcome[640]; /* one line for people */
     /* The first result file that could not be written and why ("" while all were); once set,
      * the run is incomplete (exit 3) whatever its verdicts. */
     char results_error[256];

@@ -320,10 +320,39 @@ static int s_parse_per (s_ctx_t *ctx, const fb_yamltree_node_t *node, fb_per_t *
     return 0;
 }
 
-/* "p95 < 120us", or { target: "p95 < 120us", per: host }. */
+/* abort_on_fail: true|false and delay: (from the measured window's start, within it). */
+static int s_parse_abort (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_target_t *target,
+                          const fb_scenario_workload_t *w) {
+    const fb_yamltree_node_t *on = s_get (map, "abort_on_fail"), *delay = s_get (map, "delay");
+    if (on && s_text (ctx, on, "abort_on_fail", "true") != 0)
+        return -1;
+    if (on && strcmp (on->text, "true") != 0 && strcmp (on->text, "false") != 0)
+        return s_fail (ctx, on, "abort_on_fail must be true or false (got \"%.40s\")", on->text);
+    target->abort_on_fail = on && strcmp (on->text, "true") == 0;
+    if (!delay)
+        return 0;
+    if (!target->abort_on_fail)
+        return s_fail (ctx, delay,
+                       "delay is how long abort_on_fail waits: expected abort_on_fail: true "
+                       "with it (got delay without it)");
+    s_timing_t timing = {0, NULL};
+    if (s_duration (ctx, delay, "delay", 0, &timing) != 0)
+        return -1;
+    char limit[32];
+    if (timing.ns >= w->duration_ns)
+        return s_fail (ctx, delay,
+                       "delay must be shorter than the workload's duration, %s, or the target "
+                       "could never stop the run (got %s)",
+                       fb_units_format_ns ((double)w->duration_ns, limit, sizeof limit),
+                       delay->text);
+    target->abort_delay_ns = timing.ns;
+    return 0;
+}
+
+/* "p95 < 120us", or { target: "p95 < 120us", per: host, abort_on_fail: true, delay: 5s }. */
 static int s_parse_target (s_ctx_t *ctx, const fb_yamltree_node_t *node,
                            fb_scenario_workload_t *w) {
-    static const char *const known[] = {"target", "per", NULL};
+    static const char *const known[] = {"target", "per", "abort_on_fail", "delay", NULL};
     fb_target_t *target = &w->targets[w->n_targets];
     const fb_yamltree_node_t *map = NULL;
     fb_err_t err;
@@ -340,7 +369,8 @@ static int s_parse_target (s_ctx_t *ctx, const fb_yamltree_node_t *node,
         return -1;
     if (fb_target_parse (node->text, w->wl, target, &err) != 0)
         return s_fail (ctx, node, "%s", err.msg);
-    if (map && s_parse_per (ctx, s_get (map, "per"), &target->per) != 0)
+    if (map && (s_parse_per (ctx, s_get (map, "per"), &target->per) != 0 ||
+                s_parse_abort (ctx, map, target, w) != 0))
         return -1;
     w->n_targets++;
     return 0;

@@ -40,6 +40,10 @@ typedef struct {
     fb_cmp_t cmp;
     double value; /* base unit: ns, /s, fraction, bytes, count */
     fb_per_t per; /* default per host: a fleet merge can hide one bad host */
+    /* Ends the run early once the target fails on the data so far, abort_delay_ns into the
+     * measured window or later (coordinator/abort.h). */
+    bool abort_on_fail;
+    int64_t abort_delay_ns;
 } fb_target_t;
 
 /* What an inconclusive gate does to the run's exit code. */

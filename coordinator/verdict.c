@@ -2,6 +2,7 @@
 #include "coordinator/verdict.h"
 
 #include "common/stats_json.h"
+#include "coordinator/abort.h"
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
 #include "coordinator/per.h"
@@ -95,10 +96,15 @@ static void s_targets (fb_run_t *run, int w, int *failed) {
                   fb_target_per_name (target->per));
         v->expected = target->value;
         v->per = target->per;
-        if (target->per == FB_PER_FLEET)
+        if (fb_abort_skipped (run, w)) {
+            v->state = FB_VERDICT_SKIPPED;
+            snprintf (v->detail, sizeof v->detail,
+                      "skipped: the run stopped early, before this workload");
+        } else if (target->per == FB_PER_FLEET)
             s_fleet_target (run, w, target, v);
         else
             fb_per_judge (run, w, target, v);
+        fb_abort_note (run, w, t, v);
         v->counts_as_failed = v->state == FB_VERDICT_FAILED;
         *failed += v->counts_as_failed;
     }
@@ -216,7 +222,11 @@ static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *wh
         v->gate = true;
         snprintf (v->text, sizeof v->text, "%s at most %.0f%% worse than the baseline",
                   gate->measure.text, gate->max_regression * 100);
-        if (!have) {
+        if (fb_abort_skipped (run, w)) {
+            v->state = FB_VERDICT_SKIPPED;
+            snprintf (v->detail, sizeof v->detail,
+                      "skipped: the run stopped early, before this workload");
+        } else if (!have) {
             v->state = FB_VERDICT_SKIPPED;
             snprintf (v->detail, sizeof v->detail, "skipped: %s", baseline ? berr.msg : why_none);
         } else if (incomparable[0]) {
@@ -308,8 +318,8 @@ static int s_add_prior (fb_run_t *run, const char *dir, fb_err_t *err) {
  * on the operations that did run. */
 static void s_schedule (fb_run_t *run, int w, int *failed) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
-    if (sw->rate_per_s <= 0)
-        return;
+    if (sw->rate_per_s <= 0 || fb_abort_skipped (run, w))
+        return; /* no schedule, or never started */
     const fb_stats_t *fleet = &run->fleet[w];
     int ops_i = fb_stats_find_counter (fleet, "ops");
     int missed_i = fb_stats_find_counter (fleet, "missed");
@@ -553,7 +563,8 @@ void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
              "inconclusive (counted as passed)");
     s_count (buf, size, n[S_GATE][FB_VERDICT_INCOMPARABLE], "gate", "incomparable");
     s_count (buf, size, n[S_TARGET][FB_VERDICT_SKIPPED], "target", "skipped");
-    s_count (buf, size, n[S_GATE][FB_VERDICT_SKIPPED], "gate", "skipped (no baseline)");
+    s_count (buf, size, n[S_GATE][FB_VERDICT_SKIPPED], "gate",
+             run->stop.stopped ? "skipped" : "skipped (no baseline)");
     if (!buf[0])
         snprintf (buf, size, "no targets or gates");
 }
