@@ -38,7 +38,7 @@ esac
 [ "$(jqr '.workloads[0].verdicts[0].per')" = host ] || fail "per: host not in run.json"
 [ "$(jqr '.workloads[0].verdicts[0].verdict')" = failed ] || fail "the per-host target should fail: $(jqr '.workloads[0].verdicts[0].detail')"
 [ "$(jqr '.workloads[0].verdicts[0].failed_on | join(",")')" = slow ] || fail "failed_on: $(jqr '.workloads[0].verdicts[0].failed_on')"
-[ "$(jqr '.workloads[0].verdicts[0].groups | map(.name + "=" + .verdict) | join(",")')" = "fast=held,slow=failed" ] ||
+[ "$(jqr '.workloads[0].verdicts[0].groups | sort_by(.name) | map(.name + "=" + .verdict) | join(",")')" = "fast=held,slow=failed" ] ||
     fail "groups: $(jqr '.workloads[0].verdicts[0].groups')"
 [ "$(jqr '.workloads[0].verdicts[1].verdict')" = held ] || fail "per: fleet should hold: $(jqr '.workloads[0].verdicts[1].detail')"
 [ "$(jqr '.workloads[0].verdicts[1].per')" = fleet ] || fail "per: fleet not in run.json"
