@@ -124,8 +124,9 @@ static void s_judge_group (const fb_run_t *run, int w, const fb_target_t *target
         return;
     }
     out->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
+    /* a host's intervals are of this repetition only, its stats of every one (--repeat) */
     const fb_samples_t *samples =
-        group->n_hosts == 1 ? run->hosts[group->hosts[0]]->samples[w] : NULL;
+        group->n_hosts == 1 && run->n_prior == 0 ? run->hosts[group->hosts[0]]->samples[w] : NULL;
     fb_inference_opts_t opts;
     fb_inference_opts_default (&opts);
     out->has_ci =

@@ -282,6 +282,24 @@ int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err
     return rc;
 }
 
+/* Adds each host's stats in an earlier repetition (hosts, by id) to its own, so that targets
+ * per host rest on every repetition as those per fleet do. */
+static int s_add_prior_hosts (fb_run_t *run, int w, const json_t *hosts, fb_err_t *err) {
+    int rc = 0;
+    for (int h = 0; rc == 0 && h < run->n_hosts; h++) {
+        fb_stats_t *own = &run->hosts[h]->stats[w], stats;
+        fb_stats_init (&stats);
+        const json_t *hj = json_object_get (hosts, run->hosts[h]->id);
+        if (json_is_object (hj) && fb_stats_json_decode (hj, &stats, err) == 0) {
+            int64_t measured = own->measured_ns + stats.measured_ns;
+            rc = fb_stats_merge (own, &stats, err);
+            own->measured_ns = measured;
+        }
+        fb_stats_clear (&stats);
+    }
+    return rc;
+}
+
 /* Adds the earlier repetitions' intervals and fleet stats to this run's, so every figure and
  * verdict rests on all of them. */
 static int s_add_prior (fb_run_t *run, const char *dir, fb_err_t *err) {
@@ -306,6 +324,8 @@ static int s_add_prior (fb_run_t *run, const char *dir, fb_err_t *err) {
             run->fleet[w].measured_ns = measured;
         }
         fb_stats_clear (&stats);
+        if (rc == 0)
+            rc = s_add_prior_hosts (run, w, json_object_get (pw, "hosts"), err);
     }
     json_decref (prior);
     if (rc != 0)

@@ -1,5 +1,6 @@
 /* test_per.c: per: targets judged on every host or group, where the fleet's merge can hide a
  * bad host, and the verdict naming who failed. */
+#include "common/stats_json.h"
 #include "coordinator/per.h"
 #include "coordinator/verdict.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -160,6 +162,54 @@ static void test_run_json_names_the_groups_and_who_failed (void **state) {
     t_fake_destroy (&f);
 }
 
+/* With --repeat, the last repetition judges per-host targets on every repetition's numbers of
+ * that host, as it judges per-fleet ones on every repetition's fleet. */
+static void test_per_host_targets_count_the_earlier_repetitions (void **state) {
+    (void)state;
+    t_fake_t *prior = s_one_slow_host (); /* b: 20 operations of 10 ms */
+    char dir[] = "/tmp/fb-test-per-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    json_t *hosts = json_object ();
+    for (int h = 0; h < 2; h++)
+        json_object_set_new (hosts, prior->run.hosts[h]->id,
+                             fb_stats_json_encode (&prior->run.hosts[h]->stats[0]));
+    fb_samples_t *samples = fb_samples_new (NULL);
+    assert_non_null (samples);
+    assert_int_equal (fb_samples_add_counts (samples, 0, 1020, 0, 10 * T_S, NULL), 0);
+    json_t *root =
+        json_pack ("{s:{s:s},s:[{s:s,s:o,s:o,s:o}]}", "scenario", "name", "x", "workloads", "name",
+                   "w0", "samples", fb_samples_json_encode (samples), "fleet",
+                   fb_stats_json_encode (&prior->run.fleet[0]), "hosts", hosts);
+    fb_samples_destroy (&samples);
+    char path[600];
+    snprintf (path, sizeof path, "%s/run.json", dir);
+    assert_int_equal (json_dump_file (root, path, 0), 0);
+    json_decref (root);
+    t_fake_destroy (&prior);
+
+    /* this repetition: both hosts fast */
+    t_fake_t *f = t_fake_new (1);
+    t_fake_measure (t_fake_host (f, "a", "", "cpu"), 0, 1000, 1 * T_MS, 10 * T_S);
+    t_fake_measure (t_fake_host (f, "b", "", "cpu"), 0, 20, 1 * T_MS, 10 * T_S);
+    t_fake_merge (f);
+    t_fake_target (f, 0, "p95 < 5ms", FB_PER_HOST);
+    static char prior_dirs[1][512];
+    snprintf (prior_dirs[0], sizeof prior_dirs[0], "%s", dir);
+    f->run.n_prior = 1;
+    f->run.prior = (const char (*)[512])prior_dirs;
+    int failed = fb_verdict_judge (&f->run);
+    if (failed != 1)
+        print_error ("%s\n", f->run.outcome);
+    assert_int_equal (failed, 1);
+    assert_string_equal (f->run.verdicts[0][0].failed_on, "host b");
+    assert_int_equal (fb_hist_count (fb_stats_find_metric (&f->run.hosts[1]->stats[0], "latency")),
+                      40);
+    assert_int_equal (f->run.hosts[1]->stats[0].measured_ns, 20 * T_S);
+    t_fake_destroy (&f);
+    unlink (path);
+    rmdir (dir);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_one_slow_host_fails_per_host_while_the_fleet_merge_holds),
@@ -168,6 +218,7 @@ int main (void) {
         cmocka_unit_test (test_boards_and_cpus_are_judged_on_their_hosts_merged),
         cmocka_unit_test (test_lost_hosts_are_left_out_of_the_groups),
         cmocka_unit_test (test_run_json_names_the_groups_and_who_failed),
+        cmocka_unit_test (test_per_host_targets_count_the_earlier_repetitions),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
