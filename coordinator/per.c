@@ -9,19 +9,23 @@ static bool s_counts (const fb_host_t *host) {
     return host->state != FB_HOST_LOST && host->state != FB_HOST_FAILED;
 }
 
-/* The group key of host: what its group is named. */
-static const char *s_key (const fb_host_t *host, fb_per_t per) {
+const char *fb_per_key (fb_per_t per, const char *id, const char *board, const char *cpu_model) {
     switch (per) {
     case FB_PER_FLEET:
         return "fleet";
     case FB_PER_HOST:
-        return host->id;
+        return id ? id : "?";
     case FB_PER_BOARD:
-        return host->hello.fp.board[0] ? host->hello.fp.board : "unknown board";
+        return board && board[0] ? board : "unknown board";
     case FB_PER_CPU:
-        return host->hello.fp.cpu_model[0] ? host->hello.fp.cpu_model : "unknown CPU";
+        return cpu_model && cpu_model[0] ? cpu_model : "unknown CPU";
     }
     return "?";
+}
+
+/* The group key of host: what its group is named. */
+static const char *s_key (const fb_host_t *host, fb_per_t per) {
+    return fb_per_key (per, host->id, host->hello.fp.board, host->hello.fp.cpu_model);
 }
 
 static fb_per_group_t *s_group (fb_per_groups_t *self, const char *key, int max) {

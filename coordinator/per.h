@@ -32,6 +32,10 @@ void fb_per_groups_destroy (fb_per_groups_t **self_p);
  * failed_on and a detail naming the groups that failed. */
 void fb_per_judge (const fb_run_t *run, int w, const fb_target_t *target, fb_verdict_t *v);
 
+/* The name of the group a host (id, board, CPU model) is in by per: "fleet", the id, the
+ * board ("unknown board" when none) or the CPU model ("unknown CPU"). */
+const char *fb_per_key (fb_per_t per, const char *id, const char *board, const char *cpu_model);
+
 /* How people call one group and several: "host"/"hosts", "board"/"boards", "CPU
  * model"/"CPU models", "fleet". */
 const char *fb_per_noun (fb_per_t per, bool plural);

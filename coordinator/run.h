@@ -79,7 +79,9 @@ typedef struct {
     double actual;
     bool has_ci; /* an interval from its one host's intervals */
     fb_inference_ci_t ci;
-    char why[256]; /* not measured: why */
+    char why[256];     /* not measured: why; a gate's group: what it shows */
+    bool has_decision; /* a gate's group judged by the bootstrap against its baseline side */
+    fb_inference_decision_t decision;
 } fb_verdict_group_t;
 
 typedef struct {

@@ -428,13 +428,6 @@ static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenari
     const fb_yamltree_node_t *per = s_get (map, "per");
     if (s_parse_per (ctx, per, &gate->per) != 0)
         return -1;
-    if (gate->per != FB_PER_FLEET)
-        return s_fail (ctx, per,
-                       "per: %s is not supported on a gate: a baseline keeps the fleet's "
-                       "per-interval histograms, not each host's, so only per: fleet can be "
-                       "judged by the statistics (for a limit on every host use a target, "
-                       "which is per host by default)",
-                       per->text);
     w->n_gates++;
     return 0;
 }

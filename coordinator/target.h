@@ -58,7 +58,7 @@ typedef struct {
     double max_regression; /* fraction: 0.2 for 20% */
     double confidence;     /* level of the interval that decides; 0: the default, 0.95 */
     fb_on_inconclusive_t on_inconclusive; /* default pass (with a warning) */
-    fb_per_t per;                         /* fleet: the baseline keeps the fleet's intervals */
+    fb_per_t per; /* default fleet; host, board or CPU: judged per group (gate_per.h) */
 } fb_gate_t;
 
 /* "p95", "dispatch.p99.9", "mean", "throughput", "errors", "rss" -> measure, checked against

@@ -5,6 +5,7 @@
 #include "coordinator/abort.h"
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
+#include "coordinator/gate_per.h"
 #include "coordinator/per.h"
 #include "coordinator/target.h"
 
@@ -168,8 +169,8 @@ static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_s
 }
 
 /* This run's side of the comparability check for workload w. */
-static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, char *why,
-                          size_t why_size, char *note, size_t note_size) {
+static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bool per_group,
+                          char *why, size_t why_size, char *note, size_t note_size) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     static char keys[FB_MAX_HOSTS][200];
     const char *ptrs[FB_MAX_HOSTS];
@@ -186,7 +187,7 @@ static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, ch
     for (int p = 0; params && p < sw->resolved.n; p++)
         json_object_set_new (params, sw->resolved.v[p].spec->name,
                              json_string (sw->resolved.v[p].text));
-    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION};
+    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION, per_group};
     unsigned allow = 0;
     fb_compat_allow_parse (run->allow_different, &allow, NULL);
     unsigned differs =
@@ -204,7 +205,7 @@ static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *wh
     fb_stats_init (&base);
     fb_samples_t *samples = fb_samples_new (NULL);
     fb_err_t berr = {0};
-    char incomparable[400] = "", note[400] = "";
+    char incomparable[400] = "", note[400] = "", incomparable_g[400] = "", note_g[400] = "";
     bool have = baseline && fb_baseline_workload (baseline, sw->name, &base, &berr) == 0;
     if (have && samples && fb_baseline_samples (baseline, sw->name, samples, &berr) != 0) {
         snprintf (run->outcome, sizeof run->outcome, "baseline %s: %s", run->baseline_path,
@@ -213,15 +214,27 @@ static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *wh
         fb_samples_destroy (&samples);
         return -1;
     }
-    if (have)
-        s_compat (run, w, baseline, incomparable, sizeof incomparable, note, sizeof note);
+    if (have) {
+        s_compat (run, w, baseline, false, incomparable, sizeof incomparable, note, sizeof note);
+        /* gates per host, board or CPU compare each group's hosts with their counterparts */
+        s_compat (run, w, baseline, true, incomparable_g, sizeof incomparable_g, note_g,
+                  sizeof note_g);
+    }
+    unsigned allow = 0;
+    fb_compat_allow_parse (run->allow_different, &allow, NULL);
     for (int g = 0; g < sw->n_gates; g++) {
         const fb_gate_t *gate = &sw->gates[g];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
         memset (v, 0, sizeof *v);
         v->gate = true;
-        snprintf (v->text, sizeof v->text, "%s at most %.0f%% worse than the baseline",
-                  gate->measure.text, gate->max_regression * 100);
+        snprintf (v->text, sizeof v->text, "%s at most %.0f%% worse than the baseline%s%s%s",
+                  gate->measure.text, gate->max_regression * 100,
+                  gate->per != FB_PER_FLEET ? " (per " : "",
+                  gate->per != FB_PER_FLEET ? fb_target_per_name (gate->per) : "",
+                  gate->per != FB_PER_FLEET ? ")" : "");
+        v->per = gate->per;
+        bool per_group = gate->per != FB_PER_FLEET;
+        const char *why_incomparable = per_group ? incomparable_g : incomparable;
         if (fb_abort_skipped (run, w)) {
             v->state = FB_VERDICT_SKIPPED;
             snprintf (v->detail, sizeof v->detail,
@@ -229,19 +242,32 @@ static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *wh
         } else if (!have) {
             v->state = FB_VERDICT_SKIPPED;
             snprintf (v->detail, sizeof v->detail, "skipped: %s", baseline ? berr.msg : why_none);
-        } else if (incomparable[0]) {
+        } else if (why_incomparable[0]) {
             v->state = FB_VERDICT_INCOMPARABLE;
             snprintf (v->detail, sizeof v->detail,
                       "incomparable: %s (judge anyway with --allow-different host|params|build)",
-                      incomparable);
+                      why_incomparable);
+        } else if (per_group) {
+            fb_inference_opts_t opts;
+            fb_inference_opts_default (&opts);
+            if (gate->confidence > 0)
+                opts.confidence = gate->confidence;
+            if (fb_gate_per_judge (run, w, gate, baseline, allow, &opts, v, &berr) != 0) {
+                snprintf (run->outcome, sizeof run->outcome, "baseline %s: %s", run->baseline_path,
+                          berr.msg);
+                fb_stats_clear (&base);
+                fb_samples_destroy (&samples);
+                return -1;
+            }
         } else if (gate->measure.stat == FB_STAT_COUNTER) {
             s_point_gate (run, w, gate, &base, v);
         } else {
             s_stat_gate (run, w, gate, samples, v);
         }
-        if (note[0] && v->state != FB_VERDICT_SKIPPED) {
+        const char *why_note = per_group ? note_g : note;
+        if (why_note[0] && v->state != FB_VERDICT_SKIPPED) {
             size_t len = strlen (v->detail);
-            snprintf (v->detail + len, sizeof v->detail - len, " [%s]", note);
+            snprintf (v->detail + len, sizeof v->detail - len, " [%s]", why_note);
         }
         v->counts_as_failed =
             v->state == FB_VERDICT_FAILED ||
@@ -273,7 +299,8 @@ int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err
     for (int w = 0; rc == 0 && w < sc->n_workloads; w++)
         if (sc->workloads[w].n_gates > 0 &&
             fb_baseline_find_workload (baseline, sc->workloads[w].name) &&
-            fb_baseline_samples (baseline, sc->workloads[w].name, samples, err) != 0) {
+            (fb_baseline_samples (baseline, sc->workloads[w].name, samples, err) != 0 ||
+             fb_gate_per_check_baseline (baseline, sc->workloads[w].name, err) != 0)) {
             fb_err_prefix (err, "baseline %s", path);
             rc = -1;
         }
@@ -296,6 +323,16 @@ static int s_add_prior_hosts (fb_run_t *run, int w, const json_t *hosts, fb_err_
             own->measured_ns = measured;
         }
         fb_stats_clear (&stats);
+        /* its intervals, kept when a gate is per host, board or CPU */
+        fb_samples_t **samples = &run->hosts[h]->samples[w];
+        if (rc == 0 && json_is_object (hj) && json_object_get (hj, "samples")) {
+            if (!*samples && !(*samples = fb_samples_new (err)))
+                rc = -1;
+            else if (fb_samples_json_decode (*samples, json_object_get (hj, "samples"), err) != 0) {
+                fb_err_prefix (err, "host %s: samples", run->hosts[h]->id);
+                rc = -1;
+            }
+        }
     }
     return rc;
 }
@@ -424,6 +461,12 @@ static void s_per_json (const fb_run_t *run, const fb_verdict_t *v, json_t *vj) 
                                 fb_verdict_state_name (group->state), "actual", group->actual);
         if (gj && group->has_ci)
             json_object_set_new (gj, "actual_ci", s_ci_json (&group->ci));
+        if (gj && group->has_decision) {
+            json_object_set_new (gj, "current", s_ci_json (&group->decision.current));
+            json_object_set_new (gj, "baseline", s_ci_json (&group->decision.baseline));
+            json_object_set_new (gj, "ratio", s_ci_json (&group->decision.ratio));
+            json_object_set_new (gj, "limit", json_real (group->decision.limit));
+        }
         if (gj && group->why[0])
             json_object_set_new (gj, "detail", json_string (group->why));
         json_array_append_new (groups, gj);
@@ -452,7 +495,7 @@ json_t *fb_verdict_json (const fb_run_t *run, int w) {
             json_object_set_new (vj, "ratio", s_ci_json (&d->ratio));
             json_object_set_new (vj, "limit", json_real (d->limit));
         }
-        if (vj && !v->gate && !v->schedule)
+        if (vj && !v->schedule)
             s_per_json (run, v, vj);
         if (vj && v->gate && run->allow_different[0])
             json_object_set_new (vj, "allowed_different", json_string (run->allow_different));
@@ -472,8 +515,15 @@ void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
         json_object_set_new (workload, "fleet_ci", ci);
     }
     json_t *hosts = json_object_get (workload, "hosts");
+    const char *keep[FB_MAX_METRICS];
+    int n_keep = fb_gate_per_metrics (&run->sc->workloads[w], keep, FB_MAX_METRICS);
     for (int h = 0; h < run->n_hosts; h++) {
         json_t *hj = json_object_get (hosts, run->hosts[h]->id);
+        json_t *hs = n_keep >= 0 && json_is_object (hj) && run->hosts[h]->samples[w]
+                         ? fb_samples_json_encode_only (run->hosts[h]->samples[w], keep, n_keep)
+                         : NULL;
+        if (hs)
+            json_object_set_new (hj, "samples", hs);
         if (!json_is_object (hj) || !run->hosts[h]->have_ci[w])
             continue;
         json_t *ci = json_object ();
@@ -524,7 +574,7 @@ static void s_count (char *buf, size_t size, int n, const char *what, const char
 
 /* "host b", "the fleet; hosts b, c": where the failed targets failed ("" when only on the
  * fleet). */
-static void s_failed_on (const fb_run_t *run, char *buf, size_t size) {
+static void s_failed_on (const fb_run_t *run, bool gates, char *buf, size_t size) {
     const char *said[FB_MAX_WORKLOADS * FB_MAX_TARGETS];
     int n_said = 0;
     size_t at = 0;
@@ -532,13 +582,14 @@ static void s_failed_on (const fb_run_t *run, char *buf, size_t size) {
     buf[0] = '\0';
     for (int w = 0; w < run->sc->n_workloads; w++)
         for (int i = 0; i < run->n_verdicts[w]; i++)
-            any_group = any_group || (!run->verdicts[w][i].gate && !run->verdicts[w][i].schedule &&
-                                      run->verdicts[w][i].state == FB_VERDICT_FAILED &&
-                                      run->verdicts[w][i].failed_on[0]);
+            any_group =
+                any_group || (run->verdicts[w][i].gate == gates && !run->verdicts[w][i].schedule &&
+                              run->verdicts[w][i].state == FB_VERDICT_FAILED &&
+                              run->verdicts[w][i].failed_on[0]);
     for (int w = 0; any_group && w < run->sc->n_workloads; w++)
         for (int i = 0; i < run->n_verdicts[w]; i++) {
             const fb_verdict_t *v = &run->verdicts[w][i];
-            if (v->gate || v->schedule || v->state != FB_VERDICT_FAILED)
+            if (v->gate != gates || v->schedule || v->state != FB_VERDICT_FAILED)
                 continue;
             const char *where =
                 v->per == FB_PER_FLEET || !v->failed_on[0] ? "the fleet" : v->failed_on;
@@ -570,8 +621,8 @@ void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
         s_count (buf, size, n[k][FB_VERDICT_FAILED], nouns[k], "failed");
         char where[160];
         size_t len = strlen (buf);
-        if (k == S_TARGET && n[k][FB_VERDICT_FAILED] > 0 && len < size) {
-            s_failed_on (run, where, sizeof where);
+        if (k != S_SCHEDULE && n[k][FB_VERDICT_FAILED] > 0 && len < size) {
+            s_failed_on (run, k == S_GATE, where, sizeof where);
             if (where[0])
                 snprintf (buf + len, size - len, " (on %s)", where);
         }

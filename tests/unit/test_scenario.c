@@ -348,6 +348,31 @@ static void test_targets_take_the_string_and_the_map_form (void **state) {
     fb_scenario_destroy (&sc);
 }
 
+static void test_gates_take_per_host_board_and_cpu (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse ("name: x\n"
+                                 "workloads:\n"
+                                 "  - name: bus\n"
+                                 "    kind: eventbus\n"
+                                 "    gates:\n"
+                                 "      - { metric: p95, max_regression: 20%, per: host }\n"
+                                 "      - { metric: p99, max_regression: 20%, per: board }\n"
+                                 "      - { metric: throughput, max_regression: 10%, per: cpu }\n"
+                                 "      - { metric: p50, max_regression: 20% }\n",
+                                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *w = &sc->workloads[0];
+    assert_int_equal (w->n_gates, 4);
+    assert_int_equal (w->gates[0].per, FB_PER_HOST);
+    assert_int_equal (w->gates[1].per, FB_PER_BOARD);
+    assert_int_equal (w->gates[2].per, FB_PER_CPU);
+    assert_int_equal (w->gates[3].per, FB_PER_FLEET); /* the default on a gate */
+    fb_scenario_destroy (&sc);
+}
+
 static void test_abort_on_fail_takes_a_delay_into_the_measured_window (void **state) {
     (void)state;
     fb_err_t err = {0};
@@ -398,6 +423,7 @@ int main (void) {
         cmocka_unit_test (test_the_total_of_every_workload_never_wraps),
         cmocka_unit_test (test_targets_take_the_string_and_the_map_form),
         cmocka_unit_test (test_abort_on_fail_takes_a_delay_into_the_measured_window),
+        cmocka_unit_test (test_gates_take_per_host_board_and_cpu),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
