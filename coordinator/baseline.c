@@ -112,6 +112,31 @@ static int s_merge_stats (json_t *into, const char *key, const json_t *from, fb_
     return rc;
 }
 
+/* Adds each host's samples of workload w (a run's) to the baseline workload bw's host of the
+ * same id; a host the baseline lacks is added with its entry. */
+static int s_add_hosts (json_t *bw, const json_t *w) {
+    json_t *bhosts = json_object_get (bw, "hosts");
+    if (!json_is_object (bhosts) && json_object_set_new (bw, "hosts", bhosts = json_object ()) != 0)
+        return -1;
+    const char *id;
+    json_t *hj;
+    json_object_foreach (json_object_get (w, "hosts"), id, hj) {
+        json_t *runs = json_object_get (json_object_get (hj, "samples"), "runs");
+        if (!json_is_array (runs))
+            continue; /* kept only when a gate is per host, board or CPU */
+        json_t *bh = json_object_get (bhosts, id);
+        json_t *bruns = json_object_get (json_object_get (bh, "samples"), "runs");
+        int rc = !json_is_object (bh) ? json_object_set_new (bhosts, id, json_deep_copy (hj))
+                 : !json_is_array (bruns)
+                     ? json_object_set_new (bh, "samples",
+                                            json_deep_copy (json_object_get (hj, "samples")))
+                     : json_array_extend (bruns, runs);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The run's summary a baseline keeps about it: id, version, hosts and their fingerprints. */
 static json_t *s_run_entry (const json_t *run) {
     json_t *hosts = json_array ();
@@ -159,6 +184,8 @@ static int s_add_run (json_t *baseline, const json_t *run, const char *path, boo
         }
         json_array_extend (json_object_get (json_object_get (bw, "samples"), "runs"),
                            (json_t *)runs);
+        if (s_add_hosts (bw, w) != 0)
+            return fb_err_set (err, FB_ENOMEM, "%s: out of memory adding its hosts", path);
         if (s_merge_stats (bw, "fleet", w, err) != 0) {
             fb_err_prefix (err, "%s: workload %s", path, name);
             return -1;

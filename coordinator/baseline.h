@@ -2,7 +2,10 @@
  * `coord baseline save RUN_DIR...` writes baselines/<scenario>.json from them (--add appends
  * them to the one there). Each workload keeps its merged stats, every run's per-interval
  * histograms (samples.h) for the statistics, its params and rate, and each run its hosts'
- * fingerprints and fleetbench version, for the comparability check (compat.h). */
+ * fingerprints and fleetbench version, for the comparability check (compat.h). When the
+ * scenario has gates per host, board or CPU, each host (by id) keeps its own intervals too
+ * (workloads[].hosts.<id>.samples); a baseline without them still reads (those gates are
+ * then incomparable). */
 #ifndef FB_BASELINE_H
 #define FB_BASELINE_H
 

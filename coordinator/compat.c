@@ -71,10 +71,16 @@ static bool s_hosts_differ (const json_t *baseline, const fb_compat_run_t *run, 
     }
     for (int j = 0; j < nr; j++)
         r[j] = run->host_keys[j];
-    char bset[600], rset[600];
-    s_key_set (b, nb, bset, sizeof bset);
-    s_key_set (r, nr, rset, sizeof rset);
+    bool differ = fb_compat_keys_differ (b, nb, r, nr, why, size);
     free (bkeys);
+    return differ;
+}
+
+bool fb_compat_keys_differ (const char **baseline, int nb, const char **run, int nr, char *why,
+                            size_t size) {
+    char bset[600], rset[600];
+    s_key_set (baseline, nb, bset, sizeof bset);
+    s_key_set (run, nr, rset, sizeof rset);
     if (strcmp (bset, rset) == 0)
         return false;
     snprintf (why, size, "baseline ran on %s, this run on %s", bset, rset);
@@ -131,7 +137,7 @@ unsigned fb_compat_check (const json_t *baseline, const char *workload, const fb
     unsigned differs = 0;
     char text[3][700];
     const json_t *bw = fb_baseline_find_workload (baseline, workload);
-    if (s_hosts_differ (baseline, run, text[0], sizeof text[0]))
+    if (!run->hosts_per_group && s_hosts_differ (baseline, run, text[0], sizeof text[0]))
         differs |= FB_COMPAT_HOST;
     if (bw && s_params_differ (bw, run, text[1], sizeof text[1]))
         differs |= FB_COMPAT_PARAMS;

@@ -28,6 +28,8 @@ typedef struct {
     const json_t *params;
     double rate_per_s;
     const char *version;
+    bool hosts_per_group; /* a gate per host, board or CPU: its groups compare their own hosts
+                             (fb_compat_keys_differ), not the fleet's */
 } fb_compat_run_t;
 
 /* Compares against baseline (format 2) for workload name. Returns the differences not allowed
@@ -35,5 +37,10 @@ typedef struct {
  * allowed ("" when none). */
 unsigned fb_compat_check (const json_t *baseline, const char *workload, const fb_compat_run_t *run,
                           unsigned allow, char *why, size_t why_size, char *note, size_t note_size);
+
+/* Do two lists of host keys (as fb_compat_host_key) differ as sets? why then says "baseline
+ * ran on X, this run on Y". Sorts both lists. */
+bool fb_compat_keys_differ (const char **baseline, int nb, const char **run, int nr, char *why,
+                            size_t size);
 
 #endif

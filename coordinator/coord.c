@@ -9,6 +9,7 @@
 #include "common/escape.h"
 #include "common/keys.h"
 #include "common/merge.h"
+#include "coordinator/abort.h"
 #include "coordinator/auth.h"
 #include "coordinator/local.h"
 #include "coordinator/progress.h"
@@ -487,6 +488,15 @@ static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_
                           ctx->report->wall_start_ns, name, hist);
 }
 
+/* An abort_on_fail target failed: every host is told to stop; their last reports and Done
+ * still come in, and the run ends as any other, judged on what was measured. */
+static void s_stop_early (s_coord_t *self) {
+    s_log (self, "stopping the run early: %s", self->run->stop.reason);
+    for (int i = 0; i < self->run->n_hosts; i++)
+        if (s_active (self->run->hosts[i]))
+            s_send_abort (self, self->run->hosts[i], self->run->stop.reason);
+}
+
 static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r) {
     fb_run_t *run = self->run;
     if (!streq (r->run_id, run->run_id) || r->seq == 0 || r->workload < 0 ||
@@ -509,6 +519,8 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         /* The measured window is what the host's reports cover: from the measured start to
          * the planned end, or to its last operation's end when that was later. */
         host->stats[r->workload].measured_ns += r->end_ns - r->start_ns;
+        if (!run->stop.stopped && fb_abort_check (run, r->workload, host, fb_clock_now_ns ()))
+            s_stop_early (self);
     }
     int64_t ops = 0, errors = 0;
     for (int c = 0; c < r->n_counters; c++)
@@ -819,9 +831,12 @@ static void s_conclude (s_coord_t *self) {
     } else {
         char counts[200];
         fb_verdict_count_text (run, counts, sizeof counts);
-        run->exit_code = failed > 0 ? 1 : 0;
-        snprintf (run->outcome, sizeof run->outcome, "%s: %s", failed > 0 ? "failed" : "passed",
-                  counts);
+        run->exit_code = failed > 0 || run->stop.stopped ? 1 : 0;
+        snprintf (run->outcome, sizeof run->outcome, "%s: %s%s%s",
+                  run->exit_code ? "failed" : "passed", run->stop.stopped ? "stopped early: " : "",
+                  run->stop.stopped ? run->stop.reason : "", run->stop.stopped ? "; " : "");
+        size_t len = strlen (run->outcome);
+        snprintf (run->outcome + len, sizeof run->outcome - len, "%s", counts);
     }
 }
 
@@ -945,6 +960,8 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     code = run->exit_code;
     if (opts->rerun_wanted)
         *opts->rerun_wanted = run->rerun_wanted;
+    if (opts->stopped_early)
+        *opts->stopped_early = run->stop.stopped;
     if (code != 0)
         fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);
 done:

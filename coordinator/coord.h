@@ -27,8 +27,9 @@ typedef struct {
     int n_prior;
     const char (*prior)[512];
     bool intermediate;
-    int reruns_left;    /* on_inconclusive: rerun may ask for this many more repetitions */
-    bool *rerun_wanted; /* set when an inconclusive gate asked for one */
+    int reruns_left;     /* on_inconclusive: rerun may ask for this many more repetitions */
+    bool *rerun_wanted;  /* set when an inconclusive gate asked for one */
+    bool *stopped_early; /* set when an abort_on_fail target ended the run: no more repetitions */
 } fb_coord_opts_t;
 
 void fb_coord_opts_default (fb_coord_opts_t *opts);

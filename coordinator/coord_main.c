@@ -85,7 +85,7 @@ static int s_check (const char *path) {
 static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int repeat,
                           int rerun_budget, char *dir, size_t dir_size, fb_err_t *err) {
     static char prior[1][512];
-    bool no_summary = opts->no_summary, rerun_wanted = false;
+    bool no_summary = opts->no_summary, rerun_wanted = false, stopped = false;
     FILE *json_out = opts->json_out; /* --json: the last repetition's run.json only */
     int code = 0, reruns = 0, total = fb_scenario_repetitions (sc, repeat);
     fb_scenario_t *sub = malloc (sizeof *sub);
@@ -96,6 +96,7 @@ static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int re
     opts->prior = prior;
     opts->n_prior = 0;
     opts->rerun_wanted = &rerun_wanted;
+    opts->stopped_early = &stopped;
     for (int done = 0; done < total + reruns; done++) {
         bool last = done + 1 == total + reruns;
         opts->intermediate = !last;
@@ -108,8 +109,8 @@ static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int re
             fprintf (stderr, "coord: repetition %d of %d%s%d workload(s)\n", done + 1,
                      total + reruns, n < sc->n_workloads ? ", " : ", all ", n);
         code = fb_coord_run (sub, opts, dir, dir_size, err);
-        if (code == 2 || code == 3 || !dir[0])
-            break;
+        if (code == 2 || code == 3 || !dir[0] || stopped)
+            break; /* stopped early: an abort_on_fail target already failed */
         /* each repetition's run.json carries every earlier one's intervals and fleet numbers,
          * so the next needs only the one before it (a workload runs in every repetition from
          * its first on) */

@@ -180,11 +180,9 @@ static void s_workload (FILE *out, const fb_run_t *run, int w, s_counts_t *total
             continue;
         }
         if (i < sw->n_targets)
-            snprintf (names[i], sizeof names[i], "%s", sw->targets[i].text);
+            fb_target_name (&sw->targets[i], names[i], sizeof names[i]);
         else
-            snprintf (names[i], sizeof names[i], "%s at most %.0f%% worse than the baseline",
-                      sw->gates[i - sw->n_targets].measure.text,
-                      sw->gates[i - sw->n_targets].max_regression * 100);
+            fb_target_gate_name (&sw->gates[i - sw->n_targets], names[i], sizeof names[i]);
         cases[i] = (s_case_t){names[i], "error", "incomplete", run->outcome, "", 0};
     }
     s_counts_t counts = {0};

@@ -5,6 +5,7 @@
 #include "common/files.h"
 #include "common/stats_json.h"
 #include "common/units.h"
+#include "coordinator/abort.h"
 #include "coordinator/target.h"
 #include "coordinator/verdict.h"
 
@@ -128,7 +129,10 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
         if (md)
             fputs ("\n", out);
     }
-    if (fleet->n_metrics == 0)
+    if (fb_abort_skipped (run, w))
+        fputs (md ? "Not run: the run stopped early.\n" : "  not run: the run stopped early\n",
+               out);
+    else if (fleet->n_metrics == 0)
         fputs ("  no measurement\n", out);
     s_counters (out, md, fleet, sw->wl);
     fb_verdict_print_intervals (out, md, run, w);
@@ -164,6 +168,8 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
     if (md) {
         fprintf (out, "# %s: run %s\n\n**%s** (exit code %d)\n", run->sc->name, run->run_id,
                  run->outcome, run->exit_code);
+        if (run->stop.stopped)
+            fprintf (out, "\n**Stopped early**: %s.\n", run->stop.reason);
         s_hosts_md (out, run);
     } else
         fprintf (out, "\nrun %s (%s): %s\n", run->run_id, run->sc->name, run->outcome);

@@ -3,6 +3,7 @@
 
 #include "common/hlog.h"
 #include "common/stats_json.h"
+#include "coordinator/abort.h"
 #include "coordinator/html.h"
 #include "coordinator/junit.h"
 #include "coordinator/report.h"
@@ -157,6 +158,16 @@ static json_t *s_run_json (const fb_run_t *run) {
                       (json_int_t)(skew_max - skew_min), "hosts", hosts, "workloads", workloads);
 }
 
+/* run.json of run: s_run_json, and stopped_early when an abort_on_fail target ended it. */
+static json_t *s_run_json_all (const fb_run_t *run) {
+    json_t *root = s_run_json (run), *stop = fb_abort_json (run);
+    if (root && stop)
+        json_object_set_new (root, "stopped_early", stop);
+    else
+        json_decref (stop);
+    return root;
+}
+
 /* Once a file is lost the run is incomplete: exit 3, and the outcome names the file. */
 static void s_tell_lost (fb_run_t *run) {
     if (!run->results_error[0] || run->results_error_told)
@@ -181,7 +192,7 @@ static int s_write_output (fb_run_t *run, int i, fb_err_t *err) {
         return fb_report_write_md (run, err);
     if (i == 2)
         return fb_junit_write (run, err);
-    json_t *root = s_run_json (run);
+    json_t *root = s_run_json_all (run);
     if (!root)
         return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
     char path[700];
@@ -234,7 +245,7 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
 }
 
 int fb_results_print_json (const fb_run_t *run, FILE *out, fb_err_t *err) {
-    json_t *root = s_run_json (run);
+    json_t *root = s_run_json_all (run);
     if (!root)
         return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
     errno = 0;

@@ -69,6 +69,14 @@ void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
                                    NULL);
 }
 
+void fb_run_clear_verdict (fb_verdict_t *v) {
+    for (int g = 0; g < v->n_groups; g++)
+        free (v->groups[g].hosts);
+    free (v->groups);
+    v->groups = NULL;
+    v->n_groups = 0;
+}
+
 void fb_run_clear (fb_run_t *run) {
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
@@ -85,6 +93,8 @@ void fb_run_clear (fb_run_t *run) {
     for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
         fb_stats_clear (&run->fleet[w]);
         fb_samples_destroy (&run->samples[w]);
+        for (int v = 0; v < run->n_verdicts[w]; v++)
+            fb_run_clear_verdict (&run->verdicts[w][v]);
     }
 }
 

@@ -70,6 +70,20 @@ typedef enum {
 /* The fleet figures every report gives with an interval. */
 #define FB_RUN_N_CI 5 /* p50 p95 p99 mean throughput */
 
+/* One host's or group's side of a per: host|board|cpu target. */
+typedef struct {
+    char name[160]; /* host id, board or CPU model */
+    int n_hosts;
+    int *hosts; /* indexes into run->hosts */
+    fb_verdict_state_t state;
+    double actual;
+    bool has_ci; /* an interval from its one host's intervals */
+    fb_inference_ci_t ci;
+    char why[256];     /* not measured: why; a gate's group: what it shows */
+    bool has_decision; /* a gate's group judged by the bootstrap against its baseline side */
+    fb_inference_decision_t decision;
+} fb_verdict_group_t;
+
 typedef struct {
     bool gate;
     bool schedule;  /* the open-loop schedule's verdict: every planned operation started */
@@ -80,7 +94,22 @@ typedef struct {
     bool has_ci;             /* gates judged by the bootstrap: */
     fb_inference_decision_t decision; /* intervals of both sides and of the ratio */
     bool counts_as_failed;            /* failed, or inconclusive under on_inconclusive: fail */
+    fb_per_t per;                     /* targets: whose numbers were judged */
+    char failed_on[200]; /* "host b", "hosts b, c": where it failed ("" on the fleet) */
+    int n_groups;
+    fb_verdict_group_t *groups; /* per host, board or CPU model; freed by fb_run_clear */
 } fb_verdict_t;
+
+/* A run that an abort_on_fail target ended before its planned end. */
+typedef struct {
+    bool stopped;
+    int workload, target;
+    char where[200];     /* "the fleet", "host b", "board X" */
+    double value;        /* the measure's value on the data so far, base unit */
+    int64_t measured_ns; /* how far into the measured window it was */
+    int64_t wall_ns;     /* when (wall clock) */
+    char reason[400];    /* one sentence: what failed where, when */
+} fb_run_stop_t;
 
 typedef struct {
     const fb_scenario_t *sc;
@@ -107,8 +136,10 @@ typedef struct {
     bool rerun_wanted;        /* ... and one did */
     int n_verdicts[FB_MAX_WORKLOADS];
     fb_verdict_t verdicts[FB_MAX_WORKLOADS][FB_MAX_TARGETS + FB_MAX_GATES + 1]; /* + schedule */
+    fb_run_stop_t stop;                         /* abort_on_fail ended the run early */
+    int64_t abort_checked_ns[FB_MAX_WORKLOADS]; /* the last fleet or group abort check */
     int exit_code;     /* 0 held, 1 a verdict failed, 2 plan refused, 3 incomplete */
-    char outcome[256]; /* one line for people */
+    char outcome[640]; /* one line for people */
     /* The first result file that could not be written and why ("" while all were); once set,
      * the run is incomplete (exit 3) whatever its verdicts. */
     char results_error[256];
@@ -128,7 +159,9 @@ void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
                            const char *metric, const fb_hist_t *hist);
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
                            int64_t ops, int64_t errors, int64_t length_ns);
-/* Frees hosts and stats. */
+/* Frees a verdict's groups. */
+void fb_run_clear_verdict (fb_verdict_t *v);
+/* Frees hosts, stats and verdicts' groups. */
 void fb_run_clear (fb_run_t *run);
 
 #endif

@@ -74,15 +74,13 @@ int fb_samples_begin_run (fb_samples_t *self, fb_err_t *err) {
     return 0;
 }
 
-/* The interval of slot in the current run, inserted in time order when new. */
-static s_interval_t *s_slot (fb_samples_t *self, int slot, fb_err_t *err) {
+/* The interval of slot in run r, inserted in time order when new. */
+static s_interval_t *s_slot_in (fb_samples_t *self, int r, int slot, fb_err_t *err) {
     if (slot < 0) {
         fb_err_set (err, FB_EINPUT, "interval %d is before the measured window", slot);
         return NULL;
     }
-    if (self->n_runs == 0 && fb_samples_begin_run (self, err) != 0)
-        return NULL;
-    s_run_t *run = &self->runs[self->n_runs - 1];
+    s_run_t *run = &self->runs[r];
     int at = run->n;
     while (at > 0 && run->iv[at - 1].slot >= slot)
         at--;
@@ -103,6 +101,13 @@ static s_interval_t *s_slot (fb_samples_t *self, int slot, fb_err_t *err) {
     run->iv[at].slot = slot;
     run->n++;
     return &run->iv[at];
+}
+
+/* The interval of slot in the current run (the first add begins one). */
+static s_interval_t *s_slot (fb_samples_t *self, int slot, fb_err_t *err) {
+    if (self->n_runs == 0 && fb_samples_begin_run (self, err) != 0)
+        return NULL;
+    return s_slot_in (self, self->n_runs - 1, slot, err);
 }
 
 static int s_metric (fb_samples_t *self, const char *name, fb_err_t *err) {
@@ -218,7 +223,58 @@ static json_t *s_hist_json (const s_pairs_t *p, fb_hist_t *hist) {
     return j;
 }
 
+int fb_samples_merge (fb_samples_t *self, const fb_samples_t *from, fb_err_t *err) {
+    fb_hist_t *hist = fb_hist_new_default (err);
+    int rc = hist ? 0 : -1;
+    for (int r = 0; rc == 0 && r < from->n_runs; r++) {
+        while (rc == 0 && self->n_runs <= r)
+            rc = fb_samples_begin_run (self, err);
+        for (int i = 0; rc == 0 && i < from->runs[r].n; i++) {
+            const s_interval_t *src = &from->runs[r].iv[i];
+            s_interval_t *iv = s_slot_in (self, r, src->slot, err);
+            if (!iv) {
+                rc = -1;
+                break;
+            }
+            iv->counts.ops += src->counts.ops;
+            iv->counts.errors += src->counts.errors;
+            if (src->counts.length_ns > iv->counts.length_ns)
+                iv->counts.length_ns = src->counts.length_ns;
+            for (int m = 0; rc == 0 && m < from->n_metrics; m++) {
+                const s_pairs_t *p = &src->metric[m];
+                if (p->n == 0)
+                    continue;
+                int k = s_metric (self, from->names[m], err);
+                if (k < 0) {
+                    rc = -1;
+                    break;
+                }
+                fb_hist_reset (hist);
+                for (int b = 0; b < p->n; b++)
+                    fb_hist_record_n (hist, p->value[b], p->count[b]);
+                rc = s_pairs_merge (&iv->metric[k], hist, err);
+            }
+        }
+    }
+    fb_hist_destroy (&hist);
+    return rc;
+}
+
+static bool s_wanted (const char *name, const char *const *only, int n_only) {
+    if (n_only < 0)
+        return true;
+    for (int k = 0; k < n_only; k++)
+        if (strcmp (only[k], name) == 0)
+            return true;
+    return false;
+}
+
 json_t *fb_samples_json_encode (const fb_samples_t *self) {
+    return fb_samples_json_encode_only (self, NULL, -1);
+}
+
+json_t *fb_samples_json_encode_only (const fb_samples_t *self, const char *const *only,
+                                     int n_only) {
     fb_hist_t *hist = fb_hist_new_default (NULL);
     json_t *runs = json_array ();
     bool ok = hist && runs;
@@ -229,9 +285,9 @@ json_t *fb_samples_json_encode (const fb_samples_t *self) {
             const s_interval_t *iv = &self->runs[r].iv[i];
             json_t *metrics = json_object ();
             for (int m = 0; ok && metrics && m < self->n_metrics; m++) {
-                json_t *h = iv->metric[m].n > 0 ? s_hist_json (&iv->metric[m], hist) : NULL;
-                ok = iv->metric[m].n == 0 ||
-                     (h && json_object_set_new (metrics, self->names[m], h) == 0);
+                bool keep = iv->metric[m].n > 0 && s_wanted (self->names[m], only, n_only);
+                json_t *h = keep ? s_hist_json (&iv->metric[m], hist) : NULL;
+                ok = !keep || (h && json_object_set_new (metrics, self->names[m], h) == 0);
             }
             ok = ok && metrics &&
                  json_array_append_new (ivs, json_pack ("{s:i,s:I,s:I,s:I,s:o}", "slot", iv->slot,

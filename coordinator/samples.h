@@ -54,6 +54,12 @@ void fb_samples_counts (const fb_samples_t *self, int run, int i, fb_samples_cou
 /* {"runs":[{"intervals":[{"ops":N,"errors":N,"length_ns":N,"metrics":{"latency":"HISTF.."}}]}]}
  * NULL when out of memory. */
 json_t *fb_samples_json_encode (const fb_samples_t *self);
+/* As fb_samples_json_encode with only the metrics named in only (n_only of them; every
+ * metric when n_only < 0); ops, errors and lengths always. */
+json_t *fb_samples_json_encode_only (const fb_samples_t *self, const char *const *only, int n_only);
+/* Adds from to self run by run (run i to run i) and interval by interval (same slot): the
+ * merge of several hosts' samples, as the fleet's are merged. */
+int fb_samples_merge (fb_samples_t *self, const fb_samples_t *from, fb_err_t *err);
 /* Appends the runs of json (as encoded) to self. Error text says what is wrong. */
 int fb_samples_json_decode (fb_samples_t *self, const json_t *json, fb_err_t *err);
 

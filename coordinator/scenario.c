@@ -308,6 +308,74 @@ static int s_parse_params (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scena
     return 0;
 }
 
+/* per: of a target or gate. */
+static int s_parse_per (s_ctx_t *ctx, const fb_yamltree_node_t *node, fb_per_t *per) {
+    fb_err_t err;
+    if (!node)
+        return 0;
+    if (s_text (ctx, node, "per", "host") != 0)
+        return -1;
+    if (fb_target_per_parse (node->text, per, &err) != 0)
+        return s_fail (ctx, node, "per: %s", err.msg);
+    return 0;
+}
+
+/* abort_on_fail: true|false and delay: (from the measured window's start, within it). */
+static int s_parse_abort (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_target_t *target,
+                          const fb_scenario_workload_t *w) {
+    const fb_yamltree_node_t *on = s_get (map, "abort_on_fail"), *delay = s_get (map, "delay");
+    if (on && s_text (ctx, on, "abort_on_fail", "true") != 0)
+        return -1;
+    if (on && strcmp (on->text, "true") != 0 && strcmp (on->text, "false") != 0)
+        return s_fail (ctx, on, "abort_on_fail must be true or false (got \"%.40s\")", on->text);
+    target->abort_on_fail = on && strcmp (on->text, "true") == 0;
+    if (!delay)
+        return 0;
+    if (!target->abort_on_fail)
+        return s_fail (ctx, delay,
+                       "delay is how long abort_on_fail waits: expected abort_on_fail: true "
+                       "with it (got delay without it)");
+    s_timing_t timing = {0, NULL};
+    if (s_duration (ctx, delay, "delay", 0, &timing) != 0)
+        return -1;
+    char limit[32];
+    if (timing.ns >= w->duration_ns)
+        return s_fail (ctx, delay,
+                       "delay must be shorter than the workload's duration, %s, or the target "
+                       "could never stop the run (got %s)",
+                       fb_units_format_ns ((double)w->duration_ns, limit, sizeof limit),
+                       delay->text);
+    target->abort_delay_ns = timing.ns;
+    return 0;
+}
+
+/* "p95 < 120us", or { target: "p95 < 120us", per: host, abort_on_fail: true, delay: 5s }. */
+static int s_parse_target (s_ctx_t *ctx, const fb_yamltree_node_t *node,
+                           fb_scenario_workload_t *w) {
+    static const char *const known[] = {"target", "per", "abort_on_fail", "delay", NULL};
+    fb_target_t *target = &w->targets[w->n_targets];
+    const fb_yamltree_node_t *map = NULL;
+    fb_err_t err;
+    if (node->kind == FB_YAMLTREE_MAP) {
+        map = node;
+        if (s_check_keys (ctx, map, known, "a target") != 0)
+            return -1;
+        if (!(node = s_get (map, "target")))
+            return s_fail (ctx, map,
+                           "missing required key \"target\" in a target (expected "
+                           "{ target: \"p95 < 120us\", per: host })");
+    }
+    if (s_text (ctx, node, "a target", "\"p95 < 120us\"") != 0)
+        return -1;
+    if (fb_target_parse (node->text, w->wl, target, &err) != 0)
+        return s_fail (ctx, node, "%s", err.msg);
+    if (map && (s_parse_per (ctx, s_get (map, "per"), &target->per) != 0 ||
+                s_parse_abort (ctx, map, target, w) != 0))
+        return -1;
+    w->n_targets++;
+    return 0;
+}
+
 static int s_parse_targets (s_ctx_t *ctx, const fb_yamltree_node_t *list,
                             fb_scenario_workload_t *w) {
     if (!list)
@@ -317,20 +385,15 @@ static int s_parse_targets (s_ctx_t *ctx, const fb_yamltree_node_t *list,
     if (list->n > FB_MAX_TARGETS)
         return s_fail (ctx, list, "targets must have at most %d entries (got %d)", FB_MAX_TARGETS,
                        list->n);
-    for (int i = 0; i < list->n; i++) {
-        const fb_yamltree_node_t *node = list->items[i];
-        fb_err_t err;
-        if (s_text (ctx, node, "a target", "\"p95 < 120us\"") != 0)
+    for (int i = 0; i < list->n; i++)
+        if (s_parse_target (ctx, list->items[i], w) != 0)
             return -1;
-        if (fb_target_parse (node->text, w->wl, &w->targets[w->n_targets++], &err) != 0)
-            return s_fail (ctx, node, "%s", err.msg);
-    }
     return 0;
 }
 
 static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_workload_t *w) {
-    static const char *const known[] = {"metric", "max_regression", "confidence", "on_inconclusive",
-                                        NULL};
+    static const char *const known[] = {
+        "metric", "max_regression", "confidence", "on_inconclusive", "per", NULL};
     if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a gate",
                        "{ metric: p95, max_regression: 20% }") != 0 ||
         s_check_keys (ctx, map, known, "a gate") != 0)
@@ -362,6 +425,9 @@ static int s_parse_gate (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenari
         return -1;
     if (inc && fb_target_gate_on_inconclusive (inc->text, &gate->on_inconclusive, &err) != 0)
         return s_fail (ctx, inc, "on_inconclusive: %s", err.msg);
+    const fb_yamltree_node_t *per = s_get (map, "per");
+    if (s_parse_per (ctx, per, &gate->per) != 0)
+        return -1;
     w->n_gates++;
     return 0;
 }

@@ -185,6 +185,7 @@ int fb_target_parse (const char *text, const fb_workload_t *wl, fb_target_t *tar
                            "characters (at most %zu)",
                            strlen (text), sizeof target->text - 1);
     snprintf (target->text, sizeof target->text, "%s", text);
+    target->per = FB_PER_HOST;
     const char *op = strpbrk (text, "<>");
     if (!op)
         return fb_err_set (err, FB_EINPUT,
@@ -317,6 +318,19 @@ int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, 
     return fb_err_set (err, FB_EINPUT, "expected pass, fail or rerun (got \"%s\")", text);
 }
 
+static const char *const s_per_names[] = {"fleet", "host", "board", "cpu"};
+
+int fb_target_per_parse (const char *text, fb_per_t *per, fb_err_t *err) {
+    for (int i = 0; i < 4; i++)
+        if (strcmp (text, s_per_names[i]) == 0) {
+            *per = (fb_per_t)i;
+            return 0;
+        }
+    return fb_err_set (err, FB_EINPUT, "expected fleet, host, board or cpu (got \"%.40s\")", text);
+}
+
+const char *fb_target_per_name (fb_per_t per) { return per <= FB_PER_CPU ? s_per_names[per] : "?"; }
+
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
                                       double value, char *buf, size_t size) {
     const char *unit = "ns";
@@ -341,4 +355,15 @@ const char *fb_target_measure_format (const fb_measure_t *measure, const fb_work
     else
         snprintf (buf, size, "%.0f", value);
     return buf;
+}
+
+void fb_target_name (const fb_target_t *target, char *buf, size_t size) {
+    snprintf (buf, size, "%s (per %s)", target->text, fb_target_per_name (target->per));
+}
+
+void fb_target_gate_name (const fb_gate_t *gate, char *buf, size_t size) {
+    bool fleet = gate->per == FB_PER_FLEET;
+    snprintf (buf, size, "%s at most %.0f%% worse than the baseline%s%s%s", gate->measure.text,
+              gate->max_regression * 100, fleet ? "" : " (per ",
+              fleet ? "" : fb_target_per_name (gate->per), fleet ? "" : ")");
 }

@@ -30,11 +30,20 @@ typedef struct {
     double percentile; /* FB_STAT_PERCENTILE: 0..100 */
 } fb_measure_t;
 
+/* Whose numbers a target or gate is judged on: the fleet's merge, every host's own, or the
+ * merge of each group of hosts with one board or one CPU model (their fingerprints). */
+typedef enum { FB_PER_FLEET, FB_PER_HOST, FB_PER_BOARD, FB_PER_CPU } fb_per_t;
+
 typedef struct {
     char text[96]; /* the whole target as written */
     fb_measure_t measure;
     fb_cmp_t cmp;
     double value; /* base unit: ns, /s, fraction, bytes, count */
+    fb_per_t per; /* default per host: a fleet merge can hide one bad host */
+    /* Ends the run early once the target fails on the data so far, abort_delay_ns into the
+     * measured window or later (coordinator/abort.h). */
+    bool abort_on_fail;
+    int64_t abort_delay_ns;
 } fb_target_t;
 
 /* What an inconclusive gate does to the run's exit code. */
@@ -49,6 +58,7 @@ typedef struct {
     double max_regression; /* fraction: 0.2 for 20% */
     double confidence;     /* level of the interval that decides; 0: the default, 0.95 */
     fb_on_inconclusive_t on_inconclusive; /* default pass (with a warning) */
+    fb_per_t per; /* default fleet; host, board or CPU: judged per group (gate_per.h) */
 } fb_gate_t;
 
 /* "p95", "dispatch.p99.9", "mean", "throughput", "errors", "rss" -> measure, checked against
@@ -75,10 +85,20 @@ int fb_target_gate_judge (const fb_gate_t *gate, const fb_stats_t *current,
                           const fb_stats_t *baseline, double *actual, double *base_value,
                           bool *held, fb_err_t *err);
 
+/* What a verdict (and its JUnit test case) is called: "p95 < 5ms (per host)", "p95 at most
+ * 20% worse than the baseline" (a gate's "(per ...)" only when it is not per fleet). One name
+ * whether the run judged it or ended first, so CI sees the same test either way. */
+void fb_target_name (const fb_target_t *target, char *buf, size_t size);
+void fb_target_gate_name (const fb_gate_t *gate, char *buf, size_t size);
+
 /* "95%" (50% .. 99.9%) -> 0.95. */
 int fb_target_gate_confidence (const char *text, double *confidence, fb_err_t *err);
 /* "pass", "fail" or "rerun". */
 int fb_target_gate_on_inconclusive (const char *text, fb_on_inconclusive_t *on, fb_err_t *err);
+
+/* "fleet", "host", "board" or "cpu". */
+int fb_target_per_parse (const char *text, fb_per_t *per, fb_err_t *err);
+const char *fb_target_per_name (fb_per_t per);
 
 /* Human text of a value of that measure: "1.23ms", "5012/s", "0.05%", "48.0MB". */
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,

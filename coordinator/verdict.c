@@ -2,8 +2,11 @@
 #include "coordinator/verdict.h"
 
 #include "common/stats_json.h"
+#include "coordinator/abort.h"
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
+#include "coordinator/gate_per.h"
+#include "coordinator/per.h"
 #include "coordinator/target.h"
 
 #include <stdio.h>
@@ -58,37 +61,50 @@ static void s_fleet_ci (fb_run_t *run, int w) {
         run->hosts[i]->have_ci[w] = s_cis (run->hosts[i]->samples[w], wl, run->hosts[i]->ci[w]);
 }
 
-static void s_targets (fb_run_t *run, int w, int *failed) {
+/* A target judged on the fleet's merge, with its interval. */
+static void s_fleet_target (fb_run_t *run, int w, const fb_target_t *target, fb_verdict_t *v) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     fb_inference_opts_t opts;
     fb_inference_opts_default (&opts);
+    bool held = false;
+    fb_err_t err = {0};
+    if (fb_target_judge (target, &run->fleet[w], &v->actual, &held, &err) != 0) {
+        v->state = FB_VERDICT_FAILED;
+        snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
+        return;
+    }
+    char actual[48], interval[160] = "";
+    fb_target_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
+    fb_inference_ci_t ci;
+    if (run->samples[w] &&
+        fb_inference_ci (run->samples[w], &target->measure, &opts, &ci, NULL) == 0) {
+        char lo[48], hi[48];
+        snprintf (interval, sizeof interval, " (95%% interval %s..%s)",
+                  fb_target_measure_format (&target->measure, sw->wl, ci.lo, lo, sizeof lo),
+                  fb_target_measure_format (&target->measure, sw->wl, ci.hi, hi, sizeof hi));
+    }
+    v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
+    snprintf (v->detail, sizeof v->detail, "%s was %s%s", target->measure.text, actual, interval);
+}
+
+static void s_targets (fb_run_t *run, int w, int *failed) {
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     for (int t = 0; t < sw->n_targets; t++) {
         const fb_target_t *target = &sw->targets[t];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
         memset (v, 0, sizeof *v);
-        snprintf (v->text, sizeof v->text, "%s", target->text);
+        fb_target_name (target, v->text, sizeof v->text);
         v->expected = target->value;
-        bool held = false;
-        fb_err_t err = {0};
-        if (fb_target_judge (target, &run->fleet[w], &v->actual, &held, &err) != 0) {
-            v->state = FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "not measured: %s", err.msg);
-        } else {
-            char actual[48], interval[160] = "";
-            fb_target_measure_format (&target->measure, sw->wl, v->actual, actual, sizeof actual);
-            fb_inference_ci_t ci;
-            if (run->samples[w] &&
-                fb_inference_ci (run->samples[w], &target->measure, &opts, &ci, NULL) == 0) {
-                char lo[48], hi[48];
-                snprintf (
-                    interval, sizeof interval, " (95%% interval %s..%s)",
-                    fb_target_measure_format (&target->measure, sw->wl, ci.lo, lo, sizeof lo),
-                    fb_target_measure_format (&target->measure, sw->wl, ci.hi, hi, sizeof hi));
-            }
-            v->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
-            snprintf (v->detail, sizeof v->detail, "%s was %s%s", target->measure.text, actual,
-                      interval);
-        }
+        v->per = target->per;
+        if (fb_abort_skipped (run, w)) {
+            v->state = FB_VERDICT_SKIPPED;
+            snprintf (v->detail, sizeof v->detail,
+                      "skipped: the run stopped early, before this workload");
+        } else if (target->per == FB_PER_FLEET)
+            s_fleet_target (run, w, target, v);
+        else
+            fb_per_judge (run, w, target, v);
+        fb_abort_note (run, w, t, v);
         v->counts_as_failed = v->state == FB_VERDICT_FAILED;
         *failed += v->counts_as_failed;
     }
@@ -152,8 +168,8 @@ static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_s
 }
 
 /* This run's side of the comparability check for workload w. */
-static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, char *why,
-                          size_t why_size, char *note, size_t note_size) {
+static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bool per_group,
+                          char *why, size_t why_size, char *note, size_t note_size) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     static char keys[FB_MAX_HOSTS][200];
     const char *ptrs[FB_MAX_HOSTS];
@@ -170,7 +186,7 @@ static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, ch
     for (int p = 0; params && p < sw->resolved.n; p++)
         json_object_set_new (params, sw->resolved.v[p].spec->name,
                              json_string (sw->resolved.v[p].text));
-    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION};
+    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION, per_group};
     unsigned allow = 0;
     fb_compat_allow_parse (run->allow_different, &allow, NULL);
     unsigned differs =
@@ -188,7 +204,7 @@ static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *wh
     fb_stats_init (&base);
     fb_samples_t *samples = fb_samples_new (NULL);
     fb_err_t berr = {0};
-    char incomparable[400] = "", note[400] = "";
+    char incomparable[400] = "", note[400] = "", incomparable_g[400] = "", note_g[400] = "";
     bool have = baseline && fb_baseline_workload (baseline, sw->name, &base, &berr) == 0;
     if (have && samples && fb_baseline_samples (baseline, sw->name, samples, &berr) != 0) {
         snprintf (run->outcome, sizeof run->outcome, "baseline %s: %s", run->baseline_path,
@@ -197,31 +213,56 @@ static int s_gates (fb_run_t *run, int w, const json_t *baseline, const char *wh
         fb_samples_destroy (&samples);
         return -1;
     }
-    if (have)
-        s_compat (run, w, baseline, incomparable, sizeof incomparable, note, sizeof note);
+    if (have) {
+        s_compat (run, w, baseline, false, incomparable, sizeof incomparable, note, sizeof note);
+        /* gates per host, board or CPU compare each group's hosts with their counterparts */
+        s_compat (run, w, baseline, true, incomparable_g, sizeof incomparable_g, note_g,
+                  sizeof note_g);
+    }
+    unsigned allow = 0;
+    fb_compat_allow_parse (run->allow_different, &allow, NULL);
     for (int g = 0; g < sw->n_gates; g++) {
         const fb_gate_t *gate = &sw->gates[g];
         fb_verdict_t *v = &run->verdicts[w][run->n_verdicts[w]++];
         memset (v, 0, sizeof *v);
         v->gate = true;
-        snprintf (v->text, sizeof v->text, "%s at most %.0f%% worse than the baseline",
-                  gate->measure.text, gate->max_regression * 100);
-        if (!have) {
+        fb_target_gate_name (gate, v->text, sizeof v->text);
+        v->per = gate->per;
+        bool per_group = gate->per != FB_PER_FLEET;
+        const char *why_incomparable = per_group ? incomparable_g : incomparable;
+        if (fb_abort_skipped (run, w)) {
+            v->state = FB_VERDICT_SKIPPED;
+            snprintf (v->detail, sizeof v->detail,
+                      "skipped: the run stopped early, before this workload");
+        } else if (!have) {
             v->state = FB_VERDICT_SKIPPED;
             snprintf (v->detail, sizeof v->detail, "skipped: %s", baseline ? berr.msg : why_none);
-        } else if (incomparable[0]) {
+        } else if (why_incomparable[0]) {
             v->state = FB_VERDICT_INCOMPARABLE;
             snprintf (v->detail, sizeof v->detail,
                       "incomparable: %s (judge anyway with --allow-different host|params|build)",
-                      incomparable);
+                      why_incomparable);
+        } else if (per_group) {
+            fb_inference_opts_t opts;
+            fb_inference_opts_default (&opts);
+            if (gate->confidence > 0)
+                opts.confidence = gate->confidence;
+            if (fb_gate_per_judge (run, w, gate, baseline, allow, &opts, v, &berr) != 0) {
+                snprintf (run->outcome, sizeof run->outcome, "baseline %s: %s", run->baseline_path,
+                          berr.msg);
+                fb_stats_clear (&base);
+                fb_samples_destroy (&samples);
+                return -1;
+            }
         } else if (gate->measure.stat == FB_STAT_COUNTER) {
             s_point_gate (run, w, gate, &base, v);
         } else {
             s_stat_gate (run, w, gate, samples, v);
         }
-        if (note[0] && v->state != FB_VERDICT_SKIPPED) {
+        const char *why_note = per_group ? note_g : note;
+        if (why_note[0] && v->state != FB_VERDICT_SKIPPED) {
             size_t len = strlen (v->detail);
-            snprintf (v->detail + len, sizeof v->detail - len, " [%s]", note);
+            snprintf (v->detail + len, sizeof v->detail - len, " [%s]", why_note);
         }
         v->counts_as_failed =
             v->state == FB_VERDICT_FAILED ||
@@ -256,13 +297,42 @@ int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err
         /* Each workload's own, as the gates read them: metric names of several workloads
          * together may pass what one workload holds. */
         fb_samples_t *samples = fb_samples_new (err);
-        if (!samples || fb_baseline_samples (baseline, sc->workloads[w].name, samples, err) != 0) {
+        if (!samples || fb_baseline_samples (baseline, sc->workloads[w].name, samples, err) != 0 ||
+            fb_gate_per_check_baseline (baseline, sc->workloads[w].name, err) != 0) {
             fb_err_prefix (err, "baseline %s", path);
             rc = -1;
         }
         fb_samples_destroy (&samples);
     }
     json_decref (baseline);
+    return rc;
+}
+
+/* Adds each host's stats in an earlier repetition (hosts, by id) to its own, so that targets
+ * per host rest on every repetition as those per fleet do. */
+static int s_add_prior_hosts (fb_run_t *run, int w, const json_t *hosts, fb_err_t *err) {
+    int rc = 0;
+    for (int h = 0; rc == 0 && h < run->n_hosts; h++) {
+        fb_stats_t *own = &run->hosts[h]->stats[w], stats;
+        fb_stats_init (&stats);
+        const json_t *hj = json_object_get (hosts, run->hosts[h]->id);
+        if (json_is_object (hj) && fb_stats_json_decode (hj, &stats, err) == 0) {
+            int64_t measured = own->measured_ns + stats.measured_ns;
+            rc = fb_stats_merge (own, &stats, err);
+            own->measured_ns = measured;
+        }
+        fb_stats_clear (&stats);
+        /* its intervals, kept when a gate is per host, board or CPU */
+        fb_samples_t **samples = &run->hosts[h]->samples[w];
+        if (rc == 0 && json_is_object (hj) && json_object_get (hj, "samples")) {
+            if (!*samples && !(*samples = fb_samples_new (err)))
+                rc = -1;
+            else if (fb_samples_json_decode (*samples, json_object_get (hj, "samples"), err) != 0) {
+                fb_err_prefix (err, "host %s: samples", run->hosts[h]->id);
+                rc = -1;
+            }
+        }
+    }
     return rc;
 }
 
@@ -290,6 +360,8 @@ static int s_add_prior (fb_run_t *run, const char *dir, fb_err_t *err) {
             run->fleet[w].measured_ns = measured;
         }
         fb_stats_clear (&stats);
+        if (rc == 0)
+            rc = s_add_prior_hosts (run, w, json_object_get (pw, "hosts"), err);
     }
     json_decref (prior);
     if (rc != 0)
@@ -302,8 +374,8 @@ static int s_add_prior (fb_run_t *run, const char *dir, fb_err_t *err) {
  * on the operations that did run. */
 static void s_schedule (fb_run_t *run, int w, int *failed) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
-    if (sw->rate_per_s <= 0)
-        return;
+    if (sw->rate_per_s <= 0 || fb_abort_skipped (run, w))
+        return; /* no schedule, or never started */
     const fb_stats_t *fleet = &run->fleet[w];
     int ops_i = fb_stats_find_counter (fleet, "ops");
     int missed_i = fb_stats_find_counter (fleet, "missed");
@@ -353,6 +425,9 @@ int fb_verdict_judge (fb_run_t *run) {
     }
     run->baseline_loaded = baseline != NULL;
     run->inconclusive = 0;
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        for (int v = 0; v < run->n_verdicts[w]; v++)
+            fb_run_clear_verdict (&run->verdicts[w][v]);
     int failed = 0, rc = 0;
     for (int w = 0; w < run->sc->n_workloads; w++) {
         run->n_verdicts[w] = 0;
@@ -370,6 +445,37 @@ static json_t *s_ci_json (const fb_inference_ci_t *ci) {
     return json_pack ("{s:f,s:f,s:f,s:i,s:i,s:b}", "point", ci->point, "lo", ci->lo, "hi", ci->hi,
                       "runs", ci->runs, "intervals", ci->intervals, "between_runs",
                       ci->between_runs);
+}
+
+/* A target's "per", "failed_on" and, per host or group, "groups". */
+static void s_per_json (const fb_run_t *run, const fb_verdict_t *v, json_t *vj) {
+    json_object_set_new (vj, "per", json_string (fb_target_per_name (v->per)));
+    if (v->per == FB_PER_FLEET)
+        return;
+    json_t *failed_on = json_array (), *groups = json_array ();
+    for (int g = 0; g < v->n_groups; g++) {
+        const fb_verdict_group_t *group = &v->groups[g];
+        json_t *hosts = json_array ();
+        for (int h = 0; h < group->n_hosts; h++)
+            json_array_append_new (hosts, json_string (run->hosts[group->hosts[h]]->id));
+        json_t *gj = json_pack ("{s:s,s:o,s:s,s:f}", "name", group->name, "hosts", hosts, "verdict",
+                                fb_verdict_state_name (group->state), "actual", group->actual);
+        if (gj && group->has_ci)
+            json_object_set_new (gj, "actual_ci", s_ci_json (&group->ci));
+        if (gj && group->has_decision) {
+            json_object_set_new (gj, "current", s_ci_json (&group->decision.current));
+            json_object_set_new (gj, "baseline", s_ci_json (&group->decision.baseline));
+            json_object_set_new (gj, "ratio", s_ci_json (&group->decision.ratio));
+            json_object_set_new (gj, "limit", json_real (group->decision.limit));
+        }
+        if (gj && group->why[0])
+            json_object_set_new (gj, "detail", json_string (group->why));
+        json_array_append_new (groups, gj);
+        if (group->state == FB_VERDICT_FAILED)
+            json_array_append_new (failed_on, json_string (group->name));
+    }
+    json_object_set_new (vj, "failed_on", failed_on);
+    json_object_set_new (vj, "groups", groups);
 }
 
 json_t *fb_verdict_json (const fb_run_t *run, int w) {
@@ -390,6 +496,8 @@ json_t *fb_verdict_json (const fb_run_t *run, int w) {
             json_object_set_new (vj, "ratio", s_ci_json (&d->ratio));
             json_object_set_new (vj, "limit", json_real (d->limit));
         }
+        if (vj && !v->schedule)
+            s_per_json (run, v, vj);
         if (vj && v->gate && run->allow_different[0])
             json_object_set_new (vj, "allowed_different", json_string (run->allow_different));
         json_array_append_new (arr, vj);
@@ -408,8 +516,15 @@ void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
         json_object_set_new (workload, "fleet_ci", ci);
     }
     json_t *hosts = json_object_get (workload, "hosts");
+    const char *keep[FB_MAX_METRICS];
+    int n_keep = fb_gate_per_metrics (&run->sc->workloads[w], keep, FB_MAX_METRICS);
     for (int h = 0; h < run->n_hosts; h++) {
         json_t *hj = json_object_get (hosts, run->hosts[h]->id);
+        json_t *hs = n_keep >= 0 && json_is_object (hj) && run->hosts[h]->samples[w]
+                         ? fb_samples_json_encode_only (run->hosts[h]->samples[w], keep, n_keep)
+                         : NULL;
+        if (hs)
+            json_object_set_new (hj, "samples", hs);
         if (!json_is_object (hj) || !run->hosts[h]->have_ci[w])
             continue;
         json_t *ci = json_object ();
@@ -458,6 +573,38 @@ static void s_count (char *buf, size_t size, int n, const char *what, const char
                   n == 1 ? "" : "s", state);
 }
 
+/* "host b", "the fleet; hosts b, c": where the failed targets failed ("" when only on the
+ * fleet). */
+static void s_failed_on (const fb_run_t *run, bool gates, char *buf, size_t size) {
+    const char *said[FB_MAX_WORKLOADS * FB_MAX_TARGETS];
+    int n_said = 0;
+    size_t at = 0;
+    bool any_group = false; /* when only fleet targets failed, the fleet goes without saying */
+    buf[0] = '\0';
+    for (int w = 0; w < run->sc->n_workloads; w++)
+        for (int i = 0; i < run->n_verdicts[w]; i++)
+            any_group =
+                any_group || (run->verdicts[w][i].gate == gates && !run->verdicts[w][i].schedule &&
+                              run->verdicts[w][i].state == FB_VERDICT_FAILED &&
+                              run->verdicts[w][i].failed_on[0]);
+    for (int w = 0; any_group && w < run->sc->n_workloads; w++)
+        for (int i = 0; i < run->n_verdicts[w]; i++) {
+            const fb_verdict_t *v = &run->verdicts[w][i];
+            if (v->gate != gates || v->schedule || v->state != FB_VERDICT_FAILED)
+                continue;
+            const char *where =
+                v->per == FB_PER_FLEET || !v->failed_on[0] ? "the fleet" : v->failed_on;
+            bool again = false;
+            for (int k = 0; k < n_said && !again; k++)
+                again = strcmp (said[k], where) == 0;
+            if (again || n_said == (int)(sizeof said / sizeof said[0]))
+                continue;
+            said[n_said++] = where;
+            if (at + strlen (where) + 8 < size)
+                at += (size_t)snprintf (buf + at, size - at, "%s%s", at ? "; " : "", where);
+        }
+}
+
 void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
     enum { S_TARGET, S_GATE, S_SCHEDULE };
     static const char *const nouns[] = {"target", "gate", "schedule"};
@@ -471,8 +618,16 @@ void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
                 n[v->gate ? S_GATE : v->schedule ? S_SCHEDULE : S_TARGET][v->state]++;
         }
     buf[0] = '\0';
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 3; k++) {
         s_count (buf, size, n[k][FB_VERDICT_FAILED], nouns[k], "failed");
+        char where[160];
+        size_t len = strlen (buf);
+        if (k != S_SCHEDULE && n[k][FB_VERDICT_FAILED] > 0 && len < size) {
+            s_failed_on (run, k == S_GATE, where, sizeof where);
+            if (where[0])
+                snprintf (buf + len, size - len, " (on %s)", where);
+        }
+    }
     s_count (buf, size, undecided_failed, "gate", "inconclusive (counted as failed)");
     for (int k = 0; k < 3; k++)
         s_count (buf, size, n[k][FB_VERDICT_HELD], nouns[k], "held");
@@ -480,7 +635,8 @@ void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size) {
              "inconclusive (counted as passed)");
     s_count (buf, size, n[S_GATE][FB_VERDICT_INCOMPARABLE], "gate", "incomparable");
     s_count (buf, size, n[S_TARGET][FB_VERDICT_SKIPPED], "target", "skipped");
-    s_count (buf, size, n[S_GATE][FB_VERDICT_SKIPPED], "gate", "skipped (no baseline)");
+    s_count (buf, size, n[S_GATE][FB_VERDICT_SKIPPED], "gate",
+             run->stop.stopped ? "skipped" : "skipped (no baseline)");
     if (!buf[0])
         snprintf (buf, size, "no targets or gates");
 }

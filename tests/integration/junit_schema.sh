@@ -40,11 +40,11 @@ write pass
 run_coord 1 run junit.yaml --bind "$BIND" --local 1 --quiet
 check failed
 case_='//testsuite[@name="junit.bus"]/testcase'
-[ "$(x failed "$case_[@name='p50 < 1ns']/failure/@type")" = target ] || fail "no failure of type target: $(cat failed.xml)"
-msg=$(x failed "$case_[@name='p50 < 1ns']/failure/@message")
-[ -n "$msg" ] && [ "$msg" = "$(x failed "$case_[@name='p50 < 1ns']/failure")" ] ||
+[ "$(x failed "$case_[@name='p50 < 1ns (per host)']/failure/@type")" = target ] || fail "no failure of type target: $(cat failed.xml)"
+msg=$(x failed "$case_[@name='p50 < 1ns (per host)']/failure/@message")
+[ -n "$msg" ] && [ "$msg" = "$(x failed "$case_[@name='p50 < 1ns (per host)']/failure")" ] ||
     fail "the failure's text should repeat its message ($msg)"
-[ "$(x failed "count($case_[@name='p99 < 10s']/*[self::failure or self::skipped or self::error])")" = 0 ] ||
+[ "$(x failed "count($case_[@name='p99 < 10s (per host)']/*[self::failure or self::skipped or self::error])")" = 0 ] ||
     fail "a held target should pass"
 [ "$(x failed "count($case_[starts-with(@name, 'p50 at most')]/skipped)")" = 1 ] || fail "a gate without baseline should be skipped"
 [ "$(x failed '//testsuite[@name="junit.bus"]/@skipped')" = 1 ] || fail "the suite should count one skipped"
@@ -95,6 +95,6 @@ run_coord 3 run junit.yaml --bind "$BIND" --local 1 --quiet
 check incomplete
 [ "$(x incomplete '//testsuite[@name="junit.bus"]/@errors')" = 3 ] ||
     fail "two targets and a gate unjudged should be 3 errors: $(cat incomplete.xml)"
-[ "$(x incomplete "$case_[@name='p50 < 1ns']/error/@type")" = incomplete ] || fail "an unjudged target should be an error"
+[ "$(x incomplete "$case_[@name='p50 < 1ns (per host)']/error/@type")" = incomplete ] || fail "an unjudged target should be an error"
 [ "$(x incomplete '//testcase[@name="join"]/failure/@type')" = host ] || fail "the short join should be a host failure"
 pass "incomplete run: unjudged targets and gates as errors"

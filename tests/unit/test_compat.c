@@ -35,7 +35,7 @@ static s_result_t s_check (const char *cpu, int cores, const char *kernel, const
     char key[200];
     const char *keys[1] = {fb_compat_host_key (cpu, cores, "Pi 4", kernel, key, sizeof key)};
     json_t *params = json_pack ("{s:s}", "handler_work", work);
-    fb_compat_run_t run = {keys, 1, params, rate, version};
+    fb_compat_run_t run = {keys, 1, params, rate, version, false};
     unsigned allow = 0;
     assert_int_equal (fb_compat_allow_parse (allow_text, &allow, NULL), 0);
     s_result_t r;

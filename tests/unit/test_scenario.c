@@ -344,6 +344,96 @@ static void test_a_workloads_repeat_runs_it_in_the_last_repetitions (void **stat
     fb_scenario_destroy (&sc);
 }
 
+static void test_targets_take_the_string_and_the_map_form (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc =
+        s_parse ("name: x\n"
+                 "workloads:\n"
+                 "  - name: bus\n"
+                 "    kind: eventbus\n"
+                 "    targets:\n"
+                 "      - \"p95 < 5ms\"\n"
+                 "      - { target: \"throughput >= 5000/s\", per: fleet }\n"
+                 "      - { target: \"p99 < 9ms\", per: board }\n"
+                 "      - { target: \"p50 < 1ms\", per: cpu }\n"
+                 "      - { target: \"errors < 1%\", per: host }\n"
+                 "    gates: [ { metric: p95, max_regression: 20%, per: fleet } ]\n",
+                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *w = &sc->workloads[0];
+    assert_int_equal (w->n_targets, 5);
+    assert_int_equal (w->targets[0].per, FB_PER_HOST); /* the default */
+    assert_int_equal (w->targets[1].per, FB_PER_FLEET);
+    assert_string_equal (w->targets[1].text, "throughput >= 5000/s");
+    assert_true (w->targets[1].value == 5000.0);
+    assert_int_equal (w->targets[2].per, FB_PER_BOARD);
+    assert_int_equal (w->targets[3].per, FB_PER_CPU);
+    assert_int_equal (w->targets[4].per, FB_PER_HOST);
+    assert_int_equal (w->n_gates, 1);
+    assert_int_equal (w->gates[0].per, FB_PER_FLEET);
+    fb_scenario_destroy (&sc);
+}
+
+static void test_gates_take_per_host_board_and_cpu (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse ("name: x\n"
+                                 "workloads:\n"
+                                 "  - name: bus\n"
+                                 "    kind: eventbus\n"
+                                 "    gates:\n"
+                                 "      - { metric: p95, max_regression: 20%, per: host }\n"
+                                 "      - { metric: p99, max_regression: 20%, per: board }\n"
+                                 "      - { metric: throughput, max_regression: 10%, per: cpu }\n"
+                                 "      - { metric: p50, max_regression: 20% }\n",
+                                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *w = &sc->workloads[0];
+    assert_int_equal (w->n_gates, 4);
+    assert_int_equal (w->gates[0].per, FB_PER_HOST);
+    assert_int_equal (w->gates[1].per, FB_PER_BOARD);
+    assert_int_equal (w->gates[2].per, FB_PER_CPU);
+    assert_int_equal (w->gates[3].per, FB_PER_FLEET); /* the default on a gate */
+    fb_scenario_destroy (&sc);
+}
+
+static void test_abort_on_fail_takes_a_delay_into_the_measured_window (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc =
+        s_parse ("name: x\n"
+                 "workloads:\n"
+                 "  - name: bus\n"
+                 "    kind: eventbus\n"
+                 "    duration: 30s\n"
+                 "    targets:\n"
+                 "      - \"p95 < 5ms\"\n"
+                 "      - { target: \"p50 < 1ms\", per: cpu, abort_on_fail: false }\n"
+                 "      - { target: \"errors < 1%\", abort_on_fail: true, delay: 10s }\n"
+                 "      - { target: \"p99.9 < 1s\", abort_on_fail: true, per: fleet }\n",
+                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *w = &sc->workloads[0];
+    assert_int_equal (w->n_targets, 4);
+    assert_false (w->targets[0].abort_on_fail);
+    assert_false (w->targets[1].abort_on_fail);
+    assert_int_equal (w->targets[1].per, FB_PER_CPU);
+    assert_true (w->targets[2].abort_on_fail);
+    assert_int_equal (w->targets[2].abort_delay_ns, 10000000000LL);
+    assert_int_equal (w->targets[2].per, FB_PER_HOST);
+    assert_true (w->targets[3].abort_on_fail);
+    assert_int_equal (w->targets[3].abort_delay_ns, 0); /* from the measured window's start */
+    assert_int_equal (w->targets[3].per, FB_PER_FLEET);
+    fb_scenario_destroy (&sc);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_broken_file_fails_with_its_message_and_position),
@@ -361,6 +451,9 @@ int main (void) {
         cmocka_unit_test (test_seven_days_is_the_longest_duration),
         cmocka_unit_test (test_the_total_of_every_workload_never_wraps),
         cmocka_unit_test (test_a_workloads_repeat_runs_it_in_the_last_repetitions),
+        cmocka_unit_test (test_targets_take_the_string_and_the_map_form),
+        cmocka_unit_test (test_abort_on_fail_takes_a_delay_into_the_measured_window),
+        cmocka_unit_test (test_gates_take_per_host_board_and_cpu),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
