@@ -126,12 +126,13 @@ static void s_minute_rows (void) {
     fb_hist_destroy (&b);
 }
 
-/* One interval of a busy host: 5000 samples, log-normal around 20 us (a few hundred buckets). */
-static fb_hist_t *s_interval_hist (uint64_t seed) {
+/* One interval of a host: samples log-normal around 20 us (500 samples use a few hundred
+ * buckets, 5000 a few thousand). */
+static fb_hist_t *s_interval_hist (uint64_t seed, int samples) {
     fb_hist_t *h = fb_hist_new_default (NULL);
     if (!h)
         exit (1);
-    for (int i = 0; i < 5000; i++) {
+    for (int i = 0; i < samples; i++) {
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
         double u1 = ((double)(seed >> 11) + 0.5) / 9007199254740992.0;
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -160,8 +161,8 @@ static fb_hist_t *s_interval_hist (uint64_t seed) {
 /* What the agent and the coordinator do with one interval histogram every second, on the full
  * form (a 184 KB bucket array) and on the compact one (the used buckets); then the zlib level's
  * trade of CPU for bytes, which fixed FB_HIST_COMPACT_ZLIB_LEVEL. */
-static void s_interval_rows (void) {
-    fb_hist_t *h = s_interval_hist (11), *other = s_interval_hist (12);
+static void s_interval_rows (int samples) {
+    fb_hist_t *h = s_interval_hist (11, samples), *other = s_interval_hist (12, samples);
     fb_hist_compact_t *c = fb_hist_compact_from_hist (h, NULL);
     fb_hist_compact_t *into = fb_hist_compact_from_hist (other, NULL);
     fb_hist_t *full_into = fb_hist_new_default (NULL);
@@ -195,9 +196,9 @@ static void s_interval_rows (void) {
     });
     printf ("interval histogram: %lld samples in %d buckets\n", (long long)fb_hist_count (h),
             fb_hist_compact_buckets (c));
-    s_row ("encode compact (agent, interval)", compact_encode, "us", "encode full (before)",
-           full_encode);
-    s_row ("decode+merge compact (coordinator)", compact_decode, "us", "decode+merge full",
+    s_row ("encode compact (agent, interval)", compact_encode, "us",
+           "encode full form (used range)", full_encode);
+    s_row ("decode+merge compact (coordinator)", compact_decode, "us", "decode+merge full form",
            full_decode);
     s_row ("encode compact (agent, interval)", compact_encode, "us", "fb_hist_copy", copy);
     static const int levels[] = {1, 6, 9};
@@ -274,7 +275,8 @@ int main (void) {
     s_row ("fb_hist_record (no clock)", record_ns, "ns/op", "array store", store_ns);
     fb_hist_destroy (&h);
     s_minute_rows ();
-    s_interval_rows ();
+    s_interval_rows (500);
+    s_interval_rows (5000);
     s_wakeup_rows ();
     return 0;
 }
