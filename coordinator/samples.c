@@ -9,7 +9,6 @@
 
 typedef struct {
     fb_hist_compact_t *hist; /* NULL until a host reports the metric in the interval */
-    double sum;              /* fb_hist_compact_sum, kept for the resampling */
 } s_pairs_t;
 
 typedef struct {
@@ -118,10 +117,7 @@ static int s_pairs_merge (s_pairs_t *into, const fb_hist_compact_t *from, fb_err
         if (!into->hist)
             return -1;
     }
-    if (fb_hist_compact_merge (into->hist, from, err) != 0)
-        return -1;
-    into->sum = fb_hist_compact_sum (into->hist);
-    return 0;
+    return fb_hist_compact_merge (into->hist, from, err);
 }
 
 int fb_samples_add_compact (fb_samples_t *self, int slot, const char *metric,
@@ -172,8 +168,11 @@ int fb_samples_metric_index (const fb_samples_t *self, const char *metric) {
 void fb_samples_hist (const fb_samples_t *self, int run, int i, int metric,
                       fb_samples_hist_t *out) {
     const s_pairs_t *p = &self->runs[run].iv[i].metric[metric];
+    /* The sum is made when read: a report merged into the fleet's interval (a thousand a
+     * second at fleet scale) then costs a merge, not a pass over every bucket too. */
     *out = (fb_samples_hist_t){p->hist, p->hist ? fb_hist_compact_buckets (p->hist) : 0,
-                               p->hist ? fb_hist_compact_count (p->hist) : 0, p->sum};
+                               p->hist ? fb_hist_compact_count (p->hist) : 0,
+                               p->hist ? fb_hist_compact_sum (p->hist) : 0.0};
 }
 
 void fb_samples_counts (const fb_samples_t *self, int run, int i, fb_samples_counts_t *out) {
