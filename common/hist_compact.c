@@ -36,9 +36,7 @@ static fb_hist_compact_t *s_new (const fb_hist_layout_t *layout, int32_t cap, fb
 static int s_reserve (fb_hist_compact_t *self, int32_t cap, fb_err_t *err) {
     if (cap <= self->cap)
         return 0;
-    /* An eighth more than asked: a host's histogram gains a few buckets a report, and memory
-     * held at rest, a thousand hosts over, matters more than an occasional realloc. */
-    int32_t grown = cap + cap / 8;
+    int32_t grown = self->cap * 2 > cap ? self->cap * 2 : cap;
     int32_t *index = realloc (self->index, (size_t)grown * sizeof *index);
     if (index)
         self->index = index;
