@@ -7,6 +7,7 @@
  * meaningfully state. Runs in a few seconds. */
 #include "common/clock.h"
 #include "common/hist.h"
+#include "common/hist_compact.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -125,6 +126,99 @@ static void s_minute_rows (void) {
     fb_hist_destroy (&b);
 }
 
+/* One interval of a host: samples log-normal around 20 us (500 samples use a few hundred
+ * buckets, 5000 a few thousand). */
+static fb_hist_t *s_interval_hist (uint64_t seed, int samples) {
+    fb_hist_t *h = fb_hist_new_default (NULL);
+    if (!h)
+        exit (1);
+    for (int i = 0; i < samples; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u1 = ((double)(seed >> 11) + 0.5) / 9007199254740992.0;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u2 = (double)(seed >> 11) / 9007199254740992.0;
+        double z = sqrt (-2 * log (u1)) * cos (2 * M_PI * u2);
+        fb_hist_record (h, (int64_t)(20000.0 * exp (0.8 * z)));
+    }
+    return h;
+}
+
+/* Microseconds per call of fn over runs calls, best of three rounds. */
+#define S_TIME_US(runs, body)                                                                      \
+    ({                                                                                             \
+        double best_ = 1e18;                                                                       \
+        for (int round_ = 0; round_ < 3; round_++) {                                               \
+            int64_t t0_ = fb_clock_now_ns ();                                                      \
+            for (int i_ = 0; i_ < (runs); i_++) {                                                  \
+                body;                                                                              \
+            }                                                                                      \
+            double us_ = (double)(fb_clock_now_ns () - t0_) / (runs) / 1e3;                        \
+            best_ = us_ < best_ ? us_ : best_;                                                     \
+        }                                                                                          \
+        best_;                                                                                     \
+    })
+
+/* What the agent and the coordinator do with one interval histogram every second, on the full
+ * form (a 184 KB bucket array) and on the compact one (the used buckets); then the zlib level's
+ * trade of CPU for bytes, which fixed FB_HIST_COMPACT_ZLIB_LEVEL. */
+static void s_interval_rows (int samples) {
+    fb_hist_t *h = s_interval_hist (11, samples), *other = s_interval_hist (12, samples);
+    fb_hist_compact_t *c = fb_hist_compact_from_hist (h, NULL);
+    fb_hist_compact_t *into = fb_hist_compact_from_hist (other, NULL);
+    fb_hist_t *full_into = fb_hist_new_default (NULL);
+    if (!c || !into || !full_into)
+        exit (1);
+    const int runs = 2000;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    double full_encode = S_TIME_US (runs, {
+        free (buf);
+        fb_hist_encode (h, &buf, &len, NULL);
+    });
+    double compact_encode = S_TIME_US (runs, {
+        free (buf);
+        fb_hist_compact_encode (c, &buf, &len, NULL);
+    });
+    double full_decode = S_TIME_US (runs, {
+        fb_hist_t *back = fb_hist_decode (buf, len, NULL);
+        fb_hist_merge (full_into, back, NULL);
+        fb_hist_destroy (&back);
+    });
+    double compact_decode = S_TIME_US (runs, {
+        fb_hist_compact_t *back = fb_hist_compact_decode (buf, len, NULL);
+        fb_hist_compact_merge (into, back, NULL);
+        fb_hist_compact_destroy (&back);
+    });
+    double copy = S_TIME_US (runs, {
+        fb_hist_t *copy = fb_hist_copy (h, NULL);
+        s_sink = fb_hist_count (copy);
+        fb_hist_destroy (&copy);
+    });
+    printf ("interval histogram: %lld samples in %d buckets\n", (long long)fb_hist_count (h),
+            fb_hist_compact_buckets (c));
+    s_row ("encode compact (agent, interval)", compact_encode, "us",
+           "encode full form (used range)", full_encode);
+    s_row ("decode+merge compact (coordinator)", compact_decode, "us", "decode+merge full form",
+           full_decode);
+    s_row ("encode compact (agent, interval)", compact_encode, "us", "fb_hist_copy", copy);
+    static const int levels[] = {1, 6, 9};
+    for (int i = 0; i < 3; i++) {
+        double us = S_TIME_US (runs, {
+            free (buf);
+            fb_hist_compact_encode_level (c, levels[i], &buf, &len, NULL);
+        });
+        char what[64];
+        snprintf (what, sizeof what, "zlib level %d: encode / bytes", levels[i]);
+        s_row (what, us, "us", "bytes", (double)len);
+    }
+    free (buf);
+    fb_hist_compact_destroy (&c);
+    fb_hist_compact_destroy (&into);
+    fb_hist_destroy (&full_into);
+    fb_hist_destroy (&h);
+    fb_hist_destroy (&other);
+}
+
 #define FB_BENCH_WAKEUPS 1000
 #define FB_BENCH_WAKEUP_PERIOD_NS (1000 * 1000) /* 1000/s, a schedule at a 1 ms period */
 
@@ -181,6 +275,8 @@ int main (void) {
     s_row ("fb_hist_record (no clock)", record_ns, "ns/op", "array store", store_ns);
     fb_hist_destroy (&h);
     s_minute_rows ();
+    s_interval_rows (500);
+    s_interval_rows (5000);
     s_wakeup_rows ();
     return 0;
 }

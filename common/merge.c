@@ -6,16 +6,16 @@ int fb_merge_report (fb_stats_t *stats, const fb_report_t *report, fb_counter_ki
                      fb_err_t *err) {
     for (int m = 0; m < report->n_metrics; m++) {
         const fb_report_metric_t *rm = &report->metrics[m];
-        fb_hist_t *h = fb_hist_decode (rm->hist, rm->hist_len, err);
+        fb_hist_compact_t *h = fb_hist_compact_decode (rm->hist, rm->hist_len, err);
         if (!h) {
             fb_err_prefix (err, "metric %s", rm->name);
             return -1;
         }
-        fb_hist_t *into = fb_stats_metric (stats, rm->name, err);
-        int rc = into ? fb_hist_merge (into, h, err) : -1;
+        fb_hist_compact_t *into = fb_stats_metric (stats, rm->name, err);
+        int rc = into ? fb_hist_compact_merge (into, h, err) : -1;
         if (rc == 0 && on_metric)
             on_metric (rm->name, h, rm->hist, rm->hist_len, arg);
-        fb_hist_destroy (&h);
+        fb_hist_compact_destroy (&h);
         if (rc != 0)
             return -1;
     }

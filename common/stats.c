@@ -9,7 +9,7 @@ void fb_stats_init (fb_stats_t *stats) { memset (stats, 0, sizeof *stats); }
 
 void fb_stats_clear (fb_stats_t *stats) {
     for (int i = 0; i < stats->n_metrics; i++)
-        fb_hist_destroy (&stats->metrics[i]);
+        fb_hist_compact_destroy (&stats->metrics[i]);
     memset (stats, 0, sizeof *stats);
 }
 
@@ -20,7 +20,7 @@ static int s_metric_index (const fb_stats_t *stats, const char *name) {
     return -1;
 }
 
-fb_hist_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err) {
+fb_hist_compact_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err) {
     int i = s_metric_index (stats, name);
     if (i >= 0)
         return stats->metrics[i];
@@ -34,7 +34,7 @@ fb_hist_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err) 
                     name);
         return NULL;
     }
-    fb_hist_t *hist = fb_hist_new_default (err);
+    fb_hist_compact_t *hist = fb_hist_compact_new_default (err);
     if (!hist)
         return NULL;
     i = stats->n_metrics++;
@@ -43,7 +43,7 @@ fb_hist_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err) 
     return hist;
 }
 
-const fb_hist_t *fb_stats_find_metric (const fb_stats_t *stats, const char *name) {
+const fb_hist_compact_t *fb_stats_find_metric (const fb_stats_t *stats, const char *name) {
     int i = s_metric_index (stats, name);
     return i >= 0 ? stats->metrics[i] : NULL;
 }
@@ -87,8 +87,8 @@ int fb_stats_find_counter (const fb_stats_t *stats, const char *name) {
  * caller adding consecutive intervals of one host adds measured_ns itself. */
 int fb_stats_merge (fb_stats_t *into, const fb_stats_t *from, fb_err_t *err) {
     for (int i = 0; i < from->n_metrics; i++) {
-        fb_hist_t *hist = fb_stats_metric (into, from->metric_names[i], err);
-        if (!hist || fb_hist_merge (hist, from->metrics[i], err) != 0)
+        fb_hist_compact_t *hist = fb_stats_metric (into, from->metric_names[i], err);
+        if (!hist || fb_hist_compact_merge (hist, from->metrics[i], err) != 0)
             return -1;
     }
     for (int i = 0; i < from->n_counters; i++)

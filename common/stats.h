@@ -5,6 +5,7 @@
 
 #include "common/err.h"
 #include "common/hist.h"
+#include "common/hist_compact.h"
 
 #include <stdint.h>
 
@@ -26,8 +27,8 @@ typedef fb_counter_kind_t (fb_counter_kind_fn) (const char *name, const void *ar
 
 typedef struct {
     int n_metrics;
-    char metric_names[FB_MAX_METRICS][32]; /* "latency" first, then "service", ... */
-    fb_hist_t *metrics[FB_MAX_METRICS];
+    char metric_names[FB_MAX_METRICS][32];      /* "latency" first, then "service", ... */
+    fb_hist_compact_t *metrics[FB_MAX_METRICS]; /* used buckets only: a host's state is small */
     int n_counters;
     char counter_names[FB_MAX_COUNTERS][32]; /* "ops", "errors", then the runner's and the
                                                 workload's own */
@@ -41,8 +42,8 @@ void fb_stats_init (fb_stats_t *stats);
 /* Frees the histograms; the struct can be reused after fb_stats_init. */
 void fb_stats_clear (fb_stats_t *stats);
 /* The histogram of metric name, created (default layout) when absent. NULL when full. */
-fb_hist_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err);
-const fb_hist_t *fb_stats_find_metric (const fb_stats_t *stats, const char *name);
+fb_hist_compact_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err);
+const fb_hist_compact_t *fb_stats_find_metric (const fb_stats_t *stats, const char *name);
 /* Adds an interval amount (SUM) or a gauge reading (MAX) to the counter name. */
 int fb_stats_add_counter (fb_stats_t *stats, const char *name, fb_counter_kind_t kind,
                           int64_t value, fb_err_t *err);

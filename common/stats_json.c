@@ -10,22 +10,22 @@ const double fb_stats_percentiles[FB_STATS_N_PERCENTILES] = {50, 90, 95, 99, 99.
 const char *const fb_stats_percentile_names[FB_STATS_N_PERCENTILES] = {"p50", "p90", "p95", "p99",
                                                                        "p99.9"};
 
-static json_t *s_hist_json (const fb_hist_t *h) {
+static json_t *s_hist_json (const fb_hist_compact_t *h) {
     json_t *m = json_object ();
     if (!m)
         return NULL;
-    json_object_set_new (m, "count", json_integer (fb_hist_count (h)));
-    json_object_set_new (m, "min", json_integer (fb_hist_min (h)));
-    json_object_set_new (m, "mean", json_real (fb_hist_mean (h)));
-    json_object_set_new (m, "stddev", json_real (fb_hist_stddev (h)));
+    json_object_set_new (m, "count", json_integer (fb_hist_compact_count (h)));
+    json_object_set_new (m, "min", json_integer (fb_hist_compact_min (h)));
+    json_object_set_new (m, "mean", json_real (fb_hist_compact_mean (h)));
+    json_object_set_new (m, "stddev", json_real (fb_hist_compact_stddev (h)));
     for (int p = 0; p < FB_STATS_N_PERCENTILES; p++)
         json_object_set_new (
             m, fb_stats_percentile_names[p],
-            json_integer (fb_hist_value_at_percentile (h, fb_stats_percentiles[p])));
-    json_object_set_new (m, "max", json_integer (fb_hist_max (h)));
+            json_integer (fb_hist_compact_value_at_percentile (h, fb_stats_percentiles[p])));
+    json_object_set_new (m, "max", json_integer (fb_hist_compact_max (h)));
     uint8_t *bytes = NULL;
     size_t len = 0;
-    if (fb_hist_encode (h, &bytes, &len, NULL) == 0) {
+    if (fb_hist_compact_encode (h, &bytes, &len, NULL) == 0) {
         char *b64 = fb_b64_encode (bytes, len);
         if (b64)
             json_object_set_new (m, "hist", json_string (b64));
@@ -75,13 +75,13 @@ static int s_hist_from_json (const char *name, const json_t *mj, fb_stats_t *sta
         fb_err_prefix (err, "metric %s", name);
         return -1;
     }
-    fb_hist_t *h = fb_hist_decode (bytes, n, err);
+    fb_hist_compact_t *h = fb_hist_compact_decode (bytes, n, err);
     free (bytes);
     if (!h)
         return -1;
-    fb_hist_t *into = fb_stats_metric (stats, name, err);
-    int rc = into ? fb_hist_merge (into, h, err) : -1;
-    fb_hist_destroy (&h);
+    fb_hist_compact_t *into = fb_stats_metric (stats, name, err);
+    int rc = into ? fb_hist_compact_merge (into, h, err) : -1;
+    fb_hist_compact_destroy (&h);
     return rc;
 }
 

@@ -141,11 +141,11 @@ typedef struct {
 
 static s_cells_t s_cells (const s_row_t *row, const char *metric) {
     s_cells_t c = {.throughput = s_throughput (row)};
-    const fb_hist_t *h = fb_stats_find_metric (&row->stats, metric);
-    if (h && fb_hist_count (h) > 0) {
+    const fb_hist_compact_t *h = fb_stats_find_metric (&row->stats, metric);
+    if (h && fb_hist_compact_count (h) > 0) {
         const double pct[3] = {50, 95, 99};
         for (int i = 0; i < 3; i++)
-            c.p[i] = (double)fb_hist_value_at_percentile (h, pct[i]);
+            c.p[i] = (double)fb_hist_compact_value_at_percentile (h, pct[i]);
         c.have = true;
     }
     return c;

@@ -477,7 +477,7 @@ typedef struct {
     const fb_report_t *report;
 } s_hlog_ctx_t;
 
-static void s_hlog_metric (const char *name, const fb_hist_t *hist, const uint8_t *bytes,
+static void s_hlog_metric (const char *name, const fb_hist_compact_t *hist, const uint8_t *bytes,
                            size_t len, void *arg) {
     s_hlog_ctx_t *ctx = arg;
     fb_err_t err = {0};
@@ -777,7 +777,7 @@ static void s_judge_health (const fb_run_t *run, fb_host_t *host) {
         const char *name = run->sc->workloads[w].name;
         int steal = fb_stats_find_counter (st, "steal");
         int throttled = fb_stats_find_counter (st, "throttled");
-        const fb_hist_t *lag = fb_stats_find_metric (st, "sched_lag");
+        const fb_hist_compact_t *lag = fb_stats_find_metric (st, "sched_lag");
         char *out = host->suspect + len;
         size_t room = sizeof host->suspect - (size_t)len;
         if (steal >= 0 && st->counters[steal] > S_SUSPECT_STEAL_PPM)
@@ -785,10 +785,11 @@ static void s_judge_health (const fb_run_t *run, fb_host_t *host) {
                              st->counters[steal] / 1e4);
         else if (throttled >= 0 && st->counters[throttled] > 0)
             len += snprintf (out, room, "%s%s: thermal throttling", len ? "; " : "", name);
-        else if (lag && fb_hist_count (lag) > 0 &&
-                 fb_hist_value_at_percentile (lag, 99) > S_SUSPECT_SCHED_LAG_NS)
+        else if (lag && fb_hist_compact_count (lag) > 0 &&
+                 fb_hist_compact_value_at_percentile (lag, 99) > S_SUSPECT_SCHED_LAG_NS)
             len += snprintf (out, room, "%s%s: operations started up to %.1f ms late (p99)",
-                             len ? "; " : "", name, fb_hist_value_at_percentile (lag, 99) / 1e6);
+                             len ? "; " : "", name,
+                             fb_hist_compact_value_at_percentile (lag, 99) / 1e6);
         if (len >= (int)sizeof host->suspect)
             break;
     }

@@ -6,6 +6,7 @@
 
 #include "common/escape.h"
 #include "common/files.h"
+#include "common/hist_compact.h"
 #include "common/hlog.h"
 #include "common/stats.h"
 #include "common/stats_json.h"
@@ -226,11 +227,13 @@ static int s_decode (s_side_t *side, const char *name, const json_t *json, fb_er
     return 0;
 }
 
-static void s_spectrum (const fb_hist_t *h, double *x, double *y) {
+static void s_spectrum (const fb_hist_compact_t *h, double *x, double *y) {
     for (int i = 0; i < S_SPECTRUM_POINTS; i++) {
         x[i] = 0.1 * i;
         double p = 100 * (1 - pow (10, -x[i]));
-        y[i] = h && fb_hist_count (h) > 0 ? (double)fb_hist_value_at_percentile (h, p) : NAN;
+        y[i] = h && fb_hist_compact_count (h) > 0
+                   ? (double)fb_hist_compact_value_at_percentile (h, p)
+                   : NAN;
     }
 }
 
@@ -402,7 +405,7 @@ static void s_figures (FILE *out, const s_side_t *sides, int n, const json_t *w)
     for (int i = 0; i < n; i++) {
         if (i > 0 && !sides[i].named && !sides[i].outlier)
             continue; /* many hosts: the outliers here, every host in run.json and report.md */
-        const fb_hist_t *h = fb_stats_find_metric (&sides[i].stats, "latency");
+        const fb_hist_compact_t *h = fb_stats_find_metric (&sides[i].stats, "latency");
         char buf[48];
         int oi = fb_stats_find_counter (&sides[i].stats, "ops");
         int ei = fb_stats_find_counter (&sides[i].stats, "errors");
@@ -418,7 +421,7 @@ static void s_figures (FILE *out, const s_side_t *sides, int n, const json_t *w)
         s_cell (out, "n", buf);
         static const double ps[] = {50, 95, 99, 99.9, 100};
         for (int p = 0; p < 5; p++)
-            s_cell_ns (out, h ? (double)fb_hist_value_at_percentile (h, ps[p]) : NAN);
+            s_cell_ns (out, h ? (double)fb_hist_compact_value_at_percentile (h, ps[p]) : NAN);
         fputs ("</tr>\n", out);
     }
     fputs ("</table>\n", out);

@@ -96,8 +96,10 @@ static int s_prep_fill (s_prep_t *p, const fb_samples_t *s, int metric) {
             fb_samples_hist_t h;
             fb_samples_hist (s, r, i, metric, &h);
             for (int k = 0; k < h.n; k++) {
-                values[p->off[g] + k] = h.value[k];
-                p->cnt[p->off[g] + k] = h.count[k];
+                fb_hist_compact_bucket_t b;
+                fb_hist_compact_bucket (h.hist, k, &b);
+                values[p->off[g] + k] = b.value;
+                p->cnt[p->off[g] + k] = b.count;
             }
         }
     qsort (values, n_pairs, sizeof *values, s_cmp_i64);
@@ -110,9 +112,11 @@ static int s_prep_fill (s_prep_t *p, const fb_samples_t *s, int metric) {
             fb_samples_hist_t h;
             fb_samples_hist (s, r, i, metric, &h);
             for (int k = 0; k < h.n; k++) {
-                int t = s_table_index (p, h.value[k]);
+                fb_hist_compact_bucket_t b;
+                fb_hist_compact_bucket (h.hist, k, &b);
+                int t = s_table_index (p, b.value);
                 p->idx[p->off[g] + k] = t;
-                p->lo[t] = h.value_lowest[k];
+                p->lo[t] = b.value_lowest;
             }
         }
     return 0;

@@ -68,10 +68,11 @@ void fb_progress_update (fb_progress_t *self, const fb_run_t *run, int64_t now_n
     for (int i = 0; i < shown && len < (int)sizeof line - 80; i++) {
         const fb_host_t *h = run->hosts[i];
         const fb_scenario_workload_t *w = &run->sc->workloads[h->workload_now];
-        const fb_hist_t *lat = fb_stats_find_metric (&h->stats[h->workload_now], "latency");
+        const fb_hist_compact_t *lat = fb_stats_find_metric (&h->stats[h->workload_now], "latency");
         char p99[32] = "-";
-        if (lat && fb_hist_count (lat) > 0)
-            fb_units_format_ns ((double)fb_hist_value_at_percentile (lat, 99), p99, sizeof p99);
+        if (lat && fb_hist_compact_count (lat) > 0)
+            fb_units_format_ns ((double)fb_hist_compact_value_at_percentile (lat, 99), p99,
+                                sizeof p99);
         double rate = h->interval_s > 0 ? h->interval_ops / h->interval_s : 0;
         len += snprintf (
             line + len, sizeof line - (size_t)len, " | %s %s %s %.0f ops/s p99 %s", h->id,

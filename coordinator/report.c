@@ -24,26 +24,27 @@ static void s_row (const char *name, const fb_stats_t *st, const char *metric,
     int ops_i = fb_stats_find_counter (st, "ops");
     int err_i = fb_stats_find_counter (st, "errors");
     int64_t ops = ops_i >= 0 ? st->counters[ops_i] : 0;
-    const fb_hist_t *h = fb_stats_find_metric (st, metric);
+    const fb_hist_compact_t *h = fb_stats_find_metric (st, metric);
     snprintf (cells[0], 32, "%s", name);
     if (strcmp (metric, "latency") == 0) {
         snprintf (cells[1], 32, "%lld", (long long)ops);
         snprintf (cells[2], 32, "%.0f", st->measured_ns > 0 ? ops * 1e9 / st->measured_ns : 0.0);
         snprintf (cells[3], 32, "%lld", (long long)(err_i >= 0 ? st->counters[err_i] : 0));
     } else {
-        snprintf (cells[1], 32, "%lld", (long long)(h ? fb_hist_count (h) : 0));
+        snprintf (cells[1], 32, "%lld", (long long)(h ? fb_hist_compact_count (h) : 0));
         snprintf (cells[2], 32, " ");
         snprintf (cells[3], 32, " ");
     }
     double p[] = {50, 95, 99, 99.9};
     for (int i = 0; i < 4; i++) {
-        if (h && fb_hist_count (h) > 0)
-            fb_units_format_ns ((double)fb_hist_value_at_percentile (h, p[i]), cells[4 + i], 32);
+        if (h && fb_hist_compact_count (h) > 0)
+            fb_units_format_ns ((double)fb_hist_compact_value_at_percentile (h, p[i]), cells[4 + i],
+                                32);
         else
             snprintf (cells[4 + i], 32, "-");
     }
-    if (h && fb_hist_count (h) > 0)
-        fb_units_format_ns ((double)fb_hist_max (h), cells[8], 32);
+    if (h && fb_hist_compact_count (h) > 0)
+        fb_units_format_ns ((double)fb_hist_compact_max (h), cells[8], 32);
     else
         snprintf (cells[8], 32, "-");
 }
@@ -122,7 +123,7 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
              sw->wl->kind, loop, sw->duration_ns / 1e9);
     const fb_stats_t *fleet = &run->fleet[w];
     for (int m = 0; m < fleet->n_metrics; m++) {
-        if (fb_hist_count (fleet->metrics[m]) == 0 &&
+        if (fb_hist_compact_count (fleet->metrics[m]) == 0 &&
             strcmp (fleet->metric_names[m], "latency") != 0)
             continue; /* a metric this op never records (process status: no spawn) */
         s_table (out, md, run, w, fleet->metric_names[m]);

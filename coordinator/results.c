@@ -22,7 +22,7 @@ static void s_lost (fb_run_t *run, const char *why) {
 }
 
 int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r,
-                            const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
+                            const char *metric, const fb_hist_compact_t *hist, const uint8_t *bytes,
                             size_t len, fb_err_t *err) {
     fb_file_t *file = &host->hlog[r->workload];
     if (host->hlog_lost[r->workload])
@@ -41,8 +41,8 @@ int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r
     double start_s = (r->wall_start_ns - run->start_wall_ns) / 1e9;
     double length_s = (r->end_ns - r->start_ns) / 1e9;
     if (rc == 0)
-        rc = fb_hlog_write_encoded (file->f, metric, start_s, length_s, fb_hist_max (hist), bytes,
-                                    len, &werr);
+        rc = fb_hlog_write_encoded (file->f, metric, start_s, length_s, fb_hist_compact_max (hist),
+                                    bytes, len, &werr);
     /* Closing says what the disk said (its message names the file), whatever failed first. */
     fb_err_t cerr = {0};
     if (fb_files_pause (file, &cerr) != 0 || rc != 0) {

@@ -17,7 +17,7 @@
  * Returns -1 with err naming the file the first time a write to it fails (the file is then
  * removed, no more is written to it, and the run will exit 3); 0 otherwise. */
 int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *report,
-                            const char *metric, const fb_hist_t *hist, const uint8_t *bytes,
+                            const char *metric, const fb_hist_compact_t *hist, const uint8_t *bytes,
                             size_t len, fb_err_t *err);
 /* Commits the hlogs and writes run.json, report.md and junit.xml (all through temp names).
  * When a file cannot be written the run becomes incomplete (exit 3, outcome naming the file),

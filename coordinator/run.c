@@ -47,12 +47,12 @@ static fb_samples_t *s_samples (fb_samples_t **samples) {
 }
 
 void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
-                           const char *metric, const fb_hist_t *hist) {
+                           const char *metric, const fb_hist_compact_t *hist) {
     /* out of memory: the gates say so (no intervals), the run goes on */
     fb_samples_t *sets[2] = {s_samples (&run->samples[w]), s_samples (&host->samples[w])};
     for (int i = 0; i < 2; i++)
         if (sets[i])
-            fb_samples_add_hist (sets[i], s_slot (run, w, wall_start_ns), metric, hist, NULL);
+            fb_samples_add_compact (sets[i], s_slot (run, w, wall_start_ns), metric, hist, NULL);
 }
 
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,

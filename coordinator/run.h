@@ -156,7 +156,7 @@ int fb_run_make_dir (fb_run_t *run, const char *out_dir, fb_err_t *err);
 /* Adds a host's measured interval (its report at wall_start_ns) to the fleet's samples of
  * workload w: one metric's histogram, or the counters. */
 void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
-                           const char *metric, const fb_hist_t *hist);
+                           const char *metric, const fb_hist_compact_t *hist);
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
                            int64_t ops, int64_t errors, int64_t length_ns);
 /* Frees a verdict's groups. */

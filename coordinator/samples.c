@@ -8,10 +8,7 @@
 #include <string.h>
 
 typedef struct {
-    int64_t *value, *value_lowest, *count;
-    int n;
-    int64_t total;
-    double sum;
+    fb_hist_compact_t *hist; /* NULL until a host reports the metric in the interval */
 } s_pairs_t;
 
 typedef struct {
@@ -40,9 +37,7 @@ fb_samples_t *fb_samples_new (fb_err_t *err) {
 }
 
 static void s_pairs_free (s_pairs_t *p) {
-    free (p->value);
-    free (p->value_lowest);
-    free (p->count);
+    fb_hist_compact_destroy (&p->hist);
     memset (p, 0, sizeof *p);
 }
 
@@ -120,50 +115,29 @@ static int s_metric (fb_samples_t *self, const char *name, fb_err_t *err) {
     return self->n_metrics++;
 }
 
-/* into = into + (value, lowest, count) lists of from, both ascending by value. */
-static int s_pairs_merge (s_pairs_t *into, const fb_hist_t *from, fb_err_t *err) {
-    int cap = into->n;
-    fb_hist_iter_t it;
-    fb_hist_iter_init (&it, from);
-    while (fb_hist_iter_next (&it))
-        cap++;
-    s_pairs_t out = {.value = malloc ((size_t)(cap + 1) * sizeof (int64_t)),
-                     .value_lowest = malloc ((size_t)(cap + 1) * sizeof (int64_t)),
-                     .count = malloc ((size_t)(cap + 1) * sizeof (int64_t))};
-    if (!out.value || !out.value_lowest || !out.count) {
-        s_pairs_free (&out);
-        return fb_err_set (err, FB_ENOMEM, "out of memory");
+static int s_pairs_merge (s_pairs_t *into, const fb_hist_compact_t *from, fb_err_t *err) {
+    if (!into->hist) {
+        const fb_hist_layout_t *l = fb_hist_compact_layout (from);
+        into->hist = fb_hist_compact_new (l->lowest, l->highest, l->sigfigs, err);
+        if (!into->hist)
+            return -1;
     }
-    int i = 0;
-    fb_hist_iter_init (&it, from);
-    bool more = fb_hist_iter_next (&it);
-    while (i < into->n || more) {
-        bool take_old = !more || (i < into->n && into->value[i] <= it.value);
-        int64_t v = take_old ? into->value[i] : it.value;
-        int64_t lo = take_old ? into->value_lowest[i] : it.value_lowest;
-        int64_t c = take_old ? into->count[i++] : it.count;
-        if (!take_old)
-            more = fb_hist_iter_next (&it);
-        if (out.n > 0 && out.value[out.n - 1] == v)
-            out.count[out.n - 1] += c;
-        else {
-            out.value[out.n] = v;
-            out.value_lowest[out.n] = lo;
-            out.count[out.n++] = c;
-        }
-        out.total += c;
-        out.sum += (double)(lo + ((v - lo + 1) >> 1)) * (double)c; /* median equivalent */
-    }
-    s_pairs_free (into);
-    *into = out;
-    return 0;
+    return fb_hist_compact_merge (into->hist, from, err);
+}
+
+int fb_samples_add_compact (fb_samples_t *self, int slot, const char *metric,
+                            const fb_hist_compact_t *hist, fb_err_t *err) {
+    int m = s_metric (self, metric, err);
+    s_interval_t *iv = m >= 0 ? s_slot (self, slot, err) : NULL;
+    return iv ? s_pairs_merge (&iv->metric[m], hist, err) : -1;
 }
 
 int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const fb_hist_t *hist,
                          fb_err_t *err) {
-    int m = s_metric (self, metric, err);
-    s_interval_t *iv = m >= 0 ? s_slot (self, slot, err) : NULL;
-    return iv ? s_pairs_merge (&iv->metric[m], hist, err) : -1;
+    fb_hist_compact_t *compact = fb_hist_compact_from_hist (hist, err);
+    int rc = compact ? fb_samples_add_compact (self, slot, metric, compact, err) : -1;
+    fb_hist_compact_destroy (&compact);
+    return rc;
 }
 
 int fb_samples_add_counts (fb_samples_t *self, int slot, int64_t ops, int64_t errors,
@@ -199,22 +173,23 @@ int fb_samples_metric_index (const fb_samples_t *self, const char *metric) {
 void fb_samples_hist (const fb_samples_t *self, int run, int i, int metric,
                       fb_samples_hist_t *out) {
     const s_pairs_t *p = &self->runs[run].iv[i].metric[metric];
-    *out = (fb_samples_hist_t){p->value, p->value_lowest, p->count, p->n, p->total, p->sum};
+    /* The sum is made when read: a report merged into the fleet's interval (a thousand a
+     * second at fleet scale) then costs a merge, not a pass over every bucket too. */
+    *out = (fb_samples_hist_t){p->hist, p->hist ? fb_hist_compact_buckets (p->hist) : 0,
+                               p->hist ? fb_hist_compact_count (p->hist) : 0,
+                               p->hist ? fb_hist_compact_sum (p->hist) : 0.0};
 }
 
 void fb_samples_counts (const fb_samples_t *self, int run, int i, fb_samples_counts_t *out) {
     *out = self->runs[run].iv[i].counts;
 }
 
-/* One metric of one interval as base64 HdrHistogram V2 (re-recorded in hist's layout). */
-static json_t *s_hist_json (const s_pairs_t *p, fb_hist_t *hist) {
-    fb_hist_reset (hist);
-    for (int k = 0; k < p->n; k++)
-        fb_hist_record_n (hist, p->value[k], p->count[k]);
+/* One metric of one interval as base64 HdrHistogram V2. */
+static json_t *s_hist_json (const s_pairs_t *p) {
     uint8_t *bytes = NULL;
     size_t len = 0;
     fb_err_t err = {0};
-    if (fb_hist_encode (hist, &bytes, &len, &err) != 0)
+    if (fb_hist_compact_encode (p->hist, &bytes, &len, &err) != 0)
         return NULL;
     char *b64 = fb_b64_encode (bytes, len);
     free (bytes);
@@ -224,8 +199,7 @@ static json_t *s_hist_json (const s_pairs_t *p, fb_hist_t *hist) {
 }
 
 int fb_samples_merge (fb_samples_t *self, const fb_samples_t *from, fb_err_t *err) {
-    fb_hist_t *hist = fb_hist_new_default (err);
-    int rc = hist ? 0 : -1;
+    int rc = 0;
     for (int r = 0; rc == 0 && r < from->n_runs; r++) {
         while (rc == 0 && self->n_runs <= r)
             rc = fb_samples_begin_run (self, err);
@@ -242,21 +216,13 @@ int fb_samples_merge (fb_samples_t *self, const fb_samples_t *from, fb_err_t *er
                 iv->counts.length_ns = src->counts.length_ns;
             for (int m = 0; rc == 0 && m < from->n_metrics; m++) {
                 const s_pairs_t *p = &src->metric[m];
-                if (p->n == 0)
+                if (!p->hist || fb_hist_compact_buckets (p->hist) == 0)
                     continue;
                 int k = s_metric (self, from->names[m], err);
-                if (k < 0) {
-                    rc = -1;
-                    break;
-                }
-                fb_hist_reset (hist);
-                for (int b = 0; b < p->n; b++)
-                    fb_hist_record_n (hist, p->value[b], p->count[b]);
-                rc = s_pairs_merge (&iv->metric[k], hist, err);
+                rc = k < 0 ? -1 : s_pairs_merge (&iv->metric[k], p->hist, err);
             }
         }
     }
-    fb_hist_destroy (&hist);
     return rc;
 }
 
@@ -275,9 +241,8 @@ json_t *fb_samples_json_encode (const fb_samples_t *self) {
 
 json_t *fb_samples_json_encode_only (const fb_samples_t *self, const char *const *only,
                                      int n_only) {
-    fb_hist_t *hist = fb_hist_new_default (NULL);
     json_t *runs = json_array ();
-    bool ok = hist && runs;
+    bool ok = runs != NULL;
     for (int r = 0; ok && r < self->n_runs; r++) {
         json_t *ivs = json_array ();
         ok = ivs && json_array_append_new (runs, json_pack ("{s:o}", "intervals", ivs)) == 0;
@@ -285,8 +250,10 @@ json_t *fb_samples_json_encode_only (const fb_samples_t *self, const char *const
             const s_interval_t *iv = &self->runs[r].iv[i];
             json_t *metrics = json_object ();
             for (int m = 0; ok && metrics && m < self->n_metrics; m++) {
-                bool keep = iv->metric[m].n > 0 && s_wanted (self->names[m], only, n_only);
-                json_t *h = keep ? s_hist_json (&iv->metric[m], hist) : NULL;
+                bool keep = iv->metric[m].hist &&
+                            fb_hist_compact_buckets (iv->metric[m].hist) > 0 &&
+                            s_wanted (self->names[m], only, n_only);
+                json_t *h = keep ? s_hist_json (&iv->metric[m]) : NULL;
                 ok = !keep || (h && json_object_set_new (metrics, self->names[m], h) == 0);
             }
             ok = ok && metrics &&
@@ -297,7 +264,6 @@ json_t *fb_samples_json_encode_only (const fb_samples_t *self, const char *const
                                                         metrics)) == 0;
         }
     }
-    fb_hist_destroy (&hist);
     if (!ok) {
         json_decref (runs);
         return NULL;
@@ -328,14 +294,14 @@ static int s_decode_interval (fb_samples_t *self, const json_t *iv, int r, int i
         if (!b64 || fb_b64_decode (b64, strlen (b64), &bytes, &len, err) != 0)
             return fb_err_set (err, FB_EINPUT, "run %d interval %d: metric %s is not base64", r + 1,
                                i + 1, name);
-        fb_hist_t *hist = fb_hist_decode (bytes, len, err);
+        fb_hist_compact_t *hist = fb_hist_compact_decode (bytes, len, err);
         free (bytes);
         if (!hist) {
             fb_err_prefix (err, "run %d interval %d metric %s", r + 1, i + 1, name);
             return -1;
         }
-        int rc = fb_samples_add_hist (self, (int)slot, name, hist, err);
-        fb_hist_destroy (&hist);
+        int rc = fb_samples_add_compact (self, (int)slot, name, hist, err);
+        fb_hist_compact_destroy (&hist);
         if (rc != 0)
             return -1;
     }

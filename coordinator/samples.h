@@ -1,12 +1,13 @@
 /* samples.h: what the statistics resample: one workload's measured intervals, grouped in runs
- * (or repetitions), each interval a compact histogram per metric (the buckets that hold
- * samples) with its ops, errors and length. Hosts' reports of one interval are merged into
- * one fleet interval. Stored in run.json and baselines as HdrHistogram V2 per interval. */
+ * (or repetitions), each interval a compact histogram per metric (hist_compact.h: the buckets
+ * that hold samples) with its ops, errors and length. Hosts' reports of one interval are merged
+ * into one fleet interval. Stored in run.json and baselines as HdrHistogram V2 per interval. */
 #ifndef FB_SAMPLES_H
 #define FB_SAMPLES_H
 
 #include "common/err.h"
 #include "common/hist.h"
+#include "common/hist_compact.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -15,12 +16,10 @@ typedef struct fb_samples fb_samples_t; /* opaque */
 
 /* One metric of one interval, read-only, valid until the samples change. */
 typedef struct {
-    const int64_t *value;        /* highest equivalent value of each bucket, ascending */
-    const int64_t *value_lowest; /* lowest equivalent value of each bucket */
-    const int64_t *count;
-    int n;         /* buckets */
-    int64_t total; /* samples */
-    double sum;    /* sum of bucket medians x counts (as fb_hist_mean) */
+    const fb_hist_compact_t *hist; /* NULL when the interval has no such metric */
+    int n;                         /* buckets (fb_hist_compact_bucket reads them) */
+    int64_t total;                 /* samples */
+    double sum;                    /* sum of bucket medians x counts (as fb_hist_mean) */
 } fb_samples_hist_t;
 
 typedef struct {
@@ -35,6 +34,9 @@ void fb_samples_destroy (fb_samples_t **self_p);
 int fb_samples_begin_run (fb_samples_t *self, fb_err_t *err);
 /* Merges hist into metric of interval slot (its index in the measured window) of the
  * current run. Several hosts add to one slot. */
+int fb_samples_add_compact (fb_samples_t *self, int slot, const char *metric,
+                            const fb_hist_compact_t *hist, fb_err_t *err);
+/* The same from a full histogram (its used buckets). */
 int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const fb_hist_t *hist,
                          fb_err_t *err);
 /* Adds ops and errors to interval slot; its length is the longest any host reported. */

@@ -242,20 +242,20 @@ int fb_target_measure_value (const fb_measure_t *measure, const fb_stats_t *stat
     default:
         break;
     }
-    const fb_hist_t *hist = fb_stats_find_metric (stats, measure->metric);
+    const fb_hist_compact_t *hist = fb_stats_find_metric (stats, measure->metric);
     if (!hist)
         return fb_err_set (err, FB_EINPUT, "%s: no metric \"%s\" in the results", measure->text,
                            measure->metric);
-    if (fb_hist_count (hist) == 0)
+    if (fb_hist_compact_count (hist) == 0)
         return fb_err_set (err, FB_EINPUT, "%s: no operation was measured", measure->text);
     if (measure->stat == FB_STAT_PERCENTILE)
-        *value = (double)fb_hist_value_at_percentile (hist, measure->percentile);
+        *value = (double)fb_hist_compact_value_at_percentile (hist, measure->percentile);
     else if (measure->stat == FB_STAT_MEAN)
-        *value = fb_hist_mean (hist);
+        *value = fb_hist_compact_mean (hist);
     else if (measure->stat == FB_STAT_MIN)
-        *value = (double)fb_hist_min (hist);
+        *value = (double)fb_hist_compact_min (hist);
     else
-        *value = (double)fb_hist_max (hist);
+        *value = (double)fb_hist_compact_max (hist);
     return 0;
 }
 

@@ -1,8 +1,11 @@
-/* fuzz_hist.c: fb_hist_decode on arbitrary bytes (report frames and run.json carry V2
- * histograms from other hosts). A decoded histogram must answer every query, agree with
- * itself (the iteration adds up to the count), encode, and decode again to the same counts;
- * merging it into a default histogram, as the coordinator does, must not break either. */
+/* fuzz_hist.c: fb_hist_decode and fb_hist_compact_decode on arbitrary bytes (report frames and
+ * run.json carry V2 histograms from other hosts). A decoded histogram must answer every query,
+ * agree with itself (the iteration adds up to the count), encode, and decode again to the same
+ * counts; merging it into a default histogram, as the coordinator does, must not break either.
+ * The compact decoder (the coordinator's) must accept and refuse exactly what the full one
+ * does, hold the same buckets and answer the same figures. */
 #include "common/hist.h"
+#include "common/hist_compact.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <math.h>
@@ -83,10 +86,69 @@ static void s_check_twin (const uint8_t *data, size_t size, const fb_hist_t *pla
     free (buf);
 }
 
+/* The compact form of the same bytes: the same buckets and figures, its own encoding decoding
+ * back to it, and merged into a default compact as the coordinator merges reports. */
+static void s_check_compact (const uint8_t *data, size_t size, const fb_hist_t *full) {
+    fb_err_t err = {0};
+    fb_hist_compact_t *c = fb_hist_compact_decode (data, size, &err);
+    FB_FUZZ_CHECK ((c != NULL) == (full != NULL), "the full decoder %s, the compact one %s (%s)",
+                   full ? "decodes" : "refuses", c ? "decodes" : "refuses", err.msg);
+    if (!c)
+        return;
+    FB_FUZZ_CHECK (fb_hist_compact_count (c) == fb_hist_count (full) &&
+                       fb_hist_compact_min (c) == fb_hist_min (full) &&
+                       fb_hist_compact_max (c) == fb_hist_max (full),
+                   "compact count/min/max differ from the full form");
+    static const double percentiles[] = {0, 50, 99, 100};
+    for (size_t i = 0; i < sizeof percentiles / sizeof percentiles[0]; i++)
+        FB_FUZZ_CHECK (fb_hist_compact_value_at_percentile (c, percentiles[i]) ==
+                           fb_hist_value_at_percentile (full, percentiles[i]),
+                       "compact p%g differs from the full form", percentiles[i]);
+    fb_hist_iter_t it;
+    fb_hist_iter_init (&it, full);
+    int32_t k = 0;
+    while (fb_hist_iter_next (&it)) {
+        fb_hist_compact_bucket_t b;
+        FB_FUZZ_CHECK (k < fb_hist_compact_buckets (c), "the compact form has fewer buckets");
+        fb_hist_compact_bucket (c, k++, &b);
+        FB_FUZZ_CHECK (b.index == it.index && b.count == it.count,
+                       "compact bucket %d (count %lld) is bucket %d (count %lld) in full", b.index,
+                       (long long)b.count, it.index, (long long)it.count);
+    }
+    FB_FUZZ_CHECK (k == fb_hist_compact_buckets (c), "the compact form has more buckets");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    FB_FUZZ_CHECK (fb_hist_compact_encode (c, &buf, &len, &err) == 0,
+                   "a decoded compact histogram does not encode: %s", err.msg);
+    /* Back through the compact decoder: a cost in the buckets used, not the range. */
+    fb_hist_compact_t *again = fb_hist_compact_decode (buf, len, &err);
+    FB_FUZZ_CHECK (again != NULL, "a re-encoded compact histogram does not decode: %s", err.msg);
+    FB_FUZZ_CHECK (fb_hist_compact_buckets (again) == fb_hist_compact_buckets (c) &&
+                       fb_hist_compact_count (again) == fb_hist_compact_count (c),
+                   "a compact round trip changed the buckets");
+    for (int32_t i = 0; i < fb_hist_compact_buckets (c); i++) {
+        fb_hist_compact_bucket_t a, b;
+        fb_hist_compact_bucket (c, i, &a);
+        fb_hist_compact_bucket (again, i, &b);
+        FB_FUZZ_CHECK (a.index == b.index && a.count == b.count,
+                       "compact bucket %d changed on a round trip", a.index);
+    }
+    fb_hist_compact_t *fleet = fb_hist_compact_new_default (&err);
+    FB_FUZZ_CHECK (fleet != NULL, "%s", err.msg);
+    if (fb_hist_compact_merge (fleet, c, &err) == 0)
+        FB_FUZZ_CHECK (fb_hist_compact_count (fleet) == fb_hist_compact_count (c),
+                       "merging a compact histogram into an empty one changed its count");
+    fb_hist_compact_destroy (&fleet);
+    fb_hist_compact_destroy (&again);
+    free (buf);
+    fb_hist_compact_destroy (&c);
+}
+
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size) {
     fb_err_t err = {0};
     fb_hist_t *h = fb_hist_decode (data, size, &err);
     s_check_twin (data, size, h);
+    s_check_compact (data, size, h);
     if (!h) {
         FB_FUZZ_CHECK (err.code != 0 && err.msg[0] != '\0', "refused without saying why");
         return 0;

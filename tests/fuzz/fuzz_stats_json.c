@@ -25,9 +25,10 @@ static void s_check_round_trip (const fb_stats_t *stats) {
                        "counter %s changed on a round trip", stats->counter_names[i]);
     }
     for (int i = 0; i < stats->n_metrics; i++) {
-        const fb_hist_t *h = fb_stats_find_metric (&back, stats->metric_names[i]);
-        FB_FUZZ_CHECK (h && fb_hist_count (h) == fb_hist_count (stats->metrics[i]) &&
-                           fb_hist_max (h) == fb_hist_max (stats->metrics[i]),
+        const fb_hist_compact_t *h = fb_stats_find_metric (&back, stats->metric_names[i]);
+        FB_FUZZ_CHECK (h &&
+                           fb_hist_compact_count (h) == fb_hist_compact_count (stats->metrics[i]) &&
+                           fb_hist_compact_max (h) == fb_hist_compact_max (stats->metrics[i]),
                        "metric %s changed on a round trip", stats->metric_names[i]);
     }
     fb_stats_clear (&back);

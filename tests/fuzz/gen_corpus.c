@@ -213,13 +213,18 @@ static void s_gen_stats (void) {
     fb_stats_t stats;
     fb_stats_init (&stats);
     fb_err_t err;
-    fb_hist_t *latency = fb_stats_metric (&stats, "latency", &err);
-    fb_hist_t *service = fb_stats_metric (&stats, "service", &err);
+    fb_hist_t *latency = fb_hist_new_default (&err);
+    fb_hist_t *service = fb_hist_new_default (&err);
     if (!latency || !service)
         exit (1);
     fb_hist_record_n (latency, 250000, 3);
     fb_hist_record (latency, 4000000);
     fb_hist_record (service, 1200);
+    if (fb_hist_compact_merge_hist (fb_stats_metric (&stats, "latency", &err), latency, &err) ||
+        fb_hist_compact_merge_hist (fb_stats_metric (&stats, "service", &err), service, &err))
+        exit (1);
+    fb_hist_destroy (&latency);
+    fb_hist_destroy (&service);
     fb_stats_add_counter (&stats, "ops", FB_COUNTER_SUM, 4, &err);
     fb_stats_add_counter (&stats, "errors", FB_COUNTER_SUM, 0, &err);
     fb_stats_add_counter (&stats, "rss", FB_COUNTER_MAX, 273309696, &err);

@@ -3,6 +3,7 @@
 #ifndef FB_FAKERUN_H
 #define FB_FAKERUN_H
 
+#include "common/hist_compact.h"
 #include "coordinator/run.h"
 #include "workloads/workload.h"
 
@@ -66,10 +67,13 @@ static inline fb_host_t *t_fake_host (t_fake_t *f, const char *id, const char *b
 static inline void t_fake_measure (fb_host_t *h, int w, int64_t n, int64_t latency_ns,
                                    int64_t measured_ns) {
     fb_stats_t *st = &h->stats[w];
-    fb_hist_t *hist = fb_stats_metric (st, "latency", NULL);
+    fb_hist_compact_t *compact = fb_stats_metric (st, "latency", NULL);
+    fb_hist_t *hist = fb_hist_new_default (NULL);
+    assert_non_null (compact);
     assert_non_null (hist);
-    for (int64_t i = 0; i < n; i++)
-        fb_hist_record (hist, latency_ns);
+    assert_true (fb_hist_record_n (hist, latency_ns, n));
+    assert_int_equal (fb_hist_compact_merge_hist (compact, hist, NULL), 0);
+    fb_hist_destroy (&hist);
     assert_int_equal (fb_stats_add_counter (st, "ops", FB_COUNTER_SUM, n, NULL), 0);
     assert_int_equal (fb_stats_add_counter (st, "errors", FB_COUNTER_SUM, 0, NULL), 0);
     st->measured_ns += measured_ns;

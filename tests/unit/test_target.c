@@ -156,10 +156,14 @@ static void test_missing_parts_are_errors (void **state) {
 static void s_fill (fb_stats_t *stats, int64_t scale_ns) {
     fb_err_t err = {0};
     fb_stats_init (stats);
-    fb_hist_t *lat = fb_stats_metric (stats, "latency", &err);
+    fb_hist_compact_t *lat = fb_stats_metric (stats, "latency", &err);
+    fb_hist_t *recorded = fb_hist_new_default (&err);
     assert_non_null (lat);
+    assert_non_null (recorded);
     for (int64_t v = 1; v <= 1000; v++)
-        fb_hist_record (lat, v * scale_ns);
+        fb_hist_record (recorded, v * scale_ns);
+    assert_int_equal (fb_hist_compact_merge_hist (lat, recorded, &err), 0);
+    fb_hist_destroy (&recorded);
     assert_int_equal (fb_stats_add_counter (stats, "ops", FB_COUNTER_SUM, 10000, &err), 0);
     assert_int_equal (fb_stats_add_counter (stats, "errors", FB_COUNTER_SUM, 5, &err), 0);
     assert_int_equal (fb_stats_add_counter (stats, "rss", FB_COUNTER_MAX, 40 << 20, &err), 0);
@@ -280,7 +284,7 @@ static void test_merge_adds_histograms_and_counters_by_kind (void **state) {
     fb_stats_init (&fleet);
     assert_int_equal (fb_stats_merge (&fleet, &a, &err), 0);
     assert_int_equal (fb_stats_merge (&fleet, &b, &err), 0);
-    assert_int_equal (fb_hist_count (fb_stats_find_metric (&fleet, "latency")), 2000);
+    assert_int_equal (fb_hist_compact_count (fb_stats_find_metric (&fleet, "latency")), 2000);
     assert_int_equal (fleet.counters[fb_stats_find_counter (&fleet, "ops")], 20000);
     assert_int_equal (fleet.counters[fb_stats_find_counter (&fleet, "rss")], 60 << 20);
     assert_int_equal (fleet.measured_ns, 2000000000LL);
