@@ -24,6 +24,12 @@ const int64_t fb_metrics_bounds_ns[FB_METRICS_N_BOUNDS] = {
     100000000LL,  200000000LL,   500000000LL,   1000000000LL,  2000000000LL,
     5000000000LL, 10000000000LL, 20000000000LL, 50000000000LL, 60000000000LL};
 
+/* The same boundaries as Prometheus reads them (seconds). */
+static const char *const s_le[FB_METRICS_N_BOUNDS] = {
+    "1e-06", "2e-06", "5e-06", "1e-05", "2e-05", "5e-05", "0.0001", "0.0002", "0.0005",
+    "0.001", "0.002", "0.005", "0.01",  "0.02",  "0.05",  "0.1",    "0.2",    "0.5",
+    "1",     "2",     "5",     "10",    "20",    "50",    "60"};
+
 struct fb_metrics {
     fb_httpd_t *httpd;
     bool changed;
@@ -286,33 +292,58 @@ typedef struct {
     double sum_ns;
 } s_buckets_t;
 
+/* One pass over the occupied buckets, stopped at the last sample (the tail of the 1 ns .. 1 h
+ * range is ten thousand empty buckets). _sum takes each bucket's median equivalent value, as
+ * HdrHistogram's mean does. */
 static void s_add_buckets (s_buckets_t *b, const fb_hist_t *hist) {
+    int64_t total = fb_hist_count (hist);
     fb_hist_iter_t it;
     fb_hist_iter_init (&it, hist);
     int j = 0;
-    while (fb_hist_iter_next (&it)) {
+    while (it.cumulative < total && fb_hist_iter_next (&it)) {
         while (j < FB_METRICS_N_BOUNDS && it.value > fb_metrics_bounds_ns[j])
             j++;
         b->counts[j] += it.count;
+        b->sum_ns +=
+            (double)(it.value_lowest + (it.value - it.value_lowest + 1) / 2) * (double)it.count;
     }
-    b->total += fb_hist_count (hist);
-    b->sum_ns += fb_hist_mean (hist) * (double)fb_hist_count (hist);
+    b->total += total;
+}
+
+static void s_sum_buckets (s_buckets_t *into, const s_buckets_t *from) {
+    for (int j = 0; j <= FB_METRICS_N_BOUNDS; j++)
+        into->counts[j] += from->counts[j];
+    into->total += from->total;
+    into->sum_ns += from->sum_ns;
+}
+
+/* The labels of a series, escaped once: host="..",workload=".." (either may be absent). */
+static void s_labels (char *buf, size_t size, const fb_host_t *host, const char *workload) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream (&text, &len);
+    if (!out) {
+        buf[0] = '\0';
+        return;
+    }
+    s_start (out, "", "", host, workload);
+    fclose (out);
+    snprintf (buf, size, "%s", text + 1); /* without s_start's "{" */
+    free (text);
 }
 
 static void s_emit_buckets (FILE *out, const char *family, const fb_host_t *host, const char *wl,
                             const s_buckets_t *b) {
+    char labels[400];
+    s_labels (labels, sizeof labels, host, wl);
     int64_t cum = 0;
     for (int j = 0; j < FB_METRICS_N_BOUNDS; j++) {
         cum += b->counts[j];
-        s_start (out, family, "_bucket", host, wl);
-        fprintf (out, ",le=\"%.9g\"} %lld\n", fb_metrics_bounds_ns[j] / 1e9, (long long)cum);
+        fprintf (out, "%s_bucket{%s,le=\"%s\"} %lld\n", family, labels, s_le[j], (long long)cum);
     }
-    s_start (out, family, "_bucket", host, wl);
-    fprintf (out, ",le=\"+Inf\"} %lld\n", (long long)b->total);
-    s_start (out, family, "_sum", host, wl);
-    fprintf (out, "} %.9f\n", b->sum_ns / 1e9);
-    s_start (out, family, "_count", host, wl);
-    fprintf (out, "} %lld\n", (long long)b->total);
+    fprintf (out, "%s_bucket{%s,le=\"+Inf\"} %lld\n", family, labels, (long long)b->total);
+    fprintf (out, "%s_sum{%s} %.9f\n", family, labels, b->sum_ns / 1e9);
+    fprintf (out, "%s_count{%s} %lld\n", family, labels, (long long)b->total);
 }
 
 /* One histogram family per metric (latency, service, sched_lag, the workloads' own), per host
@@ -340,7 +371,9 @@ static void s_histograms (FILE *out, const fb_run_t *run) {
         snprintf (fleet, sizeof fleet, "fleetbench_fleet_%s_seconds", clean);
         snprintf (help, sizeof help, "The %s of the measured operations.", names[k]);
         s_family (out, family, "histogram", help);
-        for (int w = 0; w < run->sc->n_workloads; w++)
+        s_buckets_t *fleet_b = calloc ((size_t)run->sc->n_workloads, sizeof *fleet_b);
+        bool *any = calloc ((size_t)run->sc->n_workloads, sizeof *any);
+        for (int w = 0; fleet_b && any && w < run->sc->n_workloads; w++)
             for (int i = 0; i < run->n_hosts; i++) {
                 const fb_hist_t *hist = fb_stats_find_metric (&run->hosts[i]->stats[w], names[k]);
                 s_buckets_t b = {0};
@@ -348,22 +381,16 @@ static void s_histograms (FILE *out, const fb_run_t *run) {
                     continue;
                 s_add_buckets (&b, hist);
                 s_emit_buckets (out, family, run->hosts[i], run->sc->workloads[w].name, &b);
+                s_sum_buckets (&fleet_b[w], &b); /* bucket counts add exactly */
+                any[w] = true;
             }
         snprintf (help, sizeof help, "The %s of the measured operations of every host.", names[k]);
         s_family (out, fleet, "histogram", help);
-        for (int w = 0; w < run->sc->n_workloads; w++) {
-            s_buckets_t b = {0};
-            bool any = false;
-            for (int i = 0; i < run->n_hosts; i++) {
-                const fb_hist_t *hist = fb_stats_find_metric (&run->hosts[i]->stats[w], names[k]);
-                if (hist) {
-                    s_add_buckets (&b, hist);
-                    any = true;
-                }
-            }
-            if (any)
-                s_emit_buckets (out, fleet, NULL, run->sc->workloads[w].name, &b);
-        }
+        for (int w = 0; fleet_b && any && w < run->sc->n_workloads; w++)
+            if (any[w])
+                s_emit_buckets (out, fleet, NULL, run->sc->workloads[w].name, &fleet_b[w]);
+        free (fleet_b);
+        free (any);
     }
 }
 
