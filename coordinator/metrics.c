@@ -33,7 +33,7 @@ static const char *const s_le[FB_METRICS_N_BOUNDS] = {
 struct fb_metrics {
     fb_httpd_t *httpd;
     bool changed;
-    const char *phase; /* of the last text published */
+    char phase[16]; /* of the last text published */
     int64_t published_ns, render_ns;
 };
 
@@ -446,9 +446,11 @@ void fb_metrics_update (fb_metrics_t *self, const fb_run_t *run, const char *pha
     int64_t period = self->render_ns * S_COST_FACTOR;
     if (period < S_MIN_PERIOD_NS)
         period = S_MIN_PERIOD_NS;
-    bool due = (self->changed && since >= period) ||
-               since >= (period > S_MAX_PERIOD_NS ? period : S_MAX_PERIOD_NS) ||
-               self->phase != phase;
+    /* New reports at most every period; the rest (states, offsets) at least every second, or
+     * every period when rendering takes longer than that allows. */
+    int64_t refresh = period > S_MAX_PERIOD_NS ? period : S_MAX_PERIOD_NS;
+    bool due =
+        strcmp (self->phase, phase) != 0 || since >= refresh || (self->changed && since >= period);
     if (!force && self->published_ns && !due)
         return;
     char *text = NULL;
@@ -463,7 +465,7 @@ void fb_metrics_update (fb_metrics_t *self, const fb_run_t *run, const char *pha
     fb_httpd_publish (self->httpd, text, len, NULL);
     free (text);
     self->changed = false;
-    self->phase = phase;
+    snprintf (self->phase, sizeof self->phase, "%s", phase);
     self->published_ns = now_ns;
 }
 
