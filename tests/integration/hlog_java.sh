@@ -45,7 +45,14 @@ workloads:
     params: { publishers: 2, workers: 2, handler_work: 2us }
     rate: 2000/s
 YAML
-run_coord 0 run "$WORK/java.yaml" --local 2 --bind "tcp://127.0.0.1:$port" --quiet
+# Exit 1 is fine here: on a loaded machine (a sanitizer build, other tests) the open-loop
+# schedule verdict may fail for a few late operations, and the files are what is checked.
+set +e
+timeout 150 "$COORD" run "$WORK/java.yaml" --local 2 --bind "tcp://127.0.0.1:$port" --quiet \
+    >"$WORK/coord.log" 2>&1
+rc=$?
+set -e
+[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "coord run exited $rc"
 dir=$(run_dir)
 # check_file FILE JQ_PATH: each metric's count and percentiles in run.json (at JQ_PATH) equal
 # Java's reading of FILE, latency read with no -tag.

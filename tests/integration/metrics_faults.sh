@@ -15,7 +15,7 @@ workloads:
   - name: bus
     kind: eventbus
     params: { publishers: 2, workers: 2, handler_work: 2us }
-    rate: 1000/s
+    rate: 200/s
 YAML
 cat >"$WORK/faults.py" <<'PY'
 # Misbehaving clients against the metrics endpoint; prints one line per finding, exits 1 on
