@@ -11,7 +11,7 @@ PACKAGES=(
     build-essential cmake pkg-config git ca-certificates
     libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
     libssl-dev libyaml-dev zlib1g-dev libjansson-dev libcmocka-dev
-    jq procps iproute2 psmisc python3 libxml2-utils python3-jsonschema
+    jq procps iproute2 psmisc python3 libxml2-utils python3-jsonschema curl prometheus
     libhttp-parser-dev wrk
     clang libclang-rt-14-dev llvm
     ansible-core openssh-server openssh-client systemd

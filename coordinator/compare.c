@@ -78,8 +78,10 @@ static void s_add_hlog (s_row_t *row, const char *dir, const char *host, const c
         if (fb_hlog_parse_line (line, &hr, NULL, NULL) != 1)
             continue;
         int slot = hr.length_s > 0 ? (int)(hr.start_s / hr.length_s + 0.5) : 0;
-        fb_samples_add_hist (row->samples, slot, hr.tag, hr.hist, NULL);
-        if (strcmp (hr.tag, "latency") == 0) /* one latency sample per operation */
+        /* Latency rows are untagged (files of older versions tag them "latency"). */
+        const char *metric = hr.tag[0] ? hr.tag : "latency";
+        fb_samples_add_hist (row->samples, slot, metric, hr.hist, NULL);
+        if (strcmp (metric, "latency") == 0) /* one latency sample per operation */
             fb_samples_add_counts (row->samples, slot, fb_hist_count (hr.hist), 0,
                                    (int64_t)(hr.length_s * 1e9), NULL);
         fb_hist_destroy (&hr.hist);

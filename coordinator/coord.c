@@ -12,6 +12,7 @@
 #include "coordinator/abort.h"
 #include "coordinator/auth.h"
 #include "coordinator/local.h"
+#include "coordinator/metrics.h"
 #include "coordinator/progress.h"
 #include "coordinator/report.h"
 #include "coordinator/results.h"
@@ -36,6 +37,7 @@
 #define S_HOLDER_ALIVE_NS (3 * FB_NS_PER_S)
 
 typedef enum { S_JOIN, S_PLAN, S_SYNC, S_RUN, S_END } s_phase_t;
+static const char *const s_phase_names[] = {"join", "plan", "sync", "run", "end"};
 
 typedef struct {
     fb_run_t *run;
@@ -51,6 +53,7 @@ typedef struct {
     zcert_t *cert;  /* CURVE: ours */
     zactor_t *auth; /* CURVE: the gatekeeper of agent keys */
     fb_progress_t *progress;
+    fb_metrics_t *metrics; /* --metrics: NULL without */
     fb_err_t *err;
     int64_t refusals;          /* refused frames in this run */
     int64_t refusals_unlogged; /* of them, not yet in a log line */
@@ -521,6 +524,7 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         host->stats[r->workload].measured_ns += r->end_ns - r->start_ns;
         if (!run->stop.stopped && fb_abort_check (run, r->workload, host, fb_clock_now_ns ()))
             s_stop_early (self);
+        fb_metrics_changed (self->metrics);
     }
     int64_t ops = 0, errors = 0;
     for (int c = 0; c < r->n_counters; c++)
@@ -763,6 +767,8 @@ static void s_step (s_coord_t *self, int64_t now) {
         break;
     }
     s_log_refusals (self, now, self->phase == S_END);
+    if (self->phase != S_END) /* "end" is published once the results are written */
+        fb_metrics_update (self->metrics, self->run, s_phase_names[self->phase], now, false);
 }
 
 /* Thresholds past which a host's numbers say more about its state than its hardware. */
@@ -924,12 +930,20 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
         code = 2; /* an unusable baseline would end the run refused: no fleet time for it */
         goto done;
     }
+    if (opts->metrics[0] && !(self.metrics = fb_metrics_new (opts->metrics, opts->insecure, err))) {
+        code = err->code == FB_EINPUT ? 2 : 3; /* before the results folder: none is left */
+        goto done;
+    }
     int made = fb_run_make_dir (run, opts->out_dir, err);
     if (made == 0 && run_dir)
         snprintf (run_dir, run_dir_size, "%s", run->dir);
     if (made != 0 || s_bind (&self, err) != 0) {
         code = err->code == FB_EINPUT ? 2 : 3;
         goto done;
+    }
+    if (self.metrics) {
+        fb_metrics_update (self.metrics, run, s_phase_names[S_JOIN], fb_clock_now_ns (), true);
+        fprintf (stderr, "coord: metrics on %s\n", fb_metrics_url (self.metrics));
     }
     s_log (&self, "run %s: waiting for %d agent(s) on %s", run->run_id, run->expected_hosts,
            self.bound);
@@ -958,6 +972,8 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
         run->exit_code = 3;
         snprintf (run->outcome, sizeof run->outcome, "incomplete: %s", werr.msg);
     }
+    fb_metrics_update (self.metrics, run, s_phase_names[S_END], fb_clock_now_ns (), true);
+    fb_metrics_hold (self.metrics, opts->metrics_hold_ns);
     code = run->exit_code;
     if (opts->rerun_wanted)
         *opts->rerun_wanted = run->rerun_wanted;
@@ -966,6 +982,7 @@ int fb_coord_run (const fb_scenario_t *sc, const fb_coord_opts_t *opts, char *ru
     if (code != 0)
         fb_err_set (err, code == 2 ? FB_EINPUT : FB_ESTATE, "%s", run->outcome);
 done:
+    fb_metrics_destroy (&self.metrics);
     fb_local_stop (&self.local);
     fb_progress_destroy (&self.progress);
     zsock_destroy (&self.router);

@@ -7,6 +7,7 @@
 #include "coordinator/scenario.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -30,6 +31,8 @@ typedef struct {
     int reruns_left;     /* on_inconclusive: rerun may ask for this many more repetitions */
     bool *rerun_wanted;  /* set when an inconclusive gate asked for one */
     bool *stopped_early; /* set when an abort_on_fail target ended the run: no more repetitions */
+    char metrics[128];   /* --metrics ADDRESS:PORT: live Prometheus metrics; "" none */
+    int64_t metrics_hold_ns; /* --metrics-hold: served this long after the run */
 } fb_coord_opts_t;
 
 void fb_coord_opts_default (fb_coord_opts_t *opts);

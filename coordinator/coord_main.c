@@ -3,11 +3,13 @@
 #include "common/escape.h"
 #include "common/files.h"
 #include "common/keys.h"
+#include "common/units.h"
 #include "coordinator/baseline.h"
 #include "coordinator/compare.h"
 #include "coordinator/compare_html.h"
 #include "coordinator/coord.h"
 #include "coordinator/html.h"
+#include "coordinator/httpd.h"
 #include "coordinator/scenario.h"
 
 #include <ctype.h>
@@ -38,7 +40,13 @@ static const char *s_usage =
     "                    or 0 for one the system picks (logged, handed to local agents)\n"
     "  --keys DIR        CURVE: use DIR/coordinator.key and accept only agents whose public\n"
     "                    key is in DIR/agents/ (made by coord keygen)\n"
-    "  --insecure        allow plain TCP on a non-loopback --bind\n"
+    "  --insecure        allow plain TCP on a non-loopback --bind (and --metrics)\n"
+    "  --metrics ADDRESS:PORT\n"
+    "                    serve live Prometheus metrics at http://ADDRESS:PORT/metrics while\n"
+    "                    the run goes (loopback unless --insecure; port 0: one the system\n"
+    "                    picks, logged); docs/metrics.md\n"
+    "  --metrics-hold DURATION\n"
+    "                    keep serving the final metrics this long after the run (e.g. 15s)\n"
     "  --local N         start N agents on this machine (default: agents.expect, started\n"
     "                    when none has joined after 1 s; --local 0 never)\n"
     "  --out DIR         results folder (default results/)\n"
@@ -141,6 +149,8 @@ static int s_run (int argc, char **argv) {
                                           {"allow-different", required_argument, 0, 'A'},
                                           {"repeat", required_argument, 0, 'R'},
                                           {"rerun-budget", required_argument, 0, 'U'},
+                                          {"metrics", required_argument, 0, 'M'},
+                                          {"metrics-hold", required_argument, 0, 'H'},
                                           {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -197,6 +207,22 @@ static int s_run (int argc, char **argv) {
                       sizeof opts.allow_different - strlen (opts.allow_different), "%s%s",
                       opts.allow_different[0] ? "," : "", optarg);
             break;
+        case 'M': {
+            fb_err_t merr = {0};
+            if (strlen (optarg) >= sizeof opts.metrics ||
+                fb_httpd_check_address (optarg, &merr) != 0)
+                return s_usage_error ("%s", merr.msg[0] ? merr.msg : "--metrics: too long");
+            snprintf (opts.metrics, sizeof opts.metrics, "%s", optarg);
+            break;
+        }
+        case 'H': {
+            fb_err_t herr = {0};
+            if (fb_units_duration_ns (optarg, &opts.metrics_hold_ns, &herr) != 0 ||
+                opts.metrics_hold_ns < 0)
+                return s_usage_error ("--metrics-hold takes a duration such as 15s (got \"%s\")",
+                                      optarg);
+            break;
+        }
         default:
             return s_usage_error ("%s", "unknown option");
         }

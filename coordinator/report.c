@@ -193,7 +193,7 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
         else
             fprintf (
                 out,
-                "\nresults: %s/ (run.json, report.html, report.md, .hlog per host and workload)\n",
+                "\nresults: %s/ (run.json, report.html, report.md, .hlog per host and workload and for the fleet)\n",
                 run->dir);
     }
 }

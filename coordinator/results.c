@@ -4,6 +4,7 @@
 #include "common/hlog.h"
 #include "common/stats_json.h"
 #include "coordinator/abort.h"
+#include "coordinator/fleet_hlog.h"
 #include "coordinator/html.h"
 #include "coordinator/junit.h"
 #include "coordinator/report.h"
@@ -41,8 +42,9 @@ int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r
     double start_s = (r->wall_start_ns - run->start_wall_ns) / 1e9;
     double length_s = (r->end_ns - r->start_ns) / 1e9;
     if (rc == 0)
-        rc = fb_hlog_write_encoded (file->f, metric, start_s, length_s, fb_hist_compact_max (hist),
-                                    bytes, len, &werr);
+        rc = fb_hlog_write_encoded (file->f, strcmp (metric, "latency") == 0 ? NULL : metric,
+                                    start_s, length_s, fb_hist_compact_max (hist), bytes, len,
+                                    &werr);
     /* Closing says what the disk said (its message names the file), whatever failed first. */
     fb_err_t cerr = {0};
     if (fb_files_pause (file, &cerr) != 0 || rc != 0) {
@@ -216,6 +218,8 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
             else if (fb_files_commit (hlog, false, &e) != 0)
                 s_lost (run, e.msg);
         }
+    if (synced && fb_fleet_hlog_write (run, &e) != 0)
+        s_lost (run, e.msg);
     /* A file that fails changes the outcome the others carry: those are written again. */
     bool written[S_OUTPUTS] = {false};
     for (int pass = 0; pass < 2; pass++) {

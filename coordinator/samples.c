@@ -184,6 +184,10 @@ void fb_samples_counts (const fb_samples_t *self, int run, int i, fb_samples_cou
     *out = self->runs[run].iv[i].counts;
 }
 
+int fb_samples_slot (const fb_samples_t *self, int run, int i) {
+    return self->runs[run].iv[i].slot;
+}
+
 /* One metric of one interval as base64 HdrHistogram V2. */
 static json_t *s_hist_json (const s_pairs_t *p) {
     uint8_t *bytes = NULL;

@@ -52,6 +52,8 @@ int fb_samples_metric_index (const fb_samples_t *self, const char *metric);
 /* Interval i of run (in time order); an interval without that metric gives n = 0. */
 void fb_samples_hist (const fb_samples_t *self, int run, int i, int metric, fb_samples_hist_t *out);
 void fb_samples_counts (const fb_samples_t *self, int run, int i, fb_samples_counts_t *out);
+/* The slot (index in the measured window) that interval i of run was added at. */
+int fb_samples_slot (const fb_samples_t *self, int run, int i);
 
 /* {"runs":[{"intervals":[{"ops":N,"errors":N,"length_ns":N,"metrics":{"latency":"HISTF.."}}]}]}
  * NULL when out of memory. */

@@ -14,7 +14,17 @@ src=../..
 corpus=corpus
 
 rm -rf "$corpus"
-mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow,report,baseline}
+mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow,report,baseline,httpreq}
+
+# Request heads for the metrics endpoint: as Prometheus and curl send them, and wrong ones.
+h=$corpus/httpreq
+printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9464\r\nUser-Agent: Prometheus/2.42.0\r\nAccept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\nAccept-Encoding: gzip\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n\r\n' >"$h/prometheus"
+printf 'GET /metrics HTTP/1.1\r\nHost: localhost:9464\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n' >"$h/curl"
+printf 'HEAD / HTTP/1.0\n\n' >"$h/head-lf"
+printf 'GET /metrics HTTP/2.0\r\n\r\n' >"$h/http2"
+printf 'POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc' >"$h/post"
+printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n' >"$h/partial"
+printf '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' >"$h/tls"
 
 cmake --build "$build" --target gen_corpus >/dev/null
 "$build/gen_corpus" "$corpus" "$src/examples/quick.yaml"

@@ -19,6 +19,7 @@ ids=$(for d in shared/*/; do jq -r .run_id "$d/run.json"; done | sort -u | wc -l
 [ "$ids" = $N ] || fail "$N runs wrote $ids distinct run id(s)"
 for d in shared/*/; do
     [ "$(jq -r .run_id "$d/run.json")" = "$(basename "$d")" ] || fail "$d holds another run's run.json"
-    [ "$(ls "$d"/*.hlog | wc -l)" = 1 ] || fail "$d has $(ls "$d"/*.hlog | wc -l) hlogs, expected 1"
+    # one host's .hlog and the fleet's
+    [ "$(ls "$d"/*.hlog | wc -l)" = 2 ] || fail "$d has $(ls "$d"/*.hlog | wc -l) hlogs, expected 2"
 done
 pass "$N runs at once into one folder: $N folders, $N run ids"
