@@ -240,49 +240,64 @@ static const char *s_state_word (fb_verdict_state_t state) {
                                               : "held";
 }
 
-/* The gate's state from its groups', failed_on and a detail listing the groups in that state
- * (every group when all held). */
-static void s_describe (fb_verdict_t *v) {
-    int n[FB_VERDICT_INCOMPARABLE + 1] = {0};
-    for (int g = 0; g < v->n_groups; g++)
-        n[v->groups[g].state]++;
-    v->state = n[FB_VERDICT_FAILED]         ? FB_VERDICT_FAILED
-               : n[FB_VERDICT_INCONCLUSIVE] ? FB_VERDICT_INCONCLUSIVE
-               : n[FB_VERDICT_INCOMPARABLE] ? FB_VERDICT_INCOMPARABLE
-                                            : FB_VERDICT_HELD;
-    int count = v->state == FB_VERDICT_HELD ? v->n_groups : n[v->state];
+/* Appends "STATE on N of M hosts: g1 why; g2 why" of the groups in state to the detail, and
+ * to failed_on their names when state is the gate's. */
+static void s_list (fb_verdict_t *v, fb_verdict_state_t state, int count) {
     char text[400];
-    snprintf (v->detail, sizeof v->detail, "%s on %s%d of %d %s: ", s_state_word (v->state),
-              v->state == FB_VERDICT_HELD && count == v->n_groups ? "each, " : "", count,
-              v->n_groups, fb_per_noun (v->per, v->n_groups != 1));
-    v->failed_on[0] = '\0';
-    if (v->state != FB_VERDICT_HELD)
+    snprintf (text, sizeof text, "%s%s on %s%d of %d %s: ", v->detail[0] ? "; " : "",
+              s_state_word (state), state == FB_VERDICT_HELD ? "each, " : "", count, v->n_groups,
+              fb_per_noun (v->per, v->n_groups != 1));
+    s_append (v->detail, sizeof v->detail, text);
+    bool named = state == v->state && state != FB_VERDICT_HELD;
+    if (named)
         snprintf (v->failed_on, sizeof v->failed_on, "%s ", fb_per_noun (v->per, count != 1));
     int listed = 0;
     for (int g = 0; g < v->n_groups; g++) {
         const fb_verdict_group_t *group = &v->groups[g];
-        if (group->state != v->state)
+        if (group->state != state)
             continue;
         if (listed == 4) {
             snprintf (text, sizeof text, " and %d more", count - listed);
-            s_append (v->failed_on, sizeof v->failed_on, text);
+            if (named)
+                s_append (v->failed_on, sizeof v->failed_on, text);
             s_append (v->detail, sizeof v->detail, text);
             break;
         }
-        if (v->state != FB_VERDICT_HELD) {
+        if (named) {
             s_append (v->failed_on, sizeof v->failed_on, listed ? ", " : "");
             s_append (v->failed_on, sizeof v->failed_on, group->name);
         }
         snprintf (text, sizeof text, "%s%s %s", listed ? "; " : "", group->name, group->why);
         s_append (v->detail, sizeof v->detail, text);
-        listed++;
-        if (v->actual == 0 && v->expected == 0) {
+        if (listed == 0 && state == v->state) {
             v->actual = group->actual;
             v->expected = group->has_decision ? group->decision.baseline.point : 0;
         }
+        listed++;
     }
-    if (v->state == FB_VERDICT_HELD)
-        v->failed_on[0] = '\0';
+}
+
+/* The gate's state from its groups' (failed, else inconclusive, else incomparable, else
+ * held), failed_on naming the groups in that state, and a detail listing the groups in each
+ * state but held (every group when all held). */
+static void s_describe (fb_verdict_t *v) {
+    static const fb_verdict_state_t order[] = {FB_VERDICT_FAILED, FB_VERDICT_INCONCLUSIVE,
+                                               FB_VERDICT_INCOMPARABLE};
+    int n[FB_VERDICT_INCOMPARABLE + 1] = {0};
+    for (int g = 0; g < v->n_groups; g++)
+        n[v->groups[g].state]++;
+    v->state = FB_VERDICT_HELD;
+    for (int k = 2; k >= 0; k--)
+        if (n[order[k]] > 0)
+            v->state = order[k];
+    v->detail[0] = v->failed_on[0] = '\0';
+    if (v->state == FB_VERDICT_HELD) {
+        s_list (v, FB_VERDICT_HELD, v->n_groups);
+        return;
+    }
+    for (int k = 0; k < 3; k++)
+        if (n[order[k]] > 0)
+            s_list (v, order[k], n[order[k]]);
 }
 
 int fb_gate_per_judge (const fb_run_t *run, int w, const fb_gate_t *gate, const json_t *baseline,

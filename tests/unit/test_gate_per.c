@@ -2,6 +2,7 @@
  * baseline's same host or group: a slow host the fleet merge hides, a host the baseline
  * lacks, hosts of one board merged interval by interval. */
 #include "common/hist.h"
+#include "coordinator/compat.h"
 #include "coordinator/gate_per.h"
 #include "coordinator/inference.h"
 #include "coordinator/samples.h"
@@ -216,6 +217,37 @@ static void test_hosts_of_one_board_are_merged_interval_by_interval (void **stat
     t_fake_destroy (&f);
 }
 
+static void
+test_a_host_on_other_hardware_than_its_baseline_counterpart_is_incomparable (void **state) {
+    (void)state;
+    const char *ids[] = {"a", "b"}, *boards[] = {"X", "X"};
+    fb_samples_t *base[] = {s_samples (100, 100 * T_US), s_samples (100, 100 * T_US)};
+    json_t *baseline = s_baseline (2, ids, boards, base);
+    t_fake_t *f = t_fake_new (1);
+    s_host (f, "a", "X", s_samples (100, 100 * T_US));
+    s_host (f, "b", "X", s_samples (100, 100 * T_US))->hello.fp.cores = 8; /* 0 in the baseline */
+    fb_verdict_t v;
+    s_judge (f, FB_PER_HOST, baseline, &v);
+    assert_int_equal (v.state, FB_VERDICT_INCOMPARABLE);
+    assert_string_equal (v.failed_on, "host b");
+    s_assert_has (v.detail, "b incomparable: baseline ran on cpu on X, 0 cores, kernel 0, this run "
+                            "on cpu on X, 8 cores, kernel 0");
+    assert_int_equal (v.groups[0].state, FB_VERDICT_HELD);
+    fb_run_clear_verdict (&v);
+    /* allowed: judged */
+    fb_gate_t gate;
+    s_gate (f, FB_PER_HOST, &gate);
+    fb_inference_opts_t opts;
+    fb_inference_opts_default (&opts);
+    memset (&v, 0, sizeof v);
+    assert_int_equal (
+        fb_gate_per_judge (&f->run, 0, &gate, baseline, FB_COMPAT_HOST, &opts, &v, NULL), 0);
+    assert_int_equal (v.state, FB_VERDICT_HELD);
+    fb_run_clear_verdict (&v);
+    json_decref (baseline);
+    t_fake_destroy (&f);
+}
+
 static void test_a_corrupt_host_sample_names_the_host (void **state) {
     (void)state;
     const char *ids[] = {"a"}, *boards[] = {"X"};
@@ -262,6 +294,8 @@ int main (void) {
         cmocka_unit_test (test_a_host_missing_from_the_baseline_is_incomparable),
         cmocka_unit_test (test_a_baseline_without_host_samples_is_incomparable_not_an_error),
         cmocka_unit_test (test_hosts_of_one_board_are_merged_interval_by_interval),
+        cmocka_unit_test (
+            test_a_host_on_other_hardware_than_its_baseline_counterpart_is_incomparable),
         cmocka_unit_test (test_a_corrupt_host_sample_names_the_host),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
