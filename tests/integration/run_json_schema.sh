@@ -102,7 +102,16 @@ run_judged rj.yaml --bind "$BIND" --local 1 --quiet --baseline old.json
 [ "$(jqr '[.workloads[0].verdicts[] | select(.type == "gate") | .verdict] | map(select(. == "incomparable" or . == "skipped")) | length')" = 0 ] ||
     fail "an old-format baseline with the same params should be comparable: $(jqr '.workloads[0].verdicts')"
 rm -rf "$(run_dir)"
-pass "a baseline of schema_version 1 (text params) still judges the gates"
+cp -r run-gated run-old
+jq '.schema_version = 1' gated.json >run-old/run.json
+set +e
+"$COORD" baseline save run-old --add >add.log 2>&1
+code=$?
+set -e
+add_log=$(cat add.log)
+[ $code != 0 ] && [[ $add_log == *"schema_version 1, the baseline's runs are of 2"* ]] ||
+    fail "baseline save --add of another schema_version: exit $code: $add_log"
+pass "a baseline of schema_version 1 (text params) still judges the gates; --add refuses mixing"
 
 # 3. A suspect host with a failed schedule (see suspect_host.sh).
 cat >slow.yaml <<'YAML'
