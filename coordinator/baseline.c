@@ -158,6 +158,14 @@ static int s_add_run (json_t *baseline, const json_t *run, const char *path, boo
     if (strcmp (s_scenario (baseline), s_scenario (run)) != 0)
         return fb_err_set (err, FB_EINPUT, "%s: a run of scenario \"%s\", the baseline is \"%s\"",
                            path, s_scenario (run), s_scenario (baseline));
+    json_int_t bv = json_integer_value (json_object_get (baseline, "schema_version"));
+    json_int_t rv = json_integer_value (json_object_get (run, "schema_version"));
+    if (bv != rv) /* schema_version 2 typed the params: 1's text would never compare equal */
+        return fb_err_set (
+            err, FB_EINPUT,
+            "%s: a run.json of schema_version %lld, the baseline's runs are of %lld; "
+            "one baseline holds runs of one format (save a new baseline)",
+            path, (long long)rv, (long long)bv);
     size_t i;
     json_t *w;
     json_array_foreach (json_object_get (run, "workloads"), i, w) {

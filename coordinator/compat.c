@@ -2,6 +2,7 @@
 #include "coordinator/compat.h"
 
 #include "coordinator/baseline.h"
+#include "coordinator/paramjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,26 +88,59 @@ bool fb_compat_keys_differ (const char **baseline, int nb, const char **run, int
     return true;
 }
 
-static bool s_params_differ (const json_t *bw, const fb_compat_run_t *run, char *why, size_t size) {
+/* value as a person reads it: text unquoted, numbers as %g, true/false. */
+static const char *s_show (const json_t *value, char *buf, size_t size) {
+    if (!value)
+        snprintf (buf, size, "?");
+    else if (json_is_string (value))
+        snprintf (buf, size, "%s", json_string_value (value));
+    else if (json_is_integer (value))
+        snprintf (buf, size, "%lld", (long long)json_integer_value (value));
+    else if (json_is_real (value))
+        snprintf (buf, size, "%.15g", json_real_value (value));
+    else if (json_is_boolean (value))
+        snprintf (buf, size, "%s", json_is_true (value) ? "true" : "false");
+    else
+        snprintf (buf, size, "?");
+    return buf;
+}
+
+/* Typed params (schema_version 2) on both sides; a baseline of schema_version 1 (or older,
+ * none) holds text, which is read by the run's param specs first. */
+static bool s_params_differ (const json_t *baseline, const json_t *bw, const fb_compat_run_t *run,
+                             char *why, size_t size) {
     const json_t *bp = json_object_get (bw, "params");
+    json_t *upgraded = NULL;
+    if (json_integer_value (json_object_get (baseline, "schema_version")) < 2 && run->resolved &&
+        json_is_object (bp)) {
+        if (!(upgraded = fb_paramjson_upgrade (bp, run->resolved, why, size)))
+            return true;
+        bp = upgraded;
+    }
     const char *key;
     json_t *value;
+    char was[80], now[80];
+    bool differ = false;
     json_object_foreach ((json_t *)run->params, key, value) {
-        const char *was = json_string_value (json_object_get (bp, key));
-        const char *now = json_string_value (value);
-        if (!was || !now || strcmp (was, now) != 0) {
+        const json_t *before = json_object_get (bp, key);
+        if (!before || !json_equal ((json_t *)before, value)) {
             snprintf (why, size, "baseline ran with %s=%s, this run with %s=%s", key,
-                      was ? was : "(unset)", key, now ? now : "?");
-            return true;
+                      before ? s_show (before, was, sizeof was) : "(unset)", key,
+                      s_show (value, now, sizeof now));
+            differ = true;
+            break;
         }
     }
     json_object_foreach ((json_t *)bp, key, value) {
-        if (!json_object_get (run->params, key)) {
+        if (!differ && !json_object_get (run->params, key)) {
             snprintf (why, size, "baseline ran with %s=%s, this run without it", key,
-                      json_string_value (value) ? json_string_value (value) : "?");
-            return true;
+                      s_show (value, was, sizeof was));
+            differ = true;
         }
     }
+    json_decref (upgraded);
+    if (differ)
+        return true;
     double rate = json_number_value (json_object_get (bw, "rate_per_s"));
     if (rate != run->rate_per_s) {
         snprintf (why, size, "baseline ran at %.0f/s, this run at %.0f/s (0: closed loop)", rate,
@@ -139,7 +173,7 @@ unsigned fb_compat_check (const json_t *baseline, const char *workload, const fb
     const json_t *bw = fb_baseline_find_workload (baseline, workload);
     if (!run->hosts_per_group && s_hosts_differ (baseline, run, text[0], sizeof text[0]))
         differs |= FB_COMPAT_HOST;
-    if (bw && s_params_differ (bw, run, text[1], sizeof text[1]))
+    if (bw && s_params_differ (baseline, bw, run, text[1], sizeof text[1]))
         differs |= FB_COMPAT_PARAMS;
     if (s_build_differs (baseline, run, text[2], sizeof text[2]))
         differs |= FB_COMPAT_BUILD;

@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 #include "common/fingerprint.h"
+#include "workloads/workload.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -20,14 +21,16 @@ int fb_compat_allow_parse (const char *text, unsigned *allow, fb_err_t *err);
 const char *fb_compat_host_key (const char *cpu_model, int cores, const char *board,
                                 const char *kernel, char *buf, size_t size);
 
-/* This run's side: its hosts' keys, one workload's params (object of strings) and rate, and
- * the fleetbench version. */
+/* This run's side: its hosts' keys, one workload's params (typed, as fb_paramjson_encode
+ * writes them) and rate, and the fleetbench version; resolved (may be NULL) reads the text
+ * params of a baseline of schema_version 1. */
 typedef struct {
     const char *const *host_keys;
     int n_hosts;
     const json_t *params;
     double rate_per_s;
     const char *version;
+    const fb_params_t *resolved;
     bool hosts_per_group; /* a gate per host, board or CPU: its groups compare their own hosts
                              (fb_compat_keys_differ), not the fleet's */
 } fb_compat_run_t;

@@ -7,6 +7,7 @@
 #include "coordinator/fleet_hlog.h"
 #include "coordinator/html.h"
 #include "coordinator/junit.h"
+#include "coordinator/paramjson.h"
 #include "coordinator/report.h"
 #include "coordinator/verdict.h"
 
@@ -106,11 +107,7 @@ static json_t *s_host (const fb_run_t *run, const fb_host_t *h) {
 
 static json_t *s_workload (const fb_run_t *run, int w) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
-    json_t *params = json_object ();
-    for (int p = 0; p < sw->resolved.n; p++) {
-        const fb_param_value_t *v = &sw->resolved.v[p];
-        json_object_set_new (params, v->spec->name, json_string (v->text));
-    }
+    json_t *params = fb_paramjson_encode (&sw->resolved);
     json_t *hosts = json_object ();
     for (int i = 0; i < run->n_hosts; i++) {
         json_t *hj = fb_stats_json_encode (&run->hosts[i]->stats[w]);
@@ -147,10 +144,16 @@ static json_t *s_run_json (const fb_run_t *run) {
         fb_verdict_workload_json (run, w, wj); /* intervals: what baselines and CIs need */
         json_array_append_new (workloads, wj);
     }
-    return json_pack ("{s:i,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}",
-                      "schema_version", FB_RESULTS_SCHEMA_VERSION, "fleetbench", FB_VERSION,
-                      "run_id", run->run_id, "scenario", "name", run->sc->name, "path",
-                      run->sc->path, "started", started, "finished", finished, "outcome",
+    json_t *scenario = json_pack ("{s:s,s:s,s:s}", "name", run->sc->name, "path", run->sc->path,
+                                  "sha256", run->sc->sha256);
+    json_t *text = run->sc->text ? json_stringn (run->sc->text, run->sc->text_len) : NULL;
+    if (scenario && text) /* libyaml refuses text that is not UTF-8: there always is one */
+        json_object_set_new (scenario, "text", text);
+    else
+        json_decref (text);
+    return json_pack ("{s:i,s:s,s:s,s:o,s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}", "schema_version",
+                      FB_RESULTS_SCHEMA_VERSION, "fleetbench", FB_VERSION, "run_id", run->run_id,
+                      "scenario", scenario, "started", started, "finished", finished, "outcome",
                       run->exit_code == 0   ? "passed"
                       : run->exit_code == 1 ? "failed"
                       : run->exit_code == 2 ? "refused"

@@ -11,7 +11,7 @@
 /* run.json's "schema_version": raised when a field is removed, renamed, or changes its type,
  * unit or meaning; a new field comes with docs/run-json.schema.json in the same commit and
  * does not raise it (docs/run-json.md). */
-#define FB_RESULTS_SCHEMA_VERSION 1
+#define FB_RESULTS_SCHEMA_VERSION 2
 
 /* Appends one metric of a report to <dir>/<host>.<workload>.hlog, opened only for this write.
  * Returns -1 with err naming the file the first time a write to it fails (the file is then

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #define S_MAX_FILE_BYTES (1024 * 1024)
 #define S_MAX_KEYS 64
 #define S_MIN_INTERVAL_NS (100 * 1000000LL)
@@ -565,6 +567,22 @@ static int s_parse_root (s_ctx_t *ctx, const fb_yamltree_node_t *root, fb_scenar
     return 0;
 }
 
+/* The text as read and its SHA-256, for run.json: what re-runs the run exactly. */
+static int s_keep_text (fb_scenario_t *self, const char *text, size_t len) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    self->text = malloc (len + 1);
+    if (!self->text || EVP_Digest (text, len, md, &md_len, EVP_sha256 (), NULL) != 1 ||
+        md_len != 32)
+        return -1;
+    memcpy (self->text, text, len);
+    self->text[len] = '\0';
+    self->text_len = len;
+    for (unsigned i = 0; i < md_len; i++)
+        snprintf (self->sha256 + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
 /* ---- public ---------------------------------------------------------------------------- */
 
 fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path, fb_err_t *err) {
@@ -575,6 +593,11 @@ fb_scenario_t *fb_scenario_parse (const char *text, size_t len, const char *path
         return NULL;
     }
     snprintf (self->path, sizeof self->path, "%s", ctx.path);
+    if (s_keep_text (self, text, len) != 0) {
+        fb_err_set (err, FB_ENOMEM, "%s: out of memory", ctx.path);
+        fb_scenario_destroy (&self);
+        return NULL;
+    }
     self->expect = 1;
     self->repeat = 1;
     self->join_timeout_ns = 30 * FB_NS_PER_S;
@@ -614,6 +637,7 @@ fb_scenario_t *fb_scenario_load (const char *path, fb_err_t *err) {
 void fb_scenario_destroy (fb_scenario_t **self_p) {
     if (!*self_p)
         return;
+    free ((*self_p)->text);
     free (*self_p);
     *self_p = NULL;
 }

@@ -39,7 +39,10 @@ typedef struct {
 } fb_scenario_workload_t;
 
 typedef struct {
-    char path[256]; /* as given, for messages */
+    char path[256];  /* as given, for messages */
+    char *text;      /* the file as read (at most 1 MB), NUL-terminated, for run.json */
+    size_t text_len; /* its bytes */
+    char sha256[65]; /* of those bytes, lower-case hex */
     char name[64];
     int expect;                   /* agents to wait for (default 1) */
     int allow_lost;               /* agents that may be lost before the run counts incomplete */

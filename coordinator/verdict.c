@@ -7,6 +7,7 @@
 #include "coordinator/compat.h"
 #include "coordinator/gate_per.h"
 #include "coordinator/per.h"
+#include "coordinator/paramjson.h"
 #include "coordinator/target.h"
 
 #include <stdio.h>
@@ -182,11 +183,8 @@ static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bo
                                       sizeof keys[n]);
         n++;
     }
-    json_t *params = json_object ();
-    for (int p = 0; params && p < sw->resolved.n; p++)
-        json_object_set_new (params, sw->resolved.v[p].spec->name,
-                             json_string (sw->resolved.v[p].text));
-    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION, per_group};
+    json_t *params = fb_paramjson_encode (&sw->resolved);
+    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION, &sw->resolved, per_group};
     unsigned allow = 0;
     fb_compat_allow_parse (run->allow_different, &allow, NULL);
     unsigned differs =

@@ -10,6 +10,7 @@
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
 #include "coordinator/inference.h"
+#include "coordinator/paramjson.h"
 #include "coordinator/scenario.h"
 #include "coordinator/verdict.h"
 #include "tests/fuzz/fuzz.h"
@@ -85,11 +86,8 @@ static void s_gates (const json_t *baseline, const fb_scenario_workload_t *sw) {
         FB_FUZZ_CHECK (fb_baseline_samples (baseline, sw->name, samples, &err) == 0,
                        "check_baseline accepted what the gates refuse: %s", err.msg);
         const char *keys[] = {"Intel Xeon E-2176G, 12 cores, kernel 6"};
-        json_t *params = json_object ();
-        for (int p = 0; params && p < sw->resolved.n; p++)
-            json_object_set_new (params, sw->resolved.v[p].spec->name,
-                                 json_string (sw->resolved.v[p].text));
-        fb_compat_run_t side = {keys, 1, params, sw->rate_per_s, FB_VERSION};
+        json_t *params = fb_paramjson_encode (&sw->resolved);
+        fb_compat_run_t side = {keys, 1, params, sw->rate_per_s, FB_VERSION, &sw->resolved, false};
         char why[400], note[400];
         unsigned differs =
             fb_compat_check (baseline, sw->name, &side, 0, why, sizeof why, note, sizeof note);

@@ -64,7 +64,7 @@ first=$(ls -d results/*/ | head -n 1)
 cp "$first/run.json" rep1.json
 rm -rf "$first"
 [ "$(jqr '.workloads[0].samples.runs | length')" = 2 ] || fail "the last repetition should carry two runs"
-[ "$(jqr '.schema_version')" = 1 ] || fail "no schema_version 1 in run.json"
+[ "$(jqr '.schema_version')" = 2 ] || fail "no schema_version 2 in run.json"
 keep rep2
 validate rep1.json rep2.json >errors.txt || fail "repeated runs: $(cat errors.txt)"
 pass "two repetitions with samples: valid"
@@ -78,6 +78,40 @@ run_judged rj.yaml --bind "$BIND" --local 1 --quiet
 keep gated
 validate gated.json >errors.txt || fail "gated run: $(cat errors.txt)"
 pass "gates against a baseline: valid"
+
+# 2b. Params typed, the unit in the key; the scenario's text and hash, enough to re-run it.
+types=$(jq -c '.workloads[0].params | [(.publishers | type), .handler_work_ns, (.overflow | type),
+    has("handler_work")]' gated.json)
+[ "$types" = '["number",0,"string",false]' ] || fail "params not typed: $(jq -c '.workloads[0].params' gated.json)"
+[ "$(jq '.workloads[0].params.workers' gated.json)" = 2 ] || fail "workers should be the number 2"
+jq -j '.scenario.text' gated.json >again.yaml
+cmp -s again.yaml rj.yaml || fail "scenario.text is not the file as read"
+[ "$(sha256sum again.yaml | cut -d' ' -f1)" = "$(jq -r '.scenario.sha256' gated.json)" ] ||
+    fail "scenario.sha256 is not the text's"
+"$COORD" check again.yaml >check.log 2>&1 || fail "coord check refuses scenario.text: $(cat check.log)"
+pass "params typed, scenario.text re-runs with its sha256"
+
+# 2c. A baseline saved before params were typed (schema_version 1: every param as its text)
+# still judges the gates: the same params are not "incomparable".
+jq '.schema_version = 1 | del(.scenario.sha256, .scenario.text) | .workloads[].params |=
+    with_entries(if (.key | endswith("_ns")) then {key: (.key | rtrimstr("_ns")), value: "\(.value)ns"}
+                 else {key: .key, value: (.value | tostring)} end)' \
+    baselines/rj.json >old.json
+[ "$(jq -r '.workloads[0].params.handler_work' old.json)" = 0ns ] || fail "old.json: $(jq -c '.workloads[0].params' old.json)"
+run_judged rj.yaml --bind "$BIND" --local 1 --quiet --baseline old.json
+[ "$(jqr '[.workloads[0].verdicts[] | select(.type == "gate") | .verdict] | map(select(. == "incomparable" or . == "skipped")) | length')" = 0 ] ||
+    fail "an old-format baseline with the same params should be comparable: $(jqr '.workloads[0].verdicts')"
+rm -rf "$(run_dir)"
+cp -r run-gated run-old
+jq '.schema_version = 1' gated.json >run-old/run.json
+set +e
+"$COORD" baseline save run-old --add >add.log 2>&1
+code=$?
+set -e
+add_log=$(cat add.log)
+[ $code != 0 ] && [[ $add_log == *"schema_version 1, the baseline's runs are of 2"* ]] ||
+    fail "baseline save --add of another schema_version: exit $code: $add_log"
+pass "a baseline of schema_version 1 (text params) still judges the gates; --add refuses mixing"
 
 # 3. A suspect host with a failed schedule (see suspect_host.sh).
 cat >slow.yaml <<'YAML'
@@ -115,7 +149,12 @@ n=0
 for edit in \
     '.run_id as $v | del(.run_id) | .runid = $v' \
     'del(.schema_version)' \
-    '.schema_version = 2' \
+    '.schema_version = 1' \
+    '.workloads[0].params.handler_work_ns = "0us"' \
+    '.workloads[0].params.handler_work_ns = 0.5' \
+    '.workloads[0].params.workers = 2.5' \
+    'del(.scenario.text)' \
+    '.scenario.sha256 = "abc"' \
     '.hosts[0].fingerprint.cpu = .hosts[0].fingerprint.cpu_model | del(.hosts[0].fingerprint.cpu_model)' \
     '.workloads[0].rate = .workloads[0].rate_per_s | del(.workloads[0].rate_per_s)' \
     '.workloads[0].fleet.metrics.latency.p999 = 1' \
@@ -124,7 +163,6 @@ for edit in \
     '.workloads[0].verdicts[0].failed = .workloads[0].verdicts[0].counts_as_failed | del(.workloads[0].verdicts[0].counts_as_failed)' \
     '(.workloads[0].verdicts[] | select(has("ratio"))).ratio.hi = "1.2"' \
     '.workloads[0].samples.runs[0].intervals[0].length = 1' \
-    '.workloads[0].params.workers = 2' \
     '.outcome = "ok"'; do
     n=$((n + 1))
     jq "$edit" gated.json >mutated.json || fail "jq: $edit"

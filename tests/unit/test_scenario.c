@@ -434,8 +434,23 @@ static void test_abort_on_fail_takes_a_delay_into_the_measured_window (void **st
     fb_scenario_destroy (&sc);
 }
 
+/* The text as read and its SHA-256 (as sha256sum prints it) are kept for run.json. */
+static void test_the_text_and_its_sha256_are_kept (void **state) {
+    (void)state;
+    const char *text = "name: x\nworkloads:\n  - name: a\n    kind: eventbus\n";
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse (text, &err);
+    assert_non_null (sc);
+    assert_int_equal (sc->text_len, strlen (text));
+    assert_string_equal (sc->text, text);
+    assert_string_equal (sc->sha256,
+                         "219a4e41a10ea2a8ddf8ed3cc2093437d8ac5e4e7f9dc66a9ce33e8b36e4a292");
+    fb_scenario_destroy (&sc);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_the_text_and_its_sha256_are_kept),
         cmocka_unit_test (test_every_broken_file_fails_with_its_message_and_position),
         cmocka_unit_test (test_full_example_parses_with_every_value),
         cmocka_unit_test (test_minimal_scenario_gets_the_defaults),
