@@ -525,14 +525,18 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
     s_series_t *ts = calloc ((size_t)n, sizeof *ts);
     int rc = sides && ts ? 0 : fb_err_set (err, FB_ENOMEM, "out of memory");
     int decoded = 0;
-    if (rc == 0)
+    bool in_json = false; /* a failure in run.json itself, not in an hlog (which names itself) */
+    if (rc == 0) {
         rc = s_decode (&sides[decoded++], "fleet", json_object_get (w, "fleet"), err);
+        in_json = rc != 0;
+    }
     const char *id;
     const json_t *hj;
     json_object_foreach ((json_t *)hosts, id, hj) {
         if (rc != 0)
             break;
         rc = s_decode (&sides[decoded], id, hj, err);
+        in_json = rc != 0;
         decoded += rc == 0;
         if (rc == 0)
             rc = s_read_hlog (dir, id, name, &ts[decoded - 1], err);
@@ -557,6 +561,8 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
         s_metric_spectra (out, &sides[0].stats);
         s_time_charts (out, sides, ts, n, s_num (w, "warmup_s"));
         s_counters (out, &sides[0].stats);
+    } else if (in_json) {
+        fb_err_prefix (err, "%s/run.json: workload %s", dir, name);
     } else {
         fb_err_prefix (err, "workload %s", name);
     }

@@ -113,7 +113,20 @@ static void s_close (s_mode_t *self, s_held_t *h) {
     atomic_fetch_sub (&self->open_now, 1);
 }
 
-static int s_open_one (void *arg, int i, fb_err_t *err) { return s_open (arg, i, NULL, err); }
+/* At setup, a stream tor refuses is tried again, twice, half a second apart: a private network
+ * a few seconds old may still fail its first circuits (SOCKS reply 1, general failure) while
+ * tor settles. Nothing is measured yet; a network that keeps refusing still fails setup. */
+#define S_SETUP_ATTEMPTS 3
+
+static int s_open_one (void *arg, int i, fb_err_t *err) {
+    for (int attempt = 1;; attempt++) {
+        if (s_open (arg, i, NULL, err) == 0)
+            return 0;
+        if (attempt == S_SETUP_ATTEMPTS)
+            return -1;
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_S / 2);
+    }
+}
 
 static int s_open_all (s_mode_t *self, fb_err_t *err) {
     if (fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0) {
