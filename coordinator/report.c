@@ -191,10 +191,10 @@ static void s_render (FILE *out, bool md, const fb_run_t *run) {
             fprintf (out, "\nresults NOT saved: %s (in %s/ only what could be written)\n",
                      run->results_error, run->dir);
         else
-            fprintf (
-                out,
-                "\nresults: %s/ (run.json, report.html, report.md, .hlog per host and workload and for the fleet)\n",
-                run->dir);
+            fprintf (out,
+                     "\nresults: %s/ (run.json, report.html, report.md, .hlog per host and "
+                     "workload and for the fleet)\n",
+                     run->dir);
     }
 }
 

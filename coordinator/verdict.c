@@ -6,8 +6,8 @@
 #include "coordinator/baseline.h"
 #include "coordinator/compat.h"
 #include "coordinator/gate_per.h"
-#include "coordinator/per.h"
 #include "coordinator/paramjson.h"
+#include "coordinator/per.h"
 #include "coordinator/target.h"
 
 #include <stdio.h>
