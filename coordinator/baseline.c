@@ -4,12 +4,13 @@
 #include "common/files.h"
 #include "common/stats_json.h"
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 json_t *fb_baseline_load (const char *path, fb_err_t *err) {
     if (access (path, R_OK) != 0) {
-        fb_err_set (err, FB_EINPUT, "no baseline file %s", path);
+        fb_err_set (err, FB_EINPUT, "%s: %s", path, strerror (errno));
         return NULL;
     }
     json_error_t jerr;

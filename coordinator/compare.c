@@ -302,10 +302,10 @@ static int s_workload (json_t *const *runs, const char *const *dirs, int n_runs,
         int n = s_metrics (t, metrics, FB_MAX_METRICS);
         json_t *jm = json_array ();
         for (int m = 0; m < n; m++) {
-            if (opts->format == FB_COMPARE_JSON)
+            if (opts->format == FB_COMPARE_JSON || opts->comparison)
                 json_array_append_new (jm, json_pack ("{s:s,s:o}", "metric", metrics[m], "rows",
                                                       s_json_rows (t, metrics[m], ref)));
-            else
+            if (opts->format != FB_COMPARE_JSON)
                 s_render_text (out, opts->format == FB_COMPARE_MARKDOWN, wname, t, metrics[m], ref);
         }
         json_array_append_new (jout, json_pack ("{s:s,s:s,s:o}", "workload", wname, "reference",
@@ -355,14 +355,18 @@ int fb_compare (const char *const *run_dirs, int n_runs, const fb_compare_opts_t
             }
         }
     }
-    if (rc == 0 && opts->format == FB_COMPARE_JSON) {
+    if (rc == 0 && (opts->format == FB_COMPARE_JSON || opts->comparison)) {
         json_t *root = json_pack ("{s:s,s:O}", "by",
                                   opts->by == FB_COMPARE_BY_HOST    ? "host"
                                   : opts->by == FB_COMPARE_BY_BOARD ? "board"
                                                                     : "cpu",
                                   "workloads", jout);
-        json_dumpf (root, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-        fputc ('\n', out);
+        if (opts->format == FB_COMPARE_JSON) {
+            json_dumpf (root, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+            fputc ('\n', out);
+        }
+        if (opts->comparison)
+            *opts->comparison = json_incref (root);
         json_decref (root);
     }
     json_decref (jout);

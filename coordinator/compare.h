@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 typedef enum { FB_COMPARE_BY_HOST, FB_COMPARE_BY_BOARD, FB_COMPARE_BY_CPU } fb_compare_by_t;
@@ -15,7 +16,8 @@ typedef enum { FB_COMPARE_TEXT, FB_COMPARE_MARKDOWN, FB_COMPARE_JSON } fb_compar
 typedef struct {
     fb_compare_by_t by;
     fb_compare_format_t format;
-    const char *ref; /* the reference row's name; NULL: the first row */
+    const char *ref;     /* the reference row's name; NULL: the first row */
+    json_t **comparison; /* not NULL: also the comparison as JSON here (the caller's to free) */
 } fb_compare_opts_t;
 
 /* run_dirs: folders holding run.json (or run.json files themselves). */

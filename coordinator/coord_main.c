@@ -281,29 +281,6 @@ static int s_baseline (int argc, char **argv) {
     return 0;
 }
 
-/* The comparison as JSON, then as a page at path. */
-static int s_compare_html (const char *const *dirs, int n, const fb_compare_opts_t *opts,
-                           const char *path, fb_err_t *err) {
-    fb_compare_opts_t json_opts = *opts;
-    json_opts.format = FB_COMPARE_JSON;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream (&text, &len);
-    if (!mem)
-        return fb_err_set (err, FB_ENOMEM, "out of memory");
-    int rc = fb_compare (dirs, n, &json_opts, mem, err);
-    fclose (mem);
-    json_error_t jerr;
-    json_t *cmp = rc == 0 ? json_loadb (text, len, 0, &jerr) : NULL;
-    if (rc == 0 && !cmp)
-        rc = fb_err_set (err, FB_EINPUT, "comparison: %s", jerr.text);
-    if (rc == 0)
-        rc = fb_compare_html_write (cmp, path, err);
-    json_decref (cmp);
-    free (text);
-    return rc;
-}
-
 /* coord compare RUN_DIR... [--by host|board|cpu] [--ref NAME] [--json|--markdown]
  *                          [--html FILE] */
 static int s_compare (int argc, char **argv) {
@@ -341,9 +318,12 @@ static int s_compare (int argc, char **argv) {
         return s_usage_error ("%s", "coord compare takes one or more run folders");
     }
     fb_err_t err = {0};
+    json_t *comparison = NULL;
+    opts.comparison = html ? &comparison : NULL;
     int rc = fb_compare (dirs, n, &opts, stdout, &err);
     if (rc == 0 && html)
-        rc = s_compare_html (dirs, n, &opts, html, &err);
+        rc = fb_compare_html_write (comparison, html, &err);
+    json_decref (comparison);
     free (dirs);
     if (rc != 0) {
         fprintf (stderr, "coord: %s\n", err.msg);

@@ -11,13 +11,13 @@
 #include "common/stats.h"
 #include "common/stats_json.h"
 #include "common/units.h"
+#include "coordinator/baseline.h"
 #include "coordinator/svg.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define S_SPECTRUM_POINTS 51 /* x = 0, 0.1, .. 5: percentiles 0 to 99.999 */
 #define S_NAMED_HOSTS 8      /* more hosts: these stand out, the rest are grey */
@@ -237,32 +237,45 @@ static void s_spectrum (const fb_hist_compact_t *h, double *x, double *y) {
     }
 }
 
-/* The latency spectrum: the fleet and every host, the outliers named when there are many. */
-static void s_host_spectra (FILE *out, const s_side_t *sides, int n, const char *metric) {
+/* A percentile spectrum chart: series[i] (name, colour, muted as given) drawn from hists[i]. */
+static void s_spectra (FILE *out, const char *title, const char *ylabel,
+                       const fb_hist_compact_t *const *hists, fb_svg_series_t *series, int n) {
     double (*xy)[2][S_SPECTRUM_POINTS] = calloc ((size_t)n, sizeof *xy);
-    fb_svg_series_t *series = calloc ((size_t)n, sizeof *series);
-    if (!xy || !series)
-        goto done;
-    int color = 0;
+    if (!xy)
+        return;
     for (int i = 0; i < n; i++) {
-        s_spectrum (fb_stats_find_metric (&sides[i].stats, metric), xy[i][0], xy[i][1]);
-        bool fleet = i == 0, named = sides[i].named;
-        series[i] = (fb_svg_series_t){sides[i].name,   S_SPECTRUM_POINTS,  xy[i][0],
-                                      xy[i][1],        fleet ? -1 : color, false,
-                                      !fleet && !named};
-        color += !fleet && named;
+        s_spectrum (hists[i], xy[i][0], xy[i][1]);
+        series[i].n = S_SPECTRUM_POINTS;
+        series[i].x = xy[i][0];
+        series[i].y = xy[i][1];
     }
-    char title[160];
-    snprintf (title, sizeof title, "%s by percentile, fleet and each host", metric);
     fb_svg_chart_t chart = {title,
                             {"percentile", FB_SVG_PERCENTILE, false, 0, 5},
-                            {metric, FB_SVG_NS, true, 0, 0},
+                            {ylabel, FB_SVG_NS, true, 0, 0},
                             0,
                             0,
                             NULL};
     fb_svg_lines (out, &chart, series, n);
-done:
     free (xy);
+}
+
+/* The latency spectrum: the fleet and every host, the outliers named when there are many. */
+static void s_host_spectra (FILE *out, const s_side_t *sides, int n, const char *metric) {
+    const fb_hist_compact_t **hists = calloc ((size_t)n, sizeof *hists);
+    fb_svg_series_t *series = calloc ((size_t)n, sizeof *series);
+    int color = 0;
+    for (int i = 0; hists && series && i < n; i++) {
+        bool fleet = i == 0, named = sides[i].named;
+        hists[i] = fb_stats_find_metric (&sides[i].stats, metric);
+        series[i] = (fb_svg_series_t){
+            .name = sides[i].name, .color = fleet ? -1 : color, .muted = !fleet && !named};
+        color += !fleet && named;
+    }
+    char title[160];
+    snprintf (title, sizeof title, "%s by percentile, fleet and each host", metric);
+    if (hists && series)
+        s_spectra (out, title, metric, hists, series, n);
+    free (hists);
     free (series);
 }
 
@@ -270,26 +283,12 @@ done:
  * to latency, the event bus' dispatch and completion. */
 static void s_metric_spectra (FILE *out, const fb_stats_t *fleet) {
     int n = fleet->n_metrics;
-    if (n < 2)
-        return;
-    double (*xy)[2][S_SPECTRUM_POINTS] = calloc ((size_t)n, sizeof *xy);
-    fb_svg_series_t *series = calloc ((size_t)n, sizeof *series);
-    if (xy && series) {
-        for (int m = 0; m < n; m++) {
-            s_spectrum (fleet->metrics[m], xy[m][0], xy[m][1]);
-            series[m] = (fb_svg_series_t){
-                fleet->metric_names[m], S_SPECTRUM_POINTS, xy[m][0], xy[m][1], m, false, false};
-        }
-        fb_svg_chart_t chart = {"fleet: every metric by percentile",
-                                {"percentile", FB_SVG_PERCENTILE, false, 0, 5},
-                                {"time", FB_SVG_NS, true, 0, 0},
-                                0,
-                                0,
-                                NULL};
-        fb_svg_lines (out, &chart, series, n);
-    }
-    free (xy);
-    free (series);
+    fb_svg_series_t series[FB_MAX_METRICS];
+    for (int m = 0; m < n; m++)
+        series[m] = (fb_svg_series_t){.name = fleet->metric_names[m], .color = m};
+    if (n >= 2)
+        s_spectra (out, "fleet: every metric by percentile", "time",
+                   (const fb_hist_compact_t *const *)fleet->metrics, series, n);
 }
 
 /* One host's latency per interval, from its .hlog. */
@@ -577,28 +576,17 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
 
 /* ---- the page -------------------------------------------------------------------------- */
 
+/* run.json as every reader of results takes it, plus what the page needs: hosts, and each
+ * workload's name and fleet figures. */
 static json_t *s_load (const char *dir, fb_err_t *err) {
     char path[700];
     snprintf (path, sizeof path, "%s/run.json", dir);
-    json_error_t jerr;
-    json_t *run = json_load_file (path, 0, &jerr);
-    if (!run) {
-        if (access (path, F_OK) != 0)
-            fb_err_set (err, FB_EINPUT, "%s: no such file (is %s a results folder?)", path, dir);
-        else
-            fb_err_set (err, FB_EINPUT, "%s:%d: damaged or half written: %s", path, jerr.line,
-                        jerr.text);
+    json_t *run = fb_baseline_load (path, err);
+    if (!run)
         return NULL;
-    }
     const char *what = NULL;
-    if (!json_is_object (run))
-        what = "not an object";
-    else if (!json_is_array (json_object_get (run, "workloads")))
-        what = "no \"workloads\" list";
-    else if (!json_is_array (json_object_get (run, "hosts")))
+    if (!json_is_array (json_object_get (run, "hosts")))
         what = "no \"hosts\" list";
-    else if (!json_is_object (json_object_get (run, "scenario")))
-        what = "no \"scenario\"";
     for (size_t i = 0; !what && i < json_array_size (json_object_get (run, "workloads")); i++) {
         const json_t *w = json_array_get (json_object_get (run, "workloads"), i);
         if (!json_is_string (json_object_get (w, "name")) ||
