@@ -155,15 +155,11 @@ int fb_hist_merge (fb_hist_t *into, const fb_hist_t *from, fb_err_t *err) {
             fb_hist_record_n (into, s_median_equivalent (from, it.value_lowest), it.count);
         return 0;
     }
-    int64_t from_min = from->min_value, from_max = from->max_value;
     /* Only the buckets between from's min and max can hold counts: a one-second interval
      * spans a few hundred of the ~23 000 buckets of the 1 ns .. 1 h range. */
-    int32_t first = s_index_of (&from->l, from_min > 0 ? from_min : 0);
-    int32_t last = s_index_of (&from->l, from_max);
-    if (first < 0)
-        first = 0;
-    if (last < 0 || last >= from->l.counts_len) /* decoded counts can sit above highest */
-        last = from->l.counts_len - 1;
+    int64_t from_min = from->min_value, from_max = from->max_value;
+    int32_t first, last;
+    fb_hist_used_range (from, &first, &last);
     for (int32_t i = first; i <= last; i++) {
         int64_t count = from->counts[i];
         if (count == 0)
@@ -308,7 +304,9 @@ void fb_hist_used_range (const fb_hist_t *self, int32_t *first, int32_t *last) {
     }
     *first = s_index_of (&self->l, self->min_value > 0 ? self->min_value : 0);
     *last = s_index_of (&self->l, self->max_value);
-    if (*last >= self->l.counts_len)
+    if (*first < 0)
+        *first = 0;
+    if (*last < 0 || *last >= self->l.counts_len) /* decoded counts can sit above highest */
         *last = self->l.counts_len - 1;
 }
 

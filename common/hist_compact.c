@@ -67,17 +67,6 @@ fb_hist_compact_t *fb_hist_compact_from_hist (const fb_hist_t *hist, fb_err_t *e
     return self;
 }
 
-fb_hist_compact_t *fb_hist_compact_copy (const fb_hist_compact_t *self, fb_err_t *err) {
-    fb_hist_compact_t *copy = s_new (&self->l, self->n, err);
-    if (!copy)
-        return NULL;
-    memcpy (copy->index, self->index, (size_t)self->n * sizeof *self->index);
-    memcpy (copy->count, self->count, (size_t)self->n * sizeof *self->count);
-    copy->n = self->n;
-    copy->total = self->total;
-    return copy;
-}
-
 void fb_hist_compact_destroy (fb_hist_compact_t **self_p) {
     if (!self_p || !*self_p)
         return;
@@ -85,11 +74,6 @@ void fb_hist_compact_destroy (fb_hist_compact_t **self_p) {
     free ((*self_p)->count);
     free (*self_p);
     *self_p = NULL;
-}
-
-void fb_hist_compact_reset (fb_hist_compact_t *self) {
-    self->n = 0;
-    self->total = 0;
 }
 
 /* ---- merge ----------------------------------------------------------------------------------- */

@@ -21,10 +21,7 @@ fb_hist_compact_t *fb_hist_compact_new (int64_t lowest, int64_t highest, int sig
 fb_hist_compact_t *fb_hist_compact_new_default (fb_err_t *err);
 /* The buckets of hist that hold samples, in hist's layout. */
 fb_hist_compact_t *fb_hist_compact_from_hist (const fb_hist_t *hist, fb_err_t *err);
-fb_hist_compact_t *fb_hist_compact_copy (const fb_hist_compact_t *self, fb_err_t *err);
 void fb_hist_compact_destroy (fb_hist_compact_t **self_p);
-/* Empty, keeping the layout and the memory. */
-void fb_hist_compact_reset (fb_hist_compact_t *self);
 
 /* into += from. Exact when both share the bucket boundaries (lowest, sigfigs; a bucket past
  * into's highest counts as highest); otherwise each bucket is re-recorded at its median, as

@@ -64,6 +64,11 @@ bool fb_abort_check (fb_run_t *run, int w, const fb_host_t *host, int64_t now_ns
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     if (run->stop.stopped)
         return true;
+    bool any = false; /* most workloads have no abort_on_fail target: nothing to look up */
+    for (int t = 0; t < sw->n_targets && !any; t++)
+        any = sw->targets[t].abort_on_fail;
+    if (!any)
+        return false;
     int h = 0;
     while (h < run->n_hosts && run->hosts[h] != host)
         h++;
@@ -72,17 +77,22 @@ bool fb_abort_check (fb_run_t *run, int w, const fb_host_t *host, int64_t now_ns
     bool groups_due =
         run->abort_checked_ns[w] == 0 || now_ns - run->abort_checked_ns[w] >= sw->interval_ns / 2;
     bool checked_groups = false;
+    /* Only the group the reporting host is in (the others' data did not change), made once
+     * per kind of group, however many targets read it. */
+    fb_per_groups_t *by_per[FB_PER_CPU + 1] = {NULL};
     for (int t = 0; t < sw->n_targets && !run->stop.stopped; t++) {
         const fb_target_t *target = &sw->targets[t];
         if (!target->abort_on_fail || (target->per != FB_PER_HOST && !groups_due))
             continue;
         checked_groups = checked_groups || target->per != FB_PER_HOST;
-        /* only the group the reporting host is in: the others' data did not change */
-        fb_per_groups_t *groups = fb_per_groups_new (run, w, target->per, h, NULL);
-        if (groups)
-            s_check_target (run, w, t, groups);
-        fb_per_groups_destroy (&groups);
+        fb_per_groups_t **groups = &by_per[target->per];
+        if (!*groups)
+            *groups = fb_per_groups_new (run, w, target->per, h, NULL);
+        if (*groups)
+            s_check_target (run, w, t, *groups);
     }
+    for (int p = 0; p <= FB_PER_CPU; p++)
+        fb_per_groups_destroy (&by_per[p]);
     if (checked_groups)
         run->abort_checked_ns[w] = now_ns;
     return run->stop.stopped;

@@ -14,8 +14,8 @@ typedef struct {
     const fb_run_t *run;
     int w;
     int n_slots;
-    fb_hist_t **hists;  /* n_slots x FB_MAX_METRICS, in the fleet's metric order */
-    int64_t *length_ns; /* of each slot: the longest a host reported */
+    fb_hist_compact_t **hists; /* n_slots x FB_MAX_METRICS, in the fleet's metric order */
+    int64_t *length_ns;        /* of each slot: the longest a host reported */
 } s_fleet_t;
 
 static const fb_samples_t *s_host_samples (const fb_host_t *host, int w) {
@@ -40,9 +40,9 @@ static int s_add (s_fleet_t *f, const fb_samples_t *s, int i, fb_err_t *err) {
             fb_samples_hist (s, 0, i, hm, &h);
         if (h.n == 0)
             continue;
-        fb_hist_t **hist = &f->hists[slot * FB_MAX_METRICS + m];
-        if ((!*hist && !(*hist = fb_hist_new_default (err))) ||
-            fb_hist_compact_merge_into_hist (*hist, h.hist, err) != 0)
+        fb_hist_compact_t **hist = &f->hists[slot * FB_MAX_METRICS + m];
+        if ((!*hist && !(*hist = fb_hist_compact_new_default (err))) ||
+            fb_hist_compact_merge (*hist, h.hist, err) != 0)
             return -1;
     }
     return 0;
@@ -75,7 +75,7 @@ static int s_gather (s_fleet_t *f, fb_err_t *err) {
 
 static void s_free (s_fleet_t *f) {
     for (int i = 0; f->hists && i < f->n_slots * FB_MAX_METRICS; i++)
-        fb_hist_destroy (&f->hists[i]);
+        fb_hist_compact_destroy (&f->hists[i]);
     free (f->hists);
     free (f->length_ns);
 }
@@ -91,13 +91,17 @@ static void s_render (FILE *out, const void *arg) {
     fb_hlog_write_header (out, f->run->start_wall_ns / 1e9, &err);
     for (int slot = 0; slot < f->n_slots; slot++)
         for (int m = 0; m < fleet->n_metrics; m++) {
-            const fb_hist_t *hist = f->hists[slot * FB_MAX_METRICS + m];
-            if (!hist)
+            const fb_hist_compact_t *hist = f->hists[slot * FB_MAX_METRICS + m];
+            uint8_t *bytes = NULL;
+            size_t len = 0;
+            if (!hist || fb_hist_compact_encode (hist, &bytes, &len, &err) != 0)
                 continue;
             const char *name = fleet->metric_names[m];
             double length_s = f->length_ns[slot] > 0 ? f->length_ns[slot] / 1e9 : interval_s;
-            fb_hlog_write_interval (out, strcmp (name, "latency") == 0 ? NULL : name,
-                                    slot * interval_s, length_s, hist, &err);
+            fb_hlog_write_encoded (out, strcmp (name, "latency") == 0 ? NULL : name,
+                                   slot * interval_s, length_s, fb_hist_compact_max (hist), bytes,
+                                   len, &err);
+            free (bytes);
         }
 }
 

@@ -64,11 +64,12 @@ typedef struct {
     char key_buf[FB_MAX_HOSTS][200];
 } s_side_t;
 
+/* Decodes a host's samples and merges them into into (NULL: only checks that they decode). */
 static int s_decode_host_samples (const json_t *hj, const char *id, fb_samples_t *into,
                                   fb_err_t *err) {
     fb_samples_t *one = fb_samples_new (err);
     int rc = one ? fb_samples_json_decode (one, json_object_get (hj, "samples"), err) : -1;
-    if (rc == 0)
+    if (rc == 0 && into)
         rc = fb_samples_merge (into, one, err);
     else if (one)
         fb_err_prefix (err, "host %s: samples", id);
@@ -110,16 +111,6 @@ static int s_base_side (const json_t *baseline, const json_t *bw, fb_per_t per, 
             return -1;
     }
     return 0;
-}
-
-/* "1.23ms (1.10ms..1.41ms)" */
-static void s_with_ci (const fb_measure_t *m, const fb_workload_t *wl, const fb_inference_ci_t *ci,
-                       char *buf, size_t size) {
-    char p[48], lo[48], hi[48];
-    fb_target_measure_format (m, wl, ci->point, p, sizeof p);
-    fb_target_measure_format (m, wl, ci->lo, lo, sizeof lo);
-    fb_target_measure_format (m, wl, ci->hi, hi, sizeof hi);
-    snprintf (buf, size, "%s (%s..%s)", p, lo, hi);
 }
 
 /* Judges one group: out->state and out->why. */
@@ -206,12 +197,12 @@ static int s_judge_group (const fb_run_t *run, int w, const fb_gate_t *gate, con
         } else {
             out->has_decision = true;
             out->actual = d->current.point;
-            out->state = d->verdict == FB_INFERENCE_HELD     ? FB_VERDICT_HELD
-                         : d->verdict == FB_INFERENCE_FAILED ? FB_VERDICT_FAILED
-                                                             : FB_VERDICT_INCONCLUSIVE;
+            out->state = fb_gate_per_state (d->verdict);
             char a[120], b[120];
-            s_with_ci (&gate->measure, wl, &d->current, a, sizeof a);
-            s_with_ci (&gate->measure, wl, &d->baseline, b, sizeof b);
+            fb_target_measure_format_interval (&gate->measure, wl, d->current.point, d->current.lo,
+                                               d->current.hi, a, sizeof a);
+            fb_target_measure_format_interval (&gate->measure, wl, d->baseline.point,
+                                               d->baseline.lo, d->baseline.hi, b, sizeof b);
             snprintf (out->why, sizeof out->why,
                       "%s now, %s in the baseline: ratio %.2fx (%.2fx..%.2fx)", a, b,
                       d->ratio.point, d->ratio.lo, d->ratio.hi);
@@ -222,15 +213,6 @@ static int s_judge_group (const fb_run_t *run, int w, const fb_gate_t *gate, con
     free (side);
     fb_samples_destroy (&current);
     return rc;
-}
-
-/* Appends text to buf (always terminated; "..." when it did not fit). */
-static void s_append (char *buf, size_t size, const char *text) {
-    size_t len = strlen (buf);
-    if (len + strlen (text) + 4 < size)
-        snprintf (buf + len, size - len, "%s", text);
-    else if (len + 4 < size)
-        snprintf (buf + len, size - len, "...");
 }
 
 static const char *s_state_word (fb_verdict_state_t state) {
@@ -247,7 +229,7 @@ static void s_list (fb_verdict_t *v, fb_verdict_state_t state, int count) {
     snprintf (text, sizeof text, "%s%s on %s%d of %d %s: ", v->detail[0] ? "; " : "",
               s_state_word (state), state == FB_VERDICT_HELD ? "each, " : "", count, v->n_groups,
               fb_per_noun (v->per, v->n_groups != 1));
-    s_append (v->detail, sizeof v->detail, text);
+    fb_per_append (v->detail, sizeof v->detail, text);
     bool named = state == v->state && state != FB_VERDICT_HELD;
     if (named)
         snprintf (v->failed_on, sizeof v->failed_on, "%s ", fb_per_noun (v->per, count != 1));
@@ -259,16 +241,16 @@ static void s_list (fb_verdict_t *v, fb_verdict_state_t state, int count) {
         if (listed == 4) {
             snprintf (text, sizeof text, " and %d more", count - listed);
             if (named)
-                s_append (v->failed_on, sizeof v->failed_on, text);
-            s_append (v->detail, sizeof v->detail, text);
+                fb_per_append (v->failed_on, sizeof v->failed_on, text);
+            fb_per_append (v->detail, sizeof v->detail, text);
             break;
         }
         if (named) {
-            s_append (v->failed_on, sizeof v->failed_on, listed ? ", " : "");
-            s_append (v->failed_on, sizeof v->failed_on, group->name);
+            fb_per_append (v->failed_on, sizeof v->failed_on, listed ? ", " : "");
+            fb_per_append (v->failed_on, sizeof v->failed_on, group->name);
         }
         snprintf (text, sizeof text, "%s%s %s", listed ? "; " : "", group->name, group->why);
-        s_append (v->detail, sizeof v->detail, text);
+        fb_per_append (v->detail, sizeof v->detail, text);
         if (listed == 0 && state == v->state) {
             v->actual = group->actual;
             v->expected = group->has_decision ? group->decision.baseline.point : 0;
@@ -337,16 +319,20 @@ int fb_gate_per_judge (const fb_run_t *run, int w, const fb_gate_t *gate, const 
 
 int fb_gate_per_check_baseline (const json_t *baseline, const char *name, fb_err_t *err) {
     const json_t *bw = fb_baseline_find_workload (baseline, name);
-    fb_samples_t *samples = fb_samples_new (err);
-    int rc = samples ? 0 : -1;
+    int rc = 0;
     const char *id;
     json_t *hj;
     json_object_foreach (json_object_get (bw, "hosts"), id, hj) {
         if (rc == 0 && json_is_object (hj) && json_object_get (hj, "samples"))
-            rc = s_decode_host_samples (hj, id, samples, err);
+            rc = s_decode_host_samples (hj, id, NULL, err);
     }
     if (rc != 0)
         fb_err_prefix (err, "workload %s", name);
-    fb_samples_destroy (&samples);
     return rc;
+}
+
+fb_verdict_state_t fb_gate_per_state (fb_inference_verdict_t verdict) {
+    return verdict == FB_INFERENCE_HELD     ? FB_VERDICT_HELD
+           : verdict == FB_INFERENCE_FAILED ? FB_VERDICT_FAILED
+                                            : FB_VERDICT_INCONCLUSIVE;
 }

@@ -32,4 +32,7 @@ int fb_gate_per_judge (const fb_run_t *run, int w, const fb_gate_t *gate, const 
  * and what is wrong. */
 int fb_gate_per_check_baseline (const json_t *baseline, const char *name, fb_err_t *err);
 
+/* A gate's verdict from the bootstrap's decision: held, failed or inconclusive. */
+fb_verdict_state_t fb_gate_per_state (fb_inference_verdict_t verdict);
+
 #endif

@@ -154,8 +154,7 @@ static void s_group_text (const fb_target_t *target, const fb_workload_t *wl,
         snprintf (buf, size, "%s %s %s", g->name, target->measure.text, value);
 }
 
-/* Appends text to buf (always terminated; "..." when it did not fit). */
-static void s_append (char *buf, size_t size, const char *text) {
+void fb_per_append (char *buf, size_t size, const char *text) {
     size_t len = strlen (buf);
     if (len + strlen (text) + 4 < size)
         snprintf (buf + len, size - len, "%s", text);
@@ -200,15 +199,15 @@ static void s_describe (const fb_target_t *target, const fb_workload_t *wl, fb_v
             continue;
         if (listed == 4) {
             snprintf (text, sizeof text, " and %d more", failed - listed);
-            s_append (v->failed_on, sizeof v->failed_on, text);
-            s_append (v->detail, sizeof v->detail, text);
+            fb_per_append (v->failed_on, sizeof v->failed_on, text);
+            fb_per_append (v->detail, sizeof v->detail, text);
             break;
         }
-        s_append (v->failed_on, sizeof v->failed_on, listed ? ", " : "");
-        s_append (v->failed_on, sizeof v->failed_on, v->groups[g].name);
+        fb_per_append (v->failed_on, sizeof v->failed_on, listed ? ", " : "");
+        fb_per_append (v->failed_on, sizeof v->failed_on, v->groups[g].name);
         s_group_text (target, wl, &v->groups[g], text, sizeof text);
-        s_append (v->detail, sizeof v->detail, listed ? "; " : "");
-        s_append (v->detail, sizeof v->detail, text);
+        fb_per_append (v->detail, sizeof v->detail, listed ? "; " : "");
+        fb_per_append (v->detail, sizeof v->detail, text);
         listed++;
     }
 }

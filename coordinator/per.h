@@ -27,6 +27,10 @@ fb_per_groups_t *fb_per_groups_new (const fb_run_t *run, int w, fb_per_t per, in
                                     fb_err_t *err);
 void fb_per_groups_destroy (fb_per_groups_t **self_p);
 
+/* Appends text to buf (always terminated; "..." when it did not fit): the failed_on lists and
+ * details that name groups. */
+void fb_per_append (char *buf, size_t size, const char *text);
+
 /* Judges target on each group of workload w by target->per (not fleet): v gets one entry per
  * group, failed when any group failed or was not measured, actual the worst group's value,
  * failed_on and a detail naming the groups that failed. */

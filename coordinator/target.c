@@ -367,3 +367,14 @@ void fb_target_gate_name (const fb_gate_t *gate, char *buf, size_t size) {
               gate->max_regression * 100, fleet ? "" : " (per ",
               fleet ? "" : fb_target_per_name (gate->per), fleet ? "" : ")");
 }
+
+const char *fb_target_measure_format_interval (const fb_measure_t *measure, const fb_workload_t *wl,
+                                               double point, double lo, double hi, char *buf,
+                                               size_t size) {
+    char p[48], l[48], h[48];
+    fb_target_measure_format (measure, wl, point, p, sizeof p);
+    fb_target_measure_format (measure, wl, lo, l, sizeof l);
+    fb_target_measure_format (measure, wl, hi, h, sizeof h);
+    snprintf (buf, size, "%s (%s..%s)", p, l, h);
+    return buf;
+}

@@ -103,5 +103,9 @@ const char *fb_target_per_name (fb_per_t per);
 /* Human text of a value of that measure: "1.23ms", "5012/s", "0.05%", "48.0MB". */
 const char *fb_target_measure_format (const fb_measure_t *measure, const fb_workload_t *wl,
                                       double value, char *buf, size_t size);
+/* The same with an interval: "1.23ms (1.10ms..1.41ms)". */
+const char *fb_target_measure_format_interval (const fb_measure_t *measure, const fb_workload_t *wl,
+                                               double point, double lo, double hi, char *buf,
+                                               size_t size);
 
 #endif

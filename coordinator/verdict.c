@@ -29,16 +29,6 @@ static fb_measure_t s_measure (const char *name, const fb_workload_t *wl) {
     return m;
 }
 
-/* "1.23ms (1.10ms..1.41ms)" */
-static void s_with_ci (const fb_measure_t *m, const fb_workload_t *wl, const fb_inference_ci_t *ci,
-                       char *buf, size_t size) {
-    char p[48], lo[48], hi[48];
-    fb_target_measure_format (m, wl, ci->point, p, sizeof p);
-    fb_target_measure_format (m, wl, ci->lo, lo, sizeof lo);
-    fb_target_measure_format (m, wl, ci->hi, hi, sizeof hi);
-    snprintf (buf, size, "%s (%s..%s)", p, lo, hi);
-}
-
 /* The five figures' intervals of samples; false when it has none. */
 static bool s_cis (const fb_samples_t *samples, const fb_workload_t *wl,
                    fb_inference_ci_t ci[FB_RUN_N_CI]) {
@@ -152,12 +142,12 @@ static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_s
     v->has_ci = true;
     v->actual = d->current.point;
     v->expected = d->baseline.point;
-    v->state = d->verdict == FB_INFERENCE_HELD     ? FB_VERDICT_HELD
-               : d->verdict == FB_INFERENCE_FAILED ? FB_VERDICT_FAILED
-                                                   : FB_VERDICT_INCONCLUSIVE;
+    v->state = fb_gate_per_state (d->verdict);
     char a[120], b[120];
-    s_with_ci (&gate->measure, wl, &d->current, a, sizeof a);
-    s_with_ci (&gate->measure, wl, &d->baseline, b, sizeof b);
+    fb_target_measure_format_interval (&gate->measure, wl, d->current.point, d->current.lo,
+                                       d->current.hi, a, sizeof a);
+    fb_target_measure_format_interval (&gate->measure, wl, d->baseline.point, d->baseline.lo,
+                                       d->baseline.hi, b, sizeof b);
     snprintf (v->detail, sizeof v->detail,
               "%s%s now, %s in the baseline (%d run(s)): ratio %.2fx; %s%s",
               v->state == FB_VERDICT_INCONCLUSIVE ? "inconclusive: " : "", a, b, d->baseline.runs,
@@ -295,8 +285,10 @@ int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err
         /* Each workload's own, as the gates read them: metric names of several workloads
          * together may pass what one workload holds. */
         fb_samples_t *samples = fb_samples_new (err);
+        const char *unused[1];
+        bool per_group = fb_gate_per_metrics (&sc->workloads[w], unused, 0) >= 0;
         if (!samples || fb_baseline_samples (baseline, sc->workloads[w].name, samples, err) != 0 ||
-            fb_gate_per_check_baseline (baseline, sc->workloads[w].name, err) != 0) {
+            (per_group && fb_gate_per_check_baseline (baseline, sc->workloads[w].name, err) != 0)) {
             fb_err_prefix (err, "baseline %s", path);
             rc = -1;
         }
@@ -542,7 +534,8 @@ static void s_print_cis (FILE *out, bool md, const char *name, const fb_workload
     for (int i = 0; i < FB_RUN_N_CI; i++) {
         fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
         char text[160];
-        s_with_ci (&m, wl, &ci[i], text, sizeof text);
+        fb_target_measure_format_interval (&m, wl, ci[i].point, ci[i].lo, ci[i].hi, text,
+                                           sizeof text);
         fprintf (out, "%s %s %s", i ? "," : "", fb_verdict_ci_names[i], text);
     }
     fputs ("\n", out);
