@@ -1,86 +1,134 @@
-# gate_truth.sh: the A/A and A/B truth test of the noise-aware gate, on this machine. For each
-# run length: a baseline of B runs of one build, then K runs of the same build judged against
-# it (A/A: any failed gate is a false alarm) and K runs with a 25 % regression injected (A/B:
-# a failed gate is a detection). Prints the false-alarm, detection and inconclusive rates at
-# the default confidence (95 %) for a p95 gate at several thresholds. Not a test:
-# minutes of wall time, and the figures are this machine's.
+# gate_truth.sh: the A/A and A/B truth test of the noise-aware gate, on this machine. Each
+# trial judges one build against a baseline (A/A: any failed gate is a false alarm) and a build
+# with a 25 % regression injected (A/B: a failed gate is a detection); the script prints the
+# false-alarm, detection and inconclusive rates at the default confidence (95 %) for a METRIC
+# (p50) gate at several thresholds. Not a test: minutes of wall time, and the figures are this
+# machine's.
 #   bash bench/gate_truth.sh [BUILD_DIR]
-#   env: K (10), B (5), LENGTHS ("2s 5s"), REPEAT (1: --repeat of each judged run),
-#        WORKLOAD: log (default: a closed-loop substring search over 10000 stored lines; the
-#        regression stores 12500, so every search scans 25 % more) or eventbus (open loop at
-#        1000/s; the regression raises handler_work from WORK_US (40) by 25 %)
+#   env: MODE: interleaved (default: each trial is N rounds of three runs, the baseline build
+#          (A), the same build again (A') and the regression (B); the A runs are the baseline,
+#          and the last A' and B runs, each chained to its earlier ones with --continue, are
+#          judged against it) or apart (a baseline of B runs first, then K judged runs of each
+#          kind, of --repeat REPEAT each)
+#        K (10 trials), N (8), B (5), REPEAT (1), LENGTHS ("1s": measured time of each run),
+#        THRESHOLDS ("5 10 20"), METRIC (p50),
+#        WORKLOAD: log (default: a closed-loop substring search over LINES (500) stored lines,
+#        250 KB that stay in a core's cache; the regression stores 25 % more, so every search
+#        scans 25 % more) or eventbus (open loop at 1000/s; the regression raises
+#        handler_work from WORK_US (40) by 25 %)
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
-K=${K:-10} B=${B:-5} LENGTHS=${LENGTHS:-"2s 5s"} WORK_US=${WORK_US:-40} REPEAT=${REPEAT:-1}
-WORKLOAD=${WORKLOAD:-log}
+K=${K:-10} N=${N:-8} B=${B:-5} LENGTHS=${LENGTHS:-"1s"} WORK_US=${WORK_US:-40}
+REPEAT=${REPEAT:-1} MODE=${MODE:-interleaved} WORKLOAD=${WORKLOAD:-log}
+THRESHOLDS=${THRESHOLDS:-"5 10 20"} METRIC=${METRIC:-p50}
 case "$WORKLOAD" in
-log) base=10000 regressed=12500 ;;
+log) base=${LINES:-500} regressed=$((${LINES:-500} * 5 / 4)) ;;
 eventbus) base=$WORK_US regressed=$((WORK_US * 5 / 4)) ;;
 *)
     echo "gate_truth.sh: WORKLOAD must be log or eventbus (got \"$WORKLOAD\")" >&2
     exit 2
     ;;
 esac
+case "$MODE" in
+interleaved | apart) ;;
+*)
+    echo "gate_truth.sh: MODE must be interleaved or apart (got \"$MODE\")" >&2
+    exit 2
+    ;;
+esac
+[ -x "$build/coord" ] || {
+    echo "gate_truth.sh: no $build/coord; build first (cmake --build build)" >&2
+    exit 2
+}
 work=$(mktemp -d /tmp/fleetbench-gate-truth.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-scenario() { # scenario LENGTH SIZE: SIZE is the log's stored lines or the handlers' work (us)
-    cat >truth.yaml <<YAML
+scenario() { # scenario FILE LENGTH SIZE: SIZE is the log's stored lines or the handlers' work
+    cat >"$1" <<YAML
 name: truth
 agents: { expect: 1 }
-defaults: { duration: $1, warmup: 1s, interval: 250ms }
+defaults: { duration: $2, warmup: 500ms, interval: 250ms }
 workloads:
 YAML
     if [ "$WORKLOAD" = log ]; then
-        cat >>truth.yaml <<YAML
+        cat >>"$1" <<YAML
   - name: search
     kind: log
-    params: { op: search, capacity: $2 }
-    gates: [ { metric: p95, max_regression: 10% } ]
+    params: { op: search, capacity: $3 }
+    gates: [ { metric: $METRIC, max_regression: 10% } ]
 YAML
     else
-        cat >>truth.yaml <<YAML
+        cat >>"$1" <<YAML
   - name: bus
     kind: eventbus
-    params: { publishers: 1, workers: 2, handler_work: ${2}us }
+    params: { publishers: 1, workers: 2, handler_work: ${3}us }
     rate: 1000/s
-    gates: [ { metric: completion.p95, max_regression: 10% } ]
+    gates: [ { metric: completion.$METRIC, max_regression: 10% } ]
 YAML
     fi
 }
-one() { # one [ARGS...]: runs, prints "verdict ratio lo hi"
-    set +e
-    "$build/coord" run truth.yaml --bind "tcp://127.0.0.1:*" --local 1 --quiet --out r \
-        --repeat "$REPEAT" "$@" >run.log 2>&1
-    set -e
+run() { # run SCENARIO OUT [ARGS...]: one run of coord, its folder in OUT
+    local file=$1 out=$2
+    shift 2
+    "$build/coord" run "$file" --bind "tcp://127.0.0.1:*" --local 1 --quiet --out "$out" "$@" \
+        >run.log 2>&1 || true
+}
+verdict() { # verdict DIR: "verdict ratio lo hi" of the run in DIR
     local d
-    d=$(ls -d r/*/ | tail -n 1)
+    d=$(ls -d "$1"/*/ | tail -n 1)
     jq -r '.workloads[0].verdicts[0] | "\(.verdict) \(.ratio.point // 0) \(.ratio.lo // 0) \(.ratio.hi // 0)"' \
         "$d/run.json"
+}
+# interleaved: one window of N rounds A A' B (A and A' the same build, B the regression),
+# each round's runs in turn, so drift hits all three alike. The baseline is saved from the A
+# runs after the last A; the A' runs and the B runs are each chained with --continue and their
+# last run is judged: appends the A/A verdict to aa.txt and the A/B verdict to ab.txt.
+interleaved() {
+    local i prev_aa="" prev_ab=""
+    rm -rf base aa ab baselines
+    for ((i = 1; i <= N; i++)); do
+        local last=()
+        ((i == N)) || last=(--baseline none.json) # judged the last time only
+        run a.yaml "base/$i"
+        ((i < N)) || "$build/coord" baseline save base/*/*/ >/dev/null
+        run a.yaml "aa/$i" ${prev_aa:+--continue "$prev_aa"} "${last[@]}"
+        run b.yaml "ab/$i" ${prev_ab:+--continue "$prev_ab"} --allow-different params "${last[@]}"
+        prev_aa=$(ls -d "aa/$i"/*/ | tail -n 1)
+        prev_ab=$(ls -d "ab/$i"/*/ | tail -n 1)
+    done
+    verdict "aa/$N" >>aa.txt
+    verdict "ab/$N" >>ab.txt
+}
+# apart: K judged runs of each kind (of --repeat REPEAT) against one baseline made before
+apart() {
     rm -rf r
+    run a.yaml r --repeat "$REPEAT"
+    verdict r >>aa.txt
+    rm -rf r
+    run b.yaml r --repeat "$REPEAT" --allow-different params
+    verdict r >>ab.txt
 }
 # The ratio's interval does not depend on the gate's threshold, so every judged run's interval
 # gives the verdict at each of THRESHOLDS: failed when lo > 1 + T, held when hi <= 1 + T,
 # inconclusive otherwise (the rule coord applies; its own verdict at 10 % is checked against it).
-THRESHOLDS=${THRESHOLDS:-"5 10 20"}
-printf '%-7s %-6s %-10s %-9s %-12s %-13s %-12s %-10s %-s\n' length runs threshold "A/A fail" \
-    "A/A inconcl" "A/B detected" "A/B inconcl" "A/B ratio" "A/A ratio"
+printf '%-11s %-7s %-6s %-10s %-9s %-12s %-13s %-12s %-10s %-s\n' mode length runs threshold \
+    "A/A fail" "A/A inconcl" "A/B detected" "A/B inconcl" "A/B ratio" "A/A ratio"
 for len in $LENGTHS; do
-    rm -rf baselines base
-    mkdir base
-    scenario "$len" "$base"
-    for ((i = 0; i < B; i++)); do
-        "$build/coord" run truth.yaml --bind "tcp://127.0.0.1:*" --local 1 --quiet --out base \
-            >/dev/null 2>&1 || true
-    done
-    "$build/coord" baseline save base/*/ >/dev/null
+    scenario a.yaml "$len" "$base"
+    scenario b.yaml "$len" "$regressed"
+    runs="$N+$N"
+    if [ "$MODE" = apart ]; then
+        rm -rf baselines base
+        for ((i = 0; i < B; i++)); do run a.yaml base; done
+        "$build/coord" baseline save base/*/ >/dev/null
+        runs="$B+$REPEAT"
+    fi
     : >aa.txt
     : >ab.txt
-    for ((i = 0; i < K; i++)); do
-        scenario "$len" "$base"
-        one >>aa.txt
-        scenario "$len" "$regressed"
-        one --allow-different params >>ab.txt
+    started=$(date +%s)
+    for ((k = 1; k <= K; k++)); do
+        "$MODE"
+        echo "gate_truth.sh: $len: trial $k of $K done ($(($(date +%s) - started)) s)" >&2
     done
     for f in aa.txt ab.txt; do # coord's verdicts (at 10 %) agree with the rule
         awk '$1 != "skipped" && $1 != "incomparable" {
@@ -96,9 +144,10 @@ for len in $LENGTHS; do
         }
         read -r aa_f aa_i aa_r < <(rates aa.txt)
         read -r ab_f ab_i ab_r < <(rates ab.txt)
-        printf '%-7s %-6s %-10s %-9s %-12s %-13s %-12s %-10s %-s\n' "$len" "$B+$REPEAT" "$t%" \
-            "$aa_f" "$aa_i" "$ab_f" "$ab_i" "$ab_r" "$aa_r"
+        printf '%-11s %-7s %-6s %-10s %-9s %-12s %-13s %-12s %-10s %-s\n' "$MODE" "$len" "$runs" \
+            "$t%" "$aa_f" "$aa_i" "$ab_f" "$ab_i" "$ab_r" "$aa_r"
     done
+    [ -z "${KEEP:-}" ] || cp aa.txt ab.txt "$KEEP/"
 done
-echo "$WORKLOAD: K=$K judged runs per cell (each --repeat $REPEAT), baseline of B=$B runs," \
-    "$base vs $regressed ($([ "$WORKLOAD" = log ] && echo "lines searched" || echo "us of handler work"))"
+echo "$WORKLOAD: K=$K trials of each kind, $base vs $regressed" \
+    "($([ "$WORKLOAD" = log ] && echo "lines searched" || echo "us of handler work"))"

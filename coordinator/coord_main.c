@@ -11,6 +11,7 @@
 #include "coordinator/html.h"
 #include "coordinator/httpd.h"
 #include "coordinator/scenario.h"
+#include "coordinator/verdict.h"
 
 #include <ctype.h>
 #include <czmq.h>
@@ -54,6 +55,9 @@ static const char *s_usage =
     "  --repeat N        N whole repetitions of the run, each with fresh local agents; the\n"
     "                    last judges with all of their intervals (docs/statistics.md)\n"
     "  --rerun-budget N  repetitions on_inconclusive: rerun may add (default 3)\n"
+    "  --continue DIR    this run is one more repetition of the earlier run in DIR (same\n"
+    "                    scenario and params): figures and gates rest on both, as with\n"
+    "                    --repeat; to alternate two builds' runs (docs/statistics.md)\n"
     "  --allow-different host|params|build\n"
     "                    judge gates against a baseline that ran on other hosts, with other\n"
     "                    params or another fleetbench version (repeatable; recorded)\n"
@@ -91,7 +95,8 @@ static int s_check (const char *path) {
  * last judges with every repetition's intervals. A gate with on_inconclusive: rerun adds one
  * more, up to rerun_budget. dir: the last's folder. */
 static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int repeat,
-                          int rerun_budget, char *dir, size_t dir_size, fb_err_t *err) {
+                          int rerun_budget, const char *series, char *dir, size_t dir_size,
+                          fb_err_t *err) {
     static char prior[1][512];
     bool no_summary = opts->no_summary, rerun_wanted = false, stopped = false;
     FILE *json_out = opts->json_out; /* --json: the last repetition's run.json only */
@@ -101,8 +106,10 @@ static int s_repetitions (const fb_scenario_t *sc, fb_coord_opts_t *opts, int re
         fb_err_set (err, FB_ENOMEM, "out of memory");
         return 2;
     }
+    /* --continue: an earlier run's folder stands for every repetition before this one */
+    snprintf (prior[0], sizeof prior[0], "%s", series ? series : "");
     opts->prior = prior;
-    opts->n_prior = 0;
+    opts->n_prior = series ? 1 : 0;
     opts->rerun_wanted = &rerun_wanted;
     opts->stopped_early = &stopped;
     for (int done = 0; done < total + reruns; done++) {
@@ -138,6 +145,7 @@ static int s_run (int argc, char **argv) {
     fb_coord_opts_default (&opts);
     bool json = false;
     int repeat = 0, rerun_budget = 3; /* repeat 0: the scenario's repeat: */
+    const char *series = NULL;        /* --continue DIR */
     static const struct option longs[] = {{"bind", required_argument, 0, 'b'},
                                           {"insecure", no_argument, 0, 'i'},
                                           {"local", required_argument, 0, 'l'},
@@ -151,6 +159,7 @@ static int s_run (int argc, char **argv) {
                                           {"rerun-budget", required_argument, 0, 'U'},
                                           {"metrics", required_argument, 0, 'M'},
                                           {"metrics-hold", required_argument, 0, 'H'},
+                                          {"continue", required_argument, 0, 'C'},
                                           {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -223,6 +232,13 @@ static int s_run (int argc, char **argv) {
                                       optarg);
             break;
         }
+        case 'C':
+            if (!optarg[0] || strlen (optarg) >= 512)
+                return s_usage_error ("--continue needs an earlier run's results folder (got "
+                                      "\"%s\")",
+                                      optarg);
+            series = optarg;
+            break;
         default:
             return s_usage_error ("%s", "unknown option");
         }
@@ -235,12 +251,17 @@ static int s_run (int argc, char **argv) {
         fprintf (stderr, "coord: %s\n", err.msg);
         return 2;
     }
+    if (series && fb_verdict_check_series (sc, series, &err) != 0) {
+        fprintf (stderr, "coord: --continue %s\n", err.msg);
+        fb_scenario_destroy (&sc);
+        return 2;
+    }
     if (json) {
         opts.quiet = opts.no_summary = true;
         opts.json_out = stdout;
     }
     char dir[512] = "";
-    int code = s_repetitions (sc, &opts, repeat ? repeat : sc->repeat, rerun_budget, dir,
+    int code = s_repetitions (sc, &opts, repeat ? repeat : sc->repeat, rerun_budget, series, dir,
                               sizeof dir, &err);
     if (code != 0 && err.msg[0])
         fprintf (stderr, "coord: %s\n", err.msg);

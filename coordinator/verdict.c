@@ -298,6 +298,41 @@ int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err
     return rc;
 }
 
+int fb_verdict_check_series (const fb_scenario_t *sc, const char *dir, fb_err_t *err) {
+    char path[600];
+    snprintf (path, sizeof path, "%s/run.json", dir);
+    json_t *prior = fb_baseline_load (path, err);
+    if (!prior)
+        return -1;
+    const char *name =
+        json_string_value (json_object_get (json_object_get (prior, "scenario"), "name"));
+    int rc = 0;
+    if (!name || strcmp (name, sc->name) != 0)
+        rc = fb_err_set (err, FB_EINPUT, "%s: a run of scenario \"%s\", this one is \"%s\"", path,
+                         name ? name : "?", sc->name);
+    for (int w = 0; rc == 0 && w < sc->n_workloads; w++) {
+        const fb_scenario_workload_t *sw = &sc->workloads[w];
+        const json_t *pw = fb_baseline_find_workload (prior, sw->name);
+        if (!pw)
+            continue; /* a workload that run did not have starts its series here */
+        json_t *params = fb_paramjson_encode (&sw->resolved);
+        if (!json_equal (params, json_object_get (pw, "params")) ||
+            json_number_value (json_object_get (pw, "rate_per_s")) != sw->rate_per_s)
+            rc = fb_err_set (err, FB_EINPUT,
+                             "%s: workload %s ran with other params or rate; a series holds runs "
+                             "of one setting",
+                             path, sw->name);
+        else if (!json_is_array (json_object_get (json_object_get (pw, "samples"), "runs")))
+            rc = fb_err_set (err, FB_EINPUT,
+                             "%s: workload %s has no per-interval samples (a run of an older "
+                             "fleetbench, or one that measured nothing)",
+                             path, sw->name);
+        json_decref (params);
+    }
+    json_decref (prior);
+    return rc;
+}
+
 /* Adds each host's stats in an earlier repetition (hosts, by id) to its own, so that targets
  * per host rest on every repetition as those per fleet do. */
 static int s_add_prior_hosts (fb_run_t *run, int w, const json_t *hosts, fb_err_t *err) {

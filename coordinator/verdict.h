@@ -22,6 +22,10 @@ void fb_verdict_count_text (const fb_run_t *run, char *buf, size_t size);
 /* Before a run: 0 when sc has no gate, path does not exist, or it is a usable baseline of sc;
  * -1 with err naming the file and what is wrong otherwise. */
 int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err_t *err);
+/* --continue DIR: 0 when DIR/run.json is a run of sc whose workloads ran with sc's params and
+ * rates and kept their intervals, so this run's repetitions may join its series; -1 with err
+ * naming the file and what differs otherwise. */
+int fb_verdict_check_series (const fb_scenario_t *sc, const char *dir, fb_err_t *err);
 /* run.json's "verdicts" of workload w. */
 json_t *fb_verdict_json (const fb_run_t *run, int w);
 /* Adds workload w's "samples" (per-interval histograms) and "fleet_ci" to its run.json entry. */

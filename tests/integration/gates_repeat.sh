@@ -48,6 +48,30 @@ last=$(ls -d results/*/ | tail -n 1)
 [ "$(jq -r '.workloads[0].verdicts[0].verdict' "$last/run.json")" = held ] || fail "2 repetitions against 3: throughput should hold: $(jq -r '.workloads[0].verdicts[0].detail' "$last/run.json")"
 pass "--repeat: repetitions merged, a three-run baseline from one folder, gate held"
 
+# --continue DIR: a run joins an earlier run's series (as the next repetition would), so two
+# builds' runs can alternate; a run of other params, of another scenario or a missing folder is
+# refused before any agent starts.
+rm -rf results baselines
+run_coord 0 run rep.yaml --bind "$BIND" --local 1 --quiet --out first
+one=$(ls -d first/*/)
+run_coord 0 run rep.yaml --bind "$BIND" --local 1 --quiet --out second --continue "$one"
+two=$(ls -d second/*/)
+[ "$(jq '.workloads[0].samples.runs | length' "$two/run.json")" = 2 ] || fail "--continue should carry two runs of intervals"
+[ "$(jq '.workloads[0].fleet.ops' "$two/run.json")" = 800 ] || fail "--continue should merge both runs' 400 ops: $(jq '.workloads[0].fleet.ops' "$two/run.json")"
+sed 's|rate: 400/s|rate: 300/s|' rep.yaml >other_rate.yaml
+run_coord 2 run other_rate.yaml --bind "$BIND" --local 1 --quiet --out third --continue "$two"
+grep -q -- "--continue .*run.json: workload bus ran with other params or rate" "$WORK/coord.log" ||
+    fail "other rate: no clear refusal: $(cat "$WORK/coord.log")"
+[ ! -e third ] || fail "a refused --continue should leave no results folder"
+sed 's|^name: rep|name: other|' rep.yaml >other_name.yaml
+run_coord 2 run other_name.yaml --bind "$BIND" --local 1 --quiet --continue "$two"
+grep -q 'a run of scenario "rep", this one is "other"' "$WORK/coord.log" ||
+    fail "other scenario: no clear refusal: $(cat "$WORK/coord.log")"
+run_coord 2 run rep.yaml --bind "$BIND" --local 1 --quiet --continue "$WORK/none"
+grep -q "none/run.json: No such file or directory" "$WORK/coord.log" ||
+    fail "missing folder: no clear refusal: $(cat "$WORK/coord.log")"
+pass "--continue: a series of two runs merged; other rate, other scenario, missing folder refused"
+
 # on_inconclusive: rerun against a one-run baseline: one run on each side is inconclusive, so a
 # second repetition runs, and the gate is judged with two.
 rm -rf results baselines
