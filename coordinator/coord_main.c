@@ -37,8 +37,10 @@ static const char *s_usage =
     "       coord --help | --version\n"
     "\n"
     "run options:\n"
-    "  --bind ENDPOINT   where agents connect (default tcp://127.0.0.1:5690); port 1..65535,\n"
-    "                    or 0 for one the system picks (logged, handed to local agents)\n"
+    "  --bind ENDPOINT   where agents connect; port 1..65535, or 0 for one the system picks\n"
+    "                    (logged, handed to local agents). Default: a port the system picks\n"
+    "                    on loopback when every agent is local (--local not given, or at\n"
+    "                    least agents.expect), else tcp://127.0.0.1:5690\n"
     "  --keys DIR        CURVE: use DIR/coordinator.key and accept only agents whose public\n"
     "                    key is in DIR/agents/ (made by coord keygen)\n"
     "  --insecure        allow plain TCP on a non-loopback --bind (and --metrics)\n"
@@ -146,6 +148,7 @@ static int s_run (int argc, char **argv) {
     bool json = false;
     int repeat = 0, rerun_budget = 3; /* repeat 0: the scenario's repeat: */
     const char *series = NULL;        /* --continue DIR */
+    bool bind_given = false;
     static const struct option longs[] = {{"bind", required_argument, 0, 'b'},
                                           {"insecure", no_argument, 0, 'i'},
                                           {"local", required_argument, 0, 'l'},
@@ -171,6 +174,7 @@ static int s_run (int argc, char **argv) {
             if (fb_endpoint_port (optarg, &port, &perr) != 0)
                 return s_usage_error ("--bind %s", perr.msg);
             snprintf (opts.bind, sizeof opts.bind, "%s", optarg);
+            bind_given = true;
             break;
         }
         case 'i':
@@ -250,6 +254,14 @@ static int s_run (int argc, char **argv) {
     if (!sc) {
         fprintf (stderr, "coord: %s\n", err.msg);
         return 2;
+    }
+    /* Every agent local: a port of the system's choosing, so that two runs on one machine (two
+     * CI jobs) never collide on 5690, which stays for agents on other hosts. Nobody else can
+     * find that port, so the local agents start at once. */
+    if (!bind_given && opts.local != 0 && (opts.local < 0 || opts.local >= sc->expect)) {
+        snprintf (opts.bind, sizeof opts.bind, "tcp://127.0.0.1:0");
+        if (opts.local < 0)
+            opts.local = sc->expect;
     }
     if (series && fb_verdict_check_series (sc, series, &err) != 0) {
         fprintf (stderr, "coord: --continue %s\n", err.msg);

@@ -58,31 +58,107 @@ void fb_progress_start (fb_progress_t *self, int64_t start_ns, int64_t total_ns)
     self->total_ns = total_ns;
 }
 
+/* A host's latency p99 so far in its current workload into buf ("-" when none); its value
+ * in ns, -1 when none. */
+static int64_t s_host_p99 (const fb_host_t *h, char *buf, size_t size) {
+    const fb_hist_compact_t *lat = fb_stats_find_metric (&h->stats[h->workload_now], "latency");
+    snprintf (buf, size, "-");
+    if (!lat || fb_hist_compact_count (lat) == 0)
+        return -1;
+    int64_t p99 = fb_hist_compact_value_at_percentile (lat, 99);
+    fb_units_format_ns ((double)p99, buf, size);
+    return p99;
+}
+
+static double s_host_rate (const fb_host_t *h) {
+    return h->interval_s > 0 ? h->interval_ops / h->interval_s : 0;
+}
+
+/* Few hosts: a segment each. */
+static int s_hosts_line (const fb_run_t *run, char *line, size_t size, int len) {
+    for (int i = 0; i < run->n_hosts && len < (int)size - 80; i++) {
+        const fb_host_t *h = run->hosts[i];
+        char p99[32];
+        s_host_p99 (h, p99, sizeof p99);
+        len += snprintf (line + len, size - (size_t)len, " | %s %s %s %.0f ops/s p99 %s", h->id,
+                         h->state == FB_HOST_RUNNING && h->warming_up
+                             ? "warmup"
+                             : fb_run_host_state_name (h->state),
+                         run->sc->workloads[h->workload_now].name, s_host_rate (h), p99);
+    }
+    return len;
+}
+
+#define S_SLOWEST 3
+
+/* A fleet: hosts counted by state, then the workload most hosts are in with the fleet's
+ * ops/s and p99 so far (every host's histogram of it merged), then its slowest hosts by p99. */
+static int s_fleet_line (const fb_run_t *run, char *line, size_t size, int len) {
+    int states[FB_HOST_FAILED + 2] = {0}; /* the last: running, warming up */
+    int in_workload[FB_MAX_WORKLOADS] = {0}, w = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        bool warmup = h->state == FB_HOST_RUNNING && h->warming_up;
+        states[warmup ? FB_HOST_FAILED + 1 : (int)h->state]++;
+        if (h->state == FB_HOST_RUNNING && ++in_workload[h->workload_now] > in_workload[w])
+            w = h->workload_now;
+    }
+    for (int st = 0; st <= FB_HOST_FAILED + 1; st++)
+        if (states[st] > 0)
+            len += snprintf (
+                line + len, size - (size_t)len, "%s%d %s", len > 12 ? ", " : " ", states[st],
+                st > FB_HOST_FAILED ? "warmup" : fb_run_host_state_name ((fb_host_state_t)st));
+    len += snprintf (line + len, size - (size_t)len, " of %d hosts", run->n_hosts);
+    fb_hist_compact_t *fleet = fb_hist_compact_new_default (NULL);
+    const fb_host_t *slowest[S_SLOWEST] = {NULL};
+    int64_t slow_p99[S_SLOWEST] = {0};
+    double rate = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        if (h->workload_now != w || h->state != FB_HOST_RUNNING)
+            continue;
+        rate += s_host_rate (h);
+        const fb_hist_compact_t *lat = fb_stats_find_metric (&h->stats[w], "latency");
+        if (fleet && lat)
+            fb_hist_compact_merge (fleet, lat, NULL);
+        char unused[32];
+        int64_t p99 = s_host_p99 (h, unused, sizeof unused);
+        for (int k = 0; k < S_SLOWEST; k++) /* insert into the descending top list */
+            if (p99 >= 0 && (!slowest[k] || p99 > slow_p99[k])) {
+                memmove (&slowest[k + 1], &slowest[k], (S_SLOWEST - 1 - k) * sizeof *slowest);
+                memmove (&slow_p99[k + 1], &slow_p99[k], (S_SLOWEST - 1 - k) * sizeof *slow_p99);
+                slowest[k] = h;
+                slow_p99[k] = p99;
+                break;
+            }
+    }
+    char p99[32] = "-";
+    if (fleet && fb_hist_compact_count (fleet) > 0)
+        fb_units_format_ns ((double)fb_hist_compact_value_at_percentile (fleet, 99), p99,
+                            sizeof p99);
+    fb_hist_compact_destroy (&fleet);
+    len += snprintf (line + len, size - (size_t)len, " | %s %.0f ops/s p99 %s",
+                     run->sc->workloads[w].name, rate, p99);
+    for (int k = 0; k < S_SLOWEST && slowest[k] && len < (int)size - 80; k++) {
+        char v[32];
+        fb_units_format_ns ((double)slow_p99[k], v, sizeof v);
+        len += snprintf (line + len, size - (size_t)len, "%s%s %s",
+                         k == 0 ? " | slowest p99: " : ", ", slowest[k]->id, v);
+    }
+    return len;
+}
+
 void fb_progress_update (fb_progress_t *self, const fb_run_t *run, int64_t now_ns) {
     if (!self || self->quiet)
         return;
     char line[1024];
     double elapsed = now_ns > self->start_ns ? (now_ns - self->start_ns) / 1e9 : 0;
     int len = snprintf (line, sizeof line, "[%4.0fs/%.0fs]", elapsed, self->total_ns / 1e9);
-    int shown = run->n_hosts < 6 ? run->n_hosts : 6; /* a line, not a wall of hosts */
-    for (int i = 0; i < shown && len < (int)sizeof line - 80; i++) {
-        const fb_host_t *h = run->hosts[i];
-        const fb_scenario_workload_t *w = &run->sc->workloads[h->workload_now];
-        const fb_hist_compact_t *lat = fb_stats_find_metric (&h->stats[h->workload_now], "latency");
-        char p99[32] = "-";
-        if (lat && fb_hist_compact_count (lat) > 0)
-            fb_units_format_ns ((double)fb_hist_compact_value_at_percentile (lat, 99), p99,
-                                sizeof p99);
-        double rate = h->interval_s > 0 ? h->interval_ops / h->interval_s : 0;
-        len += snprintf (
-            line + len, sizeof line - (size_t)len, " | %s %s %s %.0f ops/s p99 %s", h->id,
-            h->state == FB_HOST_RUNNING && h->warming_up ? "warmup"
-                                                         : fb_run_host_state_name (h->state),
-            w->name, rate, p99);
-    }
-    if (shown < run->n_hosts)
-        snprintf (line + len, sizeof line - (size_t)len, " | and %d more host(s)",
-                  run->n_hosts - shown);
+    /* a line, not a wall of hosts: past FB_PROGRESS_HOSTS, the fleet */
+    if (run->n_hosts <= FB_PROGRESS_HOSTS)
+        s_hosts_line (run, line, sizeof line, len);
+    else
+        s_fleet_line (run, line, sizeof line, len);
     if (self->tty) {
         fprintf (stderr, "\r\033[K%s", line);
         self->line_open = true;

@@ -1,6 +1,8 @@
 /* progress.h: what a person watching `coord run` sees on stderr: log lines, and once a second
- * the elapsed time and per host its state, ops/s and p99 so far. On a terminal the progress
- * line redraws in place; otherwise it is a plain line each second. */
+ * the elapsed time and, with up to FB_PROGRESS_HOSTS hosts, per host its state, ops/s and p99
+ * so far; with more, one fleet line: hosts by state, the fleet's ops/s and p99 in the workload
+ * most hosts run, and its slowest hosts by p99. On a terminal the progress line redraws in
+ * place; otherwise it is a plain line each second. */
 #ifndef FB_PROGRESS_H
 #define FB_PROGRESS_H
 
@@ -9,6 +11,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#define FB_PROGRESS_HOSTS 4 /* more hosts than this: the fleet line */
 
 typedef struct fb_progress fb_progress_t;
 

@@ -6,6 +6,7 @@
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/abort.h"
+#include "coordinator/per.h"
 #include "coordinator/target.h"
 #include "coordinator/verdict.h"
 
@@ -59,6 +60,66 @@ static void s_print_row (FILE *out, bool md, char cells[S_COLS][32]) {
     fputs (md ? "|\n" : "\n", out);
 }
 
+/* The p99 of metric in a host's stats of workload w, -1 when it has none. */
+static int64_t s_host_p99 (const fb_host_t *h, int w, const char *metric) {
+    const fb_hist_compact_t *hist = fb_stats_find_metric (&h->stats[w], metric);
+    return hist && fb_hist_compact_count (hist) > 0 ? fb_hist_compact_value_at_percentile (hist, 99)
+                                                    : -1;
+}
+
+/* How a fleet is grouped in the tables: by board when any host reports one, else by CPU. */
+static fb_per_t s_group_by (const fb_run_t *run) {
+    for (int i = 0; i < run->n_hosts; i++)
+        if (run->hosts[i]->hello.fp.board[0])
+            return FB_PER_BOARD;
+    return FB_PER_CPU;
+}
+
+static void s_host_row (FILE *out, bool md, const fb_run_t *run, int w, int i, const char *metric) {
+    const fb_host_t *h = run->hosts[i];
+    char name[40], cells[S_COLS][32];
+    snprintf (name, sizeof name, "%s%s", h->id, h->state == FB_HOST_DONE ? "" : " (lost)");
+    s_row (name, &h->stats[w], metric, cells);
+    s_print_row (out, md, cells);
+}
+
+/* Past FB_RUN_LISTED_HOSTS hosts: a row per board or CPU group, then the worst hosts by p99. */
+static void s_fleet_rows (FILE *out, bool md, const fb_run_t *run, int w, const char *metric) {
+    char cells[S_COLS][32];
+    fb_per_t by = s_group_by (run);
+    fb_per_groups_t *groups = fb_per_groups_new (run, w, by, -1, NULL);
+    for (int g = 0; groups && g < groups->n; g++) {
+        char name[64];
+        snprintf (name, sizeof name, "%.18s (%d)", groups->groups[g].name,
+                  groups->groups[g].n_hosts);
+        s_row (name, &groups->groups[g].stats, metric, cells);
+        s_print_row (out, md, cells);
+    }
+    fb_per_groups_destroy (&groups);
+    int worst[FB_REPORT_WORST];
+    int n = 0;
+    for (int i = 0; i < run->n_hosts; i++) { /* insertion into the descending top list */
+        int64_t p99 = s_host_p99 (run->hosts[i], w, metric);
+        int k = n < FB_REPORT_WORST ? n : FB_REPORT_WORST;
+        while (k > 0 && p99 > s_host_p99 (run->hosts[worst[k - 1]], w, metric))
+            k--;
+        if (k >= FB_REPORT_WORST || p99 < 0)
+            continue;
+        int last = n < FB_REPORT_WORST ? n : FB_REPORT_WORST - 1;
+        memmove (&worst[k + 1], &worst[k], (size_t)(last - k) * sizeof *worst);
+        worst[k] = i;
+        n += n < FB_REPORT_WORST;
+    }
+    for (int k = 0; k < n; k++)
+        s_host_row (out, md, run, w, worst[k], metric);
+    fprintf (out,
+             md ? "\nRows: the fleet, each %s (hosts), the %d hosts of highest p99; every "
+                  "host's figures are in run.json.\n"
+                : "  (the fleet, each %s, the %d hosts of highest p99; every host in "
+                  "run.json)\n",
+             fb_per_noun (by, false), n);
+}
+
 static void s_table (FILE *out, bool md, const fb_run_t *run, int w, const char *metric) {
     char cells[S_COLS][32];
     bool latency = strcmp (metric, "latency") == 0;
@@ -76,13 +137,12 @@ static void s_table (FILE *out, bool md, const fb_run_t *run, int w, const char 
     }
     s_row ("fleet", &run->fleet[w], metric, cells);
     s_print_row (out, md, cells);
-    for (int i = 0; i < run->n_hosts; i++) {
-        const fb_host_t *h = run->hosts[i];
-        char name[40];
-        snprintf (name, sizeof name, "%s%s", h->id, h->state == FB_HOST_DONE ? "" : " (lost)");
-        s_row (name, &h->stats[w], metric, cells);
-        s_print_row (out, md, cells);
+    if (run->n_hosts > FB_RUN_LISTED_HOSTS) {
+        s_fleet_rows (out, md, run, w, metric);
+        return;
     }
+    for (int i = 0; i < run->n_hosts; i++)
+        s_host_row (out, md, run, w, i, metric);
 }
 
 static void s_verdicts (FILE *out, bool md, const fb_run_t *run, int w) {
@@ -142,7 +202,57 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
     s_verdicts (out, md, run, w);
 }
 
+/* Many hosts: one row per kind of host (arch, CPU, cores, board), then the hosts that need a
+ * look (not done, suspect), at most FB_REPORT_LOOK of them by name. */
+static void s_host_kinds_md (FILE *out, const fb_run_t *run) {
+    fputs ("\n## Hosts\n\n| hosts | arch | CPU | cores | board |\n|---:|---|---|---:|---|\n", out);
+    bool *counted = calloc ((size_t)run->n_hosts, sizeof *counted);
+    for (int i = 0; counted && i < run->n_hosts; i++) {
+        if (counted[i])
+            continue;
+        const fb_fingerprint_t *fp = &run->hosts[i]->hello.fp;
+        int n = 0;
+        for (int j = i; j < run->n_hosts; j++) {
+            const fb_fingerprint_t *o = &run->hosts[j]->hello.fp;
+            if (!counted[j] && strcmp (fp->arch, o->arch) == 0 &&
+                strcmp (fp->cpu_model, o->cpu_model) == 0 && fp->cores == o->cores &&
+                strcmp (fp->board, o->board) == 0) {
+                counted[j] = true;
+                n++;
+            }
+        }
+        char arch[200], cpu[700], board[400];
+        fb_escape (fp->arch, arch, sizeof arch, FB_ESCAPE_MARKDOWN);
+        fb_escape (fp->cpu_model, cpu, sizeof cpu, FB_ESCAPE_MARKDOWN);
+        fb_escape (fp->board, board, sizeof board, FB_ESCAPE_MARKDOWN);
+        fprintf (out, "| %d | %s | %s | %d | %s |\n", n, arch, cpu, fp->cores, board);
+    }
+    free (counted);
+    int look = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        if (h->state == FB_HOST_DONE && !h->suspect[0])
+            continue;
+        if (look++ == 0)
+            fputs ("\nHosts that need a look:\n\n", out);
+        if (look > FB_REPORT_LOOK)
+            continue;
+        char problem[1500];
+        fb_escape (h->problem[0] ? h->problem : h->suspect, problem, sizeof problem,
+                   FB_ESCAPE_MARKDOWN);
+        fprintf (out, "- %s (%s): %s\n", h->id, fb_run_host_state_name (h->state), problem);
+    }
+    if (look > FB_REPORT_LOOK)
+        fprintf (out, "- and %d more\n", look - FB_REPORT_LOOK);
+    fprintf (out, "\nEvery host's fingerprint, start skew and health are in run.json (%d hosts).\n",
+             run->n_hosts);
+}
+
 static void s_hosts_md (FILE *out, const fb_run_t *run) {
+    if (run->n_hosts > FB_RUN_LISTED_HOSTS) {
+        s_host_kinds_md (out, run);
+        return;
+    }
     fputs (
         "\n## Hosts\n\n| host | state | arch | CPU | cores | MHz | memory | kernel | start skew |"
         " problem | health |\n|---|---|---|---|---:|---:|---:|---|---:|---|---|\n",

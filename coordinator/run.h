@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 #define FB_MAX_HOSTS 1024
+/* Up to this many hosts, the summary and report.md list each; past it, the fleet, its groups
+ * and the worst hosts (report.h), and run.json every host. */
+#define FB_RUN_LISTED_HOSTS 8
 
 typedef enum {
     FB_HOST_JOINED,  /* said Hello, matched the labels */

@@ -586,6 +586,11 @@ void fb_verdict_print_intervals (FILE *out, bool md, const fb_run_t *run, int w)
                 : "  95%% intervals (%d interval(s) in %d run(s)%s):\n",
              ci[0].intervals, ci[0].runs, ci[0].between_runs ? "" : ", within this run only");
     s_print_cis (out, md, "fleet", wl, ci);
+    if (run->n_hosts > FB_RUN_LISTED_HOSTS) { /* a fleet: the hosts' are in run.json */
+        fprintf (out, md ? "- each host's: run.json (`hosts.<id>.ci`)\n"
+                         : "    each host's: run.json (hosts.<id>.ci)\n");
+        return;
+    }
     for (int h = 0; h < run->n_hosts; h++)
         if (run->hosts[h]->have_ci[w])
             s_print_cis (out, md, run->hosts[h]->id, wl, run->hosts[h]->ci[w]);

@@ -23,3 +23,22 @@ for d in shared/*/; do
     [ "$(ls "$d"/*.hlog | wc -l)" = 2 ] || fail "$d has $(ls "$d"/*.hlog | wc -l) hlogs, expected 2"
 done
 pass "$N runs at once into one folder: $N folders, $N run ids"
+
+# Without --bind, runs whose agents are all local listen on a port the system picks, so two
+# at once on one machine never collide on 5690; the first line names the port.
+pids=()
+for i in 1 2; do
+    timeout 150 "$COORD" run same.yaml --out own$i >"own$i.log" 2>&1 &
+    pids+=($!)
+    PIDS+=($!)
+done
+for i in 1 2; do
+    wait "${pids[$((i - 1))]}" || fail "run $i without --bind exited $?: $(cat "own$i.log")"
+    first=$(head -n 1 "own$i.log")
+    case "$first" in
+    *"on tcp://127.0.0.1:5690"*) fail "run $i listened on 5690 with local agents only: $first" ;;
+    *"on tcp://127.0.0.1:"[0-9]*) ;;
+    *) fail "run $i's first line names no port: $first" ;;
+    esac
+done
+pass "2 runs at once without --bind: each on a port of its own, both passed"
