@@ -1,7 +1,6 @@
 /* compare.c: rows of hosts or host groups, per workload and metric, from saved run.json files. */
 #include "coordinator/compare.h"
 
-#include "common/hlog.h"
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/baseline.h"
@@ -11,6 +10,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_MAX_ROWS 256
 
@@ -64,29 +64,11 @@ static s_row_t *s_row (s_table_t *t, const char *name) {
 static void s_add_hlog (s_row_t *row, const char *dir, const char *host, const char *wname, int r) {
     char path[800];
     snprintf (path, sizeof path, "%s/%s.%s.hlog", dir, host, wname);
-    FILE *f = fopen (path, "r");
-    if (!f || (!row->samples && !(row->samples = fb_samples_new (NULL)))) {
-        if (f)
-            fclose (f);
+    if (access (path, R_OK) != 0 || (!row->samples && !(row->samples = fb_samples_new (NULL))))
         return;
-    }
     if (row->samples_run != r && fb_samples_begin_run (row->samples, NULL) == 0)
         row->samples_run = r;
-    char line[1 << 16];
-    while (fgets (line, sizeof line, f)) {
-        fb_hlog_row_t hr = {0};
-        if (fb_hlog_parse_line (line, &hr, NULL, NULL) != 1)
-            continue;
-        int slot = hr.length_s > 0 ? (int)(hr.start_s / hr.length_s + 0.5) : 0;
-        /* Latency rows are untagged (files of older versions tag them "latency"). */
-        const char *metric = hr.tag[0] ? hr.tag : "latency";
-        fb_samples_add_hist (row->samples, slot, metric, hr.hist, NULL);
-        if (strcmp (metric, "latency") == 0) /* one latency sample per operation */
-            fb_samples_add_counts (row->samples, slot, fb_hist_count (hr.hist), 0,
-                                   (int64_t)(hr.length_s * 1e9), NULL);
-        fb_hist_destroy (&hr.hist);
-    }
-    fclose (f);
+    fb_samples_add_hlog (row->samples, path, 0, NULL);
 }
 
 /* Every finished host of workload wname in every run, merged into its row. */

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const fb_run_t *run;
@@ -18,11 +19,21 @@ typedef struct {
     int64_t *length_ns;        /* of each slot: the longest a host reported */
 } s_fleet_t;
 
-static const fb_samples_t *s_host_samples (const fb_host_t *host, int w) {
-    if (host->state == FB_HOST_LOST || host->state == FB_HOST_FAILED)
+/* A host's intervals read back from its committed .hlog (the run keeps only the metrics its
+ * targets and gates need per host): NULL for a host whose numbers are not the fleet's, or
+ * whose file was lost. The caller destroys it. */
+static fb_samples_t *s_host_samples (const fb_run_t *run, const fb_host_t *host, int w,
+                                     fb_err_t *err) {
+    if (host->state == FB_HOST_LOST || host->state == FB_HOST_FAILED || host->hlog_lost[w])
         return NULL; /* its partial numbers stay out of the fleet's, as in run.json */
-    const fb_samples_t *s = host->samples[w];
-    return s && fb_samples_runs (s) > 0 ? s : NULL;
+    char path[700];
+    snprintf (path, sizeof path, "%s/%s.%s.hlog", run->dir, host->id, run->sc->workloads[w].name);
+    if (access (path, F_OK) != 0)
+        return NULL; /* it reported nothing measured of this workload */
+    fb_samples_t *s = fb_samples_new (err);
+    if (s && fb_samples_add_hlog (s, path, run->sc->workloads[w].interval_ns, err) != 0)
+        fb_samples_destroy (&s);
+    return s;
 }
 
 /* Adds one host interval's metrics to the slot's merged histograms. */
@@ -48,15 +59,15 @@ static int s_add (s_fleet_t *f, const fb_samples_t *s, int i, fb_err_t *err) {
     return 0;
 }
 
+/* Every slot a host reported is in the fleet's own intervals (this run's: run 0), which
+ * also hold hosts later lost; the merge is of the hosts that make the fleet's numbers. */
 static int s_gather (s_fleet_t *f, fb_err_t *err) {
     const fb_run_t *run = f->run;
+    const fb_samples_t *all = run->samples[f->w];
     int max_slot = -1;
-    for (int h = 0; h < run->n_hosts; h++) {
-        const fb_samples_t *s = s_host_samples (run->hosts[h], f->w);
-        for (int i = 0; s && i < fb_samples_intervals (s, 0); i++)
-            if (fb_samples_slot (s, 0, i) > max_slot)
-                max_slot = fb_samples_slot (s, 0, i);
-    }
+    for (int i = 0; all && fb_samples_runs (all) > 0 && i < fb_samples_intervals (all, 0); i++)
+        if (fb_samples_slot (all, 0, i) > max_slot)
+            max_slot = fb_samples_slot (all, 0, i);
     if (max_slot < 0)
         return 0;
     f->n_slots = max_slot + 1;
@@ -65,10 +76,16 @@ static int s_gather (s_fleet_t *f, fb_err_t *err) {
     if (!f->hists || !f->length_ns)
         return fb_err_set (err, FB_ENOMEM, "out of memory merging the fleet's intervals");
     for (int h = 0; h < run->n_hosts; h++) {
-        const fb_samples_t *s = s_host_samples (run->hosts[h], f->w);
-        for (int i = 0; s && i < fb_samples_intervals (s, 0); i++)
-            if (s_add (f, s, i, err) != 0)
-                return -1;
+        fb_err_t herr = {0};
+        fb_samples_t *s = s_host_samples (run, run->hosts[h], f->w, &herr);
+        if (!s && herr.msg[0])
+            return fb_err_set (err, herr.code, "%s", herr.msg);
+        int rc = 0;
+        for (int i = 0; s && rc == 0 && i < fb_samples_intervals (s, 0); i++)
+            rc = fb_samples_slot (s, 0, i) < f->n_slots ? s_add (f, s, i, err) : 0;
+        fb_samples_destroy (&s);
+        if (rc != 0)
+            return -1;
     }
     return 0;
 }

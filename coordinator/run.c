@@ -46,10 +46,27 @@ static fb_samples_t *s_samples (fb_samples_t **samples) {
     return *samples;
 }
 
+bool fb_run_host_keeps (const fb_run_t *run, int w, const char *metric) {
+    if (strcmp (metric, "latency") == 0)
+        return true; /* the hosts' intervals in run.json and report.md */
+    const fb_scenario_workload_t *sw = &run->sc->workloads[w];
+    for (int t = 0; t < sw->n_targets; t++)
+        if (strcmp (sw->targets[t].measure.metric, metric) == 0)
+            return true; /* a target per host gives each host's value an interval */
+    for (int g = 0; g < sw->n_gates; g++)
+        if (sw->gates[g].per != FB_PER_FLEET && strcmp (sw->gates[g].measure.metric, metric) == 0)
+            return true; /* a gate per host, board or CPU resamples them */
+    return false;
+}
+
 void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
                            const char *metric, const fb_hist_compact_t *hist) {
-    /* out of memory: the gates say so (no intervals), the run goes on */
-    fb_samples_t *sets[2] = {s_samples (&run->samples[w]), s_samples (&host->samples[w])};
+    /* Out of memory: the gates say so (no intervals), the run goes on. A host keeps only the
+     * metrics its own intervals are asked of: a fleet's hosts would otherwise hold every
+     * metric of every interval to the end (its .hlog has them all). */
+    fb_samples_t *sets[2] = {s_samples (&run->samples[w]), fb_run_host_keeps (run, w, metric)
+                                                               ? s_samples (&host->samples[w])
+                                                               : NULL};
     for (int i = 0; i < 2; i++)
         if (sets[i])
             fb_samples_add_compact (sets[i], s_slot (run, w, wall_start_ns), metric, hist, NULL);

@@ -156,6 +156,9 @@ const char *fb_run_host_state_name (fb_host_state_t state);
  * <date>-<time>-<scenario>-<4 hex digits>, and mkdir is the arbiter: two runs started in the
  * same second into one folder never share it. */
 int fb_run_make_dir (fb_run_t *run, const char *out_dir, fb_err_t *err);
+/* Does a host keep its own intervals of metric in workload w? Latency always; another
+ * metric when a target, or a gate per host, board or CPU, is on it. */
+bool fb_run_host_keeps (const fb_run_t *run, int w, const char *metric);
 /* Adds a host's measured interval (its report at wall_start_ns) to the fleet's samples of
  * workload w: one metric's histogram, or the counters. */
 void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,

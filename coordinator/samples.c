@@ -2,8 +2,11 @@
 #include "coordinator/samples.h"
 
 #include "common/b64.h"
+#include "common/hlog.h"
 #include "common/stats.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,4 +336,34 @@ int fb_samples_json_decode (fb_samples_t *self, const json_t *json, fb_err_t *er
         }
     }
     return 0;
+}
+
+int fb_samples_add_hlog (fb_samples_t *self, const char *path, int64_t interval_ns, fb_err_t *err) {
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return fb_err_set (err, FB_ESYS, "%s: %s", path, strerror (errno));
+    static char line[1 << 16]; /* a row of a busy interval: a few kB of base64 */
+    int rc = 0, n = 0;
+    while (rc == 0 && fgets (line, sizeof line, f)) {
+        n++;
+        fb_hlog_row_t row = {0};
+        int got = fb_hlog_parse_line (line, &row, NULL, err);
+        if (got < 0) {
+            fb_err_prefix (err, "%s:%d", path, n);
+            rc = -1;
+        }
+        if (got != 1)
+            continue;
+        double nominal_s = interval_ns > 0 ? interval_ns / 1e9 : row.length_s;
+        int slot = nominal_s > 0 ? (int)((row.start_s + nominal_s / 2) / nominal_s) : 0;
+        double length_s = interval_ns > 0 && row.length_s > nominal_s ? nominal_s : row.length_s;
+        const char *metric = row.tag[0] ? row.tag : "latency"; /* older files tag latency */
+        rc = fb_samples_add_hist (self, slot, metric, row.hist, err);
+        if (rc == 0 && strcmp (metric, "latency") == 0)
+            rc = fb_samples_add_counts (self, slot, fb_hist_count (row.hist), 0,
+                                        (int64_t)(length_s * 1e9), err);
+        fb_hist_destroy (&row.hist);
+    }
+    fclose (f);
+    return rc;
 }

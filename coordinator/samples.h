@@ -64,6 +64,12 @@ json_t *fb_samples_json_encode_only (const fb_samples_t *self, const char *const
 /* Adds from to self run by run (run i to run i) and interval by interval (same slot): the
  * merge of several hosts' samples, as the fleet's are merged. */
 int fb_samples_merge (fb_samples_t *self, const fb_samples_t *from, fb_err_t *err);
+/* Adds the intervals of an interval log (a host's .hlog as the coordinator writes it: latency
+ * rows untagged, the other metrics tagged with their names) to the current run: a row's slot
+ * is its start over interval_ns (the nominal interval; 0: the row's own length), its length
+ * at most interval_ns, its ops the latency row's samples (one per operation), errors 0.
+ * -1 with err when the file cannot be opened or a row does not parse. */
+int fb_samples_add_hlog (fb_samples_t *self, const char *path, int64_t interval_ns, fb_err_t *err);
 /* Appends the runs of json (as encoded) to self. Error text says what is wrong. */
 int fb_samples_json_decode (fb_samples_t *self, const json_t *json, fb_err_t *err);
 
