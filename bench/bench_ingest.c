@@ -7,6 +7,9 @@
  * row under each is the same frames through a bare ZeroMQ ROUTER receive + protobuf unpack in
  * a process of its own: what ingesting them cannot cost less than.
  *   bench_ingest [N...]            (default 10 100 1000 5000)
+ *   bench_ingest --check N         the scale test (tests/integration/scale_fleet.sh): N agents
+ *                                  through 3 workloads of 2 s; exit 1 when a count is off, the
+ *                                  descriptors grow or the peak RSS passes its bound
  * FB_INGEST_WORKLOADS, FB_INGEST_METRICS and FB_INGEST_SAMPLES change the shape (6, 5, 500).
  * Built with the tree; run by ./bench.sh, not a test. */
 #include "common/clock.h"
@@ -16,6 +19,7 @@
 
 #include <czmq.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,12 +29,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define S_DURATION_S 5 /* per workload */
-#define S_PORT 5790
-#define S_FLOOR_PORT 5791
 #define S_MAX_METRICS 8
+#define S_OPS_PER_REPORT 5000
+#define S_CHECK_RSS_MB 150 /* --check: the coordinator's peak RSS must stay below it */
 
 static int s_workloads = 6, s_metrics = 5, s_samples = 500;
+static int s_duration_s = 5; /* per workload */
 
 typedef struct {
     zsock_t *sock;
@@ -86,7 +90,7 @@ static void s_report (s_sim_t *sim, const char *run_id, int workload, int64_t no
     }
     r->n_metrics = s_metrics;
     const char *counters[] = {"ops", "errors", "rss", "cpu"};
-    int64_t values[] = {5000, 0, 20 << 20, 100000000};
+    int64_t values[] = {S_OPS_PER_REPORT, 0, 20 << 20, 100000000};
     for (int c = 0; c < 4; c++) {
         snprintf (r->counters[c].name, sizeof r->counters[c].name, "%s", counters[c]);
         r->counters[c].value = values[c];
@@ -155,30 +159,52 @@ static void s_sample_mem (pid_t pid, long *peak_kb, int *fds) {
     }
 }
 
-static pid_t s_start_coord (const char *coord, int n, char *dir) {
-    char yaml[600];
+/* The port coord's first line names ("... on tcp://127.0.0.1:PORT"), once it is written. */
+static int s_coord_port (const char *log, pid_t pid) {
+    int64_t until = fb_clock_now_ns () + 30 * FB_NS_PER_S;
+    while (fb_clock_now_ns () < until && waitpid (pid, NULL, WNOHANG) == 0) {
+        FILE *f = fopen (log, "r");
+        char line[512] = "";
+        if (f && fgets (line, sizeof line, f)) {
+            const char *at = strstr (line, "on tcp://127.0.0.1:");
+            if (at && strchr (line, '\n')) {
+                fclose (f);
+                return atoi (at + strlen ("on tcp://127.0.0.1:"));
+            }
+        }
+        if (f)
+            fclose (f);
+        usleep (20000);
+    }
+    return -1;
+}
+
+static pid_t s_start_coord (const char *coord, int n, char *dir, int *port) {
+    char yaml[600], log[600];
     snprintf (yaml, sizeof yaml, "%s/ingest.yaml", dir);
+    snprintf (log, sizeof log, "%s/coord.log", dir);
     FILE *f = fopen (yaml, "w");
     fprintf (f,
              "name: ingest\nagents: { expect: %d, join_timeout: 60s, heartbeat_timeout: 30s }\n"
              "defaults: { duration: %ds, warmup: 0s, interval: 1s }\n"
              "workloads:\n",
-             n, S_DURATION_S);
+             n, s_duration_s);
     for (int w = 0; w < s_workloads; w++)
         fprintf (f, "  - name: bus%d\n    kind: eventbus\n", w);
     fclose (f);
     fflush (stdout);
     pid_t pid = fork ();
     if (pid == 0) {
-        char bind[64], out[600];
-        snprintf (bind, sizeof bind, "tcp://127.0.0.1:%d", S_PORT);
+        char out[600];
         snprintf (out, sizeof out, "%s/results", dir);
         freopen ("/dev/null", "w", stdout);
-        freopen ("/dev/null", "w", stderr);
-        execl (coord, coord, "run", yaml, "--bind", bind, "--local", "0", "--quiet", "--out", out,
-               (char *)NULL);
+        freopen (log, "w", stderr);
+        /* a port of the system's choosing: two benches (or a bench and a test) never collide */
+        execl (coord, coord, "run", yaml, "--bind", "tcp://127.0.0.1:0", "--local", "0", "--out",
+               out, (char *)NULL);
         _exit (127);
     }
+    *port = s_coord_port (log, pid);
     return pid;
 }
 
@@ -186,6 +212,8 @@ typedef struct {
     double reports_per_s, cpu_per_s, cpu_us_per_report;
     long peak_kb;
     int fds;
+    int fds_at[32]; /* the coordinator's descriptors at the end of each workload */
+    int status;     /* how coord exited (waitpid) */
 } s_result_t;
 
 /* N DEALERs connected to port, each saying Hello when hello is set. */
@@ -228,17 +256,21 @@ static void s_sims_destroy (s_sim_t *sims, zmq_pollitem_t *items, int n) {
     free (items);
 }
 
-/* Runs one fleet of n simulated agents through every workload against a real coordinator. */
-static int s_fleet (const char *coord, int n, s_result_t *out) {
-    char dir[] = "/tmp/fleetbench-ingest.XXXXXX";
-    if (!mkdtemp (dir))
+/* Runs one fleet of n simulated agents through every workload against a real coordinator
+ * whose results go to dir (made by the caller). */
+static int s_fleet (const char *coord, int n, const char *dir, s_result_t *out) {
+    int port = -1;
+    pid_t pid = s_start_coord (coord, n, (char *)dir, &port);
+    if (port <= 0) {
+        fprintf (stderr, "bench_ingest: coord named no port (see %s/coord.log)\n", dir);
+        kill (pid, SIGKILL);
+        waitpid (pid, NULL, 0);
         return -1;
-    pid_t pid = s_start_coord (coord, n, dir);
-    usleep (300000);
+    }
     zmq_pollitem_t *items;
-    s_sim_t *sims = s_sims_new (n, S_PORT, true, &items);
+    s_sim_t *sims = s_sims_new (n, port, true, &items);
     char run_id[64] = "";
-    int running = 0, rounds = 0, total_rounds = S_DURATION_S * s_workloads;
+    int running = 0, rounds = 0, total_rounds = s_duration_s * s_workloads;
     int64_t next_report = 0, t0 = 0, t1 = 0, deadline = fb_clock_now_ns () + 120 * FB_NS_PER_S;
     double cpu0 = 0, cpu1 = 0;
     while (rounds <= total_rounds && fb_clock_now_ns () < deadline) {
@@ -264,6 +296,12 @@ static int s_fleet (const char *coord, int n, s_result_t *out) {
         }
         if (t0 && now >= next_report) {
             s_sample_mem (pid, &out->peak_kb, &out->fds);
+            if (rounds > 0 && rounds % s_duration_s == 0 && rounds / s_duration_s <= 32) {
+                int fds = 0; /* this moment's count, not the peak */
+                long unused = 0;
+                s_sample_mem (pid, &unused, &fds);
+                out->fds_at[rounds / s_duration_s - 1] = fds;
+            }
             if (rounds == total_rounds) {
                 t1 = now;
                 cpu1 = s_cpu_s (pid);
@@ -271,7 +309,7 @@ static int s_fleet (const char *coord, int n, s_result_t *out) {
                 break;
             }
             for (int i = 0; i < n; i++)
-                s_report (&sims[i], run_id, rounds / S_DURATION_S, now);
+                s_report (&sims[i], run_id, rounds / s_duration_s, now);
             rounds++;
             next_report += FB_NS_PER_S;
         }
@@ -284,18 +322,16 @@ static int s_fleet (const char *coord, int n, s_result_t *out) {
         fb_wire_msg_destroy (&done);
     }
     int64_t wait_until = fb_clock_now_ns () + 60 * FB_NS_PER_S;
-    int status = 0;
-    while (waitpid (pid, &status, WNOHANG) == 0 && fb_clock_now_ns () < wait_until) {
+    out->status = -1;
+    while (waitpid (pid, &out->status, WNOHANG) == 0 && fb_clock_now_ns () < wait_until) {
         s_sample_mem (pid, &out->peak_kb, &out->fds); /* the results are written at the end */
         zmq_poll (items, n, 50); /* keep the sockets alive while coord finishes */
     }
-    kill (pid, SIGKILL);
-    waitpid (pid, NULL, 0);
+    if (out->status == -1) {
+        kill (pid, SIGKILL);
+        waitpid (pid, NULL, 0);
+    }
     s_sims_destroy (sims, items, n);
-    char cmd[700];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system (cmd) != 0)
-        fprintf (stderr, "bench_ingest: could not remove %s\n", dir);
     if (t1 == 0)
         return -1;
     double secs = (t1 - t0) / 1e9;
@@ -305,10 +341,19 @@ static int s_fleet (const char *coord, int n, s_result_t *out) {
     return 0;
 }
 
-/* The floor: a process that only receives the frames on a ROUTER and unpacks them. */
-static void s_floor_main (int expected) {
+static void s_remove (const char *dir) {
+    char cmd[700];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system (cmd) != 0)
+        fprintf (stderr, "bench_ingest: could not remove %s\n", dir);
+}
+
+/* The floor: a process that only receives the frames on a ROUTER and unpacks them. It binds
+ * a port of the system's choosing and writes it to port_fd. */
+static void s_floor_main (int expected, int port_fd) {
     zsock_t *router = zsock_new (ZMQ_ROUTER);
-    if (!router || zsock_bind (router, "tcp://127.0.0.1:%d", S_FLOOR_PORT) < 0)
+    int port = router ? zsock_bind (router, "tcp://127.0.0.1:*") : -1;
+    if (port <= 0 || write (port_fd, &port, sizeof port) != sizeof port)
         _exit (2);
     zsock_set_rcvtimeo (router, 10000);
     for (int got = 0; got < expected;) {
@@ -328,21 +373,34 @@ static void s_floor_main (int expected) {
 }
 
 static int s_floor (int n, s_result_t *out) {
-    int total_rounds = S_DURATION_S * s_workloads;
+    int total_rounds = s_duration_s * s_workloads;
+    int fds[2];
+    if (pipe (fds) != 0)
+        return -1;
     fflush (stdout);
     pid_t pid = fork ();
-    if (pid == 0)
-        s_floor_main (n * total_rounds);
-    usleep (300000);
+    if (pid == 0) {
+        close (fds[0]);
+        s_floor_main (n * total_rounds, fds[1]);
+    }
+    close (fds[1]);
+    int port = -1;
+    if (read (fds[0], &port, sizeof port) != sizeof port)
+        port = -1;
+    close (fds[0]);
+    if (port <= 0) {
+        waitpid (pid, NULL, 0);
+        return -1;
+    }
     zmq_pollitem_t *items;
-    s_sim_t *sims = s_sims_new (n, S_FLOOR_PORT, false, &items);
+    s_sim_t *sims = s_sims_new (n, port, false, &items);
     usleep (500000); /* connected before the first round */
     double cpu0 = s_cpu_s (pid);
     int64_t t0 = fb_clock_now_ns (), next = t0;
     for (int round = 0; round < total_rounds; round++) {
         fb_clock_sleep_until_ns (next);
         for (int i = 0; i < n; i++)
-            s_report (&sims[i], "floor", round / S_DURATION_S, next);
+            s_report (&sims[i], "floor", round / s_duration_s, next);
         s_sample_mem (pid, &out->peak_kb, &out->fds);
         next += FB_NS_PER_S;
     }
@@ -374,11 +432,79 @@ static int s_env (const char *name, int fallback, int lo, int hi) {
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* The run.json coord wrote under dir/results/, loaded; NULL when there is none. */
+static json_t *s_run_json (const char *dir) {
+    char results[700];
+    snprintf (results, sizeof results, "%s/results", dir);
+    DIR *d = opendir (results);
+    struct dirent *e;
+    json_t *root = NULL;
+    while (d && !root && (e = readdir (d)))
+        if (e->d_name[0] != '.') {
+            char path[1000];
+            snprintf (path, sizeof path, "%s/%s/run.json", results, e->d_name);
+            root = json_load_file (path, 0, NULL);
+        }
+    if (d)
+        closedir (d);
+    return root;
+}
+
+/* --check N: the scale test. N simulated agents through the workloads (3 of 2 s unless the
+ * environment says otherwise): coord must pass (exit 0), every workload's fleet operations
+ * must be exactly what the agents reported, the coordinator's descriptors the same at the end
+ * of every workload, and its peak RSS below S_CHECK_RSS_MB. Exits 1 on any failure. */
+static int s_check (const char *coord, int n) {
+    char dir[] = "/tmp/fleetbench-ingest.XXXXXX";
+    if (!mkdtemp (dir))
+        return 1;
+    s_result_t r = {0};
+    int failed = 0;
+    if (s_fleet (coord, n, dir, &r) != 0 || !WIFEXITED (r.status) || WEXITSTATUS (r.status) != 0) {
+        printf ("FAIL: %d agents: the run did not complete or did not pass (status %d; %s)\n", n,
+                r.status, dir);
+        return 1; /* the folder stays, for its coord.log */
+    }
+    json_t *run = s_run_json (dir);
+    json_t *workloads = json_object_get (run, "workloads");
+    int64_t want = (int64_t)n * s_duration_s * S_OPS_PER_REPORT;
+    for (int w = 0; w < s_workloads; w++) {
+        json_t *fleet = json_object_get (json_array_get (workloads, (size_t)w), "fleet");
+        int64_t ops = json_integer_value (json_object_get (fleet, "ops"));
+        if (ops != want) {
+            printf ("FAIL: workload %d: fleet ops %lld, the agents reported %lld\n", w,
+                    (long long)ops, (long long)want);
+            failed++;
+        }
+        if (r.fds_at[w] != r.fds_at[0]) {
+            printf ("FAIL: %d descriptors after workload %d, %d after the first\n", r.fds_at[w], w,
+                    r.fds_at[0]);
+            failed++;
+        }
+    }
+    json_decref (run);
+    if (r.peak_kb / 1024 >= S_CHECK_RSS_MB) {
+        printf ("FAIL: peak RSS %ld MB, the bound is %d MB\n", r.peak_kb / 1024, S_CHECK_RSS_MB);
+        failed++;
+    }
+    if (!failed)
+        printf ("PASS: %d agents x %d workloads: fleet ops exact (%lld each), %d descriptors after "
+                "every workload, peak RSS %ld MB (< %d MB)\n",
+                n, s_workloads, (long long)want, r.fds_at[0], r.peak_kb / 1024, S_CHECK_RSS_MB);
+    s_remove (dir);
+    return failed ? 1 : 0;
+}
+
 int main (int argc, char **argv) {
     struct rlimit rl;
     if (getrlimit (RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit (RLIMIT_NOFILE, &rl);
+    }
+    bool check = argc == 3 && strcmp (argv[1], "--check") == 0;
+    if (check) {
+        s_workloads = 3;
+        s_duration_s = 2;
     }
     s_workloads = s_env ("FB_INGEST_WORKLOADS", s_workloads, 1, 32);
     s_metrics = s_env ("FB_INGEST_METRICS", s_metrics, 1, S_MAX_METRICS);
@@ -392,12 +518,18 @@ int main (int argc, char **argv) {
     char *slash = strrchr (coord, '/');
     snprintf (slash ? slash + 1 : coord, 16, "coord");
     s_make_blobs ();
+    if (check) {
+        int rc = s_check (coord, atoi (argv[2]));
+        for (int m = 0; m < s_metrics; m++)
+            free (s_blob[m]);
+        return rc;
+    }
     double wire = 0;
     for (int m = 0; m < s_metrics; m++)
         wire += (double)s_blob_len[m] / s_metrics;
     printf ("coordinator ingest: N simulated agents, one report a second each, %d workloads in "
             "sequence (%d s each), %d metrics a report, %d samples a histogram\n",
-            s_workloads, S_DURATION_S, s_metrics, s_samples);
+            s_workloads, s_duration_s, s_metrics, s_samples);
     printf ("%-6s %7s %10s %12s %11s %12s %8s %12s\n", "", "agents", "reports/s", "CPU us/report",
             "core share", "peak RSS MB", "fds", "wire B/metric");
     int ns[] = {10, 100, 1000, 5000};
@@ -405,10 +537,12 @@ int main (int argc, char **argv) {
     for (int i = 0; i < count; i++) {
         int n = argc > 1 ? atoi (argv[i + 1]) : ns[i];
         s_result_t coord_r = {0}, floor_r = {0};
-        if (s_fleet (coord, n, &coord_r) != 0)
+        char dir[] = "/tmp/fleetbench-ingest.XXXXXX";
+        if (!mkdtemp (dir) || s_fleet (coord, n, dir, &coord_r) != 0)
             printf ("%-6s %7d  run did not complete\n", "coord", n);
         else
             s_print ("coord", n, &coord_r, wire);
+        s_remove (dir);
         s_floor (n, &floor_r);
         s_print ("floor", n, &floor_r, wire);
         fflush (stdout);

@@ -14,6 +14,7 @@ struct fb_progress {
     bool tty;
     bool line_open; /* a redrawn line is on screen */
     int64_t start_ns, total_ns;
+    fb_hist_t *fleet; /* the fleet line's merge, kept: one allocation for the whole run */
 };
 
 fb_progress_t *fb_progress_new (bool quiet) {
@@ -26,8 +27,10 @@ fb_progress_t *fb_progress_new (bool quiet) {
 }
 
 void fb_progress_destroy (fb_progress_t **self_p) {
-    if (*self_p)
+    if (*self_p) {
         fb_progress_finish (*self_p);
+        fb_hist_destroy (&(*self_p)->fleet);
+    }
     free (*self_p);
     *self_p = NULL;
 }
@@ -93,7 +96,8 @@ static int s_hosts_line (const fb_run_t *run, char *line, size_t size, int len) 
 
 /* A fleet: hosts counted by state, then the workload most hosts are in with the fleet's
  * ops/s and p99 so far (every host's histogram of it merged), then its slowest hosts by p99. */
-static int s_fleet_line (const fb_run_t *run, char *line, size_t size, int len) {
+static int s_fleet_line (fb_progress_t *self, const fb_run_t *run, char *line, size_t size,
+                         int len) {
     int states[FB_HOST_FAILED + 2] = {0}; /* the last: running, warming up */
     int in_workload[FB_MAX_WORKLOADS] = {0}, w = 0;
     for (int i = 0; i < run->n_hosts; i++) {
@@ -109,7 +113,13 @@ static int s_fleet_line (const fb_run_t *run, char *line, size_t size, int len) 
                 line + len, size - (size_t)len, "%s%d %s", len > 12 ? ", " : " ", states[st],
                 st > FB_HOST_FAILED ? "warmup" : fb_run_host_state_name ((fb_host_state_t)st));
     len += snprintf (line + len, size - (size_t)len, " of %d hosts", run->n_hosts);
-    fb_hist_compact_t *fleet = fb_hist_compact_new_default (NULL);
+    /* Merged into one full histogram kept from second to second: compacts merged into a
+     * new compact each second reallocate at every merge, and the heap keeps the pieces. */
+    if (!self->fleet)
+        self->fleet = fb_hist_new_default (NULL);
+    fb_hist_t *fleet = self->fleet;
+    if (fleet)
+        fb_hist_reset (fleet);
     const fb_host_t *slowest[S_SLOWEST] = {NULL};
     int64_t slow_p99[S_SLOWEST] = {0};
     double rate = 0;
@@ -120,7 +130,7 @@ static int s_fleet_line (const fb_run_t *run, char *line, size_t size, int len) 
         rate += s_host_rate (h);
         const fb_hist_compact_t *lat = fb_stats_find_metric (&h->stats[w], "latency");
         if (fleet && lat)
-            fb_hist_compact_merge (fleet, lat, NULL);
+            fb_hist_compact_merge_into_hist (fleet, lat, NULL);
         char unused[32];
         int64_t p99 = s_host_p99 (h, unused, sizeof unused);
         for (int k = 0; k < S_SLOWEST; k++) /* insert into the descending top list */
@@ -133,10 +143,8 @@ static int s_fleet_line (const fb_run_t *run, char *line, size_t size, int len) 
             }
     }
     char p99[32] = "-";
-    if (fleet && fb_hist_compact_count (fleet) > 0)
-        fb_units_format_ns ((double)fb_hist_compact_value_at_percentile (fleet, 99), p99,
-                            sizeof p99);
-    fb_hist_compact_destroy (&fleet);
+    if (fleet && fb_hist_count (fleet) > 0)
+        fb_units_format_ns ((double)fb_hist_value_at_percentile (fleet, 99), p99, sizeof p99);
     len += snprintf (line + len, size - (size_t)len, " | %s %.0f ops/s p99 %s",
                      run->sc->workloads[w].name, rate, p99);
     for (int k = 0; k < S_SLOWEST && slowest[k] && len < (int)size - 80; k++) {
@@ -158,7 +166,7 @@ void fb_progress_update (fb_progress_t *self, const fb_run_t *run, int64_t now_n
     if (run->n_hosts <= FB_PROGRESS_HOSTS)
         s_hosts_line (run, line, sizeof line, len);
     else
-        s_fleet_line (run, line, sizeof line, len);
+        s_fleet_line (self, run, line, sizeof line, len);
     if (self->tty) {
         fprintf (stderr, "\r\033[K%s", line);
         self->line_open = true;
