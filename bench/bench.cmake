@@ -5,3 +5,11 @@ foreach(src ${FB_BENCHES})
   add_executable(${name} ${src})
   target_link_libraries(${name} PRIVATE fleetbench)
 endforeach()
+
+# bench_tor preloads this module into the tor processes of one private network (TCP_NODELAY on
+# every tor socket) for two rows of its circuit build table. Not sanitized: tor is not.
+add_library(fb_nodelay MODULE ${CMAKE_SOURCE_DIR}/bench/fb_nodelay.c)
+target_link_libraries(fb_nodelay PRIVATE ${CMAKE_DL_LIBS})
+target_compile_options(fb_nodelay PRIVATE -Wall -Wextra -Werror -fno-sanitize=all)
+add_dependencies(bench_tor fb_nodelay)
+target_compile_definitions(bench_tor PRIVATE FB_NODELAY_MODULE="$<TARGET_FILE:fb_nodelay>")

@@ -13,19 +13,25 @@
  * - RSS: the resident memory a fresh process grows by to hold a network of 5 relays, a client
  *   and N streams open on N/10 circuits (each stream has moved one 512 B / 4 KB exchange),
  *   N = 100 and 1000.
- * - Circuit build time, model next to real tor: p50 and p95 of sequential 3-hop builds through 5
- *   relays with hop_rtt 0, in the model and in mode tor's private network of tor processes
- *   (EXTENDCIRCUIT to the CIRC BUILT event), on this host in this run. Only when tor is
- *   installed; otherwise a skip line.
+ * - Circuit build time by client and relays: p50 and p95 of sequential warm 3-hop builds through
+ *   5 relays with hop_rtt 0 (and p50 per hop where our client times hops): our client through
+ *   our relays, with and without Nagle's algorithm on the links' sockets; our client through
+ *   the relays of mode tor's private network of tor processes (mode interop), with and without
+ *   Nagle; and tor's own client through the same relays (EXTENDCIRCUIT to the CIRC BUILT event);
+ *   then both clients again through a second network whose tors have TCP_NODELAY forced on
+ *   every socket (bench/fb_nodelay.c preloaded), on this host in this run. The tor rows only
+ *   when tor is installed; otherwise a skip line.
  * Wall-clock figures depend on what else the host runs; CPU-second figures much less.
  *
- *   bench_tor [circuits] [download_MB] */
+ *   bench_tor [circuits] [download_MB]
+ *   bench_tor builds [n]      only the circuit build table, n builds a row (default 100) */
 #include "common/clock.h"
 #include "common/procfs.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
 #include "workloads/tor/real/tor_control.h"
 #include "workloads/tor/real/tor_privnet.h"
+#include "workloads/tor/tor_interop.h"
 #include "workloads/tor/wire/tor_cell.h"
 
 #include <openssl/core_names.h>
@@ -246,82 +252,208 @@ static double s_rss_fresh (int nstreams) {
 /* ---- circuit builds: model and real tor ------------------------------------------------ */
 
 #define S_BUILD_RELAYS 5
+#define S_BUILD_WARMUP 5 /* builds first, not counted: TLS links opened, caches warm */
+
+/* p50 and p95 of n build times, and p50 per hop where the client times hops (ms; -1 unknown). */
+typedef struct {
+    const char *name;
+    double p50, p95, hop_p50[3];
+    double stalled; /* % of builds over S_STALL_NS: one wait for a delayed ACK or more */
+    int n;
+} s_builds_t;
+
+#define S_STALL_NS (30 * FB_NS_PER_MS) /* Linux delays an ACK 40 ms at least, when it does */
+
+static double s_share_over (const int64_t *ns, int n, int64_t limit) {
+    int over = 0;
+    for (int i = 0; i < n; i++)
+        over += ns[i] > limit;
+    return n > 0 ? 100.0 * over / n : 0;
+}
 
 static int s_cmp_ns (const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* p50 and p95 of n build times, in ms. */
-static void s_percentiles (int64_t *ns, int n, double *p50, double *p95) {
+static double s_pct_ms (int64_t *ns, int n, double p) {
     qsort (ns, (size_t)n, sizeof *ns, s_cmp_ns);
-    *p50 = (double)ns[(n - 1) / 2] / 1e6;
-    *p95 = (double)ns[(int)((n - 1) * 0.95)] / 1e6;
+    return (double)ns[(int)((n - 1) * p)] / 1e6;
 }
 
-static void s_model_builds (int n, double *p50, double *p95) {
+/* n sequential 3-hop builds (after the warm-up) by our client. */
+static void s_client_builds (fb_tor_client_t *client, int n, s_builds_t *out) {
+    int64_t *ns = calloc ((size_t)n * 4, sizeof *ns);
     fb_err_t err;
-    fb_tor_relay_net_t *net = fb_tor_relay_net_new (S_BUILD_RELAYS, 0, &err);
-    fb_tor_client_t *client = net ? fb_tor_client_new (net, 0, &err) : NULL;
-    int64_t *ns = calloc ((size_t)n, sizeof *ns);
-    if (!client || !ns)
-        s_die ("network", &err);
-    for (int i = 0; i < n; i++) {
+    if (!ns)
+        s_die ("memory", NULL);
+    for (int i = -S_BUILD_WARMUP; i < n; i++) {
         fb_tor_circ_t *circ = NULL;
         fb_tor_build_t build;
-        if (fb_tor_client_build (client, 3, (uint64_t)i + 7, S_TIMEOUT_NS, &circ, &build, &err))
+        if (fb_tor_client_build (client, 3, (uint64_t)i + 100, S_TIMEOUT_NS, &circ, &build, &err))
             s_die ("build", &err);
-        ns[i] = build.build_ns;
         fb_tor_client_close (client, &circ);
+        if (i < 0)
+            continue;
+        ns[i] = build.build_ns;
+        for (int h = 0; h < 3; h++)
+            ns[(h + 1) * n + i] = build.hop_ns[h];
     }
-    s_percentiles (ns, n, p50, p95);
+    out->n = n;
+    out->stalled = s_share_over (ns, n, S_STALL_NS);
+    out->p50 = s_pct_ms (ns, n, 0.5);
+    out->p95 = s_pct_ms (ns, n, 0.95);
+    for (int h = 0; h < 3; h++)
+        out->hop_p50[h] = s_pct_ms (ns + (h + 1) * n, n, 0.5);
     free (ns);
+}
+
+/* Our client through our relays; nagle: every link leaves Nagle's algorithm on. */
+static void s_model_builds (int n, bool nagle, s_builds_t *out) {
+    fb_err_t err;
+    fb_tor_relay_net_t *net = fb_tor_relay_net_new_with (S_BUILD_RELAYS, 0, nagle, &err);
+    fb_tor_client_config_t config = {.n = S_BUILD_RELAYS, .nagle = nagle};
+    config.relays = net ? fb_tor_relay_net_relay (net, 0) : NULL;
+    fb_tor_client_t *client = net ? fb_tor_client_new_config (&config, &err) : NULL;
+    if (!client)
+        s_die ("network", &err);
+    s_client_builds (client, n, out);
     fb_tor_client_destroy (&client);
     fb_tor_relay_net_destroy (&net);
 }
 
-/* The same builds through real tor; -1 when tor is not installed. */
-static int s_tor_builds (int n, double *p50, double *p95) {
-    char tor[512], gencert[512];
+/* Our client through the relays of a private tor network (mode interop). */
+static void s_interop_builds (fb_tor_privnet_t *net, int n, bool nagle, s_builds_t *out) {
     fb_err_t err;
-    if (fb_tor_privnet_find_binaries (tor, gencert, sizeof tor, &err) != 0)
-        return -1;
-    fb_tor_privnet_t *net =
-        fb_tor_privnet_new (S_BUILD_RELAYS, 120 * FB_NS_PER_S, "bench_tor", &err);
-    if (!net)
-        s_die ("private tor network", &err);
+    fb_tor_relay_info_t relays[FB_TOR_PRIVNET_MAX_RELAYS];
+    fb_tor_client_config_t config = {.relays = relays, .n = S_BUILD_RELAYS, .nagle = nagle};
+    fb_tor_client_t *client = NULL;
+    if (fb_tor_interop_directory (net, relays, &err) != 0 ||
+        !(client = fb_tor_client_new_config (&config, &err)))
+        s_die ("our client through tor relays", &err);
+    s_client_builds (client, n, out);
+    fb_tor_client_destroy (&client);
+}
+
+/* tor's own client through the same relays (mode tor): EXTENDCIRCUIT to CIRC BUILT. */
+static void s_tor_builds (fb_tor_privnet_t *net, int n, s_builds_t *out) {
+    fb_err_t err;
     fb_tor_control_t *ctl = fb_tor_control_new (
         fb_tor_privnet_control_port (net), fb_tor_privnet_cookie_path (net), S_TIMEOUT_NS, &err);
     int64_t *ns = calloc ((size_t)n, sizeof *ns);
     if (!ctl || !ns || fb_tor_control_watch_circuits (ctl, S_TIMEOUT_NS, &err) != 0)
         s_die ("tor control port", &err);
     int built = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = -S_BUILD_WARMUP; i < n; i++) {
         const char *path[3];
+        int64_t build_ns = 0;
         for (int h = 0; h < 3; h++) /* a rotation of the 5 relays: 3 distinct ones */
-            path[h] = fb_tor_privnet_relay (net, (i + h) % S_BUILD_RELAYS)->fingerprint;
+            path[h] = fb_tor_privnet_relay (net, (i + 100 + h) % S_BUILD_RELAYS)->fingerprint;
         uint32_t id = 0;
-        if (fb_tor_control_build (ctl, path, 3, S_TIMEOUT_NS, &id, &ns[built], &err) == 0)
-            built++;
-        else
+        if (fb_tor_control_build (ctl, path, 3, S_TIMEOUT_NS, &id, &build_ns, &err) != 0)
             fprintf (stderr, "bench_tor: tor build %d: %s\n", i, err.msg);
+        else if (i >= 0)
+            ns[built++] = build_ns;
         if (id)
             fb_tor_control_close_circuit (ctl, id, S_TIMEOUT_NS, NULL);
     }
     if (built == 0)
         s_die ("tor builds", NULL);
-    s_percentiles (ns, built, p50, p95);
+    out->n = built;
+    out->stalled = s_share_over (ns, built, S_STALL_NS);
+    out->p50 = s_pct_ms (ns, built, 0.5);
+    out->p95 = s_pct_ms (ns, built, 0.95);
+    out->hop_p50[0] = out->hop_p50[1] = out->hop_p50[2] = -1; /* tor's events do not time hops */
     free (ns);
     fb_tor_control_destroy (&ctl);
-    fb_tor_privnet_destroy (&net);
-    return 0;
+}
+
+static void s_print_builds (const s_builds_t *b) {
+    printf ("%-44s %9.2f %9.2f %9.0f", b->name, b->p50, b->p95, b->stalled);
+    for (int h = 0; h < 3; h++)
+        if (b->hop_p50[h] >= 0)
+            printf (" %9.2f", b->hop_p50[h]);
+        else
+            printf (" %9s", "-");
+    printf ("\n");
+}
+
+/* A private tor network; preload: a module every tor loads (LD_PRELOAD), or NULL. */
+static fb_tor_privnet_t *s_privnet (const char *preload) {
+    fb_err_t err;
+    if (preload)
+        setenv ("LD_PRELOAD", preload, 1); /* the tors inherit it; this process is loaded */
+    fb_tor_privnet_t *net =
+        fb_tor_privnet_new (S_BUILD_RELAYS, 120 * FB_NS_PER_S, "bench_tor", &err);
+    if (preload)
+        unsetenv ("LD_PRELOAD");
+    if (!net)
+        s_die ("private tor network", &err);
+    return net;
+}
+
+/* Circuit builds of every pairing of client and relays, one table; only the model's rows when
+ * tor is not installed. */
+static void s_build_table (int n) {
+    s_builds_t rows[7] = {{.name = "our client -> our relays"},
+                          {.name = "our client -> our relays, nagle: true"},
+                          {.name = "our client -> tor relays (mode interop)"},
+                          {.name = "our client, nagle: true -> tor relays"},
+                          {.name = "tor's client -> tor relays (mode tor)"},
+                          {.name = "our client -> tor relays, NODELAY in tor"},
+                          {.name = "tor's client -> tor relays, NODELAY in tor"}};
+    s_model_builds (n, false, &rows[0]);
+    s_model_builds (n, true, &rows[1]);
+    char tor[512], gencert[512];
+    fb_err_t err;
+    bool have_tor = fb_tor_privnet_find_binaries (tor, gencert, sizeof tor, &err) == 0;
+    int nrows = 2;
+    if (have_tor) {
+        fb_tor_privnet_t *net = s_privnet (NULL);
+        s_interop_builds (net, n, false, &rows[2]);
+        s_interop_builds (net, n, true, &rows[3]);
+        s_tor_builds (net, n, &rows[4]);
+        fb_tor_privnet_destroy (&net);
+        nrows = 5;
+#ifdef FB_NODELAY_MODULE
+        if (access (FB_NODELAY_MODULE, R_OK) == 0) {
+            net = s_privnet (FB_NODELAY_MODULE);
+            s_interop_builds (net, n, false, &rows[5]);
+            s_tor_builds (net, n, &rows[6]);
+            fb_tor_privnet_destroy (&net);
+            nrows = 7;
+        }
+#endif
+    }
+    printf ("\ncircuit build by client and relays (%d sequential warm 3-hop builds, %d relays, "
+            "hop_rtt 0; ms)\n",
+            n, S_BUILD_RELAYS);
+    printf ("%-44s %9s %9s %9s %9s %9s %9s\n", "client -> relays", "p50", "p95", "% >30ms",
+            "hop1 p50", "hop2 p50", "hop3 p50");
+    for (int r = 0; r < nrows; r++)
+        s_print_builds (&rows[r]);
+    if (!have_tor)
+        printf (
+            "tor rows skipped: tor is not installed (setup.sh installs Debian's tor package)\n");
+    else
+        printf ("ratios of p50 to our client -> our relays: interop %.1f, tor %.1f\n",
+                rows[2].p50 / rows[0].p50, rows[4].p50 / rows[0].p50);
 }
 
 int main (int argc, char **argv) {
+    if (argc > 1 && strcmp (argv[1], "builds") == 0) {
+        int n = argc > 2 ? atoi (argv[2]) : 100;
+        if (n < 1) {
+            fprintf (stderr, "usage: bench_tor builds [n]\n");
+            return 2;
+        }
+        s_build_table (n);
+        return 0;
+    }
     int circuits = argc > 1 ? atoi (argv[1]) : 200;
     int megabytes = argc > 2 ? atoi (argv[2]) : 50;
     if (circuits < 1 || megabytes < 1) {
-        fprintf (stderr, "usage: bench_tor [circuits] [download_MB]\n");
+        fprintf (stderr, "usage: bench_tor [circuits] [download_MB] | bench_tor builds [n]\n");
         return 2;
     }
     double model_us = s_model_circuit_crypto_us (circuits);
@@ -331,9 +463,6 @@ int main (int argc, char **argv) {
     double floor_cells = s_floor_cells_per_s (200000);
     double rss100 = s_rss_fresh (100), rss1000 = s_rss_fresh (1000);
     int builds = circuits < 100 ? circuits : 100;
-    double model_p50, model_p95, tor_p50 = 0, tor_p95 = 0;
-    s_model_builds (builds, &model_p50, &model_p95);
-    bool have_tor = s_tor_builds (builds, &tor_p50, &tor_p95) == 0;
 
     printf ("\ntor model mode vs the OpenSSL floor (%d circuits, %d MB download, hop_rtt 0)\n",
             circuits, megabytes);
@@ -346,18 +475,7 @@ int main (int argc, char **argv) {
             floor_cells, floor_cells / cells_cpu);
     printf ("%-44s %14.1f %14s %8s\n", "RSS grown with 100 streams held (MB)", rss100, "-", "-");
     printf ("%-44s %14.1f %14s %8s\n", "RSS grown with 1000 streams held (MB)", rss1000, "-", "-");
-
-    printf (
-        "\ncircuit build, model vs real tor (%d sequential 3-hop builds, %d relays, hop_rtt 0)\n",
-        builds, S_BUILD_RELAYS);
-    printf ("%-44s %14s %14s %8s\n", "measure", "model", "tor", "ratio");
-    if (!have_tor) {
-        printf ("skipped: tor is not installed (setup.sh installs Debian's tor package)\n");
-        return 0;
-    }
-    printf ("%-44s %14.2f %14.2f %8.1f\n", "build p50 (ms)", model_p50, tor_p50,
-            tor_p50 / model_p50);
-    printf ("%-44s %14.2f %14.2f %8.1f\n", "build p95 (ms)", model_p95, tor_p95,
-            tor_p95 / model_p95);
+    fflush (stdout);
+    s_build_table (builds);
     return 0;
 }

@@ -1,6 +1,7 @@
-/* test_tor_cell.c: Tor cell packing and parsing (workloads/tor_cell.c): round trips of every
- * cell we send, the byte layout tor-spec fixes, and bad cells (wrong length, unknown command,
- * lengths that run past the cell) refused with an error, never read past their end. */
+/* test_tor_cell.c: Tor cell packing and parsing (workloads/tor/wire/tor_cell.c): round trips of
+ * every cell we send, the byte layout tor-spec fixes, and bad cells (wrong length, lengths that
+ * run past the cell) refused with an error, never read past their end; unknown commands are
+ * told apart so that callers drop them. */
 #include "workloads/tor/wire/tor_cell.h"
 
 #include <setjmp.h>
@@ -39,9 +40,12 @@ static void test_bad_fixed_cells_are_refused (void **state) {
     assert_int_equal (fb_tor_cell_decode (wire, FB_TOR_CELL_LEN - 1, &cell, &err), -1);
     assert_non_null (strstr (err.msg, "513 bytes"));
     assert_int_equal (fb_tor_cell_decode (wire, FB_TOR_CELL_LEN + 1, &cell, &err), -1);
-    wire[4] = 77; /* no such command */
+    wire[4] = 77; /* no such command: not a cell to decode, but one to drop (tor-spec 3) */
     assert_int_equal (fb_tor_cell_decode (wire, FB_TOR_CELL_LEN, &cell, &err), -1);
     assert_non_null (strstr (err.msg, "unknown cell command 77"));
+    assert_false (fb_tor_cell_known (77));
+    assert_true (fb_tor_cell_known (FB_TOR_CELL_CREATE2));
+    assert_true (fb_tor_cell_known (FB_TOR_CELL_PADDING_NEGOTIATE));
     /* CREATE2 with another handshake type or length */
     fb_tor_cell_t create = {.command = FB_TOR_CELL_CREATE2};
     uint8_t skin[FB_TOR_ONIONSKIN_LEN];
@@ -60,7 +64,7 @@ static void test_versions_framing_and_negotiation (void **state) {
     (void)state;
     uint8_t buf[64];
     size_t len = fb_tor_cell_versions_encode (buf, sizeof buf);
-    const uint8_t want[] = {0, 0, 7, 0, 4, 0, 4, 0, 5};
+    const uint8_t want[] = {0, 0, 7, 0, 6, 0, 3, 0, 4, 0, 5}; /* tor-spec 4.1 lists 3 too */
     assert_int_equal (len, sizeof want);
     assert_memory_equal (buf, want, len);
     assert_int_equal (fb_tor_cell_frame (buf, len, false), (int)len);
@@ -80,6 +84,30 @@ static void test_versions_framing_and_negotiation (void **state) {
     assert_int_equal (fb_tor_cell_frame (create, sizeof create, false), -1);
     uint8_t huge[8] = {0, 0, 0, 1, 129, 0xff, 0xff};
     assert_int_equal (fb_tor_cell_frame (huge, sizeof huge, true), -1);
+}
+
+/* A var cell header (4-byte circuit id) for a cell of total bytes. */
+static void s_var_header (uint8_t head[7], uint8_t command, size_t total) {
+    memset (head, 0, 7);
+    head[4] = command;
+    head[5] = (uint8_t)((total - 7) >> 8);
+    head[6] = (uint8_t)(total - 7);
+}
+
+static void test_real_relays_certs_cell_is_framed_and_over_cap_refused (void **state) {
+    (void)state;
+    static uint8_t buf[FB_TOR_VAR_MAX + 8];
+    /* tor 0.4.9.11 relays send a CERTS cell (command 129) of 1477 bytes after VERSIONS */
+    s_var_header (buf, 129, 1477);
+    assert_int_equal (fb_tor_cell_frame (buf, 1476, true), 0); /* more bytes needed */
+    assert_int_equal (fb_tor_cell_frame (buf, 1477, true), 1477);
+    assert_int_equal (fb_tor_cell_frame (buf, sizeof buf, true), 1477);
+    /* the cap is a sane one: well above what relays send, below what the length field allows */
+    assert_true (FB_TOR_VAR_MAX >= 4 * 1477 && FB_TOR_VAR_MAX < 65535 + 7);
+    s_var_header (buf, 129, FB_TOR_VAR_MAX);
+    assert_int_equal (fb_tor_cell_frame (buf, sizeof buf, true), FB_TOR_VAR_MAX);
+    s_var_header (buf, 129, FB_TOR_VAR_MAX + 1);
+    assert_int_equal (fb_tor_cell_frame (buf, 7, true), -1); /* refused from its header */
 }
 
 static void test_netinfo_round_trip_and_overrun (void **state) {
@@ -115,9 +143,31 @@ static void test_relay_cell_layout_and_bad_fields (void **state) {
     assert_int_equal (fb_tor_cell_relay_decode (body, &relay, &err), -1);
     assert_non_null (strstr (err.msg, "499"));
     body[9] = 0;
-    body[0] = 200;
-    assert_int_equal (fb_tor_cell_relay_decode (body, &relay, &err), -1);
-    assert_non_null (strstr (err.msg, "unknown relay command 200"));
+    body[0] = 200; /* a command we do not know: it decodes, and the caller drops it */
+    assert_int_equal (fb_tor_cell_relay_decode (body, &relay, &err), 0);
+    assert_int_equal (relay.command, 200);
+    assert_false (fb_tor_cell_relay_known (200));
+    assert_true (fb_tor_cell_relay_known (FB_TOR_RELAY_EXTENDED2));
+}
+
+static void test_relay_cell_padding_is_four_zeros_then_random (void **state) {
+    (void)state;
+    uint8_t a[FB_TOR_PAYLOAD_LEN], b[FB_TOR_PAYLOAD_LEN], zeros[FB_TOR_PAYLOAD_LEN] = {0};
+    fb_tor_cell_relay_encode (a, FB_TOR_RELAY_DATA, 1, (const uint8_t *)"hello", 5);
+    fb_tor_cell_relay_encode (b, FB_TOR_RELAY_DATA, 1, (const uint8_t *)"hello", 5);
+    size_t pad = FB_TOR_RELAY_HEADER_LEN + 5; /* tor-spec 6.1: 4 zero bytes, then random */
+    assert_memory_equal (a, b, pad);
+    assert_memory_equal (a + pad, zeros, 4);
+    assert_memory_not_equal (a + pad + 4, zeros, FB_TOR_PAYLOAD_LEN - pad - 4);
+    assert_memory_not_equal (a + pad + 4, b + pad + 4, FB_TOR_PAYLOAD_LEN - pad - 4);
+    /* a cell with fewer than 4 bytes left pads with zeros only; a full one has no padding */
+    uint8_t data[FB_TOR_RELAY_DATA_LEN];
+    memset (data, 0xee, sizeof data);
+    fb_tor_cell_relay_encode (a, FB_TOR_RELAY_DATA, 1, data, FB_TOR_RELAY_DATA_LEN - 2);
+    assert_int_equal (a[FB_TOR_PAYLOAD_LEN - 2], 0);
+    assert_int_equal (a[FB_TOR_PAYLOAD_LEN - 1], 0);
+    fb_tor_cell_relay_encode (a, FB_TOR_RELAY_DATA, 1, data, FB_TOR_RELAY_DATA_LEN);
+    assert_int_equal (a[FB_TOR_PAYLOAD_LEN - 1], 0xee);
 }
 
 static void test_extend2_round_trip_and_truncations (void **state) {
@@ -184,8 +234,10 @@ int main (void) {
         cmocka_unit_test (test_fixed_cell_round_trip_has_tor_layout),
         cmocka_unit_test (test_bad_fixed_cells_are_refused),
         cmocka_unit_test (test_versions_framing_and_negotiation),
+        cmocka_unit_test (test_real_relays_certs_cell_is_framed_and_over_cap_refused),
         cmocka_unit_test (test_netinfo_round_trip_and_overrun),
         cmocka_unit_test (test_relay_cell_layout_and_bad_fields),
+        cmocka_unit_test (test_relay_cell_padding_is_four_zeros_then_random),
         cmocka_unit_test (test_extend2_round_trip_and_truncations),
         cmocka_unit_test (test_begin_and_sendme),
     };

@@ -1,7 +1,8 @@
 /* test_tor_model.c: the model mode end to end on loopback: 5 relays (TLS, ntor, onion layers),
  * one client. A 3-hop circuit is built through real relays, 100 streams are held open at once
  * with data both ways, big transfers go through SENDME flow control, and bad cells end their
- * circuit with a counted error while the rest carries on. Counts and bytes, never timings. */
+ * circuit with a counted error while the rest carries on; unknown commands are dropped. Counts
+ * and bytes, never timings. */
 #include "common/clock.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
@@ -194,9 +195,8 @@ static void test_bad_cells_end_only_their_circuit (void **state) {
     t_world_t *w = *state;
     fb_tor_circ_t *good = s_build (w, 99, NULL);
     fb_tor_stream_t *good_stream = s_open (w, good);
-    const fb_tor_fault_t faults[] = {FB_TOR_FAULT_BAD_DIGEST, FB_TOR_FAULT_UNKNOWN_COMMAND,
-                                     FB_TOR_FAULT_BAD_LENGTH};
-    for (int f = 0; f < 3; f++) {
+    const fb_tor_fault_t faults[] = {FB_TOR_FAULT_BAD_DIGEST, FB_TOR_FAULT_BAD_LENGTH};
+    for (int f = 0; f < 2; f++) {
         fb_tor_relay_net_stats_t before, after;
         fb_tor_relay_net_stats (w->net, &before);
         fb_tor_circ_t *bad = s_build (w, 500 + (uint64_t)f, NULL);
@@ -218,6 +218,31 @@ static void test_bad_cells_end_only_their_circuit (void **state) {
     }
     fb_tor_client_close_stream (w->client, &good_stream);
     fb_tor_client_close (w->client, &good);
+}
+
+/* tor-spec 3 and 6.1: a cell or relay command a relay does not know is dropped, the circuit
+ * goes on and nothing counts as a bad cell. */
+static void test_relays_drop_unknown_cell_and_relay_commands (void **state) {
+    t_world_t *w = *state;
+    fb_tor_circ_t *circ = s_build (w, 123, NULL);
+    fb_tor_stream_t *stream = s_open (w, circ);
+    fb_tor_relay_net_stats_t before, after;
+    fb_tor_relay_net_stats (w->net, &before);
+    const fb_tor_fault_t faults[] = {FB_TOR_FAULT_UNKNOWN_COMMAND,
+                                     FB_TOR_FAULT_UNKNOWN_RELAY_COMMAND};
+    fb_err_t err = {0};
+    fb_tor_xfer_t xfer;
+    for (int f = 0; f < 2; f++) {
+        assert_int_equal (fb_tor_client_inject (w->client, circ, faults[f], &err), 0);
+        /* cells go in order: the exchange after the odd cell passing means it was dropped */
+        if (fb_tor_client_exchange (w->client, stream, 100, 5000, T_TIMEOUT_NS, &xfer, &err) != 0)
+            fail_msg ("exchange after odd cell %d: %s", f, err.msg);
+        assert_true (fb_tor_client_alive (w->client, circ));
+    }
+    fb_tor_relay_net_stats (w->net, &after);
+    assert_int_equal (after.bad_cells, before.bad_cells);
+    fb_tor_client_close_stream (w->client, &stream);
+    fb_tor_client_close (w->client, &circ);
 }
 
 /* ---- the workloads, driven as the runner drives them ------------------------------------ */
@@ -334,6 +359,7 @@ int main (void) {
         cmocka_unit_test (test_hundred_streams_held_open_move_data_both_ways),
         cmocka_unit_test (test_sendme_windows_carry_transfers_past_the_windows),
         cmocka_unit_test (test_bad_cells_end_only_their_circuit),
+        cmocka_unit_test (test_relays_drop_unknown_cell_and_relay_commands),
         cmocka_unit_test (test_circuit_workload_builds_and_destroys),
         cmocka_unit_test (test_stream_workload_holds_its_streams),
     };

@@ -4,12 +4,14 @@
  * latency is the circuit build time. All workers share the client, so circuits share its TLS
  * links as a tor client's do; the client's thread does the client-side crypto of every
  * circuit. Mode tor (tor_control.c) builds the same circuits with real tor processes; the
- * descriptor below only dispatches on the mode. */
+ * descriptor below only dispatches on the mode. Mode interop runs this file's model code with
+ * its client pointed at real tor relays (tor_interop.c) instead of the model's. */
 #include "common/clock.h"
 #include "common/rng.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
 #include "workloads/tor/real/tor_real.h"
+#include "workloads/tor/tor_interop.h"
 #include "workloads/tor/tor_mode.h"
 #include "workloads/workload.h"
 
@@ -17,10 +19,12 @@
 #include <stdlib.h>
 
 enum { S_METRIC_BUILD, S_METRIC_HOP1, S_METRIC_HOP2, S_METRIC_HOP3, S_METRIC_CRYPTO };
-enum { S_COUNTER_FAILURES, S_COUNTER_BAD_CELLS, S_COUNTER_RELAY_CRYPTO };
+enum { S_COUNTER_FAILURES, S_COUNTER_BAD_CELLS, S_COUNTER_RELAY_CRYPTO, S_COUNTER_TOR_NET_RSS = 5 };
+enum { S_MODE_INTEROP = 2 }; /* the index of "interop" in the mode param */
 
 typedef struct {
-    fb_tor_relay_net_t *net;
+    fb_tor_relay_net_t *net;   /* model relays (NULL in mode interop) */
+    fb_tor_interop_t *interop; /* real tor relays (mode interop only); it owns the client */
     fb_tor_client_t *client;
     int hops;
     int64_t timeout_ns;
@@ -37,10 +41,13 @@ static const fb_param_spec_t s_params[] = {
      "round trip of every link; a cell waits half of it where it arrives"},
     {"timeout", FB_PARAM_DURATION, "30s", 1e6, 600e9, NULL,
      "a build not done by then fails (counted in failures)"},
-    {"mode", FB_PARAM_ENUM, "model", 0, 0, "model|tor",
-     "model: our own relays in the agent; tor: a private network of tor processes"},
+    {"mode", FB_PARAM_ENUM, "model", 0, 0, "model|tor|interop",
+     "model: our own relays in the agent; tor: a private network of tor processes; interop: our "
+     "client through that network's relays"},
     {"bootstrap_timeout", FB_PARAM_DURATION, "120s", 10e9, 600e9, NULL,
-     "mode tor: setup fails when the private network has not bootstrapped by then"},
+     "mode tor and interop: setup fails when the private network has not bootstrapped by then"},
+    {"nagle", FB_PARAM_BOOL, "false", 0, 0, NULL,
+     "model and interop: leave Nagle's algorithm on on our links' sockets, as tor does"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -59,6 +66,8 @@ static const fb_counter_spec_t s_counters[] = {
 static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
     (void)env;
     int relays = (int)fb_params_num (params, "relays"), hops = (int)fb_params_num (params, "hops");
+    if (fb_params_num (params, "mode") == S_MODE_INTEROP && fb_tor_interop_check (params, err) != 0)
+        return -1;
     if (hops > relays)
         return fb_err_set (err, FB_EINPUT,
                            "hops must be at most relays: a circuit uses distinct relays (got hops "
@@ -74,8 +83,22 @@ static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_en
     self->hops = (int)fb_params_num (params, "hops");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
-    self->net = fb_tor_relay_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err);
-    if (!self->net || !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err)))
+    int relays = (int)fb_params_num (params, "relays");
+    bool nagle = fb_params_num (params, "nagle") != 0;
+    if (fb_params_num (params, "mode") == S_MODE_INTEROP) {
+        self->interop =
+            fb_tor_interop_new (relays, (int64_t)fb_params_num (params, "bootstrap_timeout"), nagle,
+                                "tor.circuit", err);
+        self->client = self->interop ? fb_tor_interop_client (self->interop) : NULL;
+        return self->client ? 0 : -1;
+    }
+    self->net = fb_tor_relay_net_new_with (relays, hop_rtt_ns, nagle, err);
+    fb_tor_client_config_t config = {.relays =
+                                         self->net ? fb_tor_relay_net_relay (self->net, 0) : NULL,
+                                     .n = relays,
+                                     .hop_rtt_ns = hop_rtt_ns,
+                                     .nagle = nagle};
+    if (!self->net || !(self->client = fb_tor_client_new_config (&config, err)))
         return -1;
     return 0;
 }
@@ -101,9 +124,12 @@ static int s_model_op (void *state, fb_wl_op_t *op) {
 static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_state_t *self = state;
-    fb_tor_relay_net_stats_t ns;
+    fb_tor_relay_net_stats_t ns = {0};
     fb_tor_client_stats_t cs;
-    fb_tor_relay_net_stats (self->net, &ns);
+    if (self->net)
+        fb_tor_relay_net_stats (self->net, &ns);
+    else
+        counters[S_COUNTER_TOR_NET_RSS] = fb_tor_interop_network_rss (self->interop);
     fb_tor_client_stats (self->client, &cs);
     counters[S_COUNTER_FAILURES] = atomic_exchange (&self->failures, 0);
     int64_t bad = ns.bad_cells + cs.bad_cells;
@@ -115,7 +141,10 @@ static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *c
 
 static void s_model_teardown (void *state) {
     s_state_t *self = state;
+    if (self->interop)
+        self->client = NULL; /* the interop network's */
     fb_tor_client_destroy (&self->client);
+    fb_tor_interop_destroy (&self->interop);
     fb_tor_relay_net_destroy (&self->net);
 }
 

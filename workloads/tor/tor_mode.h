@@ -11,7 +11,8 @@ typedef struct {
     const char *kind; /* for messages */
     /* What holds in both modes (hops <= relays, ...); may be NULL. */
     int (*check) (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err);
-    const fb_workload_t *model; /* mode: model (index 0 of the enum) */
+    const fb_workload_t *model; /* mode: model (index 0 of the enum), and any other but tor
+                                   (interop: the model's client through real relays) */
     const fb_workload_t *tor;   /* mode: tor (index 1) */
 } fb_tor_mode_t;
 

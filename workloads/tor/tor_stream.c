@@ -6,12 +6,14 @@
  * stream. A stream that has carried `stream_bytes` is ended (RELAY_END) and a new one opened
  * on its circuit by the op that next takes it; that op's latency includes the open. Mode tor
  * (tor_socks.c) does the same through a real tor client's SOCKS port; the descriptor below
- * only dispatches on the mode. */
+ * only dispatches on the mode. Mode interop runs this file's model code with its client pointed
+ * at real tor relays and their exits at the loopback sink (tor_interop.c). */
 #include "common/clock.h"
 #include "common/parallel.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
 #include "workloads/tor/real/tor_real.h"
+#include "workloads/tor/tor_interop.h"
 #include "workloads/tor/tor_mode.h"
 #include "workloads/workload.h"
 
@@ -24,6 +26,8 @@
 
 enum { S_METRIC_OPEN, S_METRIC_TTFB };
 enum { S_C_STREAMS, S_C_BYTES, S_C_STALLS, S_C_BAD_CELLS, S_C_FAILURES, S_C_CIRCUITS };
+enum { S_C_TOR_NET_RSS = 8 };
+enum { S_MODE_INTEROP = 2 }; /* the index of "interop" in the mode param */
 
 /* A circuit slot: its circuit, replaced when it dies; dead ones wait for teardown, since
  * streams of other workers may still hold them. */
@@ -42,7 +46,8 @@ typedef struct {
 } s_held_t;
 
 typedef struct {
-    fb_tor_relay_net_t *net;
+    fb_tor_relay_net_t *net;   /* model relays (NULL in mode interop) */
+    fb_tor_interop_t *interop; /* real tor relays (mode interop only); it owns the client */
     fb_tor_client_t *client;
     int hops, ncircuits, nstreams, workers;
     uint32_t request, response;
@@ -70,10 +75,13 @@ static const fb_param_spec_t s_params[] = {
      "round trip of every link; a cell waits half of it where it arrives"},
     {"timeout", FB_PARAM_DURATION, "30s", 1e6, 600e9, NULL,
      "an open or exchange not done by then fails (counted in failures)"},
-    {"mode", FB_PARAM_ENUM, "model", 0, 0, "model|tor",
-     "model: our own relays in the agent; tor: a private network of tor processes"},
+    {"mode", FB_PARAM_ENUM, "model", 0, 0, "model|tor|interop",
+     "model: our own relays in the agent; tor: a private network of tor processes; interop: our "
+     "client through that network's relays"},
     {"bootstrap_timeout", FB_PARAM_DURATION, "120s", 10e9, 600e9, NULL,
-     "mode tor: setup fails when the private network has not bootstrapped by then"},
+     "mode tor and interop: setup fails when the private network has not bootstrapped by then"},
+    {"nagle", FB_PARAM_BOOL, "false", 0, 0, NULL,
+     "model and interop: leave Nagle's algorithm on on our links' sockets, as tor does"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -96,6 +104,19 @@ static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_
     int relays = (int)fb_params_num (params, "relays"), hops = (int)fb_params_num (params, "hops");
     int circuits = (int)fb_params_num (params, "circuits");
     int streams = (int)fb_params_num (params, "streams");
+    if (fb_params_num (params, "mode") == S_MODE_INTEROP) {
+        if (fb_tor_interop_check (params, err) != 0)
+            return -1;
+        if (hops < 2)
+            return fb_err_set (err, FB_EINPUT,
+                               "mode interop: hops must be 2 or more (a tor exit refuses BEGIN "
+                               "on a circuit's first hop)");
+        if (streams > 1000)
+            return fb_err_set (err, FB_EINPUT,
+                               "mode interop: streams must be at most 1000, as in mode tor: each "
+                               "holds a socket at an exit and at the sink (got %d)",
+                               streams);
+    }
     if (hops > relays)
         return fb_err_set (err, FB_EINPUT, "hops must be at most relays (got hops %d, relays %d)",
                            hops, relays);
@@ -157,10 +178,24 @@ static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_en
                           fb_err_t *err) {
     s_state_t *self = state;
     int64_t hop_rtt_ns = (int64_t)fb_params_num (params, "hop_rtt");
-    if (s_alloc (self, params, env, err) != 0 ||
-        !(self->net =
-              fb_tor_relay_net_new ((int)fb_params_num (params, "relays"), hop_rtt_ns, err)) ||
-        !(self->client = fb_tor_client_new (self->net, hop_rtt_ns, err)) ||
+    int relays = (int)fb_params_num (params, "relays");
+    bool nagle = fb_params_num (params, "nagle") != 0;
+    if (s_alloc (self, params, env, err) != 0) {
+        fb_err_prefix (err, "tor.stream setup");
+        return -1;
+    }
+    if (fb_params_num (params, "mode") == S_MODE_INTEROP) {
+        self->interop = fb_tor_interop_new (
+            relays, (int64_t)fb_params_num (params, "bootstrap_timeout"), nagle, "tor.stream", err);
+        self->client = self->interop ? fb_tor_interop_client (self->interop) : NULL;
+    } else if ((self->net = fb_tor_relay_net_new_with (relays, hop_rtt_ns, nagle, err))) {
+        fb_tor_client_config_t config = {.relays = fb_tor_relay_net_relay (self->net, 0),
+                                         .n = relays,
+                                         .hop_rtt_ns = hop_rtt_ns,
+                                         .nagle = nagle};
+        self->client = fb_tor_client_new_config (&config, err);
+    }
+    if (!self->client ||
         fb_parallel_for (self->ncircuits, S_SETUP_THREADS, s_build_one, self, err) != 0 ||
         fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0) {
         fb_err_prefix (err, "tor.stream setup");
@@ -235,9 +270,12 @@ static int s_model_op (void *state, fb_wl_op_t *op) {
 static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_state_t *self = state;
-    fb_tor_relay_net_stats_t ns;
+    fb_tor_relay_net_stats_t ns = {0};
     fb_tor_client_stats_t cs;
-    fb_tor_relay_net_stats (self->net, &ns);
+    if (self->net)
+        fb_tor_relay_net_stats (self->net, &ns);
+    else
+        counters[S_C_TOR_NET_RSS] = fb_tor_interop_network_rss (self->interop);
     fb_tor_client_stats (self->client, &cs);
     fb_tor_client_reset_peak (self->client);
     counters[S_C_STREAMS] = cs.streams_peak;
@@ -264,7 +302,10 @@ static void s_model_teardown (void *state) {
         free (slot->retired);
         pthread_mutex_destroy (&slot->lock);
     }
+    if (self->interop)
+        self->client = NULL; /* the interop network's */
     fb_tor_client_destroy (&self->client);
+    fb_tor_interop_destroy (&self->interop);
     fb_tor_relay_net_destroy (&self->net);
     free (self->slots);
     free (self->held);

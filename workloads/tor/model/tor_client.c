@@ -45,7 +45,7 @@ static int s_call (fb_tor_client_t *self, fb_tor_req_t *req, fb_err_t *err) {
 
 /* Starts the handshake with hop circ->built: CREATE2 for the first, EXTEND2 after. */
 static void s_next_hop (fb_tor_client_t *self, fb_tor_circ_t *circ) {
-    const fb_tor_relay_info_t *relay = fb_tor_relay_net_relay (self->net, circ->path[circ->built]);
+    const fb_tor_relay_info_t *relay = &self->relays[circ->path[circ->built]];
     fb_tor_extend2_t ext = {.ipv4 = S_LOCALHOST, .port = relay->port};
     memcpy (ext.id, relay->id, FB_TOR_ID_LEN);
     fb_err_t err;
@@ -117,8 +117,7 @@ static fb_tor_link_t *s_link_to (fb_tor_client_t *self, int relay, fb_err_t *err
         return self->links[relay];
     fb_tor_circmap_t *map = fb_tor_circmap_new ();
     fb_tor_link_t *link =
-        map ? fb_tor_link_loop_connect (self->loop, fb_tor_relay_net_relay (self->net, relay)->port,
-                                        self->ctx, err)
+        map ? fb_tor_link_loop_connect (self->loop, self->relays[relay].port, self->ctx, err)
             : NULL;
     if (!link) {
         fb_tor_circmap_destroy (&map);
@@ -130,20 +129,28 @@ static fb_tor_link_t *s_link_to (fb_tor_client_t *self, int relay, fb_err_t *err
 }
 
 /* Picks hops distinct relays with a xorshift on seed (Tor picks by bandwidth weight; ours are
- * equal). */
-static void s_pick_path (fb_tor_circ_t *circ, int n, uint64_t seed) {
+ * equal). When not every relay is an exit, the exit is picked first among the exits, then the
+ * other hops among the rest; -1 when there is no exit. */
+static int s_pick_path (const fb_tor_client_t *self, fb_tor_circ_t *circ, uint64_t seed) {
     uint64_t rng = seed;
-    for (int h = 0; h < circ->hops; h++) {
+    int exits = 0, n = self->n, last = circ->hops - 1;
+    for (int i = 0; i < n; i++)
+        exits += self->relays[i].exit;
+    if (exits == 0)
+        return -1;
+    for (int k = 0; k < circ->hops; k++) {
+        int h = exits == n ? k : (k + last) % circ->hops; /* the exit first when it matters */
         for (;;) {
             int pick = (int)fb_rng_below (&rng, (uint64_t)n), used = 0;
-            for (int k = 0; k < h; k++)
-                used |= circ->path[k] == pick;
-            if (!used) {
+            for (int j = 0; j < k; j++)
+                used |= circ->path[exits == n ? j : (j + last) % circ->hops] == pick;
+            if (!used && (h != last || self->relays[pick].exit)) {
                 circ->path[h] = pick;
                 break;
             }
         }
     }
+    return 0;
 }
 
 static void s_do_build (fb_tor_client_t *self, fb_tor_req_t *req) {
@@ -168,7 +175,10 @@ static void s_do_build (fb_tor_client_t *self, fb_tor_req_t *req) {
     if (self->circs)
         self->circs->prev_all = circ;
     self->circs = circ;
-    s_pick_path (circ, self->n, req->seed);
+    if (s_pick_path (self, circ, req->seed) != 0) {
+        fb_tor_client_circ_kill (self, circ, false, "no relay is an exit");
+        return;
+    }
     circ->link = s_link_to (self, circ->path[0], &req->err);
     if (!circ->link) {
         fb_tor_client_circ_kill (self, circ, false, req->err.msg);
@@ -211,7 +221,8 @@ static void s_do_inject (fb_tor_client_t *self, fb_tor_req_t *req) {
         fb_tor_cell_encode (&cell, wire);
         fb_tor_link_send_raw (circ->link, wire, sizeof wire);
     } else {
-        fb_tor_cell_relay_encode (cell.payload, FB_TOR_RELAY_DROP, 0, NULL, 0);
+        bool unknown = req->fault == FB_TOR_FAULT_UNKNOWN_RELAY_COMMAND;
+        fb_tor_cell_relay_encode (cell.payload, unknown ? 200 : FB_TOR_RELAY_DROP, 0, NULL, 0);
         if (req->fault == FB_TOR_FAULT_BAD_LENGTH) {
             cell.payload[9] = 0x01; /* 499: one more than a relay cell holds */
             cell.payload[10] = 0xf3;
@@ -296,6 +307,8 @@ static void s_relay_cell (fb_tor_client_t *self, fb_tor_circ_t *circ, fb_tor_cel
                                      hop < 0 ? "a cell no hop's digest matches" : err.msg);
         return;
     }
+    if (!fb_tor_cell_relay_known (relay.command))
+        return; /* tor-spec 6.1: dropped, the circuit goes on */
     if (relay.command == FB_TOR_RELAY_EXTENDED2) {
         uint8_t reply[FB_TOR_REPLY_LEN];
         if (circ->state != FB_TOR_C_BUILDING || hop != circ->built - 1 ||
@@ -314,6 +327,8 @@ static void s_relay_cell (fb_tor_client_t *self, fb_tor_circ_t *circ, fb_tor_cel
 
 static void s_on_cell (void *owner, fb_tor_link_t *link, const uint8_t *bytes) {
     fb_tor_client_t *self = owner;
+    if (!fb_tor_cell_known (bytes[4]))
+        return; /* tor-spec 3: a command we do not know is dropped */
     fb_tor_circ_t *circ = fb_tor_circmap_get (fb_tor_client_circ_map (link), s_get32 (bytes));
     fb_tor_cell_t cell;
     fb_err_t err;
@@ -402,24 +417,30 @@ static void *s_client_main (void *arg) {
     return NULL;
 }
 
-fb_tor_client_t *fb_tor_client_new (fb_tor_relay_net_t *net, int64_t hop_rtt_ns, fb_err_t *err) {
-    fb_tor_client_t *self = calloc (1, sizeof *self);
+fb_tor_client_t *fb_tor_client_new_config (const fb_tor_client_config_t *config, fb_err_t *err) {
+    fb_tor_client_t *self = config->n > 0 ? calloc (1, sizeof *self) : NULL;
     if (!self) {
-        fb_err_set (err, FB_ENOMEM, "tor: out of memory for a client");
+        fb_err_set (err, config->n > 0 ? FB_ENOMEM : FB_EINPUT, "tor: %s",
+                    config->n > 0 ? "out of memory for a client" : "a client needs relays");
         return NULL;
     }
-    self->net = net;
-    self->n = fb_tor_relay_net_size (net);
+    self->n = config->n;
+    self->sink_port = config->sink_port ? config->sink_port : FB_TOR_SINK_PORT;
     self->rng = 0x853c49e6748fea9bULL;
     pthread_mutex_init (&self->lock, NULL);
     self->links = calloc ((size_t)self->n, sizeof *self->links);
-    if (!self->links) {
+    self->relays = calloc ((size_t)self->n, sizeof *self->relays);
+    if (!self->links || !self->relays) {
         fb_err_set (err, FB_ENOMEM, "tor: out of memory for a client");
         goto fail;
     }
+    memcpy (self->relays, config->relays, (size_t)self->n * sizeof *self->relays);
     if (!(self->ctx = fb_tor_link_tls_client_ctx (err)) ||
-        !(self->loop = fb_tor_link_loop_new (hop_rtt_ns / 2, s_on_cell, s_on_link, self, err)))
+        !(self->loop =
+              fb_tor_link_loop_new (config->hop_rtt_ns / 2, s_on_cell, s_on_link, self, err)))
         goto fail;
+    fb_tor_link_loop_set_client (self->loop, true);
+    fb_tor_link_loop_set_nagle (self->loop, config->nagle);
     int rc = pthread_create (&self->thread, NULL, s_client_main, self);
     if (rc != 0) {
         fb_err_set (err, FB_ESYS, "tor: cannot start the client thread: %s", strerror (rc));
@@ -430,6 +451,15 @@ fb_tor_client_t *fb_tor_client_new (fb_tor_relay_net_t *net, int64_t hop_rtt_ns,
 fail:
     fb_tor_client_destroy (&self);
     return NULL;
+}
+
+fb_tor_client_t *fb_tor_client_new (fb_tor_relay_net_t *net, int64_t hop_rtt_ns, fb_err_t *err) {
+    fb_tor_client_config_t config = {
+        .relays = fb_tor_relay_net_relay (net, 0),
+        .n = fb_tor_relay_net_size (net),
+        .hop_rtt_ns = hop_rtt_ns,
+    };
+    return fb_tor_client_new_config (&config, err);
 }
 
 void fb_tor_client_destroy (fb_tor_client_t **self_p) {
@@ -452,6 +482,7 @@ void fb_tor_client_destroy (fb_tor_client_t **self_p) {
     SSL_CTX_free (self->ctx);
     pthread_mutex_destroy (&self->lock);
     free (self->links);
+    free (self->relays);
     free (self);
     *self_p = NULL;
 }

@@ -37,20 +37,33 @@ typedef struct {
     int64_t circuits_open; /* circuits built and alive now */
 } fb_tor_client_stats_t;
 
-/* Cells that must end a circuit at a relay, for tests. */
+/* Odd cells for tests: the first and third end their circuit at a relay; the others, with
+ * commands a relay does not know, are dropped there (tor-spec 3, 6.1). */
 typedef enum {
-    FB_TOR_FAULT_BAD_DIGEST,      /* a relay cell whose digest matches at no hop */
-    FB_TOR_FAULT_UNKNOWN_COMMAND, /* a 514-byte cell with command 77 */
-    FB_TOR_FAULT_BAD_LENGTH,      /* a recognized relay cell whose length field says 499 */
+    FB_TOR_FAULT_BAD_DIGEST,            /* a relay cell whose digest matches at no hop */
+    FB_TOR_FAULT_UNKNOWN_COMMAND,       /* a 514-byte cell with command 77 */
+    FB_TOR_FAULT_BAD_LENGTH,            /* a recognized relay cell whose length field says 499 */
+    FB_TOR_FAULT_UNKNOWN_RELAY_COMMAND, /* a relay cell to the exit with relay command 200 */
 } fb_tor_fault_t;
 
-/* hop_rtt_ns: the model's link round trip; the client waits half of it on every cell it
- * receives, as each relay does. */
+/* What a client knows and how it behaves. */
+typedef struct {
+    const fb_tor_relay_info_t *relays; /* [n], copied: the model's relays or real tor relays */
+    int n;
+    int64_t hop_rtt_ns; /* the model's link round trip; the client waits half of it on every
+                           cell it receives, as each relay does */
+    uint16_t sink_port; /* streams BEGIN 127.0.0.1:sink_port; 0: FB_TOR_SINK_PORT (model exits) */
+    bool nagle;         /* leave Nagle's algorithm on on the client's links, as tor does */
+} fb_tor_client_config_t;
+
+fb_tor_client_t *fb_tor_client_new_config (const fb_tor_client_config_t *config, fb_err_t *err);
+/* A client of the model network net, with hop_rtt_ns as above. */
 fb_tor_client_t *fb_tor_client_new (fb_tor_relay_net_t *net, int64_t hop_rtt_ns, fb_err_t *err);
 /* Stops the client's thread and frees every circuit and stream, handles included. */
 void fb_tor_client_destroy (fb_tor_client_t **self_p);
 
-/* Builds a circuit of hops distinct relays chosen with seed. */
+/* Builds a circuit of hops distinct relays chosen with seed; the last is an exit (a relay whose
+ * info says exit). */
 int fb_tor_client_build (fb_tor_client_t *self, int hops, uint64_t seed, int64_t timeout_ns,
                          fb_tor_circ_t **circ_p, fb_tor_build_t *build, fb_err_t *err);
 /* DESTROY (when still alive) and frees the circuit and any stream left on it. */

@@ -59,7 +59,8 @@ void fb_tor_client_circ_kill (fb_tor_client_t *self, fb_tor_circ_t *circ, bool s
         atomic_fetch_sub (&self->circuits_open, 1);
     if (send_destroy && circ->link && circ->id) {
         fb_tor_cell_t cell;
-        fb_tor_cell_destroy_encode (&cell, circ->id, FB_TOR_DESTROY_REQUESTED);
+        /* tor-spec 5.4: a client gives no reason, whatever it was, so as not to leak it */
+        fb_tor_cell_destroy_encode (&cell, circ->id, FB_TOR_DESTROY_NONE);
         fb_tor_link_send (circ->link, &cell);
     }
     s_unlink_circ (circ);

@@ -80,8 +80,9 @@ struct fb_tor_circ {
 };
 
 struct fb_tor_client {
-    fb_tor_relay_net_t *net;
+    fb_tor_relay_info_t *relays; /* [n] the client's copy of what it knows of each relay */
     int n;
+    uint16_t sink_port; /* BEGIN 127.0.0.1:sink_port */
     fb_tor_loop_t *loop;
     SSL_CTX *ctx;
     fb_tor_link_t **links; /* [n] our link to each relay as first hop */

@@ -46,8 +46,7 @@ void fb_tor_client_stream_open (fb_tor_client_t *self, fb_tor_req_t *req) {
     circ->streams = stream;
     req->stream = stream;
     uint8_t data[64];
-    size_t len =
-        fb_tor_cell_begin_encode (FB_TOR_SINK_ADDRESS, FB_TOR_SINK_PORT, data, sizeof data);
+    size_t len = fb_tor_cell_begin_encode (FB_TOR_SINK_ADDRESS, self->sink_port, data, sizeof data);
     fb_tor_client_circ_send_relay (self, circ, fb_tor_client_circ_exit (circ), FB_TOR_RELAY_BEGIN,
                                    stream->id, data, len);
 }
@@ -113,7 +112,7 @@ void fb_tor_client_stream_close (fb_tor_client_t *self, fb_tor_req_t *req) {
     fb_tor_stream_t *stream = req->stream;
     fb_tor_circ_t *circ = stream->circ;
     if (stream->state != FB_TOR_S_DEAD && circ->state == FB_TOR_C_OPEN) {
-        uint8_t reason = FB_TOR_END_DONE;
+        uint8_t reason = FB_TOR_END_MISC; /* tor-spec 6.3: clients say MISC, whatever it was */
         fb_tor_client_circ_send_relay (self, circ, fb_tor_client_circ_exit (circ), FB_TOR_RELAY_END,
                                        stream->id, &reason, 1);
     }

@@ -31,6 +31,7 @@ struct fb_tor_link {
     SSL *ssl;
     int fd;
     bool initiator;
+    bool client; /* our end is a client's: NETINFO's time is 0 (tor-spec 4.5) */
     int state;
     bool want_write; /* TLS needs the socket writable to go on */
     uint8_t in[S_IN_CAP];
@@ -60,20 +61,26 @@ struct fb_tor_loop {
     fb_tor_on_cell_fn *on_cell;
     fb_tor_on_link_fn *on_link;
     void *owner;
+    bool client; /* a client's loop (fb_tor_link_loop_set_client) */
+    bool nagle;  /* leave Nagle's algorithm on (fb_tor_link_loop_set_nagle) */
 };
+
+_Static_assert(S_IN_CAP >= FB_TOR_VAR_MAX, "the read buffer holds the longest variable cell");
 
 /* ---- one link --------------------------------------------------------------------------- */
 
-static int s_nonblocking (int fd) {
+/* Non-blocking, and Nagle's algorithm off (TCP_NODELAY) unless nagle: tor leaves it on. */
+static int s_nonblocking (int fd, bool nagle) {
     int flags = fcntl (fd, F_GETFL);
-    int one = 1;
-    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int nodelay = !nagle;
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
     return flags < 0 ? -1 : fcntl (fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-static fb_tor_link_t *s_link_new (SSL_CTX *ctx, int fd, bool initiator, fb_err_t *err) {
+static fb_tor_link_t *s_link_new (const fb_tor_loop_t *loop, SSL_CTX *ctx, int fd, bool initiator,
+                                  fb_err_t *err) {
     fb_tor_link_t *self = calloc (1, sizeof *self);
-    if (!self || s_nonblocking (fd) != 0 || !(self->ssl = SSL_new (ctx))) {
+    if (!self || s_nonblocking (fd, loop->nagle) != 0 || !(self->ssl = SSL_new (ctx))) {
         fb_err_set (err, FB_ENOMEM, "tor: cannot set up a TLS link");
         free (self);
         close (fd);
@@ -81,6 +88,7 @@ static fb_tor_link_t *s_link_new (SSL_CTX *ctx, int fd, bool initiator, fb_err_t
     }
     self->fd = fd;
     self->initiator = initiator;
+    self->client = loop->client;
     SSL_set_fd (self->ssl, fd);
     SSL_set_mode (self->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (initiator)
@@ -183,7 +191,8 @@ static void s_send_versions (fb_tor_link_t *self) {
 static void s_send_netinfo (fb_tor_link_t *self) {
     fb_tor_cell_t cell;
     uint8_t wire[FB_TOR_CELL_LEN];
-    fb_tor_cell_netinfo_encode (&cell, (uint32_t)time (NULL), S_LOCALHOST, S_LOCALHOST);
+    uint32_t now_s = self->client ? 0 : (uint32_t)time (NULL);
+    fb_tor_cell_netinfo_encode (&cell, now_s, S_LOCALHOST, S_LOCALHOST);
     fb_tor_cell_encode (&cell, wire);
     s_queue (self, wire, sizeof wire);
 }
@@ -320,8 +329,11 @@ void fb_tor_link_loop_destroy (fb_tor_loop_t **self_p) {
 void fb_tor_link_loop_listen (fb_tor_loop_t *self, int listen_fd, SSL_CTX *ctx) {
     self->listen_fd = listen_fd;
     self->listen_ctx = ctx;
-    s_nonblocking (listen_fd);
+    s_nonblocking (listen_fd, self->nagle);
 }
+
+void fb_tor_link_loop_set_client (fb_tor_loop_t *self, bool client) { self->client = client; }
+void fb_tor_link_loop_set_nagle (fb_tor_loop_t *self, bool nagle) { self->nagle = nagle; }
 
 static int s_add (fb_tor_loop_t *self, fb_tor_link_t *link) {
     if (self->nlinks == self->links_cap) {
@@ -343,7 +355,7 @@ fb_tor_link_t *fb_tor_link_loop_connect (fb_tor_loop_t *self, uint16_t port, SSL
         fb_err_set (err, FB_ESYS, "tor: socket: %s", strerror (errno));
         return NULL;
     }
-    fb_tor_link_t *link = s_link_new (ctx, fd, true, err);
+    fb_tor_link_t *link = s_link_new (self, ctx, fd, true, err);
     if (!link)
         return NULL;
     struct sockaddr_in sa = {
@@ -371,7 +383,7 @@ static void s_accept (fb_tor_loop_t *self) {
         if (fd < 0)
             return;
         fb_err_t err;
-        fb_tor_link_t *link = s_link_new (self->listen_ctx, fd, false, &err);
+        fb_tor_link_t *link = s_link_new (self, self->listen_ctx, fd, false, &err);
         if (link && s_add (self, link) != 0)
             s_link_free (link);
     }

@@ -30,6 +30,12 @@ fb_tor_loop_t *fb_tor_link_loop_new (int64_t delay_ns, fb_tor_on_cell_fn *on_cel
                                      fb_tor_on_link_fn *on_link, void *owner, fb_err_t *err);
 /* Closes every link (each gets its CLOSED callback first) and the listener. */
 void fb_tor_link_loop_destroy (fb_tor_loop_t **self_p);
+/* A client's loop: links it makes send NETINFO with time 0, as tor-spec 4.5 asks of clients
+ * (relays send their clock). Set before the first link. */
+void fb_tor_link_loop_set_client (fb_tor_loop_t *self, bool client);
+/* Leave Nagle's algorithm on for links made after this (tor never sets TCP_NODELAY on its
+ * sockets); by default it is off. */
+void fb_tor_link_loop_set_nagle (fb_tor_loop_t *self, bool nagle);
 /* Accept TLS links on listen_fd (a listening socket the loop now owns) with ctx. */
 void fb_tor_link_loop_listen (fb_tor_loop_t *self, int listen_fd, SSL_CTX *ctx);
 /* A new link to 127.0.0.1:port (non-blocking connect, the loop drives the handshakes). */

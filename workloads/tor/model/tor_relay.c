@@ -1,8 +1,9 @@
 /* tor_relay.c: the loopback relay network. Each relay is one thread owning one poll loop
  * (tor_link.c) with its listener and every link it has, inbound and outbound, as a tor relay's
- * main loop does; a circuit's two legs live in the per-link circuit maps. A bad cell (unknown
- * command, wrong length, a digest that matches at no hop) ends the circuit it came on: DESTROY
- * both ways and a count in bad_cells. */
+ * main loop does; a circuit's two legs live in the per-link circuit maps. A bad cell (wrong
+ * length, a digest that matches at no hop, a command out of place) ends the circuit it came on:
+ * DESTROY both ways and a count in bad_cells. A cell or relay command we do not know is dropped,
+ * as tor-spec 3 and 6.1 ask. */
 #include "workloads/tor/model/tor_relay.h"
 
 #include "common/clock.h"
@@ -72,6 +73,7 @@ typedef struct {
 struct fb_tor_relay_net {
     int n;
     int64_t delay_ns;
+    bool nagle; /* links leave Nagle's algorithm on */
     s_relay_t *relays;
     fb_tor_relay_info_t *info;
     SSL_CTX *client_ctx;
@@ -415,6 +417,8 @@ static void s_recognized (s_relay_t *r, s_rcirc_t *c, const fb_tor_cell_t *cell)
         s_bad_cell (r, c);
         return;
     }
+    if (!fb_tor_cell_relay_known (relay.command))
+        return; /* tor-spec 6.1: dropped, the circuit goes on */
     if (relay.command == FB_TOR_RELAY_EXTEND2) {
         s_extend (r, c, &relay, cell->command == FB_TOR_CELL_RELAY_EARLY);
         return;
@@ -485,9 +489,11 @@ static void s_on_cell (void *owner, fb_tor_link_t *link, const uint8_t *bytes) {
         atomic_fetch_add (&r->net->bad_cells, 1); /* a link we could not take on */
         return;
     }
+    if (!fb_tor_cell_known (bytes[4]))
+        return; /* tor-spec 3: a command we do not know is dropped */
     s_rcirc_t *c = fb_tor_circmap_get (s_map (link), s_get32 (bytes));
     if (fb_tor_cell_decode (bytes, FB_TOR_CELL_LEN, &cell, &err) != 0) {
-        s_bad_cell (r, c); /* an unknown command ends its circuit, if it names one */
+        s_bad_cell (r, c);
         return;
     }
     switch (cell.command) {
@@ -615,8 +621,10 @@ static int s_relay_init (fb_tor_relay_net_t *net, int index, fb_err_t *err) {
     if (!(r->onion = fb_tor_crypto_onion_key_new (info->id, NULL, err)))
         return -1;
     memcpy (info->onion_key, fb_tor_crypto_onion_key_public (r->onion), FB_TOR_KEY_LEN);
+    info->exit = true;
     if (!(r->loop = fb_tor_link_loop_new (net->delay_ns, s_on_cell, s_on_link, r, err)))
         return -1;
+    fb_tor_link_loop_set_nagle (r->loop, net->nagle);
     int fd = s_listen (&info->port, err);
     if (fd < 0)
         return -1;
@@ -625,6 +633,11 @@ static int s_relay_init (fb_tor_relay_net_t *net, int index, fb_err_t *err) {
 }
 
 fb_tor_relay_net_t *fb_tor_relay_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err) {
+    return fb_tor_relay_net_new_with (relays, hop_rtt_ns, false, err);
+}
+
+fb_tor_relay_net_t *fb_tor_relay_net_new_with (int relays, int64_t hop_rtt_ns, bool nagle,
+                                               fb_err_t *err) {
     fb_tor_relay_net_t *self = calloc (1, sizeof *self);
     if (!self || relays < 2) {
         free (self);
@@ -632,6 +645,7 @@ fb_tor_relay_net_t *fb_tor_relay_net_new (int relays, int64_t hop_rtt_ns, fb_err
         return NULL;
     }
     self->n = relays;
+    self->nagle = nagle;
     self->delay_ns = hop_rtt_ns / 2;
     self->relays = calloc ((size_t)relays, sizeof *self->relays);
     self->info = calloc ((size_t)relays, sizeof *self->info);

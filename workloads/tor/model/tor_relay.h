@@ -11,6 +11,7 @@
 #include "workloads/tor/wire/tor_exchange.h"
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Flow control (tor-spec 7.3, 7.4). */
@@ -23,9 +24,10 @@ typedef struct fb_tor_relay_net fb_tor_relay_net_t;
 
 /* What a client needs to know of a relay (a consensus entry, in short). */
 typedef struct {
-    uint16_t port;
+    uint16_t port; /* OR port on 127.0.0.1 */
     uint8_t id[FB_TOR_ID_LEN];
     uint8_t onion_key[FB_TOR_KEY_LEN];
+    bool exit; /* may be a circuit's last hop for streams (every model relay is) */
 } fb_tor_relay_info_t;
 
 /* Totals since the network started; read with fb_tor_relay_net_stats. */
@@ -41,6 +43,10 @@ typedef struct {
 /* Starts relays threads on loopback; hop_rtt_ns is each link's round trip (a cell waits half
  * of it at the receiving end). */
 fb_tor_relay_net_t *fb_tor_relay_net_new (int relays, int64_t hop_rtt_ns, fb_err_t *err);
+/* The same; nagle: every link's socket leaves Nagle's algorithm on, as tor's do (by default
+ * TCP_NODELAY is set). */
+fb_tor_relay_net_t *fb_tor_relay_net_new_with (int relays, int64_t hop_rtt_ns, bool nagle,
+                                               fb_err_t *err);
 /* Stops every relay, joins the threads, closes every link and socket. */
 void fb_tor_relay_net_destroy (fb_tor_relay_net_t **self_p);
 int fb_tor_relay_net_size (const fb_tor_relay_net_t *self);

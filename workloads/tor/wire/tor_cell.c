@@ -2,6 +2,7 @@
  * length field: each one is checked against the bytes actually there before it is used. */
 #include "workloads/tor/wire/tor_cell.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,7 +47,7 @@ int fb_tor_cell_frame (const uint8_t *buf, size_t len, bool negotiated) {
     return len >= total ? (int)total : 0;
 }
 
-static bool s_known_fixed (uint8_t command) {
+bool fb_tor_cell_known (uint8_t command) {
     switch (command) {
     case FB_TOR_CELL_PADDING:
     case FB_TOR_CELL_CREATE:
@@ -76,7 +77,7 @@ int fb_tor_cell_decode (const uint8_t *buf, size_t len, fb_tor_cell_t *cell, fb_
     if (len != FB_TOR_CELL_LEN)
         return fb_err_set (err, FB_EINPUT, "tor: a cell of %zu bytes (cells are %d bytes)", len,
                            FB_TOR_CELL_LEN);
-    if (!s_known_fixed (buf[4]))
+    if (!fb_tor_cell_known (buf[4]))
         return fb_err_set (err, FB_EINPUT, "tor: unknown cell command %u", buf[4]);
     cell->circ_id = s_get32 (buf);
     cell->command = buf[4];
@@ -87,7 +88,7 @@ int fb_tor_cell_decode (const uint8_t *buf, size_t len, fb_tor_cell_t *cell, fb_
 /* ---- VERSIONS and NETINFO --------------------------------------------------------------- */
 
 size_t fb_tor_cell_versions_encode (uint8_t *out, size_t cap) {
-    static const uint16_t versions[] = {FB_TOR_LINK_VERSION, 5};
+    static const uint16_t versions[] = {3, FB_TOR_LINK_VERSION, 5};
     size_t n = sizeof versions / sizeof versions[0], len = 5 + 2 * n;
     if (cap < len)
         return 0;
@@ -206,16 +207,23 @@ void fb_tor_cell_destroy_encode (fb_tor_cell_t *cell, uint32_t circ_id, uint8_t 
 
 void fb_tor_cell_relay_encode (uint8_t body[FB_TOR_PAYLOAD_LEN], uint8_t command,
                                uint16_t stream_id, const uint8_t *data, size_t len) {
-    memset (body, 0, FB_TOR_PAYLOAD_LEN);
+    len = len > FB_TOR_RELAY_DATA_LEN ? FB_TOR_RELAY_DATA_LEN : len;
+    memset (body, 0,
+            FB_TOR_RELAY_HEADER_LEN + len + 4 < FB_TOR_PAYLOAD_LEN
+                ? FB_TOR_RELAY_HEADER_LEN + len + 4
+                : FB_TOR_PAYLOAD_LEN);
     body[0] = command;
     s_put16 (body + 3, stream_id);
-    len = len > FB_TOR_RELAY_DATA_LEN ? FB_TOR_RELAY_DATA_LEN : len;
     s_put16 (body + 9, (uint16_t)len);
     if (len)
         memcpy (body + FB_TOR_RELAY_HEADER_LEN, data, len);
+    /* tor-spec 6.1: zeros would give a known plaintext to whoever sees the keystream */
+    size_t pad = FB_TOR_RELAY_HEADER_LEN + len + 4;
+    if (pad < FB_TOR_PAYLOAD_LEN && RAND_bytes (body + pad, (int)(FB_TOR_PAYLOAD_LEN - pad)) != 1)
+        memset (body + pad, 0, FB_TOR_PAYLOAD_LEN - pad); /* no randomness: zeros still parse */
 }
 
-static bool s_known_relay (uint8_t command) {
+bool fb_tor_cell_relay_known (uint8_t command) {
     return (command >= FB_TOR_RELAY_BEGIN && command <= FB_TOR_RELAY_DROP) ||
            command == FB_TOR_RELAY_EXTEND2 || command == FB_TOR_RELAY_EXTENDED2;
 }
@@ -229,8 +237,6 @@ int fb_tor_cell_relay_decode (const uint8_t body[FB_TOR_PAYLOAD_LEN], fb_tor_rel
     if (relay->length > FB_TOR_RELAY_DATA_LEN)
         return fb_err_set (err, FB_EINPUT, "tor: relay cell length %u (at most %d)", relay->length,
                            FB_TOR_RELAY_DATA_LEN);
-    if (!s_known_relay (relay->command))
-        return fb_err_set (err, FB_EINPUT, "tor: unknown relay command %u", relay->command);
     return 0;
 }
 

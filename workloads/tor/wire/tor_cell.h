@@ -16,8 +16,11 @@
 #define FB_TOR_PAYLOAD_LEN 509
 #define FB_TOR_RELAY_HEADER_LEN 11
 #define FB_TOR_RELAY_DATA_LEN 498 /* FB_TOR_PAYLOAD_LEN - FB_TOR_RELAY_HEADER_LEN */
-#define FB_TOR_VAR_MAX 1024       /* the longest variable-length cell we accept, header included */
-#define FB_TOR_LINK_VERSION 4     /* the link protocol we speak (4-byte circuit ids) */
+/* The longest variable-length cell we accept, header included. Real relays send a CERTS cell of
+ * about 1.5 KB; the 16-bit length field allows 64 KB, and a cap keeps one peer from making a
+ * link buffer that much. */
+#define FB_TOR_VAR_MAX 16384
+#define FB_TOR_LINK_VERSION 4 /* the link protocol we speak (4-byte circuit ids) */
 
 /* Cell commands (tor-spec 3). */
 enum {
@@ -84,12 +87,16 @@ typedef struct {
 int fb_tor_cell_frame (const uint8_t *buf, size_t len, bool negotiated);
 /* Whether command is a variable-length cell (VERSIONS, or 128 and up). */
 bool fb_tor_cell_is_var (uint8_t command);
+/* Whether command is a fixed-length cell command we know. tor-spec 3: a cell with a command
+ * one does not know is dropped, not an error. */
+bool fb_tor_cell_known (uint8_t command);
 
 void fb_tor_cell_encode (const fb_tor_cell_t *cell, uint8_t out[FB_TOR_CELL_LEN]);
 /* A fixed-length cell: exactly FB_TOR_CELL_LEN bytes and a known fixed-cell command. */
 int fb_tor_cell_decode (const uint8_t *buf, size_t len, fb_tor_cell_t *cell, fb_err_t *err);
 
-/* VERSIONS (2-byte circuit id 0): we offer FB_TOR_LINK_VERSION and 5. Returns its length. */
+/* VERSIONS (2-byte circuit id 0): we list 3, 4 and 5, as tor does (3 names the handshake in
+ * cells that 4 and 5 also use; we only agree on 4 or 5). Returns its length. */
 size_t fb_tor_cell_versions_encode (uint8_t *out, size_t cap);
 /* The highest version both sides speak, which must be at least 4; error when none. */
 int fb_tor_cell_versions_decode (const uint8_t *buf, size_t len, int *version, fb_err_t *err);
@@ -119,12 +126,17 @@ typedef struct {
     const uint8_t *data; /* into the body it was decoded from */
 } fb_tor_relay_t;
 
-/* A relay cell body with recognized and digest zero and zero padding; len <= 498. */
+/* A relay cell body with recognized and digest zero; len <= 498. Unused bytes are padded as
+ * tor-spec 6.1 asks: 4 zero bytes after the data, random bytes after those. */
 void fb_tor_cell_relay_encode (uint8_t body[FB_TOR_PAYLOAD_LEN], uint8_t command,
                                uint16_t stream_id, const uint8_t *data, size_t len);
-/* A recognized body: length at most 498 and a known relay command. */
+/* A recognized body: length at most 498. The command may be one we do not know: see
+ * fb_tor_cell_relay_known. */
 int fb_tor_cell_relay_decode (const uint8_t body[FB_TOR_PAYLOAD_LEN], fb_tor_relay_t *relay,
                               fb_err_t *err);
+/* Whether a relay command is one we know. tor-spec 6.1: a relay cell with a command one does not
+ * know is dropped; it does not end the circuit. */
+bool fb_tor_cell_relay_known (uint8_t command);
 
 /* Where to extend: the relay's IPv4 address and OR port (host order) and its identity. */
 typedef struct {
