@@ -15,7 +15,7 @@
 #define FB_MAX_LABELS 16
 #define FB_MAX_WORKLOADS 32
 #define FB_MAX_PLAN_PARAMS 24
-#define FB_MAX_REPORT_METRICS 8
+#define FB_MAX_REPORT_METRICS 12
 #define FB_MAX_REPORT_COUNTERS 32
 
 typedef enum {

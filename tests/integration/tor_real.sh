@@ -19,7 +19,7 @@ workloads:
   - name: streams
     kind: tor.stream
     params: { mode: tor, relays: 4, circuits: 2, streams: 6, concurrency: 3, request: 512B,
-              response: 4KB, bootstrap_timeout: 60s }
+              onionperf: true, bootstrap_timeout: 60s }
 YAML
 }
 
@@ -60,6 +60,12 @@ for w in 0 1; do
 done
 [ "$(jqr '.workloads[1].fleet.counters.bytes.value')" -gt 0 ] || fail "streams moved no bytes"
 [ "$(jqr '.workloads[0].fleet.metrics.build.count')" -gt 0 ] || fail "circuits recorded no build time"
+# OnionPerf's downloads through real tor: each size measured, first byte never after the last
+for size in 50kib 1mib 5mib; do
+    [ "$(jqr ".workloads[1].fleet.metrics.ttlb_$size.count")" -gt 0 ] || fail "no $size download"
+    [ "$(jqr ".workloads[1].fleet.metrics | .ttfb_$size.max <= .ttlb_$size.max")" = true ] ||
+        fail "$size: time to first byte after the last"
+done
 [ -z "$(tors_left)" ] || fail "tor processes left: $(tors_left)"
 ! ls -d "$WORK"/fleetbench-tor.* >/dev/null 2>&1 || fail "a private network's folder was left"
 pass "mode tor: circuits and streams through a private network in $(($(date +%s) - started)) s," \

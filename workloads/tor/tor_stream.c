@@ -51,6 +51,7 @@ typedef struct {
     fb_tor_client_t *client;
     int hops, ncircuits, nstreams, workers;
     uint32_t request, response;
+    bool onionperf; /* each op an OnionPerf transfer on a fresh stream */
     uint64_t stream_bytes;
     int64_t timeout_ns;
     s_slot_t *slots;
@@ -80,12 +81,18 @@ static const fb_param_spec_t s_params[] = {
      "client through that network's relays"},
     {"bootstrap_timeout", FB_PARAM_DURATION, "120s", 10e9, 600e9, NULL,
      "mode tor and interop: setup fails when the private network has not bootstrapped by then"},
+    {"onionperf", FB_PARAM_BOOL, "false", 0, 0, NULL,
+     "each op one OnionPerf download on a fresh stream, 50 KiB, 1 MiB and 5 MiB in turn "
+     "(response is then unused): metrics ttfb_50kib, ttlb_50kib, ... ttlb_5mib"},
     {"nagle", FB_PARAM_BOOL, "false", 0, 0, NULL,
      "model and interop: leave Nagle's algorithm on on our links' sockets, as tor does"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-static const char *const s_metrics[] = {"open", "ttfb", NULL};
+/* open, ttfb, then OnionPerf's ttfb and ttlb per size (tor_exchange.h) */
+static const char *const s_metrics[] = {"open",       "ttfb",      "ttfb_50kib",
+                                        "ttlb_50kib", "ttfb_1mib", "ttlb_1mib",
+                                        "ttfb_5mib",  "ttlb_5mib", NULL};
 
 static const fb_counter_spec_t s_counters[] = {
     {"streams", FB_COUNTER_MAX, ""},
@@ -157,6 +164,7 @@ static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_
     self->workers = env->workers > 0 ? env->workers : 1;
     self->request = (uint32_t)fb_params_num (params, "request");
     self->response = (uint32_t)fb_params_num (params, "response");
+    self->onionperf = fb_params_num (params, "onionperf") != 0;
     self->stream_bytes = (uint64_t)fb_params_num (params, "stream_bytes");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     self->slots = calloc ((size_t)self->ncircuits, sizeof *self->slots);
@@ -250,18 +258,23 @@ static int s_model_op (void *state, fb_wl_op_t *op) {
     int w = op->worker % self->workers, i = self->cursor[w];
     self->cursor[w] = i + self->workers < self->nstreams ? i + self->workers : w;
     s_held_t *held = &self->held[i];
-    if (held->stream &&
-        (held->broken || (self->stream_bytes > 0 && held->bytes >= self->stream_bytes)))
+    int size = self->onionperf ? (int)(op->seq % FB_TOR_ONIONPERF_SIZES) : -1;
+    if (held->stream && (size >= 0 || held->broken ||
+                         (self->stream_bytes > 0 && held->bytes >= self->stream_bytes)))
         fb_tor_client_close_stream (self->client, &held->stream);
     fb_tor_xfer_t xfer;
+    int64_t start_ns = fb_clock_now_ns ();
     if ((!held->stream && s_reopen (self, held, op) != 0) ||
-        fb_tor_client_exchange (self->client, held->stream, self->request, self->response,
+        fb_tor_client_exchange (self->client, held->stream, self->request,
+                                size >= 0 ? fb_tor_onionperf_bytes (size) : self->response,
                                 self->timeout_ns, &xfer, NULL) != 0) {
         held->broken = true;
         atomic_fetch_add (&self->failures, 1);
         return -1;
     }
     fb_hist_record_atomic (op->metrics[S_METRIC_TTFB], xfer.ttfb_ns);
+    if (size >= 0)
+        fb_tor_onionperf_record (op->metrics, size, start_ns, fb_clock_now_ns (), &xfer);
     held->bytes += xfer.bytes;
     atomic_fetch_add_explicit (&self->bytes, (int64_t)xfer.bytes, memory_order_relaxed);
     return 0;

@@ -2,7 +2,7 @@
  * metrics and counters are written in the order of the descriptors in workloads/tor/: for
  * tor.circuit (failures, bad_cells, relay_crypto, tor_rss, tor_hwm, tor_net_rss), metric build;
  * for tor.stream (streams, bytes, sendme_stalls, bad_cells, failures, circuits, tor_rss,
- * tor_hwm, tor_net_rss), metrics open and ttfb. */
+ * tor_hwm, tor_net_rss), metrics open and ttfb (and OnionPerf's six, tor_exchange.h). */
 #ifndef FB_TOR_REAL_H
 #define FB_TOR_REAL_H
 

@@ -57,6 +57,7 @@ typedef struct {
     fb_tor_control_t *ctl; /* the runner's thread only: counts circuits */
     int ncircuits, nstreams, workers;
     uint32_t request, response;
+    bool onionperf;
     uint64_t stream_bytes;
     int64_t timeout_ns;
     s_held_t *held;
@@ -143,6 +144,7 @@ static int s_mode_alloc (s_mode_t *self, const fb_params_t *params, const fb_wl_
     self->workers = env->workers > 0 ? env->workers : 1;
     self->request = (uint32_t)fb_params_num (params, "request");
     self->response = (uint32_t)fb_params_num (params, "response");
+    self->onionperf = fb_params_num (params, "onionperf") != 0;
     self->stream_bytes = (uint64_t)fb_params_num (params, "stream_bytes");
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     self->held = calloc ((size_t)self->nstreams, sizeof *self->held);
@@ -180,10 +182,11 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
     int w = op->worker % self->workers, i = self->cursor[w];
     self->cursor[w] = i + self->workers < self->nstreams ? i + self->workers : w;
     s_held_t *held = &self->held[i];
-    if (held->fd >= 0 &&
-        (held->broken || (self->stream_bytes > 0 && held->bytes >= self->stream_bytes)))
+    int size = self->onionperf ? (int)(op->seq % FB_TOR_ONIONPERF_SIZES) : -1;
+    if (held->fd >= 0 && (size >= 0 || held->broken ||
+                          (self->stream_bytes > 0 && held->bytes >= self->stream_bytes)))
         s_close (self, held);
-    int64_t open_ns = 0;
+    int64_t open_ns = 0, start_ns = fb_clock_now_ns ();
     fb_err_t err;
     if (held->fd < 0) {
         if (s_open (self, i, &open_ns, &err) != 0) {
@@ -193,14 +196,16 @@ static int s_mode_op (void *state, fb_wl_op_t *op) {
         fb_hist_record_atomic (op->metrics[S_METRIC_OPEN], open_ns);
     }
     fb_tor_xfer_t xfer;
-    if (fb_tor_socks_exchange (held->fd, self->request, self->response,
-                               self->bufs + (size_t)w * S_READ_BUF, S_READ_BUF, self->timeout_ns,
-                               &xfer, &err) != 0) {
+    if (fb_tor_socks_exchange (
+            held->fd, self->request, size >= 0 ? fb_tor_onionperf_bytes (size) : self->response,
+            self->bufs + (size_t)w * S_READ_BUF, S_READ_BUF, self->timeout_ns, &xfer, &err) != 0) {
         held->broken = true;
         fb_tor_failures_add (&self->failed, &err);
         return -1;
     }
     fb_hist_record_atomic (op->metrics[S_METRIC_TTFB], xfer.ttfb_ns);
+    if (size >= 0)
+        fb_tor_onionperf_record (op->metrics, size, start_ns, fb_clock_now_ns (), &xfer);
     held->bytes += xfer.bytes;
     atomic_fetch_add_explicit (&self->bytes, (int64_t)xfer.bytes, memory_order_relaxed);
     return 0;
