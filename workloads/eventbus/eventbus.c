@@ -142,6 +142,7 @@ struct s_bus {
     /* Spawned goroutine-like tasks run here (spawn_as: goroutine). */
     fb_gosched_t *gosched;
     int ncarriers;
+    atomic_bool abandon_spawned; /* the drain's deadline passed: tasks not started end unrun */
 
     /* Spawned threads: counted down under reap_lock; the reaper joins each one. */
     pthread_attr_t spawn_attr;
@@ -443,6 +444,11 @@ static int s_task_step (fb_gosched_task_t *task, int carrier) {
     s_spawn_t *spawn = (s_spawn_t *)task;
     s_bus_t *self = spawn->bus;
     int shard = carrier % self->nshards;
+    if (task->wake_ns == 0 && atomic_load_explicit (&self->abandon_spawned, memory_order_relaxed)) {
+        atomic_fetch_add (&self->abandoned, 1); /* the run is over before the call started */
+        s_thread_ended (self);
+        return FB_GOSCHED_DONE;
+    }
     if (task->wake_ns == 0) {
         s_handler_begin (self, &spawn->call, shard);
         if (self->handler_sleep_ns > 0) {
@@ -728,6 +734,7 @@ static void s_drain (void *state, int64_t deadline_ns) {
     while (!s_idle (self) && fb_clock_now_ns () < deadline_ns)
         fb_clock_sleep_until_ns (fb_clock_now_ns () + 1000 * 1000);
     s_queue_stop (&self->queue);
+    atomic_store (&self->abandon_spawned, true);
     for (int i = 0; i < self->started_workers; i++)
         pthread_join (self->workers[i].thread, NULL);
     self->started_workers = 0;
@@ -744,6 +751,7 @@ static void s_teardown (void *state) {
     s_bus_t *self = state;
     if (self->queue.ring)
         s_queue_stop (&self->queue);
+    atomic_store (&self->abandon_spawned, true);
     for (int i = 0; i < self->started_workers; i++)
         pthread_join (self->workers[i].thread, NULL);
     s_wait_spawned (self);
