@@ -5,6 +5,7 @@
 # machines are shared and noisy, so read ratios, not absolute times.
 #   ./bench.sh            every benchmark
 #   ./bench.sh hist ingest   only those
+#   BRUMMER_DIR=/path/to/brummer ./bench.sh fidelity   the model beside Brummer's own code
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh >/dev/null
@@ -22,7 +23,14 @@ for src in bench/bench_*.c bench/*.sh; do
     name=${name#bench_}
     selected "$name" || continue
     echo "== $name"
-    if [[ $src == *.sh ]]; then
+    if [ "$name" = fidelity ]; then
+        # Brummer's own code beside the model: needs a checkout of it (see the script).
+        if [ -n "${BRUMMER_DIR:-}" ]; then
+            bash "$src" "$BRUMMER_DIR" build
+        else
+            echo "skipped: set BRUMMER_DIR to a checkout of github.com/standardbeagle/brummer"
+        fi
+    elif [[ $src == *.sh ]]; then
         bash "$src" build
     else
         "./build/bench_$name"

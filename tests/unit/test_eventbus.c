@@ -308,6 +308,73 @@ static void test_teardown_leaves_no_thread_running (void **state) {
     assert_int_equal (t_count_entries ("/proc/self/task"), before);
 }
 
+/* Brummer's Publish never waits for a full queue: the call goes to a new goroutine. Ours goes
+ * to a goroutine-like task (the default spawn_as): every call runs, none is dropped, the
+ * sleeping calls overlap (more alive at once than threads), and no thread is started per call:
+ * while 60 calls sleep, the process has only the pool worker, the carriers and the reaper. */
+static void test_full_queue_runs_calls_as_tasks_without_a_thread_each (void **state) {
+    (void)state;
+    int before = t_count_entries ("/proc/self/task");
+    t_bus_t bus;
+    const char *pairs[] = {
+        "workers",  "1",         "queue",        "1",   "mix",           "logline",
+        "handlers", "3",         "carriers",     "2",   "workers_as",    "goroutine",
+        "spawn_as", "goroutine", "handler_work", "0us", "handler_sleep", "300ms",
+        NULL};
+    s_bus_setup (&bus, pairs);
+    /* the carriers and the reaper: the pool worker is a task too */
+    assert_int_equal (t_count_entries ("/proc/self/task"), before + 2 + 1);
+    assert_int_equal (s_publish (&bus, 1, 20), 0);
+    assert_int_equal (t_count_entries ("/proc/self/task"), before + 2 + 1);
+    s_bus_settle (&bus, 60);
+    assert_int_equal (bus.totals[C_HANDLED], 60);
+    assert_int_equal (bus.totals[C_DROPS], 0);
+    assert_true (bus.totals[C_OVERFLOWS] >= 60 - 2);
+    assert_true (bus.totals[C_PEAK_THREADS] > 1 + 2); /* the worker and many sleeping calls */
+    assert_int_equal (fb_hist_count (bus.metrics[1]), 60);
+    s_bus_teardown (&bus);
+    assert_int_equal (t_count_entries ("/proc/self/task"), before);
+}
+
+/* spawn_as: thread keeps the old realism: one kernel thread per overflowed call (and
+ * workers_as: thread a thread per pool worker). */
+static void test_spawn_as_thread_starts_a_thread_per_overflowed_call (void **state) {
+    (void)state;
+    int before = t_count_entries ("/proc/self/task");
+    t_bus_t bus;
+    const char *pairs[] = {
+        "workers",      "1",   "queue",         "1",      "mix",        "logline",
+        "handlers",     "3",   "spawn_as",      "thread", "workers_as", "thread",
+        "handler_work", "0us", "handler_sleep", "300ms",  NULL};
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 1, 20), 0);
+    assert_true (t_count_entries ("/proc/self/task") > before + 1 + 1 + 20);
+    s_bus_settle (&bus, 60);
+    assert_int_equal (bus.totals[C_HANDLED], 60);
+    assert_int_equal (bus.totals[C_DROPS], 0);
+    s_bus_teardown (&bus);
+    assert_int_equal (t_count_entries ("/proc/self/task"), before);
+}
+
+/* A run ends with spawned calls not yet started (goroutines Brummer would still run): after the
+ * drain's deadline they end unrun, counted abandoned, so the drain does not wait for a backlog
+ * of seconds; calls already running finish. Every call is handled or abandoned. */
+static void test_drain_abandons_spawned_calls_not_yet_started (void **state) {
+    (void)state;
+    t_bus_t bus;
+    const char *pairs[] = {"workers",  "1", "queue",        "1",   "mix", "logline",
+                           "carriers", "1", "handler_work", "5ms", NULL};
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 2, 20), 0);
+    int64_t calls = 2 * 20 * 5;
+    bus.wl->drain (bus.state, fb_clock_now_ns () + 20 * FB_NS_PER_MS);
+    s_bus_interval (&bus);
+    assert_true (bus.totals[C_ABANDONED] > 1); /* more than the one queued call */
+    assert_int_equal (bus.totals[C_HANDLED] + bus.totals[C_ABANDONED], calls);
+    assert_int_equal (fb_hist_count (bus.metrics[1]), bus.totals[C_HANDLED]);
+    s_bus_teardown (&bus);
+}
+
 static void s_expect_rejected (const char *name, const char *text) {
     fb_params_t params;
     fb_err_t err = {0};
@@ -332,6 +399,9 @@ static void test_bad_params_are_rejected (void **state) {
     s_expect_rejected ("handler_work", "fast");
     s_expect_rejected ("handlers", "65");
     s_expect_rejected ("subscribers", "3");
+    s_expect_rejected ("spawn_as", "process");
+    s_expect_rejected ("carriers", "1025");
+    s_expect_rejected ("workers_as", "fibers");
 }
 
 static void test_good_params_are_read_as_given (void **state) {
@@ -363,6 +433,9 @@ int main (void) {
         cmocka_unit_test (test_spawn_policy_runs_more_threads_than_workers),
         cmocka_unit_test (test_thread_per_handler_runs_every_call_on_its_own_thread),
         cmocka_unit_test (test_teardown_leaves_no_thread_running),
+        cmocka_unit_test (test_full_queue_runs_calls_as_tasks_without_a_thread_each),
+        cmocka_unit_test (test_spawn_as_thread_starts_a_thread_per_overflowed_call),
+        cmocka_unit_test (test_drain_abandons_spawned_calls_not_yet_started),
         cmocka_unit_test (test_bad_params_are_rejected),
         cmocka_unit_test (test_good_params_are_read_as_given),
     };

@@ -1,11 +1,13 @@
-/* eventbus.c: the eventbus workload, a model of Brummer's EventBus (pkg/events) as the seed
- * describes it: a map from event type to handlers under a reader-writer lock, Publish stamps
- * an id and a time and hands every handler call to one shared bounded queue served by a
- * worker pool; when the queue is full a new thread runs the call (Go's fallback goroutine).
+/* eventbus.c: the eventbus workload, a model of Brummer's EventBus (pkg/events): a map from
+ * event type to handlers under a reader-writer lock, Publish stamps an id and a time and hands
+ * every handler call to one shared bounded queue served by a worker pool; when the queue is
+ * full the call runs on a new goroutine-like task (gosched.c; a new kernel thread with
+ * spawn_as: thread), as Brummer's fallback `go func(){ h(e) }()` does.
  * One op is one Publish; "dispatch" and "completion" are measured from the publish stamp on
  * the threads that run the handlers. */
 #include "common/clock.h"
 #include "common/rng.h"
+#include "workloads/eventbus/gosched.h"
 #include "workloads/workload.h"
 
 #include <assert.h>
@@ -23,6 +25,7 @@
 
 enum { S_DISPATCH_POOL, S_DISPATCH_THREAD };
 enum { S_OVERFLOW_SPAWN, S_OVERFLOW_BLOCK, S_OVERFLOW_DROP };
+enum { S_SPAWN_GOROUTINE, S_SPAWN_THREAD };
 enum { S_MIX_PEAK, S_MIX_LOGLINE };
 enum { S_METRIC_DISPATCH, S_METRIC_COMPLETION };
 enum {
@@ -59,27 +62,49 @@ static const s_event_type_t s_types[] = {
 #define S_NTYPES ((int)(sizeof s_types / sizeof s_types[0]))
 #define S_LOGLINE 2
 
-/* One handler call: what Go's eventTask carries (the event and which handler). */
+/* One handler call: what Go's eventTask carries (the event and which handler). Go's event id
+ * is the decimal wall clock in nanoseconds (fmt.Sprintf("%d", time.Now().UnixNano())); so is
+ * ours, formatted into the call. */
 typedef struct {
     uint64_t event_id;
     int64_t publish_ns; /* the publish stamp, monotonic */
     int type;
     int handler;
+    char id[24];
 } s_call_t;
 
 typedef struct s_bus s_bus_t;
 typedef void (s_handler_fn) (s_bus_t *bus, const s_call_t *call, int shard);
 
-/* A spawned thread's context, and later its entry on the reaper's list. */
+/* A spawned call: a goroutine-like task (task first, so the scheduler's pointer is ours), or
+ * a thread's context and later its entry on the reaper's list. */
 typedef struct s_spawn {
+    fb_gosched_task_t task;
     s_bus_t *bus;
     s_call_t call;
     pthread_t thread;
     struct s_spawn *next;
 } s_spawn_t;
 
+/* A pool worker: a thread, or a goroutine-like task (workers_as: goroutine; task first, so
+ * the scheduler's pointer is ours) that parks on the queue when it is empty. */
+enum { S_WORKER_TAKE, S_WORKER_PARKED, S_WORKER_SLEEPING };
+
+typedef struct s_worker {
+    fb_gosched_task_t task;
+    s_bus_t *bus;
+    pthread_t thread;
+    int index;
+    int phase;                  /* S_WORKER_*, for a task */
+    bool handed;                /* a put handed a call straight to this parked task */
+    s_call_t call;              /* the call it runs (handed over, or taken from the ring) */
+    struct s_worker *next_wait; /* the queue's list of parked tasks */
+} s_worker_t;
+
 /* The shared bounded queue. A mutex and two condvars, as a Go buffered channel is (hchan has
- * a lock and wait queues): the lock is part of the cost being modelled. */
+ * a lock and wait queues): the lock is part of the cost being modelled. Worker tasks wait in
+ * `parked`; a put hands its call straight to one of them and readies it, as Go's chansend
+ * does with a waiting receiver. */
 typedef struct {
     s_call_t *ring;
     int capacity, head, count;
@@ -87,13 +112,9 @@ typedef struct {
     bool stopping;
     pthread_mutex_t lock;
     pthread_cond_t not_empty, not_full;
+    s_worker_t *parked;
+    fb_gosched_t *sched; /* readies parked worker tasks */
 } s_queue_t;
-
-typedef struct {
-    s_bus_t *bus;
-    pthread_t thread;
-    int index;
-} s_worker_t;
 
 struct s_bus {
     /* The subscription map: per type, its handlers, read under the rwlock as Publish does. */
@@ -102,12 +123,13 @@ struct s_bus {
     int nhandlers[S_NTYPES];
     s_handler_fn **handler_store;
     int mix_weights[S_NTYPES], mix_total;
-    int dispatch, overflow;
+    int dispatch, overflow, spawn_as, workers_as;
     int64_t handler_work_ns, handler_sleep_ns;
 
     s_queue_t queue;
     s_worker_t *workers;
-    int nworkers, started_workers;
+    int nworkers, started_workers; /* started_workers: threads (to join) */
+    int task_workers;              /* worker tasks started (workers_as: goroutine) */
 
     fb_hist_t *dispatch_hist[FB_EVENTBUS_SHARDS], *completion_hist[FB_EVENTBUS_SHARDS];
     int nshards;
@@ -116,6 +138,11 @@ struct s_bus {
     atomic_int_fast64_t overflows, drops, handled; /* since the last interval */
     atomic_int_fast64_t abandoned;                 /* since the last interval */
     atomic_int alive_threads, peak_threads;        /* pool workers + spawned */
+
+    /* Spawned goroutine-like tasks run here (spawn_as: goroutine). */
+    fb_gosched_t *gosched;
+    int ncarriers;
+    atomic_bool abandon_spawned; /* the drain's deadline passed: tasks not started end unrun */
 
     /* Spawned threads: counted down under reap_lock; the reaper joins each one. */
     pthread_attr_t spawn_attr;
@@ -131,12 +158,18 @@ static const fb_param_spec_t s_params[] = {
     {"publishers", FB_PARAM_INT, "1", 1, 4096, NULL,
      "threads publishing events (the runner's concurrency)"},
     {"dispatch", FB_PARAM_ENUM, "pool", 0, 0, "pool|thread-per-handler",
-     "pool: Brummer's worker pool; thread-per-handler: a new thread per handler call"},
+     "pool: Brummer's worker pool; thread-per-handler: every call spawned as spawn_as says"},
     {"workers", FB_PARAM_INT, "0", 0, 4096, NULL,
      "pool threads; 0 means Brummer's default, ncpu * 2.5 rounded up"},
     {"queue", FB_PARAM_INT, "1000", 1, 1048576, NULL, "capacity of the shared handler queue"},
     {"overflow", FB_PARAM_ENUM, "spawn", 0, 0, "spawn|block|drop",
-     "queue full: spawn a thread for the call (Brummer), block for room, or drop it"},
+     "queue full: spawn the call (Brummer's fallback goroutine), block for room, or drop it"},
+    {"spawn_as", FB_PARAM_ENUM, "goroutine", 0, 0, "goroutine|thread",
+     "what a spawned call runs on: a goroutine-like task on the carriers, or a new thread"},
+    {"workers_as", FB_PARAM_ENUM, "goroutine", 0, 0, "goroutine|thread",
+     "what a pool worker is: a goroutine-like task on the carriers, or a thread of its own"},
+    {"carriers", FB_PARAM_INT, "0", 0, 1024, NULL,
+     "threads running goroutine-like tasks (Go's GOMAXPROCS); 0 means ncpu"},
     {"handler_work", FB_PARAM_DURATION, "10us", 0, 1e9, NULL,
      "busy CPU time each handler call spends"},
     {"handler_sleep", FB_PARAM_DURATION, "0us", 0, 1e9, NULL,
@@ -172,7 +205,7 @@ static void s_thread_ended (s_bus_t *self) { atomic_fetch_sub (&self->alive_thre
 /* Every subscriber is this handler: it burns handler_work of CPU, as a handler that formats,
  * filters or renders would, then sleeps handler_sleep, as one that waits on I/O (or the seed's
  * benchmark handler, time.Sleep (10us)) would, and records when it started and ended. */
-static void s_handler_busy (s_bus_t *self, const s_call_t *call, int shard) {
+static void s_handler_begin (s_bus_t *self, const s_call_t *call, int shard) {
     int64_t start_ns = fb_clock_now_ns ();
     fb_hist_record_atomic (self->dispatch_hist[shard], start_ns - call->publish_ns);
     if (self->handler_work_ns > 0) {
@@ -180,10 +213,19 @@ static void s_handler_busy (s_bus_t *self, const s_call_t *call, int shard) {
         while (fb_clock_now_ns () < until_ns)
             ;
     }
-    if (self->handler_sleep_ns > 0)
-        fb_clock_sleep_until_ns (fb_clock_now_ns () + self->handler_sleep_ns);
+}
+
+static void s_handler_end (s_bus_t *self, const s_call_t *call, int shard) {
     fb_hist_record_atomic (self->completion_hist[shard], fb_clock_now_ns () - call->publish_ns);
     atomic_fetch_add_explicit (&self->handled, 1, memory_order_release);
+}
+
+/* On a thread (pool worker, spawned thread, publisher): the sleep holds the thread. */
+static void s_handler_busy (s_bus_t *self, const s_call_t *call, int shard) {
+    s_handler_begin (self, call, shard);
+    if (self->handler_sleep_ns > 0)
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + self->handler_sleep_ns);
+    s_handler_end (self, call, shard);
 }
 
 static void s_run_call (s_bus_t *self, const s_call_t *call, int shard) {
@@ -213,32 +255,44 @@ static void s_queue_fini (s_queue_t *q) {
     q->ring = NULL;
 }
 
-static void s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
+/* Puts a call: straight to a parked worker task when there is one (returned, to be readied
+ * after the unlock), else into the ring. */
+static s_worker_t *s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
     atomic_fetch_add_explicit (&q->pending, 1, memory_order_relaxed);
+    s_worker_t *worker = q->parked;
+    if (worker) {
+        q->parked = worker->next_wait;
+        worker->call = *call;
+        worker->handed = true;
+        return worker;
+    }
     q->ring[(q->head + q->count) % q->capacity] = *call;
     q->count++;
     pthread_cond_signal (&q->not_empty);
+    return NULL;
 }
 
 /* Go's `select { case ch <- task: default: }`: false when the queue is full. */
 static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
     pthread_mutex_lock (&q->lock);
-    bool room = !q->stopping && q->count < q->capacity;
-    if (room)
-        s_queue_put_locked (q, call);
+    bool room = !q->stopping && (q->parked || q->count < q->capacity);
+    s_worker_t *worker = room ? s_queue_put_locked (q, call) : NULL;
     pthread_mutex_unlock (&q->lock);
+    if (worker)
+        fb_gosched_ready (q->sched, &worker->task);
     return room;
 }
 
 /* Waits for room; false when the bus is stopping. */
 static bool s_queue_put_wait (s_queue_t *q, const s_call_t *call) {
     pthread_mutex_lock (&q->lock);
-    while (!q->stopping && q->count == q->capacity)
+    while (!q->stopping && !q->parked && q->count == q->capacity)
         pthread_cond_wait (&q->not_full, &q->lock);
     bool ok = !q->stopping;
-    if (ok)
-        s_queue_put_locked (q, call);
+    s_worker_t *worker = ok ? s_queue_put_locked (q, call) : NULL;
     pthread_mutex_unlock (&q->lock);
+    if (worker)
+        fb_gosched_ready (q->sched, &worker->task);
     return ok;
 }
 
@@ -259,12 +313,20 @@ static bool s_queue_take (s_queue_t *q, s_call_t *call) {
     return ok;
 }
 
+/* Stops the queue; parked worker tasks are readied to see it and end. */
 static void s_queue_stop (s_queue_t *q) {
     pthread_mutex_lock (&q->lock);
     q->stopping = true;
     pthread_cond_broadcast (&q->not_empty);
     pthread_cond_broadcast (&q->not_full);
+    s_worker_t *parked = q->parked;
+    q->parked = NULL;
     pthread_mutex_unlock (&q->lock);
+    while (parked) {
+        s_worker_t *next = parked->next_wait;
+        fb_gosched_ready (q->sched, &parked->task);
+        parked = next;
+    }
 }
 
 /* ---- the pool --------------------------------------------------------------------------- */
@@ -279,6 +341,59 @@ static void *s_worker_main (void *arg) {
         atomic_fetch_sub_explicit (&self->queue.pending, 1, memory_order_release);
     }
     return NULL;
+}
+
+/* A pool worker as a goroutine: takes calls from the ring; parks on the queue when it is
+ * empty (a put hands it the next call and readies it, Go's direct hand-off to a waiting
+ * receiver); a handler's sleep parks it in the timer heap. It yields after 64 calls in a
+ * row so that spawned tasks get the carrier too (Go preempts a goroutine after 10 ms). */
+static int s_worker_step (fb_gosched_task_t *task, int carrier) {
+    (void)carrier;
+    s_worker_t *worker = (s_worker_t *)task;
+    s_bus_t *self = worker->bus;
+    s_queue_t *q = &self->queue;
+    int shard = worker->index % self->nshards;
+    bool have = false;
+    if (worker->phase == S_WORKER_SLEEPING) {
+        s_handler_end (self, &worker->call, shard);
+        atomic_fetch_sub_explicit (&q->pending, 1, memory_order_release);
+    } else if (worker->phase == S_WORKER_PARKED) {
+        have = worker->handed; /* false: readied by s_queue_stop */
+        worker->handed = false;
+    }
+    worker->phase = S_WORKER_TAKE;
+    for (int ran = 0; ran < 64; ran++) {
+        if (!have) {
+            pthread_mutex_lock (&q->lock);
+            if (q->stopping) {
+                pthread_mutex_unlock (&q->lock);
+                s_thread_ended (self);
+                return FB_GOSCHED_DONE;
+            }
+            if (q->count == 0) {
+                worker->phase = S_WORKER_PARKED;
+                worker->next_wait = q->parked;
+                q->parked = worker;
+                pthread_mutex_unlock (&q->lock);
+                return FB_GOSCHED_PARK; /* a put or the stop readies it */
+            }
+            worker->call = q->ring[q->head];
+            q->head = (q->head + 1) % q->capacity;
+            q->count--;
+            pthread_cond_signal (&q->not_full);
+            pthread_mutex_unlock (&q->lock);
+        }
+        have = false;
+        s_handler_begin (self, &worker->call, shard);
+        if (self->handler_sleep_ns > 0) {
+            worker->phase = S_WORKER_SLEEPING;
+            task->wake_ns = fb_clock_now_ns () + self->handler_sleep_ns;
+            return FB_GOSCHED_SLEEP;
+        }
+        s_handler_end (self, &worker->call, shard);
+        atomic_fetch_sub_explicit (&q->pending, 1, memory_order_release);
+    }
+    return FB_GOSCHED_YIELD;
 }
 
 /* ---- spawned threads -------------------------------------------------------------------- */
@@ -321,9 +436,52 @@ static void *s_reaper_main (void *arg) {
     return NULL;
 }
 
-/* Go's `go func(h, e) { h(e) }(handler, event)`. When no thread can be made, the call runs
- * on the publisher and the op reports a failure. */
+/* ---- spawned goroutine-like tasks ------------------------------------------------------- */
+
+/* The handler as a goroutine: its work on a carrier, then (time.Sleep) parked in the
+ * scheduler's timer heap, holding no thread, then its end on whichever carrier wakes it. */
+static int s_task_step (fb_gosched_task_t *task, int carrier) {
+    s_spawn_t *spawn = (s_spawn_t *)task;
+    s_bus_t *self = spawn->bus;
+    int shard = carrier % self->nshards;
+    if (task->wake_ns == 0 && atomic_load_explicit (&self->abandon_spawned, memory_order_relaxed)) {
+        atomic_fetch_add (&self->abandoned, 1); /* the run is over before the call started */
+        s_thread_ended (self);
+        return FB_GOSCHED_DONE;
+    }
+    if (task->wake_ns == 0) {
+        s_handler_begin (self, &spawn->call, shard);
+        if (self->handler_sleep_ns > 0) {
+            task->wake_ns = fb_clock_now_ns () + self->handler_sleep_ns;
+            return FB_GOSCHED_SLEEP;
+        }
+    }
+    s_handler_end (self, &spawn->call, shard);
+    s_thread_ended (self);
+    return FB_GOSCHED_DONE;
+}
+
+static void s_task_release (fb_gosched_task_t *task) { free (task); }
+
+/* Go's `go func(h, e) { h(e) }(handler, event)`: a task, no thread. */
+static int s_go_call (s_bus_t *self, const s_call_t *call) {
+    s_spawn_t *spawn = malloc (sizeof *spawn);
+    if (!spawn) {
+        s_run_call (self, call, 0);
+        return -1;
+    }
+    *spawn = (s_spawn_t){
+        .task = {.step = s_task_step, .release = s_task_release}, .bus = self, .call = *call};
+    s_thread_started (self);
+    fb_gosched_go (self->gosched, &spawn->task);
+    return 0;
+}
+
+/* The same on a new kernel thread (spawn_as: thread). When no thread can be made, the call
+ * runs on the publisher and the op reports a failure. */
 static int s_spawn_call (s_bus_t *self, const s_call_t *call) {
+    if (self->gosched)
+        return s_go_call (self, call);
     s_spawn_t *spawn = malloc (sizeof *spawn);
     if (spawn) {
         *spawn = (s_spawn_t){.bus = self, .call = *call};
@@ -375,14 +533,30 @@ static int s_pick_type (const s_bus_t *self, uint64_t *rng) {
     return type;
 }
 
-/* One Publish: id and time stamp, the handler list read under the read lock (Brummer copies
- * the slice and unlocks), then one non-blocking hand-off per handler. No allocation in pool
- * mode. */
+/* Go's generateEventID: the wall clock in nanoseconds, in decimal. */
+static void s_format_id (char *out, size_t size, int64_t wall_ns) {
+    char digits[24];
+    int n = 0;
+    uint64_t v = (uint64_t)wall_ns;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < (int)sizeof digits);
+    size_t i = 0;
+    while (n > 0 && i + 1 < size)
+        out[i++] = digits[--n];
+    out[i] = '\0';
+}
+
+/* One Publish: time stamp and id (Brummer stamps time.Now() and formats the wall clock as the
+ * id), the handler list read under the read lock (Brummer copies the slice and unlocks), then
+ * one non-blocking hand-off per handler. No allocation in pool mode. */
 static int s_op (void *state, fb_wl_op_t *op) {
     s_bus_t *self = state;
     s_call_t call = {.type = s_pick_type (self, &op->rng)};
     call.event_id = atomic_fetch_add_explicit (&self->next_event_id, 1, memory_order_relaxed);
     call.publish_ns = fb_clock_now_ns ();
+    s_format_id (call.id, sizeof call.id, fb_clock_wall_ns ());
     pthread_rwlock_rdlock (&self->map_lock);
     int n = self->nhandlers[call.type];
     pthread_rwlock_unlock (&self->map_lock);
@@ -424,6 +598,9 @@ static int s_subscribe_all (s_bus_t *self, int handlers_each) {
 static int s_read_params (s_bus_t *self, const fb_params_t *params) {
     self->dispatch = (int)fb_params_num (params, "dispatch");
     self->overflow = (int)fb_params_num (params, "overflow");
+    self->spawn_as = (int)fb_params_num (params, "spawn_as");
+    self->workers_as = (int)fb_params_num (params, "workers_as");
+    self->ncarriers = (int)fb_params_num (params, "carriers");
     self->handler_work_ns = (int64_t)fb_params_num (params, "handler_work");
     self->handler_sleep_ns = (int64_t)fb_params_num (params, "handler_sleep");
     self->nworkers = (int)fb_params_num (params, "workers");
@@ -467,10 +644,23 @@ static int s_start_threads (s_bus_t *self, fb_err_t *err) {
         return fb_err_set (err, FB_ESYS, "eventbus: cannot start the reaper thread: %s",
                            strerror (rc));
     self->reaper_started = true;
+    bool spawns = self->dispatch == S_DISPATCH_THREAD || self->overflow == S_OVERFLOW_SPAWN;
+    bool task_workers = self->nworkers > 0 && self->workers_as == S_SPAWN_GOROUTINE;
+    if ((spawns && self->spawn_as == S_SPAWN_GOROUTINE) || task_workers) {
+        self->gosched = fb_gosched_new (self->ncarriers, err);
+        if (!self->gosched)
+            return -1;
+        self->queue.sched = self->gosched;
+    }
     for (int i = 0; i < self->nworkers; i++) {
         s_worker_t *worker = &self->workers[i];
-        *worker = (s_worker_t){.bus = self, .index = i};
+        *worker = (s_worker_t){.task = {.step = s_worker_step}, .bus = self, .index = i};
         s_thread_started (self);
+        if (task_workers) {
+            fb_gosched_go (self->gosched, &worker->task);
+            self->task_workers++;
+            continue;
+        }
         rc = pthread_create (&worker->thread, NULL, s_worker_main, worker);
         if (rc != 0) {
             s_thread_ended (self);
@@ -516,8 +706,11 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     }
 }
 
-/* Waits for spawned threads to finish their call. */
+/* Waits for spawned threads and tasks to finish their call; with worker tasks, only once the
+ * queue is stopped (they end then). */
 static void s_wait_spawned (s_bus_t *self) {
+    if (self->gosched)
+        fb_gosched_wait (self->gosched);
     pthread_mutex_lock (&self->reap_lock);
     while (self->spawned_alive > 0)
         pthread_cond_wait (&self->idle_cond, &self->reap_lock);
@@ -528,6 +721,8 @@ static bool s_idle (s_bus_t *self) {
     pthread_mutex_lock (&self->reap_lock);
     bool idle = self->spawned_alive == 0;
     pthread_mutex_unlock (&self->reap_lock);
+    if (self->gosched && fb_gosched_live (self->gosched) > self->task_workers)
+        idle = false; /* a spawned task is queued, running or asleep */
     return idle && atomic_load_explicit (&self->queue.pending, memory_order_acquire) == 0;
 }
 
@@ -539,6 +734,7 @@ static void s_drain (void *state, int64_t deadline_ns) {
     while (!s_idle (self) && fb_clock_now_ns () < deadline_ns)
         fb_clock_sleep_until_ns (fb_clock_now_ns () + 1000 * 1000);
     s_queue_stop (&self->queue);
+    atomic_store (&self->abandon_spawned, true);
     for (int i = 0; i < self->started_workers; i++)
         pthread_join (self->workers[i].thread, NULL);
     self->started_workers = 0;
@@ -546,7 +742,8 @@ static void s_drain (void *state, int64_t deadline_ns) {
     atomic_fetch_add (&self->abandoned, self->queue.count);
     self->queue.count = 0;
     pthread_mutex_unlock (&self->queue.lock);
-    s_wait_spawned (self);
+    s_wait_spawned (self); /* worker tasks end too: the stopped queue readied them */
+    self->task_workers = 0;
 }
 
 /* Stops the pool, waits for every spawned thread, joins them all, frees. */
@@ -554,9 +751,11 @@ static void s_teardown (void *state) {
     s_bus_t *self = state;
     if (self->queue.ring)
         s_queue_stop (&self->queue);
+    atomic_store (&self->abandon_spawned, true);
     for (int i = 0; i < self->started_workers; i++)
         pthread_join (self->workers[i].thread, NULL);
     s_wait_spawned (self);
+    fb_gosched_destroy (&self->gosched);
     pthread_mutex_lock (&self->reap_lock);
     self->reaper_stop = true;
     pthread_cond_signal (&self->reap_cond);
