@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define FB_MAX_METRICS 12 /* per workload, the runner's own (3) included */
+#define FB_MAX_METRICS 12  /* per workload, the runner's own (3) included */
 #define FB_MAX_COUNTERS 32 /* per workload, the runner's own included */
 
 /* The two counters every workload has, and throughput is made of. */

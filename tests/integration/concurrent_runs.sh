@@ -25,7 +25,11 @@ done
 pass "$N runs at once into one folder: $N folders, $N run ids"
 
 # Without --bind, runs whose agents are all local listen on a port the system picks, so two
-# at once on one machine never collide on 5690; the first line names the port.
+# at once on one machine never collide on the fixed port remote agents are told (the one
+# --help names); the first line names the port.
+help=$("$COORD" --help 2>&1)
+fixed=$(echo "$help" | sed -n 's|.*else tcp://127.0.0.1:\([0-9]*\).*|\1|p' | head -n 1)
+[ -n "$fixed" ] || fail "coord --help names no default port for remote agents"
 pids=()
 for i in 1 2; do
     timeout 150 "$COORD" run same.yaml --out own$i >"own$i.log" 2>&1 &
@@ -36,7 +40,7 @@ for i in 1 2; do
     wait "${pids[$((i - 1))]}" || fail "run $i without --bind exited $?: $(cat "own$i.log")"
     first=$(head -n 1 "own$i.log")
     case "$first" in
-    *"on tcp://127.0.0.1:5690"*) fail "run $i listened on 5690 with local agents only: $first" ;;
+    *"on tcp://127.0.0.1:$fixed"*) fail "run $i listened on $fixed with local agents only: $first" ;;
     *"on tcp://127.0.0.1:"[0-9]*) ;;
     *) fail "run $i's first line names no port: $first" ;;
     esac

@@ -4,7 +4,8 @@
 # folder behind, even when the agent is killed. Without tor installed it checks the plan error
 # instead and says the rest was skipped.
 source "$(dirname "$0")/lib.sh"
-PORT=5821
+source "$(dirname "$0")/lib/tor.sh"
+PORT=$(free_port)
 export TMPDIR=$WORK # the networks' temp folders go here, so that pgrep -f can find their tors
 
 tor_scenario() {
@@ -23,25 +24,8 @@ workloads:
 YAML
 }
 
-have_tor() {
-    local d
-    for d in $(echo "$PATH" | tr ':' ' ') /usr/bin /usr/sbin; do
-        [ -x "$d/tor" ] && [ -x "$d/tor-gencert" ] && return 0
-    done
-    return 1
-}
-
 tor_scenario real
-if ! have_tor; then
-    run_coord 2 run real.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
-    grep -q "mode tor needs the tor binary: install Debian's tor package (apt-get install tor)" \
-        coord.log || fail "no plan error naming the tor package in: $(cat coord.log)"
-    pass "without tor: exit 2, the plan error names Debian's tor package"
-    echo "SKIP: tor is not installed (setup.sh installs Debian's tor package): private network not run"
-    exit 0
-fi
-
-tors_left() { pgrep -f "$WORK/fleetbench-tor" || true; }
+skip_without_tor real.yaml "private network" "mode tor "
 
 started=$(date +%s)
 run_coord 0 run real.yaml --bind tcp://127.0.0.1:$PORT --local 1 --quiet
