@@ -61,16 +61,13 @@ void fb_progress_start (fb_progress_t *self, int64_t start_ns, int64_t total_ns)
     self->total_ns = total_ns;
 }
 
-/* A host's latency p99 so far in its current workload into buf ("-" when none); its value
- * in ns, -1 when none. */
-static int64_t s_host_p99 (const fb_host_t *h, char *buf, size_t size) {
-    const fb_hist_compact_t *lat = fb_stats_find_metric (&h->stats[h->workload_now], "latency");
-    snprintf (buf, size, "-");
-    if (!lat || fb_hist_compact_count (lat) == 0)
-        return -1;
-    int64_t p99 = fb_hist_compact_value_at_percentile (lat, 99);
-    fb_units_format_ns ((double)p99, buf, size);
-    return p99;
+/* A host's latency p99 so far in its current workload, formatted ("-" when none). */
+static void s_host_p99 (const fb_host_t *h, char *buf, size_t size) {
+    int64_t p99 = fb_run_host_p99 (h, h->workload_now, "latency");
+    if (p99 < 0)
+        snprintf (buf, size, "-");
+    else
+        fb_units_format_ns ((double)p99, buf, size);
 }
 
 static double s_host_rate (const fb_host_t *h) {
@@ -120,8 +117,6 @@ static int s_fleet_line (fb_progress_t *self, const fb_run_t *run, char *line, s
     fb_hist_t *fleet = self->fleet;
     if (fleet)
         fb_hist_reset (fleet);
-    const fb_host_t *slowest[S_SLOWEST] = {NULL};
-    int64_t slow_p99[S_SLOWEST] = {0};
     double rate = 0;
     for (int i = 0; i < run->n_hosts; i++) {
         const fb_host_t *h = run->hosts[i];
@@ -131,27 +126,20 @@ static int s_fleet_line (fb_progress_t *self, const fb_run_t *run, char *line, s
         const fb_hist_compact_t *lat = fb_stats_find_metric (&h->stats[w], "latency");
         if (fleet && lat)
             fb_hist_compact_merge_into_hist (fleet, lat, NULL);
-        char unused[32];
-        int64_t p99 = s_host_p99 (h, unused, sizeof unused);
-        for (int k = 0; k < S_SLOWEST; k++) /* insert into the descending top list */
-            if (p99 >= 0 && (!slowest[k] || p99 > slow_p99[k])) {
-                memmove (&slowest[k + 1], &slowest[k], (S_SLOWEST - 1 - k) * sizeof *slowest);
-                memmove (&slow_p99[k + 1], &slow_p99[k], (S_SLOWEST - 1 - k) * sizeof *slow_p99);
-                slowest[k] = h;
-                slow_p99[k] = p99;
-                break;
-            }
     }
     char p99[32] = "-";
     if (fleet && fb_hist_count (fleet) > 0)
         fb_units_format_ns ((double)fb_hist_value_at_percentile (fleet, 99), p99, sizeof p99);
     len += snprintf (line + len, size - (size_t)len, " | %s %.0f ops/s p99 %s",
                      run->sc->workloads[w].name, rate, p99);
-    for (int k = 0; k < S_SLOWEST && slowest[k] && len < (int)size - 80; k++) {
+    int slowest[S_SLOWEST];
+    int64_t slow_p99[S_SLOWEST];
+    int n = fb_run_slowest_hosts (run, w, "latency", true, S_SLOWEST, slowest, slow_p99);
+    for (int k = 0; k < n && len < (int)size - 80; k++) {
         char v[32];
         fb_units_format_ns ((double)slow_p99[k], v, sizeof v);
         len += snprintf (line + len, size - (size_t)len, "%s%s %s",
-                         k == 0 ? " | slowest p99: " : ", ", slowest[k]->id, v);
+                         k == 0 ? " | slowest p99: " : ", ", run->hosts[slowest[k]]->id, v);
     }
     return len;
 }

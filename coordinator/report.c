@@ -60,13 +60,6 @@ static void s_print_row (FILE *out, bool md, char cells[S_COLS][32]) {
     fputs (md ? "|\n" : "\n", out);
 }
 
-/* The p99 of metric in a host's stats of workload w, -1 when it has none. */
-static int64_t s_host_p99 (const fb_host_t *h, int w, const char *metric) {
-    const fb_hist_compact_t *hist = fb_stats_find_metric (&h->stats[w], metric);
-    return hist && fb_hist_compact_count (hist) > 0 ? fb_hist_compact_value_at_percentile (hist, 99)
-                                                    : -1;
-}
-
 /* How a fleet is grouped in the tables: by board when any host reports one, else by CPU. */
 static fb_per_t s_group_by (const fb_run_t *run) {
     for (int i = 0; i < run->n_hosts; i++)
@@ -97,19 +90,8 @@ static void s_fleet_rows (FILE *out, bool md, const fb_run_t *run, int w, const 
     }
     fb_per_groups_destroy (&groups);
     int worst[FB_REPORT_WORST];
-    int n = 0;
-    for (int i = 0; i < run->n_hosts; i++) { /* insertion into the descending top list */
-        int64_t p99 = s_host_p99 (run->hosts[i], w, metric);
-        int k = n < FB_REPORT_WORST ? n : FB_REPORT_WORST;
-        while (k > 0 && p99 > s_host_p99 (run->hosts[worst[k - 1]], w, metric))
-            k--;
-        if (k >= FB_REPORT_WORST || p99 < 0)
-            continue;
-        int last = n < FB_REPORT_WORST ? n : FB_REPORT_WORST - 1;
-        memmove (&worst[k + 1], &worst[k], (size_t)(last - k) * sizeof *worst);
-        worst[k] = i;
-        n += n < FB_REPORT_WORST;
-    }
+    int64_t p99[FB_REPORT_WORST];
+    int n = fb_run_slowest_hosts (run, w, metric, false, FB_REPORT_WORST, worst, p99);
     for (int k = 0; k < n; k++)
         s_host_row (out, md, run, w, worst[k], metric);
     fprintf (out,

@@ -46,6 +46,36 @@ static fb_samples_t *s_samples (fb_samples_t **samples) {
     return *samples;
 }
 
+int64_t fb_run_host_p99 (const fb_host_t *host, int w, const char *metric) {
+    const fb_hist_compact_t *hist = fb_stats_find_metric (&host->stats[w], metric);
+    return hist && fb_hist_compact_count (hist) > 0 ? fb_hist_compact_value_at_percentile (hist, 99)
+                                                    : -1;
+}
+
+int fb_run_slowest_hosts (const fb_run_t *run, int w, const char *metric, bool running, int k,
+                          int *out, int64_t *p99) {
+    int64_t *values = p99;
+    int n = 0;
+    for (int i = 0; i < run->n_hosts; i++) {
+        const fb_host_t *h = run->hosts[i];
+        if (running && (h->state != FB_HOST_RUNNING || h->workload_now != w))
+            continue;
+        int64_t v = fb_run_host_p99 (h, w, metric);
+        int at = n; /* insertion into the descending list */
+        while (at > 0 && v > values[at - 1])
+            at--;
+        if (v < 0 || at >= k)
+            continue;
+        int moved = (n < k ? n : k - 1) - at;
+        memmove (&out[at + 1], &out[at], (size_t)moved * sizeof *out);
+        memmove (&values[at + 1], &values[at], (size_t)moved * sizeof *values);
+        out[at] = i;
+        values[at] = v;
+        n += n < k;
+    }
+    return n;
+}
+
 bool fb_run_host_keeps (const fb_run_t *run, int w, const char *metric) {
     if (strcmp (metric, "latency") == 0)
         return true; /* the hosts' intervals in run.json and report.md */

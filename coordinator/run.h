@@ -156,6 +156,13 @@ const char *fb_run_host_state_name (fb_host_state_t state);
  * <date>-<time>-<scenario>-<4 hex digits>, and mkdir is the arbiter: two runs started in the
  * same second into one folder never share it. */
 int fb_run_make_dir (fb_run_t *run, const char *out_dir, fb_err_t *err);
+/* The p99 of metric in a host's stats of workload w so far (ns), -1 when it has none. */
+int64_t fb_run_host_p99 (const fb_host_t *host, int w, const char *metric);
+/* The at most k hosts of highest p99 of metric in workload w, highest first, into out (indexes
+ * into run->hosts) and their p99s into p99; with running, only the hosts running w now. Hosts
+ * without the metric are left out. Returns how many. */
+int fb_run_slowest_hosts (const fb_run_t *run, int w, const char *metric, bool running, int k,
+                          int *out, int64_t *p99);
 /* Does a host keep its own intervals of metric in workload w? Latency always; another
  * metric when a target, or a gate per host, board or CPU, is on it. */
 bool fb_run_host_keeps (const fb_run_t *run, int w, const char *metric);
