@@ -3,6 +3,7 @@
 #include "coordinator/inference.h"
 
 #include "common/rng.h"
+#include "coordinator/rank.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -432,27 +433,28 @@ int fb_inference_ci (const fb_samples_t *samples, const fb_measure_t *measure,
     return rc;
 }
 
+/* Each run's own statistic into v[p->n_runs]; false when a run has no positive value. */
+static bool s_run_stats (const s_prep_t *p, double *v) {
+    s_acc_t a = {.dense = calloc ((size_t)p->n_table + 1, sizeof (int64_t))};
+    bool ok = a.dense != NULL;
+    for (int r = 0; ok && r < p->n_runs; r++) {
+        v[r] = s_stat_of (p, &a, p->run_first[r], p->run_first[r + 1]);
+        ok = v[r] > 0 && isfinite (v[r]);
+    }
+    free (a.dense);
+    return ok;
+}
+
 /* Log residuals of each run's own statistic around their mean, scaled by sqrt (k / (k - 1))
  * so their spread estimates the run-to-run deviation without the small-sample shrink.
  * Returns how many (0 when the side has one run or a run has no positive value). */
 static int s_run_residuals (const s_prep_t *p, double *out) {
-    if (p->n_runs < 2)
-        return 0;
-    s_acc_t a = {.dense = calloc ((size_t)p->n_table + 1, sizeof (int64_t))};
-    if (!a.dense)
+    int k = p->n_runs;
+    if (k < 2 || !s_run_stats (p, out))
         return 0;
     double mean = 0;
-    int k = 0;
-    for (int r = 0; r < p->n_runs; r++) {
-        double s = s_stat_of (p, &a, p->run_first[r], p->run_first[r + 1]);
-        if (!(s > 0) || !isfinite (s))
-            break;
-        out[k++] = log (s);
-        mean += log (s);
-    }
-    free (a.dense);
-    if (k < p->n_runs)
-        return 0;
+    for (int r = 0; r < k; r++)
+        mean += out[r] = log (out[r]);
     mean /= k;
     for (int r = 0; r < k; r++)
         out[r] = (out[r] - mean) * sqrt ((double)k / (k - 1));
@@ -475,6 +477,11 @@ static void s_decide (fb_inference_decision_t *d, bool higher_is_better, bool kn
     bool past = higher_is_better ? r->hi < d->limit : r->lo > d->limit;
     bool within = higher_is_better ? r->lo >= d->limit : r->hi <= d->limit;
     const char *side = higher_is_better ? "below" : "above";
+    char how[64] = "";
+    if (d->by_rank)
+        snprintf (how, sizeof how, " (%d runs ranked against %d%s)",
+                  d->current.runs - d->set_aside[0], d->baseline.runs - d->set_aside[1],
+                  d->set_aside[0] + d->set_aside[1] ? ", far runs set aside" : "");
     if (!known) {
         d->verdict = FB_INFERENCE_INCONCLUSIVE;
         snprintf (d->why, sizeof d->why,
@@ -485,21 +492,19 @@ static void s_decide (fb_inference_decision_t *d, bool higher_is_better, bool kn
     } else if (past) {
         d->verdict = FB_INFERENCE_FAILED;
         snprintf (d->why, sizeof d->why,
-                  "the whole %.0f%% interval %.2fx..%.2fx is %s the limit "
-                  "%.2fx",
-                  level * 100, r->lo, r->hi, side, d->limit);
+                  "the whole %.0f%% interval %.2fx..%.2fx%s is %s the limit %.2fx", level * 100,
+                  r->lo, r->hi, how, side, d->limit);
     } else if (within) {
         d->verdict = FB_INFERENCE_HELD;
         snprintf (d->why, sizeof d->why,
-                  "the whole %.0f%% interval %.2fx..%.2fx is within the "
-                  "limit %.2fx",
-                  level * 100, r->lo, r->hi, d->limit);
+                  "the whole %.0f%% interval %.2fx..%.2fx%s is within the limit %.2fx", level * 100,
+                  r->lo, r->hi, how, d->limit);
     } else {
         d->verdict = FB_INFERENCE_INCONCLUSIVE;
         snprintf (d->why, sizeof d->why,
-                  "the %.0f%% interval %.2fx..%.2fx contains the limit "
-                  "%.2fx: the data cannot tell",
-                  level * 100, r->lo, r->hi, d->limit);
+                  "the %.0f%% interval %.2fx..%.2fx%s contains the limit %.2fx: the data cannot "
+                  "tell",
+                  level * 100, r->lo, r->hi, how, d->limit);
     }
 }
 
@@ -568,6 +573,30 @@ static void s_ratio_ci (const s_prep_t *const sides[2], s_reps_t *r, const fb_in
     }
 }
 
+/* With FB_INFERENCE_RANK_RUNS runs or more on each side, the ratio's interval is the rank
+ * interval of the runs' own statistics (rank.h), around the exact point, once the runs far
+ * from the rest of their side are set aside. */
+static bool s_rank_ci (const s_prep_t *c, const s_prep_t *b, const fb_inference_opts_t *o,
+                       fb_inference_decision_t *d) {
+    if (c->n_runs < FB_INFERENCE_RANK_RUNS || b->n_runs < FB_INFERENCE_RANK_RUNS)
+        return false;
+    double *x = malloc ((size_t)(c->n_runs + b->n_runs) * sizeof *x), *y = x + c->n_runs;
+    double lo, mid, hi;
+    bool ok = x && s_run_stats (c, x) && s_run_stats (b, y);
+    int nc = ok ? fb_rank_set_aside (x, c->n_runs) : 0;
+    int nb = ok ? fb_rank_set_aside (y, b->n_runs) : 0;
+    ok = ok && fb_rank_ratio_ci (x, nc, y, nb, o->confidence, &lo, &mid, &hi);
+    free (x);
+    if (ok) {
+        d->ratio.lo = fmin (d->ratio.point, lo);
+        d->ratio.hi = fmax (d->ratio.point, hi);
+        d->by_rank = true;
+        d->set_aside[0] = c->n_runs - nc;
+        d->set_aside[1] = b->n_runs - nb;
+    }
+    return ok;
+}
+
 static int s_ratio (const s_prep_t *c, const s_prep_t *b, const fb_inference_opts_t *o,
                     fb_inference_decision_t *d, bool *known, fb_err_t *err) {
     int n = o->resamples;
@@ -590,7 +619,10 @@ static int s_ratio (const s_prep_t *c, const s_prep_t *b, const fb_inference_opt
                                        .runs = d->current.runs,
                                        .intervals = d->current.intervals,
                                        .between_runs = c->n_runs >= 2 || b->n_runs >= 2};
-        s_ratio_ci (sides, &r, o, d, known);
+        if (s_rank_ci (c, b, o, d))
+            *known = true;
+        else
+            s_ratio_ci (sides, &r, o, d, known);
     }
     s_reps_free (&r);
     return rc;

@@ -14,6 +14,7 @@
 
 #define FB_INFERENCE_RESAMPLES 1000
 #define FB_INFERENCE_CONFIDENCE 0.95
+#define FB_INFERENCE_RANK_RUNS 5 /* runs a side needs for the rank interval of the ratio */
 
 typedef struct {
     int resamples;     /* bootstrap replicates, 100..100000 */
@@ -42,7 +43,9 @@ typedef struct {
     double limit;            /* the ratio the gate allows: 1 + max_regression (1 - for
                                 throughput) */
     fb_inference_verdict_t verdict;
-    char why[240]; /* one sentence: what the interval shows */
+    bool by_rank;     /* the ratio's interval is the rank interval of the runs (rank.h) */
+    int set_aside[2]; /* runs of the current side and the baseline left out as far (rank.h) */
+    char why[240];    /* one sentence: what the interval shows */
 } fb_inference_decision_t;
 
 void fb_inference_opts_default (fb_inference_opts_t *opts);
@@ -52,7 +55,9 @@ void fb_inference_opts_default (fb_inference_opts_t *opts);
 int fb_inference_ci (const fb_samples_t *samples, const fb_measure_t *measure,
                      const fb_inference_opts_t *opts, fb_inference_ci_t *ci, fb_err_t *err);
 
-/* The ratio current / baseline of measure with its interval, and the gate's verdict:
+/* The ratio current / baseline of measure with its interval, and the gate's verdict. The
+ * interval is the rank interval of the runs' own statistics when each side has
+ * FB_INFERENCE_RANK_RUNS runs, the bootstrap's otherwise. The verdict is
  * failed when the whole interval is past the limit, held when it is all within, inconclusive
  * otherwise, and inconclusive when neither side has two runs (run-to-run variance unknown). */
 int fb_inference_compare (const fb_samples_t *current, const fb_samples_t *baseline,
