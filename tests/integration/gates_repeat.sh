@@ -86,6 +86,19 @@ last=$(ls -d results/*/ | tail -n 1)
 jq -r '.workloads[0].verdicts[0].detail' "$last/run.json" | grep -vq 'one run on each side' || fail "still judged on one run"
 pass "on_inconclusive: rerun: one more repetition, judged with both ($(jq -r '.workloads[0].verdicts[0].verdict' "$last/run.json"))"
 
+# Five runs on each side: the ratio's interval ranks the runs (each run's own throughput one
+# value) instead of bootstrapping them, and the verdict says so.
+rm -rf results baselines
+write pass
+run_coord 0 run rep.yaml --bind "$BIND" --local 1 --quiet --repeat 5 --out base5
+"$COORD" baseline save "$(ls -d base5/*/ | tail -n 1)" >save.log 2>&1 || fail "baseline save failed: $(cat save.log)"
+run_coord 0 run rep.yaml --bind "$BIND" --local 1 --quiet --repeat 5 --out now5
+last=$(ls -d now5/*/ | tail -n 1)
+detail=$(jq -r '.workloads[0].verdicts[0].detail' "$last/run.json")
+case "$detail" in *"runs ranked against "*) ;; *) fail "5 runs against 5 should be ranked: $detail" ;; esac
+[ "$(jq -r '.workloads[0].verdicts[0].verdict' "$last/run.json")" = held ] || fail "same rate, 50 % allowed: should hold: $detail"
+pass "five runs a side: ranked ($detail)"
+
 # repeat: on a workload: it runs in the last N repetitions; the others in the last one, so the
 # last folder holds every workload, each with its own number of runs.
 rm -rf results baselines
