@@ -9,7 +9,9 @@
  * not full) or stored synchronously (AddLogSync, channel full); medians. Ingest rows are one
  * appender thread appending as fast as it can until every line is searchable.
  *
- *   bench_log [reps]     (default 20) */
+ *   bench_log [reps]     (default 20)
+ *   bench_log --dump-lines FILE, bench_log --fidelity MEASURE REPS [fast|regex]: the lines, and
+ *   the model's side of bench/fidelity.sh's log table (see bench/fidelity/logs_driver.go) */
 #include "common/clock.h"
 #include "common/hist.h"
 #include "workloads/log/logdetect.h"
@@ -46,8 +48,15 @@ static double s_median (double *v, int n) {
     return v[n / 2];
 }
 
-static fb_logstore_t *s_filled (int eviction, bool detect, fb_err_t *err) {
-    fb_logstore_config_t cfg = {.capacity = S_LINES, .eviction = eviction, .detect = detect};
+/* How the store evicts: ring, or shift with Brummer's growing index or with it forgotten. */
+enum { S_RING, S_SHIFT, S_SHIFT_FORGET };
+
+static fb_logstore_t *s_filled (int evict, bool detect, fb_err_t *err) {
+    fb_logstore_config_t cfg = {.capacity = S_LINES,
+                                .eviction = evict == S_RING ? FB_LOGSTORE_EVICT_RING
+                                                            : FB_LOGSTORE_EVICT_SHIFT,
+                                .forget_evicted = evict == S_SHIFT_FORGET,
+                                .detect = detect};
     fb_logstore_t *store = fb_logstore_new (&cfg, err);
     for (int i = 0; store && i < S_LINES; i++)
         fb_logstore_append (store, i % 4, s_lines[i], s_lens[i], fb_clock_now_ns ());
@@ -108,7 +117,7 @@ static double s_block_ms (const char *needle, int reps, int *found) {
 }
 
 static void s_search_rows (int reps, fb_err_t *err) {
-    fb_logstore_t *store = s_filled (FB_LOGSTORE_EVICT_RING, true, err);
+    fb_logstore_t *store = s_filled (S_RING, true, err);
     if (!store)
         return;
     int found = 0, floor_found = 0;
@@ -131,21 +140,27 @@ static void s_search_rows (int reps, fb_err_t *err) {
     fb_logstore_destroy (&store);
 }
 
-/* One burst of appends: median ns of the queued calls and of the synchronous ones (medians,
- * so that a call the scheduler preempted does not stand for the rest). */
-static void s_append_rows (double floor_ns, fb_err_t *err) {
-    fb_logstore_config_t cfg = {.capacity = S_LINES, .detect = true};
-    fb_logstore_t *store = fb_logstore_new (&cfg, err);
-    fb_hist_t *h[2] = {fb_hist_new_default (err), fb_hist_new_default (err)};
-    for (int i = 0; store && h[0] && h[1] && i < S_BURST; i++) {
+/* One burst of S_BURST appends into store: the queued calls' times into h[0], the
+ * synchronous ones' into h[1]; then waits until every line is stored. */
+static void s_burst (fb_logstore_t *store, fb_hist_t *const h[2]) {
+    for (int i = 0; i < S_BURST; i++) {
         int64_t t0 = fb_clock_now_ns ();
         int rc = fb_logstore_append (store, i % 4, s_lines[i % S_LINES], s_lens[i % S_LINES], t0);
         int64_t t1 = fb_clock_now_ns ();
         if (rc >= 0)
             fb_hist_record (h[rc], t1 - t0);
     }
+    fb_logstore_flush (store, 60 * FB_NS_PER_S);
+}
+
+/* One burst of appends: median ns of the queued calls and of the synchronous ones (medians,
+ * so that a call the scheduler preempted does not stand for the rest). */
+static void s_append_rows (double floor_ns, fb_err_t *err) {
+    fb_logstore_config_t cfg = {.capacity = S_LINES, .detect = true};
+    fb_logstore_t *store = fb_logstore_new (&cfg, err);
+    fb_hist_t *h[2] = {fb_hist_new_default (err), fb_hist_new_default (err)};
     if (store && h[0] && h[1]) {
-        fb_logstore_flush (store, 60 * FB_NS_PER_S);
+        s_burst (store, h);
         char name[64];
         snprintf (name, sizeof name, "append queued, p50 (%lld of %d)",
                   (long long)fb_hist_count (h[0]), S_BURST);
@@ -161,19 +176,14 @@ static void s_append_rows (double floor_ns, fb_err_t *err) {
     fb_logstore_destroy (&store);
 }
 
-/* Lines/s from one appender until all are searchable; ingest p50 and p99. */
-static void s_ingest_row (const char *name, int eviction, bool detect, double floor_ns,
-                          fb_err_t *err) {
-    fb_logstore_t *store = s_filled (eviction, detect, err); /* full: every line evicts one */
-    fb_hist_t *h = fb_hist_new_default (err);
-    if (!store || !h) {
-        fb_logstore_destroy (&store);
-        fb_hist_destroy (&h);
-        return;
-    }
+/* Lines/s from one appender of `lines` lines into a full store (every line evicts one) until
+ * all are searchable; their ingest latencies into h. 0 when the store cannot be made. */
+static double s_ingest_lps (int evict, bool detect, int lines, fb_hist_t *h, fb_err_t *err) {
+    fb_logstore_t *store = s_filled (evict, detect, err);
+    if (!store)
+        return 0;
     fb_logstore_drain_ingest (store, h, NULL);
     fb_hist_reset (h);
-    int lines = eviction == FB_LOGSTORE_EVICT_SHIFT ? S_BURST / 10 : S_BURST;
     int64_t t0 = fb_clock_now_ns ();
     for (int i = 0; i < lines; i++)
         fb_logstore_append (store, i % 4, s_lines[i % S_LINES], s_lens[i % S_LINES],
@@ -181,15 +191,24 @@ static void s_ingest_row (const char *name, int eviction, bool detect, double fl
     fb_logstore_flush (store, 60 * FB_NS_PER_S);
     double s = (double)(fb_clock_now_ns () - t0) / 1e9;
     fb_logstore_drain_ingest (store, h, NULL);
-    /* lines/s: the floor is the faster, so floor/ours is the ratio that grows with cost */
-    printf ("%-44s %12.3f %-7s %-22s %12.3f %8.2fx\n", name, lines / s, "lines/s", "memcpy floor",
-            1e9 / floor_ns, (1e9 / floor_ns) / (lines / s));
-    char p[80];
-    snprintf (p, sizeof p, "  ingest-to-searchable p50 / p99 (us)");
-    printf ("%-44s %12.1f / %.1f\n", p, fb_hist_value_at_percentile (h, 50) / 1e3,
-            fb_hist_value_at_percentile (h, 99) / 1e3);
-    fb_hist_destroy (&h);
     fb_logstore_destroy (&store);
+    return lines / s;
+}
+
+/* The ingest row: lines/s, and ingest p50 and p99. */
+static void s_ingest_row (const char *name, int evict, bool detect, int lines, double floor_ns,
+                          fb_err_t *err) {
+    fb_hist_t *h = fb_hist_new_default (err);
+    double lps = h ? s_ingest_lps (evict, detect, lines, h, err) : 0;
+    if (lps > 0) {
+        /* lines/s: the floor is the faster, so floor/ours is the ratio that grows with cost */
+        printf ("%-44s %12.3f %-7s %-22s %12.3f %8.2fx\n", name, lps, "lines/s", "memcpy floor",
+                1e9 / floor_ns, (1e9 / floor_ns) / lps);
+        printf ("%-44s %12.1f / %.1f\n", "  ingest-to-searchable p50 / p99 (us)",
+                fb_hist_value_at_percentile (h, 50) / 1e3,
+                fb_hist_value_at_percentile (h, 99) / 1e3);
+    }
+    fb_hist_destroy (&h);
 }
 
 /* The floor for append and ingest: one memcpy of each line into a 10 000-entry ring; ns per
@@ -245,12 +264,80 @@ static void s_detect_row (const char *name, int engine, double floor_ns, fb_err_
     fb_logdetect_destroy (&d);
 }
 
-int main (int argc, char **argv) {
-    int reps = argc > 1 ? atoi (argv[1]) : 20;
-    if (reps < 1 || reps > 1000) {
-        fprintf (stderr, "usage: bench_log [reps 1..1000]\n");
-        return 2;
+/* The model as Brummer's store (shift eviction with its growing per-process index, detection
+ * by engine), one measure of bench/fidelity/logs_driver.go, printed as it prints Brummer's. */
+static int s_fidelity (const char *measure, int reps, int engine, fb_err_t *err) {
+    if (strcmp (measure, "detect_ns") == 0) {
+        fb_logdetect_t *d = fb_logdetect_new (engine, 512, err);
+        if (!d)
+            return -1;
+        int64_t t0 = fb_clock_now_ns ();
+        for (int r = 0; r < reps; r++)
+            for (int i = 0; i < S_LINES; i++)
+                fb_logdetect_line (d, s_lines[i], s_lens[i], NULL, 0, NULL);
+        printf ("fidelity-log detect_ns %.0f ns\n",
+                (double)(fb_clock_now_ns () - t0) / ((double)reps * S_LINES));
+        fb_logdetect_destroy (&d);
+        return 0;
     }
+    fb_hist_t *h[2] = {fb_hist_new_default (err), fb_hist_new_default (err)};
+    fb_logstore_t *store = NULL;
+    int rc = h[0] && h[1] ? 0 : -1;
+    if (rc == 0 && strcmp (measure, "ingest") == 0) {
+        printf ("fidelity-log ingest20k_lps %.0f lines/s\n",
+                s_ingest_lps (S_SHIFT, true, S_BURST / 10, h[0], err));
+        printf ("fidelity-log ingest200k_lps %.0f lines/s\n",
+                s_ingest_lps (S_SHIFT, true, S_BURST, h[0], err));
+    } else if (rc == 0 && strcmp (measure, "search_ms") == 0 &&
+               (store = s_filled (S_SHIFT, true, err))) {
+        int found;
+        printf ("fidelity-log search_ms %.3f ms\n",
+                s_search_ms (store, "error", FB_LOGSTORE_SUBSTR, reps, &found));
+    } else if (rc == 0 && strcmp (measure, "add") == 0 && (store = s_filled (S_SHIFT, true, err))) {
+        s_burst (store, h);
+        for (int k = 0; k < 2; k++)
+            printf ("fidelity-log add_%s_ns %lld ns (%lld calls)\n", k ? "sync" : "queued",
+                    (long long)fb_hist_value_at_percentile (h[k], 50),
+                    (long long)fb_hist_count (h[k]));
+    } else if (rc == 0 && !err->code) {
+        fb_err_set (err, FB_EINPUT, "unknown measure \"%s\"", measure);
+    }
+    fb_logstore_destroy (&store);
+    fb_hist_destroy (&h[0]);
+    fb_hist_destroy (&h[1]);
+    return err->code ? -1 : 0;
+}
+
+/* --dump-lines FILE: the generated lines, one a line, for Brummer's side of the fidelity
+ * bench. */
+static int s_dump (const char *path) {
+    FILE *f = fopen (path, "w");
+    for (int i = 0; f && i < S_LINES; i++)
+        fprintf (f, "%.*s\n", (int)s_lens[i], s_lines[i]);
+    if (!f || fclose (f) != 0) {
+        fprintf (stderr, "bench_log: cannot write %s\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+static int s_usage (void) {
+    fprintf (stderr, "usage: bench_log [reps 1..1000]\n"
+                     "       bench_log --dump-lines FILE\n"
+                     "       bench_log --fidelity search_ms|add|ingest|detect_ns REPS "
+                     "[fast|regex]\n");
+    return 2;
+}
+
+int main (int argc, char **argv) {
+    bool fidelity = argc >= 4 && strcmp (argv[1], "--fidelity") == 0;
+    bool dump = argc == 3 && strcmp (argv[1], "--dump-lines") == 0;
+    int reps = fidelity ? atoi (argv[3]) : argc > 1 && !dump ? atoi (argv[1]) : 20;
+    if (reps < 1 || reps > 1000 || (argc > 2 && !fidelity && !dump) ||
+        (fidelity && argc == 5 && strcmp (argv[4], "fast") != 0 &&
+         strcmp (argv[4], "regex") != 0) ||
+        argc > 5)
+        return s_usage ();
     fb_err_t err = {0};
     fb_loggen_t *gen = fb_loggen_new (1, &err);
     if (!gen) {
@@ -260,6 +347,17 @@ int main (int argc, char **argv) {
     for (int i = 0; i < S_LINES; i++)
         s_lens[i] = fb_loggen_next (gen, s_lines[i], sizeof s_lines[i]);
     fb_loggen_destroy (&gen);
+    if (dump)
+        return s_dump (argv[2]);
+    if (fidelity) {
+        int engine =
+            argc == 5 && strcmp (argv[4], "regex") == 0 ? FB_LOGDETECT_REGEX : FB_LOGDETECT_FAST;
+        if (s_fidelity (argv[2], reps, engine, &err) != 0) {
+            fprintf (stderr, "bench_log: %s\n", err.msg);
+            return 1;
+        }
+        return 0;
+    }
     printf ("\nlog store: %d generated lines, 512 B per entry, capacity %d, queue %d\n", S_LINES,
             S_LINES, FB_LOGSTORE_QUEUE_DEFAULT);
     printf ("%-44s %12s %-7s %-22s %12s %9s\n", "case", "ours", "unit", "floor", "value",
@@ -267,9 +365,14 @@ int main (int argc, char **argv) {
     double copy_ns = s_copy_floor_ns (), scan_ns = s_scan_floor_ns ();
     s_search_rows (reps, &err);
     s_append_rows (copy_ns, &err);
-    s_ingest_row ("ingest, ring, detect fast", FB_LOGSTORE_EVICT_RING, true, copy_ns, &err);
-    s_ingest_row ("ingest, ring, no detection", FB_LOGSTORE_EVICT_RING, false, copy_ns, &err);
-    s_ingest_row ("ingest, shift, detect fast", FB_LOGSTORE_EVICT_SHIFT, true, copy_ns, &err);
+    s_ingest_row ("ingest 200k, ring, detect fast", S_RING, true, S_BURST, copy_ns, &err);
+    s_ingest_row ("ingest 200k, ring, no detection", S_RING, false, S_BURST, copy_ns, &err);
+    /* Brummer's growth: 20k then 200k lines through a full shift store; each eviction walks
+     * every position stored since the start, unless the evicted ones are forgotten */
+    s_ingest_row ("ingest 20k, shift, detect fast", S_SHIFT, true, S_BURST / 10, copy_ns, &err);
+    s_ingest_row ("ingest 200k, shift, detect fast", S_SHIFT, true, S_BURST, copy_ns, &err);
+    s_ingest_row ("ingest 200k, shift, evicted_index forget", S_SHIFT_FORGET, true, S_BURST,
+                  copy_ns, &err);
     s_detect_row ("detect, hand-written", FB_LOGDETECT_FAST, scan_ns, &err);
     s_detect_row ("detect, POSIX regex (Brummer's patterns)", FB_LOGDETECT_REGEX, scan_ns, &err);
     if (err.code) {

@@ -18,6 +18,10 @@
 # Nothing of Brummer's is copied into this repository: the script copies the checkout's
 # pkg/events/*.go (not its tests) and our driver into a throwaway module under /tmp, builds
 # it there offline (pkg/events needs only Go's standard library) and removes it on exit.
+# Then the same for the log store: a throwaway copy of pkg/events, pkg/filters and
+# internal/logs (without config.go and configurable_parser.go, which need a TOML module)
+# with bench/fidelity/logs_*.go, next to `bench_log --fidelity` on the same generated lines;
+# env LOG_DETECT (fast|regex) picks the model's detection engine.
 # Exit: 0 the table was printed; 1 a run failed; 2 bad input (no checkout, no pkg/events, or a
 # pkg/events that does not build), or no Go could be installed.
 set -euo pipefail
@@ -62,12 +66,15 @@ for f in "$brummer"/pkg/events/*.go; do
     cp "$f" "$work/mod/events/"
 done
 cp "$here/fidelity/driver.go" "$work/mod/driver/"
-printf 'module fbfidelity\n\ngo 1.19\n' >"$work/mod/go.mod"
-if ! (cd "$work/mod" && GO111MODULE=on GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local \
-    go build -o "$work/driver" ./driver) >"$work/go-build.log" 2>&1; then
-    cat "$work/go-build.log" >&2
-    need "pkg/events of \"$brummer\" does not build with $(go version) (errors above)"
-fi
+go_module() { # go_module DIR MODULE PACKAGE OUT WHAT: builds DIR/PACKAGE offline into OUT
+    printf 'module %s\n\ngo 1.19\n' "$2" >"$1/go.mod"
+    if ! (cd "$1" && GO111MODULE=on GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local \
+        go build -o "$4" "./$3") >"$work/go-build.log" 2>&1; then
+        cat "$work/go-build.log" >&2
+        need "$5 of \"$brummer\" does not build with $(go version) (errors above)"
+    fi
+}
+go_module "$work/mod" fbfidelity driver "$work/driver" pkg/events
 
 model="$build/bench_eventbus"
 if [ ! -x "$model" ]; then
@@ -126,3 +133,59 @@ for sc in "${scenarios[@]}"; do
         "$handlers" $((sleep_ns / 1000)) "$go_ns" "$model_ns" "$ratio" "$band"
 done
 echo "$inband of $total rows within 0.75x-1.33x of Brummer's code"
+
+# ---- the log store: Brummer's internal/logs next to the model (bench_log --fidelity) ------
+if [ ! -f "$brummer/internal/logs/store.go" ] || [ ! -d "$brummer/pkg/filters" ]; then
+    echo "fidelity.sh: $brummer has no internal/logs/store.go or pkg/filters: no log table" >&2
+    exit 0
+fi
+# A copy of Brummer's module with what the store needs: pkg/events, pkg/filters and
+# internal/logs without config.go and configurable_parser.go (they need a third-party TOML
+# module), plus our driver inside the package so that it can time the store's own detection.
+logmod="$work/logmod"
+mkdir -p "$logmod/pkg" "$logmod/internal/logs" "$logmod/fbdriver"
+cp -r "$brummer/pkg/events" "$brummer/pkg/filters" "$logmod/pkg/"
+rm -f "$logmod"/pkg/*/*_test.go
+for f in "$brummer"/internal/logs/*.go; do
+    case $f in *_test.go | */config.go | */configurable_parser.go) continue ;; esac
+    cp "$f" "$logmod/internal/logs/"
+done
+cp "$here/fidelity/logs_driver.go" "$logmod/internal/logs/"
+cp "$here/fidelity/logs_main.go" "$logmod/fbdriver/main.go"
+go_module "$logmod" github.com/standardbeagle/brummer fbdriver "$work/logsdriver" internal/logs
+log_model="$build/bench_log"
+[ -x "$log_model" ] || nice cmake --build "$build" --target bench_log -j2 >/dev/null
+"$log_model" --dump-lines "$work/lines.txt"
+LOG_DETECT=${LOG_DETECT:-fast}
+echo
+echo "log store: Brummer internal/logs vs the model (eviction shift, evicted_index keep, detect"
+echo "$LOG_DETECT), the same 10 000 generated lines; median of $REPS runs each, alternating;"
+echo "cost ratio: model/Brummer for times, Brummer/model for lines/s"
+printf '%-16s %14s %14s %-8s %8s %s\n' row brummer model unit cost band
+declare -A go_v model_v
+for measure in search_ms add ingest detect_ns; do
+    inner=1
+    case $measure in search_ms) inner=20 ;; detect_ns) inner=3 ;; esac
+    for ((r = 0; r < REPS; r++)); do
+        out=$("$work/logsdriver" "$measure" "$work/lines.txt" "$inner") ||
+            { echo "fidelity.sh: Brummer's log driver failed on $measure" >&2; exit 1; }
+        while read -r _ name v _; do go_v[$name]+=" $v"; done <<<"$out"
+        out=$("$log_model" --fidelity "$measure" "$inner" "$LOG_DETECT") ||
+            { echo "fidelity.sh: the log model failed on $measure" >&2; exit 1; }
+        while read -r _ name v _; do model_v[$name]+=" $v"; done <<<"$out"
+    done
+done
+inband=0 total=0
+for row in "search_ms ms" "add_queued_ns ns" "add_sync_ns ns" "ingest20k_lps lines/s" \
+    "ingest200k_lps lines/s" "detect_ns ns"; do
+    read -r name unit <<<"$row"
+    g=$(median <<<"${go_v[$name]}")
+    m=$(median <<<"${model_v[$name]}")
+    cost=$(awk -v m="$m" -v g="$g" -v u="$unit" 'BEGIN {
+        printf "%.2f", u == "lines/s" ? g / m : m / g }')
+    band=$(awk -v r="$cost" 'BEGIN {print (r >= 0.75 && r <= 1.33) ? "in" : "OUT"}')
+    total=$((total + 1))
+    [ "$band" = in ] && inband=$((inband + 1))
+    printf '%-16s %14s %14s %-8s %8s %s\n' "$name" "$g" "$m" "$unit" "$cost" "$band"
+done
+echo "$inband of $total log rows within 0.75x-1.33x of Brummer's code"

@@ -138,6 +138,41 @@ static void test_shift_eviction_shows_what_ring_shows (void **state) {
     fb_logstore_destroy (&shift);
 }
 
+/* Brummer's byProcess keeps the position of every line ever stored (evicted ones below 0),
+ * so each eviction walks more of them: 50 lines through a 7-entry store leave 50 positions.
+ * evicted_index: forget keeps only the 7 stored. Both store and find the same lines. */
+static void test_shift_index_grows_with_lines_stored_unless_forgotten (void **state) {
+    (void)state;
+    fb_logstore_t *keep =
+        s_store ((fb_logstore_config_t){.capacity = 7, .eviction = FB_LOGSTORE_EVICT_SHIFT});
+    fb_logstore_t *forget = s_store ((fb_logstore_config_t){
+        .capacity = 7, .eviction = FB_LOGSTORE_EVICT_SHIFT, .forget_evicted = true});
+    char line[64];
+    fb_logstore_stats_t st;
+    for (int i = 0; i < 50; i++) {
+        snprintf (line, sizeof line, "line %d from %d", i, i % 3);
+        s_append (keep, i % 3, line);
+        s_append (forget, i % 3, line);
+        s_flush (keep);
+        s_flush (forget);
+        if (i == 19) {
+            fb_logstore_stats (keep, &st);
+            assert_int_equal (st.positions, 20);
+        }
+    }
+    fb_logstore_stats (keep, &st);
+    assert_int_equal (st.positions, 50);
+    fb_logstore_stats (forget, &st);
+    assert_int_equal (st.positions, 7);
+    for (int p = 0; p < 3; p++)
+        assert_int_equal (fb_logstore_count_process (keep, p),
+                          fb_logstore_count_process (forget, p));
+    assert_int_equal (s_search (keep, "from 1", FB_LOGSTORE_SUBSTR),
+                      s_search (forget, "from 1", FB_LOGSTORE_SUBSTR));
+    fb_logstore_destroy (&keep);
+    fb_logstore_destroy (&forget);
+}
+
 /* A detecting ingest thread is far slower than one appender, so a one-slot queue is full
  * almost at once; the test asserts the accounting, whatever the split. */
 static void test_full_queue_falls_back_to_sync (void **state) {
@@ -400,6 +435,7 @@ int main (void) {
         cmocka_unit_test (test_append_then_search_finds_lines),
         cmocka_unit_test (test_ring_eviction_keeps_the_newest_capacity),
         cmocka_unit_test (test_shift_eviction_shows_what_ring_shows),
+        cmocka_unit_test (test_shift_index_grows_with_lines_stored_unless_forgotten),
         cmocka_unit_test (test_full_queue_falls_back_to_sync),
         cmocka_unit_test (test_drop_when_full_drops_and_counts),
         cmocka_unit_test (test_long_lines_are_cut_and_counted),

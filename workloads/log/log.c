@@ -41,6 +41,7 @@ enum {
     S_C_SEARCHES,
     S_C_MATCHES,
     S_C_DETECT_NS,
+    S_C_POSITIONS,
 };
 
 #define S_POOL_LINES 4096    /* generated once at setup; ops cycle through them */
@@ -62,6 +63,9 @@ static const fb_param_spec_t s_params[] = {
      "async ingest queue slots (Brummer's channel: 1000)"},
     {"eviction", FB_PARAM_ENUM, "ring", 0, 0, "ring|shift",
      "ring: overwrite the oldest slot; shift: Go's slice shift plus byProcess reindex"},
+    {"evicted_index", FB_PARAM_ENUM, "keep", 0, 0, "keep|forget",
+     "shift: keep evicted lines' positions in the per-process index, as Brummer does (the cost "
+     "of an eviction grows with every line stored since start), or forget them (a fixed store)"},
     {"line_bytes", FB_PARAM_INT, "512", 16, FB_LOGSTORE_LINE_BYTES_MAX, NULL,
      "longest line kept; longer lines are cut and counted (seed: 512 B per entry)"},
     {"detect", FB_PARAM_ENUM, "fast", 0, 0, "fast|regex|off",
@@ -99,6 +103,7 @@ static const fb_counter_spec_t s_counters[] = {
     {"searches", FB_COUNTER_SUM, ""},
     {"matches", FB_COUNTER_SUM, ""},
     {"detect_ns_per_line", FB_COUNTER_MAX, "ns"},
+    {"index_positions", FB_COUNTER_MAX, ""},
     {NULL, 0, NULL},
 };
 
@@ -216,6 +221,7 @@ static int s_make_store (s_log_t *self, const fb_params_t *params, fb_err_t *err
         .detect_engine = detect == 1 ? FB_LOGDETECT_REGEX : FB_LOGDETECT_FAST,
         .line_bytes = (int)fb_params_num (params, "line_bytes"),
         .drop_when_full = fb_params_num (params, "overflow") == 1,
+        .forget_evicted = fb_params_num (params, "evicted_index") == 1,
     };
     if (!(self->store = fb_logstore_new (&cfg, err)))
         return -1;
@@ -441,6 +447,7 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     counters[S_C_ERRORS] = S_DELTA (errors);
     counters[S_C_URLS] = S_DELTA (urls);
     counters[S_C_DETECT_NS] = S_DELTA (stored) ? S_DELTA (detect_ns) / S_DELTA (stored) : 0;
+    counters[S_C_POSITIONS] = (int64_t)now.positions;
     self->seen = now;
     /* Same layout on every side (the default range), so a drain cannot fail. */
     int rc = fb_logstore_drain_ingest (self->store, metrics[S_M_INGEST], NULL);

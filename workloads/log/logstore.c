@@ -12,6 +12,7 @@
 #include "workloads/log/logstore.h"
 #include "common/clock.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdatomic.h>
@@ -48,8 +49,9 @@ typedef struct {
     bool used;
     int id;
     int count; /* its lines stored now */
-    int *pos;  /* shift: positions of its entries, oldest first (Brummer's byProcess) */
-    int n_pos;
+    int *pos;  /* shift: positions of its entries, oldest first (Brummer's byProcess);
+                  without forget_evicted, evicted ones stay (below 0) */
+    int n_pos, cap_pos;
 } s_proc_t;
 
 typedef struct {
@@ -61,7 +63,7 @@ typedef struct {
 struct fb_logstore {
     int capacity, queue_n, line_bytes, eviction;
     size_t stride; /* line_bytes + 1 */
-    bool detect, drop_when_full;
+    bool detect, drop_when_full, forget_evicted;
     /* the queue */
     s_cell_t *cells;
     char *cell_text;
@@ -105,6 +107,7 @@ static s_proc_t *s_proc (fb_logstore_t *self, int id, bool create) {
             if (self->eviction == FB_LOGSTORE_EVICT_SHIFT &&
                 !(p->pos = malloc ((size_t)self->capacity * sizeof *p->pos)))
                 return NULL;
+            p->cap_pos = self->eviction == FB_LOGSTORE_EVICT_SHIFT ? self->capacity : 0;
             p->used = true;
             p->id = id;
             return p;
@@ -127,7 +130,9 @@ static int s_evict_ring (fb_logstore_t *self) {
 }
 
 /* Shift: Go's entries[1:] (here a real move of the metadata, as append's regrowth copies it)
- * and byProcess's reindex: every position of every process decremented. */
+ * and byProcess's reindex: every position of every process decremented. Brummer never takes
+ * the evicted line's position out of byProcess (it goes below 0 and GetByProcess skips it),
+ * so the walk grows with every line stored; forget_evicted takes it out. */
 static int s_evict_shift (fb_logstore_t *self) {
     int slot = self->entries[0].slot;
     s_proc_t *gone = s_proc (self, self->entries[0].process_id, false);
@@ -135,7 +140,7 @@ static int s_evict_shift (fb_logstore_t *self) {
     self->count--;
     if (gone) {
         gone->count--;
-        if (gone->n_pos > 0)
+        if (self->forget_evicted && gone->n_pos > 0)
             memmove (gone->pos, gone->pos + 1, (size_t)--gone->n_pos * sizeof *gone->pos);
     }
     for (int i = 0; i < S_PROCS; i++)
@@ -209,7 +214,14 @@ static s_entry_t *s_store_locked (fb_logstore_t *self, int process_id, const cha
     s_proc_t *p = s_proc (self, process_id, true);
     if (p) {
         p->count++;
-        if (p->pos)
+        if (p->pos && p->n_pos == p->cap_pos && p->cap_pos < INT_MAX / 2) {
+            int *more = realloc (p->pos, (size_t)p->cap_pos * 2 * sizeof *p->pos);
+            if (more) {
+                p->pos = more;
+                p->cap_pos *= 2;
+            }
+        }
+        if (p->pos && p->n_pos < p->cap_pos)
             p->pos[p->n_pos++] = at;
     }
     self->count++;
@@ -400,6 +412,7 @@ fb_logstore_t *fb_logstore_new (const fb_logstore_config_t *cfg, fb_err_t *err) 
     self->eviction = cfg->eviction;
     self->detect = cfg->detect;
     self->drop_when_full = cfg->drop_when_full;
+    self->forget_evicted = cfg->forget_evicted;
     /* Go's sync.RWMutex makes new readers wait behind a waiting writer; so does this. */
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init (&attr);
@@ -645,6 +658,8 @@ void fb_logstore_stats (fb_logstore_t *self, fb_logstore_stats_t *stats) {
     stats->urls = self->n_urls;
     stats->detect_ns = self->detect_ns;
     stats->reindexes = self->reindexes;
+    for (int i = 0; i < S_PROCS; i++)
+        stats->positions += (uint64_t)self->procs[i].n_pos;
     pthread_rwlock_unlock (&self->lock);
 }
 

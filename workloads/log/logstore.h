@@ -41,6 +41,9 @@ typedef struct {
     int line_bytes;      /* longest line kept, longer ones are cut and counted; 0: default */
     bool drop_when_full; /* queue full: drop the line (-1) instead of storing it synchronously */
     int detect_engine;   /* FB_LOGDETECT_FAST (0, hand-written) or FB_LOGDETECT_REGEX (1) */
+    bool forget_evicted; /* shift: drop an evicted line's position from the per-process index
+                            (a fixed store); false keeps it, as Brummer's byProcess does, so
+                            every eviction walks every position ever stored */
 } fb_logstore_config_t;
 
 /* One stored line's metadata, as fb_logstore_get returns it. */
@@ -66,6 +69,9 @@ typedef struct {
     uint64_t urls;        /* lines flagged FB_LOG_URL */
     uint64_t detect_ns;   /* time spent in detection, summed */
     uint64_t reindexes;   /* shift eviction: index rebuilds */
+    uint64_t positions;   /* shift eviction: positions in the per-process index now (each
+                             eviction decrements them all); grows with every line stored
+                             unless forget_evicted */
 } fb_logstore_stats_t;
 
 /* Search modes. */
