@@ -21,8 +21,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define S_SETUP_THREADS 32 /* circuits built and streams opened at once during setup */
+#define S_SETUP_THREADS 32     /* circuits built and streams opened at once during setup */
+#define S_INTEROP_OPEN_TRIES 3 /* a stream's tries through a real exit, as tor's client */
 
 enum { S_METRIC_OPEN, S_METRIC_TTFB };
 enum { S_C_STREAMS, S_C_BYTES, S_C_STALLS, S_C_BAD_CELLS, S_C_FAILURES, S_C_CIRCUITS };
@@ -149,11 +151,21 @@ static int s_build_one (void *arg, int i, fb_err_t *err) {
                                 &self->slots[i].circ, &build, err);
 }
 
+/* Opens held stream i. Through real relays an exit can end a BEGIN (reason MISC) while it is
+ * still settling after the network bootstrapped; tor's own client then tries the stream again,
+ * up to 3 times (MAX_RESOLVE_FAILURES), and so does setup in interop mode. */
 static int s_open_one (void *arg, int i, fb_err_t *err) {
     s_state_t *self = arg;
     s_held_t *h = &self->held[i];
-    return fb_tor_client_open_stream (self->client, self->slots[h->slot].circ, self->timeout_ns,
-                                      &h->stream, NULL, err);
+    int tries = self->interop ? S_INTEROP_OPEN_TRIES : 1;
+    for (int t = 1;; t++) {
+        int rc = fb_tor_client_open_stream (self->client, self->slots[h->slot].circ,
+                                            self->timeout_ns, &h->stream, NULL, err);
+        if (rc == 0 || t >= tries)
+            return rc;
+        fb_tor_client_close_stream (self->client, &h->stream);
+        nanosleep (&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+    }
 }
 
 static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_t *env,
