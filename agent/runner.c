@@ -8,6 +8,7 @@
  * poll per operation would cost more than what we measure. */
 #include "agent/runner.h"
 
+#include "agent/schedule.h"
 #include "common/clock.h"
 #include "common/health.h"
 #include "common/hist.h"
@@ -70,8 +71,9 @@ struct s_run {
     int n_counters;
     const char *counter_names[FB_MAX_COUNTERS];
     int64_t t0_ns, measure_ns, end_ns; /* start, start of measurement, end */
-    double period_ns;                  /* open loop: between two operations of the fleet */
-    bool stop;                         /* atomic: workers leave their loop */
+    bool open_loop;
+    fb_schedule_t schedule; /* open loop: when each operation is due, from t0_ns */
+    bool stop;              /* atomic: workers leave their loop */
     /* Workers wait at this gate until all are created: a started worker would otherwise
      * compete with the runner still creating the rest (malloc and mmap locks), and at a
      * thousand workers the last ones would start seconds late. */
@@ -93,42 +95,28 @@ static bool s_aborted (const s_run_t *run) {
     return run->args->abort && __atomic_load_n (run->args->abort, __ATOMIC_RELAXED);
 }
 
-/* Open loop: the intended start of worker w's k-th operation, the fleet's (k * workers + w)-th. */
-static int64_t s_intended (const s_run_t *run, const s_worker_t *w, uint64_t k) {
-    return run->t0_ns + (int64_t)((double)(k * run->n_workers + w->index) * run->period_ns);
-}
-
-/* The first k of worker w whose intended start is at or after at_ns. */
-static uint64_t s_first_at (const s_run_t *run, const s_worker_t *w, int64_t at_ns) {
-    double guess = ((double)(at_ns - run->t0_ns) / run->period_ns - w->index) / run->n_workers;
-    uint64_t k = guess > 1 ? (uint64_t)guess - 1 : 0;
-    while (k > 0 && s_intended (run, w, k - 1) >= at_ns)
-        k--;
-    while (s_intended (run, w, k) < at_ns)
-        k++;
-    return k;
-}
-
 /* A worker that reached the planned end (and its grace) behind its schedule stops there: its
- * operations k.. that were planned before the end are missed (k6's dropped iterations), each
- * booked to the phase of its intended start. Stopping keeps the next workload's planned start
- * and the coordinator's deadline, and nothing is silently stretched past the planned end. */
-static void s_count_missed (s_worker_t *w, uint64_t k) {
+ * operation due at intended_ns and the later ones planned before the end are missed (k6's
+ * dropped iterations), each booked to the phase of its intended start. Stopping keeps the next
+ * workload's planned start and the coordinator's deadline, and nothing is silently stretched
+ * past the planned end. The walk costs a few ns per missed operation. */
+static void s_count_missed (s_worker_t *w, fb_schedule_cursor_t *cursor, int64_t intended_ns) {
     const s_run_t *run = w->run;
-    uint64_t k_end = s_first_at (run, w, run->end_ns);
-    uint64_t k_measure = s_first_at (run, w, run->measure_ns);
-    uint64_t first_measured = k > k_measure ? k : k_measure;
-    int64_t warmup = k_measure > k ? (int64_t)((k_end < k_measure ? k_end : k_measure) - k) : 0;
-    int64_t measured = k_end > first_measured ? (int64_t)(k_end - first_measured) : 0;
-    __atomic_store_n (&w->missed[FB_PHASE_WARMUP], warmup, __ATOMIC_RELEASE);
-    __atomic_store_n (&w->missed[FB_PHASE_MEASURE], measured, __ATOMIC_RELEASE);
+    int64_t missed[2] = {0, 0};
+    for (int64_t at = intended_ns; at < run->end_ns;
+         at = run->t0_ns + fb_schedule_next_ns (&run->schedule, cursor))
+        missed[at >= run->measure_ns ? FB_PHASE_MEASURE : FB_PHASE_WARMUP]++;
+    __atomic_store_n (&w->missed[FB_PHASE_WARMUP], missed[FB_PHASE_WARMUP], __ATOMIC_RELEASE);
+    __atomic_store_n (&w->missed[FB_PHASE_MEASURE], missed[FB_PHASE_MEASURE], __ATOMIC_RELEASE);
 }
 
 static void *s_worker_main (void *arg) {
     s_worker_t *w = arg;
     s_run_t *run = w->run;
     fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t)w->index + 1)};
-    bool open_loop = run->period_ns > 0;
+    bool open_loop = run->open_loop;
+    fb_schedule_cursor_t cursor;
+    fb_schedule_cursor_init (&cursor, &run->schedule, w->index, run->n_workers);
     /* The default 50 us timer slack lets a sleep end up to 50 us late: that lateness would be
      * the generator's own, yet counted as latency from the intended start. */
     if (open_loop)
@@ -144,13 +132,13 @@ static void *s_worker_main (void *arg) {
         int64_t intended = fb_clock_now_ns ();
         int64_t started = intended;
         if (open_loop) {
-            intended = s_intended (run, w, k);
+            intended = run->t0_ns + fb_schedule_next_ns (&run->schedule, &cursor);
             if (intended >= run->end_ns)
                 break;
             fb_clock_sleep_until_ns (intended);
             started = fb_clock_now_ns ();
             if (started >= run->end_ns + FB_RUNNER_START_GRACE_NS) { /* fell behind */
-                s_count_missed (w, k);
+                s_count_missed (w, &cursor, intended);
                 break;
             }
         } else if (intended >= run->end_ns)
@@ -231,6 +219,10 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
     if (!(plan->rate_per_s >= 0 && plan->rate_per_s <= max_rate)) /* NaN too */
         return fb_err_set (err, FB_EINPUT, "%s: rate %g/s is outside 0..%.0f/s for %s", plan->name,
                            plan->rate_per_s, max_rate, plan->kind);
+    fb_schedule_t schedule;
+    if ((plan->rate_per_s > 0 || plan->n_stages > 0) &&
+        fb_schedule_init (&schedule, plan, max_rate, err) != 0)
+        goto fail;
     fb_wl_env_t env = s_env (plan, params, wl, allow, helper_dir);
     if (wl->check && wl->check (params, &env, err) != 0)
         goto fail;
@@ -248,7 +240,10 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
     run->wl = fb_workload_find (plan->kind);
     fb_wl_env_t env = s_env (plan, &run->params, run->wl, args->allow, args->helper_dir);
     run->n_workers = env.workers;
-    run->period_ns = plan->rate_per_s > 0 ? 1e9 / plan->rate_per_s : 0;
+    run->open_loop = plan->rate_per_s > 0 || plan->n_stages > 0;
+    double max_rate = run->wl->max_rate_per_s > 0 ? run->wl->max_rate_per_s : FB_MAX_RATE_PER_S;
+    if (run->open_loop && fb_schedule_init (&run->schedule, plan, max_rate, err) != 0)
+        return -1; /* checked above: never */
 
     const char *names[] = {FB_METRIC_LATENCY, FB_METRIC_SERVICE, FB_METRIC_SCHED_LAG};
     run->n_metrics = S_OWN;
@@ -345,6 +340,9 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
     r->start_ns = start_ns;
     r->end_ns = end_ns;
     r->wall_start_ns = fb_clock_wall_ns () - (fb_clock_now_ns () - start_ns);
+    if (run->open_loop)
+        r->target_rate_per_s =
+            fb_schedule_rate_between (&run->schedule, start_ns - run->t0_ns, end_ns - run->t0_ns);
     int64_t values[FB_MAX_COUNTERS] = {0};
     s_runner_counters (run, phase, late, values); /* first: see the note in s_worker_main */
     for (int m = 0; m < run->n_metrics; m++) {
@@ -361,7 +359,7 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
         snprintf (r->counters[c].name, sizeof r->counters[c].name, "%s", run->counter_names[c]);
         r->counters[c].value = values[c];
     }
-    bool open_loop = run->period_ns > 0;
+    bool open_loop = run->open_loop;
     for (int m = 0; m < run->n_metrics; m++) {
         if (!open_loop && (m == S_SERVICE || m == S_SCHED_LAG))
             continue; /* closed loop: latency is the service time, there is no schedule */

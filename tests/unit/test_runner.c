@@ -2,6 +2,7 @@
  * report, warm-up is kept apart, an open-loop schedule runs the planned number of operations,
  * abort stops early without losing what was measured. No timing assertions. */
 #include "agent/runner.h"
+#include "agent/schedule.h"
 #include "common/clock.h"
 #include "common/hist.h"
 
@@ -28,6 +29,8 @@ typedef struct {
     int late_reports;    /* warm-up reports that came after a measured one */
     int64_t late_cpu;    /* cpu, steal and throttled of those, summed */
     int64_t measured_cpu;
+    int n_targets; /* measured reports' target rates, in order */
+    double targets[16];
 } s_tally_t;
 
 static void s_sink (fb_msg_t **msg_p, void *arg) {
@@ -39,6 +42,8 @@ static void s_sink (fb_msg_t **msg_p, void *arg) {
         if (t->last_end_ns && r->start_ns != t->last_end_ns)
             t->ordered = false;
         t->last_end_ns = r->end_ns;
+        if (t->n_targets < 16)
+            t->targets[t->n_targets++] = r->target_rate_per_s;
     }
     bool late = r->phase == FB_PHASE_WARMUP && t->reports[FB_PHASE_MEASURE] > 0;
     t->late_reports += late;
@@ -133,6 +138,46 @@ static void test_open_loop_runs_the_scheduled_count (void **state) {
     assert_int_equal (t.samples[FB_PHASE_MEASURE], res.ops);
     assert_int_equal (t.sched_lag, res.ops);
     assert_int_equal (t.ops[FB_PHASE_WARMUP] + t.missed[FB_PHASE_WARMUP], 200);
+}
+
+/* Stages: 100 ms of warm-up at the first stage's 2000/s, 100 ms at 2000/s, then a linear ramp
+ * to 4000/s over 200 ms. Each measured report carries its interval's planned rate, and the
+ * planned operations (run or missed) are the schedule's: 200 warm-up, 200 + 600 measured. */
+static void test_stages_report_their_target_rate_and_run_the_planned_count (void **state) {
+    (void)state;
+    fb_plan_workload_t plan = s_plan (4000);
+    plan.n_stages = 2;
+    plan.stages[0] = (fb_plan_stage_t){100 * FB_NS_PER_MS, 2000};
+    plan.stages[1] = (fb_plan_stage_t){200 * FB_NS_PER_MS, 4000};
+    plan.ramp = FB_RAMP_LINEAR;
+    s_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r7", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    fb_runner_result_t res = {.ops = -1};
+    assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
+    assert_int_equal (t.ops[FB_PHASE_WARMUP] + t.missed[FB_PHASE_WARMUP], 200);
+    assert_int_equal (res.ops + t.missed[FB_PHASE_MEASURE], 800);
+    assert_int_equal (t.n_targets, 3);
+    const double want[] = {2000, 2500, 3500};
+    for (int i = 0; i < 3; i++)
+        assert_true (t.targets[i] > want[i] * 0.999 && t.targets[i] < want[i] * 1.001);
+    /* Poisson arrivals: the count is the seeded schedule's own, exactly */
+    plan.arrivals = FB_ARRIVALS_POISSON;
+    plan.seed = 42;
+    fb_schedule_t sc;
+    assert_int_equal (fb_schedule_init (&sc, &plan, 1e6, NULL), 0);
+    int64_t planned[2] = {0, 0};
+    for (int w = 0; w < 2; w++) { /* the eventbus's two publishers are the workers */
+        fb_schedule_cursor_t c;
+        fb_schedule_cursor_init (&c, &sc, w, 2);
+        for (int64_t at; (at = fb_schedule_next_ns (&sc, &c)) < sc.length_ns;)
+            planned[at >= plan.warmup_ns]++;
+    }
+    s_tally_t p = {.ordered = true};
+    args = (fb_runner_args_t){.run_id = "r8", .plan = &plan, .sink = s_sink, .sink_arg = &p};
+    assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
+    assert_int_equal (p.ops[FB_PHASE_WARMUP] + p.missed[FB_PHASE_WARMUP], planned[0]);
+    assert_int_equal (res.ops + p.missed[FB_PHASE_MEASURE], planned[1]);
+    assert_true (planned[1] > 700 && planned[1] < 900);
 }
 
 /* Each operation blocks ~5 ms (one pool worker, a queue of one, 5 ms of handler work) against
@@ -288,6 +333,7 @@ int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_closed_loop_operation_is_in_one_report),
         cmocka_unit_test (test_open_loop_runs_the_scheduled_count),
+        cmocka_unit_test (test_stages_report_their_target_rate_and_run_the_planned_count),
         cmocka_unit_test (test_open_loop_behind_schedule_stops_at_the_end_and_counts_missed),
         cmocka_unit_test (test_late_warmup_report_leaves_cpu_to_the_measured_interval),
         cmocka_unit_test (test_queued_handler_calls_are_drained_or_abandoned),
