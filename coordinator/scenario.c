@@ -482,9 +482,15 @@ static int s_parse_run (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario
     s_times_t times = *defaults;
     if (s_parse_times (ctx, map, &times) != 0)
         return -1;
-    w->duration_ns = times.duration.ns;
     w->warmup_ns = times.warmup.ns;
     w->interval_ns = times.interval.ns;
+    fb_shape_timing_t timing = {w->rate_per_s, times.duration.ns, times.interval.ns,
+                                w->wl->max_rate_per_s > 0 ? w->wl->max_rate_per_s
+                                                          : FB_MAX_RATE_PER_S};
+    if (fb_shape_parse (map, ctx->path, &w->shape, &timing, ctx->err) != 0)
+        return -1;
+    w->rate_per_s = timing.rate_per_s;
+    w->duration_ns = timing.duration_ns;
     return 0;
 }
 
@@ -505,9 +511,9 @@ static int s_parse_kind (s_ctx_t *ctx, const fb_yamltree_node_t *node, fb_scenar
 
 static int s_parse_workload (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_t *sc,
                              const s_times_t *defaults) {
-    static const char *const known[] = {"name",        "kind",     "params", "rate",
-                                        "concurrency", "duration", "warmup", "interval",
-                                        "targets",     "gates",    "repeat", NULL};
+    static const char *const known[] = {
+        "name",    "kind",  "params", "rate",   "concurrency", "duration", "warmup", "interval",
+        "targets", "gates", "repeat", "stages", "ramp",        "arrivals", "seed",   NULL};
     if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a workload",
                        "{ name: bus-burst, kind: eventbus }") ||
         s_check_keys (ctx, map, known, "a workload") != 0)
@@ -695,5 +701,6 @@ void fb_scenario_to_plan (const fb_scenario_t *self, const char *run_id, fb_plan
         p->duration_ns = w->duration_ns;
         p->warmup_ns = w->warmup_ns;
         p->interval_ns = w->interval_ns;
+        fb_shape_to_plan (&w->shape, fb_shape_seed (&w->shape, run_id, i), p);
     }
 }
