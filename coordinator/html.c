@@ -12,6 +12,7 @@
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/baseline.h"
+#include "coordinator/offered.h"
 #include "coordinator/svg.h"
 
 #include <errno.h>
@@ -559,6 +560,7 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
         s_host_spectra (out, sides, n, "latency");
         s_metric_spectra (out, &sides[0].stats);
         s_time_charts (out, sides, ts, n, s_num (w, "warmup_s"));
+        fb_offered_html (out, w); /* stages: latency against offered load */
         s_counters (out, &sides[0].stats);
     } else if (in_json) {
         fb_err_prefix (err, "%s/run.json: workload %s", dir, name);

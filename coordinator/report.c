@@ -6,6 +6,7 @@
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/abort.h"
+#include "coordinator/offered.h"
 #include "coordinator/per.h"
 #include "coordinator/target.h"
 #include "coordinator/verdict.h"
@@ -179,6 +180,8 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
         fputs ("  no measurement\n", out);
     s_counters (out, md, fleet, sw->wl);
     fb_verdict_print_intervals (out, md, run, w);
+    if (md)
+        fb_offered_md (out, run, w); /* stages: latency against offered load */
     if (md && run->n_verdicts[w] > 0)
         fputs ("\n", out);
     s_verdicts (out, md, run, w);
