@@ -545,7 +545,9 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
         s_mark_outliers (sides, n, json_object_get (run, "hosts"));
         double rate = s_num (w, "rate_per_s");
         char mode[64];
-        if (rate > 0)
+        if (json_is_array (json_object_get (w, "stages")))
+            snprintf (mode, sizeof mode, "open loop in stages up to %.0f/s per host", rate);
+        else if (rate > 0)
             snprintf (mode, sizeof mode, "open loop, %.0f/s per host", rate);
         else
             snprintf (mode, sizeof mode, "closed loop");

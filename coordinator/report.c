@@ -158,7 +158,10 @@ static void s_counters (FILE *out, bool md, const fb_stats_t *st, const fb_workl
 static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     char loop[64];
-    if (sw->rate_per_s > 0)
+    if (sw->shape.n_stages > 0)
+        snprintf (loop, sizeof loop, "open loop in %d stages up to %.0f/s, %s", sw->shape.n_stages,
+                  sw->rate_per_s, fb_shape_arrivals_name (sw->shape.arrivals));
+    else if (sw->rate_per_s > 0)
         snprintf (loop, sizeof loop, "open loop at %.0f/s", sw->rate_per_s);
     else
         snprintf (loop, sizeof loop, "closed loop");
