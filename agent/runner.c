@@ -8,6 +8,7 @@
  * poll per operation would cost more than what we measure. */
 #include "agent/runner.h"
 
+#include "agent/capacity.h"
 #include "agent/schedule.h"
 #include "common/clock.h"
 #include "common/health.h"
@@ -15,6 +16,7 @@
 #include "common/procfs.h"
 
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,12 @@ struct s_run {
     bool gate_open;
     int64_t cpu_seen_ns;
     fb_health_t health; /* CPU steal and throttling since the last report */
+    /* Capacity search: the objective's metric (-1: no search), the counter it reports in, the
+     * current step's samples, the search so far; judge_last: the final report ends a step. */
+    int capacity_metric, capacity_counter;
+    fb_hist_t *step_hist;
+    fb_capacity_t capacity;
+    bool judge_last;
 };
 
 static uint64_t s_splitmix (uint64_t x) {
@@ -201,6 +209,25 @@ static fb_wl_env_t s_env (const fb_plan_workload_t *plan, const fb_params_t *par
                          .helper_dir = helper_dir ? helper_dir : fb_runner_default_helper_dir ()};
 }
 
+/* A capacity search: steps of one length each, an objective on a metric the workload has. */
+static int s_check_capacity (const fb_plan_workload_t *plan, const fb_workload_t *wl,
+                             fb_err_t *err) {
+    for (int i = 1; i < plan->n_stages; i++)
+        if (plan->stages[i].duration_ns != plan->stages[0].duration_ns)
+            return fb_err_set (err, FB_EINPUT, "capacity steps must all last as long");
+    if (plan->n_stages == 0 || plan->interval_ns <= 0 ||
+        plan->stages[0].duration_ns % plan->interval_ns != 0)
+        return fb_err_set (err, FB_EINPUT, "capacity steps must be whole intervals");
+    for (int i = 0; fb_runner_metrics[i]; i++)
+        if (strcmp (fb_runner_metrics[i], plan->capacity_metric) == 0)
+            return 0;
+    for (int i = 0; wl->metrics && wl->metrics[i]; i++)
+        if (strcmp (wl->metrics[i], plan->capacity_metric) == 0)
+            return 0;
+    return fb_err_set (err, FB_EINPUT, "the capacity objective's metric %s is not one of %s's",
+                       plan->capacity_metric, wl->kind);
+}
+
 int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
                      const char *helper_dir, fb_params_t *params, fb_err_t *err) {
     const fb_workload_t *wl = fb_workload_find (plan->kind);
@@ -223,6 +250,8 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
     if ((plan->rate_per_s > 0 || plan->n_stages > 0) &&
         fb_schedule_init (&schedule, plan, max_rate, err) != 0)
         goto fail;
+    if (plan->capacity_metric[0] && s_check_capacity (plan, wl, err) != 0)
+        goto fail;
     fb_wl_env_t env = s_env (plan, params, wl, allow, helper_dir);
     if (wl->check && wl->check (params, &env, err) != 0)
         goto fail;
@@ -230,6 +259,23 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
 fail:
     fb_err_prefix (err, "%s", plan->name);
     return -1;
+}
+
+/* A capacity search reports its result in a counter of its own, after the workload's. */
+static int s_setup_capacity (s_run_t *run, fb_err_t *err) {
+    const fb_plan_workload_t *plan = run->args->plan;
+    run->capacity_metric = -1;
+    if (!plan->capacity_metric[0])
+        return 0;
+    for (int m = 0; m < run->n_metrics; m++)
+        if (strcmp (run->metric_names[m], plan->capacity_metric) == 0)
+            run->capacity_metric = m;
+    if (run->capacity_metric < 0 || run->n_counters == FB_MAX_COUNTERS)
+        return fb_err_set (err, FB_EINPUT, "%s: no metric %s for the capacity search", plan->name,
+                           plan->capacity_metric);
+    run->capacity_counter = run->n_counters;
+    run->counter_names[run->n_counters++] = FB_COUNTER_CAPACITY;
+    return (run->step_hist = fb_hist_new_default (err)) ? 0 : -1;
 }
 
 static int s_setup (s_run_t *run, fb_err_t *err) {
@@ -255,13 +301,16 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
     }
     run->n_counters = 0;
     for (int i = 0; fb_runner_counters[i].name; i++)
-        run->counter_names[run->n_counters++] = fb_runner_counters[i].name;
+        if (strcmp (fb_runner_counters[i].name, FB_COUNTER_CAPACITY) != 0) /* below */
+            run->counter_names[run->n_counters++] = fb_runner_counters[i].name;
     assert (run->n_counters == S_OWN_COUNTERS);
     for (int i = 0; run->wl->counters && run->wl->counters[i].name; i++) {
         if (run->n_counters == FB_MAX_COUNTERS)
             return fb_err_set (err, FB_EINPUT, "%s: too many counters", plan->name);
         run->counter_names[run->n_counters++] = run->wl->counters[i].name;
     }
+    if (s_setup_capacity (run, err) != 0)
+        return -1;
 
     run->workers = calloc ((size_t)run->n_workers, sizeof *run->workers);
     if (!run->workers)
@@ -292,6 +341,7 @@ static void s_cleanup (s_run_t *run) {
         fb_workload_teardown (run->wl, &run->state);
     for (int m = 0; m < FB_MAX_METRICS; m++)
         fb_hist_destroy (&run->interval[m]);
+    fb_hist_destroy (&run->step_hist);
     for (int sh = 0; sh < S_MAX_SHARDS; sh++)
         for (int p = 0; p < 2; p++)
             for (int m = 0; m < FB_MAX_METRICS; m++)
@@ -325,6 +375,24 @@ static void s_runner_counters (s_run_t *run, int phase, bool late, int64_t *valu
     fb_health_sample (&run->health, &values[S_STEAL], &values[S_THROTTLED]);
 }
 
+/* A measured interval's samples of the objective's metric go to its step; an interval that
+ * ends the step (or the final one) has the step judged. */
+static void s_capacity_interval (s_run_t *run, int64_t start_ns, int64_t end_ns) {
+    const fb_plan_workload_t *plan = run->args->plan;
+    if (run->capacity.done)
+        return;
+    fb_hist_merge (run->step_hist, run->interval[run->capacity_metric], NULL);
+    int64_t hold = plan->stages[0].duration_ns;
+    int step = (int)((start_ns - run->measure_ns) / hold);
+    if (step >= plan->n_stages)
+        step = plan->n_stages - 1;
+    if (!run->judge_last && end_ns - run->measure_ns < (int64_t)(step + 1) * hold)
+        return; /* the step goes on */
+    fb_capacity_step (&run->capacity, plan->stages[step].rate_per_s,
+                      fb_capacity_passes (plan, run->step_hist));
+    fb_hist_reset (run->step_hist);
+}
+
 /* Drains every worker's histograms of phase into one report for [start_ns, end_ns). */
 static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, bool late,
                            fb_err_t *err) {
@@ -354,6 +422,11 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
      * warm-up report leaves them to the measured report that follows it. */
     if (run->wl->interval && !late)
         run->wl->interval (run->state, &run->interval[S_OWN], &values[S_OWN_COUNTERS]);
+    if (run->capacity_metric >= 0) {
+        if (phase == FB_PHASE_MEASURE && !late)
+            s_capacity_interval (run, start_ns, end_ns);
+        values[run->capacity_counter] = llround (run->capacity.best_per_s);
+    }
     r->n_counters = run->n_counters;
     for (int c = 0; c < run->n_counters; c++) {
         snprintf (r->counters[c].name, sizeof r->counters[c].name, "%s", run->counter_names[c]);
@@ -423,6 +496,8 @@ static int64_t s_intervals (s_run_t *run, int phase, int64_t from_ns, int64_t to
         if (s_emit (run, phase, at, next, false, err) != 0)
             return -1 - at;
         at = next;
+        if (run->capacity.done) /* the search is over: the workload ends here */
+            return -1 - at;
     }
     return at;
 }
@@ -483,8 +558,9 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     int64_t from = at >= 0 ? at : -1 - at;
     /* Work the operations handed off (queued handler calls) finishes, or is counted as
      * abandoned by the workload, before the last report; an abort leaves no time for it. */
+    bool ended = at >= 0 || run.capacity.done; /* not aborted */
     if (run.wl->drain)
-        run.wl->drain (run.state, fb_clock_now_ns () + (at >= 0 ? FB_RUNNER_DRAIN_NS : 0));
+        run.wl->drain (run.state, fb_clock_now_ns () + (ended ? FB_RUNNER_DRAIN_NS : 0));
     /* The measured window ends at the planned end, or when the last operation ended if that
      * was later, so throughput is operations over the time they took; an abort ends it now. */
     int64_t now = fb_clock_now_ns ();
@@ -498,6 +574,7 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     if (phase == FB_PHASE_MEASURE && s_unreported_ops (&run, other) > 0 &&
         s_emit (&run, other, run.t0_ns, run.measure_ns, true, err) != 0)
         goto done;
+    run.judge_last = at >= 0; /* the planned end: the last step is whole */
     if (s_emit (&run, phase, from, now, false, err) != 0)
         goto done;
     if (phase == FB_PHASE_WARMUP && s_unreported_ops (&run, other) > 0 &&

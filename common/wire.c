@@ -156,6 +156,10 @@ static void s_pack_workload (s_pack_t *self, const fb_plan_workload_t *in, int i
     out->ramp = in->ramp;
     out->arrivals = in->arrivals;
     out->seed = in->seed;
+    out->capacity_metric = S_STR (self, in->capacity_metric);
+    out->capacity_percentile = in->capacity_percentile;
+    out->capacity_limit_ns = in->capacity_limit_ns;
+    out->capacity_inclusive = in->capacity_inclusive != 0;
     pb->workload_ptrs[index] = out;
 }
 
@@ -419,6 +423,19 @@ static int s_unpack_shape (const Fleetbench__PlanWorkload *in, fb_plan_workload_
         return fb_err_set (err, FB_EINPUT,
                            "plan.workloads[%zu]: ramp %d or arrivals %d is not 0 or 1", index,
                            (int)in->ramp, (int)in->arrivals);
+    int search = in->capacity_metric && in->capacity_metric[0];
+    if (search && (!(in->capacity_percentile > 0 && in->capacity_percentile <= 100) ||
+                   in->capacity_limit_ns <= 0 || in->n_stages == 0))
+        return fb_err_set (err, FB_EINPUT,
+                           "plan.workloads[%zu]: a capacity search needs steps, a percentile in "
+                           "(0, 100] and a positive limit",
+                           index);
+    if (s_copy (out->capacity_metric, sizeof out->capacity_metric, in->capacity_metric, err,
+                "plan.workloads[%zu].capacity_metric", index))
+        return -1;
+    out->capacity_percentile = in->capacity_percentile;
+    out->capacity_limit_ns = in->capacity_limit_ns;
+    out->capacity_inclusive = in->capacity_inclusive;
     out->n_stages = (int)in->n_stages;
     out->ramp = in->ramp;
     out->arrivals = in->arrivals;

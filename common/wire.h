@@ -19,7 +19,7 @@
 #define FB_MAX_PLAN_PARAMS 24
 #define FB_MAX_REPORT_METRICS 12
 #define FB_MAX_REPORT_COUNTERS 32
-#define FB_MAX_STAGES 32
+#define FB_MAX_STAGES 64
 
 typedef enum {
     FB_MSG_HELLO = 1,
@@ -81,6 +81,13 @@ typedef struct {
     int ramp;      /* fb_ramp_t */
     int arrivals;  /* fb_arrivals_t, open loop only */
     uint64_t seed; /* poisson: this host's seed for this workload */
+    /* Capacity search ("" metric: none): the stages are the steps; after each, the step's
+     * percentile of metric is judged against limit_ns (below it, or at it when inclusive), and
+     * the workload ends after two failing steps in a row. */
+    char capacity_metric[32];
+    double capacity_percentile; /* 0 < p <= 100 */
+    int64_t capacity_limit_ns;
+    int capacity_inclusive; /* 1: <= */
 } fb_plan_workload_t;
 
 typedef struct {

@@ -58,6 +58,19 @@ void fb_offered_md (FILE *out, const fb_run_t *run, int w) {
         }
         fputs ("\n", out);
     }
+    const fb_shape_t *shape = &run->sc->workloads[w].shape;
+    if (!shape->capacity)
+        return;
+    fprintf (out, "\nCapacity (the highest step that met `%s`; the knee is past it):",
+             shape->objective.text);
+    for (int h = 0; h < run->n_hosts; h++) {
+        const fb_stats_t *st = &run->hosts[h]->stats[w];
+        int c = fb_stats_find_counter (st, FB_COUNTER_CAPACITY);
+        if (c >= 0 && (per_host || h < FB_RUN_LISTED_HOSTS))
+            fprintf (out, "%s %s %lld/s", h ? "," : "", run->hosts[h]->id,
+                     (long long)st->counters[c]);
+    }
+    fputs (run->n_hosts > FB_RUN_LISTED_HOSTS ? ", ... (every host in run.json)\n" : "\n", out);
 }
 
 void fb_offered_html (FILE *out, const json_t *workload) {

@@ -6,7 +6,9 @@
 
 #include "common/units.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define s_fail(path, err, node, ...)                                                               \
@@ -33,7 +35,10 @@ static int s_stage_duration (const fb_yamltree_node_t *node, const char *path, i
                              fb_err_t *err) {
     fb_err_t why;
     char what[32];
-    snprintf (what, sizeof what, "stage %d's %s", i + 1, "duration");
+    if (i < 0)
+        snprintf (what, sizeof what, "capacity.hold");
+    else
+        snprintf (what, sizeof what, "stage %d's %s", i + 1, "duration");
     if (s_scalar (node, path, what, "30s", err) != 0)
         return -1;
     if (fb_units_duration_ns (node->text, ns, &why) != 0)
@@ -149,6 +154,144 @@ static int s_stages (const fb_yamltree_node_t *map, const char *path, fb_shape_t
     return 0;
 }
 
+/* A rate of capacity: (start or max), at most the kind's highest. */
+static int s_capacity_rate (const fb_yamltree_node_t *node, const char *path, const char *key,
+                            const fb_shape_timing_t *timing, double *value, fb_err_t *err) {
+    fb_err_t why;
+    char what[32];
+    snprintf (what, sizeof what, "capacity.%s", key);
+    if (s_scalar (node, path, what, "1000/s", err) != 0)
+        return -1;
+    if (fb_units_rate_per_s (node->text, value, &why) != 0)
+        return s_fail (path, err, node, "%s: %s", what, why.msg);
+    if (*value > timing->max_rate_per_s)
+        return s_fail (path, err, node,
+                       "%s must be at most %.0f/s per agent, the most one host can schedule for "
+                       "this kind (got %s)",
+                       what, timing->max_rate_per_s, node->text);
+    return 0;
+}
+
+/* objective: a latency percentile under a limit, as the agent judges each step by it. */
+static int s_objective (const fb_yamltree_node_t *node, const char *path, const fb_workload_t *wl,
+                        fb_target_t *objective, fb_err_t *err) {
+    fb_err_t why;
+    char q[64];
+    if (s_scalar (node, path, "capacity.objective", "\"p99 < 2ms\"", err) != 0)
+        return -1;
+    if (fb_target_parse (node->text, wl, objective, &why) != 0)
+        return s_fail (path, err, node, "capacity.objective: %s", why.msg);
+    if (objective->measure.stat != FB_STAT_PERCENTILE ||
+        (objective->cmp != FB_CMP_LT && objective->cmp != FB_CMP_LE))
+        return s_fail (path, err, node,
+                       "capacity.objective must be a latency percentile under a limit such as "
+                       "\"p99 < 2ms\" (got \"%s\")",
+                       fb_yamltree_quote (node->text, node->len, q, sizeof q));
+    return 0;
+}
+
+/* step: "1.25x", a factor above 1 and at most 10. */
+static int s_capacity_step (const fb_yamltree_node_t *node, const char *path, double *step,
+                            fb_err_t *err) {
+    char q[64], *end = NULL;
+    if (s_scalar (node, path, "capacity.step", "1.25x", err) != 0)
+        return -1;
+    *step = strtod (node->text, &end);
+    if (end == node->text || strcmp (end, "x") != 0 || !(*step > 1 && *step <= 10))
+        return s_fail (path, err, node,
+                       "capacity.step must be a factor from above 1x to 10x such as 1.25x (got "
+                       "\"%s\")",
+                       fb_yamltree_quote (node->text, node->len, q, sizeof q));
+    return 0;
+}
+
+/* The steps: start, start x step, ... up to max, each held hold_ns, as stages. */
+static int s_capacity_steps (const fb_yamltree_node_t *map, const char *path, fb_shape_t *shape,
+                             fb_shape_timing_t *timing, fb_err_t *err) {
+    double n = floor (log (shape->max_per_s / shape->start_per_s) / log (shape->step) + 1e-9) + 1;
+    if (n > FB_MAX_STAGES)
+        return s_fail (path, err, map,
+                       "capacity from %g/s to %g/s by %gx makes %.0f steps, at most %d: take a "
+                       "larger step or a narrower range",
+                       shape->start_per_s, shape->max_per_s, shape->step, n, FB_MAX_STAGES);
+    shape->n_stages = (int)n;
+    for (int i = 0; i < shape->n_stages; i++)
+        shape->stages[i] =
+            (fb_plan_stage_t){shape->hold_ns, shape->start_per_s * pow (shape->step, i)};
+    timing->duration_ns = shape->hold_ns * shape->n_stages;
+    timing->rate_per_s = shape->stages[shape->n_stages - 1].rate_per_s;
+    if (timing->duration_ns > 7 * 24 * 3600 * 1000000000LL)
+        return s_fail (path, err, map, "the capacity steps must last at most 7 days in all");
+    return 0;
+}
+
+static int s_hold (const fb_yamltree_node_t *node, const char *path,
+                   const fb_shape_timing_t *timing, int64_t *hold_ns, fb_err_t *err) {
+    char a[32];
+    if (s_stage_duration (node, path, -1, hold_ns, err) != 0)
+        return -1;
+    if (*hold_ns < timing->interval_ns || *hold_ns % timing->interval_ns != 0)
+        return s_fail (path, err, node,
+                       "capacity.hold must be a whole number of intervals of %s (got %s)",
+                       fb_units_format_ns ((double)timing->interval_ns, a, sizeof a), node->text);
+    return 0;
+}
+
+static int s_capacity (const fb_yamltree_node_t *map, const char *path, const fb_workload_t *wl,
+                       fb_shape_t *shape, fb_shape_timing_t *timing, fb_err_t *err) {
+    static const char *const others[] = {"rate", "stages", "ramp", "duration", NULL};
+    const fb_yamltree_node_t *cap = s_get (map, "capacity");
+    char got[64];
+    if (!cap)
+        return 0;
+    for (int i = 0; others[i]; i++)
+        if (s_get (map, others[i]))
+            return s_fail (path, err, s_get (map, others[i]),
+                           "capacity sets the rates (its steps) and the duration: expected no "
+                           "%s: with it",
+                           others[i]);
+    if (cap->kind != FB_YAMLTREE_MAP)
+        return s_fail (path, err, cap,
+                       "capacity must be a mapping such as { objective: \"p99 < 2ms\", start: "
+                       "1000/s, max: 100000/s } (got %s)",
+                       fb_yamltree_describe (cap, got, sizeof got));
+    for (int k = 0; k + 1 < cap->n; k += 2) {
+        const char *key = cap->items[k]->text;
+        if (cap->items[k]->kind != FB_YAMLTREE_SCALAR ||
+            !strstr (" objective start max step hold ", key) || !key[0] || strchr (key, ' '))
+            return s_fail (path, err, cap->items[k],
+                           "unknown key in capacity (expected one of: objective, start, max, "
+                           "step, hold)");
+    }
+    const fb_yamltree_node_t *objective = s_get (cap, "objective"), *start = s_get (cap, "start"),
+                             *max = s_get (cap, "max"), *step = s_get (cap, "step"),
+                             *hold = s_get (cap, "hold");
+    if (!objective || !start || !max)
+        return s_fail (path, err, cap,
+                       "missing required key \"%s\" in capacity (expected { objective: \"p99 < "
+                       "2ms\", start: 1000/s, max: 100000/s })",
+                       !objective ? "objective"
+                       : !start   ? "start"
+                                  : "max");
+    shape->capacity = true;
+    shape->step = 1.25;
+    shape->hold_ns = 10 * 1000000000LL;
+    if (s_objective (objective, path, wl, &shape->objective, err) != 0 ||
+        s_capacity_rate (start, path, "start", timing, &shape->start_per_s, err) != 0 ||
+        s_capacity_rate (max, path, "max", timing, &shape->max_per_s, err) != 0 ||
+        (step && s_capacity_step (step, path, &shape->step, err) != 0) ||
+        (hold && s_hold (hold, path, timing, &shape->hold_ns, err) != 0))
+        return -1;
+    if (!hold && shape->hold_ns % timing->interval_ns != 0)
+        return s_fail (path, err, cap,
+                       "capacity.hold (10s when not given) must be a whole "
+                       "number of intervals");
+    if (shape->start_per_s > shape->max_per_s)
+        return s_fail (path, err, start, "capacity.start (%s) must not be above max (%s)",
+                       start->text, max->text);
+    return s_capacity_steps (cap, path, shape, timing, err);
+}
+
 /* A word of words (NULL-terminated) at key; its index into *value. */
 static int s_word (const fb_yamltree_node_t *node, const char *path, const char *key,
                    const char *const *words, int *value, fb_err_t *err) {
@@ -164,12 +307,13 @@ static int s_word (const fb_yamltree_node_t *node, const char *path, const char 
                    fb_yamltree_quote (node->text, node->len, q, sizeof q));
 }
 
-int fb_shape_parse (const fb_yamltree_node_t *map, const char *path, fb_shape_t *shape,
-                    fb_shape_timing_t *timing, fb_err_t *err) {
+int fb_shape_parse (const fb_yamltree_node_t *map, const char *path, const fb_workload_t *wl,
+                    fb_shape_t *shape, fb_shape_timing_t *timing, fb_err_t *err) {
     static const char *const ramps[] = {"step", "linear", NULL};
     static const char *const arrivals[] = {"uniform", "poisson", NULL};
     memset (shape, 0, sizeof *shape);
-    if (s_stages (map, path, shape, timing, err) != 0)
+    if (s_stages (map, path, shape, timing, err) != 0 ||
+        s_capacity (map, path, wl, shape, timing, err) != 0)
         return -1;
     const fb_yamltree_node_t *ramp = s_get (map, "ramp"), *arr = s_get (map, "arrivals"),
                              *seed = s_get (map, "seed");
@@ -235,6 +379,13 @@ void fb_shape_to_plan (const fb_shape_t *shape, uint64_t seed, fb_plan_workload_
     plan->ramp = shape->ramp;
     plan->arrivals = shape->arrivals;
     plan->seed = seed;
+    if (shape->capacity) {
+        snprintf (plan->capacity_metric, sizeof plan->capacity_metric, "%s",
+                  shape->objective.measure.metric);
+        plan->capacity_percentile = shape->objective.measure.percentile;
+        plan->capacity_limit_ns = llround (shape->objective.value);
+        plan->capacity_inclusive = shape->objective.cmp == FB_CMP_LE;
+    }
 }
 
 void fb_shape_json (const fb_shape_t *shape, uint64_t seed, bool open_loop, json_t *workload) {
@@ -249,6 +400,12 @@ void fb_shape_json (const fb_shape_t *shape, uint64_t seed, bool open_loop, json
         json_object_set_new (workload, "stages", stages);
         json_object_set_new (workload, "ramp", json_string (fb_shape_ramp_name (shape->ramp)));
     }
+    if (shape->capacity)
+        json_object_set_new (workload, "capacity",
+                             json_pack ("{s:s,s:f,s:f,s:f,s:f}", "objective", shape->objective.text,
+                                        "start_per_s", shape->start_per_s, "max_per_s",
+                                        shape->max_per_s, "step", shape->step, "hold_s",
+                                        shape->hold_ns / 1e9));
     json_object_set_new (workload, "arrivals",
                          json_string (fb_shape_arrivals_name (shape->arrivals)));
     if (shape->arrivals == FB_ARRIVALS_POISSON)

@@ -31,6 +31,7 @@ typedef struct {
     int64_t measured_cpu;
     int n_targets; /* measured reports' target rates, in order */
     double targets[16];
+    int64_t capacity; /* the "capacity" counter of the last measured report, -1: none */
 } s_tally_t;
 
 static void s_sink (fb_msg_t **msg_p, void *arg) {
@@ -56,6 +57,8 @@ static void s_sink (fb_msg_t **msg_p, void *arg) {
             t->missed[r->phase] += value;
         if (strcmp (name, "abandoned") == 0)
             t->abandoned += value;
+        if (strcmp (name, FB_COUNTER_CAPACITY) == 0 && r->phase == FB_PHASE_MEASURE)
+            t->capacity = value;
         bool host = strcmp (name, FB_COUNTER_CPU) == 0 || strcmp (name, "steal") == 0 ||
                     strcmp (name, "throttled") == 0;
         if (host && late)
@@ -178,6 +181,50 @@ static void test_stages_report_their_target_rate_and_run_the_planned_count (void
     assert_int_equal (p.ops[FB_PHASE_WARMUP] + p.missed[FB_PHASE_WARMUP], planned[0]);
     assert_int_equal (res.ops + p.missed[FB_PHASE_MEASURE], planned[1]);
     assert_true (planned[1] > 700 && planned[1] < 900);
+}
+
+/* A capacity search on a host of known capacity: one pool worker and a queue of one, handlers
+ * sleeping 1 ms, so at most ~1000 publishes a second get through (sleep's own overhead lowers
+ * that a little). Steps of 100 ms from 100/s, doubling to 12800/s, objective p99 < 20 ms: 100,
+ * 200 and 400/s are far below it and pass, 1600/s and more is far above (a backlog of seconds
+ * builds) and fails; so the search ends after at most 6 of its 8 steps, with 400 or 800/s. Every
+ * operation that ran is still in a report. */
+static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **state) {
+    (void)state;
+    fb_plan_workload_t plan = s_plan (12800);
+    s_param (&plan, "publishers", "1");
+    s_param (&plan, "workers", "1");
+    s_param (&plan, "queue", "1");
+    s_param (&plan, "overflow", "block");
+    s_param (&plan, "mix", "logline");
+    s_param (&plan, "handlers", "1");
+    s_param (&plan, "handler_work", "0us");
+    s_param (&plan, "handler_sleep", "1ms");
+    plan.n_stages = 8;
+    for (int i = 0; i < 8; i++)
+        plan.stages[i] = (fb_plan_stage_t){100 * FB_NS_PER_MS, 100.0 * (1 << i)};
+    plan.duration_ns = 800 * FB_NS_PER_MS;
+    snprintf (plan.capacity_metric, sizeof plan.capacity_metric, "latency");
+    plan.capacity_percentile = 99;
+    plan.capacity_limit_ns = 20 * FB_NS_PER_MS;
+    s_tally_t t = {.ordered = true, .capacity = -1};
+    fb_runner_args_t args = {.run_id = "r9", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    fb_runner_result_t res = {.ops = -1};
+    fb_err_t err = {0};
+    assert_int_equal (fb_runner_run (&args, &res, &err), 0);
+    if (t.capacity != 400 && t.capacity != 800)
+        print_error ("capacity %lld/s after %d measured reports\n", (long long)t.capacity,
+                     t.reports[FB_PHASE_MEASURE]);
+    assert_true (t.capacity == 400 || t.capacity == 800);
+    assert_true (t.reports[FB_PHASE_MEASURE] <= 7); /* 6 steps and the remainder at most */
+    assert_int_equal (t.samples[FB_PHASE_MEASURE], res.ops);
+    assert_int_equal (t.ops[FB_PHASE_MEASURE], res.ops);
+    assert_true (t.ordered);
+    /* a plan whose objective names a metric the kind does not have is refused */
+    snprintf (plan.capacity_metric, sizeof plan.capacity_metric, "circuit_build");
+    fb_params_t params;
+    assert_int_equal (fb_runner_check (&plan, NULL, NULL, &params, &err), -1);
+    assert_non_null (strstr (err.msg, "circuit_build"));
 }
 
 /* Each operation blocks ~5 ms (one pool worker, a queue of one, 5 ms of handler work) against
@@ -334,6 +381,7 @@ int main (void) {
         cmocka_unit_test (test_every_closed_loop_operation_is_in_one_report),
         cmocka_unit_test (test_open_loop_runs_the_scheduled_count),
         cmocka_unit_test (test_stages_report_their_target_rate_and_run_the_planned_count),
+        cmocka_unit_test (test_a_capacity_search_stops_past_the_knee_and_reports_it),
         cmocka_unit_test (test_open_loop_behind_schedule_stops_at_the_end_and_counts_missed),
         cmocka_unit_test (test_late_warmup_report_leaves_cpu_to_the_measured_interval),
         cmocka_unit_test (test_queued_handler_calls_are_drained_or_abandoned),

@@ -502,6 +502,42 @@ static void test_stages_set_the_duration_the_peak_rate_and_the_plan (void **stat
     fb_scenario_destroy (&sc);
 }
 
+static void test_capacity_makes_its_steps_and_plans_the_objective (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse ("name: c\n"
+                                 "defaults: { warmup: 1s, interval: 1s }\n"
+                                 "workloads:\n"
+                                 "  - name: a\n"
+                                 "    kind: eventbus\n"
+                                 "    capacity: { objective: \"p99 <= 2ms\", start: 1000/s,\n"
+                                 "                max: 1000000/s, step: 1.25x, hold: 2s }\n"
+                                 "    targets: [ \"capacity > 20000/s\" ]\n",
+                                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *w = &sc->workloads[0];
+    /* 1000 x 1.25^30 = 807 794/s is the last step at or under 1 000 000/s: 31 steps */
+    assert_int_equal (w->shape.n_stages, 31);
+    assert_int_equal (w->duration_ns, 62000000000LL);
+    assert_true (w->shape.stages[1].rate_per_s == 1250);
+    assert_true (w->rate_per_s > 807793 && w->rate_per_s < 807794);
+    assert_true (w->targets[0].value == 20000);
+    fb_plan_t *plan = calloc (1, sizeof *plan);
+    assert_non_null (plan);
+    fb_scenario_to_plan (sc, "run-1", plan);
+    const fb_plan_workload_t *p = &plan->workloads[0];
+    assert_string_equal (p->capacity_metric, "latency");
+    assert_true (p->capacity_percentile == 99);
+    assert_int_equal (p->capacity_limit_ns, 2000000);
+    assert_int_equal (p->capacity_inclusive, 1);
+    assert_int_equal (p->n_stages, 31);
+    assert_int_equal (p->stages[30].duration_ns, 2000000000LL);
+    free (plan);
+    fb_scenario_destroy (&sc);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_the_text_and_its_sha256_are_kept),
@@ -524,6 +560,7 @@ int main (void) {
         cmocka_unit_test (test_abort_on_fail_takes_a_delay_into_the_measured_window),
         cmocka_unit_test (test_gates_take_per_host_board_and_cpu),
         cmocka_unit_test (test_stages_set_the_duration_the_peak_rate_and_the_plan),
+        cmocka_unit_test (test_capacity_makes_its_steps_and_plans_the_objective),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -192,6 +192,12 @@ static void s_fill_workload (fb_plan_workload_t *w, int i, int n_params) {
     w->ramp = i % 2 ? FB_RAMP_LINEAR : FB_RAMP_STEP;
     w->arrivals = i % 3 == 2 ? FB_ARRIVALS_POISSON : FB_ARRIVALS_UNIFORM;
     w->seed = UINT64_MAX - (uint64_t)i;
+    if (i % 2) { /* a capacity search on the staged ones */
+        snprintf (w->capacity_metric, sizeof w->capacity_metric, "dispatch%d", i);
+        w->capacity_percentile = 99.9;
+        w->capacity_limit_ns = 2000000 + i;
+        w->capacity_inclusive = i % 4 == 1;
+    }
 }
 
 static void s_assert_workload (const fb_plan_workload_t *got, const fb_plan_workload_t *want) {
@@ -215,6 +221,10 @@ static void s_assert_workload (const fb_plan_workload_t *got, const fb_plan_work
     assert_int_equal (got->ramp, want->ramp);
     assert_int_equal (got->arrivals, want->arrivals);
     assert_true (got->seed == want->seed);
+    assert_string_equal (got->capacity_metric, want->capacity_metric);
+    assert_true (got->capacity_percentile == want->capacity_percentile);
+    assert_int_equal (got->capacity_limit_ns, want->capacity_limit_ns);
+    assert_int_equal (got->capacity_inclusive, want->capacity_inclusive);
 }
 
 static void test_plan_round_trips_every_field (void **state) {
@@ -649,6 +659,13 @@ static void test_out_of_range_numbers_are_rejected (void **state) {
     msg->u.plan.workloads[1].ramp = 2;
     assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
     s_expect_error (buf, len, "plan.workloads[1]: ramp 2 or arrivals 0 is not 0 or 1");
+    free (buf);
+    msg->u.plan.workloads[1].ramp = 0;
+    snprintf (msg->u.plan.workloads[1].capacity_metric, 32, "latency");
+    msg->u.plan.workloads[1].capacity_percentile = 101;
+    msg->u.plan.workloads[1].capacity_limit_ns = 1;
+    assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
+    s_expect_error (buf, len, "plan.workloads[1]: a capacity search needs steps, a percentile");
     free (buf);
     fb_wire_msg_destroy (&msg);
     msg = fb_wire_msg_new (FB_MSG_REPORT);
