@@ -33,7 +33,8 @@ static const char *s_names (const fb_workload_t *wl, bool counters, char *buf, s
     at += (size_t)snprintf (buf + at, size - at, "%s%s", at ? ", " : "", name)
     if (counters) {
         for (int i = 0; fb_runner_counters[i].name; i++)
-            if (strcmp (fb_runner_counters[i].name, "errors") != 0) /* a measure of its own */
+            if (strcmp (fb_runner_counters[i].name, "errors") != 0 && /* a measure of its own */
+                strcmp (fb_runner_counters[i].name, FB_COUNTER_CAPACITY) != 0) /* capacity: only */
                 S_ADD (fb_runner_counters[i].name);
         for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
             S_ADD (wl->counters[i].name);
