@@ -97,13 +97,21 @@ void fb_offered_html (FILE *out, const json_t *workload) {
     if (k > 0) {
         fb_svg_series_t series[2] = {{"fleet p99", k, x, p99, -1, false, false},
                                      {"fleet p50", k, x, p50, -1, true, false}};
+        /* A capacity search: past the highest host's capacity is past every knee. */
+        const json_t *counters = json_object_get (json_object_get (workload, "fleet"), "counters");
+        double knee = (double)json_integer_value (
+            json_object_get (json_object_get (counters, "capacity"), "value"));
+        double last = x[0];
+        for (int i = 1; i < k; i++)
+            last = x[i] > last ? x[i] : last;
+        bool shade = knee > 0 && knee < last;
         fb_svg_chart_t chart = {
             "latency against offered load (one point per interval)",
             {"offered operations per second (all hosts)", FB_SVG_RATE, false, 0, 0},
             {"latency", FB_SVG_NS, true, 0, 0},
-            0,
-            0,
-            NULL};
+            shade ? knee : 0,
+            shade ? last : 0,
+            "past the capacity found (the knee)"};
         fb_svg_lines (out, &chart, series, 2);
     }
     free (x);
