@@ -6,7 +6,8 @@
 # `capacity` in run.json (per host; the fleet's is the highest). The target on it is judged per
 # host, report.md lists the capacities under the table of latency against offered load, and an
 # objective that does not parse or a start above max is a file:line:col error at coord check.
-# Only counts and the search's bookkeeping are asserted, not where the knee is (that is timing).
+# Only counts and the search's bookkeeping are asserted, not where the knee is (that is timing:
+# a machine loaded by other work can fail even the first step, capacity 0, target failed).
 . "$(dirname "$0")/lib.sh"
 
 cat >"$WORK/cap.yaml" <<YAML
@@ -17,25 +18,34 @@ workloads:
   - name: bus
     kind: eventbus
     params: { publishers: 2, workers: 1, queue: 1, overflow: block, mix: logline, handlers: 1,
-              handler_work: 0us, handler_sleep: 1ms }
+              handler_work: 0us, handler_sleep: 1ms, workers_as: thread }
     capacity: { objective: "p99 < 20ms", start: 100/s, max: 6400/s, step: 2x, hold: 1s }
     targets: [ "capacity > 1/s" ]
 YAML
-run_coord 0 run "$WORK/cap.yaml" --local 2 --bind "tcp://127.0.0.1:$(free_port)" --quiet
+# Exit 0, or 1 when a host loaded by other work met the objective on no step (capacity 0).
+set +e
+timeout 150 "$COORD" run "$WORK/cap.yaml" --local 2 --bind "tcp://127.0.0.1:$(free_port)" \
+    --quiet >"$WORK/coord.log" 2>&1
+code=$?
+set -e
+[ $code = 0 ] || [ $code = 1 ] || fail "coord run exited $code"
 dir=$(run_dir)
 [ "$(jqr '.workloads[0].capacity.objective')" = "p99 < 20ms" ] || fail "capacity not in run.json"
 [ "$(jqr '.workloads[0].stages | length')" = 7 ] || fail "expected the 7 steps 100..6400/s"
 best=0
 for h in local-1 local-2; do
     c=$(jqr ".workloads[0].hosts[\"$h\"].counters.capacity.value")
-    case " 100 200 400 800 1600 3200 " in *" $c "*) ;; *) fail "host $h: capacity \"$c\" is no step's rate" ;; esac
+    case " 0 100 200 400 800 1600 3200 " in *" $c "*) ;; *) fail "host $h: capacity \"$c\" is no step's rate" ;; esac
     n=$(jqr ".workloads[0].hosts[\"$h\"].measured_ns")
     [ "$n" -lt 7000000000 ] || fail "host $h measured $n ns: its search did not stop past the knee"
     [ "$c" -gt "$best" ] && best=$c
 done
 [ "$(jqr '.workloads[0].fleet.counters.capacity.value')" = "$best" ] ||
     fail "the fleet's capacity is not the highest host's ($best)"
-[ "$(jqr '.workloads[0].verdicts[0].verdict')" = held ] || fail "capacity > 1/s did not hold"
+want=held
+[ "$best" -gt 0 ] || want=failed
+[ "$(jqr '.workloads[0].verdicts[0].verdict')" = "$want" ] || fail "capacity > 1/s is not $want"
+[ $code = $([ $want = held ] && echo 0 || echo 1) ] || fail "exit $code with the target $want"
 grep -q 'Capacity (the highest step that met `p99 < 20ms`' "$dir/report.md" ||
     fail "report.md does not list the capacities"
 pass "capacity: each host stopped past its knee, capacity a step's rate, fleet the highest"

@@ -160,7 +160,7 @@ workloads:
   - name: cap
     kind: eventbus
     params: { publishers: 1, workers: 1, queue: 1, overflow: block, mix: logline, handlers: 1,
-              handler_work: 0us, handler_sleep: 1ms }
+              handler_work: 0us, handler_sleep: 1ms, workers_as: thread }
     capacity: { objective: "p99 < 20ms", start: 100/s, max: 3200/s, step: 2x, hold: 250ms }
     targets: [ "capacity > 1/s" ]
 YAML
