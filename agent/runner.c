@@ -8,12 +8,15 @@
  * poll per operation would cost more than what we measure. */
 #include "agent/runner.h"
 
+#include "agent/capacity.h"
+#include "agent/schedule.h"
 #include "common/clock.h"
 #include "common/health.h"
 #include "common/hist.h"
 #include "common/procfs.h"
 
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +73,9 @@ struct s_run {
     int n_counters;
     const char *counter_names[FB_MAX_COUNTERS];
     int64_t t0_ns, measure_ns, end_ns; /* start, start of measurement, end */
-    double period_ns;                  /* open loop: between two operations of the fleet */
-    bool stop;                         /* atomic: workers leave their loop */
+    bool open_loop;
+    fb_schedule_t schedule; /* open loop: when each operation is due, from t0_ns */
+    bool stop;              /* atomic: workers leave their loop */
     /* Workers wait at this gate until all are created: a started worker would otherwise
      * compete with the runner still creating the rest (malloc and mmap locks), and at a
      * thousand workers the last ones would start seconds late. */
@@ -80,6 +84,12 @@ struct s_run {
     bool gate_open;
     int64_t cpu_seen_ns;
     fb_health_t health; /* CPU steal and throttling since the last report */
+    /* Capacity search: the objective's metric (-1: no search), the counter it reports in, the
+     * current step's samples, the search so far; judge_last: the final report ends a step. */
+    int capacity_metric, capacity_counter;
+    fb_hist_t *step_hist;
+    fb_capacity_t capacity;
+    bool judge_last;
 };
 
 static uint64_t s_splitmix (uint64_t x) {
@@ -93,42 +103,28 @@ static bool s_aborted (const s_run_t *run) {
     return run->args->abort && __atomic_load_n (run->args->abort, __ATOMIC_RELAXED);
 }
 
-/* Open loop: the intended start of worker w's k-th operation, the fleet's (k * workers + w)-th. */
-static int64_t s_intended (const s_run_t *run, const s_worker_t *w, uint64_t k) {
-    return run->t0_ns + (int64_t)((double)(k * run->n_workers + w->index) * run->period_ns);
-}
-
-/* The first k of worker w whose intended start is at or after at_ns. */
-static uint64_t s_first_at (const s_run_t *run, const s_worker_t *w, int64_t at_ns) {
-    double guess = ((double)(at_ns - run->t0_ns) / run->period_ns - w->index) / run->n_workers;
-    uint64_t k = guess > 1 ? (uint64_t)guess - 1 : 0;
-    while (k > 0 && s_intended (run, w, k - 1) >= at_ns)
-        k--;
-    while (s_intended (run, w, k) < at_ns)
-        k++;
-    return k;
-}
-
 /* A worker that reached the planned end (and its grace) behind its schedule stops there: its
- * operations k.. that were planned before the end are missed (k6's dropped iterations), each
- * booked to the phase of its intended start. Stopping keeps the next workload's planned start
- * and the coordinator's deadline, and nothing is silently stretched past the planned end. */
-static void s_count_missed (s_worker_t *w, uint64_t k) {
+ * operation due at intended_ns and the later ones planned before the end are missed (k6's
+ * dropped iterations), each booked to the phase of its intended start. Stopping keeps the next
+ * workload's planned start and the coordinator's deadline, and nothing is silently stretched
+ * past the planned end. The walk costs a few ns per missed operation. */
+static void s_count_missed (s_worker_t *w, fb_schedule_cursor_t *cursor, int64_t intended_ns) {
     const s_run_t *run = w->run;
-    uint64_t k_end = s_first_at (run, w, run->end_ns);
-    uint64_t k_measure = s_first_at (run, w, run->measure_ns);
-    uint64_t first_measured = k > k_measure ? k : k_measure;
-    int64_t warmup = k_measure > k ? (int64_t)((k_end < k_measure ? k_end : k_measure) - k) : 0;
-    int64_t measured = k_end > first_measured ? (int64_t)(k_end - first_measured) : 0;
-    __atomic_store_n (&w->missed[FB_PHASE_WARMUP], warmup, __ATOMIC_RELEASE);
-    __atomic_store_n (&w->missed[FB_PHASE_MEASURE], measured, __ATOMIC_RELEASE);
+    int64_t missed[2] = {0, 0};
+    for (int64_t at = intended_ns; at < run->end_ns;
+         at = run->t0_ns + fb_schedule_next_ns (&run->schedule, cursor))
+        missed[at >= run->measure_ns ? FB_PHASE_MEASURE : FB_PHASE_WARMUP]++;
+    __atomic_store_n (&w->missed[FB_PHASE_WARMUP], missed[FB_PHASE_WARMUP], __ATOMIC_RELEASE);
+    __atomic_store_n (&w->missed[FB_PHASE_MEASURE], missed[FB_PHASE_MEASURE], __ATOMIC_RELEASE);
 }
 
 static void *s_worker_main (void *arg) {
     s_worker_t *w = arg;
     s_run_t *run = w->run;
     fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t)w->index + 1)};
-    bool open_loop = run->period_ns > 0;
+    bool open_loop = run->open_loop;
+    fb_schedule_cursor_t cursor;
+    fb_schedule_cursor_init (&cursor, &run->schedule, w->index, run->n_workers);
     /* The default 50 us timer slack lets a sleep end up to 50 us late: that lateness would be
      * the generator's own, yet counted as latency from the intended start. */
     if (open_loop)
@@ -144,13 +140,13 @@ static void *s_worker_main (void *arg) {
         int64_t intended = fb_clock_now_ns ();
         int64_t started = intended;
         if (open_loop) {
-            intended = s_intended (run, w, k);
+            intended = run->t0_ns + fb_schedule_next_ns (&run->schedule, &cursor);
             if (intended >= run->end_ns)
                 break;
             fb_clock_sleep_until_ns (intended);
             started = fb_clock_now_ns ();
             if (started >= run->end_ns + FB_RUNNER_START_GRACE_NS) { /* fell behind */
-                s_count_missed (w, k);
+                s_count_missed (w, &cursor, intended);
                 break;
             }
         } else if (intended >= run->end_ns)
@@ -213,6 +209,25 @@ static fb_wl_env_t s_env (const fb_plan_workload_t *plan, const fb_params_t *par
                          .helper_dir = helper_dir ? helper_dir : fb_runner_default_helper_dir ()};
 }
 
+/* A capacity search: steps of one length each, an objective on a metric the workload has. */
+static int s_check_capacity (const fb_plan_workload_t *plan, const fb_workload_t *wl,
+                             fb_err_t *err) {
+    for (int i = 1; i < plan->n_stages; i++)
+        if (plan->stages[i].duration_ns != plan->stages[0].duration_ns)
+            return fb_err_set (err, FB_EINPUT, "capacity steps must all last as long");
+    if (plan->n_stages == 0 || plan->interval_ns <= 0 ||
+        plan->stages[0].duration_ns % plan->interval_ns != 0)
+        return fb_err_set (err, FB_EINPUT, "capacity steps must be whole intervals");
+    for (int i = 0; fb_runner_metrics[i]; i++)
+        if (strcmp (fb_runner_metrics[i], plan->capacity_metric) == 0)
+            return 0;
+    for (int i = 0; wl->metrics && wl->metrics[i]; i++)
+        if (strcmp (wl->metrics[i], plan->capacity_metric) == 0)
+            return 0;
+    return fb_err_set (err, FB_EINPUT, "the capacity objective's metric %s is not one of %s's",
+                       plan->capacity_metric, wl->kind);
+}
+
 int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
                      const char *helper_dir, fb_params_t *params, fb_err_t *err) {
     const fb_workload_t *wl = fb_workload_find (plan->kind);
@@ -231,6 +246,12 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
     if (!(plan->rate_per_s >= 0 && plan->rate_per_s <= max_rate)) /* NaN too */
         return fb_err_set (err, FB_EINPUT, "%s: rate %g/s is outside 0..%.0f/s for %s", plan->name,
                            plan->rate_per_s, max_rate, plan->kind);
+    fb_schedule_t schedule;
+    if ((plan->rate_per_s > 0 || plan->n_stages > 0) &&
+        fb_schedule_init (&schedule, plan, max_rate, err) != 0)
+        goto fail;
+    if (plan->capacity_metric[0] && s_check_capacity (plan, wl, err) != 0)
+        goto fail;
     fb_wl_env_t env = s_env (plan, params, wl, allow, helper_dir);
     if (wl->check && wl->check (params, &env, err) != 0)
         goto fail;
@@ -238,6 +259,23 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
 fail:
     fb_err_prefix (err, "%s", plan->name);
     return -1;
+}
+
+/* A capacity search reports its result in a counter of its own, after the workload's. */
+static int s_setup_capacity (s_run_t *run, fb_err_t *err) {
+    const fb_plan_workload_t *plan = run->args->plan;
+    run->capacity_metric = -1;
+    if (!plan->capacity_metric[0])
+        return 0;
+    for (int m = 0; m < run->n_metrics; m++)
+        if (strcmp (run->metric_names[m], plan->capacity_metric) == 0)
+            run->capacity_metric = m;
+    if (run->capacity_metric < 0 || run->n_counters == FB_MAX_COUNTERS)
+        return fb_err_set (err, FB_EINPUT, "%s: no metric %s for the capacity search", plan->name,
+                           plan->capacity_metric);
+    run->capacity_counter = run->n_counters;
+    run->counter_names[run->n_counters++] = FB_COUNTER_CAPACITY;
+    return (run->step_hist = fb_hist_new_default (err)) ? 0 : -1;
 }
 
 static int s_setup (s_run_t *run, fb_err_t *err) {
@@ -248,7 +286,10 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
     run->wl = fb_workload_find (plan->kind);
     fb_wl_env_t env = s_env (plan, &run->params, run->wl, args->allow, args->helper_dir);
     run->n_workers = env.workers;
-    run->period_ns = plan->rate_per_s > 0 ? 1e9 / plan->rate_per_s : 0;
+    run->open_loop = plan->rate_per_s > 0 || plan->n_stages > 0;
+    double max_rate = run->wl->max_rate_per_s > 0 ? run->wl->max_rate_per_s : FB_MAX_RATE_PER_S;
+    if (run->open_loop && fb_schedule_init (&run->schedule, plan, max_rate, err) != 0)
+        return -1; /* checked above: never */
 
     const char *names[] = {FB_METRIC_LATENCY, FB_METRIC_SERVICE, FB_METRIC_SCHED_LAG};
     run->n_metrics = S_OWN;
@@ -260,13 +301,16 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
     }
     run->n_counters = 0;
     for (int i = 0; fb_runner_counters[i].name; i++)
-        run->counter_names[run->n_counters++] = fb_runner_counters[i].name;
+        if (strcmp (fb_runner_counters[i].name, FB_COUNTER_CAPACITY) != 0) /* below */
+            run->counter_names[run->n_counters++] = fb_runner_counters[i].name;
     assert (run->n_counters == S_OWN_COUNTERS);
     for (int i = 0; run->wl->counters && run->wl->counters[i].name; i++) {
         if (run->n_counters == FB_MAX_COUNTERS)
             return fb_err_set (err, FB_EINPUT, "%s: too many counters", plan->name);
         run->counter_names[run->n_counters++] = run->wl->counters[i].name;
     }
+    if (s_setup_capacity (run, err) != 0)
+        return -1;
 
     run->workers = calloc ((size_t)run->n_workers, sizeof *run->workers);
     if (!run->workers)
@@ -297,6 +341,7 @@ static void s_cleanup (s_run_t *run) {
         fb_workload_teardown (run->wl, &run->state);
     for (int m = 0; m < FB_MAX_METRICS; m++)
         fb_hist_destroy (&run->interval[m]);
+    fb_hist_destroy (&run->step_hist);
     for (int sh = 0; sh < S_MAX_SHARDS; sh++)
         for (int p = 0; p < 2; p++)
             for (int m = 0; m < FB_MAX_METRICS; m++)
@@ -330,6 +375,24 @@ static void s_runner_counters (s_run_t *run, int phase, bool late, int64_t *valu
     fb_health_sample (&run->health, &values[S_STEAL], &values[S_THROTTLED]);
 }
 
+/* A measured interval's samples of the objective's metric go to its step; an interval that
+ * ends the step (or the final one) has the step judged. */
+static void s_capacity_interval (s_run_t *run, int64_t start_ns, int64_t end_ns) {
+    const fb_plan_workload_t *plan = run->args->plan;
+    if (run->capacity.done)
+        return;
+    fb_hist_merge (run->step_hist, run->interval[run->capacity_metric], NULL);
+    int64_t hold = plan->stages[0].duration_ns;
+    int step = (int)((start_ns - run->measure_ns) / hold);
+    if (step >= plan->n_stages)
+        step = plan->n_stages - 1;
+    if (!run->judge_last && end_ns - run->measure_ns < (int64_t)(step + 1) * hold)
+        return; /* the step goes on */
+    fb_capacity_step (&run->capacity, plan->stages[step].rate_per_s,
+                      fb_capacity_passes (plan, run->step_hist));
+    fb_hist_reset (run->step_hist);
+}
+
 /* Drains every worker's histograms of phase into one report for [start_ns, end_ns). */
 static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t end_ns, bool late,
                            fb_err_t *err) {
@@ -345,6 +408,9 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
     r->start_ns = start_ns;
     r->end_ns = end_ns;
     r->wall_start_ns = fb_clock_wall_ns () - (fb_clock_now_ns () - start_ns);
+    if (run->open_loop)
+        r->target_rate_per_s =
+            fb_schedule_rate_between (&run->schedule, start_ns - run->t0_ns, end_ns - run->t0_ns);
     int64_t values[FB_MAX_COUNTERS] = {0};
     s_runner_counters (run, phase, late, values); /* first: see the note in s_worker_main */
     for (int m = 0; m < run->n_metrics; m++) {
@@ -356,12 +422,17 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
      * warm-up report leaves them to the measured report that follows it. */
     if (run->wl->interval && !late)
         run->wl->interval (run->state, &run->interval[S_OWN], &values[S_OWN_COUNTERS]);
+    if (run->capacity_metric >= 0) {
+        if (phase == FB_PHASE_MEASURE && !late)
+            s_capacity_interval (run, start_ns, end_ns);
+        values[run->capacity_counter] = llround (run->capacity.best_per_s);
+    }
     r->n_counters = run->n_counters;
     for (int c = 0; c < run->n_counters; c++) {
         snprintf (r->counters[c].name, sizeof r->counters[c].name, "%s", run->counter_names[c]);
         r->counters[c].value = values[c];
     }
-    bool open_loop = run->period_ns > 0;
+    bool open_loop = run->open_loop;
     for (int m = 0; m < run->n_metrics; m++) {
         if (!open_loop && (m == S_SERVICE || m == S_SCHED_LAG))
             continue; /* closed loop: latency is the service time, there is no schedule */
@@ -425,6 +496,8 @@ static int64_t s_intervals (s_run_t *run, int phase, int64_t from_ns, int64_t to
         if (s_emit (run, phase, at, next, false, err) != 0)
             return -1 - at;
         at = next;
+        if (run->capacity.done) /* the search is over: the workload ends here */
+            return -1 - at;
     }
     return at;
 }
@@ -485,8 +558,9 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     int64_t from = at >= 0 ? at : -1 - at;
     /* Work the operations handed off (queued handler calls) finishes, or is counted as
      * abandoned by the workload, before the last report; an abort leaves no time for it. */
+    bool ended = at >= 0 || run.capacity.done; /* not aborted */
     if (run.wl->drain)
-        run.wl->drain (run.state, fb_clock_now_ns () + (at >= 0 ? FB_RUNNER_DRAIN_NS : 0));
+        run.wl->drain (run.state, fb_clock_now_ns () + (ended ? FB_RUNNER_DRAIN_NS : 0));
     /* The measured window ends at the planned end, or when the last operation ended if that
      * was later, so throughput is operations over the time they took; an abort ends it now. */
     int64_t now = fb_clock_now_ns ();
@@ -500,6 +574,7 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     if (phase == FB_PHASE_MEASURE && s_unreported_ops (&run, other) > 0 &&
         s_emit (&run, other, run.t0_ns, run.measure_ns, true, err) != 0)
         goto done;
+    run.judge_last = at >= 0; /* the planned end: the last step is whole */
     if (s_emit (&run, phase, from, now, false, err) != 0)
         goto done;
     if (phase == FB_PHASE_WARMUP && s_unreported_ops (&run, other) > 0 &&

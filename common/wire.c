@@ -28,6 +28,8 @@ typedef struct {
     Fleetbench__PlanWorkload *workload_ptrs[FB_MAX_WORKLOADS];
     Fleetbench__PlanParam params[FB_MAX_WORKLOADS][FB_MAX_PLAN_PARAMS];
     Fleetbench__PlanParam *param_ptrs[FB_MAX_WORKLOADS][FB_MAX_PLAN_PARAMS];
+    Fleetbench__PlanStage stages[FB_MAX_WORKLOADS][FB_MAX_STAGES];
+    Fleetbench__PlanStage *stage_ptrs[FB_MAX_WORKLOADS][FB_MAX_STAGES];
 } s_plan_pb_t;
 
 typedef struct {
@@ -141,6 +143,23 @@ static void s_pack_workload (s_pack_t *self, const fb_plan_workload_t *in, int i
     out->duration_ns = in->duration_ns;
     out->warmup_ns = in->warmup_ns;
     out->interval_ns = in->interval_ns;
+    n = s_count (self, in->n_stages, FB_MAX_STAGES, "plan.workloads[].n_stages");
+    for (int i = 0; i < n; i++) {
+        Fleetbench__PlanStage *stage = &pb->stages[index][i];
+        fleetbench__plan_stage__init (stage);
+        stage->duration_ns = in->stages[i].duration_ns;
+        stage->rate_per_s = in->stages[i].rate_per_s;
+        pb->stage_ptrs[index][i] = stage;
+    }
+    out->n_stages = (size_t)n;
+    out->stages = pb->stage_ptrs[index];
+    out->ramp = in->ramp;
+    out->arrivals = in->arrivals;
+    out->seed = in->seed;
+    out->capacity_metric = S_STR (self, in->capacity_metric);
+    out->capacity_percentile = in->capacity_percentile;
+    out->capacity_limit_ns = in->capacity_limit_ns;
+    out->capacity_inclusive = in->capacity_inclusive != 0;
     pb->workload_ptrs[index] = out;
 }
 
@@ -169,6 +188,7 @@ static void s_pack_report (s_pack_t *self, const fb_report_t *in) {
     pb->report.start_ns = in->start_ns;
     pb->report.end_ns = in->end_ns;
     pb->report.wall_start_ns = in->wall_start_ns;
+    pb->report.target_rate_per_s = in->target_rate_per_s;
     int n = s_count (self, in->n_metrics, FB_MAX_REPORT_METRICS, "report.n_metrics");
     for (int i = 0; i < n; i++) {
         const fb_report_metric_t *metric = &in->metrics[i];
@@ -382,6 +402,47 @@ static int s_unpack_workload_numbers (const Fleetbench__PlanWorkload *in, fb_pla
     return 0;
 }
 
+/* Stages, ramp, arrivals and seed: whether the stages add up to the duration is the runner's
+ * check (it names the workload); here each value must be one the runner can take at all. */
+static int s_unpack_shape (const Fleetbench__PlanWorkload *in, fb_plan_workload_t *out,
+                           size_t index, fb_err_t *err) {
+    if (s_check_count (in->n_stages, FB_MAX_STAGES, "plan.workloads[].stages", err))
+        return -1;
+    for (size_t i = 0; i < in->n_stages; i++) {
+        const Fleetbench__PlanStage *stage = in->stages[i];
+        if (!stage || stage->duration_ns <= 0 || !isfinite (stage->rate_per_s) ||
+            stage->rate_per_s <= 0)
+            return fb_err_set (err, FB_EINPUT,
+                               "plan.workloads[%zu].stages[%zu] must have a positive duration "
+                               "and rate",
+                               index, i);
+        out->stages[i] = (fb_plan_stage_t){stage->duration_ns, stage->rate_per_s};
+    }
+    if ((in->ramp != FB_RAMP_STEP && in->ramp != FB_RAMP_LINEAR) ||
+        (in->arrivals != FB_ARRIVALS_UNIFORM && in->arrivals != FB_ARRIVALS_POISSON))
+        return fb_err_set (err, FB_EINPUT,
+                           "plan.workloads[%zu]: ramp %d or arrivals %d is not 0 or 1", index,
+                           (int)in->ramp, (int)in->arrivals);
+    int search = in->capacity_metric && in->capacity_metric[0];
+    if (search && (!(in->capacity_percentile > 0 && in->capacity_percentile <= 100) ||
+                   in->capacity_limit_ns <= 0 || in->n_stages == 0))
+        return fb_err_set (err, FB_EINPUT,
+                           "plan.workloads[%zu]: a capacity search needs steps, a percentile in "
+                           "(0, 100] and a positive limit",
+                           index);
+    if (s_copy (out->capacity_metric, sizeof out->capacity_metric, in->capacity_metric, err,
+                "plan.workloads[%zu].capacity_metric", index))
+        return -1;
+    out->capacity_percentile = in->capacity_percentile;
+    out->capacity_limit_ns = in->capacity_limit_ns;
+    out->capacity_inclusive = in->capacity_inclusive;
+    out->n_stages = (int)in->n_stages;
+    out->ramp = in->ramp;
+    out->arrivals = in->arrivals;
+    out->seed = in->seed;
+    return 0;
+}
+
 static int s_unpack_workload (const Fleetbench__PlanWorkload *in, fb_plan_workload_t *out,
                               size_t index, fb_err_t *err) {
     if (s_copy (out->name, sizeof out->name, in->name, err, "plan.workloads[%zu].name", index) ||
@@ -402,7 +463,9 @@ static int s_unpack_workload (const Fleetbench__PlanWorkload *in, fb_plan_worklo
             return -1;
     }
     out->n_params = (int)in->n_params;
-    return s_unpack_workload_numbers (in, out, index, err);
+    return s_unpack_workload_numbers (in, out, index, err) || s_unpack_shape (in, out, index, err)
+               ? -1
+               : 0;
 }
 
 static int s_unpack_plan (const Fleetbench__Plan *in, fb_plan_t *out, fb_err_t *err) {
@@ -434,6 +497,10 @@ static int s_unpack_report_numbers (const Fleetbench__Report *in, fb_report_t *o
         return fb_err_set (err, FB_EINPUT,
                            "report interval ends (%lld ns) before it starts (%lld ns)",
                            (long long)in->end_ns, (long long)in->start_ns);
+    if (!isfinite (in->target_rate_per_s) || in->target_rate_per_s < 0)
+        return fb_err_set (err, FB_EINPUT, "report.target_rate_per_s is %g, it must be 0 or more",
+                           in->target_rate_per_s);
+    out->target_rate_per_s = in->target_rate_per_s;
     out->seq = in->seq;
     out->workload = in->workload;
     out->phase = in->phase;

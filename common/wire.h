@@ -10,13 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FB_PROTOCOL_VERSION 1
+/* 2: plans carry stages and arrivals, reports the target rate. A version 1 agent would run a
+ * staged workload at its peak rate all along: refused at Hello instead. */
+#define FB_PROTOCOL_VERSION 2
 #define FB_MAX_FRAME_BYTES (16 * 1024 * 1024) /* larger frames are refused by ZMQ_MAXMSGSIZE */
 #define FB_MAX_LABELS 16
 #define FB_MAX_WORKLOADS 32
 #define FB_MAX_PLAN_PARAMS 24
 #define FB_MAX_REPORT_METRICS 12
 #define FB_MAX_REPORT_COUNTERS 32
+#define FB_MAX_STAGES 64
 
 typedef enum {
     FB_MSG_HELLO = 1,
@@ -49,6 +52,18 @@ typedef struct {
     char value[64]; /* as written in the scenario; the agent parses it with its own schema */
 } fb_plan_param_t;
 
+/* Between two stages of an open-loop workload: the rate jumps to the next stage's at its start
+ * (step), or moves linearly from the previous stage's to the next's over the next's duration. */
+typedef enum { FB_RAMP_STEP = 0, FB_RAMP_LINEAR = 1 } fb_ramp_t;
+/* How an open loop spaces its operations: evenly, or with exponential gaps (a Poisson process
+ * of the planned rate, from a seed). */
+typedef enum { FB_ARRIVALS_UNIFORM = 0, FB_ARRIVALS_POISSON = 1 } fb_arrivals_t;
+
+typedef struct {
+    int64_t duration_ns; /* > 0 */
+    double rate_per_s;   /* > 0 */
+} fb_plan_stage_t;
+
 typedef struct {
     char name[64];
     char kind[32];
@@ -59,6 +74,20 @@ typedef struct {
     int64_t duration_ns;
     int64_t warmup_ns;
     int64_t interval_ns;
+    /* Open loop in stages: the measured part runs them in order (duration_ns is their sum, the
+     * warm-up runs at the first one's rate, rate_per_s is the highest); 0: rate_per_s all along. */
+    int n_stages;
+    fb_plan_stage_t stages[FB_MAX_STAGES];
+    int ramp;      /* fb_ramp_t */
+    int arrivals;  /* fb_arrivals_t, open loop only */
+    uint64_t seed; /* poisson: this host's seed for this workload */
+    /* Capacity search ("" metric: none): the stages are the steps; after each, the step's
+     * percentile of metric is judged against limit_ns (below it, or at it when inclusive), and
+     * the workload ends after two failing steps in a row. */
+    char capacity_metric[32];
+    double capacity_percentile; /* 0 < p <= 100 */
+    int64_t capacity_limit_ns;
+    int capacity_inclusive; /* 1: <= */
 } fb_plan_workload_t;
 
 typedef struct {
@@ -102,6 +131,9 @@ typedef struct {
     int64_t start_ns; /* interval, agent clock */
     int64_t end_ns;
     int64_t wall_start_ns; /* interval start, wall clock: for hlog time stamps */
+    /* Open loop: the planned (offered) rate over the interval, operations per second: the
+     * schedule's operations in it over its planned length. 0: closed loop. */
+    double target_rate_per_s;
     int n_metrics;
     fb_report_metric_t metrics[FB_MAX_REPORT_METRICS];
     int n_counters;

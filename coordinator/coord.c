@@ -354,6 +354,9 @@ static void s_plan (s_coord_t *self, int64_t now) {
         fb_host_t *host = run->hosts[i];
         if (host->state == FB_HOST_JOINED || host->state == FB_HOST_PLANNED) {
             host->state = FB_HOST_PLANNED;
+            for (int w = 0; w < msg->u.plan.n_workloads; w++) /* each host its own arrivals */
+                msg->u.plan.workloads[w].seed = fb_shape_host_seed (
+                    fb_shape_seed (&run->sc->workloads[w].shape, run->run_id, w), host->id);
             s_send (self, host->id, msg);
         }
     }
@@ -535,6 +538,8 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
     if (r->phase == FB_PHASE_MEASURE)
         fb_run_sample_counts (run, host, r->workload, r->wall_start_ns, ops, errors,
                               r->end_ns - r->start_ns);
+    if (r->phase == FB_PHASE_MEASURE && r->target_rate_per_s > 0)
+        fb_run_sample_target (run, host, r->workload, r->wall_start_ns, r->target_rate_per_s);
     if (r->phase != FB_PHASE_MEASURE)
         host->warmup_ops[r->workload] += ops;
     host->warming_up = r->phase != FB_PHASE_MEASURE;

@@ -12,6 +12,7 @@
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/baseline.h"
+#include "coordinator/offered.h"
 #include "coordinator/svg.h"
 
 #include <errno.h>
@@ -544,7 +545,9 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
         s_mark_outliers (sides, n, json_object_get (run, "hosts"));
         double rate = s_num (w, "rate_per_s");
         char mode[64];
-        if (rate > 0)
+        if (json_is_array (json_object_get (w, "stages")))
+            snprintf (mode, sizeof mode, "open loop in stages up to %.0f/s per host", rate);
+        else if (rate > 0)
             snprintf (mode, sizeof mode, "open loop, %.0f/s per host", rate);
         else
             snprintf (mode, sizeof mode, "closed loop");
@@ -559,6 +562,7 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
         s_host_spectra (out, sides, n, "latency");
         s_metric_spectra (out, &sides[0].stats);
         s_time_charts (out, sides, ts, n, s_num (w, "warmup_s"));
+        fb_offered_html (out, w); /* stages: latency against offered load */
         s_counters (out, &sides[0].stats);
     } else if (in_json) {
         fb_err_prefix (err, "%s/run.json: workload %s", dir, name);

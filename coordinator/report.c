@@ -6,6 +6,7 @@
 #include "common/stats_json.h"
 #include "common/units.h"
 #include "coordinator/abort.h"
+#include "coordinator/offered.h"
 #include "coordinator/per.h"
 #include "coordinator/target.h"
 #include "coordinator/verdict.h"
@@ -157,7 +158,10 @@ static void s_counters (FILE *out, bool md, const fb_stats_t *st, const fb_workl
 static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
     char loop[64];
-    if (sw->rate_per_s > 0)
+    if (sw->shape.n_stages > 0)
+        snprintf (loop, sizeof loop, "open loop in %d stages up to %.0f/s, %s", sw->shape.n_stages,
+                  sw->rate_per_s, fb_shape_arrivals_name (sw->shape.arrivals));
+    else if (sw->rate_per_s > 0)
         snprintf (loop, sizeof loop, "open loop at %.0f/s", sw->rate_per_s);
     else
         snprintf (loop, sizeof loop, "closed loop");
@@ -179,6 +183,8 @@ static void s_workload (FILE *out, bool md, const fb_run_t *run, int w) {
         fputs ("  no measurement\n", out);
     s_counters (out, md, fleet, sw->wl);
     fb_verdict_print_intervals (out, md, run, w);
+    if (md)
+        fb_offered_md (out, run, w); /* stages: latency against offered load */
     if (md && run->n_verdicts[w] > 0)
         fputs ("\n", out);
     s_verdicts (out, md, run, w);

@@ -142,6 +142,9 @@ static json_t *s_run_json (const fb_run_t *run) {
     for (int w = 0; w < run->sc->n_workloads; w++) {
         json_t *wj = s_workload (run, w);
         fb_verdict_workload_json (run, w, wj); /* intervals: what baselines and CIs need */
+        const fb_shape_t *shape = &run->sc->workloads[w].shape; /* stages, arrivals, seed */
+        fb_shape_json (shape, fb_shape_seed (shape, run->run_id, w),
+                       run->sc->workloads[w].rate_per_s > 0, wj);
         json_array_append_new (workloads, wj);
     }
     json_t *scenario = json_pack ("{s:s,s:s,s:s}", "name", run->sc->name, "path", run->sc->path,

@@ -116,6 +116,14 @@ void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
                                    NULL);
 }
 
+void fb_run_sample_target (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           double rate_per_s) {
+    fb_samples_t *sets[2] = {s_samples (&run->samples[w]), s_samples (&host->samples[w])};
+    for (int i = 0; i < 2; i++)
+        if (sets[i])
+            fb_samples_add_target (sets[i], s_slot (run, w, wall_start_ns), rate_per_s, NULL);
+}
+
 void fb_run_clear_verdict (fb_verdict_t *v) {
     for (int g = 0; g < v->n_groups; g++)
         free (v->groups[g].hosts);

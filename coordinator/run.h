@@ -172,6 +172,10 @@ void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
                            const char *metric, const fb_hist_compact_t *hist);
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
                            int64_t ops, int64_t errors, int64_t length_ns);
+/* Adds a host's offered rate of a measured interval (open loop) to the fleet's samples and
+ * its own. */
+void fb_run_sample_target (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
+                           double rate_per_s);
 /* Frees a verdict's groups. */
 void fb_run_clear_verdict (fb_verdict_t *v);
 /* Frees hosts, stats and verdicts' groups. */

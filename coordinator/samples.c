@@ -155,6 +155,14 @@ int fb_samples_add_counts (fb_samples_t *self, int slot, int64_t ops, int64_t er
     return 0;
 }
 
+int fb_samples_add_target (fb_samples_t *self, int slot, double rate_per_s, fb_err_t *err) {
+    s_interval_t *iv = s_slot (self, slot, err);
+    if (!iv)
+        return -1;
+    iv->counts.target_rate_per_s += rate_per_s;
+    return 0;
+}
+
 int fb_samples_runs (const fb_samples_t *self) { return self->n_runs; }
 
 int fb_samples_intervals (const fb_samples_t *self, int run) { return self->runs[run].n; }
@@ -219,6 +227,7 @@ int fb_samples_merge (fb_samples_t *self, const fb_samples_t *from, fb_err_t *er
             }
             iv->counts.ops += src->counts.ops;
             iv->counts.errors += src->counts.errors;
+            iv->counts.target_rate_per_s += src->counts.target_rate_per_s;
             if (src->counts.length_ns > iv->counts.length_ns)
                 iv->counts.length_ns = src->counts.length_ns;
             for (int m = 0; rc == 0 && m < from->n_metrics; m++) {
@@ -263,12 +272,16 @@ json_t *fb_samples_json_encode_only (const fb_samples_t *self, const char *const
                 json_t *h = keep ? s_hist_json (&iv->metric[m]) : NULL;
                 ok = !keep || (h && json_object_set_new (metrics, self->names[m], h) == 0);
             }
-            ok = ok && metrics &&
-                 json_array_append_new (ivs, json_pack ("{s:i,s:I,s:I,s:I,s:o}", "slot", iv->slot,
-                                                        "ops", (json_int_t)iv->counts.ops, "errors",
-                                                        (json_int_t)iv->counts.errors, "length_ns",
-                                                        (json_int_t)iv->counts.length_ns, "metrics",
-                                                        metrics)) == 0;
+            json_t *ij = ok && metrics
+                             ? json_pack ("{s:i,s:I,s:I,s:I,s:o}", "slot", iv->slot, "ops",
+                                          (json_int_t)iv->counts.ops, "errors",
+                                          (json_int_t)iv->counts.errors, "length_ns",
+                                          (json_int_t)iv->counts.length_ns, "metrics", metrics)
+                             : NULL;
+            if (ij && iv->counts.target_rate_per_s > 0)
+                json_object_set_new (ij, "target_rate_per_s",
+                                     json_real (iv->counts.target_rate_per_s));
+            ok = ok && metrics && json_array_append_new (ivs, ij) == 0;
         }
     }
     if (!ok) {
@@ -291,6 +304,9 @@ static int s_decode_interval (fb_samples_t *self, const json_t *iv, int r, int i
                            "length_ns and metrics (%s)",
                            r + 1, i + 1, jerr.text);
     if (fb_samples_add_counts (self, (int)slot, ops, errors, length, err) != 0)
+        return -1;
+    double target = json_number_value (json_object_get (iv, "target_rate_per_s"));
+    if (target > 0 && fb_samples_add_target (self, (int)slot, target, err) != 0)
         return -1;
     const char *name;
     json_t *h;

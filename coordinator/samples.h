@@ -24,6 +24,7 @@ typedef struct {
 
 typedef struct {
     int64_t ops, errors, length_ns;
+    double target_rate_per_s; /* open loop: the offered rate, summed over hosts; 0: none */
 } fb_samples_counts_t;
 
 fb_samples_t *fb_samples_new (fb_err_t *err);
@@ -43,6 +44,9 @@ int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const
 int fb_samples_add_counts (fb_samples_t *self, int slot, int64_t ops, int64_t errors,
                            int64_t length_ns, fb_err_t *err);
 
+/* Adds a host's offered (target) rate to interval slot: the fleet's is the sum of its hosts'. */
+int fb_samples_add_target (fb_samples_t *self, int slot, double rate_per_s, fb_err_t *err);
+
 int fb_samples_runs (const fb_samples_t *self);
 int fb_samples_intervals (const fb_samples_t *self, int run);
 /* Intervals of every run. */
@@ -56,7 +60,7 @@ void fb_samples_counts (const fb_samples_t *self, int run, int i, fb_samples_cou
 int fb_samples_slot (const fb_samples_t *self, int run, int i);
 
 /* {"runs":[{"intervals":[{"ops":N,"errors":N,"length_ns":N,"metrics":{"latency":"HISTF.."}}]}]}
- * NULL when out of memory. */
+ * and "target_rate_per_s" in an interval that has one. NULL when out of memory. */
 json_t *fb_samples_json_encode (const fb_samples_t *self);
 /* As fb_samples_json_encode with only the metrics named in only (n_only of them; every
  * metric when n_only < 0); ops, errors and lengths always. */

@@ -91,7 +91,7 @@ static int s_check_keys (s_ctx_t *ctx, const fb_yamltree_node_t *map, const char
         for (int k = 0; known && known[k] && !found; k++)
             found = strcmp (known[k], key->text) == 0;
         if (!found) {
-            char list[160] = "";
+            char list[200] = "";
             size_t at = 0;
             for (int k = 0; known[k] && at < sizeof list; k++)
                 at +=
@@ -371,6 +371,11 @@ static int s_parse_target (s_ctx_t *ctx, const fb_yamltree_node_t *node,
         return -1;
     if (fb_target_parse (node->text, w->wl, target, &err) != 0)
         return s_fail (ctx, node, "%s", err.msg);
+    if (target->measure.stat == FB_STAT_COUNTER && !w->shape.capacity &&
+        strcmp (target->measure.metric, FB_COUNTER_CAPACITY) == 0)
+        return s_fail (ctx, node,
+                       "capacity is what a capacity search finds: expected capacity: "
+                       "on this workload with a target on it");
     if (map && (s_parse_per (ctx, s_get (map, "per"), &target->per) != 0 ||
                 s_parse_abort (ctx, map, target, w) != 0))
         return -1;
@@ -482,9 +487,15 @@ static int s_parse_run (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario
     s_times_t times = *defaults;
     if (s_parse_times (ctx, map, &times) != 0)
         return -1;
-    w->duration_ns = times.duration.ns;
     w->warmup_ns = times.warmup.ns;
     w->interval_ns = times.interval.ns;
+    fb_shape_timing_t timing = {w->rate_per_s, times.duration.ns, times.interval.ns,
+                                w->wl->max_rate_per_s > 0 ? w->wl->max_rate_per_s
+                                                          : FB_MAX_RATE_PER_S};
+    if (fb_shape_parse (map, ctx->path, w->wl, &w->shape, &timing, ctx->err) != 0)
+        return -1;
+    w->rate_per_s = timing.rate_per_s;
+    w->duration_ns = timing.duration_ns;
     return 0;
 }
 
@@ -505,9 +516,10 @@ static int s_parse_kind (s_ctx_t *ctx, const fb_yamltree_node_t *node, fb_scenar
 
 static int s_parse_workload (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_t *sc,
                              const s_times_t *defaults) {
-    static const char *const known[] = {"name",        "kind",     "params", "rate",
-                                        "concurrency", "duration", "warmup", "interval",
-                                        "targets",     "gates",    "repeat", NULL};
+    static const char *const known[] = {"name",     "kind",   "params",   "rate",     "concurrency",
+                                        "duration", "warmup", "interval", "targets",  "gates",
+                                        "repeat",   "stages", "ramp",     "arrivals", "seed",
+                                        "capacity", NULL};
     if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "a workload",
                        "{ name: bus-burst, kind: eventbus }") ||
         s_check_keys (ctx, map, known, "a workload") != 0)
@@ -695,5 +707,6 @@ void fb_scenario_to_plan (const fb_scenario_t *self, const char *run_id, fb_plan
         p->duration_ns = w->duration_ns;
         p->warmup_ns = w->warmup_ns;
         p->interval_ns = w->interval_ns;
+        fb_shape_to_plan (&w->shape, fb_shape_seed (&w->shape, run_id, i), p);
     }
 }

@@ -5,6 +5,7 @@
 
 #include "common/err.h"
 #include "common/wire.h"
+#include "coordinator/shape.h"
 #include "coordinator/target.h"
 #include "workloads/workload.h"
 
@@ -28,7 +29,8 @@ typedef struct {
     int n_params;
     fb_plan_param_t params[FB_MAX_PLAN_PARAMS]; /* as written, sent to agents */
     fb_params_t resolved;                       /* parsed and checked against the kind */
-    double rate_per_s;                          /* 0: closed loop */
+    double rate_per_s;                          /* 0: closed loop; with stages the highest */
+    fb_shape_t shape;                           /* stages, ramp, arrivals, seed */
     int concurrency;                            /* 0: the kind's default (1, or its param) */
     int repeat; /* repetitions of this workload; 0: the run's (repeat:, --repeat) */
     int64_t duration_ns, warmup_ns, interval_ns; /* defaults applied */

@@ -33,7 +33,8 @@ static const char *s_names (const fb_workload_t *wl, bool counters, char *buf, s
     at += (size_t)snprintf (buf + at, size - at, "%s%s", at ? ", " : "", name)
     if (counters) {
         for (int i = 0; fb_runner_counters[i].name; i++)
-            if (strcmp (fb_runner_counters[i].name, "errors") != 0) /* a measure of its own */
+            if (strcmp (fb_runner_counters[i].name, "errors") != 0 && /* a measure of its own */
+                strcmp (fb_runner_counters[i].name, FB_COUNTER_CAPACITY) != 0) /* capacity: only */
                 S_ADD (fb_runner_counters[i].name);
         for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
             S_ADD (wl->counters[i].name);
@@ -144,6 +145,8 @@ static int s_parse_limit (const fb_measure_t *measure, const fb_workload_t *wl, 
         return fb_units_percent (text, value, err);
     if (measure->stat == FB_STAT_COUNTER)
         unit = s_counter (measure->metric, wl)->unit;
+    if (strcmp (unit, "/s") == 0) /* a rate counter: "capacity > 20000/s" */
+        return fb_units_rate_per_s (text, value, err);
     if (strcmp (unit, "B") == 0) {
         if (fb_units_size_bytes (text, &i64, err) != 0)
             return -1;
@@ -260,7 +263,8 @@ int fb_target_measure_value (const fb_measure_t *measure, const fb_stats_t *stat
 }
 
 bool fb_target_measure_higher_is_better (const fb_measure_t *measure) {
-    return measure->stat == FB_STAT_THROUGHPUT;
+    return measure->stat == FB_STAT_THROUGHPUT ||
+           (measure->stat == FB_STAT_COUNTER && strcmp (measure->metric, FB_COUNTER_CAPACITY) == 0);
 }
 
 int fb_target_judge (const fb_target_t *target, const fb_stats_t *stats, double *actual, bool *held,
@@ -352,6 +356,8 @@ const char *fb_target_measure_format (const fb_measure_t *measure, const fb_work
         return fb_units_format_ns (value, buf, size);
     if (strcmp (unit, "ppm") == 0)
         snprintf (buf, size, "%.3g%%", value / 1e4);
+    else if (strcmp (unit, "/s") == 0)
+        snprintf (buf, size, "%.0f/s", value);
     else
         snprintf (buf, size, "%.0f", value);
     return buf;

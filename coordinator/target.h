@@ -73,7 +73,7 @@ int fb_target_parse (const char *text, const fb_workload_t *wl, fb_target_t *tar
  * operation was measured. */
 int fb_target_measure_value (const fb_measure_t *measure, const fb_stats_t *stats, double *value,
                              fb_err_t *err);
-/* Lower is better for everything but throughput. */
+/* Lower is better for everything but throughput and capacity. */
 bool fb_target_measure_higher_is_better (const fb_measure_t *measure);
 
 /* held = (actual cmp target->value). */

@@ -28,7 +28,8 @@ const fb_counter_spec_t fb_runner_counters[] = {
     {"ops", FB_COUNTER_SUM, ""},      {"errors", FB_COUNTER_SUM, ""},
     {"rss", FB_COUNTER_MAX, "B"},     {"cpu", FB_COUNTER_SUM, "ns"},
     {"steal", FB_COUNTER_MAX, "ppm"}, {"throttled", FB_COUNTER_MAX, ""},
-    {"missed", FB_COUNTER_SUM, ""},   {NULL, FB_COUNTER_SUM, NULL},
+    {"missed", FB_COUNTER_SUM, ""},   {"capacity", FB_COUNTER_MAX, "/s"},
+    {NULL, FB_COUNTER_SUM, NULL},
 };
 
 const fb_counter_spec_t *fb_workload_counter_spec (const fb_workload_t *wl, const char *name) {

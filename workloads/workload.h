@@ -150,6 +150,9 @@ fb_counter_kind_t fb_workload_counter_kind (const char *name, const void *wl);
 /* Open loop: planned operations that could not start by the planned end plus the runner's
  * grace (the generator fell behind its schedule). Not run late: the workload stops there. */
 #define FB_COUNTER_MISSED "missed"
+/* A capacity search's result (ops/s, the highest passing step's rate): only workloads with
+ * capacity: report it. */
+#define FB_COUNTER_CAPACITY "capacity"
 
 /* Between two workloads of a plan: time for teardown and the next setup, so that every host
  * can begin the next workload at the same planned instant too. */

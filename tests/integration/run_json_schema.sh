@@ -1,7 +1,7 @@
 # run.json of real runs is valid against docs/run-json.schema.json (JSON Schema 2020-12, checked
 # with Debian's python3-jsonschema): repetitions with their samples, gates judged against a
-# baseline (intervals, ratio, limit), a suspect host, a failed schedule, an incomplete run, and
-# examples/quick.yaml.
+# baseline (intervals, ratio, limit), a suspect host, a failed schedule, an incomplete run, load
+# shapes (stages, Poisson arrivals, a capacity search), and examples/quick.yaml.
 # The schema is closed: a renamed field, a missing one or a wrong type fails validation.
 source "$(dirname "$0")/lib.sh"
 SCHEMA=$FB_SOURCE_DIR/docs/run-json.schema.json
@@ -143,6 +143,43 @@ run_judged "$FB_SOURCE_DIR/examples/quick.yaml" --bind "$BIND" --quiet
 keep quick
 validate quick.json >errors.txt || fail "examples/quick.yaml: $(cat errors.txt)"
 pass "examples/quick.yaml: valid"
+
+# 5b. Load shapes: stages with a linear ramp and Poisson arrivals (seed recorded), a capacity
+# search (its object, the counter), each interval's target rate.
+cat >shapes.yaml <<'YAML'
+name: shapes
+agents: { expect: 1, heartbeat_timeout: 5s }
+defaults: { warmup: 250ms, interval: 250ms }
+workloads:
+  - name: ramp
+    kind: eventbus
+    params: { publishers: 1, workers: 2, handler_work: 0us }
+    stages: [ { duration: 500ms, rate: 200/s }, { duration: 500ms, rate: 400/s } ]
+    ramp: linear
+    arrivals: poisson
+  - name: cap
+    kind: eventbus
+    params: { publishers: 1, workers: 1, queue: 1, overflow: block, mix: logline, handlers: 1,
+              handler_work: 0us, handler_sleep: 1ms, workers_as: thread }
+    capacity: { objective: "p99 < 20ms", start: 100/s, max: 3200/s, step: 2x, hold: 250ms }
+    targets: [ "capacity > 1/s" ]
+YAML
+run_judged shapes.yaml --bind "$BIND" --local 1 --quiet
+[ "$(jqr '.workloads[0].seed | type')/$(jqr '.workloads[1].capacity.step')" = number/2 ] ||
+    fail "no seed or capacity in run.json"
+keep shapes
+validate shapes.json >errors.txt || fail "stages, poisson, capacity: $(cat errors.txt)"
+pass "stages, poisson arrivals, capacity search: valid"
+for edit in \
+    '.workloads[0].stages[0].rate = 1' \
+    '.workloads[0].ramp = "smooth"' \
+    '.workloads[0].seed = "1"' \
+    '.workloads[1].capacity.step = "2x"' \
+    '.workloads[0].samples.runs[0].intervals[0].target_rate_per_s = "200/s"'; do
+    jq "$edit" shapes.json >mutated.json || fail "jq: $edit"
+    if validate mutated.json >errors.txt; then fail "the schema accepts a run.json edited by: $edit"; fi
+done
+pass "the schema refuses mistyped stages, ramp, seed, capacity and target rates"
 
 # 6. The schema catches a renamed, missing or mistyped field, at every level.
 n=0

@@ -2,6 +2,7 @@
  * report, warm-up is kept apart, an open-loop schedule runs the planned number of operations,
  * abort stops early without losing what was measured. No timing assertions. */
 #include "agent/runner.h"
+#include "agent/schedule.h"
 #include "common/clock.h"
 #include "common/hist.h"
 
@@ -28,6 +29,9 @@ typedef struct {
     int late_reports;    /* warm-up reports that came after a measured one */
     int64_t late_cpu;    /* cpu, steal and throttled of those, summed */
     int64_t measured_cpu;
+    int n_targets; /* measured reports' target rates, in order */
+    double targets[16];
+    int64_t capacity; /* the "capacity" counter of the last measured report, -1: none */
 } s_tally_t;
 
 static void s_sink (fb_msg_t **msg_p, void *arg) {
@@ -39,6 +43,8 @@ static void s_sink (fb_msg_t **msg_p, void *arg) {
         if (t->last_end_ns && r->start_ns != t->last_end_ns)
             t->ordered = false;
         t->last_end_ns = r->end_ns;
+        if (t->n_targets < 16)
+            t->targets[t->n_targets++] = r->target_rate_per_s;
     }
     bool late = r->phase == FB_PHASE_WARMUP && t->reports[FB_PHASE_MEASURE] > 0;
     t->late_reports += late;
@@ -51,6 +57,8 @@ static void s_sink (fb_msg_t **msg_p, void *arg) {
             t->missed[r->phase] += value;
         if (strcmp (name, "abandoned") == 0)
             t->abandoned += value;
+        if (strcmp (name, FB_COUNTER_CAPACITY) == 0 && r->phase == FB_PHASE_MEASURE)
+            t->capacity = value;
         bool host = strcmp (name, FB_COUNTER_CPU) == 0 || strcmp (name, "steal") == 0 ||
                     strcmp (name, "throttled") == 0;
         if (host && late)
@@ -133,6 +141,96 @@ static void test_open_loop_runs_the_scheduled_count (void **state) {
     assert_int_equal (t.samples[FB_PHASE_MEASURE], res.ops);
     assert_int_equal (t.sched_lag, res.ops);
     assert_int_equal (t.ops[FB_PHASE_WARMUP] + t.missed[FB_PHASE_WARMUP], 200);
+}
+
+/* Stages: 100 ms of warm-up at the first stage's 2000/s, 100 ms at 2000/s, then a linear ramp
+ * to 4000/s over 200 ms. Each measured report carries its interval's planned rate, and the
+ * planned operations (run or missed) are the schedule's: 200 warm-up, 200 + 600 measured. */
+static void test_stages_report_their_target_rate_and_run_the_planned_count (void **state) {
+    (void)state;
+    fb_plan_workload_t plan = s_plan (4000);
+    plan.n_stages = 2;
+    plan.stages[0] = (fb_plan_stage_t){100 * FB_NS_PER_MS, 2000};
+    plan.stages[1] = (fb_plan_stage_t){200 * FB_NS_PER_MS, 4000};
+    plan.ramp = FB_RAMP_LINEAR;
+    s_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r7", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    fb_runner_result_t res = {.ops = -1};
+    assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
+    assert_int_equal (t.ops[FB_PHASE_WARMUP] + t.missed[FB_PHASE_WARMUP], 200);
+    assert_int_equal (res.ops + t.missed[FB_PHASE_MEASURE], 800);
+    assert_int_equal (t.n_targets, 3);
+    const double want[] = {2000, 2500, 3500};
+    for (int i = 0; i < 3; i++)
+        assert_true (t.targets[i] > want[i] * 0.999 && t.targets[i] < want[i] * 1.001);
+    /* Poisson arrivals: the count is the seeded schedule's own, exactly */
+    plan.arrivals = FB_ARRIVALS_POISSON;
+    plan.seed = 42;
+    fb_schedule_t sc;
+    assert_int_equal (fb_schedule_init (&sc, &plan, 1e6, NULL), 0);
+    int64_t planned[2] = {0, 0};
+    for (int w = 0; w < 2; w++) { /* the eventbus's two publishers are the workers */
+        fb_schedule_cursor_t c;
+        fb_schedule_cursor_init (&c, &sc, w, 2);
+        for (int64_t at; (at = fb_schedule_next_ns (&sc, &c)) < sc.length_ns;)
+            planned[at >= plan.warmup_ns]++;
+    }
+    s_tally_t p = {.ordered = true};
+    args = (fb_runner_args_t){.run_id = "r8", .plan = &plan, .sink = s_sink, .sink_arg = &p};
+    assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
+    assert_int_equal (p.ops[FB_PHASE_WARMUP] + p.missed[FB_PHASE_WARMUP], planned[0]);
+    assert_int_equal (res.ops + p.missed[FB_PHASE_MEASURE], planned[1]);
+    assert_true (planned[1] > 700 && planned[1] < 900);
+}
+
+/* A capacity search on a host of known capacity: one pool worker and a queue of one, handlers
+ * sleeping 1 ms, so at most ~1000 publishes a second get through (sleep's own overhead lowers
+ * that a little). Steps of 100 ms from 100/s, doubling to 12800/s, objective p99 < 20 ms: 100,
+ * 200 and 400/s are far below it and pass, 1600/s and more is far above (a backlog of seconds
+ * builds) and fails; so the search ends after at most 6 of its 8 steps, with 400 or 800/s. Every
+ * operation that ran is still in a report. */
+static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **state) {
+    (void)state;
+    fb_plan_workload_t plan = s_plan (12800);
+    s_param (&plan, "publishers", "1");
+    s_param (&plan, "workers", "1");
+    s_param (&plan, "queue", "1");
+    s_param (&plan, "overflow", "block");
+    s_param (&plan, "mix", "logline");
+    s_param (&plan, "handlers", "1");
+    s_param (&plan, "handler_work", "0us");
+    s_param (&plan, "handler_sleep", "1ms");
+    s_param (&plan, "workers_as", "thread"); /* a kernel thread: no carrier threads to share */
+    plan.n_stages = 8;
+    for (int i = 0; i < 8; i++)
+        plan.stages[i] = (fb_plan_stage_t){100 * FB_NS_PER_MS, 100.0 * (1 << i)};
+    plan.duration_ns = 800 * FB_NS_PER_MS;
+    snprintf (plan.capacity_metric, sizeof plan.capacity_metric, "latency");
+    plan.capacity_percentile = 99;
+    plan.capacity_limit_ns = 20 * FB_NS_PER_MS;
+    s_tally_t t = {.ordered = true, .capacity = -1};
+    fb_runner_args_t args = {.run_id = "r9", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    fb_runner_result_t res = {.ops = -1};
+    fb_err_t err = {0};
+    assert_int_equal (fb_runner_run (&args, &res, &err), 0);
+    /* Where the knee is found is timing (a loaded machine finds it lower): the capacity is
+     * only checked to be a step's rate, or 0 when even 100/s failed. */
+    bool a_step = t.capacity == 0;
+    for (int i = 0; i < 8; i++)
+        a_step |= t.capacity == 100 << i;
+    if (!a_step)
+        print_error ("capacity %lld/s after %d measured reports\n", (long long)t.capacity,
+                     t.reports[FB_PHASE_MEASURE]);
+    assert_true (a_step && t.capacity < 1600);
+    assert_true (t.reports[FB_PHASE_MEASURE] <= 7); /* 6 steps and the remainder at most */
+    assert_int_equal (t.samples[FB_PHASE_MEASURE], res.ops);
+    assert_int_equal (t.ops[FB_PHASE_MEASURE], res.ops);
+    assert_true (t.ordered);
+    /* a plan whose objective names a metric the kind does not have is refused */
+    snprintf (plan.capacity_metric, sizeof plan.capacity_metric, "circuit_build");
+    fb_params_t params;
+    assert_int_equal (fb_runner_check (&plan, NULL, NULL, &params, &err), -1);
+    assert_non_null (strstr (err.msg, "circuit_build"));
 }
 
 /* Each operation blocks ~5 ms (one pool worker, a queue of one, 5 ms of handler work) against
@@ -288,6 +386,8 @@ int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_closed_loop_operation_is_in_one_report),
         cmocka_unit_test (test_open_loop_runs_the_scheduled_count),
+        cmocka_unit_test (test_stages_report_their_target_rate_and_run_the_planned_count),
+        cmocka_unit_test (test_a_capacity_search_stops_past_the_knee_and_reports_it),
         cmocka_unit_test (test_open_loop_behind_schedule_stops_at_the_end_and_counts_missed),
         cmocka_unit_test (test_late_warmup_report_leaves_cpu_to_the_measured_interval),
         cmocka_unit_test (test_queued_handler_calls_are_drained_or_abandoned),

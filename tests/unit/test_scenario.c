@@ -448,6 +448,96 @@ static void test_the_text_and_its_sha256_are_kept (void **state) {
     fb_scenario_destroy (&sc);
 }
 
+static void test_stages_set_the_duration_the_peak_rate_and_the_plan (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse ("name: s\n"
+                                 "workloads:\n"
+                                 "  - name: a\n"
+                                 "    kind: eventbus\n"
+                                 "    stages:\n"
+                                 "      - { duration: 2s, rate: 1000/s }\n"
+                                 "      - { at: 2s, duration: 3s, rate: 5000/s }\n"
+                                 "      - { duration: 1s, rate: 200/s }\n"
+                                 "    ramp: linear\n"
+                                 "    arrivals: poisson\n"
+                                 "  - name: b\n"
+                                 "    kind: eventbus\n"
+                                 "    rate: 100/s\n"
+                                 "    arrivals: poisson\n"
+                                 "    seed: 42\n",
+                                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *a = &sc->workloads[0], *b = &sc->workloads[1];
+    assert_int_equal (a->duration_ns, 6000000000LL);
+    assert_true (a->rate_per_s == 5000);
+    assert_int_equal (a->shape.n_stages, 3);
+    assert_int_equal (a->shape.ramp, FB_RAMP_LINEAR);
+    assert_int_equal (a->shape.arrivals, FB_ARRIVALS_POISSON);
+    assert_false (a->shape.seed_given);
+    assert_true (b->shape.seed_given && b->shape.seed == 42);
+    assert_int_equal (b->shape.n_stages, 0);
+    fb_plan_t *plan = calloc (1, sizeof *plan);
+    assert_non_null (plan);
+    fb_scenario_to_plan (sc, "run-1", plan);
+    assert_int_equal (plan->workloads[0].n_stages, 3);
+    assert_int_equal (plan->workloads[0].stages[1].duration_ns, 3000000000LL);
+    assert_true (plan->workloads[0].stages[2].rate_per_s == 200);
+    assert_int_equal (plan->workloads[0].duration_ns, 6000000000LL);
+    assert_int_equal (plan->workloads[0].ramp, FB_RAMP_LINEAR);
+    assert_true (plan->workloads[1].seed == 42);
+    /* a derived seed: the same for the same run, another for another run or workload, and
+     * small enough to survive a JSON reader */
+    uint64_t seed = fb_shape_seed (&a->shape, "run-1", 0);
+    assert_true (plan->workloads[0].seed == seed);
+    assert_true (seed == fb_shape_seed (&a->shape, "run-1", 0));
+    assert_true (seed != fb_shape_seed (&a->shape, "run-2", 0));
+    assert_true (seed != fb_shape_seed (&a->shape, "run-1", 1));
+    assert_true (seed < (1ULL << 53));
+    assert_true (fb_shape_host_seed (seed, "pi4-a") != fb_shape_host_seed (seed, "pi4-b"));
+    assert_true (fb_shape_host_seed (seed, "pi4-a") == fb_shape_host_seed (seed, "pi4-a"));
+    free (plan);
+    fb_scenario_destroy (&sc);
+}
+
+static void test_capacity_makes_its_steps_and_plans_the_objective (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_scenario_t *sc = s_parse ("name: c\n"
+                                 "defaults: { warmup: 1s, interval: 1s }\n"
+                                 "workloads:\n"
+                                 "  - name: a\n"
+                                 "    kind: eventbus\n"
+                                 "    capacity: { objective: \"p99 <= 2ms\", start: 1000/s,\n"
+                                 "                max: 1000000/s, step: 1.25x, hold: 2s }\n"
+                                 "    targets: [ \"capacity > 20000/s\" ]\n",
+                                 &err);
+    if (!sc)
+        print_error ("%s\n", err.msg);
+    assert_non_null (sc);
+    const fb_scenario_workload_t *w = &sc->workloads[0];
+    /* 1000 x 1.25^30 = 807 794/s is the last step at or under 1 000 000/s: 31 steps */
+    assert_int_equal (w->shape.n_stages, 31);
+    assert_int_equal (w->duration_ns, 62000000000LL);
+    assert_true (w->shape.stages[1].rate_per_s == 1250);
+    assert_true (w->rate_per_s > 807793 && w->rate_per_s < 807794);
+    assert_true (w->targets[0].value == 20000);
+    fb_plan_t *plan = calloc (1, sizeof *plan);
+    assert_non_null (plan);
+    fb_scenario_to_plan (sc, "run-1", plan);
+    const fb_plan_workload_t *p = &plan->workloads[0];
+    assert_string_equal (p->capacity_metric, "latency");
+    assert_true (p->capacity_percentile == 99);
+    assert_int_equal (p->capacity_limit_ns, 2000000);
+    assert_int_equal (p->capacity_inclusive, 1);
+    assert_int_equal (p->n_stages, 31);
+    assert_int_equal (p->stages[30].duration_ns, 2000000000LL);
+    free (plan);
+    fb_scenario_destroy (&sc);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_the_text_and_its_sha256_are_kept),
@@ -469,6 +559,8 @@ int main (void) {
         cmocka_unit_test (test_targets_take_the_string_and_the_map_form),
         cmocka_unit_test (test_abort_on_fail_takes_a_delay_into_the_measured_window),
         cmocka_unit_test (test_gates_take_per_host_board_and_cpu),
+        cmocka_unit_test (test_stages_set_the_duration_the_peak_rate_and_the_plan),
+        cmocka_unit_test (test_capacity_makes_its_steps_and_plans_the_objective),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

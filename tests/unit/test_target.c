@@ -334,6 +334,19 @@ static void test_format_uses_the_measure_unit (void **state) {
     assert_string_equal (fb_target_measure_format (&t.measure, &s_fake, 7, buf, sizeof buf), "7");
 }
 
+static void test_capacity_is_a_rate_and_higher_is_better (void **state) {
+    (void)state;
+    char buf[32];
+    fb_target_t t = s_parse_ok ("capacity > 20000/s");
+    assert_int_equal (t.measure.stat, FB_STAT_COUNTER);
+    assert_true (t.value == 20000);
+    assert_string_equal (fb_target_measure_format (&t.measure, &s_fake, 24414, buf, sizeof buf),
+                         "24414/s");
+    assert_true (fb_target_measure_higher_is_better (&t.measure));
+    t = s_parse_ok ("rss < 1GB");
+    assert_false (fb_target_measure_higher_is_better (&t.measure));
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_percentile_target_is_on_latency_in_ns),
@@ -350,6 +363,7 @@ int main (void) {
         cmocka_unit_test (test_merge_adds_histograms_and_counters_by_kind),
         cmocka_unit_test (test_stats_refuse_more_metrics_than_fit),
         cmocka_unit_test (test_format_uses_the_measure_unit),
+        cmocka_unit_test (test_capacity_is_a_rate_and_higher_is_better),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

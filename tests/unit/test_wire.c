@@ -186,6 +186,18 @@ static void s_fill_workload (fb_plan_workload_t *w, int i, int n_params) {
     w->duration_ns = 30000000000LL + i;
     w->warmup_ns = 5000000000LL + i;
     w->interval_ns = 1000000000LL + i;
+    w->n_stages = i % 2 ? FB_MAX_STAGES : 0; /* every other workload in stages, all of them */
+    for (int k = 0; k < w->n_stages; k++)
+        w->stages[k] = (fb_plan_stage_t){1000000000LL + k, 100.25 * (k + 1)};
+    w->ramp = i % 2 ? FB_RAMP_LINEAR : FB_RAMP_STEP;
+    w->arrivals = i % 3 == 2 ? FB_ARRIVALS_POISSON : FB_ARRIVALS_UNIFORM;
+    w->seed = UINT64_MAX - (uint64_t)i;
+    if (i % 2) { /* a capacity search on the staged ones */
+        snprintf (w->capacity_metric, sizeof w->capacity_metric, "dispatch%d", i);
+        w->capacity_percentile = 99.9;
+        w->capacity_limit_ns = 2000000 + i;
+        w->capacity_inclusive = i % 4 == 1;
+    }
 }
 
 static void s_assert_workload (const fb_plan_workload_t *got, const fb_plan_workload_t *want) {
@@ -201,6 +213,18 @@ static void s_assert_workload (const fb_plan_workload_t *got, const fb_plan_work
     assert_int_equal (got->duration_ns, want->duration_ns);
     assert_int_equal (got->warmup_ns, want->warmup_ns);
     assert_int_equal (got->interval_ns, want->interval_ns);
+    assert_int_equal (got->n_stages, want->n_stages);
+    for (int k = 0; k < want->n_stages; k++) {
+        assert_int_equal (got->stages[k].duration_ns, want->stages[k].duration_ns);
+        assert_true (got->stages[k].rate_per_s == want->stages[k].rate_per_s);
+    }
+    assert_int_equal (got->ramp, want->ramp);
+    assert_int_equal (got->arrivals, want->arrivals);
+    assert_true (got->seed == want->seed);
+    assert_string_equal (got->capacity_metric, want->capacity_metric);
+    assert_true (got->capacity_percentile == want->capacity_percentile);
+    assert_int_equal (got->capacity_limit_ns, want->capacity_limit_ns);
+    assert_int_equal (got->capacity_inclusive, want->capacity_inclusive);
 }
 
 static void test_plan_round_trips_every_field (void **state) {
@@ -254,6 +278,7 @@ static void test_report_with_three_metrics_round_trips (void **state) {
     in->start_ns = -1000;
     in->end_ns = 999000000LL;
     in->wall_start_ns = 1714564800123456789LL;
+    in->target_rate_per_s = 1234.5;
     in->n_metrics = 3;
     uint64_t rng = 7;
     for (int m = 0; m < 3; m++) {
@@ -280,6 +305,7 @@ static void test_report_with_three_metrics_round_trips (void **state) {
     assert_int_equal (got->start_ns, -1000);
     assert_int_equal (got->end_ns, 999000000LL);
     assert_int_equal (got->wall_start_ns, 1714564800123456789LL);
+    assert_true (got->target_rate_per_s == 1234.5);
     assert_int_equal (got->n_metrics, 3);
     for (int m = 0; m < 3; m++) {
         assert_string_equal (got->metrics[m].name, names[m]);
@@ -522,7 +548,9 @@ static void test_wrong_version_is_rejected_with_its_number (void **state) {
     fb_err_t err = {0};
     assert_null (fb_wire_unpack (buf, len, &err));
     assert_int_equal (err.code, FB_EINPUT);
-    assert_string_equal (err.msg, "protocol version 99, this build speaks 1");
+    char want[64];
+    snprintf (want, sizeof want, "protocol version 99, this build speaks %d", FB_PROTOCOL_VERSION);
+    assert_string_equal (err.msg, want);
     free (buf);
     fb_wire_msg_destroy (&msg);
 
@@ -531,16 +559,16 @@ static void test_wrong_version_is_rejected_with_its_number (void **state) {
     s_field_bytes (&ready, 1, "r", 1);
     env.len = 0;
     s_field_bytes (&env, 4, ready.data, ready.len);
-    s_expect_error (env.data, env.len, "protocol version 0, this build speaks 1");
+    s_expect_error (env.data, env.len, "protocol version 0, this build speaks");
 }
 
 static void test_envelope_without_message_is_rejected (void **state) {
     (void)state;
-    const uint8_t version_only[] = {0x08, 0x01};
+    const uint8_t version_only[] = {0x08, FB_PROTOCOL_VERSION};
     s_expect_error (version_only, sizeof version_only, "envelope carries no message");
     /* A field number this build does not know is skipped, leaving no message. */
     s_buf_t env = {.len = 0};
-    s_field_varint (&env, 1, 1);
+    s_field_varint (&env, 1, FB_PROTOCOL_VERSION);
     s_field_bytes (&env, 40, "x", 1);
     s_expect_error (env.data, env.len, "envelope carries no message");
 }
@@ -620,6 +648,30 @@ static void test_out_of_range_numbers_are_rejected (void **state) {
     msg->u.plan.workloads[1].duration_ns = -5;
     assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
     s_expect_error (buf, len, "plan.workloads[1].duration_ns is -5, it cannot be negative");
+    free (buf);
+    msg->u.plan.workloads[1].duration_ns = 5;
+    msg->u.plan.workloads[1].n_stages = 1;
+    msg->u.plan.workloads[1].stages[0] = (fb_plan_stage_t){5, 0};
+    assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
+    s_expect_error (buf, len, "plan.workloads[1].stages[0] must have a positive duration");
+    free (buf);
+    msg->u.plan.workloads[1].stages[0] = (fb_plan_stage_t){5, 10};
+    msg->u.plan.workloads[1].ramp = 2;
+    assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
+    s_expect_error (buf, len, "plan.workloads[1]: ramp 2 or arrivals 0 is not 0 or 1");
+    free (buf);
+    msg->u.plan.workloads[1].ramp = 0;
+    snprintf (msg->u.plan.workloads[1].capacity_metric, 32, "latency");
+    msg->u.plan.workloads[1].capacity_percentile = 101;
+    msg->u.plan.workloads[1].capacity_limit_ns = 1;
+    assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
+    s_expect_error (buf, len, "plan.workloads[1]: a capacity search needs steps, a percentile");
+    free (buf);
+    fb_wire_msg_destroy (&msg);
+    msg = fb_wire_msg_new (FB_MSG_REPORT);
+    msg->u.report.target_rate_per_s = -1;
+    assert_int_equal (fb_wire_pack (msg, &buf, &len, NULL), 0);
+    s_expect_error (buf, len, "report.target_rate_per_s is -1");
     free (buf);
     fb_wire_msg_destroy (&msg);
 }
