@@ -1,5 +1,6 @@
 /* baseline.c: saving baselines from runs, reading them back for gates and comparisons. */
 #include "coordinator/baseline.h"
+#include "coordinator/shape.h"
 
 #include "common/files.h"
 #include "common/stats_json.h"
@@ -181,10 +182,12 @@ static int s_add_run (json_t *baseline, const json_t *run, const char *path, boo
         if (!bw)
             return fb_err_set (err, FB_EINPUT, "%s: workload %s is not in the baseline's runs",
                                path, name);
+        char why[200];
         if (!json_equal (json_object_get (bw, "params"), json_object_get (w, "params")) ||
-            !json_equal (json_object_get (bw, "rate_per_s"), json_object_get (w, "rate_per_s")))
+            !json_equal (json_object_get (bw, "rate_per_s"), json_object_get (w, "rate_per_s")) ||
+            fb_shape_json_differs (bw, w, why, sizeof why))
             return fb_err_set (err, FB_EINPUT,
-                               "%s: workload %s ran with other params or rate than the "
+                               "%s: workload %s ran with other params, rate or load shape than the "
                                "baseline's runs; one baseline holds runs of one setting",
                                path, name);
         if (body) {

@@ -3,6 +3,7 @@
 
 #include "coordinator/baseline.h"
 #include "coordinator/paramjson.h"
+#include "coordinator/shape.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,7 +148,7 @@ static bool s_params_differ (const json_t *baseline, const json_t *bw, const fb_
                   run->rate_per_s);
         return true;
     }
-    return false;
+    return run->shape && fb_shape_json_differs (bw, run->shape, why, size);
 }
 
 static bool s_build_differs (const json_t *baseline, const fb_compat_run_t *run, char *why,

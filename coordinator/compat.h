@@ -33,6 +33,8 @@ typedef struct {
     const fb_params_t *resolved;
     bool hosts_per_group; /* a gate per host, board or CPU: its groups compare their own hosts
                              (fb_compat_keys_differ), not the fleet's */
+    const json_t *shape;  /* the workload's load shape as run.json has it (fb_shape_json): part
+                             of its params; NULL: not compared */
 } fb_compat_run_t;
 
 /* Compares against baseline (format 2) for workload name. Returns the differences not allowed

@@ -412,6 +412,32 @@ void fb_shape_json (const fb_shape_t *shape, uint64_t seed, bool open_loop, json
         json_object_set_new (workload, "seed", json_integer ((json_int_t)seed));
 }
 
+bool fb_shape_json_differs (const json_t *before, const json_t *now, char *why, size_t size) {
+    static const char *const keys[] = {"stages", "ramp", "arrivals", "capacity"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const json_t *a = json_object_get (before, keys[i]), *b = json_object_get (now, keys[i]);
+        if (!(a == NULL && b == NULL) && !(a && b && json_equal ((json_t *)a, (json_t *)b))) {
+            char *was = a ? json_dumps (a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            char *is = b ? json_dumps (b, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            snprintf (why, size, "baseline ran with %s %.60s, this run with %.60s", keys[i],
+                      was ? was : "(none)", is ? is : "(none)");
+            free (was);
+            free (is);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool fb_shape_differs (const json_t *before, const fb_shape_t *shape, bool open_loop, char *why,
+                       size_t size) {
+    json_t *now = json_object ();
+    fb_shape_json (shape, 0, open_loop, now);
+    bool differs = now && fb_shape_json_differs (before, now, why, size);
+    json_decref (now);
+    return differs;
+}
+
 const char *fb_shape_ramp_name (int ramp) { return ramp == FB_RAMP_LINEAR ? "linear" : "step"; }
 
 const char *fb_shape_arrivals_name (int arrivals) {

@@ -52,6 +52,13 @@ void fb_shape_to_plan (const fb_shape_t *shape, uint64_t seed, fb_plan_workload_
  * stages, "arrivals" for an open loop, "seed" (the workload's, as fb_shape_seed) for poisson,
  * "capacity" ({objective, start_per_s, max_per_s, step, hold_s}) for a capacity search. */
 void fb_shape_json (const fb_shape_t *shape, uint64_t seed, bool open_loop, json_t *workload);
+/* Do two run.json workloads differ in their load shape (stages, ramp, arrivals, capacity; not
+ * the seed)? why then names the first difference. A baseline, a series (--continue) or a
+ * baseline's added run must share it, as they share params and rate. */
+bool fb_shape_json_differs (const json_t *before, const json_t *now, char *why, size_t size);
+/* The same against a scenario workload's shape (as fb_shape_json would write it). */
+bool fb_shape_differs (const json_t *before, const fb_shape_t *shape, bool open_loop, char *why,
+                       size_t size);
 /* "step", "linear"; "uniform", "poisson". */
 const char *fb_shape_ramp_name (int ramp);
 const char *fb_shape_arrivals_name (int arrivals);

@@ -173,13 +173,17 @@ static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bo
                                       sizeof keys[n]);
         n++;
     }
-    json_t *params = fb_paramjson_encode (&sw->resolved);
-    fb_compat_run_t side = {ptrs, n, params, sw->rate_per_s, FB_VERSION, &sw->resolved, per_group};
+    json_t *params = fb_paramjson_encode (&sw->resolved), *shape = json_object ();
+    if (shape)
+        fb_shape_json (&sw->shape, 0, sw->rate_per_s > 0, shape);
+    fb_compat_run_t side = {ptrs,          n,         params, sw->rate_per_s, FB_VERSION,
+                            &sw->resolved, per_group, shape};
     unsigned allow = 0;
     fb_compat_allow_parse (run->allow_different, &allow, NULL);
     unsigned differs =
         fb_compat_check (baseline, sw->name, &side, allow, why, why_size, note, note_size);
     json_decref (params);
+    json_decref (shape);
     return differs;
 }
 
@@ -316,12 +320,18 @@ int fb_verdict_check_series (const fb_scenario_t *sc, const char *dir, fb_err_t 
         if (!pw)
             continue; /* a workload that run did not have starts its series here */
         json_t *params = fb_paramjson_encode (&sw->resolved);
+        char why[200];
         if (!json_equal (params, json_object_get (pw, "params")) ||
             json_number_value (json_object_get (pw, "rate_per_s")) != sw->rate_per_s)
             rc = fb_err_set (err, FB_EINPUT,
                              "%s: workload %s ran with other params or rate; a series holds runs "
                              "of one setting",
                              path, sw->name);
+        else if (fb_shape_differs (pw, &sw->shape, sw->rate_per_s > 0, why, sizeof why))
+            rc = fb_err_set (err, FB_EINPUT,
+                             "%s: workload %s ran with another load shape (%s); a series holds "
+                             "runs of one setting",
+                             path, sw->name, why);
         else if (!json_is_array (json_object_get (json_object_get (pw, "samples"), "runs")))
             rc = fb_err_set (err, FB_EINPUT,
                              "%s: workload %s has no per-interval samples (a run of an older "

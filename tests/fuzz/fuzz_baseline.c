@@ -87,7 +87,8 @@ static void s_gates (const json_t *baseline, const fb_scenario_workload_t *sw) {
                        "check_baseline accepted what the gates refuse: %s", err.msg);
         const char *keys[] = {"Intel Xeon E-2176G, 12 cores, kernel 6"};
         json_t *params = fb_paramjson_encode (&sw->resolved);
-        fb_compat_run_t side = {keys, 1, params, sw->rate_per_s, FB_VERSION, &sw->resolved, false};
+        fb_compat_run_t side = {keys,          1,     params, sw->rate_per_s, FB_VERSION,
+                                &sw->resolved, false, NULL};
         char why[400], note[400];
         unsigned differs =
             fb_compat_check (baseline, sw->name, &side, 0, why, sizeof why, note, sizeof note);

@@ -71,7 +71,7 @@ static s_result_t s_check_against (json_t *b, const char *cpu, int cores, const 
     const char *keys[1] = {fb_compat_host_key (cpu, cores, "Pi 4", kernel, key, sizeof key)};
     fb_params_t resolved = s_params (work);
     json_t *params = fb_paramjson_encode (&resolved);
-    fb_compat_run_t run = {keys, 1, params, rate, version, &resolved, false};
+    fb_compat_run_t run = {keys, 1, params, rate, version, &resolved, false, NULL};
     unsigned allow = 0;
     assert_int_equal (fb_compat_allow_parse (allow_text, &allow, NULL), 0);
     s_result_t r;
@@ -119,6 +119,40 @@ static void test_other_params_rate_or_version_is_incomparable (void **state) {
     r = s_check ("Cortex-A72", 4, "6.1.0", "10us", 1000, "0.10.0", "");
     assert_int_equal (r.differs, FB_COMPAT_BUILD);
     assert_non_null (strstr (r.why, "fleetbench 0.9.0, this run by 0.10.0"));
+}
+
+/* The load shape (stages, ramp, arrivals, capacity) is part of a workload's setting: two
+ * staged runs with the same peak rate but other stages are incomparable. */
+static void test_other_load_shape_is_incomparable (void **state) {
+    (void)state;
+    const char *shape_a = "{\"stages\":[{\"duration_s\":1,\"rate_per_s\":500},{\"duration_s\":1,"
+                          "\"rate_per_s\":1000}],\"ramp\":\"step\",\"arrivals\":\"uniform\"}";
+    const char *shape_b = "{\"stages\":[{\"duration_s\":1,\"rate_per_s\":1000},{\"duration_s\":1,"
+                          "\"rate_per_s\":1000}],\"ramp\":\"step\",\"arrivals\":\"uniform\"}";
+    for (int same = 0; same < 2; same++) {
+        json_t *b = s_baseline ();
+        json_t *bw = json_array_get (json_object_get (b, "workloads"), 0);
+        json_t *shape_json = json_loads (shape_a, 0, NULL);
+        json_object_update (bw, shape_json);
+        json_decref (shape_json);
+        json_t *shape = json_loads (same ? shape_a : shape_b, 0, NULL);
+        char key[200], why[400] = "", note[400] = "";
+        const char *keys[1] = {
+            fb_compat_host_key ("Cortex-A72", 4, "Pi 4", "6.1.0", key, sizeof key)};
+        fb_params_t resolved = s_params ("10us");
+        json_t *params = fb_paramjson_encode (&resolved);
+        fb_compat_run_t run = {keys, 1, params, 1000, "0.9.0", &resolved, false, shape};
+        unsigned differs = fb_compat_check (b, "bus", &run, 0, why, sizeof why, note, sizeof note);
+        if (same) {
+            assert_int_equal (differs, 0);
+        } else {
+            assert_int_equal (differs, FB_COMPAT_PARAMS);
+            assert_non_null (strstr (why, "baseline ran with stages"));
+        }
+        json_decref (params);
+        json_decref (shape);
+        json_decref (b);
+    }
 }
 
 static void test_an_allowed_difference_is_recorded_not_judged (void **state) {
@@ -195,6 +229,7 @@ int main (void) {
         cmocka_unit_test (test_same_hosts_params_and_version_are_comparable),
         cmocka_unit_test (test_other_cpu_cores_or_kernel_major_is_incomparable),
         cmocka_unit_test (test_other_params_rate_or_version_is_incomparable),
+        cmocka_unit_test (test_other_load_shape_is_incomparable),
         cmocka_unit_test (test_an_allowed_difference_is_recorded_not_judged),
         cmocka_unit_test (test_params_compare_by_value_not_text),
         cmocka_unit_test (test_baseline_of_text_params_compares_by_value),
