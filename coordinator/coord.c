@@ -273,18 +273,14 @@ static void s_on_hello (s_coord_t *self, const char *id, fb_hello_t *hello, zfra
         s_log (self, "agent %s does not match: %s", id, why);
         return;
     }
-    host = calloc (1, sizeof *host);
-    if (!host)
+    fb_err_t err = {0};
+    if (!(host = fb_run_add_host (run, id, &err))) {
+        s_log (self, "agent %s not taken: %s", id, err.msg);
         return;
-    snprintf (host->id, sizeof host->id, "%s", id);
+    }
     snprintf (host->address, sizeof host->address, "%s", address);
     host->hello = *hello;
-    host->state = FB_HOST_JOINED;
-    host->rtt_ns = INT64_MAX;
     host->last_seen_ns = fb_clock_now_ns ();
-    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
-        fb_stats_init (&host->stats[w]);
-    run->hosts[run->n_hosts++] = host;
     s_ack_hello (self, id);
     s_log (self, "agent %s joined from %s (%s, %s, %d cores) [%d/%d]", id, address, hello->fp.arch,
            hello->fp.cpu_model, hello->fp.cores, run->n_hosts, run->expected_hosts);

@@ -214,7 +214,7 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
     if (!synced)
         s_lost (run, e.msg);
     for (int i = 0; i < run->n_hosts; i++)
-        for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
+        for (int w = 0; w < run->hosts[i]->n_workloads; w++) {
             fb_file_t *hlog = &run->hosts[i]->hlog[w];
             if (!synced)
                 fb_files_discard (hlog);

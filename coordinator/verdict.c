@@ -11,6 +11,7 @@
 #include "coordinator/target.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -162,10 +163,10 @@ static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_s
 static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bool per_group,
                           char *why, size_t why_size, char *note, size_t note_size) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
-    static char keys[FB_MAX_HOSTS][200];
-    const char *ptrs[FB_MAX_HOSTS];
+    char (*keys)[200] = malloc ((size_t)(run->n_hosts + 1) * sizeof *keys);
+    const char **ptrs = malloc ((size_t)(run->n_hosts + 1) * sizeof *ptrs);
     int n = 0;
-    for (int i = 0; i < run->n_hosts; i++) {
+    for (int i = 0; keys && ptrs && i < run->n_hosts; i++) {
         const fb_fingerprint_t *fp = &run->hosts[i]->hello.fp;
         if (run->hosts[i]->state != FB_HOST_DONE)
             continue;
@@ -180,6 +181,8 @@ static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bo
     unsigned differs =
         fb_compat_check (baseline, sw->name, &side, allow, why, why_size, note, note_size);
     json_decref (params);
+    free (keys);
+    free (ptrs);
     return differs;
 }
 
