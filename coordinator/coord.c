@@ -507,6 +507,8 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         return;
     }
     host->reports++;
+    if (r->workload != host->workload_now)
+        fb_stats_pack (&host->stats[host->workload_now], NULL); /* that workload has ended */
     host->workload_now = r->workload;
     if (r->phase == FB_PHASE_MEASURE) {
         fb_err_t err = {0};
@@ -515,6 +517,9 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         if (fb_merge_report (&host->stats[r->workload], r, fb_workload_counter_kind, sw->wl,
                              s_hlog_metric, &ctx, &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
+        fb_err_t herr = {0};
+        if (fb_results_hlog_pause (run, host, r->workload, &herr) != 0)
+            s_log (self, "results not saved: %s; the run goes on and will exit 3", herr.msg);
         /* The measured window is what the host's reports cover: from the measured start to
          * the planned end, or to its last operation's end when that was later. */
         host->stats[r->workload].measured_ns += r->end_ns - r->start_ns;
@@ -807,6 +812,7 @@ static void s_conclude (s_coord_t *self) {
     int lost = 0;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
+        fb_stats_pack (&host->stats[host->workload_now], NULL); /* the last workload too */
         s_judge_health (run, host);
         if (host->suspect[0])
             s_log (self, "host %s is suspect: %s", host->id, host->suspect);

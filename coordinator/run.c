@@ -144,9 +144,13 @@ void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
     fb_samples_t *sets[2] = {s_samples (&run->samples[w]), fb_run_host_keeps (run, w, metric)
                                                                ? s_samples (&host->samples[w])
                                                                : NULL};
+    int slot = s_slot (run, w, wall_start_ns);
     for (int i = 0; i < 2; i++)
         if (sets[i])
-            fb_samples_add_compact (sets[i], s_slot (run, w, wall_start_ns), metric, hist, NULL);
+            fb_samples_add_compact (sets[i], slot, metric, hist, NULL);
+    /* A host's interval is one report: complete now, packed until the verdicts read it. */
+    if (sets[1])
+        fb_samples_pack_slot (sets[1], slot, NULL);
 }
 
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,

@@ -135,6 +135,19 @@ int fb_samples_add_compact (fb_samples_t *self, int slot, const char *metric,
     return iv ? s_pairs_merge (&iv->metric[m], hist, err) : -1;
 }
 
+int fb_samples_pack_slot (fb_samples_t *self, int slot, fb_err_t *err) {
+    if (self->n_runs == 0)
+        return 0;
+    s_run_t *run = &self->runs[self->n_runs - 1];
+    for (int at = run->n - 1; at >= 0 && run->iv[at].slot >= slot; at--)
+        if (run->iv[at].slot == slot)
+            for (int m = 0; m < self->n_metrics; m++)
+                if (run->iv[at].metric[m].hist &&
+                    fb_hist_compact_pack (run->iv[at].metric[m].hist, err) != 0)
+                    return -1;
+    return 0;
+}
+
 int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const fb_hist_t *hist,
                          fb_err_t *err) {
     fb_hist_compact_t *compact = fb_hist_compact_from_hist (hist, err);

@@ -36,6 +36,9 @@ int fb_samples_begin_run (fb_samples_t *self, fb_err_t *err);
  * current run. Several hosts add to one slot. */
 int fb_samples_add_compact (fb_samples_t *self, int slot, const char *metric,
                             const fb_hist_compact_t *hist, fb_err_t *err);
+/* Packs the histograms of interval slot of the current run (fb_hist_compact_pack): a host's
+ * interval, complete once its report is in, then costs a few bytes a bucket to the run's end. */
+int fb_samples_pack_slot (fb_samples_t *self, int slot, fb_err_t *err);
 /* The same from a full histogram (its used buckets). */
 int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const fb_hist_t *hist,
                          fb_err_t *err);
