@@ -15,9 +15,9 @@ struct fb_hist_compact {
     int32_t *index; /* ascending, each < l.counts_len */
     int64_t *count; /* each > 0 */
     int64_t total;  /* samples */
-    /* Packed (fb_hist_compact_pack): the arrays freed, the n pairs as LEB128 varints (index
-     * minus the previous index, then count) in packed; first and last index kept for min and
-     * max. Reading walks the bytes; a change unpacks first. */
+    /* Packed (fb_hist_compact_pack): the arrays freed, the n pairs (index minus the previous
+     * index, count) in packed, most in one byte (s_put_pair); first and last index kept for
+     * min and max. Reading walks the bytes; a change unpacks first. */
     uint8_t *packed;
     uint32_t packed_len;
     int32_t first, last;
@@ -46,6 +46,30 @@ static uint64_t s_get_varint (const uint8_t *in, size_t *pos) {
     }
 }
 
+/* One pair: a gap of 1..16 buckets with a count of 1..8 (most of an interval's, and of a few
+ * intervals merged) is one byte below 0x80, (gap - 1) << 3 | (count - 1); any other is 0x80 and
+ * both as varints. */
+static size_t s_put_pair (uint8_t *out, uint64_t gap, uint64_t count) {
+    if (gap >= 1 && gap <= 16 && count >= 1 && count <= 8) {
+        out[0] = (uint8_t)((gap - 1) << 3 | (count - 1));
+        return 1;
+    }
+    out[0] = 0x80;
+    size_t n = 1 + s_put_varint (out + 1, gap);
+    return n + s_put_varint (out + n, count);
+}
+
+static void s_get_pair (const uint8_t *in, size_t *pos, int32_t *gap, int64_t *count) {
+    uint8_t b = in[(*pos)++];
+    if (b < 0x80) {
+        *gap = (b >> 3) + 1;
+        *count = (b & 7) + 1;
+        return;
+    }
+    *gap = (int32_t)s_get_varint (in, pos);
+    *count = (int64_t)s_get_varint (in, pos);
+}
+
 void fb_hist_compact_iter_init (const fb_hist_compact_t *self, fb_hist_compact_iter_t *it) {
     *it = (fb_hist_compact_iter_t){.self = self};
 }
@@ -55,8 +79,9 @@ bool fb_hist_compact_iter_next (fb_hist_compact_iter_t *it, fb_hist_compact_buck
     if (it->i >= self->n)
         return false;
     if (self->packed) {
-        it->index += (int32_t)s_get_varint (self->packed, &it->pos);
-        out->count = (int64_t)s_get_varint (self->packed, &it->pos);
+        int32_t gap;
+        s_get_pair (self->packed, &it->pos, &gap, &out->count);
+        it->index += gap;
         out->index = it->index;
     } else {
         out->index = self->index[it->i];
@@ -79,14 +104,14 @@ int fb_hist_compact_pack (fb_hist_compact_t *self, fb_err_t *err) {
         }
         return 0;
     }
-    uint8_t *bytes = malloc ((size_t)self->n * 15); /* a 5-byte delta and a 10-byte count */
+    uint8_t *bytes = malloc ((size_t)self->n * 16); /* a mark, a 5-byte gap, a 10-byte count */
     if (!bytes)
         return fb_err_set (err, FB_ENOMEM, "out of memory packing a histogram");
     size_t len = 0;
     int32_t previous = 0;
     for (int32_t k = 0; k < self->n; k++) {
-        len += s_put_varint (bytes + len, (uint64_t)(self->index[k] - previous));
-        len += s_put_varint (bytes + len, (uint64_t)self->count[k]);
+        len += s_put_pair (bytes + len, (uint64_t)(self->index[k] - previous),
+                           (uint64_t)self->count[k]);
         previous = self->index[k];
     }
     uint8_t *fit = realloc (bytes, len);
@@ -132,9 +157,10 @@ static int s_arrays (const fb_hist_compact_t *self, const int32_t **index, const
     size_t pos = 0;
     int32_t at = 0;
     for (int32_t k = 0; k < self->n; k++) {
-        at += (int32_t)s_get_varint (self->packed, &pos);
+        int32_t gap;
+        s_get_pair (self->packed, &pos, &gap, &(*own_count)[k]);
+        at += gap;
         (*own_index)[k] = at;
-        (*own_count)[k] = (int64_t)s_get_varint (self->packed, &pos);
     }
     *index = *own_index;
     *count = *own_count;

@@ -56,8 +56,8 @@ typedef struct {
 void fb_hist_compact_iter_init (const fb_hist_compact_t *self, fb_hist_compact_iter_t *it);
 bool fb_hist_compact_iter_next (fb_hist_compact_iter_t *it, fb_hist_compact_bucket_t *out);
 
-/* A histogram at rest: its pairs as varints (a few bytes a bucket instead of 12 and the room
- * to grow), for what a run keeps to its end. Every query answers the same (a walk of the
+/* A histogram at rest: its pairs packed (about a byte a bucket instead of 12 and the room to
+ * grow), for what a run keeps to its end. Every query answers the same (a walk of the
  * bytes; fb_hist_compact_bucket walks up to i, so loops use the iterator); a merge into it
  * unpacks it first. Empty: only frees the room. */
 int fb_hist_compact_pack (fb_hist_compact_t *self, fb_err_t *err);

@@ -85,7 +85,7 @@ static s_interval_t *s_slot_in (fb_samples_t *self, int r, int slot, fb_err_t *e
     if (at < run->n && run->iv[at].slot == slot)
         return &run->iv[at];
     if (run->n == run->cap) {
-        int cap = run->cap ? run->cap * 2 : 16;
+        int cap = run->cap ? run->cap * 2 : 4; /* a host's run of short workloads: a few */
         s_interval_t *iv = realloc (run->iv, (size_t)cap * sizeof *iv);
         if (!iv) {
             fb_err_set (err, FB_ENOMEM, "out of memory");
