@@ -507,8 +507,10 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         return;
     }
     host->reports++;
-    if (r->workload != host->workload_now)
-        fb_stats_pack (&host->stats[host->workload_now], NULL); /* that workload has ended */
+    if (r->workload != host->workload_now) { /* that workload has ended */
+        fb_stats_pack (&host->stats[host->workload_now], NULL);
+        fb_run_host_spill (run, host, host->workload_now);
+    }
     host->workload_now = r->workload;
     if (r->phase == FB_PHASE_MEASURE) {
         fb_err_t err = {0};

@@ -145,8 +145,11 @@ static int s_judge_group (const fb_run_t *run, int w, const fb_gate_t *gate, con
                                                key_buf[n_keys], sizeof key_buf[0]);
             n_keys++;
         }
-        if (host->samples[w])
-            rc = fb_samples_merge (current, host->samples[w], err);
+        fb_samples_t *own;
+        const fb_samples_t *his = fb_run_host_samples (run, host, w, &own);
+        if (his)
+            rc = fb_samples_merge (current, his, err);
+        fb_samples_destroy (&own);
     }
     char why[700];
     out->state = FB_VERDICT_INCOMPARABLE;

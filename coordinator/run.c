@@ -145,12 +145,54 @@ void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
                                                                ? s_samples (&host->samples[w])
                                                                : NULL};
     int slot = s_slot (run, w, wall_start_ns);
+    if (host->spilled[w])
+        sets[1] = NULL; /* a late report of an ended workload: its .hlog has the row */
     for (int i = 0; i < 2; i++)
         if (sets[i])
             fb_samples_add_compact (sets[i], slot, metric, hist, NULL);
     /* A host's interval is one report: complete now, packed until the verdicts read it. */
     if (sets[1])
         fb_samples_pack_slot (sets[1], slot, NULL);
+}
+
+void fb_run_host_spill (fb_run_t *run, fb_host_t *host, int w) {
+    (void)run;
+    if (!host->samples[w] || host->spilled[w] || host->hlog_lost[w] || !host->hlog[w].started)
+        return;
+    fb_samples_drop_hists (host->samples[w]);
+    host->spilled[w] = true;
+}
+
+typedef struct {
+    const fb_run_t *run;
+    int w;
+} s_keep_t;
+
+static bool s_keeps (const char *metric, const void *arg) {
+    const s_keep_t *k = arg;
+    return fb_run_host_keeps (k->run, k->w, metric);
+}
+
+const fb_samples_t *fb_run_host_samples (const fb_run_t *run, const fb_host_t *host, int w,
+                                         fb_samples_t **own) {
+    *own = NULL;
+    if (!host->spilled[w])
+        return host->samples[w];
+    /* Still under its temp name until the results are committed (fb_results_write). */
+    char path[600];
+    snprintf (path, sizeof path, "%s%s", host->hlog[w].path, host->hlog[w].started ? ".tmp" : "");
+    s_keep_t keep = {run, w};
+    fb_samples_t *s = fb_samples_new (NULL);
+    /* this run's intervals are the first run; earlier repetitions' follow (verdict.c) */
+    if (!s || fb_samples_begin_run (s, NULL) != 0 ||
+        fb_samples_add_hlog_hists (s, path, run->sc->workloads[w].interval_ns, s_keeps, &keep,
+                                   NULL) != 0 ||
+        fb_samples_merge (s, host->samples[w], NULL) != 0) {
+        fb_samples_destroy (&s);
+        return NULL;
+    }
+    *own = s;
+    return s;
 }
 
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,

@@ -60,6 +60,7 @@ typedef struct {
     fb_file_t *hlog;                  /* closed between reports: a descriptor only to write */
     bool hlog_lost[FB_MAX_WORKLOADS]; /* a write failed: the file is gone, the run exits 3 */
     fb_samples_t *samples[FB_MAX_WORKLOADS]; /* its measured intervals, for its intervals */
+    bool spilled[FB_MAX_WORKLOADS];          /* their histograms are in its .hlog only (run.c) */
     bool have_ci[FB_MAX_WORKLOADS];
     fb_inference_ci_t (*ci)[5]; /* per workload: p50 p95 p99 mean throughput */
 } fb_host_t;
@@ -177,6 +178,15 @@ void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
                            const char *metric, const fb_hist_compact_t *hist);
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
                            int64_t ops, int64_t errors, int64_t length_ns);
+/* A workload a host has ended: its intervals' histograms are in its .hlog, so the run keeps
+ * their counts only (fb_samples_drop_hists) and reads them back when asked. Nothing when the
+ * .hlog was lost: then they stay. */
+void fb_run_host_spill (fb_run_t *run, fb_host_t *host, int w);
+/* A host's intervals of workload w, whole: host->samples[w] itself, or for a spilled workload
+ * a copy read back from its .hlog into *own (the caller destroys it). NULL when it has none or
+ * the file cannot be read. */
+const fb_samples_t *fb_run_host_samples (const fb_run_t *run, const fb_host_t *host, int w,
+                                         fb_samples_t **own);
 /* Frees a verdict's groups. */
 void fb_run_clear_verdict (fb_verdict_t *v);
 /* Frees hosts, stats and verdicts' groups. */

@@ -6,6 +6,7 @@
 #include "common/stats.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,61 @@ int fb_samples_add_hlog (fb_samples_t *self, const char *path, int64_t interval_
             rc = fb_samples_add_counts (self, slot, fb_hist_count (row.hist), 0,
                                         (int64_t)(length_s * 1e9), err);
         fb_hist_destroy (&row.hist);
+    }
+    fclose (f);
+    return rc;
+}
+
+void fb_samples_drop_hists (fb_samples_t *self) {
+    for (int r = 0; r < self->n_runs; r++) {
+        s_run_t *run = &self->runs[r];
+        for (int i = 0; i < run->n; i++)
+            for (int m = 0; m < FB_MAX_METRICS; m++)
+                s_pairs_free (&run->iv[i].metric[m]);
+        s_interval_t *fit = run->n > 0 ? realloc (run->iv, (size_t)run->n * sizeof *fit) : NULL;
+        if (fit) {
+            run->iv = fit;
+            run->cap = run->n;
+        }
+    }
+    self->n_metrics = 0; /* the names come back with the histograms */
+}
+
+int fb_samples_add_hlog_hists (fb_samples_t *self, const char *path, int64_t interval_ns,
+                               fb_samples_keep_fn *keep, const void *arg, fb_err_t *err) {
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return fb_err_set (err, FB_ESYS, "%s: %s", path, strerror (errno));
+    static char line[1 << 16]; /* a row of a busy interval: a few kB of base64 */
+    int64_t interval = interval_ns > 0 ? interval_ns : 1000000000;
+    int rc = 0, n = 0;
+    while (rc == 0 && fgets (line, sizeof line, f)) {
+        n++;
+        if (line[0] == '#' || line[0] == '"')
+            continue;
+        char name[128] = "latency"; /* latency rows carry no tag */
+        if (strncmp (line, "Tag=", 4) == 0) {
+            size_t len = strcspn (line + 4, ",");
+            snprintf (name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1),
+                      line + 4);
+        }
+        if (!keep (name, arg))
+            continue; /* not decoded at all */
+        fb_hlog_row_t row;
+        fb_hist_compact_t *hist = NULL;
+        int got = fb_hlog_parse_line_compact (line, &row, &hist, err);
+        if (got < 0) {
+            fb_err_prefix (err, "%s:%d", path, n);
+            rc = -1;
+        }
+        if (got == 1) {
+            /* the slot as the coordinator gave the report (run.c): its start over the
+             * nominal interval, rounded */
+            int64_t since = llround (row.start_s * 1e9);
+            int slot = since < 0 ? 0 : (int)((since + interval / 2) / interval);
+            rc = fb_samples_add_compact (self, slot, name, hist, err);
+        }
+        fb_hist_compact_destroy (&hist);
     }
     fclose (f);
     return rc;
