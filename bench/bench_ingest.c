@@ -10,6 +10,9 @@
  *   bench_ingest --check N         the scale test (tests/integration/scale_fleet.sh): N agents
  *                                  through 3 workloads of 2 s; exit 1 when a count is off, the
  *                                  descriptors grow or the peak RSS passes its bound
+ *   bench_ingest --check-growth N  N agents through 6 workloads of 2 s: exit 1 when the peak
+ *                                  RSS after the sixth passes 1.3 times the peak after the
+ *                                  second, or the descriptors change
  * FB_INGEST_WORKLOADS, FB_INGEST_METRICS and FB_INGEST_SAMPLES change the shape (6, 5, 500).
  * Built with the tree; run by ./bench.sh, not a test. */
 #include "common/clock.h"
@@ -212,8 +215,9 @@ typedef struct {
     double reports_per_s, cpu_per_s, cpu_us_per_report;
     long peak_kb;
     int fds;
-    int fds_at[32]; /* the coordinator's descriptors at the end of each workload */
-    int status;     /* how coord exited (waitpid) */
+    int fds_at[32];  /* the coordinator's descriptors at the end of each workload */
+    long hwm_at[32]; /* its peak RSS (kB) up to the end of each workload */
+    int status;      /* how coord exited (waitpid) */
 } s_result_t;
 
 /* N DEALERs connected to port, each saying Hello when hello is set. */
@@ -297,10 +301,11 @@ static int s_fleet (const char *coord, int n, const char *dir, s_result_t *out) 
         if (t0 && now >= next_report) {
             s_sample_mem (pid, &out->peak_kb, &out->fds);
             if (rounds > 0 && rounds % s_duration_s == 0 && rounds / s_duration_s <= 32) {
-                int fds = 0; /* this moment's count, not the peak */
-                long unused = 0;
-                s_sample_mem (pid, &unused, &fds);
+                int fds = 0;  /* this moment's count, not the peak */
+                long hwm = 0; /* the peak so far */
+                s_sample_mem (pid, &hwm, &fds);
                 out->fds_at[rounds / s_duration_s - 1] = fds;
+                out->hwm_at[rounds / s_duration_s - 1] = hwm;
             }
             if (rounds == total_rounds) {
                 t1 = now;
@@ -495,6 +500,42 @@ static int s_check (const char *coord, int n) {
     return failed ? 1 : 0;
 }
 
+/* --check-growth N: what the coordinator holds must not grow with the workloads it has run.
+ * N agents through 6 workloads of 2 s: the run passes, the coordinator holds as many descriptors
+ * after every workload as after the first, and its peak RSS up to the end of the sixth is below
+ * S_GROWTH_RATIO times its peak up to the end of the second. (The results written after the
+ * last workload, run.json and report.html, are built whole and do grow with the workloads: the
+ * peak with them is printed, not bounded.) Exits 1 on any failure. */
+#define S_GROWTH_RATIO 1.3
+static int s_check_growth (const char *coord, int n) {
+    s_workloads = 6;
+    s_result_t r = {0};
+    char dir[] = "/tmp/fleetbench-ingest.XXXXXX";
+    if (!mkdtemp (dir))
+        return 1;
+    if (s_fleet (coord, n, dir, &r) != 0 || !WIFEXITED (r.status) || WEXITSTATUS (r.status) != 0) {
+        printf ("FAIL: %d agents x %d workloads: the run did not complete or did not pass "
+                "(status %d; %s)\n",
+                n, s_workloads, r.status, dir);
+        return 1;
+    }
+    s_remove (dir);
+    int failed = 0;
+    for (int w = 1; w < s_workloads; w++)
+        if (r.fds_at[w] != r.fds_at[0]) {
+            printf ("FAIL: %d descriptors after workload %d, %d after the first\n", r.fds_at[w],
+                    w + 1, r.fds_at[0]);
+            failed++;
+        }
+    double ratio = (double)r.hwm_at[5] / (double)(r.hwm_at[1] > 0 ? r.hwm_at[1] : 1);
+    failed += ratio >= S_GROWTH_RATIO;
+    printf ("%s: %d agents: peak RSS %.1f MB after 2 workloads, %.1f MB after 6 (ratio %.2f, "
+            "bound %.2f); %d descriptors after each; %.1f MB with the results written\n",
+            failed ? "FAIL" : "PASS", n, r.hwm_at[1] / 1024.0, r.hwm_at[5] / 1024.0, ratio,
+            S_GROWTH_RATIO, r.fds_at[0], r.peak_kb / 1024.0);
+    return failed ? 1 : 0;
+}
+
 int main (int argc, char **argv) {
     struct rlimit rl;
     if (getrlimit (RLIMIT_NOFILE, &rl) == 0) {
@@ -502,7 +543,8 @@ int main (int argc, char **argv) {
         setrlimit (RLIMIT_NOFILE, &rl);
     }
     bool check = argc == 3 && strcmp (argv[1], "--check") == 0;
-    if (check) {
+    bool growth = argc == 3 && strcmp (argv[1], "--check-growth") == 0;
+    if (check || growth) {
         s_workloads = 3;
         s_duration_s = 2;
     }
@@ -518,8 +560,8 @@ int main (int argc, char **argv) {
     char *slash = strrchr (coord, '/');
     snprintf (slash ? slash + 1 : coord, 16, "coord");
     s_make_blobs ();
-    if (check) {
-        int rc = s_check (coord, atoi (argv[2]));
+    if (check || growth) {
+        int rc = check ? s_check (coord, atoi (argv[2])) : s_check_growth (coord, atoi (argv[2]));
         for (int m = 0; m < s_metrics; m++)
             free (s_blob[m]);
         return rc;

@@ -60,15 +60,13 @@ static double s_bench (const fb_scenario_t *sc, int n, size_t *bytes, double *me
     fb_stats_init (&one);
     s_interval (&one, &x);
     for (int i = 0; i < n; i++) {
-        fb_host_t *h = calloc (1, sizeof *h);
-        snprintf (h->id, sizeof h->id, "host-%04d", i);
+        char id[32];
+        snprintf (id, sizeof id, "host-%04d", i);
+        fb_host_t *h = fb_run_add_host (run, id, NULL);
         h->state = FB_HOST_RUNNING;
         h->reports = 30;
-        for (int w = 0; w < S_WORKLOADS; w++) {
-            fb_stats_init (&h->stats[w]);
+        for (int w = 0; w < S_WORKLOADS; w++)
             s_interval (&h->stats[w], &x);
-        }
-        run->hosts[run->n_hosts++] = h;
     }
     double best = 1e30, best_merge = 1e30;
     for (int r = 0; r < S_ROUNDS; r++) {
@@ -107,7 +105,7 @@ int main (int argc, char **argv) {
             "ratio", "share of 1 s");
     for (int i = 0; i < count; i++) {
         int n = argc > 1 ? atoi (argv[i + 1]) : def[i];
-        if (n < 1 || n > FB_MAX_HOSTS)
+        if (n < 1 || n > 100000)
             continue;
         size_t bytes = 0;
         double merge = 0, ms = s_bench (sc, n, &bytes, &merge);

@@ -141,13 +141,19 @@ int fb_files_sync (const char *dir, fb_err_t *err) {
 }
 
 int fb_files_write_json (const char *path, const json_t *json, fb_err_t *err) {
-    char *text =
-        json_dumps (json, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
-    if (!text)
-        return fb_err_set (err, FB_ENOMEM, "out of memory writing %s", path);
-    int rc = fb_files_write (path, text, strlen (text), err);
-    free (text);
-    return rc;
+    /* Straight to the temp file: a fleet's run.json is tens of MB, and its text in memory
+     * (grown by doubling) came on top of the tree at the run's peak. */
+    fb_file_t file = {0};
+    if (fb_files_open (&file, path, err) != 0)
+        return -1;
+    errno = 0;
+    if (json_dumpf (json, file.f,
+                    JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10)) != 0) {
+        int errnum = errno ? errno : ENOMEM;
+        fb_files_discard (&file);
+        return s_failed (path, errnum, err);
+    }
+    return fb_files_commit (&file, true, err);
 }
 
 int fb_files_write_rendered (const char *dir, const char *name, fb_files_render_fn *render,

@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/hist.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,26 @@ typedef struct {
 /* Bucket i (0 .. buckets - 1), lowest first. */
 void fb_hist_compact_bucket (const fb_hist_compact_t *self, int32_t i,
                              fb_hist_compact_bucket_t *out);
+
+/* The buckets in order, lowest first, in one pass (packed or not):
+ *   fb_hist_compact_iter_t it; fb_hist_compact_bucket_t b;
+ *   fb_hist_compact_iter_init (h, &it); while (fb_hist_compact_iter_next (&it, &b)) ... */
+typedef struct {
+    const fb_hist_compact_t *self;
+    int32_t i, index;
+    size_t pos;
+} fb_hist_compact_iter_t;
+void fb_hist_compact_iter_init (const fb_hist_compact_t *self, fb_hist_compact_iter_t *it);
+bool fb_hist_compact_iter_next (fb_hist_compact_iter_t *it, fb_hist_compact_bucket_t *out);
+
+/* A histogram at rest: its pairs packed (about a byte a bucket instead of 12 and the room to
+ * grow), for what a run keeps to its end. Every query answers the same (a walk of the
+ * bytes; fb_hist_compact_bucket walks up to i, so loops use the iterator); a merge into it
+ * unpacks it first. Empty: only frees the room. */
+int fb_hist_compact_pack (fb_hist_compact_t *self, fb_err_t *err);
+bool fb_hist_compact_is_packed (const fb_hist_compact_t *self);
+/* Heap bytes it holds (struct, arrays and their room, or the packed bytes). */
+size_t fb_hist_compact_bytes (const fb_hist_compact_t *self);
 
 /* The same answers as the full histogram with the same buckets (fb_hist_count, _min, _max,
  * _mean, _stddev, _value_at_percentile: nearest rank). */

@@ -124,7 +124,22 @@ static fb_hist_t *s_parse_histogram (const char *text, size_t len, fb_err_t *err
     return hist;
 }
 
-static int s_parse_row (const char *line, size_t len, fb_hlog_row_t *row, fb_err_t *err) {
+static fb_hist_compact_t *s_parse_compact (const char *text, size_t len, fb_err_t *err) {
+    uint8_t *bin = NULL;
+    size_t bin_len = 0;
+    if (len == 0 || fb_b64_decode (text, len, &bin, &bin_len, err) != 0) {
+        fb_err_set (err, FB_EINPUT, "hlog row: Interval_Compressed_Histogram is not valid base64");
+        return NULL;
+    }
+    fb_hist_compact_t *hist = fb_hist_compact_decode (bin, bin_len, err);
+    if (!hist)
+        fb_err_prefix (err, "hlog row: Interval_Compressed_Histogram");
+    free (bin);
+    return hist;
+}
+
+static int s_parse_row (const char *line, size_t len, fb_hlog_row_t *row,
+                        fb_hist_compact_t **compact, fb_err_t *err) {
     const char *p = line;
     if (strncmp (p, "Tag=", 4) == 0) {
         const char *comma = memchr (p + 4, ',', len - 4);
@@ -141,12 +156,19 @@ static int s_parse_row (const char *line, size_t len, fb_hlog_row_t *row, fb_err
         s_parse_number (&p, "Interval_Length", &row->length_s, err) != 0 ||
         s_parse_number (&p, "Interval_Max", &row->max, err) != 0)
         return -1;
+    if (compact) {
+        *compact = s_parse_compact (p, len - (size_t)(p - line), err);
+        return *compact ? 1 : -1;
+    }
     row->hist = s_parse_histogram (p, len - (size_t)(p - line), err);
     return row->hist ? 1 : -1;
 }
 
-int fb_hlog_parse_line (const char *line, fb_hlog_row_t *row, double *start_time_s, fb_err_t *err) {
+static int s_parse_line (const char *line, fb_hlog_row_t *row, double *start_time_s,
+                         fb_hist_compact_t **compact, fb_err_t *err) {
     memset (row, 0, sizeof *row);
+    if (compact)
+        *compact = NULL;
     if (!line)
         return fb_err_set (err, FB_EINPUT, "hlog line is missing");
     size_t len = strlen (line);
@@ -159,5 +181,14 @@ int fb_hlog_parse_line (const char *line, fb_hlog_row_t *row, double *start_time
         return s_parse_comment (line, start_time_s, err);
     if (line[0] == '"') /* the column names */
         return 0;
-    return s_parse_row (line, len, row, err) == 1 ? 1 : -1;
+    return s_parse_row (line, len, row, compact, err) == 1 ? 1 : -1;
+}
+
+int fb_hlog_parse_line (const char *line, fb_hlog_row_t *row, double *start_time_s, fb_err_t *err) {
+    return s_parse_line (line, row, start_time_s, NULL, err);
+}
+
+int fb_hlog_parse_line_compact (const char *line, fb_hlog_row_t *row, fb_hist_compact_t **hist,
+                                fb_err_t *err) {
+    return s_parse_line (line, row, NULL, hist, err);
 }

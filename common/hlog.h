@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "common/hist.h"
+#include "common/hist_compact.h"
 
 #include <stdio.h>
 
@@ -38,5 +39,9 @@ typedef struct {
  * column-names or blank line (row->hist NULL), -1 and err for a malformed line. When the line
  * is "#[StartTime: X ...]" or "#[BaseTime: X ...]", *start_time_s (if not NULL) is set to X. */
 int fb_hlog_parse_line (const char *line, fb_hlog_row_t *row, double *start_time_s, fb_err_t *err);
+/* The same with the histogram decoded straight into the compact form (*hist, the caller's to
+ * destroy; row->hist stays NULL): what a reader of many rows uses, its cost the buckets used. */
+int fb_hlog_parse_line_compact (const char *line, fb_hlog_row_t *row, fb_hist_compact_t **hist,
+                                fb_err_t *err);
 
 #endif

@@ -99,3 +99,10 @@ int fb_stats_merge (fb_stats_t *into, const fb_stats_t *from, fb_err_t *err) {
         into->measured_ns = from->measured_ns;
     return 0;
 }
+
+int fb_stats_pack (fb_stats_t *stats, fb_err_t *err) {
+    for (int m = 0; m < stats->n_metrics; m++)
+        if (stats->metrics[m] && fb_hist_compact_pack (stats->metrics[m], err) != 0)
+            return -1;
+    return 0;
+}

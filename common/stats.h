@@ -49,6 +49,9 @@ int fb_stats_add_counter (fb_stats_t *stats, const char *name, fb_counter_kind_t
                           int64_t value, fb_err_t *err);
 /* -1 when absent. */
 int fb_stats_find_counter (const fb_stats_t *stats, const char *name);
+/* Packs every histogram (fb_hist_compact_pack): what a workload that ended keeps to the end of
+ * the run. Reads answer the same; a merge into one unpacks it. */
+int fb_stats_pack (fb_stats_t *stats, fb_err_t *err);
 /* Merges every metric and counter of from into into (histograms exactly, counters by kind). */
 int fb_stats_merge (fb_stats_t *into, const fb_stats_t *from, fb_err_t *err);
 

@@ -698,10 +698,38 @@ static fb_msg_t *s_unpack_envelope (const Fleetbench__Envelope *env, fb_err_t *e
 
 /* ---- public ---- */
 
+/* The bytes a message of type needs: the union's member of that type, not its largest (a Plan
+ * is 78 KB; zeroing that for every Report and Ack was most of a small message's cost). */
+static size_t s_msg_size (fb_msg_type_t type) {
+    size_t at = offsetof (fb_msg_t, u);
+    switch (type) {
+    case FB_MSG_HELLO:
+        return at + sizeof (fb_hello_t);
+    case FB_MSG_READY:
+        return at + sizeof (fb_ready_t);
+    case FB_MSG_START:
+        return at + sizeof (fb_start_t);
+    case FB_MSG_REPORT:
+        return at + sizeof (fb_report_t);
+    case FB_MSG_ACK:
+        return at + sizeof (fb_ack_t);
+    case FB_MSG_HEARTBEAT:
+        return at + sizeof (fb_heartbeat_t);
+    case FB_MSG_DONE:
+        return at + sizeof (fb_done_t);
+    case FB_MSG_ABORT:
+        return at + sizeof (fb_abort_t);
+    case FB_MSG_ERROR:
+        return at + sizeof (fb_error_msg_t);
+    default:
+        return sizeof (fb_msg_t);
+    }
+}
+
 fb_msg_t *fb_wire_msg_new (fb_msg_type_t type) {
     if (type < FB_MSG_HELLO || type > FB_MSG_ERROR)
         return NULL;
-    fb_msg_t *self = calloc (1, sizeof *self);
+    fb_msg_t *self = calloc (1, s_msg_size (type));
     if (!self)
         return NULL;
     self->type = type;
@@ -749,12 +777,27 @@ const char *fb_wire_msg_type_name (fb_msg_type_t type) {
     }
 }
 
+#define S_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* As fb_wire_msg_new: room for the union's member of the type only. */
+static size_t s_pack_size (fb_msg_type_t type) {
+    size_t small = S_MAX (S_MAX (S_MAX (sizeof (Fleetbench__Ready), sizeof (Fleetbench__Start)),
+                                 S_MAX (sizeof (Fleetbench__Ack), sizeof (Fleetbench__Heartbeat))),
+                          S_MAX (S_MAX (sizeof (Fleetbench__Done), sizeof (Fleetbench__Abort)),
+                                 sizeof (Fleetbench__Error)));
+    size_t member = type == FB_MSG_PLAN     ? sizeof (s_plan_pb_t)
+                    : type == FB_MSG_HELLO  ? sizeof (s_hello_pb_t)
+                    : type == FB_MSG_REPORT ? sizeof (s_report_pb_t)
+                                            : small;
+    return offsetof (s_pack_t, u) + member;
+}
+
 int fb_wire_pack (const fb_msg_t *msg, uint8_t **buf, size_t *len, fb_err_t *err) {
     if (!msg || !buf || !len)
         return fb_err_set (err, FB_EINPUT, "cannot pack: no message or no output buffer");
     *buf = NULL;
     *len = 0;
-    s_pack_t *self = calloc (1, sizeof *self);
+    s_pack_t *self = calloc (1, s_pack_size (msg->type));
     if (!self)
         return fb_err_set (err, FB_ENOMEM, "out of memory packing a %s message",
                            fb_wire_msg_type_name (msg->type));

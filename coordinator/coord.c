@@ -273,18 +273,14 @@ static void s_on_hello (s_coord_t *self, const char *id, fb_hello_t *hello, zfra
         s_log (self, "agent %s does not match: %s", id, why);
         return;
     }
-    host = calloc (1, sizeof *host);
-    if (!host)
+    fb_err_t err = {0};
+    if (!(host = fb_run_add_host (run, id, &err))) {
+        s_log (self, "agent %s not taken: %s", id, err.msg);
         return;
-    snprintf (host->id, sizeof host->id, "%s", id);
+    }
     snprintf (host->address, sizeof host->address, "%s", address);
     host->hello = *hello;
-    host->state = FB_HOST_JOINED;
-    host->rtt_ns = INT64_MAX;
     host->last_seen_ns = fb_clock_now_ns ();
-    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
-        fb_stats_init (&host->stats[w]);
-    run->hosts[run->n_hosts++] = host;
     s_ack_hello (self, id);
     s_log (self, "agent %s joined from %s (%s, %s, %d cores) [%d/%d]", id, address, hello->fp.arch,
            hello->fp.cpu_model, hello->fp.cores, run->n_hosts, run->expected_hosts);
@@ -514,6 +510,10 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         return;
     }
     host->reports++;
+    if (r->workload != host->workload_now) { /* that workload has ended */
+        fb_stats_pack (&host->stats[host->workload_now], NULL);
+        fb_run_host_spill (run, host, host->workload_now);
+    }
     host->workload_now = r->workload;
     if (r->phase == FB_PHASE_MEASURE) {
         fb_err_t err = {0};
@@ -522,6 +522,9 @@ static void s_on_report (s_coord_t *self, fb_host_t *host, const fb_report_t *r)
         if (fb_merge_report (&host->stats[r->workload], r, fb_workload_counter_kind, sw->wl,
                              s_hlog_metric, &ctx, &err) != 0)
             s_log (self, "host %s: report %llu: %s", host->id, (unsigned long long)r->seq, err.msg);
+        fb_err_t herr = {0};
+        if (fb_results_hlog_pause (run, host, r->workload, &herr) != 0)
+            s_log (self, "results not saved: %s; the run goes on and will exit 3", herr.msg);
         /* The measured window is what the host's reports cover: from the measured start to
          * the planned end, or to its last operation's end when that was later. */
         host->stats[r->workload].measured_ns += r->end_ns - r->start_ns;
@@ -816,6 +819,7 @@ static void s_conclude (s_coord_t *self) {
     int lost = 0;
     for (int i = 0; i < run->n_hosts; i++) {
         fb_host_t *host = run->hosts[i];
+        fb_stats_pack (&host->stats[host->workload_now], NULL); /* the last workload too */
         s_judge_health (run, host);
         if (host->suspect[0])
             s_log (self, "host %s is suspect: %s", host->id, host->suspect);

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The hosts of a group whose compat keys are compared (the first this many of each side). */
+#define S_MAX_KEYS 1024
+
 int fb_gate_per_metrics (const fb_scenario_workload_t *sw, const char **names, int max) {
     int n = -1;
     for (int g = 0; g < sw->n_gates; g++) {
@@ -60,8 +63,8 @@ typedef struct {
     fb_stats_t stats;
     int n_hosts, n_without; /* hosts of the group; of them, those without samples */
     char without[160];      /* the first of those */
-    const char *keys[FB_MAX_HOSTS];
-    char key_buf[FB_MAX_HOSTS][200];
+    const char *keys[S_MAX_KEYS];
+    char key_buf[S_MAX_KEYS][200];
 } s_side_t;
 
 /* Decodes a host's samples and merges them into into (NULL: only checks that they decode). */
@@ -88,7 +91,7 @@ static int s_base_side (const json_t *baseline, const json_t *bw, fb_per_t per, 
             strcmp (fb_per_key (per, id, s_fp_str (fp, "board"), s_fp_str (fp, "cpu_model")),
                     name) != 0)
             continue;
-        if (side->n_hosts < FB_MAX_HOSTS) {
+        if (side->n_hosts < S_MAX_KEYS) {
             side->keys[side->n_hosts] =
                 s_fp_key (fp, side->key_buf[side->n_hosts], sizeof side->key_buf[0]);
         }
@@ -131,19 +134,22 @@ static int s_judge_group (const fb_run_t *run, int w, const fb_gate_t *gate, con
     fb_stats_init (&side->stats);
     int rc = s_base_side (baseline, bw, gate->per, group->name, counter, side, err);
     /* this run's side */
-    const char *keys[FB_MAX_HOSTS];
-    char key_buf[FB_MAX_HOSTS][200];
+    const char *keys[S_MAX_KEYS];
+    char key_buf[S_MAX_KEYS][200];
     int n_keys = 0;
     for (int h = 0; rc == 0 && h < group->n_hosts; h++) {
         const fb_host_t *host = run->hosts[group->hosts[h]];
         const fb_fingerprint_t *fp = &host->hello.fp;
-        if (n_keys < FB_MAX_HOSTS) {
+        if (n_keys < S_MAX_KEYS) {
             keys[n_keys] = fb_compat_host_key (fp->cpu_model, fp->cores, fp->board, fp->kernel,
                                                key_buf[n_keys], sizeof key_buf[0]);
             n_keys++;
         }
-        if (host->samples[w])
-            rc = fb_samples_merge (current, host->samples[w], err);
+        fb_samples_t *own;
+        const fb_samples_t *his = fb_run_host_samples (run, host, w, &own);
+        if (his)
+            rc = fb_samples_merge (current, his, err);
+        fb_samples_destroy (&own);
     }
     char why[700];
     out->state = FB_VERDICT_INCOMPARABLE;
@@ -160,8 +166,8 @@ static int s_judge_group (const fb_run_t *run, int w, const fb_gate_t *gate, con
                   side->without);
     } else if (!(allow & FB_COMPAT_HOST) &&
                fb_compat_keys_differ (side->keys,
-                                      side->n_hosts < FB_MAX_HOSTS ? side->n_hosts : FB_MAX_HOSTS,
-                                      keys, n_keys, why, sizeof why)) {
+                                      side->n_hosts < S_MAX_KEYS ? side->n_hosts : S_MAX_KEYS, keys,
+                                      n_keys, why, sizeof why)) {
         snprintf (out->why, sizeof out->why, "incomparable: %s", why);
     } else if (!counter && gate->measure.stat != FB_STAT_THROUGHPUT &&
                gate->measure.stat != FB_STAT_ERRORS &&

@@ -96,9 +96,11 @@ static int s_prep_fill (s_prep_t *p, const fb_samples_t *s, int metric) {
         for (int i = 0; i < fb_samples_intervals (s, r); i++, g++) {
             fb_samples_hist_t h;
             fb_samples_hist (s, r, i, metric, &h);
-            for (int k = 0; k < h.n; k++) {
-                fb_hist_compact_bucket_t b;
-                fb_hist_compact_bucket (h.hist, k, &b);
+            fb_hist_compact_iter_t it;
+            fb_hist_compact_bucket_t b;
+            if (h.hist)
+                fb_hist_compact_iter_init (h.hist, &it);
+            for (int k = 0; k < h.n && fb_hist_compact_iter_next (&it, &b); k++) {
                 values[p->off[g] + k] = b.value;
                 p->cnt[p->off[g] + k] = b.count;
             }
@@ -112,9 +114,11 @@ static int s_prep_fill (s_prep_t *p, const fb_samples_t *s, int metric) {
         for (int i = 0; i < fb_samples_intervals (s, r); i++, g++) {
             fb_samples_hist_t h;
             fb_samples_hist (s, r, i, metric, &h);
-            for (int k = 0; k < h.n; k++) {
-                fb_hist_compact_bucket_t b;
-                fb_hist_compact_bucket (h.hist, k, &b);
+            fb_hist_compact_iter_t it;
+            fb_hist_compact_bucket_t b;
+            if (h.hist)
+                fb_hist_compact_iter_init (h.hist, &it);
+            for (int k = 0; k < h.n && fb_hist_compact_iter_next (&it, &b); k++) {
                 int t = s_table_index (p, b.value);
                 p->idx[p->off[g] + k] = t;
                 p->lo[t] = b.value_lowest;

@@ -298,9 +298,10 @@ typedef struct {
  * bucket's median equivalent value, as HdrHistogram's mean does. */
 static void s_add_buckets (s_buckets_t *b, const fb_hist_compact_t *hist) {
     int j = 0;
-    for (int32_t i = 0; i < fb_hist_compact_buckets (hist); i++) {
-        fb_hist_compact_bucket_t it;
-        fb_hist_compact_bucket (hist, i, &it);
+    fb_hist_compact_iter_t walk;
+    fb_hist_compact_bucket_t it;
+    fb_hist_compact_iter_init (hist, &walk);
+    while (fb_hist_compact_iter_next (&walk, &it)) {
         while (j < FB_METRICS_N_BOUNDS && it.value > fb_metrics_bounds_ns[j])
             j++;
         b->counts[j] += it.count;

@@ -129,12 +129,16 @@ static void s_judge_group (const fb_run_t *run, int w, const fb_target_t *target
     }
     out->state = held ? FB_VERDICT_HELD : FB_VERDICT_FAILED;
     /* a host's intervals are of this repetition only, its stats of every one (--repeat) */
+    fb_samples_t *own = NULL;
     const fb_samples_t *samples =
-        group->n_hosts == 1 && run->n_prior == 0 ? run->hosts[group->hosts[0]]->samples[w] : NULL;
+        group->n_hosts == 1 && run->n_prior == 0
+            ? fb_run_host_samples (run, run->hosts[group->hosts[0]], w, &own)
+            : NULL;
     fb_inference_opts_t opts;
     fb_inference_opts_default (&opts);
     out->has_ci =
         samples && fb_inference_ci (samples, &target->measure, &opts, &out->ci, NULL) == 0;
+    fb_samples_destroy (&own);
 }
 
 /* "b 3.1ms (95% interval 2.9ms..3.3ms)" or "b: not measured: ..." */

@@ -23,6 +23,21 @@ static void s_lost (fb_run_t *run, const char *why) {
         snprintf (run->results_error, sizeof run->results_error, "%s", why);
 }
 
+/* A write or a close of a host's hlog failed: the file is removed, nothing more is written to
+ * it, and the run will exit 3. */
+static int s_hlog_lost (fb_run_t *run, fb_host_t *host, int w, fb_err_t *werr, fb_err_t *err) {
+    fb_file_t *file = &host->hlog[w];
+    if (!strstr (werr->msg, file->path)) {
+        char why[200];
+        snprintf (why, sizeof why, "%s", werr->msg);
+        fb_err_set (werr, FB_ESYS, "cannot write %s: %s", file->path, why);
+    }
+    host->hlog_lost[w] = true;
+    fb_files_discard (file);
+    s_lost (run, werr->msg);
+    return fb_err_set (err, FB_ESYS, "%s", werr->msg);
+}
+
 int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r,
                             const char *metric, const fb_hist_compact_t *hist, const uint8_t *bytes,
                             size_t len, fb_err_t *err) {
@@ -30,7 +45,7 @@ int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r
     if (host->hlog_lost[r->workload])
         return 0; /* said once already */
     fb_err_t werr = {0};
-    int rc;
+    int rc = 0;
     if (!file->started) {
         char path[700];
         snprintf (path, sizeof path, "%s/%s.%s.hlog", run->dir, host->id,
@@ -38,7 +53,7 @@ int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r
         rc = fb_files_open (file, path, &werr);
         if (rc == 0)
             rc = fb_hlog_write_header (file->f, run->start_wall_ns / 1e9, &werr);
-    } else
+    } else if (!file->f)
         rc = fb_files_resume (file, &werr);
     double start_s = (r->wall_start_ns - run->start_wall_ns) / 1e9;
     double length_s = (r->end_ns - r->start_ns) / 1e9;
@@ -46,22 +61,23 @@ int fb_results_hlog_metric (fb_run_t *run, fb_host_t *host, const fb_report_t *r
         rc = fb_hlog_write_encoded (file->f, strcmp (metric, "latency") == 0 ? NULL : metric,
                                     start_s, length_s, fb_hist_compact_max (hist), bytes, len,
                                     &werr);
-    /* Closing says what the disk said (its message names the file), whatever failed first. */
-    fb_err_t cerr = {0};
-    if (fb_files_pause (file, &cerr) != 0 || rc != 0) {
-        if (cerr.msg[0])
+    if (rc != 0) {
+        /* Closing says what the disk said (its message names the file), whatever failed
+         * first. */
+        fb_err_t cerr = {0};
+        if (fb_files_pause (file, &cerr) != 0 && cerr.msg[0])
             werr = cerr;
-        else if (!strstr (werr.msg, file->path)) {
-            char why[200];
-            snprintf (why, sizeof why, "%s", werr.msg);
-            fb_err_set (&werr, FB_ESYS, "cannot write %s: %s", file->path, why);
-        }
-        host->hlog_lost[r->workload] = true;
-        fb_files_discard (file);
-        s_lost (run, werr.msg);
-        return fb_err_set (err, FB_ESYS, "%s", werr.msg);
+        return s_hlog_lost (run, host, r->workload, &werr, err);
     }
     return 0;
+}
+
+int fb_results_hlog_pause (fb_run_t *run, fb_host_t *host, int w, fb_err_t *err) {
+    fb_file_t *file = &host->hlog[w];
+    fb_err_t cerr = {0};
+    if (host->hlog_lost[w] || !file->f || fb_files_pause (file, &cerr) == 0)
+        return 0;
+    return s_hlog_lost (run, host, w, &cerr, err); /* closing says what the disk said */
 }
 
 static void s_iso_time (int64_t wall_ns, char *buf, size_t size) {
@@ -217,7 +233,7 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
     if (!synced)
         s_lost (run, e.msg);
     for (int i = 0; i < run->n_hosts; i++)
-        for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
+        for (int w = 0; w < run->hosts[i]->n_workloads; w++) {
             fb_file_t *hlog = &run->hosts[i]->hlog[w];
             if (!synced)
                 fb_files_discard (hlog);

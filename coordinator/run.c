@@ -12,6 +12,53 @@
 #include <time.h>
 #include <unistd.h>
 
+static void s_host_free (fb_host_t *host) {
+    for (int w = 0; w < host->n_workloads; w++) {
+        fb_stats_clear (&host->stats[w]);
+        fb_samples_destroy (&host->samples[w]);
+        fb_files_discard (&host->hlog[w]); /* committed by fb_results_write, or lost */
+    }
+    free (host->stats);
+    free (host->hlog);
+    free (host->ci);
+    free (host->seen);
+    free (host);
+}
+
+fb_host_t *fb_run_add_host (fb_run_t *run, const char *id, fb_err_t *err) {
+    if (run->n_hosts == run->cap_hosts) {
+        int cap = run->cap_hosts ? run->cap_hosts * 2 : 16;
+        fb_host_t **hosts = realloc (run->hosts, (size_t)cap * sizeof *hosts);
+        if (!hosts) {
+            fb_err_set (err, FB_ENOMEM, "out of memory for %d hosts", cap);
+            return NULL;
+        }
+        run->hosts = hosts;
+        run->cap_hosts = cap;
+    }
+    int n = run->sc->n_workloads > 0 ? run->sc->n_workloads : 1;
+    fb_host_t *host = calloc (1, sizeof *host);
+    if (host) {
+        host->stats = calloc ((size_t)n, sizeof *host->stats);
+        host->hlog = calloc ((size_t)n, sizeof *host->hlog);
+        host->ci = calloc ((size_t)n, sizeof *host->ci);
+        host->n_workloads = host->stats && host->hlog && host->ci ? n : 0;
+    }
+    if (!host || host->n_workloads == 0) {
+        if (host)
+            s_host_free (host);
+        fb_err_set (err, FB_ENOMEM, "out of memory for host %s", id);
+        return NULL;
+    }
+    snprintf (host->id, sizeof host->id, "%s", id);
+    host->state = FB_HOST_JOINED;
+    host->rtt_ns = INT64_MAX;
+    for (int w = 0; w < n; w++)
+        fb_stats_init (&host->stats[w]);
+    run->hosts[run->n_hosts++] = host;
+    return host;
+}
+
 fb_host_t *fb_run_find_host (fb_run_t *run, const char *id) {
     for (int i = 0; i < run->n_hosts; i++)
         if (strcmp (run->hosts[i]->id, id) == 0)
@@ -97,9 +144,55 @@ void fb_run_sample_metric (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
     fb_samples_t *sets[2] = {s_samples (&run->samples[w]), fb_run_host_keeps (run, w, metric)
                                                                ? s_samples (&host->samples[w])
                                                                : NULL};
+    int slot = s_slot (run, w, wall_start_ns);
+    if (host->spilled[w])
+        sets[1] = NULL; /* a late report of an ended workload: its .hlog has the row */
     for (int i = 0; i < 2; i++)
         if (sets[i])
-            fb_samples_add_compact (sets[i], s_slot (run, w, wall_start_ns), metric, hist, NULL);
+            fb_samples_add_compact (sets[i], slot, metric, hist, NULL);
+    /* A host's interval is one report: complete now, packed until the verdicts read it. */
+    if (sets[1])
+        fb_samples_pack_slot (sets[1], slot, NULL);
+}
+
+void fb_run_host_spill (fb_run_t *run, fb_host_t *host, int w) {
+    (void)run;
+    if (!host->samples[w] || host->spilled[w] || host->hlog_lost[w] || !host->hlog[w].started)
+        return;
+    fb_samples_drop_hists (host->samples[w]);
+    host->spilled[w] = true;
+}
+
+typedef struct {
+    const fb_run_t *run;
+    int w;
+} s_keep_t;
+
+static bool s_keeps (const char *metric, const void *arg) {
+    const s_keep_t *k = arg;
+    return fb_run_host_keeps (k->run, k->w, metric);
+}
+
+const fb_samples_t *fb_run_host_samples (const fb_run_t *run, const fb_host_t *host, int w,
+                                         fb_samples_t **own) {
+    *own = NULL;
+    if (!host->spilled[w])
+        return host->samples[w];
+    /* Still under its temp name until the results are committed (fb_results_write). */
+    char path[600];
+    snprintf (path, sizeof path, "%s%s", host->hlog[w].path, host->hlog[w].started ? ".tmp" : "");
+    s_keep_t keep = {run, w};
+    fb_samples_t *s = fb_samples_new (NULL);
+    /* this run's intervals are the first run; earlier repetitions' follow (verdict.c) */
+    if (!s || fb_samples_begin_run (s, NULL) != 0 ||
+        fb_samples_add_hlog_hists (s, path, run->sc->workloads[w].interval_ns, s_keeps, &keep,
+                                   NULL) != 0 ||
+        fb_samples_merge (s, host->samples[w], NULL) != 0) {
+        fb_samples_destroy (&s);
+        return NULL;
+    }
+    *own = s;
+    return s;
 }
 
 void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
@@ -133,18 +226,11 @@ void fb_run_clear_verdict (fb_verdict_t *v) {
 }
 
 void fb_run_clear (fb_run_t *run) {
-    for (int i = 0; i < run->n_hosts; i++) {
-        fb_host_t *host = run->hosts[i];
-        for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
-            fb_stats_clear (&host->stats[w]);
-            fb_samples_destroy (&host->samples[w]);
-            fb_files_discard (&host->hlog[w]); /* committed by fb_results_write, or lost */
-        }
-        free (host->seen);
-        free (host);
-        run->hosts[i] = NULL;
-    }
-    run->n_hosts = 0;
+    for (int i = 0; i < run->n_hosts; i++)
+        s_host_free (run->hosts[i]);
+    free (run->hosts);
+    run->hosts = NULL;
+    run->n_hosts = run->cap_hosts = 0;
     for (int w = 0; w < FB_MAX_WORKLOADS; w++) {
         fb_stats_clear (&run->fleet[w]);
         fb_samples_destroy (&run->samples[w]);

@@ -13,7 +13,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FB_MAX_HOSTS 1024
 /* Up to this many hosts, the summary and report.md list each; past it, the fleet, its groups
  * and the worst hosts (report.h), and run.json every host. */
 #define FB_RUN_LISTED_HOSTS 8
@@ -53,13 +52,17 @@ typedef struct {
     bool warming_up;       /* its last report was of the warm-up */
     int64_t interval_ops;  /* ops of its last measured interval, for progress */
     double interval_s;
-    fb_stats_t stats[FB_MAX_WORKLOADS];
+    /* Per workload: n_workloads of each (the scenario's), made by fb_run_add_host, so a host
+     * costs what its run has, not what a run could have. */
+    int n_workloads;
+    fb_stats_t *stats;
     int64_t warmup_ops[FB_MAX_WORKLOADS];
-    fb_file_t hlog[FB_MAX_WORKLOADS]; /* closed between reports: a descriptor only to write */
+    fb_file_t *hlog;                  /* closed between reports: a descriptor only to write */
     bool hlog_lost[FB_MAX_WORKLOADS]; /* a write failed: the file is gone, the run exits 3 */
     fb_samples_t *samples[FB_MAX_WORKLOADS]; /* its measured intervals, for its intervals */
+    bool spilled[FB_MAX_WORKLOADS];          /* their histograms are in its .hlog only (run.c) */
     bool have_ci[FB_MAX_WORKLOADS];
-    fb_inference_ci_t ci[FB_MAX_WORKLOADS][5]; /* p50 p95 p99 mean throughput */
+    fb_inference_ci_t (*ci)[5]; /* per workload: p50 p95 p99 mean throughput */
 } fb_host_t;
 
 typedef enum {
@@ -123,8 +126,8 @@ typedef struct {
     int64_t started_wall_ns, finished_wall_ns;
     int64_t start_coord_ns; /* the shared start, coordinator clock */
     int64_t start_wall_ns;
-    int n_hosts;
-    fb_host_t *hosts[FB_MAX_HOSTS];
+    int n_hosts, cap_hosts;
+    fb_host_t **hosts; /* grows as hosts join (fb_run_add_host) */
     int expected_hosts;
     fb_stats_t fleet[FB_MAX_WORKLOADS];
     fb_samples_t *samples[FB_MAX_WORKLOADS]; /* the fleet's measured intervals */
@@ -149,6 +152,9 @@ typedef struct {
     bool results_error_told; /* outcome and exit code say so */
 } fb_run_t;
 
+/* A new host of id (state joined, its stats empty) appended to run->hosts; NULL when out of
+ * memory. run->sc must be set: the host has room for its workloads. */
+fb_host_t *fb_run_add_host (fb_run_t *run, const char *id, fb_err_t *err);
 fb_host_t *fb_run_find_host (fb_run_t *run, const char *id);
 int fb_run_count_hosts (const fb_run_t *run, fb_host_state_t state);
 const char *fb_run_host_state_name (fb_host_state_t state);
@@ -176,6 +182,15 @@ void fb_run_sample_counts (fb_run_t *run, fb_host_t *host, int w, int64_t wall_s
  * its own. */
 void fb_run_sample_target (fb_run_t *run, fb_host_t *host, int w, int64_t wall_start_ns,
                            double rate_per_s);
+/* A workload a host has ended: its intervals' histograms are in its .hlog, so the run keeps
+ * their counts only (fb_samples_drop_hists) and reads them back when asked. Nothing when the
+ * .hlog was lost: then they stay. */
+void fb_run_host_spill (fb_run_t *run, fb_host_t *host, int w);
+/* A host's intervals of workload w, whole: host->samples[w] itself, or for a spilled workload
+ * a copy read back from its .hlog into *own (the caller destroys it). NULL when it has none or
+ * the file cannot be read. */
+const fb_samples_t *fb_run_host_samples (const fb_run_t *run, const fb_host_t *host, int w,
+                                         fb_samples_t **own);
 /* Frees a verdict's groups. */
 void fb_run_clear_verdict (fb_verdict_t *v);
 /* Frees hosts, stats and verdicts' groups. */

@@ -6,6 +6,7 @@
 #include "common/stats.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +86,7 @@ static s_interval_t *s_slot_in (fb_samples_t *self, int r, int slot, fb_err_t *e
     if (at < run->n && run->iv[at].slot == slot)
         return &run->iv[at];
     if (run->n == run->cap) {
-        int cap = run->cap ? run->cap * 2 : 16;
+        int cap = run->cap ? run->cap * 2 : 4; /* a host's run of short workloads: a few */
         s_interval_t *iv = realloc (run->iv, (size_t)cap * sizeof *iv);
         if (!iv) {
             fb_err_set (err, FB_ENOMEM, "out of memory");
@@ -133,6 +134,19 @@ int fb_samples_add_compact (fb_samples_t *self, int slot, const char *metric,
     int m = s_metric (self, metric, err);
     s_interval_t *iv = m >= 0 ? s_slot (self, slot, err) : NULL;
     return iv ? s_pairs_merge (&iv->metric[m], hist, err) : -1;
+}
+
+int fb_samples_pack_slot (fb_samples_t *self, int slot, fb_err_t *err) {
+    if (self->n_runs == 0)
+        return 0;
+    s_run_t *run = &self->runs[self->n_runs - 1];
+    for (int at = run->n - 1; at >= 0 && run->iv[at].slot >= slot; at--)
+        if (run->iv[at].slot == slot)
+            for (int m = 0; m < self->n_metrics; m++)
+                if (run->iv[at].metric[m].hist &&
+                    fb_hist_compact_pack (run->iv[at].metric[m].hist, err) != 0)
+                    return -1;
+    return 0;
 }
 
 int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const fb_hist_t *hist,
@@ -379,6 +393,61 @@ int fb_samples_add_hlog (fb_samples_t *self, const char *path, int64_t interval_
             rc = fb_samples_add_counts (self, slot, fb_hist_count (row.hist), 0,
                                         (int64_t)(length_s * 1e9), err);
         fb_hist_destroy (&row.hist);
+    }
+    fclose (f);
+    return rc;
+}
+
+void fb_samples_drop_hists (fb_samples_t *self) {
+    for (int r = 0; r < self->n_runs; r++) {
+        s_run_t *run = &self->runs[r];
+        for (int i = 0; i < run->n; i++)
+            for (int m = 0; m < FB_MAX_METRICS; m++)
+                s_pairs_free (&run->iv[i].metric[m]);
+        s_interval_t *fit = run->n > 0 ? realloc (run->iv, (size_t)run->n * sizeof *fit) : NULL;
+        if (fit) {
+            run->iv = fit;
+            run->cap = run->n;
+        }
+    }
+    self->n_metrics = 0; /* the names come back with the histograms */
+}
+
+int fb_samples_add_hlog_hists (fb_samples_t *self, const char *path, int64_t interval_ns,
+                               fb_samples_keep_fn *keep, const void *arg, fb_err_t *err) {
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return fb_err_set (err, FB_ESYS, "%s: %s", path, strerror (errno));
+    static char line[1 << 16]; /* a row of a busy interval: a few kB of base64 */
+    int64_t interval = interval_ns > 0 ? interval_ns : 1000000000;
+    int rc = 0, n = 0;
+    while (rc == 0 && fgets (line, sizeof line, f)) {
+        n++;
+        if (line[0] == '#' || line[0] == '"')
+            continue;
+        char name[128] = "latency"; /* latency rows carry no tag */
+        if (strncmp (line, "Tag=", 4) == 0) {
+            size_t len = strcspn (line + 4, ",");
+            snprintf (name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1),
+                      line + 4);
+        }
+        if (!keep (name, arg))
+            continue; /* not decoded at all */
+        fb_hlog_row_t row;
+        fb_hist_compact_t *hist = NULL;
+        int got = fb_hlog_parse_line_compact (line, &row, &hist, err);
+        if (got < 0) {
+            fb_err_prefix (err, "%s:%d", path, n);
+            rc = -1;
+        }
+        if (got == 1) {
+            /* the slot as the coordinator gave the report (run.c): its start over the
+             * nominal interval, rounded */
+            int64_t since = llround (row.start_s * 1e9);
+            int slot = since < 0 ? 0 : (int)((since + interval / 2) / interval);
+            rc = fb_samples_add_compact (self, slot, name, hist, err);
+        }
+        fb_hist_compact_destroy (&hist);
     }
     fclose (f);
     return rc;

@@ -10,6 +10,7 @@
 #include "common/hist_compact.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct fb_samples fb_samples_t; /* opaque */
@@ -37,6 +38,9 @@ int fb_samples_begin_run (fb_samples_t *self, fb_err_t *err);
  * current run. Several hosts add to one slot. */
 int fb_samples_add_compact (fb_samples_t *self, int slot, const char *metric,
                             const fb_hist_compact_t *hist, fb_err_t *err);
+/* Packs the histograms of interval slot of the current run (fb_hist_compact_pack): a host's
+ * interval, complete once its report is in, then costs a few bytes a bucket to the run's end. */
+int fb_samples_pack_slot (fb_samples_t *self, int slot, fb_err_t *err);
 /* The same from a full histogram (its used buckets). */
 int fb_samples_add_hist (fb_samples_t *self, int slot, const char *metric, const fb_hist_t *hist,
                          fb_err_t *err);
@@ -74,6 +78,16 @@ int fb_samples_merge (fb_samples_t *self, const fb_samples_t *from, fb_err_t *er
  * at most interval_ns, its ops the latency row's samples (one per operation), errors 0.
  * -1 with err when the file cannot be opened or a row does not parse. */
 int fb_samples_add_hlog (fb_samples_t *self, const char *path, int64_t interval_ns, fb_err_t *err);
+/* Frees every histogram, keeping the intervals (slots, ops, errors, lengths): what a host's
+ * intervals come to once its .hlog holds them (fb_samples_add_hlog_hists reads them back). */
+void fb_samples_drop_hists (fb_samples_t *self);
+/* Does a reader want metric? arg is the caller's. */
+typedef bool (fb_samples_keep_fn) (const char *metric, const void *arg);
+/* Adds the histograms of the rows of an interval log (as fb_samples_add_hlog reads it) whose
+ * metric keep wants, to the current run, in the slot the coordinator gave their reports (start
+ * over interval_ns, rounded; 0: 1 s); no counts. Decoded straight into the compact form. */
+int fb_samples_add_hlog_hists (fb_samples_t *self, const char *path, int64_t interval_ns,
+                               fb_samples_keep_fn *keep, const void *arg, fb_err_t *err);
 /* Appends the runs of json (as encoded) to self. Error text says what is wrong. */
 int fb_samples_json_decode (fb_samples_t *self, const json_t *json, fb_err_t *err);
 

@@ -19,7 +19,7 @@
 #define S_MAX_FILE_BYTES (1024 * 1024)
 #define S_MAX_KEYS 64
 #define S_MIN_INTERVAL_NS (100 * 1000000LL)
-#define S_MAX_AGENTS 4096
+#define S_MAX_AGENTS 10000
 #define S_MAX_CONCURRENCY 4096
 
 typedef struct {

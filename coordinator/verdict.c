@@ -11,6 +11,7 @@
 #include "coordinator/target.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,8 +49,12 @@ static bool s_cis (const fb_samples_t *samples, const fb_workload_t *wl,
 static void s_fleet_ci (fb_run_t *run, int w) {
     const fb_workload_t *wl = run->sc->workloads[w].wl;
     run->have_ci[w] = s_cis (run->samples[w], wl, run->fleet_ci[w]);
-    for (int i = 0; i < run->n_hosts; i++)
-        run->hosts[i]->have_ci[w] = s_cis (run->hosts[i]->samples[w], wl, run->hosts[i]->ci[w]);
+    for (int i = 0; i < run->n_hosts; i++) {
+        fb_samples_t *own;
+        run->hosts[i]->have_ci[w] =
+            s_cis (fb_run_host_samples (run, run->hosts[i], w, &own), wl, run->hosts[i]->ci[w]);
+        fb_samples_destroy (&own);
+    }
 }
 
 /* A target judged on the fleet's merge, with its interval. */
@@ -162,10 +167,10 @@ static void s_stat_gate (fb_run_t *run, int w, const fb_gate_t *gate, const fb_s
 static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bool per_group,
                           char *why, size_t why_size, char *note, size_t note_size) {
     const fb_scenario_workload_t *sw = &run->sc->workloads[w];
-    static char keys[FB_MAX_HOSTS][200];
-    const char *ptrs[FB_MAX_HOSTS];
+    char (*keys)[200] = malloc ((size_t)(run->n_hosts + 1) * sizeof *keys);
+    const char **ptrs = malloc ((size_t)(run->n_hosts + 1) * sizeof *ptrs);
     int n = 0;
-    for (int i = 0; i < run->n_hosts; i++) {
+    for (int i = 0; keys && ptrs && i < run->n_hosts; i++) {
         const fb_fingerprint_t *fp = &run->hosts[i]->hello.fp;
         if (run->hosts[i]->state != FB_HOST_DONE)
             continue;
@@ -184,6 +189,8 @@ static unsigned s_compat (const fb_run_t *run, int w, const json_t *baseline, bo
         fb_compat_check (baseline, sw->name, &side, allow, why, why_size, note, note_size);
     json_decref (params);
     json_decref (shape);
+    free (keys);
+    free (ptrs);
     return differs;
 }
 
@@ -555,9 +562,12 @@ void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
     int n_keep = fb_gate_per_metrics (&run->sc->workloads[w], keep, FB_MAX_METRICS);
     for (int h = 0; h < run->n_hosts; h++) {
         json_t *hj = json_object_get (hosts, run->hosts[h]->id);
-        json_t *hs = n_keep >= 0 && json_is_object (hj) && run->hosts[h]->samples[w]
-                         ? fb_samples_json_encode_only (run->hosts[h]->samples[w], keep, n_keep)
-                         : NULL;
+        fb_samples_t *own = NULL;
+        const fb_samples_t *his = n_keep >= 0 && json_is_object (hj)
+                                      ? fb_run_host_samples (run, run->hosts[h], w, &own)
+                                      : NULL;
+        json_t *hs = his ? fb_samples_json_encode_only (his, keep, n_keep) : NULL;
+        fb_samples_destroy (&own);
         if (hs)
             json_object_set_new (hj, "samples", hs);
         if (!json_is_object (hj) || !run->hosts[h]->have_ci[w])

@@ -50,15 +50,11 @@ static inline fb_target_t *t_fake_target (t_fake_t *f, int w, const char *text, 
 /* A host that finished, with board and CPU model in its fingerprint. */
 static inline fb_host_t *t_fake_host (t_fake_t *f, const char *id, const char *board,
                                       const char *cpu) {
-    fb_host_t *h = calloc (1, sizeof *h);
+    fb_host_t *h = fb_run_add_host (&f->run, id, NULL);
     assert_non_null (h);
-    snprintf (h->id, sizeof h->id, "%s", id);
     snprintf (h->hello.fp.board, sizeof h->hello.fp.board, "%s", board);
     snprintf (h->hello.fp.cpu_model, sizeof h->hello.fp.cpu_model, "%s", cpu);
     h->state = FB_HOST_DONE;
-    for (int w = 0; w < FB_MAX_WORKLOADS; w++)
-        fb_stats_init (&h->stats[w]);
-    f->run.hosts[f->run.n_hosts++] = h;
     return h;
 }
 

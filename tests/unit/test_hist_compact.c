@@ -227,9 +227,56 @@ static void test_decode_of_a_wide_header_holds_only_the_used_bucket (void **stat
     fb_hist_compact_destroy (&c);
 }
 
+/* Packed (a histogram at rest): every answer, the V2 bytes, a merge from it and a merge into
+ * it are those of the full histogram; it holds fewer bytes than the arrays did. */
+static void test_packed_answers_and_merges_as_the_full_histogram (void **state) {
+    (void)state;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        uint64_t rng = seed * 0x2545f4914f6cdd1dULL;
+        fb_hist_t *a = s_random_hist (&rng), *b = s_random_hist (&rng);
+        fb_hist_compact_t *packed = fb_hist_compact_from_hist (a, NULL);
+        fb_hist_compact_t *plain = fb_hist_compact_from_hist (a, NULL);
+        assert_non_null (packed);
+        assert_non_null (plain);
+        size_t before = fb_hist_compact_bytes (packed);
+        assert_int_equal (fb_hist_compact_pack (packed, NULL), 0);
+        assert_true (fb_hist_compact_buckets (packed) == 0 || fb_hist_compact_is_packed (packed));
+        assert_true (fb_hist_compact_bytes (packed) <= before);
+        s_assert_same (packed, a);
+        uint8_t *x = NULL, *y = NULL;
+        size_t xl = 0, yl = 0;
+        assert_int_equal (fb_hist_compact_encode (packed, &x, &xl, NULL), 0);
+        assert_int_equal (fb_hist_compact_encode (plain, &y, &yl, NULL), 0);
+        assert_int_equal (xl, yl);
+        assert_memory_equal (x, y, xl);
+        free (x);
+        free (y);
+        /* from a packed one */
+        fb_hist_compact_t *into = fb_hist_compact_from_hist (b, NULL);
+        assert_int_equal (fb_hist_compact_merge (into, packed, NULL), 0);
+        fb_hist_t *sum = fb_hist_new_default (NULL);
+        assert_int_equal (fb_hist_merge (sum, a, NULL), 0);
+        assert_int_equal (fb_hist_merge (sum, b, NULL), 0);
+        s_assert_same (into, sum);
+        /* into a packed one: unpacked, then the same sum */
+        fb_hist_compact_t *other = fb_hist_compact_from_hist (b, NULL);
+        assert_int_equal (fb_hist_compact_merge (packed, other, NULL), 0);
+        assert_false (fb_hist_compact_is_packed (packed));
+        s_assert_same (packed, sum);
+        fb_hist_compact_destroy (&other);
+        fb_hist_compact_destroy (&into);
+        fb_hist_compact_destroy (&plain);
+        fb_hist_compact_destroy (&packed);
+        fb_hist_destroy (&sum);
+        fb_hist_destroy (&a);
+        fb_hist_destroy (&b);
+    }
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_merged_compacts_equal_the_bucket_sum_of_full_histograms),
+        cmocka_unit_test (test_packed_answers_and_merges_as_the_full_histogram),
         cmocka_unit_test (test_encode_walks_used_buckets_to_hdrhistogram_bytes),
         cmocka_unit_test (test_merge_of_other_layouts_matches_the_full_merge),
         cmocka_unit_test (test_empty_compact_answers_zeros_and_encodes_as_hdrhistogram),

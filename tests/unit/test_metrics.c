@@ -21,12 +21,10 @@ static const char s_yaml[] = "name: known\n"
 
 static fb_host_t *s_host (fb_run_t *run, const char *id, const int64_t *values, int n,
                           int64_t ops) {
-    fb_host_t *h = calloc (1, sizeof *h);
+    fb_host_t *h = fb_run_add_host (run, id, NULL);
     assert_non_null (h);
-    snprintf (h->id, sizeof h->id, "%s", id);
     h->state = FB_HOST_RUNNING;
     h->reports = 1;
-    fb_stats_init (&h->stats[0]);
     fb_hist_compact_t *lat = fb_stats_metric (&h->stats[0], "latency", NULL);
     fb_hist_t *full = fb_hist_new_default (NULL);
     assert_non_null (lat);
@@ -37,7 +35,6 @@ static fb_host_t *s_host (fb_run_t *run, const char *id, const int64_t *values, 
     fb_hist_destroy (&full);
     fb_stats_add_counter (&h->stats[0], "ops", FB_COUNTER_SUM, ops, NULL);
     fb_stats_add_counter (&h->stats[0], "rss", FB_COUNTER_MAX, 4096, NULL);
-    run->hosts[run->n_hosts++] = h;
     return h;
 }
 

@@ -94,6 +94,23 @@ static void test_a_fleet_shows_groups_and_the_worst_hosts (void **state) {
     t_fake_destroy (&f);
 }
 
+/* Past the 1024 hosts a run once had room for: the table grows with the hosts that join, each
+ * with room for its scenario's workloads, and the report still names the worst. */
+static void test_a_fleet_past_1024_hosts_is_taken_and_reported (void **state) {
+    (void)state;
+    t_fake_t *f = s_fleet (3000);
+    assert_int_equal (f->run.n_hosts, 3000);
+    assert_true (f->run.cap_hosts >= 3000);
+    assert_int_equal (f->run.hosts[2999]->n_workloads, 1);
+    assert_ptr_equal (fb_run_find_host (&f->run, "h2500"), f->run.hosts[2500]);
+    char *text = s_summary (f);
+    assert_non_null (strstr (text, "\n  cpuB (2992) "));
+    assert_true (s_has_row (text, "h2999"));
+    assert_false (s_has_row (text, "h1000"));
+    free (text);
+    t_fake_destroy (&f);
+}
+
 /* The progress line of a running fleet, as stderr gets it (stderr is not a terminal here). */
 static char *s_progress (t_fake_t *f) {
     for (int i = 0; i < f->run.n_hosts; i++) {
@@ -155,6 +172,7 @@ int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_few_hosts_are_each_listed),
         cmocka_unit_test (test_a_fleet_shows_groups_and_the_worst_hosts),
+        cmocka_unit_test (test_a_fleet_past_1024_hosts_is_taken_and_reported),
         cmocka_unit_test (test_the_progress_line_of_a_fleet_is_one_line),
         cmocka_unit_test (test_the_progress_line_of_few_hosts_has_a_segment_each),
     };
