@@ -151,20 +151,28 @@ static int s_build_one (void *arg, int i, fb_err_t *err) {
                                 &self->slots[i].circ, &build, err);
 }
 
+static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t seed,
+                                   const fb_tor_circ_t *refused);
+
 /* Opens held stream i. Through real relays an exit can end a BEGIN (reason MISC) while it is
- * still settling after the network bootstrapped; tor's own client then tries the stream again,
- * up to 3 times (MAX_RESOLVE_FAILURES), and so does setup in interop mode. */
+ * still settling after the network bootstrapped; tor's own client then tries the stream again
+ * on another circuit, up to 3 times (MAX_RESOLVE_FAILURES), and so does setup in interop mode:
+ * the slot gets a circuit of another path, the refused one is kept for streams already on it. */
 static int s_open_one (void *arg, int i, fb_err_t *err) {
     s_state_t *self = arg;
     s_held_t *h = &self->held[i];
     int tries = self->interop ? S_INTEROP_OPEN_TRIES : 1;
+    fb_tor_circ_t *circ = self->slots[h->slot].circ;
     for (int t = 1;; t++) {
-        int rc = fb_tor_client_open_stream (self->client, self->slots[h->slot].circ,
-                                            self->timeout_ns, &h->stream, NULL, err);
+        int rc = circ ? fb_tor_client_open_stream (self->client, circ, self->timeout_ns, &h->stream,
+                                                   NULL, err)
+                      : fb_err_set (err, FB_ESTATE, "tor: no circuit for stream %d", i);
         if (rc == 0 || t >= tries)
             return rc;
         fb_tor_client_close_stream (self->client, &h->stream);
         nanosleep (&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+        circ =
+            s_slot_circ (self, &self->slots[h->slot], 0x2000 + 8 * (uint64_t)i + (uint64_t)t, circ);
     }
 }
 
@@ -227,11 +235,13 @@ static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_en
 
 /* ---- ops -------------------------------------------------------------------------------- */
 
-/* The slot's circuit, rebuilt first when it died. The dead one is kept until teardown: streams
- * of other workers may still hold it. */
-static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t seed) {
+/* The slot's circuit, rebuilt first when it died or is the one an exit refused a stream on
+ * (refused, may be NULL). The old one is kept until teardown: streams of other workers may
+ * still hold it. */
+static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t seed,
+                                   const fb_tor_circ_t *refused) {
     pthread_mutex_lock (&slot->lock);
-    if (slot->circ && !fb_tor_client_alive (self->client, slot->circ)) {
+    if (slot->circ && (slot->circ == refused || !fb_tor_client_alive (self->client, slot->circ))) {
         fb_tor_circ_t **retired =
             realloc (slot->retired, (size_t)(slot->nretired + 1) * sizeof *retired);
         if (retired) {
@@ -252,7 +262,7 @@ static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t see
 }
 
 static int s_reopen (s_state_t *self, s_held_t *held, fb_wl_op_t *op) {
-    fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[held->slot], op->rng++);
+    fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[held->slot], op->rng++, NULL);
     int64_t open_ns = 0;
     if (!circ || fb_tor_client_open_stream (self->client, circ, self->timeout_ns, &held->stream,
                                             &open_ns, NULL) != 0) {
