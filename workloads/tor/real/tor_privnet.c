@@ -2,9 +2,10 @@
  * for each authority its v3 keys and certificate (tor-gencert) and for every relay its identity
  * (tor --list-fingerprint, with a placeholder authority so that tor starts without real ones),
  * then the torrcs naming our authorities, then every tor, then the client's bootstrap, polled on
- * its control port. The Testing* options are those that make a network of a few relays reach a
- * consensus within seconds (votes every 5-10 s, every relay voted Guard and Exit, relays assumed
- * reachable); exits resolve nothing (no resolv.conf, no DNS hijack tests). */
+ * its control port, and every exit's consensus, read from its folder. The Testing* options are
+ * those that make a network of a few relays reach a consensus within seconds (votes every 5-10 s,
+ * every relay voted Guard and Exit, relays assumed reachable); exits resolve nothing (no
+ * resolv.conf, no DNS hijack tests). */
 #include "workloads/tor/real/tor_privnet.h"
 
 #include "common/clock.h"
@@ -284,6 +285,7 @@ static void s_torrc_common (const fb_tor_privnet_t *self, int node, bool keygen,
              "V3AuthNIntervalsValid 2\n"
              "ShutdownWaitLength 0\n"
              "SafeLogging 0\n"
+             "ProtocolWarnings 1\n"
              "Log notice file %s/notice.log\n"
              "ServerDNSDetectHijacking 0\n"
              "ServerDNSTestAddresses\n"
@@ -442,8 +444,35 @@ static int s_check_alive (fb_tor_privnet_t *self, fb_err_t *err) {
     return 0;
 }
 
+/* true when one of the consensus files tor caches in node's folder lists every relay ("r
+ * <nickname> " lines; our nicknames are unique). */
+static bool s_knows_every_relay (const fb_tor_privnet_t *self, int node) {
+    static const char *files[] = {"cached-microdesc-consensus", "cached-consensus"};
+    char path[S_PATH_LEN], line[64];
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        s_node_path (self, node, files[f], path, sizeof path);
+        FILE *in = fopen (path, "r");
+        if (!in)
+            continue;
+        char text[64 * 1024];
+        size_t len = fread (text, 1, sizeof text - 1, in);
+        fclose (in);
+        text[len] = '\0';
+        int found = 0;
+        for (int i = 0; i < self->n; i++) {
+            snprintf (line, sizeof line, "\nr %s ", self->relays[i].nickname);
+            found += strstr (text, line) != NULL;
+        }
+        if (found == self->n)
+            return true;
+    }
+    return false;
+}
+
 /* 1 when the client has bootstrapped (PROGRESS=100) and has a descriptor of every relay, so
- * that any path may be named; 0 not yet (phase says where it is). */
+ * that any path may be named, and every exit has a consensus naming every relay (an exit
+ * without one ends each stream with reason MISC: "a stream from unknown relay"); 0 not yet
+ * (phase says where it is). */
 static int s_bootstrapped (fb_tor_privnet_t *self, fb_tor_control_t *ctl, int *progress,
                            char *phase, size_t len) {
     char value[512], key[64];
@@ -467,6 +496,12 @@ static int s_bootstrapped (fb_tor_privnet_t *self, fb_tor_control_t *ctl, int *p
             return 0;
         }
     }
+    for (int i = 0; i < self->n; i++)
+        if (self->relays[i].exit && !s_knows_every_relay (self, i)) {
+            snprintf (phase, len, "100%%, waiting for %s to fetch the consensus",
+                      self->relays[i].nickname);
+            return 0;
+        }
     return 1;
 }
 
