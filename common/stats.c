@@ -20,6 +20,24 @@ static int s_metric_index (const fb_stats_t *stats, const char *name) {
     return -1;
 }
 
+void fb_stats_keep_metric (fb_stats_t *stats, const char *name) {
+    int kept = 0;
+    for (int i = 0; i < stats->n_metrics; i++) {
+        if (strcmp (stats->metric_names[i], name) != 0) {
+            fb_hist_compact_destroy (&stats->metrics[i]);
+            continue;
+        }
+        stats->metrics[kept] = stats->metrics[i];
+        memmove (stats->metric_names[kept], stats->metric_names[i], sizeof stats->metric_names[i]);
+        kept++;
+    }
+    for (int i = kept; i < stats->n_metrics; i++) {
+        stats->metrics[i] = NULL;
+        stats->metric_names[i][0] = '\0';
+    }
+    stats->n_metrics = kept;
+}
+
 fb_hist_compact_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err) {
     int i = s_metric_index (stats, name);
     if (i >= 0)

@@ -44,6 +44,8 @@ void fb_stats_clear (fb_stats_t *stats);
 /* The histogram of metric name, created (default layout) when absent. NULL when full. */
 fb_hist_compact_t *fb_stats_metric (fb_stats_t *stats, const char *name, fb_err_t *err);
 const fb_hist_compact_t *fb_stats_find_metric (const fb_stats_t *stats, const char *name);
+/* Frees every histogram but metric name's (counters stay): what a reader of many hosts keeps. */
+void fb_stats_keep_metric (fb_stats_t *stats, const char *name);
 /* Adds an interval amount (SUM) or a gauge reading (MAX) to the counter name. */
 int fb_stats_add_counter (fb_stats_t *stats, const char *name, fb_counter_kind_t kind,
                           int64_t value, fb_err_t *err);

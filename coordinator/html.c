@@ -536,6 +536,8 @@ static int s_workload (FILE *out, const char *dir, const json_t *run, const json
         if (rc != 0)
             break;
         rc = s_decode (&sides[decoded], id, hj, err);
+        if (rc == 0) /* a host's other metrics are drawn for the fleet only */
+            fb_stats_keep_metric (&sides[decoded].stats, "latency");
         in_json = rc != 0;
         decoded += rc == 0;
         if (rc == 0)
@@ -605,34 +607,43 @@ static json_t *s_load (const char *dir, fb_err_t *err) {
     return run;
 }
 
+int fb_html_write (const char *dir, const json_t *head, int n_workloads,
+                   fb_html_workload_fn *workload, const void *arg, fb_err_t *err) {
+    fb_file_t file = {0}; /* straight to report.html.tmp: no copy of the page in memory */
+    char path[700], title[200];
+    snprintf (path, sizeof path, "%s/report.html", dir);
+    if (fb_files_open (&file, path, err) != 0)
+        return -1;
+    snprintf (title, sizeof title, "%s: %s", s_str (json_object_get (head, "scenario"), "name"),
+              s_str (head, "run_id"));
+    fb_html_begin (file.f, title);
+    s_summary (file.f, head);
+    s_hosts (file.f, json_object_get (head, "hosts"));
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n_workloads; i++) {
+        json_t *w = workload (arg, i, err);
+        rc = w ? s_workload (file.f, dir, head, w, err) : -1;
+        json_decref (w);
+    }
+    fb_html_end (file.f);
+    if (rc != 0) {
+        fb_files_discard (&file);
+        return -1;
+    }
+    return fb_files_commit (&file, true, err);
+}
+
+static json_t *s_loaded_workload (const void *run, int i, fb_err_t *err) {
+    (void)err; /* s_load checked every workload */
+    return json_incref (json_array_get (json_object_get (run, "workloads"), (size_t)i));
+}
+
 int fb_html_write_dir (const char *dir, fb_err_t *err) {
     json_t *run = s_load (dir, err);
     if (!run)
         return -1;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream (&text, &len);
-    int rc = out ? 0 : fb_err_set (err, FB_ENOMEM, "out of memory");
-    if (rc == 0) {
-        char title[200];
-        snprintf (title, sizeof title, "%s: %s", s_str (json_object_get (run, "scenario"), "name"),
-                  s_str (run, "run_id"));
-        fb_html_begin (out, title);
-        s_summary (out, run);
-        s_hosts (out, json_object_get (run, "hosts"));
-        const json_t *ws = json_object_get (run, "workloads");
-        for (size_t i = 0; rc == 0 && i < json_array_size (ws); i++)
-            rc = s_workload (out, dir, run, json_array_get (ws, i), err);
-        fb_html_end (out);
-        if (fclose (out) != 0 && rc == 0)
-            rc = fb_err_set (err, FB_ENOMEM, "out of memory rendering report.html");
-    }
-    if (rc == 0) {
-        char path[700];
-        snprintf (path, sizeof path, "%s/report.html", dir);
-        rc = fb_files_write (path, text, len, err);
-    }
-    free (text);
+    int rc = fb_html_write (dir, run, (int)json_array_size (json_object_get (run, "workloads")),
+                            s_loaded_workload, run, err);
     json_decref (run);
     return rc;
 }

@@ -12,6 +12,12 @@
 /* Reads dir/run.json and dir/<host>.<workload>.hlog, writes dir/report.html (temp name, then
  * rename). A missing, half-written or damaged file is an error naming it. */
 int fb_html_write_dir (const char *dir, fb_err_t *err);
+/* The same page from run.json's parts: head is run.json but for its workloads (hosts
+ * included); workload (arg, i, err) gives the i-th of n_workloads as a new reference, or NULL
+ * with err set. One workload's tree is held at a time: what a fleet of hosts needs. */
+typedef json_t *(fb_html_workload_fn)(const void *arg, int i, fb_err_t *err);
+int fb_html_write (const char *dir, const json_t *head, int n_workloads,
+                   fb_html_workload_fn *workload, const void *arg, fb_err_t *err);
 
 /* The page's head (title escaped, the stylesheet inline) and its end. */
 void fb_html_begin (FILE *out, const char *title);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,28 +141,30 @@ static json_t *s_workload (const fb_run_t *run, int w) {
                       fb_verdict_json (run, w));
 }
 
-static json_t *s_run_json (const fb_run_t *run) {
+/* Workload w's part of run.json: its figures, verdicts, intervals and load shape. */
+static json_t *s_workload_all (const fb_run_t *run, int w) {
+    json_t *wj = s_workload (run, w);
+    if (!wj)
+        return NULL;
+    fb_verdict_workload_json (run, w, wj); /* intervals: what baselines and CIs need */
+    const fb_shape_t *shape = &run->sc->workloads[w].shape; /* stages, arrivals, seed */
+    fb_shape_json (shape, fb_shape_seed (shape, run->run_id, w),
+                   run->sc->workloads[w].rate_per_s > 0, wj);
+    return wj;
+}
+
+/* run.json but for its workloads; stopped_early when an abort_on_fail target ended the run. */
+static json_t *s_run_head (const fb_run_t *run) {
     char started[40], finished[40];
     s_iso_time (run->started_wall_ns, started, sizeof started);
     s_iso_time (run->finished_wall_ns, finished, sizeof finished);
-    json_t *hosts = json_array ();
     int64_t skew_min = 0, skew_max = 0;
     for (int i = 0; i < run->n_hosts; i++) {
         const fb_host_t *h = run->hosts[i];
-        json_array_append_new (hosts, s_host (run, h));
         if (i == 0 || h->start_skew_ns < skew_min)
             skew_min = h->start_skew_ns;
         if (i == 0 || h->start_skew_ns > skew_max)
             skew_max = h->start_skew_ns;
-    }
-    json_t *workloads = json_array ();
-    for (int w = 0; w < run->sc->n_workloads; w++) {
-        json_t *wj = s_workload (run, w);
-        fb_verdict_workload_json (run, w, wj); /* intervals: what baselines and CIs need */
-        const fb_shape_t *shape = &run->sc->workloads[w].shape; /* stages, arrivals, seed */
-        fb_shape_json (shape, fb_shape_seed (shape, run->run_id, w),
-                       run->sc->workloads[w].rate_per_s > 0, wj);
-        json_array_append_new (workloads, wj);
     }
     json_t *scenario = json_pack ("{s:s,s:s,s:s}", "name", run->sc->name, "path", run->sc->path,
                                   "sha256", run->sc->sha256);
@@ -170,26 +173,87 @@ static json_t *s_run_json (const fb_run_t *run) {
         json_object_set_new (scenario, "text", text);
     else
         json_decref (text);
-    return json_pack ("{s:i,s:s,s:s,s:o,s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:o,s:o}", "schema_version",
-                      FB_RESULTS_SCHEMA_VERSION, "fleetbench", FB_VERSION, "run_id", run->run_id,
-                      "scenario", scenario, "started", started, "finished", finished, "outcome",
-                      run->exit_code == 0   ? "passed"
-                      : run->exit_code == 1 ? "failed"
-                      : run->exit_code == 2 ? "refused"
-                                            : "incomplete",
-                      "exit_code", run->exit_code, "summary", run->outcome, "expected_hosts",
-                      run->expected_hosts, "allow_lost", run->sc->allow_lost, "start_skew_ns",
-                      (json_int_t)(skew_max - skew_min), "hosts", hosts, "workloads", workloads);
-}
-
-/* run.json of run: s_run_json, and stopped_early when an abort_on_fail target ended it. */
-static json_t *s_run_json_all (const fb_run_t *run) {
-    json_t *root = s_run_json (run), *stop = fb_abort_json (run);
-    if (root && stop)
-        json_object_set_new (root, "stopped_early", stop);
+    json_t *head = json_pack (
+        "{s:i,s:s,s:s,s:o,s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:I}", "schema_version",
+        FB_RESULTS_SCHEMA_VERSION, "fleetbench", FB_VERSION, "run_id", run->run_id, "scenario",
+        scenario, "started", started, "finished", finished, "outcome",
+        run->exit_code == 0   ? "passed"
+        : run->exit_code == 1 ? "failed"
+        : run->exit_code == 2 ? "refused"
+                              : "incomplete",
+        "exit_code", run->exit_code, "summary", run->outcome, "expected_hosts", run->expected_hosts,
+        "allow_lost", run->sc->allow_lost, "start_skew_ns", (json_int_t)(skew_max - skew_min));
+    json_t *stop = fb_abort_json (run), *hosts = json_array ();
+    if (head && stop)
+        json_object_set_new (head, "stopped_early", stop);
     else
         json_decref (stop);
-    return root;
+    for (int i = 0; hosts && i < run->n_hosts; i++)
+        if (json_array_append_new (hosts, s_host (run, run->hosts[i])) != 0) {
+            json_decref (hosts);
+            hosts = NULL;
+        }
+    if (!hosts || json_object_set_new (head, "hosts", hosts) != 0) {
+        json_decref (head);
+        return NULL;
+    }
+    return head;
+}
+
+static json_t *s_workload_at (const void *run, int w, fb_err_t *err) {
+    json_t *wj = s_workload_all (run, w);
+    if (!wj)
+        fb_err_set (err, FB_ENOMEM, "out of memory building workload %d of run.json", w + 1);
+    return wj;
+}
+
+typedef struct {
+    FILE *out;
+    int depth;
+} s_indent_t;
+
+static int s_put_indented (const char *text, size_t len, void *arg) {
+    const s_indent_t *at = arg;
+    for (size_t i = 0; i < len; i++) {
+        fputc (text[i], at->out);
+        if (text[i] == '\n')
+            fprintf (at->out, "%*s", 2 * at->depth, "");
+    }
+    return 0;
+}
+
+/* value at the given depth of an indented document: its lines after the first indented by
+ * depth levels. Printed as encoded, without a copy of the text. -1 when it cannot be. */
+static int s_print_value (FILE *out, const json_t *value, int depth) {
+    s_indent_t at = {out, depth};
+    return json_dump_callback (value, s_put_indented, &at,
+                               JSON_INDENT (2) | JSON_REAL_PRECISION (10) | JSON_ENCODE_ANY);
+}
+
+/* run.json, printed one workload at a time: a fleet of hosts never holds every workload's tree
+ * at once. The order of keys is the head's, then hosts, then workloads. */
+static int s_print_run (const fb_run_t *run, FILE *out) {
+    json_t *head = s_run_head (run);
+    int rc = head ? 0 : -1;
+    const char *key;
+    json_t *value;
+    fputc ('{', out);
+    json_object_foreach (head, key, value) {
+        fprintf (out, "\n  \"%s\": ", key); /* our keys need no escaping */
+        if (rc == 0)
+            rc = s_print_value (out, value, 1);
+        fputc (',', out);
+    }
+    json_decref (head);
+    fputs ("\n  \"workloads\": [", out);
+    for (int w = 0; rc == 0 && w < run->sc->n_workloads; w++) {
+        json_t *wj = s_workload_all (run, w);
+        fputs (w ? ",\n    " : "\n    ", out);
+        rc = wj ? s_print_value (out, wj, 2) : -1;
+        json_decref (wj);
+    }
+    fputs ("\n  ]\n}\n", out);
+    return rc;
 }
 
 /* Once a file is lost the run is incomplete: exit 3, and the outcome names the file. */
@@ -205,25 +269,33 @@ static void s_tell_lost (fb_run_t *run) {
 }
 
 #define S_OUTPUTS 4
-/* report.html last: it is built from run.json and the hlogs as written. */
+/* report.html last: it reads the hlogs as written. */
 static const char *const s_outputs[S_OUTPUTS] = {"run.json", "report.md", "junit.xml",
                                                  "report.html"};
 
 static int s_write_output (fb_run_t *run, int i, fb_err_t *err) {
-    if (i == 3)
-        return fb_html_write_dir (run->dir, err);
+    if (i == 3) { /* from the parts of run.json, one workload at a time */
+        json_t *head = s_run_head (run);
+        int rc = head
+                     ? fb_html_write (run->dir, head, run->sc->n_workloads, s_workload_at, run, err)
+                     : fb_err_set (err, FB_ENOMEM, "out of memory building report.html");
+        json_decref (head);
+        return rc;
+    }
     if (i == 1)
         return fb_report_write_md (run, err);
     if (i == 2)
         return fb_junit_write (run, err);
-    json_t *root = s_run_json_all (run);
-    if (!root)
-        return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
+    fb_file_t file = {0}; /* straight to run.json.tmp: no copy of the text in memory */
     char path[700];
     snprintf (path, sizeof path, "%s/run.json", run->dir);
-    int rc = fb_files_write_json (path, root, err);
-    json_decref (root);
-    return rc;
+    if (fb_files_open (&file, path, err) != 0)
+        return -1;
+    if (s_print_run (run, file.f) != 0) {
+        fb_files_discard (&file);
+        return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
+    }
+    return fb_files_commit (&file, true, err);
 }
 
 int fb_results_write (fb_run_t *run, fb_err_t *err) {
@@ -271,14 +343,10 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
 }
 
 int fb_results_print_json (const fb_run_t *run, FILE *out, fb_err_t *err) {
-    json_t *root = s_run_json_all (run);
-    if (!root)
-        return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
     errno = 0;
-    int rc =
-        json_dumpf (root, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
-    json_decref (root);
-    if (rc != 0 || fputc ('\n', out) == EOF || fflush (out) != 0 || ferror (out))
+    if (s_print_run (run, out) != 0)
+        return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
+    if (fflush (out) != 0 || ferror (out))
         return fb_err_set (err, FB_ESYS, "cannot print run.json: %s",
                            strerror (errno ? errno : EIO));
     return 0;

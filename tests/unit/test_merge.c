@@ -99,6 +99,14 @@ static void test_reports_merge_exactly_into_compact_host_stats (void **state) {
         assert_true (fb_hist_compact_mean (c) == fb_hist_mean (full[m]));
         fb_hist_destroy (&full[m]);
     }
+    /* A reader of many hosts keeps one metric: the other goes, the counters stay. */
+    int64_t latency_count = fb_hist_compact_count (fb_stats_find_metric (&stats, "latency"));
+    fb_stats_keep_metric (&stats, "service");
+    assert_int_equal (stats.n_metrics, 1);
+    assert_null (fb_stats_find_metric (&stats, "latency"));
+    assert_int_equal (fb_hist_compact_count (fb_stats_find_metric (&stats, "service")),
+                      latency_count);
+    assert_int_equal (stats.counters[fb_stats_find_counter (&stats, "ops")], 30 * 300);
     fb_stats_clear (&stats);
 }
 
