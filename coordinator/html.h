@@ -1,6 +1,7 @@
 /* html.h: report.html, one self-contained page (inline SVG and CSS, no script, no request to
- * anything) built from a results folder's run.json and .hlog files. The end of a run and
- * `coord report RUN_DIR` build it the same way, from the same files. */
+ * anything) built from run.json's content and the .hlog files. The end of a run hands it
+ * run.json's parts as it prints them; `coord report RUN_DIR` reads the folder's run.json: the
+ * same content, the same page. */
 #ifndef FB_HTML_H
 #define FB_HTML_H
 
