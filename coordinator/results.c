@@ -141,12 +141,13 @@ static json_t *s_workload (const fb_run_t *run, int w) {
                       fb_verdict_json (run, w));
 }
 
-/* Workload w's part of run.json: its figures, verdicts, intervals and load shape. */
-static json_t *s_workload_all (const fb_run_t *run, int w) {
+/* Workload w's part of run.json: its figures, verdicts, intervals and load shape; without its
+ * hosts' intervals unless host_samples (report.html draws the fleet's). */
+static json_t *s_workload_all (const fb_run_t *run, int w, bool host_samples) {
     json_t *wj = s_workload (run, w);
     if (!wj)
         return NULL;
-    fb_verdict_workload_json (run, w, wj); /* intervals: what baselines and CIs need */
+    fb_verdict_workload_json (run, w, host_samples, wj);    /* what baselines and CIs need */
     const fb_shape_t *shape = &run->sc->workloads[w].shape; /* stages, arrivals, seed */
     fb_shape_json (shape, fb_shape_seed (shape, run->run_id, w),
                    run->sc->workloads[w].rate_per_s > 0, wj);
@@ -201,7 +202,7 @@ static json_t *s_run_head (const fb_run_t *run) {
 }
 
 static json_t *s_workload_at (const void *run, int w, fb_err_t *err) {
-    json_t *wj = s_workload_all (run, w);
+    json_t *wj = s_workload_all (run, w, false);
     if (!wj)
         fb_err_set (err, FB_ENOMEM, "out of memory building workload %d of run.json", w + 1);
     return wj;
@@ -247,7 +248,7 @@ static int s_print_run (const fb_run_t *run, FILE *out) {
     json_decref (head);
     fputs ("\n  \"workloads\": [", out);
     for (int w = 0; rc == 0 && w < run->sc->n_workloads; w++) {
-        json_t *wj = s_workload_all (run, w);
+        json_t *wj = s_workload_all (run, w, true);
         fputs (w ? ",\n    " : "\n    ", out);
         rc = wj ? s_print_value (out, wj, 2) : -1;
         json_decref (wj);

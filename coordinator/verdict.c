@@ -547,7 +547,7 @@ json_t *fb_verdict_json (const fb_run_t *run, int w) {
     return arr;
 }
 
-void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
+void fb_verdict_workload_json (const fb_run_t *run, int w, bool host_samples, json_t *workload) {
     if (!workload)
         return;
     if (run->have_ci[w]) {
@@ -559,7 +559,8 @@ void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload) {
     }
     json_t *hosts = json_object_get (workload, "hosts");
     const char *keep[FB_MAX_METRICS];
-    int n_keep = fb_gate_per_metrics (&run->sc->workloads[w], keep, FB_MAX_METRICS);
+    int n_keep =
+        host_samples ? fb_gate_per_metrics (&run->sc->workloads[w], keep, FB_MAX_METRICS) : -1;
     for (int h = 0; h < run->n_hosts; h++) {
         json_t *hj = json_object_get (hosts, run->hosts[h]->id);
         fb_samples_t *own = NULL;

@@ -28,8 +28,10 @@ int fb_verdict_check_baseline (const fb_scenario_t *sc, const char *path, fb_err
 int fb_verdict_check_series (const fb_scenario_t *sc, const char *dir, fb_err_t *err);
 /* run.json's "verdicts" of workload w. */
 json_t *fb_verdict_json (const fb_run_t *run, int w);
-/* Adds workload w's "samples" (per-interval histograms) and "fleet_ci" to its run.json entry. */
-void fb_verdict_workload_json (const fb_run_t *run, int w, json_t *workload);
+/* Adds workload w's "samples" (per-interval histograms) and "fleet_ci" to its run.json entry,
+ * and its hosts' "ci"; their "samples" too when host_samples (what a per-host gate needs of a
+ * baseline: each is read back from the host's .hlog). */
+void fb_verdict_workload_json (const fb_run_t *run, int w, bool host_samples, json_t *workload);
 /* One line of the fleet's figures of workload w with their intervals ("" when no intervals). */
 void fb_verdict_print_intervals (FILE *out, bool md, const fb_run_t *run, int w);
 /* "held", "failed", "skipped", "inconclusive", "incomparable". */
