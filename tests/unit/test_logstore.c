@@ -378,6 +378,8 @@ static void test_store_keeps_detected_urls_newest_first (void **state) {
     fb_logstore_t *store = s_store ((fb_logstore_config_t){.capacity = 10, .detect = true});
     s_append (store, 0, "\x1b[32mhttp://localhost:3000\x1b[0m");
     s_flush (store);
+    s_append (store, 1, "again: http://localhost:3000"); /* urlMap: one entry, not two */
+    s_flush (store);
     s_append (store, 0, "api on http://localhost:8080/api");
     s_flush (store);
     char url[64];
