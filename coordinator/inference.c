@@ -186,10 +186,9 @@ static void s_acc_add (s_acc_t *a, const s_prep_t *p, int g) {
     a->length += p->length[g];
 }
 
-/* The measure's value of what a holds, NAN when it has none; percentiles as
+/* Measure m's value of what a holds, NAN when it has none; percentiles as
  * fb_hist_value_at_percentile, so the merge of every interval gives the fleet's number. */
-static double s_acc_stat (const s_acc_t *a, const s_prep_t *p) {
-    const fb_measure_t *m = p->measure;
+static double s_acc_stat_of (const s_acc_t *a, const s_prep_t *p, const fb_measure_t *m) {
     if (m->stat == FB_STAT_THROUGHPUT)
         return a->length > 0 ? (double)a->ops * 1e9 / (double)a->length : NAN;
     if (m->stat == FB_STAT_ERRORS)
@@ -221,6 +220,10 @@ static double s_acc_stat (const s_acc_t *a, const s_prep_t *p) {
     return (double)p->hi[last];
 }
 
+static double s_acc_stat (const s_acc_t *a, const s_prep_t *p) {
+    return s_acc_stat_of (a, p, p->measure);
+}
+
 /* The statistic of intervals [from, to). */
 static double s_stat_of (const s_prep_t *p, s_acc_t *a, int from, int to) {
     s_acc_reset (a, p);
@@ -229,10 +232,9 @@ static double s_stat_of (const s_prep_t *p, s_acc_t *a, int from, int to) {
     return s_acc_stat (a, p);
 }
 
-/* One bootstrap replicate: runs drawn with replacement, then within each drawn run blocks of
- * `block` adjacent intervals from random starts until the run's length is reached. */
-static double s_replicate (const s_prep_t *p, s_acc_t *a, int block, bool runs_fixed,
-                           uint64_t *rng) {
+/* One bootstrap replicate into a: runs drawn with replacement, then within each drawn run
+ * blocks of `block` adjacent intervals from random starts until the run's length is reached. */
+static void s_replicate (const s_prep_t *p, s_acc_t *a, int block, bool runs_fixed, uint64_t *rng) {
     s_acc_reset (a, p);
     for (int k = 0; k < p->n_runs; k++) {
         int r = runs_fixed ? k : p->n_runs > 1 ? (int)fb_rng_below (rng, (uint64_t)p->n_runs) : 0;
@@ -247,20 +249,29 @@ static double s_replicate (const s_prep_t *p, s_acc_t *a, int block, bool runs_f
                 s_acc_add (a, p, first + start + j);
         }
     }
-    return s_acc_stat (a, p);
 }
 
-/* Fills out[resamples] with replicates; false when out of memory. runs_fixed: every run once,
- * only intervals resampled (the within-run part of the variance). */
-static bool s_replicates (const s_prep_t *p, const fb_inference_opts_t *o, bool runs_fixed,
-                          uint64_t *rng, double *out) {
+/* Fills out[k * resamples + b] with replicate b of measures[k], every measure read from the same
+ * draws; false when out of memory. runs_fixed: every run once, only intervals resampled (the
+ * within-run part of the variance). */
+static bool s_replicates_of (const s_prep_t *p, const fb_inference_opts_t *o, bool runs_fixed,
+                             uint64_t *rng, const fb_measure_t *measures, int n, double *out) {
     s_acc_t a = {.dense = calloc ((size_t)p->n_table + 1, sizeof (int64_t))};
     if (!a.dense)
         return false;
-    for (int b = 0; b < o->resamples; b++)
-        out[b] = s_replicate (p, &a, o->block, runs_fixed, rng);
+    for (int b = 0; b < o->resamples; b++) {
+        s_replicate (p, &a, o->block, runs_fixed, rng);
+        for (int k = 0; k < n; k++)
+            out[(size_t)k * (size_t)o->resamples + (size_t)b] = s_acc_stat_of (&a, p, &measures[k]);
+    }
     free (a.dense);
     return true;
+}
+
+/* The same for p's own measure: out[resamples]. */
+static bool s_replicates (const s_prep_t *p, const fb_inference_opts_t *o, bool runs_fixed,
+                          uint64_t *rng, double *out) {
+    return s_replicates_of (p, o, runs_fixed, rng, p->measure, 1, out);
 }
 
 static int s_cmp_double (const void *a, const void *b) {
@@ -406,18 +417,42 @@ static int s_side_ci (const s_prep_t *p, double *rep, double var_within,
     return 0;
 }
 
-/* The variance of a side's replicates with its runs fixed (0 for one run). */
+/* The variances of a side's replicates with its runs fixed, var[k] of measures[k], all read
+ * from the same draws (0 for one run). */
 static int s_within_var (const s_prep_t *p, const fb_inference_opts_t *o, uint64_t *rng,
-                         double *var) {
-    *var = 0;
+                         const fb_measure_t *measures, int n, double *var) {
+    for (int k = 0; k < n; k++)
+        var[k] = 0;
     if (p->n_runs < 2)
         return 0;
-    double *rep = malloc ((size_t)o->resamples * sizeof *rep);
-    bool ok = rep && s_replicates (p, o, true, rng, rep);
-    if (ok)
-        *var = s_var (rep, o->resamples);
+    double *rep = malloc ((size_t)n * (size_t)o->resamples * sizeof *rep);
+    bool ok = rep && s_replicates_of (p, o, true, rng, measures, n, rep);
+    for (int k = 0; ok && k < n; k++)
+        var[k] = s_var (rep + (size_t)k * (size_t)o->resamples, o->resamples);
     free (rep);
     return ok ? 0 : -1;
+}
+
+/* The intervals of measures[n] (at most FB_INFERENCE_MANY_MAX) from prep p, one set of draws
+ * for them all. The draws do not depend on the measure, so each interval is the one the
+ * measure would get alone. p is freed. */
+static int s_cis_of (s_prep_t *p, const fb_measure_t *measures, int n,
+                     const fb_inference_opts_t *opts, fb_inference_ci_t *cis, fb_err_t *err) {
+    double *rep = malloc ((size_t)n * (size_t)opts->resamples * sizeof *rep);
+    double within[FB_INFERENCE_MANY_MAX];
+    uint64_t rng = opts->seed;
+    int rc = rep && s_replicates_of (p, opts, false, &rng, measures, n, rep) &&
+                     s_within_var (p, opts, &rng, measures, n, within) == 0
+                 ? 0
+                 : fb_err_set (err, FB_ENOMEM, "out of memory");
+    for (int k = 0; rc == 0 && k < n; k++) {
+        p->measure = &measures[k];
+        rc =
+            s_side_ci (p, rep + (size_t)k * (size_t)opts->resamples, within[k], opts, &cis[k], err);
+    }
+    free (rep);
+    s_prep_free (p);
+    return rc;
 }
 
 int fb_inference_ci (const fb_samples_t *samples, const fb_measure_t *measure,
@@ -425,16 +460,36 @@ int fb_inference_ci (const fb_samples_t *samples, const fb_measure_t *measure,
     s_prep_t p;
     if (s_check_opts (opts, err) != 0 || s_prep (&p, samples, measure, err) != 0)
         return -1;
-    double *rep = malloc ((size_t)opts->resamples * sizeof *rep);
-    uint64_t rng = opts->seed;
-    double within = 0;
-    int rc = rep && s_replicates (&p, opts, false, &rng, rep) &&
-                     s_within_var (&p, opts, &rng, &within) == 0
-                 ? s_side_ci (&p, rep, within, opts, ci, err)
-                 : fb_err_set (err, FB_ENOMEM, "out of memory");
-    free (rep);
-    s_prep_free (&p);
-    return rc;
+    return s_cis_of (&p, measure, 1, opts, ci, err);
+}
+
+static bool s_has_hist (const fb_measure_t *m) {
+    return m->stat != FB_STAT_THROUGHPUT && m->stat != FB_STAT_ERRORS;
+}
+
+int fb_inference_ci_many (const fb_samples_t *samples, const fb_measure_t *measures, int n,
+                          const fb_inference_opts_t *opts, fb_inference_ci_t *cis, fb_err_t *err) {
+    const fb_measure_t *lead = NULL; /* the measure whose metric the table is made of */
+    bool shared = n <= FB_INFERENCE_MANY_MAX;
+    for (int k = 0; k < n; k++) {
+        if (measures[k].stat == FB_STAT_COUNTER)
+            shared = false; /* refused by fb_inference_ci, which says why */
+        if (!s_has_hist (&measures[k]))
+            continue;
+        shared = shared && (!lead || strcmp (lead->metric, measures[k].metric) == 0);
+        lead = lead ? lead : &measures[k];
+    }
+    if (!shared) { /* measures of several metrics: one by one */
+        for (int k = 0; k < n; k++)
+            if (fb_inference_ci (samples, &measures[k], opts, &cis[k], err) != 0)
+                return -1;
+        return 0;
+    }
+    s_prep_t p;
+    if (n < 1 || s_check_opts (opts, err) != 0 ||
+        s_prep (&p, samples, lead ? lead : &measures[0], err) != 0)
+        return -1;
+    return s_cis_of (&p, measures, n, opts, cis, err);
 }
 
 /* Each run's own statistic into v[p->n_runs]; false when a run has no positive value. */

@@ -54,6 +54,12 @@ void fb_inference_opts_default (fb_inference_opts_t *opts);
  * Error when the samples lack the metric or hold no interval; counters are not resampled. */
 int fb_inference_ci (const fb_samples_t *samples, const fb_measure_t *measure,
                      const fb_inference_opts_t *opts, fb_inference_ci_t *ci, fb_err_t *err);
+/* The intervals of measures[n] of one histogram metric (throughput and errors go with any),
+ * each the one fb_inference_ci gives it, from one set of draws: a fleet's per-host intervals at
+ * a fraction of the cost. Measures of several metrics are taken one by one. */
+#define FB_INFERENCE_MANY_MAX 8
+int fb_inference_ci_many (const fb_samples_t *samples, const fb_measure_t *measures, int n,
+                          const fb_inference_opts_t *opts, fb_inference_ci_t *cis, fb_err_t *err);
 
 /* The ratio current / baseline of measure with its interval, and the gate's verdict. The
  * interval is the rank interval of the runs' own statistics when each side has

@@ -37,12 +37,10 @@ static bool s_cis (const fb_samples_t *samples, const fb_workload_t *wl,
         return false;
     fb_inference_opts_t opts;
     fb_inference_opts_default (&opts);
-    for (int i = 0; i < FB_RUN_N_CI; i++) {
-        fb_measure_t m = s_measure (fb_verdict_ci_names[i], wl);
-        if (fb_inference_ci (samples, &m, &opts, &ci[i], NULL) != 0)
-            return false;
-    }
-    return true;
+    fb_measure_t m[FB_RUN_N_CI];
+    for (int i = 0; i < FB_RUN_N_CI; i++)
+        m[i] = s_measure (fb_verdict_ci_names[i], wl);
+    return fb_inference_ci_many (samples, m, FB_RUN_N_CI, &opts, ci, NULL) == 0;
 }
 
 /* The fleet's and every host's intervals of workload w. */

@@ -141,6 +141,35 @@ static void test_fixed_seed_gives_the_same_interval (void **state) {
     fb_samples_destroy (&s);
 }
 
+/* Several measures from one set of draws: each interval is the one it gets alone, whether the
+ * measures share a metric (one table) or not (one by one). */
+static void test_many_measures_get_the_intervals_each_gets_alone (void **state) {
+    (void)state;
+    uint64_t rng = 23;
+    fb_samples_t *s = s_synthetic (&rng, 3, 12, 150, 20000, 0.1, 1);
+    fb_inference_opts_t o = s_opts (400);
+    fb_measure_t m[5] = {s_measure (FB_STAT_PERCENTILE, 50), s_measure (FB_STAT_PERCENTILE, 99),
+                         s_measure (FB_STAT_THROUGHPUT, 0), s_measure (FB_STAT_MEAN, 0),
+                         s_measure (FB_STAT_PERCENTILE, 95)};
+    for (int other = 0; other < 2; other++) {
+        if (other) /* a metric of its own: no shared table */
+            snprintf (m[4].metric, sizeof m[4].metric, "absent");
+        fb_inference_ci_t many[5], alone;
+        fb_err_t err = {0};
+        int rc = fb_inference_ci_many (s, m, 5, &o, many, &err);
+        assert_int_equal (rc, other ? -1 : 0); /* "absent" has no intervals */
+        for (int k = 0; k < (other ? 4 : 5); k++) {
+            assert_int_equal (fb_inference_ci (s, &m[k], &o, &alone, NULL), 0);
+            assert_true (many[k].point == alone.point && many[k].lo == alone.lo &&
+                         many[k].hi == alone.hi && many[k].runs == alone.runs);
+            assert_true (many[k].lo < many[k].hi);
+        }
+        if (other)
+            assert_non_null (strstr (err.msg, "absent"));
+    }
+    fb_samples_destroy (&s);
+}
+
 static void test_t_quantiles_match_the_tables (void **state) {
     (void)state;
     assert_true (fabs (fb_inference_t_quantile (0.975, 0) - 1.95996) < 1e-4);
@@ -309,6 +338,7 @@ int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_point_is_the_exact_merge_of_the_intervals),
         cmocka_unit_test (test_fixed_seed_gives_the_same_interval),
+        cmocka_unit_test (test_many_measures_get_the_intervals_each_gets_alone),
         cmocka_unit_test (test_t_quantiles_match_the_tables),
         cmocka_unit_test (test_no_shift_is_not_flagged_at_more_than_the_stated_rate),
         cmocka_unit_test (test_known_shift_is_detected),
