@@ -21,6 +21,8 @@ typedef struct {
     fb_stats_t stats;
     fb_samples_t *samples; /* its hosts' intervals from the .hlog files, one run per run */
     int samples_run;       /* the run whose intervals it gets now, -1 none yet */
+    int cap_hosts;         /* its hosts with a capacity (a capacity search's highest rate) */
+    double cap_sum, cap_min, cap_max; /* of those hosts' capacities, per second */
 } s_row_t;
 
 typedef struct {
@@ -71,6 +73,20 @@ static void s_add_hlog (s_row_t *row, const char *dir, const char *host, const c
     fb_samples_add_hlog (row->samples, path, 0, NULL);
 }
 
+/* A host's capacity (its counter "capacity": the highest step rate that met the objective)
+ * into its row: rows compare the mean per host, with the lowest and the highest. */
+static void s_add_capacity (s_row_t *row, const json_t *host_stats) {
+    const json_t *c = json_object_get (json_object_get (host_stats, "counters"), "capacity");
+    const json_t *value = json_object_get (c, "value");
+    if (!json_is_number (value))
+        return;
+    double v = json_number_value (value);
+    row->cap_min = row->cap_hosts == 0 || v < row->cap_min ? v : row->cap_min;
+    row->cap_max = row->cap_hosts == 0 || v > row->cap_max ? v : row->cap_max;
+    row->cap_sum += v;
+    row->cap_hosts++;
+}
+
 /* Every finished host of workload wname in every run, merged into its row. */
 static int s_fill (s_table_t *t, json_t *const *runs, const char *const *dirs, int n_runs,
                    const char *wname, const fb_compare_opts_t *opts, fb_err_t *err) {
@@ -104,6 +120,7 @@ static int s_fill (s_table_t *t, json_t *const *runs, const char *const *dirs, i
                 if (measured > row->stats.measured_ns)
                     row->stats.measured_ns = measured;
                 row->hosts++;
+                s_add_capacity (row, st);
                 if (dirs[r])
                     s_add_hlog (row, dirs[r], id, wname, r);
             }
@@ -251,6 +268,59 @@ static void s_render_text (FILE *out, bool md, const char *wname, const s_table_
                     s_ratio_ci (&t->rows[i], &t->rows[ref], metric));
 }
 
+/* ---- capacity ----------------------------------------------------------------------------- */
+
+static double s_capacity (const s_row_t *row) {
+    return row->cap_hosts > 0 ? row->cap_sum / row->cap_hosts : 0;
+}
+
+static bool s_has_capacity (const s_table_t *t) {
+    for (int i = 0; i < t->n_rows; i++)
+        if (t->rows[i].cap_hosts > 0)
+            return true;
+    return false;
+}
+
+static double s_capacity_ratio (const s_row_t *row, const s_row_t *ref) {
+    return row->cap_hosts > 0 && s_capacity (ref) > 0 ? s_capacity (row) / s_capacity (ref) : 0;
+}
+
+static json_t *s_json_capacity (const s_table_t *t, int ref) {
+    json_t *rows = json_array ();
+    for (int i = 0; i < t->n_rows; i++) {
+        const s_row_t *row = &t->rows[i];
+        if (row->cap_hosts > 0)
+            json_array_append_new (rows, json_pack ("{s:s,s:i,s:f,s:f,s:f,s:f}", "name", row->name,
+                                                    "hosts", row->cap_hosts, "per_host_per_s",
+                                                    s_capacity (row), "lowest_per_s", row->cap_min,
+                                                    "highest_per_s", row->cap_max, "vs_ref",
+                                                    s_capacity_ratio (row, &t->rows[ref])));
+    }
+    return rows;
+}
+
+static void s_render_capacity (FILE *out, bool md, const char *wname, const s_table_t *t, int ref) {
+    if (md)
+        fprintf (out,
+                 "\n### %s: capacity (reference: %s)\n\n"
+                 "| host | hosts | capacity per host | lowest | highest | vs ref |\n"
+                 "|---|---:|---:|---:|---:|---:|\n",
+                 wname, t->rows[ref].name);
+    else
+        fprintf (out, "\n%s: capacity (reference: %s)\n  %-28s %5s %14s %10s %10s %8s\n", wname,
+                 t->rows[ref].name, "host", "hosts", "per host", "lowest", "highest", "vs ref");
+    for (int i = 0; i < t->n_rows; i++) {
+        const s_row_t *row = &t->rows[i];
+        if (row->cap_hosts == 0)
+            continue;
+        fprintf (out,
+                 md ? "| %s | %d | %.0f/s | %.0f/s | %.0f/s | %.2fx |\n"
+                    : "  %-28.28s %5d %12.0f/s %8.0f/s %8.0f/s %7.2fx\n",
+                 row->name, row->cap_hosts, s_capacity (row), row->cap_min, row->cap_max,
+                 s_capacity_ratio (row, &t->rows[ref]));
+    }
+}
+
 /* The metrics of a table: every row's, first seen first. */
 static int s_metrics (const s_table_t *t, const char *names[], int max) {
     int n = 0;
@@ -290,8 +360,14 @@ static int s_workload (json_t *const *runs, const char *const *dirs, int n_runs,
             if (opts->format != FB_COMPARE_JSON)
                 s_render_text (out, opts->format == FB_COMPARE_MARKDOWN, wname, t, metrics[m], ref);
         }
-        json_array_append_new (jout, json_pack ("{s:s,s:s,s:o}", "workload", wname, "reference",
-                                                t->rows[ref].name, "metrics", jm));
+        json_t *jw = json_pack ("{s:s,s:s,s:o}", "workload", wname, "reference", t->rows[ref].name,
+                                "metrics", jm);
+        if (s_has_capacity (t)) { /* a capacity search: each row's highest passing rate */
+            if (opts->format != FB_COMPARE_JSON)
+                s_render_capacity (out, opts->format == FB_COMPARE_MARKDOWN, wname, t, ref);
+            json_object_set_new (jw, "capacity", s_json_capacity (t, ref));
+        }
+        json_array_append_new (jout, jw);
     }
     for (int i = 0; i < t->n_rows; i++) {
         fb_stats_clear (&t->rows[i].stats);

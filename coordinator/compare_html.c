@@ -74,6 +74,29 @@ static void s_table (FILE *out, const json_t *rows) {
     fputs ("</table>\n", out);
 }
 
+/* A capacity search's rows: each one's capacity per host, its range and its ratio. */
+static void s_capacity (FILE *out, const json_t *rows) {
+    if (json_array_size (rows) == 0)
+        return;
+    fputs ("<h3>capacity (the highest step rate that met the objective)</h3>\n<table><tr>"
+           "<th>row</th><th>hosts</th><th>per host</th><th>lowest</th><th>highest</th>"
+           "<th>vs ref</th></tr>\n",
+           out);
+    for (size_t i = 0; i < json_array_size (rows); i++) {
+        const json_t *row = json_array_get (rows, i);
+        fputs ("<tr><td>", out);
+        fb_escape_xml (out, s_str (row, "name"));
+        fprintf (out,
+                 "</td><td class=\"n\">%lld</td><td class=\"n\">%.0f/s</td>"
+                 "<td class=\"n\">%.0f/s</td><td class=\"n\">%.0f/s</td>"
+                 "<td class=\"n\">%.2fx</td></tr>\n",
+                 (long long)json_integer_value (json_object_get (row, "hosts")),
+                 s_num (row, "per_host_per_s"), s_num (row, "lowest_per_s"),
+                 s_num (row, "highest_per_s"), s_num (row, "vs_ref"));
+    }
+    fputs ("</table>\n", out);
+}
+
 static void s_render (FILE *out, const json_t *cmp) {
     fb_html_begin (out, "fleetbench: hardware comparison");
     fputs ("<h1>Hardware comparison</h1>\n<p>Each row as a ratio to the reference row, with "
@@ -97,6 +120,7 @@ static void s_render (FILE *out, const json_t *cmp) {
                 s_chart (out, "throughput per host vs the reference", rows, "throughput");
             s_table (out, rows);
         }
+        s_capacity (out, json_object_get (wj, "capacity"));
     }
     fb_html_end (out);
 }

@@ -48,6 +48,18 @@ want=held
 [ $code = $([ $want = held ] && echo 0 || echo 1) ] || fail "exit $code with the target $want"
 grep -q 'Capacity (the highest step that met `p99 < 20ms`' "$dir/report.md" ||
     fail "report.md does not list the capacities"
+# coord compare sets the hosts' capacities side by side: each row's own, its ratio to the first.
+"$COORD" compare "$dir" --by host --json >"$WORK/cmp.json" 2>"$WORK/cmp.log" ||
+    fail "coord compare: $(cat "$WORK/cmp.log")"
+for i in 0 1; do
+    h=$(jq -r ".workloads[0].capacity[$i].name" "$WORK/cmp.json")
+    got=$(jq -r ".workloads[0].capacity[$i].per_host_per_s" "$WORK/cmp.json")
+    want=$(jqr ".workloads[0].hosts[\"$h\"].counters.capacity.value")
+    [ "${got%.0}" = "$want" ] || fail "compare: capacity of $h is $got, run.json says $want"
+done
+"$COORD" compare "$dir" --by board --markdown >"$WORK/cmp.md" 2>"$WORK/cmp.log" ||
+    fail "coord compare --by board: $(cat "$WORK/cmp.log")"
+grep -q '^### bus: capacity (reference: ' "$WORK/cmp.md" || fail "no capacity table by board"
 pass "capacity: each host stopped past its knee, capacity a step's rate, fleet the highest"
 
 cat >"$WORK/bad.yaml" <<YAML

@@ -15,9 +15,10 @@
 
 #include <cmocka.h>
 
-/* A minimal run.json of one host on CPU "Test CPU" that ran ops operations in measured_ns. */
-static void s_write_run (const char *path, const char *run_id, long long ops,
-                         long long measured_ns) {
+/* A minimal run.json of one host on CPU "Test CPU" that ran ops operations in measured_ns;
+ * with a capacity counter of capacity per second unless it is negative. */
+static void s_write_run (const char *path, const char *run_id, long long ops, long long measured_ns,
+                         long long capacity) {
     fb_hist_t *h = fb_hist_new_default (NULL);
     assert_non_null (h);
     fb_hist_record_n (h, 1000000, ops);
@@ -32,6 +33,14 @@ static void s_write_run (const char *path, const char *run_id, long long ops,
         "fingerprint", "cpu_model", "Test CPU", "workloads", "name", "bus", "hosts", "h1", "ops",
         (json_int_t)ops, "measured_ns", (json_int_t)measured_ns, "counters", "ops", "value",
         (json_int_t)ops, "kind", "sum", "metrics", "latency", "hist", b64);
+    json_t *counters = json_object_get (
+        json_object_get (
+            json_object_get (json_array_get (json_object_get (root, "workloads"), 0), "hosts"),
+            "h1"),
+        "counters");
+    if (capacity >= 0)
+        json_object_set_new (counters, "capacity",
+                             json_pack ("{s:I,s:s}", "value", (json_int_t)capacity, "kind", "max"));
     free (b64);
     free (bytes);
     fb_hist_destroy (&h);
@@ -48,8 +57,8 @@ static void test_grouped_runs_of_different_lengths_keep_their_own_rate (void **s
     snprintf (a, sizeof a, "%s/a.json", dir);
     snprintf (b, sizeof b, "%s/b.json", dir);
     snprintf (out_path, sizeof out_path, "%s/out.json", dir);
-    s_write_run (a, "run-a", 494, 1000000000LL);  /* 494/s for 1 s */
-    s_write_run (b, "run-b", 1482, 3000000000LL); /* 494/s for 3 s */
+    s_write_run (a, "run-a", 494, 1000000000LL, -1);  /* 494/s for 1 s */
+    s_write_run (b, "run-b", 1482, 3000000000LL, -1); /* 494/s for 3 s */
     const char *runs[] = {a, b};
     fb_compare_opts_t opts = {.by = FB_COMPARE_BY_CPU, .format = FB_COMPARE_JSON};
     FILE *out = fopen (out_path, "w");
@@ -72,6 +81,8 @@ static void test_grouped_runs_of_different_lengths_keep_their_own_rate (void **s
     double rate = json_real_value (json_object_get (row, "ops_per_s_per_host"));
     if (rate < 493.99 || rate > 494.01)
         fail_msg ("two runs at 494/s compare as %.1f/s per host", rate);
+    assert_null (json_object_get (json_array_get (json_object_get (root, "workloads"), 0),
+                                  "capacity")); /* no capacity search: no capacity table */
     json_decref (root);
     unlink (a);
     unlink (b);
@@ -79,9 +90,66 @@ static void test_grouped_runs_of_different_lengths_keep_their_own_rate (void **s
     rmdir (dir);
 }
 
+/* compare's output of runs a and b (JSON, or markdown into text) as opts say. */
+static json_t *s_compare (const char *a, const char *b, fb_compare_opts_t opts, char *text,
+                          size_t size) {
+    const char *runs[] = {a, b};
+    json_t *result = NULL;
+    opts.comparison = &result;
+    FILE *out = fmemopen (text, size, "w");
+    assert_non_null (out);
+    fb_err_t err = {0};
+    if (fb_compare (runs, 2, &opts, out, &err) != 0)
+        fail_msg ("fb_compare: %s", err.msg);
+    fclose (out);
+    assert_non_null (result);
+    return result;
+}
+
+/* A capacity search's result per row: the mean of its hosts' capacities, their range, and the
+ * ratio to the reference row. */
+static void test_capacity_is_compared_per_row (void **state) {
+    (void)state;
+    char dir[] = "/tmp/fb-compare.XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char a[64], b[64], text[4096];
+    snprintf (a, sizeof a, "%s/a.json", dir);
+    snprintf (b, sizeof b, "%s/b.json", dir);
+    s_write_run (a, "run-a", 1000, 1000000000LL, 400);
+    s_write_run (b, "run-b", 1000, 1000000000LL, 800);
+    json_t *r = s_compare (
+        a, b, (fb_compare_opts_t){.by = FB_COMPARE_BY_CPU, .format = FB_COMPARE_MARKDOWN}, text,
+        sizeof text);
+    json_t *cap = json_array_get (
+        json_object_get (json_array_get (json_object_get (r, "workloads"), 0), "capacity"), 0);
+    assert_non_null (cap);
+    assert_string_equal (json_string_value (json_object_get (cap, "name")), "Test CPU");
+    assert_int_equal (json_integer_value (json_object_get (cap, "hosts")), 2);
+    assert_true (json_real_value (json_object_get (cap, "per_host_per_s")) == 600);
+    assert_true (json_real_value (json_object_get (cap, "lowest_per_s")) == 400);
+    assert_true (json_real_value (json_object_get (cap, "highest_per_s")) == 800);
+    assert_non_null (strstr (text, "| Test CPU | 2 | 600/s | 400/s | 800/s | 1.00x |"));
+    json_decref (r);
+    r = s_compare (
+        a, b,
+        (fb_compare_opts_t){.by = FB_COMPARE_BY_HOST, .format = FB_COMPARE_TEXT, .ref = "h1@run-a"},
+        text, sizeof text);
+    json_t *rows =
+        json_object_get (json_array_get (json_object_get (r, "workloads"), 0), "capacity");
+    assert_int_equal (json_array_size (rows), 2);
+    assert_true (json_real_value (json_object_get (json_array_get (rows, 0), "vs_ref")) == 1);
+    assert_true (json_real_value (json_object_get (json_array_get (rows, 1), "vs_ref")) == 2);
+    assert_non_null (strstr (text, "bus: capacity (reference: h1@run-a)"));
+    json_decref (r);
+    unlink (a);
+    unlink (b);
+    rmdir (dir);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_grouped_runs_of_different_lengths_keep_their_own_rate),
+        cmocka_unit_test (test_capacity_is_compared_per_row),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
