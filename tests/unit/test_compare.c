@@ -49,51 +49,30 @@ static void s_write_run (const char *path, const char *run_id, long long ops, lo
     json_decref (root);
 }
 
-static void test_grouped_runs_of_different_lengths_keep_their_own_rate (void **state) {
-    (void)state;
-    char dir[] = "/tmp/fb-compare.XXXXXX";
-    assert_non_null (mkdtemp (dir));
-    char a[64], b[64], out_path[64];
-    snprintf (a, sizeof a, "%s/a.json", dir);
-    snprintf (b, sizeof b, "%s/b.json", dir);
-    snprintf (out_path, sizeof out_path, "%s/out.json", dir);
-    s_write_run (a, "run-a", 494, 1000000000LL, -1);  /* 494/s for 1 s */
-    s_write_run (b, "run-b", 1482, 3000000000LL, -1); /* 494/s for 3 s */
-    const char *runs[] = {a, b};
-    fb_compare_opts_t opts = {.by = FB_COMPARE_BY_CPU, .format = FB_COMPARE_JSON};
-    FILE *out = fopen (out_path, "w");
-    assert_non_null (out);
-    fb_err_t err = {0};
-    assert_int_equal (fb_compare (runs, 2, &opts, out, &err), 0);
-    fclose (out);
-    json_error_t jerr;
-    json_t *root = json_load_file (out_path, 0, &jerr);
-    assert_non_null (root);
-    json_t *row = json_array_get (
-        json_object_get (
-            json_array_get (json_object_get (
-                                json_array_get (json_object_get (root, "workloads"), 0), "metrics"),
-                            0),
-            "rows"),
-        0);
-    assert_non_null (row);
-    assert_int_equal (json_integer_value (json_object_get (row, "hosts")), 2);
-    double rate = json_real_value (json_object_get (row, "ops_per_s_per_host"));
-    if (rate < 493.99 || rate > 494.01)
-        fail_msg ("two runs at 494/s compare as %.1f/s per host", rate);
-    assert_null (json_object_get (json_array_get (json_object_get (root, "workloads"), 0),
-                                  "capacity")); /* no capacity search: no capacity table */
-    json_decref (root);
-    unlink (a);
-    unlink (b);
-    unlink (out_path);
-    rmdir (dir);
+/* Two saved runs, a.json and b.json, in a folder of their own. */
+typedef struct {
+    char dir[32], a[64], b[64];
+} s_runs_t;
+
+static void s_two_runs (s_runs_t *t, long long ops_a, long long ns_a, long long cap_a,
+                        long long ops_b, long long ns_b, long long cap_b) {
+    snprintf (t->dir, sizeof t->dir, "/tmp/fb-compare.XXXXXX");
+    assert_non_null (mkdtemp (t->dir));
+    snprintf (t->a, sizeof t->a, "%s/a.json", t->dir);
+    snprintf (t->b, sizeof t->b, "%s/b.json", t->dir);
+    s_write_run (t->a, "run-a", ops_a, ns_a, cap_a);
+    s_write_run (t->b, "run-b", ops_b, ns_b, cap_b);
 }
 
-/* compare's output of runs a and b (JSON, or markdown into text) as opts say. */
-static json_t *s_compare (const char *a, const char *b, fb_compare_opts_t opts, char *text,
-                          size_t size) {
-    const char *runs[] = {a, b};
+static void s_remove_runs (const s_runs_t *t) {
+    unlink (t->a);
+    unlink (t->b);
+    rmdir (t->dir);
+}
+
+/* compare's output of the two runs as opts say (printed into text), and its JSON. */
+static json_t *s_compare (const s_runs_t *t, fb_compare_opts_t opts, char *text, size_t size) {
+    const char *runs[] = {t->a, t->b};
     json_t *result = NULL;
     opts.comparison = &result;
     FILE *out = fmemopen (text, size, "w");
@@ -106,20 +85,38 @@ static json_t *s_compare (const char *a, const char *b, fb_compare_opts_t opts, 
     return result;
 }
 
+static void test_grouped_runs_of_different_lengths_keep_their_own_rate (void **state) {
+    (void)state;
+    s_runs_t t;
+    s_two_runs (&t, 494, 1000000000LL, -1, 1482, 3000000000LL, -1); /* 494/s for 1 s, 3 s */
+    static char text[16384];
+    json_t *root =
+        s_compare (&t, (fb_compare_opts_t){.by = FB_COMPARE_BY_CPU, .format = FB_COMPARE_JSON},
+                   text, sizeof text);
+    json_t *w = json_array_get (json_object_get (root, "workloads"), 0);
+    json_t *row = json_array_get (
+        json_object_get (json_array_get (json_object_get (w, "metrics"), 0), "rows"), 0);
+    assert_non_null (row);
+    assert_int_equal (json_integer_value (json_object_get (row, "hosts")), 2);
+    double rate = json_real_value (json_object_get (row, "ops_per_s_per_host"));
+    if (rate < 493.99 || rate > 494.01)
+        fail_msg ("two runs at 494/s compare as %.1f/s per host", rate);
+    assert_null (json_object_get (w, "capacity")); /* no capacity search: no capacity table */
+    assert_non_null (strstr (text, "\"ops_per_s_per_host\""));
+    json_decref (root);
+    s_remove_runs (&t);
+}
+
 /* A capacity search's result per row: the mean of its hosts' capacities, their range, and the
  * ratio to the reference row. */
 static void test_capacity_is_compared_per_row (void **state) {
     (void)state;
-    char dir[] = "/tmp/fb-compare.XXXXXX";
-    assert_non_null (mkdtemp (dir));
-    char a[64], b[64], text[4096];
-    snprintf (a, sizeof a, "%s/a.json", dir);
-    snprintf (b, sizeof b, "%s/b.json", dir);
-    s_write_run (a, "run-a", 1000, 1000000000LL, 400);
-    s_write_run (b, "run-b", 1000, 1000000000LL, 800);
-    json_t *r = s_compare (
-        a, b, (fb_compare_opts_t){.by = FB_COMPARE_BY_CPU, .format = FB_COMPARE_MARKDOWN}, text,
-        sizeof text);
+    s_runs_t t;
+    s_two_runs (&t, 1000, 1000000000LL, 400, 1000, 1000000000LL, 800);
+    static char text[16384];
+    json_t *r =
+        s_compare (&t, (fb_compare_opts_t){.by = FB_COMPARE_BY_CPU, .format = FB_COMPARE_MARKDOWN},
+                   text, sizeof text);
     json_t *cap = json_array_get (
         json_object_get (json_array_get (json_object_get (r, "workloads"), 0), "capacity"), 0);
     assert_non_null (cap);
@@ -131,7 +128,7 @@ static void test_capacity_is_compared_per_row (void **state) {
     assert_non_null (strstr (text, "| Test CPU | 2 | 600/s | 400/s | 800/s | 1.00x |"));
     json_decref (r);
     r = s_compare (
-        a, b,
+        &t,
         (fb_compare_opts_t){.by = FB_COMPARE_BY_HOST, .format = FB_COMPARE_TEXT, .ref = "h1@run-a"},
         text, sizeof text);
     json_t *rows =
@@ -141,9 +138,7 @@ static void test_capacity_is_compared_per_row (void **state) {
     assert_true (json_real_value (json_object_get (json_array_get (rows, 1), "vs_ref")) == 2);
     assert_non_null (strstr (text, "bus: capacity (reference: h1@run-a)"));
     json_decref (r);
-    unlink (a);
-    unlink (b);
-    rmdir (dir);
+    s_remove_runs (&t);
 }
 
 int main (void) {
