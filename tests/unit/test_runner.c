@@ -91,6 +91,12 @@ static void s_param (fb_plan_workload_t *plan, const char *name, const char *val
     snprintf (plan->params[i].value, sizeof plan->params[i].value, "%s", value);
 }
 
+/* Sets each name, value pair of a NULL-ended list, as s_param does. */
+static void s_params (fb_plan_workload_t *plan, const char *const *pairs) {
+    for (; pairs[0]; pairs += 2)
+        s_param (plan, pairs[0], pairs[1]);
+}
+
 static fb_plan_workload_t s_plan (double rate) {
     fb_plan_workload_t p = {.name = "bus",
                             .kind = "eventbus",
@@ -105,6 +111,16 @@ static fb_plan_workload_t s_plan (double rate) {
     strcpy (p.params[1].value, "2");
     strcpy (p.params[2].name, "handler_work");
     strcpy (p.params[2].value, "0us");
+    return p;
+}
+
+/* One publisher, one worker, a queue of one that blocks, one handler with `work` of busy CPU:
+ * a bus whose every operation costs that work at least. */
+static fb_plan_workload_t s_slow_bus (double rate, const char *work) {
+    fb_plan_workload_t p = s_plan (rate);
+    s_params (&p, (const char *const[]){"publishers", "1", "workers", "1", "queue", "1", "overflow",
+                                        "block", "mix", "logline", "handlers", "1", "handler_work",
+                                        work, NULL});
     return p;
 }
 
@@ -191,16 +207,9 @@ static void test_stages_report_their_target_rate_and_run_the_planned_count (void
  * operation that ran is still in a report. */
 static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **state) {
     (void)state;
-    fb_plan_workload_t plan = s_plan (12800);
-    s_param (&plan, "publishers", "1");
-    s_param (&plan, "workers", "1");
-    s_param (&plan, "queue", "1");
-    s_param (&plan, "overflow", "block");
-    s_param (&plan, "mix", "logline");
-    s_param (&plan, "handlers", "1");
-    s_param (&plan, "handler_work", "0us");
-    s_param (&plan, "handler_sleep", "1ms");
-    s_param (&plan, "workers_as", "thread"); /* a kernel thread: no carrier threads to share */
+    fb_plan_workload_t plan = s_slow_bus (12800, "0us");
+    /* each call sleeps 1 ms on a kernel thread: no carrier threads to share */
+    s_params (&plan, (const char *const[]){"handler_sleep", "1ms", "workers_as", "thread", NULL});
     plan.n_stages = 8;
     for (int i = 0; i < 8; i++)
         plan.stages[i] = (fb_plan_stage_t){100 * FB_NS_PER_MS, 100.0 * (1 << i)};
@@ -239,14 +248,7 @@ static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **st
  * booked to the phase of its intended start. */
 static void test_open_loop_behind_schedule_stops_at_the_end_and_counts_missed (void **state) {
     (void)state;
-    fb_plan_workload_t plan = s_plan (2000);
-    s_param (&plan, "publishers", "1");
-    s_param (&plan, "workers", "1");
-    s_param (&plan, "queue", "1");
-    s_param (&plan, "overflow", "block");
-    s_param (&plan, "mix", "logline");
-    s_param (&plan, "handlers", "1");
-    s_param (&plan, "handler_work", "5ms");
+    fb_plan_workload_t plan = s_slow_bus (2000, "5ms");
     s_tally_t t = {.ordered = true};
     fb_runner_args_t args = {.run_id = "r4", .plan = &plan, .sink = s_sink, .sink_arg = &t};
     fb_runner_result_t res = {.ops = -1};
@@ -263,14 +265,7 @@ static void test_open_loop_behind_schedule_stops_at_the_end_and_counts_missed (v
  * throttling of the last interval belong to that interval's measured report, not to it. */
 static void test_late_warmup_report_leaves_cpu_to_the_measured_interval (void **state) {
     (void)state;
-    fb_plan_workload_t plan = s_plan (0);
-    s_param (&plan, "publishers", "1");
-    s_param (&plan, "workers", "1");
-    s_param (&plan, "queue", "1");
-    s_param (&plan, "overflow", "block");
-    s_param (&plan, "mix", "logline");
-    s_param (&plan, "handlers", "1");
-    s_param (&plan, "handler_work", "150ms");
+    fb_plan_workload_t plan = s_slow_bus (0, "150ms");
     s_tally_t t = {.ordered = true};
     fb_runner_args_t args = {.run_id = "r5", .plan = &plan, .sink = s_sink, .sink_arg = &t};
     assert_int_equal (fb_runner_run (&args, NULL, NULL), 0);
@@ -285,12 +280,9 @@ static void test_late_warmup_report_leaves_cpu_to_the_measured_interval (void **
 static void test_queued_handler_calls_are_drained_or_abandoned (void **state) {
     (void)state;
     fb_plan_workload_t plan = s_plan (0);
-    s_param (&plan, "workers", "1");
-    s_param (&plan, "queue", "500");
-    s_param (&plan, "overflow", "block");
-    s_param (&plan, "mix", "logline");
-    s_param (&plan, "handlers", "1");
-    s_param (&plan, "handler_work", "2ms");
+    s_params (&plan,
+              (const char *const[]){"workers", "1", "queue", "500", "overflow", "block", "mix",
+                                    "logline", "handlers", "1", "handler_work", "2ms", NULL});
     s_tally_t t = {.ordered = true};
     fb_runner_args_t args = {.run_id = "r6", .plan = &plan, .sink = s_sink, .sink_arg = &t};
     assert_int_equal (fb_runner_run (&args, NULL, NULL), 0);
