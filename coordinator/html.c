@@ -305,7 +305,7 @@ static void s_series_free (s_series_t *s) {
     free (s->rate);
 }
 
-static int s_series_add (s_series_t *s, double t, const fb_hist_t *h, double length_s) {
+static int s_series_add (s_series_t *s, double t, const fb_hist_compact_t *h, double length_s) {
     if (s->n == s->cap) {
         int cap = s->cap ? 2 * s->cap : 64;
         double *v[4] = {realloc (s->t, (size_t)cap * sizeof (double)),
@@ -318,11 +318,11 @@ static int s_series_add (s_series_t *s, double t, const fb_hist_t *h, double len
             return -1;
         s->cap = cap;
     }
-    bool any = fb_hist_count (h) > 0;
+    int64_t count = fb_hist_compact_count (h);
     s->t[s->n] = t;
-    s->p50[s->n] = any ? (double)fb_hist_value_at_percentile (h, 50) : NAN;
-    s->p99[s->n] = any ? (double)fb_hist_value_at_percentile (h, 99) : NAN;
-    s->rate[s->n] = length_s > 0 ? (double)fb_hist_count (h) / length_s : NAN;
+    s->p50[s->n] = count > 0 ? (double)fb_hist_compact_value_at_percentile (h, 50) : NAN;
+    s->p99[s->n] = count > 0 ? (double)fb_hist_compact_value_at_percentile (h, 99) : NAN;
+    s->rate[s->n] = length_s > 0 ? (double)count / length_s : NAN;
     s->n++;
     return 0;
 }
@@ -340,16 +340,17 @@ static int s_read_hlog (const char *dir, const char *host, const char *workload,
     while (rc == 0 && getline (&line, &cap, f) >= 0) {
         lineno++;
         fb_hlog_row_t row = {0};
-        int got = fb_hlog_parse_line (line, &row, NULL, err);
+        fb_hist_compact_t *hist = NULL; /* decoded into the buckets it uses only */
+        int got = fb_hlog_parse_line_compact (line, &row, &hist, err);
         if (got < 0) {
             fb_err_prefix (err, "%s:%d", path, lineno);
             rc = -1;
         } else if (got == 1) {
             if ((!row.tag[0] || strcmp (row.tag, "latency") == 0) &&
-                s_series_add (s, row.start_s, row.hist, row.length_s) != 0)
+                s_series_add (s, row.start_s, hist, row.length_s) != 0)
                 rc = fb_err_set (err, FB_ENOMEM, "%s: out of memory", path);
-            fb_hist_destroy (&row.hist);
         }
+        fb_hist_compact_destroy (&hist);
     }
     free (line);
     fclose (f);

@@ -215,10 +215,14 @@ typedef struct {
 
 static int s_put_indented (const char *text, size_t len, void *arg) {
     const s_indent_t *at = arg;
-    for (size_t i = 0; i < len; i++) {
-        fputc (text[i], at->out);
-        if (text[i] == '\n')
-            fprintf (at->out, "%*s", 2 * at->depth, "");
+    for (const char *end = text + len, *nl; text < end; text = nl + 1) {
+        nl = memchr (text, '\n', (size_t)(end - text));
+        if (!nl) {
+            fwrite (text, 1, (size_t)(end - text), at->out);
+            break;
+        }
+        fwrite (text, 1, (size_t)(nl - text) + 1, at->out);
+        fprintf (at->out, "%*s", 2 * at->depth, "");
     }
     return 0;
 }

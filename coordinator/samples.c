@@ -377,7 +377,8 @@ int fb_samples_add_hlog (fb_samples_t *self, const char *path, int64_t interval_
     while (rc == 0 && fgets (line, sizeof line, f)) {
         n++;
         fb_hlog_row_t row = {0};
-        int got = fb_hlog_parse_line (line, &row, NULL, err);
+        fb_hist_compact_t *hist = NULL; /* decoded into the buckets it uses only */
+        int got = fb_hlog_parse_line_compact (line, &row, &hist, err);
         if (got < 0) {
             fb_err_prefix (err, "%s:%d", path, n);
             rc = -1;
@@ -388,11 +389,11 @@ int fb_samples_add_hlog (fb_samples_t *self, const char *path, int64_t interval_
         int slot = nominal_s > 0 ? (int)((row.start_s + nominal_s / 2) / nominal_s) : 0;
         double length_s = interval_ns > 0 && row.length_s > nominal_s ? nominal_s : row.length_s;
         const char *metric = row.tag[0] ? row.tag : "latency"; /* older files tag latency */
-        rc = fb_samples_add_hist (self, slot, metric, row.hist, err);
+        rc = fb_samples_add_compact (self, slot, metric, hist, err);
         if (rc == 0 && strcmp (metric, "latency") == 0)
-            rc = fb_samples_add_counts (self, slot, fb_hist_count (row.hist), 0,
+            rc = fb_samples_add_counts (self, slot, fb_hist_compact_count (hist), 0,
                                         (int64_t)(length_s * 1e9), err);
-        fb_hist_destroy (&row.hist);
+        fb_hist_compact_destroy (&hist);
     }
     fclose (f);
     return rc;
