@@ -8,6 +8,7 @@
 #include "coordinator/samples.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -281,20 +282,22 @@ static bool s_has_capacity (const s_table_t *t) {
     return false;
 }
 
+/* The row's capacity over the reference's; NAN when the reference has none to divide by. */
 static double s_capacity_ratio (const s_row_t *row, const s_row_t *ref) {
-    return row->cap_hosts > 0 && s_capacity (ref) > 0 ? s_capacity (row) / s_capacity (ref) : 0;
+    return row->cap_hosts > 0 && s_capacity (ref) > 0 ? s_capacity (row) / s_capacity (ref) : NAN;
 }
 
 static json_t *s_json_capacity (const s_table_t *t, int ref) {
     json_t *rows = json_array ();
     for (int i = 0; i < t->n_rows; i++) {
         const s_row_t *row = &t->rows[i];
-        if (row->cap_hosts > 0)
-            json_array_append_new (rows, json_pack ("{s:s,s:i,s:f,s:f,s:f,s:f}", "name", row->name,
-                                                    "hosts", row->cap_hosts, "per_host_per_s",
-                                                    s_capacity (row), "lowest_per_s", row->cap_min,
-                                                    "highest_per_s", row->cap_max, "vs_ref",
-                                                    s_capacity_ratio (row, &t->rows[ref])));
+        double ratio = s_capacity_ratio (row, &t->rows[ref]);
+        if (row->cap_hosts > 0) /* vs_ref null: the reference has no capacity */
+            json_array_append_new (
+                rows, json_pack ("{s:s,s:i,s:f,s:f,s:f,s:o}", "name", row->name, "hosts",
+                                 row->cap_hosts, "per_host_per_s", s_capacity (row), "lowest_per_s",
+                                 row->cap_min, "highest_per_s", row->cap_max, "vs_ref",
+                                 isnan (ratio) ? json_null () : json_real (ratio)));
     }
     return rows;
 }
@@ -313,11 +316,16 @@ static void s_render_capacity (FILE *out, bool md, const char *wname, const s_ta
         const s_row_t *row = &t->rows[i];
         if (row->cap_hosts == 0)
             continue;
+        double ratio = s_capacity_ratio (row, &t->rows[ref]);
+        char vs[32];
+        if (isnan (ratio))
+            snprintf (vs, sizeof vs, "-");
+        else
+            snprintf (vs, sizeof vs, "%.2fx", ratio);
         fprintf (out,
-                 md ? "| %s | %d | %.0f/s | %.0f/s | %.0f/s | %.2fx |\n"
-                    : "  %-28.28s %5d %12.0f/s %8.0f/s %8.0f/s %7.2fx\n",
-                 row->name, row->cap_hosts, s_capacity (row), row->cap_min, row->cap_max,
-                 s_capacity_ratio (row, &t->rows[ref]));
+                 md ? "| %s | %d | %.0f/s | %.0f/s | %.0f/s | %s |\n"
+                    : "  %-28.28s %5d %12.0f/s %8.0f/s %8.0f/s %8s\n",
+                 row->name, row->cap_hosts, s_capacity (row), row->cap_min, row->cap_max, vs);
     }
 }
 

@@ -86,13 +86,16 @@ static void s_capacity (FILE *out, const json_t *rows) {
         const json_t *row = json_array_get (rows, i);
         fputs ("<tr><td>", out);
         fb_escape_xml (out, s_str (row, "name"));
+        char vs[32] = "-"; /* null: the reference has no capacity */
+        if (json_is_number (json_object_get (row, "vs_ref")))
+            snprintf (vs, sizeof vs, "%.2fx", s_num (row, "vs_ref"));
         fprintf (out,
                  "</td><td class=\"n\">%lld</td><td class=\"n\">%.0f/s</td>"
                  "<td class=\"n\">%.0f/s</td><td class=\"n\">%.0f/s</td>"
-                 "<td class=\"n\">%.2fx</td></tr>\n",
+                 "<td class=\"n\">%s</td></tr>\n",
                  (long long)json_integer_value (json_object_get (row, "hosts")),
                  s_num (row, "per_host_per_s"), s_num (row, "lowest_per_s"),
-                 s_num (row, "highest_per_s"), s_num (row, "vs_ref"));
+                 s_num (row, "highest_per_s"), vs);
     }
     fputs ("</table>\n", out);
 }

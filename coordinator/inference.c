@@ -486,8 +486,9 @@ int fb_inference_ci_many (const fb_samples_t *samples, const fb_measure_t *measu
         return 0;
     }
     s_prep_t p;
-    if (n < 1 || s_check_opts (opts, err) != 0 ||
-        s_prep (&p, samples, lead ? lead : &measures[0], err) != 0)
+    if (n < 1)
+        return fb_err_set (err, FB_EINPUT, "no measure to give an interval of");
+    if (s_check_opts (opts, err) != 0 || s_prep (&p, samples, lead ? lead : &measures[0], err) != 0)
         return -1;
     return s_cis_of (&p, measures, n, opts, cis, err);
 }

@@ -232,32 +232,37 @@ static int s_put_indented (const char *text, size_t len, void *arg) {
 static int s_print_value (FILE *out, const json_t *value, int depth) {
     s_indent_t at = {out, depth};
     return json_dump_callback (value, s_put_indented, &at,
-                               JSON_INDENT (2) | JSON_REAL_PRECISION (10) | JSON_ENCODE_ANY);
+                               JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10) |
+                                   JSON_ENCODE_ANY);
 }
 
 /* run.json, printed one workload at a time: a fleet of hosts never holds every workload's tree
  * at once. The order of keys is the head's, then hosts, then workloads. */
 static int s_print_run (const fb_run_t *run, FILE *out) {
     json_t *head = s_run_head (run);
-    int rc = head ? 0 : -1;
+    if (!head)
+        return -1; /* nothing printed */
     const char *key;
     json_t *value;
+    int rc = 0;
     fputc ('{', out);
     json_object_foreach (head, key, value) {
         fprintf (out, "\n  \"%s\": ", key); /* our keys need no escaping */
-        if (rc == 0)
-            rc = s_print_value (out, value, 1);
+        if ((rc = s_print_value (out, value, 1)) != 0)
+            break;
         fputc (',', out);
     }
     json_decref (head);
-    fputs ("\n  \"workloads\": [", out);
+    if (rc == 0)
+        fputs ("\n  \"workloads\": [", out);
     for (int w = 0; rc == 0 && w < run->sc->n_workloads; w++) {
         json_t *wj = s_workload_all (run, w, true);
         fputs (w ? ",\n    " : "\n    ", out);
         rc = wj ? s_print_value (out, wj, 2) : -1;
         json_decref (wj);
     }
-    fputs ("\n  ]\n}\n", out);
+    if (rc == 0) /* a failure leaves the document open: its reader sees it is cut */
+        fputs ("\n  ]\n}\n", out);
     return rc;
 }
 
@@ -350,7 +355,8 @@ int fb_results_write (fb_run_t *run, fb_err_t *err) {
 int fb_results_print_json (const fb_run_t *run, FILE *out, fb_err_t *err) {
     errno = 0;
     if (s_print_run (run, out) != 0)
-        return fb_err_set (err, FB_ENOMEM, "out of memory building run.json");
+        return fb_err_set (err, FB_ENOMEM,
+                           "out of memory building run.json (what was printed is cut short)");
     if (fflush (out) != 0 || ferror (out))
         return fb_err_set (err, FB_ESYS, "cannot print run.json: %s",
                            strerror (errno ? errno : EIO));

@@ -139,6 +139,18 @@ static void test_capacity_is_compared_per_row (void **state) {
     assert_non_null (strstr (text, "bus: capacity (reference: h1@run-a)"));
     json_decref (r);
     s_remove_runs (&t);
+    /* a reference without a capacity: no ratio, rather than 0x */
+    s_two_runs (&t, 1000, 1000000000LL, -1, 1000, 1000000000LL, 800);
+    r = s_compare (&t,
+                   (fb_compare_opts_t){
+                       .by = FB_COMPARE_BY_HOST, .format = FB_COMPARE_MARKDOWN, .ref = "h1@run-a"},
+                   text, sizeof text);
+    rows = json_object_get (json_array_get (json_object_get (r, "workloads"), 0), "capacity");
+    assert_int_equal (json_array_size (rows), 1);
+    assert_true (json_is_null (json_object_get (json_array_get (rows, 0), "vs_ref")));
+    assert_non_null (strstr (text, "| h1@run-b | 1 | 800/s | 800/s | 800/s | - |"));
+    json_decref (r);
+    s_remove_runs (&t);
 }
 
 int main (void) {
