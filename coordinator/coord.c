@@ -246,8 +246,10 @@ static void s_on_hello (s_coord_t *self, const char *id, fb_hello_t *hello, zfra
         }
         host->last_seen_ns = now;
         s_ack_hello (self, id);
-        if (host->state == FB_HOST_RUNNING && self->phase == S_RUN) {
-            /* An agent that says Hello again has lost its run (restarted). */
+        bool finished = host->done_received && hello->instance == host->hello.instance;
+        if (host->state == FB_HOST_RUNNING && self->phase == S_RUN && !finished) {
+            /* An agent that says Hello again has lost its run (restarted, or gave it up); one
+             * that said Done is idle again, and its Hello may come before we mark it done. */
             host->state = FB_HOST_LOST;
             host->lost_wall_ns = fb_clock_wall_ns ();
             snprintf (host->problem, sizeof host->problem, "agent restarted during the run");
