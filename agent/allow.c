@@ -1,9 +1,11 @@
 /* allow.c: the agent's allow-list. yamltree reads the file (one flat mapping of name -> list of
  * strings) and the entries are checked in the order they are written; every error names
  * path:line:col as the scenario parser's do. Anchors, aliases and nesting are refused: what
- * runs on this host must be readable in the file as written. */
+ * runs on this host must be readable in the file as written. The key "http" is not a command:
+ * its list is the network targets of workloads (agent/netallow.c). */
 #include "agent/allow.h"
 
+#include "agent/netallow.h"
 #include "common/yamltree.h"
 
 #include <errno.h>
@@ -37,12 +39,15 @@ struct fb_allow {
     pthread_mutex_t helper_lock;
     s_helper_t helpers[S_MAX_HELPER_DIRS];
     int n_helpers;
+    fb_netallow_t *http; /* the http: entries; NULL without that key (nothing allowed) */
+    int http_line;
 };
 
 typedef struct {
     const char *path;
     fb_err_t *err;
     fb_allow_t *allow;
+    fb_netallow_resolve_fn *resolve; /* host names of http: entries */
 } s_ctx_t;
 
 #define s_fail_at(ctx, line, col, ...)                                                             \
@@ -177,12 +182,59 @@ static int s_on_args (s_ctx_t *ctx, s_entry_t *entry, const fb_yamltree_node_t *
     return 0;
 }
 
+/* One target of the http: list; its column is found in the scalar as written. */
+static int s_on_http_entry (s_ctx_t *ctx, const fb_yamltree_node_t *item) {
+    char got[96];
+    if (item->kind != FB_YAMLTREE_SCALAR)
+        return s_fail (ctx, item,
+                       "expected an address, a CIDR block or a host name in http (got %s); "
+                       "quote the [IPv6]:port form: \"[::1]:443\"",
+                       fb_yamltree_describe (item, got, sizeof got));
+    fb_err_t why = {0};
+    int col = 0;
+    if (fb_netallow_add (ctx->allow->http, item->text, item->len, ctx->resolve, &col, &why) == 0)
+        return 0;
+    if (why.code != FB_EINPUT)
+        return fb_err_set (ctx->err, why.code, "%s: %s", ctx->path, why.msg);
+    /* A quoted scalar starts one column before its text (escapes are not counted). */
+    return s_fail_at (ctx, item->line, item->col + (item->plain ? 0 : 1) + col, "http: %s%s",
+                      why.msg,
+                      item->len && item->text[0] == '/'
+                          ? "; http is reserved for HTTP targets and cannot name a command"
+                          : "");
+}
+
+/* http: [targets...], the network targets workloads may connect to. */
+static int s_on_http (s_ctx_t *ctx, const fb_yamltree_node_t *key,
+                      const fb_yamltree_node_t *value) {
+    char got[96];
+    fb_allow_t *allow = ctx->allow;
+    if (allow->http)
+        return s_fail (ctx, key, "http is given twice (first at line %d)", allow->http_line);
+    if (value->kind != FB_YAMLTREE_SEQ)
+        return s_fail (ctx, value,
+                       "expected the HTTP targets workloads may connect to as a list such as "
+                       "[127.0.0.1:8080, 10.0.0.0/8] (got %s); http is reserved and cannot name "
+                       "a command",
+                       fb_yamltree_describe (value, got, sizeof got));
+    allow->http = fb_netallow_new ();
+    if (!allow->http)
+        return fb_err_set (ctx->err, FB_ENOMEM, "%s: out of memory", ctx->path);
+    allow->http_line = key->line;
+    for (int i = 0; i < value->n; i++)
+        if (s_on_http_entry (ctx, value->items[i]) != 0)
+            return -1;
+    return 0;
+}
+
 static int s_on_entry (s_ctx_t *ctx, const fb_yamltree_node_t *key,
                        const fb_yamltree_node_t *value) {
     char got[96];
     if (key->kind != FB_YAMLTREE_SCALAR)
         return s_fail (ctx, key, "expected a command name (got %s)",
                        fb_yamltree_describe (key, got, sizeof got));
+    if (key->len == 4 && memcmp (key->text, "http", 4) == 0)
+        return s_on_http (ctx, key, value);
     s_entry_t *entry = s_on_name (ctx, key);
     if (!entry)
         return -1;
@@ -228,6 +280,11 @@ static fb_allow_t *s_new (void) {
 fb_allow_t *fb_allow_new_default (void) { return s_new (); }
 
 fb_allow_t *fb_allow_parse (const char *text, size_t len, const char *path, fb_err_t *err) {
+    return fb_allow_parse_with_resolver (text, len, path, NULL, err);
+}
+
+fb_allow_t *fb_allow_parse_with_resolver (const char *text, size_t len, const char *path,
+                                          fb_netallow_resolve_fn *resolve, fb_err_t *err) {
     path = path ? path : "allow-list";
     if (len > S_MAX_FILE_BYTES) {
         fb_err_set (err, FB_EINPUT, "%s: expected an allow-list of at most 1 MB (got %zu bytes)",
@@ -239,7 +296,10 @@ fb_allow_t *fb_allow_parse (const char *text, size_t len, const char *path, fb_e
         fb_err_set (err, FB_ENOMEM, "%s: out of memory", path);
         return NULL;
     }
-    s_ctx_t ctx = {.path = path, .err = err, .allow = self};
+    s_ctx_t ctx = {.path = path,
+                   .err = err,
+                   .allow = self,
+                   .resolve = resolve ? resolve : fb_netallow_resolve_system};
     if (s_parse (&ctx, text ? text : "", text ? len : 0) != 0)
         fb_allow_destroy (&self);
     return self;
@@ -277,6 +337,7 @@ void fb_allow_destroy (fb_allow_t **self_p) {
         free (self->helpers[i].dir);
         free (self->helpers[i].argv[0]);
     }
+    fb_netallow_destroy (&self->http);
     pthread_mutex_destroy (&self->helper_lock);
     free (self);
     *self_p = NULL;
@@ -342,6 +403,14 @@ const char *fb_allow_names (const fb_allow_t *allow, char *buf, size_t size) {
     return buf;
 }
 
+bool fb_allow_http (const fb_allow_t *allow, const struct sockaddr *addr, int port) {
+    return allow && fb_netallow_match (allow->http, addr, port);
+}
+
+const char *fb_allow_http_names (const fb_allow_t *allow, char *buf, size_t size) {
+    return fb_netallow_names (allow ? allow->http : NULL, buf, size);
+}
+
 static const char *const *s_wl_argv (const void *list, const char *command,
                                      const char *helper_dir) {
     return fb_allow_argv (list, command, helper_dir);
@@ -351,8 +420,20 @@ static const char *s_wl_names (const void *list, char *buf, size_t size) {
     return fb_allow_names (list, buf, size);
 }
 
+static bool s_wl_http (const void *list, const struct sockaddr *addr, int port) {
+    return fb_allow_http (list, addr, port);
+}
+
+static const char *s_wl_http_names (const void *list, char *buf, size_t size) {
+    return fb_allow_http_names (list, buf, size);
+}
+
 fb_wl_allow_t fb_allow_for_workloads (const fb_allow_t *allow) {
     if (!allow)
         return (fb_wl_allow_t){0};
-    return (fb_wl_allow_t){.list = allow, .argv = s_wl_argv, .names = s_wl_names};
+    return (fb_wl_allow_t){.list = allow,
+                           .argv = s_wl_argv,
+                           .names = s_wl_names,
+                           .http = s_wl_http,
+                           .http_names = s_wl_http_names};
 }

@@ -16,6 +16,19 @@ int fb_err_set (fb_err_t *err, int code, const char *fmt, ...) {
     return -1;
 }
 
+int fb_err_input_at (fb_err_t *err, int *col_p, size_t at, const char *fmt, ...) {
+    if (col_p)
+        *col_p = at > (size_t)1 << 30 ? 1 << 30 : (int)at;
+    if (err) {
+        err->code = FB_EINPUT;
+        va_list ap;
+        va_start (ap, fmt);
+        vsnprintf (err->msg, sizeof err->msg, fmt, ap);
+        va_end (ap);
+    }
+    return -1;
+}
+
 void fb_err_prefix (fb_err_t *err, const char *fmt, ...) {
     if (!err)
         return;

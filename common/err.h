@@ -2,6 +2,8 @@
 #ifndef FB_ERR_H
 #define FB_ERR_H
 
+#include <stddef.h>
+
 enum {
     FB_EOK = 0,
     FB_EINPUT = 1, /* bad outside input: YAML, frames, command line, files */
@@ -20,6 +22,11 @@ typedef struct {
 /* Fills err (if not NULL) and returns -1, so callers can write `return fb_err_set (...)`. */
 int fb_err_set (fb_err_t *err, int code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/* fb_err_set (err, FB_EINPUT, ...) for a fault inside a text: *col_p (when not NULL) gets at,
+ * the 0-based offset of the fault, capped at 2^30; parsers report it as file:line:col. */
+int fb_err_input_at (fb_err_t *err, int *col_p, size_t at, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 
 /* Prefixes err->msg with "prefix: " (file name, line and column, a workload name). */
 void fb_err_prefix (fb_err_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

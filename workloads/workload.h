@@ -59,8 +59,10 @@ typedef struct {
 /* The helper every agent may run, shipped next to it (workloads/process/fb-child.c). */
 #define FB_WL_HELPER_CHILD "fb-child"
 
+struct sockaddr;
+
 /* The agent's allow-list (never from the plan) as the runner hands it to a workload: the
- * agent's own lookup behind two functions (agent/allow.c fills them in). */
+ * agent's own lookup behind four functions (agent/allow.c fills them in). */
 typedef struct {
     const void *list;
     /* The argv (NULL-terminated, owned by the list) the command may run as; NULL when the
@@ -68,6 +70,14 @@ typedef struct {
     const char *const *(*argv) (const void *list, const char *command, const char *helper_dir);
     /* "fb-child, make, sleep-1" into buf (cut with "..."), for messages; returns buf. */
     const char *(*names) (const void *list, char *buf, size_t size);
+    /* Whether the workload may connect to addr (AF_INET or AF_INET6; its port field is ignored)
+     * on port: true only inside an http: entry of the list; an IPv4 address matches in either
+     * form (a.b.c.d or ::ffff:a.b.c.d). Check every address actually connected to (after
+     * resolving the URL's host), never the name. NULL (no list): nothing is allowed. */
+    bool (*http) (const void *list, const struct sockaddr *addr, int port);
+    /* The http: entries as written, "127.0.0.0/8:8000-8999, ::1" (cut with "..."), or "none",
+     * for messages; returns buf. */
+    const char *(*http_names) (const void *list, char *buf, size_t size);
 } fb_wl_allow_t;
 
 /* What the runner hands a workload at check and setup. */

@@ -14,7 +14,7 @@ src=../..
 corpus=corpus
 
 rm -rf "$corpus"
-mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow,report,baseline,httpreq}
+mkdir -p "$corpus"/{wire,hist,hlog,scenario,stats_json,allow,report,baseline,httpreq,url}
 
 # Request heads for the metrics endpoint: as Prometheus and curl send them, and wrong ones.
 h=$corpus/httpreq
@@ -106,6 +106,21 @@ printf 'echo-hi:\n  - /bin/echo\n  - "hi there"\n  - '"'"'single'"'"'\nls.all: [
 printf 'bad name: [x]\n' > "$corpus/allow/bad-name"
 printf 'empty: []\n' > "$corpus/allow/empty-argv"
 printf 'fb-child: [/bin/sh]\n' > "$corpus/allow/helper-redefined"
+printf 'sleep-1: [/bin/sleep, "1"]\nhttp:\n  - 127.0.0.1\n  - 10.0.0.0/8:8000-8999\n  - ::1\n  - "[fd00::/8]:80-90"\n  - localhost:8080\n' > "$corpus/allow/http-forms"
+printf 'http: ["::ffff:192.168.0.0/112", lab.test, "[::1]:443"]\n' > "$corpus/allow/http-mapped-name"
+printf 'http: [10.0.0.1/8, "127.0.0.1:0", nowhere.invalid]\n' > "$corpus/allow/http-bad"
+printf 'http: [/usr/bin/curl, -s]\n' > "$corpus/allow/http-command"
+
+# URLs (url: of an http workload): each form the parser takes, and wrong ones.
+u=$corpus/url
+printf 'http://127.0.0.1:8080/index.html' > "$u/ipv4-port"
+printf 'HTTPS://Example.COM' > "$u/name-default-port"
+printf 'http://[::1]:8443/search?q=a%%20b&n=1#top' > "$u/ipv6-query-fragment"
+printf 'https://localhost?x=1' > "$u/query-only"
+printf 'ftp://example.com/' > "$u/other-scheme"
+printf 'http://user:pw@h/' > "$u/userinfo"
+printf 'http://fe80::1%%25eth0/' > "$u/bare-ipv6"
+printf 'http://h:65536/a b' > "$u/bad-port-space"
 
 du -sh "$corpus"
 for d in "$corpus"/*/; do echo "$(basename "$d"): $(ls "$d" | wc -l) files"; done
