@@ -42,6 +42,12 @@ enum {
 #define S_MAX_SHARDS 8
 
 typedef struct s_run s_run_t;
+
+/* An asynchronous operation in flight: what its ending needs to be recorded. */
+typedef struct {
+    int64_t intended_ns, started_ns;
+    int phase;
+} s_flight_t;
 typedef fb_hist_t *s_shard_t[2][FB_MAX_METRICS]; /* [phase][metric] */
 
 typedef struct {
@@ -56,6 +62,11 @@ typedef struct {
     int64_t errors_seen[2];
     int64_t missed_seen[2];
     int64_t last_end_ns; /* when its last operation ended; read after the join */
+    /* Asynchronous workloads: operations in flight at most, each slot's operation, the free
+     * slots (a stack). */
+    int slots;
+    s_flight_t *flight;
+    int *free_slots;
 } s_worker_t;
 
 struct s_run {
@@ -76,6 +87,7 @@ struct s_run {
     bool open_loop;
     fb_schedule_t schedule; /* open loop: when each operation is due, from t0_ns */
     bool stop;              /* atomic: workers leave their loop */
+    int64_t worker_cpu_ns;  /* atomic: the CPU time of workers that left */
     /* Workers wait at this gate until all are created: a started worker would otherwise
      * compete with the runner still creating the rest (malloc and mmap locks), and at a
      * thousand workers the last ones would start seconds late. */
@@ -118,22 +130,55 @@ static void s_count_missed (s_worker_t *w, fb_schedule_cursor_t *cursor, int64_t
     __atomic_store_n (&w->missed[FB_PHASE_MEASURE], missed[FB_PHASE_MEASURE], __ATOMIC_RELEASE);
 }
 
-static void *s_worker_main (void *arg) {
-    s_worker_t *w = arg;
+/* One operation that ended: its samples, then its count (see the note in s_sync_main). */
+static void s_record (s_worker_t *w, int phase, int64_t intended, int64_t started, int64_t ended,
+                      int rc) {
+    fb_hist_t **h = (*w->hists)[phase];
+    fb_hist_record_atomic (h[S_LATENCY], ended - intended);
+    if (w->run->open_loop) {
+        fb_hist_record_atomic (h[S_SERVICE], ended - started);
+        fb_hist_record_atomic (h[S_SCHED_LAG], started - intended);
+    }
+    if (rc != 0)
+        __atomic_fetch_add (&w->errors[phase], 1, __ATOMIC_RELEASE);
+    __atomic_fetch_add (&w->ops[phase], 1, __ATOMIC_RELEASE);
+    if (ended > w->last_end_ns)
+        w->last_end_ns = ended;
+}
+
+/* Before the first operation: the timer slack, the gate, the start. */
+static void s_worker_begin (s_worker_t *w) {
     s_run_t *run = w->run;
-    fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t)w->index + 1)};
-    bool open_loop = run->open_loop;
-    fb_schedule_cursor_t cursor;
-    fb_schedule_cursor_init (&cursor, &run->schedule, w->index, run->n_workers);
     /* The default 50 us timer slack lets a sleep end up to 50 us late: that lateness would be
      * the generator's own, yet counted as latency from the intended start. */
-    if (open_loop)
+    if (run->open_loop)
         prctl (PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     pthread_mutex_lock (&run->gate_lock);
     while (!run->gate_open)
         pthread_cond_wait (&run->gate_cond, &run->gate_lock);
     pthread_mutex_unlock (&run->gate_lock);
     fb_clock_sleep_until_ns (run->t0_ns);
+}
+
+/* After the last operation: the worker's CPU time into the run's. */
+static void s_worker_end (s_worker_t *w) {
+    __atomic_fetch_add (&w->run->worker_cpu_ns, fb_clock_thread_cpu_ns (), __ATOMIC_RELAXED);
+}
+
+/* The phase an operation belongs to: that of its intended start. */
+static int s_phase (const s_run_t *run, int64_t intended_ns) {
+    return intended_ns >= run->measure_ns ? FB_PHASE_MEASURE : FB_PHASE_WARMUP;
+}
+
+/* One operation in flight per worker: the workload's op, timed around the call. */
+static void *s_sync_main (void *arg) {
+    s_worker_t *w = arg;
+    s_run_t *run = w->run;
+    fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t)w->index + 1)};
+    bool open_loop = run->open_loop;
+    fb_schedule_cursor_t cursor;
+    fb_schedule_cursor_init (&cursor, &run->schedule, w->index, run->n_workers);
+    s_worker_begin (w);
     for (uint64_t k = 0;; k++) {
         if (__atomic_load_n (&run->stop, __ATOMIC_RELAXED))
             break;
@@ -151,26 +196,111 @@ static void *s_worker_main (void *arg) {
             }
         } else if (intended >= run->end_ns)
             break;
-        int phase = intended >= run->measure_ns ? FB_PHASE_MEASURE : FB_PHASE_WARMUP;
+        int phase = s_phase (run, intended);
         op.seq = k;
         op.intended_start_ns = intended;
         op.metrics = &(*w->hists)[phase][S_OWN];
         int rc = run->wl->op (run->state, &op);
-        int64_t ended = fb_clock_now_ns ();
-        fb_hist_t **h = (*w->hists)[phase];
-        fb_hist_record_atomic (h[S_LATENCY], ended - intended);
-        if (open_loop) {
-            fb_hist_record_atomic (h[S_SERVICE], ended - started);
-            fb_hist_record_atomic (h[S_SCHED_LAG], started - intended);
-        }
         /* Counted after its samples are recorded (release): the runner reads the counts
          * first (acquire) and drains after, so a counted operation's samples are always in
          * the same report or an earlier one, and the last report evens everything out. */
-        if (rc != 0)
-            __atomic_fetch_add (&w->errors[phase], 1, __ATOMIC_RELEASE);
-        __atomic_fetch_add (&w->ops[phase], 1, __ATOMIC_RELEASE);
-        w->last_end_ns = ended;
+        s_record (w, phase, intended, started, fb_clock_now_ns (), rc);
     }
+    s_worker_end (w);
+    return NULL;
+}
+
+#define S_DONE_BATCH 64                      /* endings collected per poll */
+#define S_ABORT_CHECK_NS (50 * FB_NS_PER_MS) /* longest poll: how soon an abort is seen */
+
+enum { S_DUE, S_NOT_YET, S_ENDED };
+
+/* Whether an asynchronous worker has an operation due now, and its intended start: in closed
+ * loop now, in open loop the schedule's next instant (*next_ns, then moved on). S_ENDED: the
+ * end was reached, or the generator fell behind past the grace (the rest counted missed). */
+static int s_async_due (s_worker_t *w, fb_schedule_cursor_t *cursor, int64_t *next_ns, int64_t now,
+                        int64_t *due_ns) {
+    const s_run_t *run = w->run;
+    if (!run->open_loop) {
+        *due_ns = now;
+        return now < run->end_ns ? S_DUE : S_ENDED;
+    }
+    if (*next_ns >= run->end_ns)
+        return S_ENDED;
+    if (*next_ns > now)
+        return S_NOT_YET;
+    if (now >= run->end_ns + FB_RUNNER_START_GRACE_NS) {
+        s_count_missed (w, cursor, *next_ns);
+        return S_ENDED;
+    }
+    *due_ns = *next_ns;
+    *next_ns = run->t0_ns + fb_schedule_next_ns (&run->schedule, cursor);
+    return S_DUE;
+}
+
+/* Many operations in flight per worker (workload start/poll): the runner starts each one
+ * when it is due and a slot is free, so an operation that waited for a slot has that wait in
+ * its latency (from the intended start) and in sched_lag, never hidden. Every operation
+ * started is recorded exactly once, when its ending comes back; an abort cancels those in
+ * flight and collects their endings before the worker leaves. */
+static void *s_async_main (void *arg) {
+    s_worker_t *w = arg;
+    s_run_t *run = w->run;
+    const fb_workload_t *wl = run->wl;
+    int slots = w->slots;
+    s_flight_t *flight = w->flight;
+    int *free_slots = w->free_slots, n_free = slots;
+    for (int i = 0; i < slots; i++)
+        free_slots[i] = slots - 1 - i;
+    fb_wl_done_t done[S_DONE_BATCH];
+    fb_wl_op_t op = {.worker = w->index, .rng = s_splitmix ((uint64_t)w->index + 1)};
+    fb_schedule_cursor_t cursor;
+    fb_schedule_cursor_init (&cursor, &run->schedule, w->index, run->n_workers);
+    s_worker_begin (w);
+    int64_t next_ns =
+        run->open_loop ? run->t0_ns + fb_schedule_next_ns (&run->schedule, &cursor) : 0;
+    bool starting = true;
+    for (uint64_t k = 0;;) {
+        if (starting && __atomic_load_n (&run->stop, __ATOMIC_RELAXED)) {
+            starting = false;
+            if (n_free < slots)
+                wl->cancel (run->state, w->index);
+        }
+        int64_t now = fb_clock_now_ns ();
+        while (starting && n_free > 0) {
+            int64_t intended;
+            int due = s_async_due (w, &cursor, &next_ns, now, &intended);
+            if (due != S_DUE) {
+                starting = due == S_NOT_YET;
+                break;
+            }
+            int slot = free_slots[--n_free];
+            int phase = s_phase (run, intended);
+            flight[slot] = (s_flight_t){intended, now, phase};
+            op.seq = k++;
+            op.intended_start_ns = intended;
+            op.metrics = &(*w->hists)[phase][S_OWN];
+            if (wl->start (run->state, &op, (uint64_t)slot) != 0) {
+                s_record (w, phase, intended, now, fb_clock_now_ns (), -1);
+                free_slots[n_free++] = slot;
+            }
+            now = fb_clock_now_ns ();
+        }
+        if (!starting && n_free == slots)
+            break;
+        int64_t until = now + S_ABORT_CHECK_NS;
+        if (starting && n_free > 0 && next_ns < until)
+            until = next_ns; /* open loop: wake for the next one due */
+        int n = wl->poll (run->state, w->index, until, done, S_DONE_BATCH);
+        for (int i = 0; i < n; i++) {
+            int slot = (int)done[i].tag;
+            assert (slot >= 0 && slot < slots);
+            const s_flight_t *f = &flight[slot];
+            s_record (w, f->phase, f->intended_ns, f->started_ns, done[i].done_ns, done[i].rc);
+            free_slots[n_free++] = slot;
+        }
+    }
+    s_worker_end (w);
     return NULL;
 }
 
@@ -228,9 +358,10 @@ static int s_check_capacity (const fb_plan_workload_t *plan, const fb_workload_t
                        plan->capacity_metric, wl->kind);
 }
 
-int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
-                     const char *helper_dir, fb_params_t *params, fb_err_t *err) {
-    const fb_workload_t *wl = fb_workload_find (plan->kind);
+/* fb_runner_check of the kind wl (NULL: unknown). */
+static int s_check (const fb_plan_workload_t *plan, const fb_workload_t *wl,
+                    const fb_allow_t *allow, const char *helper_dir, fb_params_t *params,
+                    fb_err_t *err) {
     if (!wl)
         return fb_err_set (err, FB_EINPUT, "%s: unknown workload kind \"%s\" in this agent",
                            plan->name, plan->kind);
@@ -261,6 +392,11 @@ fail:
     return -1;
 }
 
+int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
+                     const char *helper_dir, fb_params_t *params, fb_err_t *err) {
+    return s_check (plan, fb_workload_find (plan->kind), allow, helper_dir, params, err);
+}
+
 /* A capacity search reports its result in a counter of its own, after the workload's. */
 static int s_setup_capacity (s_run_t *run, fb_err_t *err) {
     const fb_plan_workload_t *plan = run->args->plan;
@@ -278,12 +414,27 @@ static int s_setup_capacity (s_run_t *run, fb_err_t *err) {
     return (run->step_hist = fb_hist_new_default (err)) ? 0 : -1;
 }
 
+/* Asynchronous workloads: each worker's slots for operations in flight. */
+static int s_setup_slots (s_run_t *run, fb_err_t *err) {
+    for (int w = 0; w < run->n_workers; w++) {
+        s_worker_t *wk = &run->workers[w];
+        wk->slots = run->wl->slots (run->state, w);
+        assert (wk->slots >= 1);
+        wk->flight = calloc ((size_t)wk->slots, sizeof *wk->flight);
+        wk->free_slots = calloc ((size_t)wk->slots, sizeof *wk->free_slots);
+        if (!wk->flight || !wk->free_slots)
+            return fb_err_set (err, FB_ENOMEM, "%s: out of memory for %d operations in flight",
+                               run->args->plan->name, wk->slots);
+    }
+    return 0;
+}
+
 static int s_setup (s_run_t *run, fb_err_t *err) {
     const fb_plan_workload_t *plan = run->args->plan;
     const fb_runner_args_t *args = run->args;
-    if (fb_runner_check (plan, args->allow, args->helper_dir, &run->params, err) != 0)
+    run->wl = args->workload ? args->workload : fb_workload_find (plan->kind);
+    if (s_check (plan, run->wl, args->allow, args->helper_dir, &run->params, err) != 0)
         return -1;
-    run->wl = fb_workload_find (plan->kind);
     fb_wl_env_t env = s_env (plan, &run->params, run->wl, args->allow, args->helper_dir);
     run->n_workers = env.workers;
     run->open_loop = plan->rate_per_s > 0 || plan->n_stages > 0;
@@ -333,7 +484,7 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
         fb_err_prefix (err, "%s", plan->name);
         return -1;
     }
-    return 0;
+    return run->wl->start ? s_setup_slots (run, err) : 0;
 }
 
 static void s_cleanup (s_run_t *run) {
@@ -346,6 +497,10 @@ static void s_cleanup (s_run_t *run) {
         for (int p = 0; p < 2; p++)
             for (int m = 0; m < FB_MAX_METRICS; m++)
                 fb_hist_destroy (&run->shards[sh][p][m]);
+    for (int w = 0; run->workers && w < run->n_workers; w++) {
+        free (run->workers[w].flight);
+        free (run->workers[w].free_slots);
+    }
     free (run->workers);
 }
 
@@ -512,7 +667,8 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
     pthread_mutex_init (&run.gate_lock, NULL);
     pthread_cond_init (&run.gate_cond, NULL);
     for (; started < run.n_workers; started++)
-        if (pthread_create (&run.workers[started].thread, NULL, s_worker_main,
+        if (pthread_create (&run.workers[started].thread, NULL,
+                            run.wl->start ? s_async_main : s_sync_main,
                             &run.workers[started]) != 0) {
             fb_err_set (err, FB_ESYS, "%s: cannot start worker thread %d of %d", plan->name,
                         started + 1, run.n_workers);
@@ -586,6 +742,7 @@ int fb_runner_run (const fb_runner_args_t *args, fb_runner_result_t *result, fb_
         for (int w = 0; w < run.n_workers; w++)
             result->ops += run.workers[w].ops[FB_PHASE_MEASURE];
         result->started_ns = gate_ns > run.t0_ns ? gate_ns : run.t0_ns;
+        result->worker_cpu_ns = run.worker_cpu_ns;
     }
     rc = 0;
 done:

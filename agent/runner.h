@@ -26,6 +26,9 @@ typedef struct {
     void *sink_arg;
     const fb_allow_t *allow; /* the agent's allow-list; may be NULL */
     const char *helper_dir;  /* where fb-child and friends are; NULL: the default below */
+    /* The kind to run; NULL: the one the plan names (tests and benches run kinds of their
+     * own). */
+    const fb_workload_t *workload;
 } fb_runner_args_t;
 
 /* Checks a planned workload against this build and host: the kind exists, every param is
@@ -44,9 +47,11 @@ int fb_runner_check (const fb_plan_workload_t *plan, const fb_allow_t *allow,
 const char *fb_runner_default_helper_dir (void);
 
 typedef struct {
-    int64_t ops;        /* measured operations (the agent's own tally) */
-    int64_t started_ns; /* when the workers actually began: the start, or later if setup
-                           overran it */
+    int64_t ops;           /* measured operations (the agent's own tally) */
+    int64_t started_ns;    /* when the workers actually began: the start, or later if setup
+                              overran it */
+    int64_t worker_cpu_ns; /* CPU time of the runner's worker threads (the load generator's
+                              own, without threads the workload runs for the system it models) */
 } fb_runner_result_t;
 
 /* Runs warm-up then the measured duration, calling sink once per interval; returns when the

@@ -1,9 +1,13 @@
 # Benchmarks: bench/bench_<name>.c, built with the tree, run only by ./bench.sh.
 file(GLOB FB_BENCHES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bench/bench_*.c)
+# The peers some of them run beside ours (wrk, h2load, nginx), and our runner driven as an agent
+# drives it.
+add_library(fb_benchpeer STATIC ${CMAKE_SOURCE_DIR}/bench/peer.c ${CMAKE_SOURCE_DIR}/bench/runs.c)
+target_link_libraries(fb_benchpeer PRIVATE fleetbench)
 foreach(src ${FB_BENCHES})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE fleetbench)
+  target_link_libraries(${name} PRIVATE fb_benchpeer fleetbench)
 endforeach()
 
 # bench_tor preloads this module into the tor processes of one private network (TCP_NODELAY on

@@ -1,9 +1,11 @@
 /* bench_proxy.c: the proxy workload's two questions, in one table.
  *
- * 1. Is our load client efficient? Our client (one thread, C keep-alive connections, epoll,
- *    a new request as soon as a connection is free) and wrk (-t1 -cC) hit the same origin
- *    with the same request for the same time; we print requests per CPU-second of the
- *    client alone (its thread's CPU time; wrk's from its rusage) and their ratio.
+ * 1. Is our load generator efficient? The proxy workload run by the runner as an agent runs
+ *    it (one thread, C keep-alive connections, one request in flight on each, the runner's
+ *    asynchronous operations) and wrk (-t1 -cC) hit the same origin with the same request
+ *    for the same time, at 1, 64 and 1024 connections; we print requests per CPU-second of
+ *    the generator alone (the runner's worker thread; wrk's rusage) and their ratio, then
+ *    the runner in open loop at 80 % of the rate it reached, with its schedule lag.
  * 2. What does the proxy cost? Open loop at a fixed rate (latency from each request's
  *    intended start, as wrk2), the same requests straight to the origin and through the
  *    proxy; the difference at p50 and p99 is the proxy's overhead, next to the seed's
@@ -12,7 +14,10 @@
  * Everything runs on 127.0.0.1 in this process (wrk as a child). Not a test: it asserts
  * nothing and prints numbers.
  *
- *   bench_proxy [seconds-per-case] [connections] [rate/s]     defaults: 2 32 250 */
+ *   bench_proxy [seconds-per-case] [connections] [rate/s]     defaults: 2 0 250
+ *   (connections 0: 1, 64 and 1024 in turn) */
+#include "bench/peer.h"
+#include "bench/runs.h"
 #include "common/clock.h"
 #include "common/hist.h"
 #include "workloads/proxy/http_client.h"
@@ -94,45 +99,6 @@ static int s_drive (const s_drive_t *d, s_result_t *r) {
     return 0;
 }
 
-/* wrk -t1 -cC -dS on the same URL; fills ok (requests) and cpu_ns (its user + system). */
-static int s_wrk (int port, int connections, int seconds, s_result_t *r) {
-    char url[64], conns[16], dur[16];
-    snprintf (url, sizeof url, "http://127.0.0.1:%d/page", port);
-    snprintf (conns, sizeof conns, "-c%d", connections);
-    snprintf (dur, sizeof dur, "-d%ds", seconds);
-    int out[2];
-    if (pipe (out) != 0)
-        return -1;
-    pid_t pid = fork ();
-    if (pid == 0) {
-        dup2 (out[1], 1);
-        close (out[0]);
-        execlp ("wrk", "wrk", "-t1", conns, dur, url, (char *)NULL);
-        _exit (127);
-    }
-    close (out[1]);
-    char text[4096] = "";
-    size_t have = 0;
-    ssize_t n;
-    while (have < sizeof text - 1 && (n = read (out[0], text + have, sizeof text - 1 - have)) > 0)
-        have += (size_t)n;
-    text[have] = '\0';
-    close (out[0]);
-    int status = 0;
-    struct rusage ru;
-    if (pid < 0 || wait4 (pid, &status, 0, &ru) != pid || !WIFEXITED (status) ||
-        WEXITSTATUS (status) != 0)
-        return -1;
-    const char *at = strstr (text, " requests in ");
-    while (at && at > text && at[-1] != ' ' && at[-1] != '\n')
-        at--;
-    r->ok = at ? atoll (at) : 0;
-    r->cpu_ns = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * FB_NS_PER_S +
-                ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-    r->seconds = seconds;
-    return r->ok > 0 ? 0 : -1;
-}
-
 static double s_per_cpu_s (const s_result_t *r) {
     return r->cpu_ns > 0 ? (double)r->ok / ((double)r->cpu_ns / 1e9) : 0;
 }
@@ -189,44 +155,94 @@ static void s_overhead (const s_case_t *c, int origin_port, int proxy_port, doub
     fb_hist_destroy (&proxied.latency);
 }
 
-/* Part 1: our client and wrk, same origin, same request, same connections. */
-static void s_throughput (int origin_port, int connections, int seconds) {
-    char req[128];
-    snprintf (req, sizeof req, "GET /page HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", origin_port);
-    s_drive_t d = {.port = origin_port,
-                   .connections = connections,
-                   .duration_ns = 300 * FB_NS_PER_MS,
-                   .request = req};
-    s_result_t warm = {0}, ours = {0}, wrk = {0};
-    s_drive (&d, &warm); /* connections made, caches warm */
-    fb_hist_destroy (&warm.latency);
-    d.duration_ns = seconds * FB_NS_PER_S;
-    if (s_drive (&d, &ours) != 0)
-        return;
+/* The proxy workload through the runner, as an agent runs it: straight to its origin (8 KB
+ * page, no gzip), 1 thread, `connections` connections; closed loop when rate is 0. */
+static int s_runner (int connections, double rate, int seconds, s_result_t *r, fb_runs_tally_t *t) {
+    fb_plan_workload_t plan = {.name = "proxy-bench",
+                               .kind = "proxy",
+                               .rate_per_s = rate,
+                               .duration_ns = seconds * FB_NS_PER_S,
+                               .warmup_ns = 300 * FB_NS_PER_MS,
+                               .interval_ns = FB_NS_PER_S};
+    char conns[16];
+    snprintf (conns, sizeof conns, "%d", connections);
+    const char *pairs[] = {"target",    "origin",  "paths", "page",        "gzip",
+                           "false",     "threads", "1",     "connections", conns,
+                           "port_base", "38300",   NULL};
+    for (int i = 0; pairs[i]; i += 2)
+        fb_runs_param (&plan, pairs[i], pairs[i + 1]);
+    fb_runner_result_t res;
+    if (fb_runs_workload (&plan, NULL, t, &res) != 0)
+        return -1;
+    *r = (s_result_t){.ok = res.ops, .cpu_ns = res.worker_cpu_ns, .seconds = seconds};
+    return 0;
+}
+
+/* Part 1: the proxy workload through the runner and wrk, each on one thread with the same
+ * connections, against the same origin (the workload's own, started in its setup; wrk's, the
+ * same code and page, started here); then the runner at 80 % of the rate it reached. */
+static void s_throughput (int connections, int seconds) {
+    fb_err_t err = {0};
+    fb_http_origin_cfg_t ocfg = {.port_base = 38200, .threads = 1, .page_bytes = 8192};
+    fb_http_origin_t *origin = fb_http_origin_new (&ocfg, &err);
+    s_result_t ours = {0}, wrk = {0}, paced = {0};
+    fb_runs_tally_t max = {fb_hist_new_default (&err), fb_hist_new_default (&err)};
+    fb_runs_tally_t paced_tally = {fb_hist_new_default (&err), fb_hist_new_default (&err)};
     char name[64], note[64];
-    bool have_wrk = s_wrk (origin_port, connections, seconds, &wrk) == 0;
+    if (!origin || !max.latency || !max.sched_lag || !paced_tally.latency ||
+        !paced_tally.sched_lag || s_runner (connections, 0, seconds, &ours, &max) != 0)
+        goto done;
+    char url[64];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/page", fb_http_origin_port (origin));
+    fb_peer_result_t peer;
+    bool have_wrk = fb_peer_wrk (url, connections, seconds, &peer) == 0;
+    wrk = (s_result_t){.ok = peer.requests, .cpu_ns = peer.cpu_ns, .seconds = peer.seconds};
     snprintf (name, sizeof name, "wrk -t1 -c%d, origin /page", connections);
     if (have_wrk)
         s_row (name, (double)wrk.ok / wrk.seconds, s_per_cpu_s (&wrk), -1, -1, "reference");
     else
         s_row (name, -1, -1, -1, -1, "wrk missing or failed");
-    snprintf (name, sizeof name, "our client 1 thread, -c%d, same", connections);
+    snprintf (name, sizeof name, "runner, proxy kind, 1 thread, -c%d", connections);
     snprintf (note, sizeof note, "%.2fx wrk's requests per CPU-s",
               have_wrk ? s_per_cpu_s (&ours) / s_per_cpu_s (&wrk) : 0);
-    s_row (name, (double)ours.ok / ours.seconds, s_per_cpu_s (&ours), s_us (ours.latency, 50),
-           s_us (ours.latency, 99), have_wrk ? note : "");
-    fb_hist_destroy (&ours.latency);
+    s_row (name, (double)ours.ok / ours.seconds, s_per_cpu_s (&ours), s_us (max.latency, 50),
+           s_us (max.latency, 99), have_wrk ? note : "");
+    for (int pct = 80; pct >= 50; pct -= 30) {
+        double rate = pct / 100.0 * (double)ours.ok / ours.seconds;
+        fb_hist_reset (paced_tally.latency);
+        fb_hist_reset (paced_tally.sched_lag);
+        if (rate < 1 || s_runner (connections, rate, seconds, &paced, &paced_tally) != 0)
+            break;
+        snprintf (name, sizeof name, "runner at %d%% (%.0f/s), -c%d", pct, rate, connections);
+        snprintf (note, sizeof note, "schedule lag p50 %.1f us, p99 %.1f us",
+                  s_us (paced_tally.sched_lag, 50), s_us (paced_tally.sched_lag, 99));
+        s_row (name, (double)paced.ok / paced.seconds, s_per_cpu_s (&paced),
+               s_us (paced_tally.latency, 50), s_us (paced_tally.latency, 99), note);
+    }
+done:
+    if (err.msg[0])
+        fprintf (stderr, "bench_proxy: %s\n", err.msg);
+    fb_hist_destroy (&max.latency);
+    fb_hist_destroy (&max.sched_lag);
+    fb_hist_destroy (&paced_tally.latency);
+    fb_hist_destroy (&paced_tally.sched_lag);
+    fb_http_origin_destroy (&origin);
 }
 
 int main (int argc, char **argv) {
     int seconds = argc > 1 ? atoi (argv[1]) : 2;
-    int connections = argc > 2 ? atoi (argv[2]) : 32;
+    int connections = argc > 2 ? atoi (argv[2]) : 0;
     double rate = argc > 3 ? atof (argv[3]) : 250;
-    if (seconds < 1 || connections < 1 || rate <= 0) {
+    if (seconds < 1 || connections < 0 || rate <= 0) {
         fprintf (stderr, "usage: bench_proxy [seconds-per-case] [connections] [rate/s]\n");
         return 2;
     }
     signal (SIGPIPE, SIG_IGN);
+    struct rlimit nofile; /* 1024 connections, and the origin's ends of them */
+    if (getrlimit (RLIMIT_NOFILE, &nofile) == 0) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &nofile);
+    }
     fb_err_t err = {0};
     fb_http_origin_cfg_t ocfg = {
         .port_base = 38080, .threads = 1, .page_bytes = 8192, .gzip = true};
@@ -256,7 +272,11 @@ int main (int argc, char **argv) {
     printf ("|%.38s|%.10s|%.11s|%.10s|%.10s|%.46s|\n", "--------------------------------------",
             "----------", "-----------", "----------", "----------",
             "----------------------------------------------");
-    s_throughput (origin_port, connections, seconds);
+    if (connections > 0)
+        s_throughput (connections, seconds);
+    else /* wrk's own figures: 1, 64 and 1024 connections */
+        for (int c = 1; c <= 1024; c = c == 1 ? 64 : c * 16)
+            s_throughput (c, seconds);
     static const s_case_t cases[] = {
         {"page 8KB gzip, injected", "/page",
          "Accept: text/html,*/*;q=0.8\r\nAccept-Encoding: gzip\r\nSec-Fetch-Mode: navigate\r\n"},

@@ -16,6 +16,8 @@ int64_t fb_clock_wall_ns (void) { return s_read (CLOCK_REALTIME); }
 
 int64_t fb_clock_process_cpu_ns (void) { return s_read (CLOCK_PROCESS_CPUTIME_ID); }
 
+int64_t fb_clock_thread_cpu_ns (void) { return s_read (CLOCK_THREAD_CPUTIME_ID); }
+
 void fb_clock_sleep_until_ns (int64_t at_ns) {
     struct timespec ts = {.tv_sec = at_ns / FB_NS_PER_S, .tv_nsec = at_ns % FB_NS_PER_S};
     while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)

@@ -15,5 +15,7 @@ int64_t fb_clock_wall_ns (void);
 void fb_clock_sleep_until_ns (int64_t at_ns);
 /* CPU time this process has used, in ns. */
 int64_t fb_clock_process_cpu_ns (void);
+/* CPU time used by the calling thread (user + system). */
+int64_t fb_clock_thread_cpu_ns (void);
 
 #endif

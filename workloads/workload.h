@@ -99,6 +99,13 @@ typedef struct {
     uint64_t rng; /* per-worker xorshift state, free for the workload to use: fb_rng_next */
 } fb_wl_op_t;
 
+/* An asynchronous operation that ended, as a workload's poll hands it to the runner. */
+typedef struct {
+    uint64_t tag;    /* the runner's, from start */
+    int rc;          /* 0 ok, -1 the operation failed (counted as an error) */
+    int64_t done_ns; /* when it ended (monotonic) */
+} fb_wl_done_t;
+
 typedef struct fb_workload {
     const char *kind;
     const char *summary;
@@ -123,8 +130,26 @@ typedef struct fb_workload {
     /* Fills the zeroed state (the check has passed). On failure (-1) teardown runs on what was
      * filled, so teardown must take a state that setup left half done. */
     int (*setup) (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err);
-    /* One operation. 0 ok, -1 the operation failed (counted as an error, the run goes on). */
+    /* One operation. 0 ok, -1 the operation failed (counted as an error, the run goes on).
+     * NULL when the kind runs asynchronous operations (below). */
     int (*op) (void *state, fb_wl_op_t *op);
+    /* Asynchronous operations, as wrk drives connections: instead of op, each runner thread
+     * (worker) keeps up to slots operations in flight on the workload's own event loop. The
+     * runner keeps the schedule and the timing: it starts an operation when one is due and a
+     * slot is free (latency still counts from the intended start), and it collects endings
+     * with poll. All four are called on the worker's own thread only. */
+    /* How many operations worker may have in flight (>= 1); asked once, after setup. */
+    int (*slots) (void *state, int worker);
+    /* Starts one operation of op->worker, tagged tag. 0: started, its end comes from poll;
+     * -1: it failed at once, and nothing is in flight for it. */
+    int (*start) (void *state, fb_wl_op_t *op, uint64_t tag);
+    /* Runs worker's event loop until at least one operation ended or until_ns (monotonic)
+     * passed; fills up to max endings and returns how many. Every operation in flight must
+     * end by itself within a bound of the workload's (its timeout). */
+    int (*poll) (void *state, int worker, int64_t until_ns, fb_wl_done_t *done, int max);
+    /* An abort: ends every operation of worker in flight now, as failed; the next polls
+     * return them (each exactly once). */
+    void (*cancel) (void *state, int worker);
     /* At each interval end, on the runner's thread: drain metrics the workload recorded on
      * its own threads into metrics[i] (fb_hist_drain) and fill counters[i] (the interval's
      * amount for SUM counters, the current value for MAX). May be NULL. */

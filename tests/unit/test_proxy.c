@@ -291,10 +291,14 @@ typedef struct {
 static void *s_worker_main (void *arg) {
     t_worker_t *w = arg;
     fb_wl_op_t op = {.worker = w->worker, .metrics = w->none, .rng = 7 + (uint64_t)w->worker};
-    for (int i = 0; i < w->ops; i++) {
+    for (int i = 0; i < w->ops; i++) { /* one at a time: start, then poll to its end */
         op.seq = (uint64_t)i;
         op.intended_start_ns = fb_clock_now_ns ();
-        if (w->wl->op (w->state, &op) != 0)
+        fb_wl_done_t done = {.tag = (uint64_t)i, .rc = -1};
+        if (w->wl->start (w->state, &op, (uint64_t)i) == 0)
+            while (w->wl->poll (w->state, w->worker, INT64_MAX, &done, 1) == 0)
+                ;
+        if (done.rc != 0 || done.tag != (uint64_t)i)
             w->failed++;
     }
     return NULL;

@@ -16,86 +16,7 @@
 
 #include <cmocka.h> /* after setjmp.h, stdarg.h and stddef.h, which it needs */
 
-typedef struct {
-    int reports[2];      /* per phase */
-    int64_t ops[2];      /* "ops" counters summed per phase */
-    int64_t samples[2];  /* latency samples summed per phase */
-    int64_t sched_lag;   /* samples of sched_lag, measured phase */
-    int64_t last_end_ns; /* of the last measured interval */
-    bool ordered;        /* every measured interval starts where the last ended */
-    int64_t missed[2];   /* "missed" counters summed per phase */
-    int64_t dispatch;    /* eventbus dispatch samples, both phases */
-    int64_t abandoned;   /* eventbus "abandoned" counters, both phases */
-    int late_reports;    /* warm-up reports that came after a measured one */
-    int64_t late_cpu;    /* cpu, steal and throttled of those, summed */
-    int64_t measured_cpu;
-    int n_targets; /* measured reports' target rates, in order */
-    double targets[16];
-    int64_t capacity; /* the "capacity" counter of the last measured report, -1: none */
-} s_tally_t;
-
-static void s_sink (fb_msg_t **msg_p, void *arg) {
-    s_tally_t *t = arg;
-    fb_report_t *r = &(*msg_p)->u.report;
-    assert_true (r->phase == FB_PHASE_WARMUP || r->phase == FB_PHASE_MEASURE);
-    t->reports[r->phase]++;
-    if (r->phase == FB_PHASE_MEASURE) { /* measured intervals follow each other exactly */
-        if (t->last_end_ns && r->start_ns != t->last_end_ns)
-            t->ordered = false;
-        t->last_end_ns = r->end_ns;
-        if (t->n_targets < 16)
-            t->targets[t->n_targets++] = r->target_rate_per_s;
-    }
-    bool late = r->phase == FB_PHASE_WARMUP && t->reports[FB_PHASE_MEASURE] > 0;
-    t->late_reports += late;
-    for (int c = 0; c < r->n_counters; c++) {
-        const char *name = r->counters[c].name;
-        int64_t value = r->counters[c].value;
-        if (strcmp (name, FB_COUNTER_OPS) == 0)
-            t->ops[r->phase] += value;
-        if (strcmp (name, FB_COUNTER_MISSED) == 0)
-            t->missed[r->phase] += value;
-        if (strcmp (name, "abandoned") == 0)
-            t->abandoned += value;
-        if (strcmp (name, FB_COUNTER_CAPACITY) == 0 && r->phase == FB_PHASE_MEASURE)
-            t->capacity = value;
-        bool host = strcmp (name, FB_COUNTER_CPU) == 0 || strcmp (name, "steal") == 0 ||
-                    strcmp (name, "throttled") == 0;
-        if (host && late)
-            t->late_cpu += value;
-        if (strcmp (name, FB_COUNTER_CPU) == 0 && r->phase == FB_PHASE_MEASURE)
-            t->measured_cpu += value;
-    }
-    for (int m = 0; m < r->n_metrics; m++) {
-        fb_hist_t *h = fb_hist_decode (r->metrics[m].hist, r->metrics[m].hist_len, NULL);
-        assert_non_null (h);
-        if (strcmp (r->metrics[m].name, FB_METRIC_LATENCY) == 0)
-            t->samples[r->phase] += fb_hist_count (h);
-        if (strcmp (r->metrics[m].name, FB_METRIC_SCHED_LAG) == 0 && r->phase == FB_PHASE_MEASURE)
-            t->sched_lag += fb_hist_count (h);
-        if (strcmp (r->metrics[m].name, "dispatch") == 0)
-            t->dispatch += fb_hist_count (h);
-        fb_hist_destroy (&h);
-    }
-    fb_wire_msg_destroy (msg_p);
-}
-
-/* Sets param name of plan (added when absent). */
-static void s_param (fb_plan_workload_t *plan, const char *name, const char *value) {
-    int i = 0;
-    while (i < plan->n_params && strcmp (plan->params[i].name, name) != 0)
-        i++;
-    if (i == plan->n_params)
-        plan->n_params++;
-    snprintf (plan->params[i].name, sizeof plan->params[i].name, "%s", name);
-    snprintf (plan->params[i].value, sizeof plan->params[i].value, "%s", value);
-}
-
-/* Sets each name, value pair of a NULL-ended list, as s_param does. */
-static void s_params (fb_plan_workload_t *plan, const char *const *pairs) {
-    for (; pairs[0]; pairs += 2)
-        s_param (plan, pairs[0], pairs[1]);
-}
+#include "runtally.h"
 
 static fb_plan_workload_t s_plan (double rate) {
     fb_plan_workload_t p = {.name = "bus",
@@ -118,7 +39,7 @@ static fb_plan_workload_t s_plan (double rate) {
  * a bus whose every operation costs that work at least. */
 static fb_plan_workload_t s_slow_bus (double rate, const char *work) {
     fb_plan_workload_t p = s_plan (rate);
-    s_params (&p, (const char *const[]){"publishers", "1", "workers", "1", "queue", "1", "overflow",
+    t_params (&p, (const char *const[]){"publishers", "1", "workers", "1", "queue", "1", "overflow",
                                         "block", "mix", "logline", "handlers", "1", "handler_work",
                                         work, NULL});
     return p;
@@ -127,8 +48,8 @@ static fb_plan_workload_t s_slow_bus (double rate, const char *work) {
 static void test_every_closed_loop_operation_is_in_one_report (void **state) {
     (void)state;
     fb_plan_workload_t plan = s_plan (0);
-    s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r1", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r1", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     fb_runner_result_t res = {.ops = -1};
     fb_err_t err = {0};
     assert_int_equal (fb_runner_run (&args, &res, &err), 0);
@@ -148,8 +69,8 @@ static void test_open_loop_runs_the_scheduled_count (void **state) {
     /* 2000/s over a 300 ms measured window: operations 200..799 of the schedule, however
      * late each one actually starts. */
     fb_plan_workload_t plan = s_plan (2000);
-    s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r2", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r2", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     fb_runner_result_t res = {.ops = -1};
     assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
     /* A loaded machine may miss a few at the end: each planned operation ran or is missed. */
@@ -169,8 +90,8 @@ static void test_stages_report_their_target_rate_and_run_the_planned_count (void
     plan.stages[0] = (fb_plan_stage_t){100 * FB_NS_PER_MS, 2000};
     plan.stages[1] = (fb_plan_stage_t){200 * FB_NS_PER_MS, 4000};
     plan.ramp = FB_RAMP_LINEAR;
-    s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r7", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r7", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     fb_runner_result_t res = {.ops = -1};
     assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
     assert_int_equal (t.ops[FB_PHASE_WARMUP] + t.missed[FB_PHASE_WARMUP], 200);
@@ -191,8 +112,8 @@ static void test_stages_report_their_target_rate_and_run_the_planned_count (void
         for (int64_t at; (at = fb_schedule_next_ns (&sc, &c)) < sc.length_ns;)
             planned[at >= plan.warmup_ns]++;
     }
-    s_tally_t p = {.ordered = true};
-    args = (fb_runner_args_t){.run_id = "r8", .plan = &plan, .sink = s_sink, .sink_arg = &p};
+    t_tally_t p = {.ordered = true};
+    args = (fb_runner_args_t){.run_id = "r8", .plan = &plan, .sink = t_sink, .sink_arg = &p};
     assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
     assert_int_equal (p.ops[FB_PHASE_WARMUP] + p.missed[FB_PHASE_WARMUP], planned[0]);
     assert_int_equal (res.ops + p.missed[FB_PHASE_MEASURE], planned[1]);
@@ -209,7 +130,7 @@ static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **st
     (void)state;
     fb_plan_workload_t plan = s_slow_bus (12800, "0us");
     /* each call sleeps 1 ms on a kernel thread: no carrier threads to share */
-    s_params (&plan, (const char *const[]){"handler_sleep", "1ms", "workers_as", "thread", NULL});
+    t_params (&plan, (const char *const[]){"handler_sleep", "1ms", "workers_as", "thread", NULL});
     plan.n_stages = 8;
     for (int i = 0; i < 8; i++)
         plan.stages[i] = (fb_plan_stage_t){100 * FB_NS_PER_MS, 100.0 * (1 << i)};
@@ -217,8 +138,8 @@ static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **st
     snprintf (plan.capacity_metric, sizeof plan.capacity_metric, "latency");
     plan.capacity_percentile = 99;
     plan.capacity_limit_ns = 20 * FB_NS_PER_MS;
-    s_tally_t t = {.ordered = true, .capacity = -1};
-    fb_runner_args_t args = {.run_id = "r9", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true, .capacity = -1};
+    fb_runner_args_t args = {.run_id = "r9", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     fb_runner_result_t res = {.ops = -1};
     fb_err_t err = {0};
     assert_int_equal (fb_runner_run (&args, &res, &err), 0);
@@ -249,8 +170,8 @@ static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **st
 static void test_open_loop_behind_schedule_stops_at_the_end_and_counts_missed (void **state) {
     (void)state;
     fb_plan_workload_t plan = s_slow_bus (2000, "5ms");
-    s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r4", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r4", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     fb_runner_result_t res = {.ops = -1};
     assert_int_equal (fb_runner_run (&args, &res, NULL), 0);
     assert_true (t.missed[FB_PHASE_MEASURE] > 0);
@@ -266,8 +187,8 @@ static void test_open_loop_behind_schedule_stops_at_the_end_and_counts_missed (v
 static void test_late_warmup_report_leaves_cpu_to_the_measured_interval (void **state) {
     (void)state;
     fb_plan_workload_t plan = s_slow_bus (0, "150ms");
-    s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r5", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r5", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     assert_int_equal (fb_runner_run (&args, NULL, NULL), 0);
     assert_int_equal (t.late_reports, 1);
     assert_int_equal (t.late_cpu, 0);
@@ -280,11 +201,11 @@ static void test_late_warmup_report_leaves_cpu_to_the_measured_interval (void **
 static void test_queued_handler_calls_are_drained_or_abandoned (void **state) {
     (void)state;
     fb_plan_workload_t plan = s_plan (0);
-    s_params (&plan,
+    t_params (&plan,
               (const char *const[]){"workers", "1", "queue", "500", "overflow", "block", "mix",
                                     "logline", "handlers", "1", "handler_work", "2ms", NULL});
-    s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r6", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r6", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     assert_int_equal (fb_runner_run (&args, NULL, NULL), 0);
     int64_t ops = t.ops[FB_PHASE_WARMUP] + t.ops[FB_PHASE_MEASURE];
     assert_true (ops > 0);
@@ -322,8 +243,8 @@ static void *s_slack_probe (void *arg) {
 static void test_open_loop_generators_sleep_with_a_tight_timer_slack (void **state) {
     (void)state;
     fb_plan_workload_t plan = s_plan (2000);
-    s_tally_t t = {.ordered = true};
-    fb_runner_args_t args = {.run_id = "r7", .plan = &plan, .sink = s_sink, .sink_arg = &t};
+    t_tally_t t = {.ordered = true};
+    fb_runner_args_t args = {.run_id = "r7", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     s_slack_probe_t probe = {0};
     pthread_t thread;
     assert_int_equal (pthread_create (&thread, NULL, s_slack_probe, &probe), 0);
@@ -344,9 +265,9 @@ static void test_abort_stops_early_and_keeps_what_was_measured (void **state) {
     fb_plan_workload_t plan = s_plan (0);
     plan.duration_ns = 60 * FB_NS_PER_S; /* would take a minute */
     bool abort = false;
-    s_tally_t t = {.ordered = true};
+    t_tally_t t = {.ordered = true};
     fb_runner_args_t args = {
-        .run_id = "r3", .plan = &plan, .abort = &abort, .sink = s_sink, .sink_arg = &t};
+        .run_id = "r3", .plan = &plan, .abort = &abort, .sink = t_sink, .sink_arg = &t};
     pthread_t thread;
     pthread_create (&thread, NULL, s_abort_later, &abort);
     int64_t started = fb_clock_now_ns ();

@@ -1,19 +1,21 @@
 /* proxy.c: the proxy workload, Brummer's reverse proxy under load (the seed's "Proxy Server
  * Performance"). Setup starts, on 127.0.0.1, an origin (http_origin.c) and, with target
  * proxy, a reverse proxy with one listener per URL (http_proxy.c); each runner thread owns
- * an HTTP client (http_client.c) with its share of the keep-alive connections. One op is one
- * request: sent on the thread's next idle connection, waited for to its last byte; the
- * runner measures it from its intended start. With target origin the same requests go
- * straight to the origin: the difference between the two runs is the proxy's cost. */
+ * an HTTP client (http_client.c) with its share of the keep-alive connections, and drives it
+ * as wrk does: one request in flight on each connection, the thread's epoll loop moving them
+ * all (the runner's asynchronous operations). One op is one request, sent on an idle
+ * connection and ended at its last byte; the runner measures it from its intended start.
+ * With target origin the same requests go straight to the origin: the difference between the
+ * two runs is the proxy's cost. */
 #include "common/clock.h"
 #include "common/rng.h"
 #include "workloads/proxy/http_client.h"
+#include "workloads/proxy/http_load.h"
 #include "workloads/proxy/http_origin.h"
 #include "workloads/proxy/http_proxy.h"
 #include "workloads/workload.h"
 
 #include <assert.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +24,11 @@ enum { S_TARGET_PROXY, S_TARGET_ORIGIN };
 enum { S_MIX_PAGE, S_MIX_JSON, S_MIX_STATIC, S_MIX_BROWSE };
 enum { S_PATH_PAGE, S_PATH_JSON, S_PATH_JS, S_PATH_PNG, S_NPATHS };
 enum { S_METRIC_INJECT };
-enum {
-    S_COUNTER_BYTES,
-    S_COUNTER_ERR_CONNECT,
-    S_COUNTER_ERR_TIMEOUT,
-    S_COUNTER_ERR_5XX,
-    S_COUNTER_ERR_CLOSED,
-    S_COUNTER_INJECTED,
-    S_COUNTER_HISTORY,
-    S_COUNTER_REGISTER,
-    S_NCOUNTERS
+enum { /* after the load's (http_load.h): bytes, err_connect, err_timeout, err_closed, err_5xx */
+       S_COUNTER_INJECTED = FB_HTTP_LOAD_NCOUNTERS,
+       S_COUNTER_HISTORY,
+       S_COUNTER_REGISTER,
+       S_NCOUNTERS
 };
 
 /* What a browser sends for each kind of request: Brummer decides on Accept and the
@@ -56,29 +53,25 @@ static const int s_mix_weights[][S_NPATHS] = {
 };
 
 typedef struct {
-    fb_http_client_t *client;
-    int url; /* which proxied URL (listener) this thread talks to */
-} s_worker_t;
-
-typedef struct {
     fb_http_origin_t *origin;
     fb_http_proxy_t *proxy;
-    int target, mix, nurls, nworkers;
+    int target, mix, nurls;
     int ports[FB_HTTP_PROXY_MAX_URLS]; /* where the clients connect, per URL */
     fb_bytes_t (*reqs)[S_NPATHS];      /* [url][path]: whole requests, built once */
-    s_worker_t *workers;
+    fb_http_load_t load;               /* the runner threads' clients */
     int mix_total;
-    atomic_int_fast64_t counters[S_NCOUNTERS]; /* since the last interval (SUM ones) */
-    int64_t register_ns;                       /* the slowest URL registration */
+    int64_t register_ns; /* the slowest URL registration */
+    int64_t timeout_ns;  /* of each request, in the clients and the proxy */
     int64_t injected_seen;
     int history; /* the proxy's ring size */
 } s_state_t;
 
 static const fb_param_spec_t s_params[] = {
     {"threads", FB_PARAM_INT, "2", 1, 1024, NULL,
-     "client threads (the runner's concurrency): one request in flight each"},
+     "client threads (the runner's workers), each one event loop over its connections"},
     {"connections", FB_PARAM_INT, "0", 0, 65536, NULL,
-     "keep-alive connections in all, spread over the threads; 0 means one per thread"},
+     "keep-alive connections in all, spread over the threads, one request in flight on each; "
+     "0 means one per thread"},
     {"target", FB_PARAM_ENUM, "proxy", 0, 0, "proxy|origin",
      "send requests through the proxy, or straight to the origin (the baseline)"},
     {"paths", FB_PARAM_ENUM, "page", 0, 0, "page|json|static|browse",
@@ -108,8 +101,8 @@ static const fb_counter_spec_t s_counters[] = {
     {"bytes", FB_COUNTER_SUM, "B"},
     {"err_connect", FB_COUNTER_SUM, ""},
     {"err_timeout", FB_COUNTER_SUM, ""},
-    {"err_5xx", FB_COUNTER_SUM, ""},
     {"err_closed", FB_COUNTER_SUM, ""},
+    {"err_5xx", FB_COUNTER_SUM, ""},
     {"injected", FB_COUNTER_SUM, ""},
     {"history", FB_COUNTER_MAX, ""},
     {"register_ns", FB_COUNTER_MAX, "ns"},
@@ -184,22 +177,17 @@ static int s_start_servers (s_state_t *self, const fb_params_t *params, fb_err_t
     return 0;
 }
 
-static int s_start_clients (s_state_t *self, const fb_params_t *params, int connections,
-                            fb_err_t *err) {
-    self->workers = calloc ((size_t)self->nworkers, sizeof *self->workers);
-    if (!self->workers)
-        return fb_err_set (err, FB_ENOMEM, "out of memory for %d threads", self->nworkers);
-    for (int w = 0; w < self->nworkers; w++) {
-        s_worker_t *worker = &self->workers[w];
-        worker->url = w % self->nurls;
-        fb_http_client_cfg_t cfg = {.port = self->ports[worker->url],
-                                    .connections = connections / self->nworkers +
-                                                   (w < connections % self->nworkers),
-                                    .timeout_ns = (int64_t)fb_params_num (params, "timeout")};
-        if (!(worker->client = fb_http_client_new (&cfg, err)))
-            return -1;
-    }
-    return 0;
+/* Thread worker talks to URL worker % urls. */
+static void s_client_cfg (int worker, fb_http_client_cfg_t *cfg, void *arg) {
+    const s_state_t *self = arg;
+    cfg->port = self->ports[worker % self->nurls];
+    cfg->timeout_ns = self->timeout_ns;
+}
+
+/* A proxy or an origin failing: a 5xx answer. */
+static bool s_status_ok (int status, const void *arg) {
+    (void)arg;
+    return status < 500;
 }
 
 static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
@@ -207,12 +195,13 @@ static int s_setup (void *state, const fb_params_t *params, const fb_wl_env_t *e
     self->target = (int)fb_params_num (params, "target");
     self->mix = (int)fb_params_num (params, "paths");
     self->nurls = (int)fb_params_num (params, "urls");
-    self->nworkers = env->workers;
+    self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     self->history = (int)fb_params_num (params, "history");
     for (int i = 0; i < S_NPATHS; i++)
         self->mix_total += s_mix_weights[self->mix][i];
     if (s_start_servers (self, params, err) != 0 ||
-        s_start_clients (self, params, s_connections (params, env->workers), err) != 0)
+        fb_http_load_init (&self->load, env->workers, s_connections (params, env->workers),
+                           s_client_cfg, self, s_status_ok, NULL, err) != 0)
         goto fail;
     if (s_build_requests (self, fb_params_num (params, "gzip") != 0) != 0) {
         fb_err_set (err, FB_ENOMEM, "out of memory for the requests");
@@ -232,29 +221,29 @@ static int s_pick_path (const s_state_t *self, uint64_t *rng) {
     return path;
 }
 
-/* One request, to its last byte. The client's timeout bounds the wait. */
-static int s_op (void *state, fb_wl_op_t *op) {
+static int s_slots (void *state, int worker) {
+    return fb_http_load_slots (&((s_state_t *)state)->load, worker);
+}
+
+/* One request, sent on one of the thread's idle connections; its end comes from s_poll. */
+static int s_start (void *state, fb_wl_op_t *op, uint64_t tag) {
     s_state_t *self = state;
-    s_worker_t *worker = &self->workers[op->worker];
-    const fb_bytes_t *req = &self->reqs[worker->url][s_pick_path (self, &op->rng)];
-    fb_http_result_t res;
-    fb_http_client_request (worker->client, req->data, req->len, op->intended_start_ns, &res);
-    atomic_fetch_add_explicit (&self->counters[S_COUNTER_BYTES], res.bytes, memory_order_relaxed);
-    int kind = res.outcome == FB_HTTP_ECONNECT   ? S_COUNTER_ERR_CONNECT
-               : res.outcome == FB_HTTP_ETIMEOUT ? S_COUNTER_ERR_TIMEOUT
-               : res.outcome == FB_HTTP_ECLOSED  ? S_COUNTER_ERR_CLOSED
-               : res.status >= 500               ? S_COUNTER_ERR_5XX
-                                                 : -1;
-    if (kind < 0)
-        return 0;
-    atomic_fetch_add_explicit (&self->counters[kind], 1, memory_order_relaxed);
-    return -1;
+    const fb_bytes_t *req = &self->reqs[op->worker % self->nurls][s_pick_path (self, &op->rng)];
+    return fb_http_load_start (&self->load, op->worker, req->data, req->len, tag,
+                               op->intended_start_ns);
+}
+
+static int s_poll (void *state, int worker, int64_t until_ns, fb_wl_done_t *done, int max) {
+    return fb_http_load_poll (&((s_state_t *)state)->load, worker, until_ns, done, max);
+}
+
+static void s_cancel (void *state, int worker) {
+    fb_http_load_cancel (&((s_state_t *)state)->load, worker);
 }
 
 static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     s_state_t *self = state;
-    for (int c = S_COUNTER_BYTES; c <= S_COUNTER_ERR_CLOSED; c++)
-        counters[c] = atomic_exchange (&self->counters[c], 0);
+    fb_http_load_interval (&self->load, counters);
     counters[S_COUNTER_REGISTER] = self->register_ns;
     if (!self->proxy)
         return;
@@ -270,15 +259,13 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
 
 static void s_teardown (void *state) {
     s_state_t *self = state;
-    for (int w = 0; self->workers && w < self->nworkers; w++)
-        fb_http_client_destroy (&self->workers[w].client);
+    fb_http_load_free (&self->load);
     fb_http_proxy_destroy (&self->proxy);
     fb_http_origin_destroy (&self->origin);
     for (int u = 0; self->reqs && u < self->nurls; u++)
         for (int i = 0; i < S_NPATHS; i++)
             fb_bytes_free (&self->reqs[u][i]);
     free (self->reqs);
-    free (self->workers);
 }
 
 const fb_workload_t fb_workload_proxy = {
@@ -292,7 +279,10 @@ const fb_workload_t fb_workload_proxy = {
     .check = s_check,
     .state_size = sizeof (s_state_t),
     .setup = s_setup,
-    .op = s_op,
+    .slots = s_slots,
+    .start = s_start,
+    .poll = s_poll,
+    .cancel = s_cancel,
     .interval = s_interval,
     .teardown = s_teardown,
 };
