@@ -9,7 +9,7 @@
 # a private mount and pid namespace, so nothing is copied, nothing of it stays mounted and no
 # process of it outlives the test. Needs root and Debian's mirror ($FB_DEBIAN_MIRROR).
 source "$(dirname "$0")/lib.sh"
-PORT=5891
+PORT=$(free_port)
 MIRROR=${FB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CACHE=${FB_CHROOT_CACHE:-/var/cache/fleetbench-test}
 SUITE=bookworm

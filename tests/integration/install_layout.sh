@@ -4,7 +4,7 @@
 # that find fleetbench-agent and fb-child from their own paths. An agent whose helper is
 # missing (installed or in a flat folder) exits 2 naming the path it looked for.
 source "$(dirname "$0")/lib.sh"
-PORT=5881
+PORT=$(free_port)
 ROOT=$WORK/root
 
 DESTDIR=$ROOT cmake --install "$FB_BUILD_DIR" --prefix /usr >install.log 2>&1 ||
