@@ -12,7 +12,7 @@ PACKAGES=(
     libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
     libssl-dev libyaml-dev zlib1g-dev libjansson-dev libcmocka-dev
     jq procps iproute2 psmisc python3 libxml2-utils python3-jsonschema curl prometheus
-    libhttp-parser-dev wrk
+    libhttp-parser-dev wrk nginx nghttp2-client
     clang libclang-rt-14-dev llvm
     ansible-core openssh-server openssh-client systemd
     tor
@@ -29,8 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    # Packages are installed, never started: tor would reach for the public Tor network and
-    # openssh-server would listen on port 22. A policy-rc.d that says no (exit 101) keeps
+    # Packages are installed, never started: tor would reach for the public Tor network,
+    # openssh-server would listen on port 22 and nginx on port 80. A policy-rc.d that says no (exit 101) keeps
     # invoke-rc.d and deb-systemd-invoke from starting any service during the install.
     policy=/usr/sbin/policy-rc.d
     if [ ! -e $policy ]; then
@@ -53,6 +53,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         case $p in
         tor) svc=tor ;;
         openssh-server) svc=ssh ;;
+        nginx) svc=nginx ;;
         *) continue ;;
         esac
         $sudo systemctl disable "$svc" >/dev/null 2>&1 || true

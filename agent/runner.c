@@ -370,6 +370,8 @@ static int s_check (const fb_plan_workload_t *plan, const fb_workload_t *wl,
     for (int i = 0; i < plan->n_params; i++)
         if (fb_params_set (params, plan->params[i].name, plan->params[i].value, err) != 0)
             goto fail;
+    if (fb_params_check_required (params, err) != 0)
+        goto fail;
     if (plan->duration_ns <= 0 || plan->interval_ns <= 0 || plan->warmup_ns < 0)
         return fb_err_set (err, FB_EINPUT, "%s: duration and interval must be positive",
                            plan->name);

@@ -158,12 +158,7 @@ static void s_overhead (const s_case_t *c, int origin_port, int proxy_port, doub
 /* The proxy workload through the runner, as an agent runs it: straight to its origin (8 KB
  * page, no gzip), 1 thread, `connections` connections; closed loop when rate is 0. */
 static int s_runner (int connections, double rate, int seconds, s_result_t *r, fb_runs_tally_t *t) {
-    fb_plan_workload_t plan = {.name = "proxy-bench",
-                               .kind = "proxy",
-                               .rate_per_s = rate,
-                               .duration_ns = seconds * FB_NS_PER_S,
-                               .warmup_ns = 300 * FB_NS_PER_MS,
-                               .interval_ns = FB_NS_PER_S};
+    fb_plan_workload_t plan = fb_runs_plan ("proxy", rate, seconds);
     char conns[16];
     snprintf (conns, sizeof conns, "%d", connections);
     const char *pairs[] = {"target",    "origin",  "paths", "page",        "gzip",

@@ -1,8 +1,20 @@
 /* runs.c: a workload through the runner, for the benches. */
 #include "bench/runs.h"
 
+#include "common/clock.h"
+
 #include <stdio.h>
 #include <string.h>
+
+fb_plan_workload_t fb_runs_plan (const char *kind, double rate_per_s, int seconds) {
+    fb_plan_workload_t plan = {.rate_per_s = rate_per_s,
+                               .duration_ns = seconds * FB_NS_PER_S,
+                               .warmup_ns = 300 * FB_NS_PER_MS,
+                               .interval_ns = FB_NS_PER_S};
+    snprintf (plan.name, sizeof plan.name, "%s-bench", kind);
+    snprintf (plan.kind, sizeof plan.kind, "%s", kind);
+    return plan;
+}
 
 void fb_runs_param (fb_plan_workload_t *plan, const char *name, const char *value) {
     fb_plan_param_t *p = &plan->params[plan->n_params++];

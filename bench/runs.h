@@ -12,6 +12,9 @@ typedef struct {
     fb_hist_t *latency, *sched_lag;
 } fb_runs_tally_t;
 
+/* A plan of kind: rate_per_s (0: closed loop), 300 ms of warm-up, then seconds measured in
+ * intervals of a second. */
+fb_plan_workload_t fb_runs_plan (const char *kind, double rate_per_s, int seconds);
 /* Sets param name of plan to value. */
 void fb_runs_param (fb_plan_workload_t *plan, const char *name, const char *value);
 /* Runs plan (allow may be NULL), merging its measured latency and sched_lag into tally;

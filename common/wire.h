@@ -17,6 +17,7 @@
 #define FB_MAX_LABELS 16
 #define FB_MAX_WORKLOADS 32
 #define FB_MAX_PLAN_PARAMS 24
+#define FB_MAX_PARAM_TEXT 256 /* a param's value as written, its NUL included (a URL) */
 #define FB_MAX_REPORT_METRICS 12
 #define FB_MAX_REPORT_COUNTERS 32
 #define FB_MAX_STAGES 64
@@ -49,7 +50,8 @@ typedef struct {
 
 typedef struct {
     char name[32];
-    char value[64]; /* as written in the scenario; the agent parses it with its own schema */
+    char value[FB_MAX_PARAM_TEXT]; /* as written in the scenario; the agent parses it with its
+                                      own schema */
 } fb_plan_param_t;
 
 /* Between two stages of an open-loop workload: the rate jumps to the next stage's at its start

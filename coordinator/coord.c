@@ -304,8 +304,9 @@ static int s_start_local (s_coord_t *self, int n, fb_err_t *err) {
             fb_auth_allow (self->auth, public_txt);
         }
     }
-    self->local = fb_local_start (self->opts->agent_path, self->connect_endpoint, n, self->run->dir,
-                                  self->auth ? coordinator_key : NULL, err);
+    self->local =
+        fb_local_start (self->opts->agent_path, self->opts->local_allow, self->connect_endpoint, n,
+                        self->run->dir, self->auth ? coordinator_key : NULL, err);
     return self->local ? 0 : -1;
 }
 

@@ -11,16 +11,17 @@
 #include <stdio.h>
 
 typedef struct {
-    char bind[256];       /* ROUTER endpoint; default tcp://127.0.0.1:5690 */
-    bool insecure;        /* allow plain TCP on a non-loopback bind */
-    char keys[512];       /* CURVE: coord keygen's folder (coordinator.key, agents/); "" none */
-    int local;            /* agents to start here: -1 auto (none joined after a second), 0 never */
-    char out_dir[512];    /* results/ */
-    char baseline[512];   /* baseline file for gates; "" = baselines/<scenario>.json */
-    bool quiet;           /* no progress lines */
-    bool no_summary;      /* no summary table on stdout */
-    char agent_path[512]; /* the agent binary for local agents; "" = next to coord */
-    FILE *json_out;       /* run.json printed here too (built in memory, not read back) */
+    char bind[256];        /* ROUTER endpoint; default tcp://127.0.0.1:5690 */
+    bool insecure;         /* allow plain TCP on a non-loopback bind */
+    char keys[512];        /* CURVE: coord keygen's folder (coordinator.key, agents/); "" none */
+    int local;             /* agents to start here: -1 auto (none joined after a second), 0 never */
+    char out_dir[512];     /* results/ */
+    char baseline[512];    /* baseline file for gates; "" = baselines/<scenario>.json */
+    bool quiet;            /* no progress lines */
+    bool no_summary;       /* no summary table on stdout */
+    char agent_path[512];  /* the agent binary for local agents; "" = next to coord */
+    char local_allow[512]; /* --allow FILE: local agents' allow-list (absolute); "" none */
+    FILE *json_out;        /* run.json printed here too (built in memory, not read back) */
     char allow_different[64]; /* "host,params,build" or part: gates judge anyway */
     /* Repetitions (--repeat): the earlier repetitions' results folders, whose intervals and
      * fleet numbers this one adds to its own (and writes to its run.json); intermediate: judge

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,8 @@ static const char *s_usage =
     "                    keep serving the final metrics this long after the run (e.g. 15s)\n"
     "  --local N         start N agents on this machine (default: agents.expect, started\n"
     "                    when none has joined after 1 s; --local 0 never)\n"
+    "  --allow FILE      the allow-list local agents run with (commands, http: targets;\n"
+    "                    fleetbench-agent(8) --allow)\n"
     "  --out DIR         results folder (default results/)\n"
     "  --baseline FILE   baseline for gates (default baselines/<scenario>.json)\n"
     "  --repeat N        N whole repetitions of the run, each with fresh local agents; the\n"
@@ -149,21 +152,15 @@ static int s_run (int argc, char **argv) {
     int repeat = 0, rerun_budget = 3; /* repeat 0: the scenario's repeat: */
     const char *series = NULL;        /* --continue DIR */
     bool bind_given = false;
-    static const struct option longs[] = {{"bind", required_argument, 0, 'b'},
-                                          {"insecure", no_argument, 0, 'i'},
-                                          {"local", required_argument, 0, 'l'},
-                                          {"out", required_argument, 0, 'o'},
-                                          {"baseline", required_argument, 0, 'B'},
-                                          {"json", no_argument, 0, 'j'},
-                                          {"quiet", no_argument, 0, 'q'},
-                                          {"keys", required_argument, 0, 'k'},
-                                          {"allow-different", required_argument, 0, 'A'},
-                                          {"repeat", required_argument, 0, 'R'},
-                                          {"rerun-budget", required_argument, 0, 'U'},
-                                          {"metrics", required_argument, 0, 'M'},
-                                          {"metrics-hold", required_argument, 0, 'H'},
-                                          {"continue", required_argument, 0, 'C'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"bind", required_argument, 0, 'b'},     {"insecure", no_argument, 0, 'i'},
+        {"local", required_argument, 0, 'l'},    {"allow", required_argument, 0, 'L'},
+        {"out", required_argument, 0, 'o'},      {"baseline", required_argument, 0, 'B'},
+        {"json", no_argument, 0, 'j'},           {"quiet", no_argument, 0, 'q'},
+        {"keys", required_argument, 0, 'k'},     {"allow-different", required_argument, 0, 'A'},
+        {"repeat", required_argument, 0, 'R'},   {"rerun-budget", required_argument, 0, 'U'},
+        {"metrics", required_argument, 0, 'M'},  {"metrics-hold", required_argument, 0, 'H'},
+        {"continue", required_argument, 0, 'C'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", longs, NULL)) != -1) {
         char *end = NULL;
@@ -185,6 +182,10 @@ static int s_run (int argc, char **argv) {
             if (!*optarg || *end || opts.local < 0 || opts.local > 256)
                 return s_usage_error ("--local takes a number of agents from 0 to 256 (got \"%s\")",
                                       optarg);
+            break;
+        case 'L':
+            if (!realpath (optarg, opts.local_allow) || access (opts.local_allow, R_OK) != 0)
+                return s_usage_error ("--allow: cannot read %s", optarg);
             break;
         case 'o':
             if (!optarg[0]) /* "" would put results/<run-id> at the root of the file system */

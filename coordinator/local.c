@@ -44,8 +44,8 @@ static int s_agent_path (const char *given, char *path, size_t size, fb_err_t *e
     return 0;
 }
 
-static pid_t s_spawn (const char *agent, const char *endpoint, int index, const char *dir,
-                      const char *coordinator_key) {
+static pid_t s_spawn (const char *agent, const char *allow, const char *endpoint, int index,
+                      const char *dir, const char *coordinator_key) {
     char id[32], log[600], state[600], cert[600];
     snprintf (id, sizeof id, "local-%d", index);
     snprintf (log, sizeof log, "%s/agents/%s.log", dir, id);
@@ -66,16 +66,24 @@ static pid_t s_spawn (const char *agent, const char *endpoint, int index, const 
     int null = open ("/dev/null", O_RDONLY);
     if (null >= 0)
         dup2 (null, STDIN_FILENO);
-    if (coordinator_key)
-        execl (agent, agent, "--coordinator", endpoint, "--id", id, "--once", "--state-dir", state,
-               "--cert", cert, "--coordinator-key", coordinator_key, (char *)NULL);
-    else
-        execl (agent, agent, "--coordinator", endpoint, "--id", id, "--once", "--state-dir", state,
-               (char *)NULL);
+    const char *argv[16] = {agent, "--coordinator", endpoint,      "--id",
+                            id,    "--once",        "--state-dir", state};
+    int argc = 8;
+    if (coordinator_key) {
+        argv[argc++] = "--cert";
+        argv[argc++] = cert;
+        argv[argc++] = "--coordinator-key";
+        argv[argc++] = coordinator_key;
+    }
+    if (allow && allow[0]) {
+        argv[argc++] = "--allow";
+        argv[argc++] = allow;
+    }
+    execv (agent, (char *const *)argv);
     _exit (127);
 }
 
-fb_local_t *fb_local_start (const char *agent_path, const char *endpoint, int n,
+fb_local_t *fb_local_start (const char *agent_path, const char *allow, const char *endpoint, int n,
                             const char *run_dir, const char *coordinator_key, fb_err_t *err) {
     char agent[600], agents_dir[600];
     if (s_agent_path (agent_path, agent, sizeof agent, err) != 0)
@@ -92,7 +100,7 @@ fb_local_t *fb_local_start (const char *agent_path, const char *endpoint, int n,
         return NULL;
     }
     for (int i = 0; i < n; i++) {
-        pid_t pid = s_spawn (agent, endpoint, i + 1, run_dir, coordinator_key);
+        pid_t pid = s_spawn (agent, allow, endpoint, i + 1, run_dir, coordinator_key);
         if (pid < 0) {
             fb_err_set (err, FB_ESYS, "cannot start local agent %d: %s", i + 1, strerror (errno));
             fb_local_stop (&self);

@@ -9,9 +9,9 @@ typedef struct fb_local fb_local_t;
 
 /* Starts n agents "local-1".."local-n" connecting to endpoint, each with --once; their output
  * goes to run_dir/agents/local-N.log. agent_path "" means the agent next to this program.
- * With coordinator_key (CURVE), each agent uses run_dir/agents/local-N.key, made by the
- * caller. */
-fb_local_t *fb_local_start (const char *agent_path, const char *endpoint, int n,
+ * allow (not NULL or ""): each agent's --allow file. With coordinator_key (CURVE), each agent
+ * uses run_dir/agents/local-N.key, made by the caller. */
+fb_local_t *fb_local_start (const char *agent_path, const char *allow, const char *endpoint, int n,
                             const char *run_dir, const char *coordinator_key, fb_err_t *err);
 /* Waits a few seconds for them to leave, then terminates those still there; reaps all. */
 void fb_local_stop (fb_local_t **self_p);

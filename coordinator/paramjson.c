@@ -40,6 +40,8 @@ static json_t *s_value (const fb_param_value_t *v) {
         return json_boolean (v->number != 0);
     case FB_PARAM_ENUM:
     case FB_PARAM_STRING:
+    case FB_PARAM_TEXT:
+    case FB_PARAM_URL:
         break;
     }
     return json_string (v->text);

@@ -283,11 +283,9 @@ static const fb_param_value_t *s_find_param (const fb_params_t *params, const ch
     return NULL;
 }
 
-static int s_parse_params (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scenario_workload_t *w) {
-    if (fb_params_init (&w->resolved, w->wl, ctx->err) != 0)
-        return -1;
-    if (!map)
-        return 0;
+/* The params: map of workload w, each checked by the kind's own rules. */
+static int s_parse_given_params (s_ctx_t *ctx, const fb_yamltree_node_t *map,
+                                 fb_scenario_workload_t *w) {
     if (s_expect_kind (ctx, map, FB_YAMLTREE_MAP, "params", "{ publishers: 500 }") != 0 ||
         s_check_keys (ctx, map, NULL, "params") != 0)
         return -1;
@@ -299,7 +297,8 @@ static int s_parse_params (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scena
             return s_fail (ctx, key, "%s", err.msg);
         }
         const fb_param_value_t *current = s_find_param (&w->resolved, key->text);
-        if (s_text (ctx, value, key->text, current->spec->default_text) != 0)
+        const char *example = current->spec->default_text;
+        if (s_text (ctx, value, key->text, example && example[0] ? example : "...") != 0)
             return -1;
         if (fb_params_set (&w->resolved, key->text, value->text, &err) != 0)
             return s_fail (ctx, value, "%s", err.msg);
@@ -307,6 +306,19 @@ static int s_parse_params (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_scena
         snprintf (param->name, sizeof param->name, "%s", key->text);
         snprintf (param->value, sizeof param->value, "%s", value->text);
     }
+    return 0;
+}
+
+/* The params of workload w (its node map, params: map, NULL when absent). */
+static int s_parse_params (s_ctx_t *ctx, const fb_yamltree_node_t *workload,
+                           const fb_yamltree_node_t *map, fb_scenario_workload_t *w) {
+    fb_err_t err;
+    if (fb_params_init (&w->resolved, w->wl, ctx->err) != 0)
+        return -1;
+    if (map && s_parse_given_params (ctx, map, w) != 0)
+        return -1;
+    if (fb_params_check_required (&w->resolved, &err) != 0)
+        return s_fail (ctx, map ? map : workload, "%s", err.msg);
     return 0;
 }
 
@@ -538,7 +550,8 @@ static int s_parse_workload (s_ctx_t *ctx, const fb_yamltree_node_t *map, fb_sce
         if (strcmp (sc->workloads[i].name, w->name) == 0)
             return s_fail (ctx, name, "duplicate workload name \"%s\" (first at %d:%d)", w->name,
                            sc->workloads[i].line, sc->workloads[i].col);
-    if (s_parse_kind (ctx, kind, w) != 0 || s_parse_params (ctx, s_get (map, "params"), w) != 0 ||
+    if (s_parse_kind (ctx, kind, w) != 0 ||
+        s_parse_params (ctx, map, s_get (map, "params"), w) != 0 ||
         s_parse_run (ctx, map, w, defaults) != 0 ||
         s_parse_targets (ctx, s_get (map, "targets"), w) != 0 ||
         s_parse_gates (ctx, s_get (map, "gates"), w) != 0)

@@ -20,7 +20,7 @@ endforeach()
 # Integration tests: tests/integration/<name>.sh, run against the real binaries.
 file(GLOB FB_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/*.sh)
 list(FILTER FB_INTEGRATION_TESTS EXCLUDE REGEX ".*/lib\\.sh$")
-# Those that test the system around fleetbench (deployment, a real tor, our client through real
+# Those that test the system around fleetbench (deployment, a real tor, a real nginx, our client through real
 # tor relays, network namespaces, cross builds, HdrHistogram's Java reading our files, a browser,
 # a fleet of 200 simulated agents) carry the label "system":
 # ./test.sh runs them in the release tree only, where sanitizers would add minutes and find nothing of
@@ -28,7 +28,7 @@ list(FILTER FB_INTEGRATION_TESTS EXCLUDE REGEX ".*/lib\\.sh$")
 foreach(script ${FB_INTEGRATION_TESTS})
   get_filename_component(name ${script} NAME_WE)
   set(labels integration)
-  if(name MATCHES "^(deploy_|tor_real|tor_interop|netns_|cross_|hlog_java|browser_|scale_)")
+  if(name MATCHES "^(deploy_|tor_real|tor_interop|netns_|cross_|hlog_java|browser_|scale_|http_nginx)")
     set(labels integration system)
   endif()
   add_test(NAME integration.${name} COMMAND bash ${script})

@@ -3,6 +3,7 @@
 #include "workloads/workload.h"
 
 #include "common/units.h"
+#include "common/url.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -25,6 +26,10 @@ static const char *s_expected (fb_param_type_t type) {
         return "true or false";
     case FB_PARAM_STRING:
         return "a name of 1 to 63 characters";
+    case FB_PARAM_TEXT:
+        return "text of at most 255 characters";
+    case FB_PARAM_URL:
+        return "a URL such as http://127.0.0.1:8080/";
     case FB_PARAM_ENUM:
         break;
     }
@@ -105,8 +110,20 @@ static int s_parse (const fb_param_spec_t *spec, const char *text, double *numbe
         *number = strcmp (text, "true") == 0;
         break;
     case FB_PARAM_STRING:
-        rc = text[0] ? 0 : -1; /* the length limit is s_assign's */
+        rc = text[0] && strlen (text) < 64 ? 0 : -1;
         break;
+    case FB_PARAM_TEXT:
+        rc = 0; /* the length limit is s_assign's */
+        break;
+    case FB_PARAM_URL: {
+        fb_url_t url;
+        fb_err_t url_err = {0};
+        int col = 0;
+        if (fb_url_parse (text, &url, &col, &url_err) == 0)
+            return 0;
+        return fb_err_set (err, FB_EINPUT, "%s: %s (at character %d of \"%.80s\")", spec->name,
+                           url_err.msg, col + 1, text);
+    }
     case FB_PARAM_ENUM: {
         int index = s_choice_index (spec->choices, text);
         if (index >= 0)
@@ -128,7 +145,8 @@ static int s_parse (const fb_param_spec_t *spec, const char *text, double *numbe
 /* A spec with min == max == 0 has no range (enum, bool and string never have one). */
 static int s_check_range (const fb_param_spec_t *spec, double number, const char *text,
                           fb_err_t *err) {
-    if (spec->type == FB_PARAM_ENUM || spec->type == FB_PARAM_BOOL || spec->type == FB_PARAM_STRING)
+    if (spec->type == FB_PARAM_ENUM || spec->type == FB_PARAM_BOOL ||
+        spec->type == FB_PARAM_STRING || spec->type == FB_PARAM_TEXT)
         return 0;
     if (spec->min == 0 && spec->max == 0)
         return 0;
@@ -162,7 +180,7 @@ int fb_params_init (fb_params_t *params, const fb_workload_t *wl, fb_err_t *err)
                                FB_MAX_PARAMS);
         fb_param_value_t *value = &params->v[i];
         value->spec = &wl->params[i];
-        if (s_assign (value, value->spec->default_text ? value->spec->default_text : "", err)) {
+        if (value->spec->default_text && s_assign (value, value->spec->default_text, err)) {
             fb_err_prefix (err, "%s: default of param", wl->kind);
             return -1;
         }
@@ -193,6 +211,14 @@ int fb_params_set (fb_params_t *params, const char *name, const char *text, fb_e
     if (s_assign (value, text, err) != 0)
         return -1;
     value->given = true;
+    return 0;
+}
+
+int fb_params_check_required (const fb_params_t *params, fb_err_t *err) {
+    for (int i = 0; i < params->n; i++)
+        if (!params->v[i].spec->default_text && !params->v[i].given)
+            return fb_err_set (err, FB_EINPUT, "param %s is required (%s)", params->v[i].spec->name,
+                               params->v[i].spec->help);
     return 0;
 }
 

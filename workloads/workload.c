@@ -6,6 +6,7 @@
 #include <string.h>
 
 extern const fb_workload_t fb_workload_eventbus;
+extern const fb_workload_t fb_workload_http;
 extern const fb_workload_t fb_workload_log;
 extern const fb_workload_t fb_workload_process;
 extern const fb_workload_t fb_workload_proxy;
@@ -13,13 +14,8 @@ extern const fb_workload_t fb_workload_tor_circuit;
 extern const fb_workload_t fb_workload_tor_stream;
 
 static const fb_workload_t *const s_all[] = {
-    &fb_workload_eventbus,
-    &fb_workload_log,
-    &fb_workload_process,
-    &fb_workload_proxy,
-    &fb_workload_tor_circuit,
-    &fb_workload_tor_stream,
-    NULL,
+    &fb_workload_eventbus, &fb_workload_http,        &fb_workload_log,        &fb_workload_process,
+    &fb_workload_proxy,    &fb_workload_tor_circuit, &fb_workload_tor_stream, NULL,
 };
 
 const char *const fb_runner_metrics[] = {"latency", "service", "sched_lag", NULL};

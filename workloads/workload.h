@@ -9,6 +9,7 @@
 #include "common/hist.h"
 #include "common/rng.h"
 #include "common/stats.h"
+#include "common/wire.h" /* FB_MAX_PARAM_TEXT */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,12 +26,15 @@ typedef enum {
     FB_PARAM_ENUM,     /* one of choices */
     FB_PARAM_BOOL,     /* true/false */
     FB_PARAM_STRING,   /* a short name, 1 to 63 bytes, kept in .text (no range, no number) */
+    FB_PARAM_TEXT,     /* free text (headers, a body), 0 to 255 bytes, kept in .text */
+    FB_PARAM_URL,      /* an http:// or https:// URL (common/url.h), kept in .text */
 } fb_param_type_t;
 
 typedef struct {
     const char *name;
     fb_param_type_t type;
-    const char *default_text; /* written as a user would; parsed by the same rules */
+    const char *default_text; /* written as a user would; parsed by the same rules; NULL: the
+                                 param has no default, a scenario must give it */
     double min, max;          /* in the base unit: count, ns, bytes, /s, fraction */
     const char *choices;      /* FB_PARAM_ENUM: "pool|thread-per-handler" */
     const char *help;
@@ -39,8 +43,8 @@ typedef struct {
 typedef struct {
     const fb_param_spec_t *spec;
     double number; /* numeric value in the base unit; ENUM: index in choices; BOOL: 0/1 */
-    char text[64]; /* the text as given (or the default) */
-    bool given;    /* set by the scenario rather than defaulted */
+    char text[FB_MAX_PARAM_TEXT]; /* the text as given (or the default) */
+    bool given;                   /* set by the scenario rather than defaulted */
 } fb_param_value_t;
 
 /* Every param of one workload kind, in spec order, defaults filled. */
@@ -211,6 +215,8 @@ int fb_params_init (fb_params_t *params, const fb_workload_t *wl, fb_err_t *err)
  * out of range: error naming the param and the expected form, e.g.
  * "handler_work must be a duration such as 10us (got \"fast\")". */
 int fb_params_set (fb_params_t *params, const char *name, const char *text, fb_err_t *err);
+/* A param without a default that was not given: an error naming it and what it is for. */
+int fb_params_check_required (const fb_params_t *params, fb_err_t *err);
 /* Lookups by name; the name must be in the spec (an assert, it is our own code). */
 double fb_params_num (const fb_params_t *params, const char *name);
 const char *fb_params_text (const fb_params_t *params, const char *name);

@@ -2,7 +2,7 @@
 # other command makes `coord run` exit 2 with the agent's message before Start, and nothing
 # runs, even a program of that name on the agent's PATH. A name on the list runs its argv.
 source "$(dirname "$0")/lib.sh"
-PORT=5761
+PORT=$(free_port)
 
 # A program on the agent's PATH that would leave a marker if the agent ever ran it.
 mkdir -p bin
@@ -49,6 +49,18 @@ set -e
 [ "$code" = 2 ] || fail "agent with a bad allow-list exited $code, expected 2"
 grep -q 'bad.yaml:1:12: expected the argv of touch-ran as a list' bad.log || fail "$(cat bad.log)"
 pass "bad allow-list: agent exits 2 with file:line:col"
+
+# A bad http: entry (port 0) stops the agent the same way, the column inside the entry.
+printf 'touch-ran: [/bin/true]\nhttp:\n  - 127.0.0.1\n  - 10.0.0.0/8:0\n' >badhttp.yaml
+set +e
+# (bounded: an agent that took the file would wait for a coordinator that never comes)
+timeout 20 "$AGENT" --coordinator tcp://127.0.0.1:$PORT --allow badhttp.yaml >badhttp.log 2>&1
+code=$?
+set -e
+[ "$code" = 2 ] || fail "agent with a bad http: entry exited $code, expected 2"
+grep -q 'badhttp.yaml:4:16: http: expected a port from 1 to 65535' badhttp.log ||
+    fail "$(cat badhttp.log)"
+pass "bad http: entry: agent exits 2 with file:line:col"
 
 # The allowed name runs the list's argv (a lifecycle: start, first output, stop).
 rm -rf results

@@ -22,6 +22,15 @@ static const fb_param_spec_t s_spec[] = {
 };
 static const fb_workload_t s_fake = {.kind = "fakebus", .params = s_spec};
 
+/* And one of the text types. */
+static const fb_param_spec_t s_text_spec[] = {
+    {"tag", FB_PARAM_STRING, "bus", 0, 0, NULL, "a short name"},
+    {"headers", FB_PARAM_TEXT, "", 0, 0, NULL, "free text"},
+    {"url", FB_PARAM_URL, NULL, 0, 0, NULL, "where to send, required"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+static const fb_workload_t s_fake_text = {.kind = "fakehttp", .params = s_text_spec};
+
 static const fb_param_spec_t s_bad_default_spec[] = {
     {"timeout", FB_PARAM_DURATION, "10", 0, 0, NULL, "no unit: our bug"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -31,7 +40,11 @@ static const fb_workload_t s_bad_default = {.kind = "broken", .params = s_bad_de
 static void s_assert_set_fails (const char *name, const char *text, const char *message) {
     fb_params_t params;
     fb_err_t err = {0};
-    assert_int_equal (fb_params_init (&params, &s_fake, &err), 0);
+    const fb_workload_t *kind =
+        strcmp (name, "tag") == 0 || strcmp (name, "headers") == 0 || strcmp (name, "url") == 0
+            ? &s_fake_text
+            : &s_fake;
+    assert_int_equal (fb_params_init (&params, kind, &err), 0);
     assert_int_equal (fb_params_set (&params, name, text, &err), -1);
     assert_int_equal (err.code, FB_EINPUT);
     if (!strstr (err.msg, message))
@@ -138,11 +151,35 @@ static void test_failed_set_keeps_previous_value (void **state) {
 
 static void test_too_long_text_is_refused (void **state) {
     (void)state;
-    char text[200];
+    char text[300];
     memset (text, '1', sizeof text - 1);
     text[sizeof text - 1] = '\0';
     s_assert_set_fails ("workers", text,
-                        "workers must be an integer such as 8 (got a value of 199");
+                        "workers must be an integer such as 8 (got a value of 299");
+    s_assert_set_fails ("headers", text, "headers must be text of at most 255 characters");
+    text[64] = '\0'; /* a name stays short */
+    s_assert_set_fails ("tag", text, "tag must be a name of 1 to 63 characters");
+}
+
+/* Text keeps what it was given, up to 255 bytes; a URL is checked as one when it is set, and a
+ * param without a default must be given. */
+static void test_text_url_and_required_params (void **state) {
+    (void)state;
+    fb_params_t params;
+    fb_err_t err = {0};
+    assert_int_equal (fb_params_init (&params, &s_fake_text, &err), 0);
+    assert_string_equal (fb_params_text (&params, "headers"), "");
+    assert_string_equal (fb_params_text (&params, "url"), "");
+    assert_int_equal (fb_params_check_required (&params, &err), -1);
+    assert_string_equal (err.msg, "param url is required (where to send, required)");
+    assert_int_equal (fb_params_set (&params, "headers", "X-A: 1\nX-B: 2", &err), 0);
+    assert_string_equal (fb_params_text (&params, "headers"), "X-A: 1\nX-B: 2");
+    assert_int_equal (fb_params_set (&params, "url", "https://[::1]:8443/a?b=1", &err), 0);
+    assert_int_equal (fb_params_check_required (&params, &err), 0);
+    s_assert_set_fails ("url", "ftp://127.0.0.1/", "url: ");
+    s_assert_set_fails ("url", "ftp://127.0.0.1/", "(at character 1 of \"ftp://127.0.0.1/\")");
+    s_assert_set_fails ("url", "http://127.0.0.1:99999/", "(at character 18 of");
+    assert_string_equal (fb_params_text (&params, "url"), "https://[::1]:8443/a?b=1");
 }
 
 static void test_bad_default_is_reported_at_init (void **state) {
@@ -164,6 +201,7 @@ int main (void) {
         cmocka_unit_test (test_unknown_param_lists_known_ones),
         cmocka_unit_test (test_failed_set_keeps_previous_value),
         cmocka_unit_test (test_too_long_text_is_refused),
+        cmocka_unit_test (test_text_url_and_required_params),
         cmocka_unit_test (test_bad_default_is_reported_at_init),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
