@@ -241,8 +241,9 @@ static int s_async_due (s_worker_t *w, fb_schedule_cursor_t *cursor, int64_t *ne
 /* Many operations in flight per worker (workload start/poll): the runner starts each one
  * when it is due and a slot is free, so an operation that waited for a slot has that wait in
  * its latency (from the intended start) and in sched_lag, never hidden. Every operation
- * started is recorded exactly once, when its ending comes back; an abort cancels those in
- * flight and collects their endings before the worker leaves. */
+ * started is recorded exactly once, when its ending comes back; an abort, even one that comes
+ * while the last operations finish past the end, cancels those in flight and collects their
+ * endings before the worker leaves. */
 static void *s_async_main (void *arg) {
     s_worker_t *w = arg;
     s_run_t *run = w->run;
@@ -259,15 +260,22 @@ static void *s_async_main (void *arg) {
     s_worker_begin (w);
     int64_t next_ns =
         run->open_loop ? run->t0_ns + fb_schedule_next_ns (&run->schedule, &cursor) : 0;
-    bool starting = true;
+    bool starting = true, canceled = false;
     for (uint64_t k = 0;;) {
-        if (starting && __atomic_load_n (&run->stop, __ATOMIC_RELAXED)) {
+        /* stop: an abort, the end of a capacity search, a worker that could not start; what
+         * is in flight then ends by itself, bounded by the workload's timeouts. Only an abort
+         * (read here too: the runner may be waiting for the workers past the end) cancels it. */
+        if (starting && __atomic_load_n (&run->stop, __ATOMIC_RELAXED))
             starting = false;
+        if (!canceled && s_aborted (run)) {
+            starting = false;
+            canceled = true;
             if (n_free < slots)
                 wl->cancel (run->state, w->index);
         }
         int64_t now = fb_clock_now_ns ();
-        while (starting && n_free > 0) {
+        bool failed = false; /* a start that failed at once: poll before the next one */
+        while (starting && n_free > 0 && !failed) {
             int64_t intended;
             int due = s_async_due (w, &cursor, &next_ns, now, &intended);
             if (due != S_DUE) {
@@ -283,12 +291,13 @@ static void *s_async_main (void *arg) {
             if (wl->start (run->state, &op, (uint64_t)slot) != 0) {
                 s_record (w, phase, intended, now, fb_clock_now_ns (), -1);
                 free_slots[n_free++] = slot;
+                failed = true;
             }
             now = fb_clock_now_ns ();
         }
         if (!starting && n_free == slots)
             break;
-        int64_t until = now + S_ABORT_CHECK_NS;
+        int64_t until = failed ? now : now + S_ABORT_CHECK_NS;
         if (starting && n_free > 0 && next_ns < until)
             until = next_ns; /* open loop: wake for the next one due */
         int n = wl->poll (run->state, w->index, until, done, S_DONE_BATCH);
@@ -546,7 +555,7 @@ static void s_capacity_interval (s_run_t *run, int64_t start_ns, int64_t end_ns)
     if (!run->judge_last && end_ns - run->measure_ns < (int64_t)(step + 1) * hold)
         return; /* the step goes on */
     fb_capacity_step (&run->capacity, plan->stages[step].rate_per_s,
-                      fb_capacity_passes (plan, run->step_hist));
+                      fb_capacity_judge (plan, run->step_hist));
     fb_hist_reset (run->step_hist);
 }
 

@@ -9,9 +9,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,7 +23,7 @@
  * 0. */
 static int s_run (char *const argv[], char *out, size_t size, int64_t *cpu_ns) {
     int pipe_fds[2];
-    if (pipe (pipe_fds) != 0)
+    if (pipe2 (pipe_fds, O_CLOEXEC) != 0) /* the child keeps only its dup2'd stdout */
         return -1;
     pid_t pid = fork ();
     if (pid == 0) {
@@ -164,11 +166,16 @@ static int s_write_file (const char *dir, const char *name, const char *text, si
 int fb_peer_nginx_start (fb_peer_nginx_t *self, size_t page_bytes) {
     *self = (fb_peer_nginx_t){.pid = -1};
     snprintf (self->dir, sizeof self->dir, "/tmp/fb-nginx-XXXXXX");
-    if (!mkdtemp (self->dir) || (self->port = s_free_port ()) < 0)
+    if (!mkdtemp (self->dir)) {
+        self->dir[0] = '\0';
         return -1;
+    }
     char conf[2048], *page = malloc (page_bytes);
-    if (!page)
+    if (!page || (self->port = s_free_port ()) < 0) {
+        free (page);
+        fb_peer_nginx_stop (self);
         return -1;
+    }
     memset (page, 'x', page_bytes);
     int n = snprintf (conf, sizeof conf,
                       "daemon off;\nmaster_process off;\nworker_processes 1;\n"
@@ -183,12 +190,18 @@ int fb_peer_nginx_start (fb_peer_nginx_t *self, size_t page_bytes) {
     int rc = s_write_file (self->dir, "nginx.conf", conf, (size_t)n) |
              s_write_file (self->dir, "page.html", page, page_bytes);
     free (page);
-    if (rc != 0)
+    if (rc != 0) {
+        fb_peer_nginx_stop (self);
         return -1;
+    }
     char conf_path[128];
     snprintf (conf_path, sizeof conf_path, "%s/nginx.conf", self->dir);
+    pid_t parent = getpid ();
     self->pid = fork ();
     if (self->pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGTERM); /* a bench killed midway leaves no nginx behind */
+        if (getppid () != parent)
+            _exit (127);
         int null = open ("/dev/null", O_WRONLY);
         dup2 (null, 1);
         dup2 (null, 2);
@@ -214,9 +227,15 @@ int fb_peer_nginx_start (fb_peer_nginx_t *self, size_t page_bytes) {
 }
 
 void fb_peer_nginx_stop (fb_peer_nginx_t *self) {
-    if (self->pid > 0) {
-        kill (self->pid, SIGQUIT);
-        waitpid (self->pid, NULL, 0);
+    if (self->pid > 0) { /* SIGTERM: a fast shutdown; SIGKILL when it is not gone in 5 s */
+        kill (self->pid, SIGTERM);
+        bool reaped = false;
+        for (int i = 0; i < 500 && !(reaped = waitpid (self->pid, NULL, WNOHANG) != 0); i++)
+            fb_clock_sleep_until_ns (fb_clock_now_ns () + 10 * FB_NS_PER_MS);
+        if (!reaped) {
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, NULL, 0);
+        }
         self->pid = -1;
     }
     if (self->dir[0]) {

@@ -16,7 +16,6 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,10 +182,17 @@ static int s_run (int argc, char **argv) {
                 return s_usage_error ("--local takes a number of agents from 0 to 256 (got \"%s\")",
                                       optarg);
             break;
-        case 'L':
-            if (!realpath (optarg, opts.local_allow) || access (opts.local_allow, R_OK) != 0)
+        case 'L': {
+            /* Local agents start elsewhere in the tree's life: the path is made absolute. */
+            char *path = realpath (optarg, NULL);
+            bool ok = path && strlen (path) < sizeof opts.local_allow && access (path, R_OK) == 0;
+            if (ok)
+                snprintf (opts.local_allow, sizeof opts.local_allow, "%s", path);
+            free (path);
+            if (!ok)
                 return s_usage_error ("--allow: cannot read %s", optarg);
             break;
+        }
         case 'o':
             if (!optarg[0]) /* "" would put results/<run-id> at the root of the file system */
                 return s_usage_error ("--out needs a folder (got \"%s\")", "");
@@ -264,6 +270,9 @@ static int s_run (int argc, char **argv) {
         if (opts.local < 0)
             opts.local = sc->expect;
     }
+    if (opts.local_allow[0] && opts.local == 0)
+        fprintf (stderr, "coord: --allow is for local agents, and --local 0 starts none: agents "
+                         "on other hosts use their own --allow file\n");
     if (series && fb_verdict_check_series (sc, series, &err) != 0) {
         fprintf (stderr, "coord: --continue %s\n", err.msg);
         fb_scenario_destroy (&sc);

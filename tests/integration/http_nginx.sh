@@ -1,5 +1,5 @@
-# The http kind against a Debian nginx on loopback, through the real coord and agent: plain
-# and https requests counted and checked; a target outside the agent's allow-list refused at
+# The http kind against a Debian nginx on loopback, through the real coord and agent: plain,
+# HEAD and https requests counted and checked; a target outside the agent's allow-list refused at
 # plan time (exit 2, nothing sent); bad URLs and a missing one refused by `coord check` with
 # file:line:col; a port that refuses connections and a server that answers garbage counted as
 # errors with their reason, never a hang.
@@ -46,6 +46,17 @@ served=$(nginx_requests)
 [ "$bytes" -gt $((ops * 4096)) ] || fail "bytes $bytes for $ops responses of 4 KB"
 [ "$served" -ge "$ops" ] || fail "nginx served $served, we counted $ops"
 pass "http: $ops requests, no error, $bytes bytes; nginx logged $served (warm-up included)"
+
+# HEAD: the answer has a head only, whatever its Content-Length says; local agents started by
+# coord run itself, with the allow-list handed to them (--allow).
+http_scenario head "http://127.0.0.1:$NGINX_PORT/page.html" "method: HEAD"
+rm -rf results
+run_coord 0 run head.yaml --allow allow.yaml --quiet
+ops=$(jqr '.workloads[0].fleet.ops')
+[ "$ops" -gt 0 ] && [ "$(jqr '.workloads[0].fleet.errors')" = 0 ] || fail "HEAD: ops $ops"
+[ "$(jqr '.workloads[0].fleet.counters.bytes.value')" -lt $((ops * 1024)) ] ||
+    fail "HEAD answers carried bodies"
+pass "HEAD through local agents with coord run --allow: $ops answers, heads only"
 
 # Outside the allow-list (another port): the plan is refused, nginx sees nothing.
 printf 'http: ["127.0.0.1:1-1023"]\n' >narrow.yaml

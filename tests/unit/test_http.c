@@ -84,7 +84,12 @@ static void test_headers_and_statuses_are_checked (void **state) {
     s_check_fails ((const char *const[]){"url", "http://a/", "headers", "Bad Name: 1", NULL},
                    "is not a \"Name: value\" line");
     s_check_fails ((const char *const[]){"url", "http://a/", "headers", "host: evil", NULL},
-                   "headers: host is set by the workload");
+                   "headers: host is not yours to set");
+    s_check_fails (
+        (const char *const[]){"url", "http://a/", "headers", "Expect: 100-continue", NULL},
+        "headers: Expect is not yours to set");
+    s_check_fails ((const char *const[]){"url", "http://a/", "status", "2xx,", NULL},
+                   "status must be");
     s_check_fails ((const char *const[]){"url", "http://a/", "status", "2xx,abc", NULL},
                    "status must be up to 16 of 200, 2xx or 200-299");
     s_check_fails ((const char *const[]){"url", "http://a/", "status", "299-200", NULL},
@@ -93,7 +98,7 @@ static void test_headers_and_statuses_are_checked (void **state) {
                    "status must be");
     fb_params_t params;
     fb_err_t err = {0};
-    s_params_of (&params, (const char *const[]){"url", "http://a/", "status", "200,3xx,401-404",
+    s_params_of (&params, (const char *const[]){"url", "http://a/", "status", "200, 3xx,401-404",
                                                 "headers", "A: 1\nB-c: two words", NULL});
     assert_int_equal (fb_http_target_check_params (&params, &err), 0);
 }

@@ -179,10 +179,27 @@ static void test_open_loop_with_full_slots_runs_or_misses_each_planned_operation
     assert_int_equal (t_last.started, t.ops[FB_PHASE_WARMUP] + t.ops[FB_PHASE_MEASURE]);
 }
 
+typedef struct {
+    bool abort;
+    int64_t after_ns;
+} t_abort_t;
+
 static void *t_abort_later (void *arg) {
-    fb_clock_sleep_until_ns (fb_clock_now_ns () + 150 * FB_NS_PER_MS);
-    __atomic_store_n ((bool *)arg, true, __ATOMIC_RELAXED);
+    t_abort_t *a = arg;
+    fb_clock_sleep_until_ns (fb_clock_now_ns () + a->after_ns);
+    __atomic_store_n (&a->abort, true, __ATOMIC_RELAXED);
     return NULL;
+}
+
+/* Runs plan with an abort after_ns from its start; returns how long the run took. */
+static int64_t t_run_aborted (fb_plan_workload_t *plan, int64_t after_ns, t_tally_t *t,
+                              fb_runner_result_t *res) {
+    t_abort_t abort = {.after_ns = after_ns};
+    pthread_t thread;
+    pthread_create (&thread, NULL, t_abort_later, &abort);
+    int64_t took = t_run (plan, t, &abort.abort, res);
+    pthread_join (thread, NULL);
+    return took;
 }
 
 /* A minute of operations of 10 s each, aborted after 150 ms: the 16 in flight end at once as
@@ -192,13 +209,9 @@ static void test_abort_ends_what_is_in_flight_as_errors_counted_once (void **sta
     fb_plan_workload_t plan =
         t_plan (0, (const char *const[]){"workers", "2", "slots", "8", "delay", "10s", NULL});
     plan.duration_ns = 60 * FB_NS_PER_S;
-    bool abort = false;
-    pthread_t thread;
-    pthread_create (&thread, NULL, t_abort_later, &abort);
     t_tally_t t = {.ordered = true};
     fb_runner_result_t res = {.ops = -1};
-    int64_t took = t_run (&plan, &t, &abort, &res);
-    pthread_join (thread, NULL);
+    int64_t took = t_run_aborted (&plan, 150 * FB_NS_PER_MS, &t, &res);
     assert_true (took < 5 * FB_NS_PER_S); /* not the 10 s an operation would take */
     assert_int_equal (t_last.started, 16);
     assert_int_equal (t_last.canceled, 16);
@@ -209,11 +222,26 @@ static void test_abort_ends_what_is_in_flight_as_errors_counted_once (void **sta
     assert_int_equal (t.ops[FB_PHASE_MEASURE] + res.ops, 0);
 }
 
+/* The planned end (300 ms) passes with 8 operations of 10 s in flight; an abort that comes
+ * while the workers wait for them still ends them at once, each an error counted once. */
+static void test_an_abort_after_the_end_still_cancels_what_is_in_flight (void **state) {
+    (void)state;
+    fb_plan_workload_t plan = t_plan (0, (const char *const[]){"slots", "8", "delay", "10s", NULL});
+    t_tally_t t = {.ordered = true};
+    fb_runner_result_t res = {.ops = -1};
+    int64_t took = t_run_aborted (&plan, 600 * FB_NS_PER_MS, &t, &res);
+    assert_true (took < 5 * FB_NS_PER_S);
+    assert_int_equal (t_last.canceled, 8);
+    assert_int_equal (t.errors[FB_PHASE_WARMUP] + t.errors[FB_PHASE_MEASURE], 8);
+    assert_int_equal (t.ops[FB_PHASE_WARMUP] + t.ops[FB_PHASE_MEASURE], 8);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_closed_loop_keeps_every_slot_busy_and_counts_each_operation_once),
         cmocka_unit_test (test_open_loop_with_full_slots_runs_or_misses_each_planned_operation),
         cmocka_unit_test (test_abort_ends_what_is_in_flight_as_errors_counted_once),
+        cmocka_unit_test (test_an_abort_after_the_end_still_cancels_what_is_in_flight),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

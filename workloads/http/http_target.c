@@ -13,8 +13,9 @@
 typedef int (s_header_fn) (const char *line, size_t len, void *arg);
 
 static int s_each_header (const char *text, s_header_fn *fn, void *arg, fb_err_t *err) {
-    static const char *const ours[] = {"host", "content-length", "connection", "transfer-encoding",
-                                       NULL};
+    /* Ours, and Expect: a 100 Continue before the answer is not one request, one response. */
+    static const char *const ours[] = {
+        "host", "content-length", "connection", "transfer-encoding", "expect", NULL};
     for (const char *line = text; *line;) {
         const char *end = strchr (line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen (line);
@@ -33,7 +34,9 @@ static int s_each_header (const char *text, s_header_fn *fn, void *arg, fb_err_t
         for (int i = 0; ours[i]; i++)
             if (strlen (ours[i]) == name_len && strncasecmp (line, ours[i], name_len) == 0)
                 return fb_err_set (err, FB_EINPUT,
-                                   "headers: %.*s is set by the workload (see keepalive and body)",
+                                   "headers: %.*s is not yours to set: the workload sets Host, "
+                                   "Content-Length and Connection (see keepalive and body), and "
+                                   "sends no Transfer-Encoding or Expect",
                                    (int)name_len, line);
         if (fn && fn (line, len, arg) != 0)
             return fb_err_set (err, FB_ENOMEM, "out of memory for the request");
@@ -42,23 +45,33 @@ static int s_each_header (const char *text, s_header_fn *fn, void *arg, fb_err_t
     return 0;
 }
 
-/* "2xx,304,400-404" into ranges. */
+/* One item of a status list at p: "2xx", "200-299" or "200"; the bytes it took (0: none). */
+static int s_status_item (const char *p, int *lo, int *hi) {
+    int used = 0;
+    char x1 = 0, x2 = 0;
+    if (sscanf (p, "%1d%c%c%n", lo, &x1, &x2, &used) == 3 && used == 3 && x1 == 'x' && x2 == 'x') {
+        *lo *= 100;
+        *hi = *lo + 99;
+        return used;
+    }
+    if (sscanf (p, "%3d-%3d%n", lo, hi, &used) == 2 && used == 7)
+        return used;
+    if (sscanf (p, "%3d%n", lo, &used) == 1 && used == 3) {
+        *hi = *lo;
+        return used;
+    }
+    return 0;
+}
+
+/* "2xx,304, 400-404" into ranges. */
 static int s_statuses (fb_http_target_t *self, const char *text, fb_err_t *err) {
     int n = 0;
-    for (const char *p = text; *p;) {
-        int lo = 0, hi = 0, used = 0;
-        char x1 = 0, x2 = 0;
-        if (sscanf (p, "%1d%c%c%n", &lo, &x1, &x2, &used) == 3 && used == 3 && x1 == 'x' &&
-            x2 == 'x')
-            lo *= 100, hi = lo + 99;
-        else if (sscanf (p, "%3d-%3d%n", &lo, &hi, &used) == 2 && used == 7)
-            ;
-        else if (sscanf (p, "%3d%n", &lo, &used) == 1 && used == 3)
-            hi = lo;
-        else
-            used = 0;
-        if (!used || lo < 100 || hi > 599 || lo > hi || (p[used] && p[used] != ',') ||
-            n == FB_HTTP_TARGET_MAX_STATUSES)
+    for (const char *p = text; *p; n++) {
+        while (*p == ' ')
+            p++;
+        int lo = 0, hi = 0, used = s_status_item (p, &lo, &hi);
+        bool ends = p[used] == '\0' || (p[used] == ',' && p[used + 1] != '\0');
+        if (!used || lo < 100 || hi > 599 || lo > hi || !ends || n == FB_HTTP_TARGET_MAX_STATUSES)
             return fb_err_set (err, FB_EINPUT,
                                "status must be up to %d of 200, 2xx or 200-299, separated by "
                                "commas (got \"%.64s\")",
@@ -68,7 +81,6 @@ static int s_statuses (fb_http_target_t *self, const char *text, fb_err_t *err) 
             self->statuses[n].hi = hi;
             self->n_statuses = n + 1;
         }
-        n++;
         p += used + (p[used] == ',');
     }
     if (n == 0)

@@ -10,8 +10,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <http_parser.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +39,7 @@ typedef struct {
     int64_t start_ns, deadline_ns, bytes;
     bool complete, want_out;
     bool close_after; /* the request asked to close the connection after its response */
+    bool head;        /* a HEAD request: its response has no body, whatever its head says */
 } s_conn_t;
 
 struct fb_http_client {
@@ -61,6 +64,12 @@ static int s_on_body (http_parser *p, const char *at, size_t len) {
     if (c->client->sink && fb_bytes_append (c->client->sink, at, len) != 0)
         return -1;
     return 0;
+}
+
+/* A response to HEAD ends with its head (1: the parser expects no body). */
+static int s_on_headers_complete (http_parser *p) {
+    const s_conn_t *c = p->data;
+    return c->head ? 1 : 0;
 }
 
 static int s_on_message_complete (http_parser *p) {
@@ -112,8 +121,9 @@ fb_http_client_t *fb_http_client_new (const fb_http_client_cfg_t *cfg, fb_err_t 
     self->cfg.connections = n;
     self->cfg.sni = self->sni;
     self->next_deadline = INT64_MAX;
-    self->settings =
-        (http_parser_settings){.on_body = s_on_body, .on_message_complete = s_on_message_complete};
+    self->settings = (http_parser_settings){.on_body = s_on_body,
+                                            .on_headers_complete = s_on_headers_complete,
+                                            .on_message_complete = s_on_message_complete};
     for (int i = 0; i < n; i++)
         self->conns[i] = (s_conn_t){.client = self, .index = i, .fd = -1, .state = S_CLOSED};
     if (s_address (self, cfg, err) != 0) {
@@ -304,6 +314,7 @@ int fb_http_client_send (fb_http_client_t *self, const void *req, size_t len, ui
         c->bytes = 0;
         c->complete = false;
         c->close_after = s_asks_close (req, len);
+        c->head = len >= 5 && memcmp (req, "HEAD ", 5) == 0;
         http_parser_init (&c->parser, HTTP_RESPONSE);
         c->parser.data = c;
         self->in_flight++;
@@ -460,13 +471,20 @@ static void s_expire (fb_http_client_t *self, int64_t now_ns) {
     self->next_deadline = next;
 }
 
+/* epoll_pwait2 refused once (a kernel before 5.11: ENOSYS; a seccomp filter older than the
+ * call, as systemd's SystemCallFilter: EPERM): from then on, epoll_wait in millisecond steps. */
+static atomic_bool s_no_pwait2;
+
 static int s_wait (fb_http_client_t *self, struct epoll_event *events, int64_t wait_ns) {
-    struct timespec ts = {.tv_sec = wait_ns / FB_NS_PER_S, .tv_nsec = wait_ns % FB_NS_PER_S};
-    int n = epoll_pwait2 (self->epfd, events, S_MAX_EVENTS, &ts, NULL);
-    if (n < 0 && errno == ENOSYS) /* kernels before 5.11: millisecond steps, rounded up */
-        n = epoll_wait (self->epfd, events, S_MAX_EVENTS,
-                        (int)((wait_ns + FB_NS_PER_MS - 1) / FB_NS_PER_MS));
-    return n;
+    if (!atomic_load_explicit (&s_no_pwait2, memory_order_relaxed)) {
+        struct timespec ts = {.tv_sec = wait_ns / FB_NS_PER_S, .tv_nsec = wait_ns % FB_NS_PER_S};
+        int n = epoll_pwait2 (self->epfd, events, S_MAX_EVENTS, &ts, NULL);
+        if (n >= 0 || errno == EINTR)
+            return n;
+        atomic_store_explicit (&s_no_pwait2, true, memory_order_relaxed);
+    }
+    int64_t ms = wait_ns / FB_NS_PER_MS + (wait_ns % FB_NS_PER_MS != 0); /* rounded up */
+    return epoll_wait (self->epfd, events, S_MAX_EVENTS, ms < INT_MAX ? (int)ms : INT_MAX);
 }
 
 int fb_http_client_poll (fb_http_client_t *self, int64_t until_ns, fb_http_result_t *results,
