@@ -1,6 +1,9 @@
-/* fuzz_hlog.c: fb_hlog_parse_line on arbitrary lines (`coord compare` and the tests read .hlog
- * files other tools wrote). A row that parses and that our writer accepts must read back with
- * the same tag and counts. */
+/* fuzz_hlog.c: fb_hlog_parse_line and fb_hlog_parse_line_compact (what the coordinator reads
+ * .hlog files back with) on arbitrary lines (`coord compare` and `coord report` read .hlog files
+ * other tools may have written). Both must take or refuse a line alike, with the same tag and
+ * counts; a row that parses and that our writer accepts must read back with the same tag and
+ * counts. */
+#include "common/hist_compact.h"
 #include "common/hlog.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -42,6 +45,19 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size) {
     fb_err_t err = {0};
     int rc = fb_hlog_parse_line (line, &row, &start_time_s, &err);
     FB_FUZZ_CHECK (rc >= -1 && rc <= 1, "returned %d", rc);
+    fb_hlog_row_t compact_row;
+    fb_hist_compact_t *compact = NULL;
+    int compact_rc = fb_hlog_parse_line_compact (line, &compact_row, &compact, &err);
+    FB_FUZZ_CHECK (compact_rc == rc, "the compact reader returned %d, the full one %d", compact_rc,
+                   rc);
+    FB_FUZZ_CHECK ((compact_rc == 1) == (compact != NULL), "compact: returned %d with hist %p",
+                   compact_rc, (void *)compact);
+    if (rc == 1 && compact_rc == 1) {
+        FB_FUZZ_CHECK (strcmp (compact_row.tag, row.tag) == 0, "the readers' tags differ");
+        FB_FUZZ_CHECK (fb_hist_compact_count (compact) == fb_hist_count (row.hist),
+                       "the readers' counts differ");
+    }
+    fb_hist_compact_destroy (&compact);
     FB_FUZZ_CHECK ((rc == 1) == (row.hist != NULL), "returned %d with hist %p", rc,
                    (void *)row.hist);
     if (rc == -1)
