@@ -111,6 +111,18 @@ fb_local_t *fb_local_start (const char *agent_path, const char *allow, const cha
     return self;
 }
 
+int fb_local_exited (fb_local_t *self, int *code) {
+    for (int i = 0; i < self->n; i++) {
+        int status = 0;
+        if (self->pids[i] <= 0 || waitpid (self->pids[i], &status, WNOHANG) != self->pids[i])
+            continue;
+        self->pids[i] = 0;
+        *code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+        return i + 1;
+    }
+    return 0;
+}
+
 void fb_local_stop (fb_local_t **self_p) {
     fb_local_t *self = *self_p;
     if (!self)

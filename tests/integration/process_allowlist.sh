@@ -62,6 +62,16 @@ grep -q 'badhttp.yaml:4:16: http: expected a port from 1 to 65535' badhttp.log |
     fail "$(cat badhttp.log)"
 pass "bad http: entry: agent exits 2 with file:line:col"
 
+# coord run --allow with that file: the local agent refuses it; coord says so at once, exit 2.
+rm -rf results
+scenario_for allowed touch-ran lifecycle
+run_coord 2 run allowed.yaml --allow badhttp.yaml --quiet
+grep -q 'local agent local-1 exited with 2 before joining: see .*/agents/local-1.log' coord.log ||
+    fail "$(cat coord.log)"
+grep -q 'badhttp.yaml:4:16: http: expected a port' results/*/agents/local-1.log ||
+    fail "the local agent's log does not say why"
+pass "coord run --allow with a bad file: exit 2 at once, naming the local agent's log"
+
 # The allowed name runs the list's argv (a lifecycle: start, first output, stop).
 rm -rf results
 scenario_for allowed touch-ran lifecycle
