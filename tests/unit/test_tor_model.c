@@ -155,6 +155,77 @@ static void test_hundred_streams_held_open_move_data_both_ways (void **state) {
     assert_int_equal (ns.bad_cells, 0);
 }
 
+/* What asynchronous calls' notifications add up to: each call's end, counted once. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ended;
+    int times[T_STREAMS]; /* how often each call was notified */
+    fb_tor_call_t *calls[T_STREAMS];
+} t_async_t;
+
+static void s_notified (fb_tor_call_t *call, void *arg) {
+    t_async_t *a = arg;
+    pthread_mutex_lock (&a->lock);
+    for (int i = 0; i < T_STREAMS; i++)
+        a->times[i] += a->calls[i] == call;
+    a->ended++;
+    pthread_cond_signal (&a->cond);
+    pthread_mutex_unlock (&a->lock);
+}
+
+/* Until n calls have ended (bounded by the client's own timeouts). */
+static void s_wait_ended (t_async_t *a, int n) {
+    pthread_mutex_lock (&a->lock);
+    while (a->ended < n)
+        pthread_cond_wait (&a->cond, &a->lock);
+    pthread_mutex_unlock (&a->lock);
+}
+
+/* One thread opens 100 streams and runs an exchange on each, all in flight at once: every
+ * call is notified exactly once, each open made a stream, each exchange moved its bytes. */
+static void test_hundred_calls_in_flight_from_one_thread_end_once_each (void **state) {
+    t_world_t *w = *state;
+    t_async_t a = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    fb_tor_circ_t *circs[T_CIRCUITS];
+    fb_tor_stream_t *streams[T_STREAMS] = {0};
+    for (int c = 0; c < T_CIRCUITS; c++)
+        circs[c] = s_build (w, 3000 + (uint64_t)c, NULL);
+    for (int i = 0; i < T_STREAMS; i++) {
+        assert_non_null (a.calls[i] = fb_tor_client_call_new (s_notified, &a));
+        fb_tor_client_open_stream_start (w->client, a.calls[i], circs[i % T_CIRCUITS],
+                                         T_TIMEOUT_NS);
+    }
+    s_wait_ended (&a, T_STREAMS);
+    for (int i = 0; i < T_STREAMS; i++) {
+        int64_t open_ns = 0;
+        fb_err_t err = {0};
+        assert_int_equal (a.times[i], 1);
+        if (fb_tor_client_call_result (a.calls[i], &streams[i], &open_ns, NULL, &err) != 0)
+            fail_msg ("open %d: %s", i, err.msg);
+        assert_non_null (streams[i]);
+        assert_true (open_ns > 0);
+        fb_tor_client_exchange_start (w->client, a.calls[i], streams[i], 1500, 3000, T_TIMEOUT_NS);
+    }
+    s_wait_ended (&a, 2 * T_STREAMS);
+    uint64_t bytes = 0;
+    for (int i = 0; i < T_STREAMS; i++) {
+        fb_tor_xfer_t xfer = {0};
+        assert_int_equal (a.times[i], 2);
+        assert_int_equal (fb_tor_client_call_result (a.calls[i], NULL, NULL, &xfer, NULL), 0);
+        assert_true (xfer.ttfb_ns > 0 && xfer.ttfb_ns <= xfer.total_ns);
+        bytes += xfer.bytes;
+        fb_tor_client_close_stream (w->client, &streams[i]);
+        fb_tor_client_call_destroy (&a.calls[i]);
+    }
+    assert_int_equal (bytes, (uint64_t)T_STREAMS * (1500 + 3000));
+    for (int c = 0; c < T_CIRCUITS; c++)
+        fb_tor_client_close (w->client, &circs[c]);
+    fb_tor_relay_net_stats_t ns;
+    fb_tor_relay_net_stats (w->net, &ns);
+    assert_int_equal (ns.bad_cells, 0);
+}
+
 /* 700 request cells (> the stream window of 500) and 1300 response cells (> the circuit window
  * of 1000): both sides must stall and go on only on the other's SENDMEs. */
 static void test_sendme_windows_carry_transfers_past_the_windows (void **state) {
@@ -357,6 +428,7 @@ int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_three_hop_circuit_is_built_through_relays),
         cmocka_unit_test (test_hundred_streams_held_open_move_data_both_ways),
+        cmocka_unit_test (test_hundred_calls_in_flight_from_one_thread_end_once_each),
         cmocka_unit_test (test_sendme_windows_carry_transfers_past_the_windows),
         cmocka_unit_test (test_bad_cells_end_only_their_circuit),
         cmocka_unit_test (test_relays_drop_unknown_cell_and_relay_commands),

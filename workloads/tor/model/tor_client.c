@@ -19,10 +19,11 @@ static uint32_t s_get32 (const uint8_t *p) {
 
 /* ---- requests --------------------------------------------------------------------------- */
 
-/* Worker side: queue, wake the thread, wait for the answer. */
-static int s_call (fb_tor_client_t *self, fb_tor_req_t *req, fb_err_t *err) {
-    pthread_cond_init (&req->cond, NULL);
+/* Worker side: the deadline from now, queue, wake the thread. */
+static void s_submit (fb_tor_client_t *self, fb_tor_req_t *req) {
     req->deadline_ns = req->deadline_ns > 0 ? fb_clock_now_ns () + req->deadline_ns : 0;
+    req->done = false;
+    req->next = NULL;
     pthread_mutex_lock (&self->lock);
     if (self->queue_tail)
         self->queue_tail->next = req;
@@ -31,6 +32,12 @@ static int s_call (fb_tor_client_t *self, fb_tor_req_t *req, fb_err_t *err) {
     self->queue_tail = req;
     pthread_mutex_unlock (&self->lock);
     fb_tor_link_loop_wake (self->loop);
+}
+
+/* Worker side: submit, wait for the answer. */
+static int s_call (fb_tor_client_t *self, fb_tor_req_t *req, fb_err_t *err) {
+    pthread_cond_init (&req->cond, NULL);
+    s_submit (self, req);
     pthread_mutex_lock (&self->lock);
     while (!req->done)
         pthread_cond_wait (&req->cond, &self->lock);
@@ -543,6 +550,58 @@ void fb_tor_client_close_stream (fb_tor_client_t *self, fb_tor_stream_t **stream
     fb_tor_req_t req = {.type = FB_TOR_REQ_CLOSE_STREAM, .stream = *stream_p};
     s_call (self, &req, NULL);
     *stream_p = NULL;
+}
+
+fb_tor_call_t *fb_tor_client_call_new (fb_tor_notify_fn *notify, void *arg) {
+    fb_tor_req_t *req = calloc (1, sizeof *req);
+    if (req) {
+        req->notify = notify;
+        req->notify_arg = arg;
+    }
+    return req;
+}
+
+void fb_tor_client_call_destroy (fb_tor_call_t **call_p) {
+    free (*call_p);
+    *call_p = NULL;
+}
+
+/* Starts call as req's type and arguments; keeps the call's own notify. */
+static void s_start (fb_tor_client_t *self, fb_tor_call_t *call, fb_tor_req_t req) {
+    req.notify = call->notify;
+    req.notify_arg = call->notify_arg;
+    *call = req;
+    s_submit (self, call);
+}
+
+void fb_tor_client_open_stream_start (fb_tor_client_t *self, fb_tor_call_t *call,
+                                      fb_tor_circ_t *circ, int64_t timeout_ns) {
+    s_start (self, call,
+             (fb_tor_req_t){.type = FB_TOR_REQ_OPEN, .circ = circ, .deadline_ns = timeout_ns});
+}
+
+void fb_tor_client_exchange_start (fb_tor_client_t *self, fb_tor_call_t *call,
+                                   fb_tor_stream_t *stream, uint32_t request, uint32_t response,
+                                   int64_t timeout_ns) {
+    s_start (self, call,
+             (fb_tor_req_t){.type = FB_TOR_REQ_XCHG,
+                            .stream = stream,
+                            .request = request,
+                            .response = response,
+                            .deadline_ns = timeout_ns});
+}
+
+int fb_tor_client_call_result (const fb_tor_call_t *call, fb_tor_stream_t **stream_p,
+                               int64_t *open_ns, fb_tor_xfer_t *xfer, fb_err_t *err) {
+    if (stream_p && call->type == FB_TOR_REQ_OPEN)
+        *stream_p = call->stream;
+    if (open_ns)
+        *open_ns = call->open_ns;
+    if (xfer)
+        *xfer = call->xfer;
+    if (call->rc != 0 && err)
+        *err = call->err;
+    return call->rc;
 }
 
 int fb_tor_client_inject (fb_tor_client_t *self, fb_tor_circ_t *circ, fb_tor_fault_t fault,

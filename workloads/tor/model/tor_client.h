@@ -80,6 +80,29 @@ int fb_tor_client_exchange (fb_tor_client_t *self, fb_tor_stream_t *stream, uint
 /* END (when still open) and frees the stream. */
 void fb_tor_client_close_stream (fb_tor_client_t *self, fb_tor_stream_t **stream_p);
 
+/* Asynchronous calls, for a thread that keeps many opens and exchanges in flight: it starts
+ * them and hears of each end through notify, called on the client's thread (it must only
+ * record the end and wake the caller, never call into the client). A call is one in flight at
+ * a time; it may be started again once notified. Calls still in flight when the client is
+ * destroyed are never notified: destroy them after the client. */
+typedef struct fb_tor_req fb_tor_call_t;
+typedef void (fb_tor_notify_fn) (fb_tor_call_t *call, void *arg);
+
+/* NULL when out of memory. */
+fb_tor_call_t *fb_tor_client_call_new (fb_tor_notify_fn *notify, void *arg);
+void fb_tor_client_call_destroy (fb_tor_call_t **call_p);
+/* fb_tor_client_open_stream, started: its stream and open_ns come from the result. */
+void fb_tor_client_open_stream_start (fb_tor_client_t *self, fb_tor_call_t *call,
+                                      fb_tor_circ_t *circ, int64_t timeout_ns);
+/* fb_tor_client_exchange, started. */
+void fb_tor_client_exchange_start (fb_tor_client_t *self, fb_tor_call_t *call,
+                                   fb_tor_stream_t *stream, uint32_t request, uint32_t response,
+                                   int64_t timeout_ns);
+/* Once notified: 0, or -1 with err; what the call made (an open's stream, even a failed one:
+ * the caller closes it; open_ns; an exchange's xfer). Any pointer may be NULL. */
+int fb_tor_client_call_result (const fb_tor_call_t *call, fb_tor_stream_t **stream_p,
+                               int64_t *open_ns, fb_tor_xfer_t *xfer, fb_err_t *err);
+
 /* Sends one bad cell on circ (tests). */
 int fb_tor_client_inject (fb_tor_client_t *self, fb_tor_circ_t *circ, fb_tor_fault_t fault,
                           fb_err_t *err);

@@ -28,11 +28,17 @@ static void s_active_del (fb_tor_client_t *self, fb_tor_req_t *req) {
 
 void fb_tor_client_circ_finish (fb_tor_client_t *self, fb_tor_req_t *req, int rc) {
     s_active_del (self, req);
+    /* Read before the answer: a waiting caller's request is gone once it is answered. */
+    void (*notify) (fb_tor_req_t *, void *) = req->notify;
+    void *arg = req->notify_arg;
     pthread_mutex_lock (&self->lock);
     req->rc = rc;
     req->done = true;
-    pthread_cond_signal (&req->cond);
+    if (!notify)
+        pthread_cond_signal (&req->cond);
     pthread_mutex_unlock (&self->lock);
+    if (notify)
+        notify (req, arg);
 }
 
 int fb_tor_client_circ_fail (fb_tor_client_t *self, fb_tor_req_t *req, const char *fmt,

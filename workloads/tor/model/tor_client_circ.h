@@ -40,6 +40,10 @@ typedef struct fb_tor_req {
     fb_tor_xfer_t xfer;
     int64_t open_ns;
     pthread_cond_t cond;
+    /* An asynchronous call (fb_tor_client_call_new): told of its end here, on the client's
+     * thread, instead of a waiting caller. */
+    void (*notify) (struct fb_tor_req *req, void *arg);
+    void *notify_arg;
     struct fb_tor_req *next;                /* in the submission queue */
     struct fb_tor_req *act_prev, *act_next; /* among requests in progress */
 } fb_tor_req_t;
