@@ -7,6 +7,7 @@
 #include "agent/capacity.h"
 
 #include <math.h>
+#include <stdint.h>
 
 #define S_Z95 1.959964
 
@@ -14,13 +15,11 @@ void fb_capacity_interval (const fb_hist_t *hist, double percentile, int64_t *lo
     double n = (double)fb_hist_count (hist), p = percentile / 100;
     double half = S_Z95 * sqrt (n * p * (1 - p));
     double rank_lo = floor (n * p - half), rank_hi = ceil (n * p + half);
-    if (rank_lo < 1)
-        rank_lo = 1;
-    if (rank_hi > n)
-        rank_hi = n;
-    /* Half a rank below each: the nearest-rank lookup (ceil) lands on the rank itself. */
-    *lo = fb_hist_value_at_percentile (hist, 100 * (rank_lo - 0.5) / n);
-    *hi = fb_hist_value_at_percentile (hist, 100 * (rank_hi - 0.5) / n);
+    /* Half a rank below each: the nearest-rank lookup (ceil) lands on the rank itself. Past
+     * the samples, the interval is open: the largest sample says nothing of a p99 from 100
+     * samples. */
+    *lo = rank_lo < 1 ? -1 : fb_hist_value_at_percentile (hist, 100 * (rank_lo - 0.5) / n);
+    *hi = rank_hi > n ? INT64_MAX : fb_hist_value_at_percentile (hist, 100 * (rank_hi - 0.5) / n);
 }
 
 /* Whether value meets the objective's limit. */

@@ -328,7 +328,8 @@ static void s_join (s_coord_t *self, int64_t now) {
     int code = 0, gone = self->local ? fb_local_exited (self->local, &code) : 0;
     if (gone) /* 2: it refused its command line or --allow file (bad input, as ours) */
         s_give_up (self, code == 2 ? 2 : 3,
-                   "local agent local-%d exited with %d before joining: see %s/agents/local-%d.log",
+                   "local agent local-%d exited with %d while the run waited for agents: see "
+                   "%s/agents/local-%d.log",
                    gone, code, run->dir, gone);
     else if (now - self->phase_started_ns > run->sc->join_timeout_ns)
         s_give_up (self, 3, "only %d of %d agent(s) joined within %.0f s", run->n_hosts,

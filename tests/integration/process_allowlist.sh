@@ -66,7 +66,7 @@ pass "bad http: entry: agent exits 2 with file:line:col"
 rm -rf results
 scenario_for allowed touch-ran lifecycle
 run_coord 2 run allowed.yaml --allow badhttp.yaml --quiet
-grep -q 'local agent local-1 exited with 2 before joining: see .*/agents/local-1.log' coord.log ||
+grep -q 'local agent local-1 exited with 2 while the run waited for agents: see .*/agents/local-1.log' coord.log ||
     fail "$(cat coord.log)"
 grep -q 'badhttp.yaml:4:16: http: expected a port' results/*/agents/local-1.log ||
     fail "the local agent's log does not say why"

@@ -90,7 +90,7 @@ static void test_a_step_passes_under_the_limit_or_at_it_when_inclusive (void **s
     fb_plan_workload_t plan = s_plan ();
     fb_hist_t *h = fb_hist_new_default (NULL);
     assert_int_equal (fb_capacity_judge (&plan, h), FB_CAPACITY_FAIL); /* no sample */
-    assert_true (fb_hist_record_n (h, 2 * S_MS, 100));
+    assert_true (fb_hist_record_n (h, 2 * S_MS, 1000));
     int64_t at = fb_hist_value_at_percentile (h, 99);
     plan.capacity_limit_ns = at;
     /* "p99 < limit": at the limit fails */
@@ -119,6 +119,13 @@ static void test_a_step_whose_interval_straddles_the_limit_is_unsure (void **sta
     assert_false (fb_capacity_step (&cap, 1250, FB_CAPACITY_UNSURE)); /* not a second failure */
     assert_true (cap.best_per_s == 0 && cap.unsure == 1 && cap.failed_in_row == 1);
     assert_true (fb_capacity_step (&cap, 1562, FB_CAPACITY_FAIL));
+    /* 100 samples, all of them fast: their p99's interval runs past the largest, so it
+     * cannot pass (nor fail). */
+    fb_hist_reset (h);
+    assert_true (fb_hist_record_n (h, 1 * S_MS, 100));
+    fb_capacity_interval (h, 99, &lo, &hi);
+    assert_true (hi == INT64_MAX);
+    assert_int_equal (fb_capacity_judge (&plan, h), FB_CAPACITY_UNSURE);
     fb_hist_reset (h);
     assert_true (fb_hist_record_n (h, 1 * S_MS, 199 * 20));
     assert_true (fb_hist_record_n (h, 5 * S_MS, 1 * 20));

@@ -219,11 +219,25 @@ static void test_hundred_calls_in_flight_from_one_thread_end_once_each (void **s
         fb_tor_client_call_destroy (&a.calls[i]);
     }
     assert_int_equal (bytes, (uint64_t)T_STREAMS * (1500 + 3000));
-    for (int c = 0; c < T_CIRCUITS; c++)
-        fb_tor_client_close (w->client, &circs[c]);
     fb_tor_relay_net_stats_t ns;
     fb_tor_relay_net_stats (w->net, &ns);
     assert_int_equal (ns.bad_cells, 0);
+    /* A stream closed with an exchange in flight on it: the call ends, failed, once (the
+     * cells the exit had sent for it already arrive for a stream that is gone). */
+    fb_tor_call_t *call = fb_tor_client_call_new (s_notified, &a);
+    fb_tor_stream_t *stream = s_open (w, circs[0]);
+    a.calls[0] = call;
+    a.times[0] = 0;
+    fb_tor_client_exchange_start (w->client, call, stream, 64, 64 * 1024 * 1024, T_TIMEOUT_NS);
+    fb_tor_client_close_stream (w->client, &stream);
+    s_wait_ended (&a, 2 * T_STREAMS + 1);
+    assert_int_equal (a.times[0], 1);
+    fb_err_t err = {0};
+    assert_int_equal (fb_tor_client_call_result (call, NULL, NULL, NULL, &err), -1);
+    assert_non_null (strstr (err.msg, "closed"));
+    fb_tor_client_call_destroy (&call);
+    for (int c = 0; c < T_CIRCUITS; c++)
+        fb_tor_client_close (w->client, &circs[c]);
 }
 
 /* 700 request cells (> the stream window of 500) and 1300 response cells (> the circuit window

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/rng.h"
 
+#include <assert.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,6 +594,7 @@ void fb_tor_client_exchange_start (fb_tor_client_t *self, fb_tor_call_t *call,
 
 int fb_tor_client_call_result (const fb_tor_call_t *call, fb_tor_stream_t **stream_p,
                                int64_t *open_ns, fb_tor_xfer_t *xfer, fb_err_t *err) {
+    assert (call->done && "read a call's result only once it was notified");
     if (stream_p && call->type == FB_TOR_REQ_OPEN)
         *stream_p = call->stream;
     if (open_ns)

@@ -82,9 +82,11 @@ void fb_tor_client_close_stream (fb_tor_client_t *self, fb_tor_stream_t **stream
 
 /* Asynchronous calls, for a thread that keeps many opens and exchanges in flight: it starts
  * them and hears of each end through notify, called on the client's thread (it must only
- * record the end and wake the caller, never call into the client). A call is one in flight at
- * a time; it may be started again once notified. Calls still in flight when the client is
- * destroyed are never notified: destroy them after the client. */
+ * record the end and wake the caller, never call into the client or take a lock the caller
+ * holds while it destroys the client). A call is one in flight at a time; it may be started
+ * again once notified. Closing a stream fails the call in flight on it. Destroying the client
+ * fails (and notifies, on the destroying thread) the calls it had taken up, while calls still
+ * queued are never notified; every stream is gone then. Destroy calls after the client. */
 typedef struct fb_tor_req fb_tor_call_t;
 typedef void (fb_tor_notify_fn) (fb_tor_call_t *call, void *arg);
 

@@ -116,6 +116,12 @@ void fb_tor_client_stream_close (fb_tor_client_t *self, fb_tor_req_t *req) {
         fb_tor_client_circ_send_relay (self, circ, fb_tor_client_circ_exit (circ), FB_TOR_RELAY_END,
                                        stream->id, &reason, 1);
     }
+    /* An exchange or open still in flight on it (an asynchronous call) ends first, failed:
+     * nothing may point at the stream once it is freed. */
+    if (stream->req) {
+        fb_err_set (&stream->req->err, FB_ESTATE, "tor: stream %u closed", stream->id);
+        fb_tor_client_circ_answer (self, stream, -1);
+    }
     fb_tor_client_circ_stream_free (self, stream);
     fb_tor_client_circ_finish (self, req, 0);
 }
