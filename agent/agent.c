@@ -67,10 +67,22 @@ typedef struct {
     const fb_allow_t *allow;
 } s_runner_args_t;
 
+/* Sends a pointer to the agent's thread, which owns it from then on. A signal that lands on
+ * this thread can break the send (EINTR): it is tried again, and a pointer that never left is
+ * the sender's to free. */
+static int s_send_ptr (zsock_t *pipe, const char *cmd, void *ptr) {
+    for (int tries = 0; tries < 100; tries++)
+        if (zsock_send (pipe, "sp", cmd, ptr) == 0)
+            return 0;
+    return -1;
+}
+
 static void s_sink (fb_msg_t **report_p, void *arg) {
     zsock_t *pipe = arg;
-    zsock_send (pipe, "sp", "REPORT", *report_p);
-    *report_p = NULL; /* the agent's thread owns it now */
+    if (s_send_ptr (pipe, "REPORT", *report_p) == 0)
+        *report_p = NULL; /* the agent's thread owns it now */
+    else
+        fb_wire_msg_destroy (report_p);
 }
 
 static void s_runner_actor (zsock_t *pipe, void *arg) {
@@ -108,7 +120,8 @@ static void s_runner_actor (zsock_t *pipe, void *arg) {
         done->aborted = __atomic_load_n (args->abort, __ATOMIC_RELAXED) || error[0];
         snprintf (done->reason, sizeof done->reason, "%.*s", (int)sizeof done->reason - 1, error);
     }
-    zsock_send (pipe, "sp", "DONE", done); /* NULL done: out of memory, still done */
+    if (s_send_ptr (pipe, "DONE", done) != 0) /* NULL done: out of memory, still done */
+        free (done);
     free (args);
     while (!zsys_interrupted) { /* wait for $TERM */
         char *cmd = zstr_recv (pipe);

@@ -137,7 +137,7 @@ s_sorted() { s_line "$1" | sed -e 's/^\[//' -e 's/\]$//' -e 's/\]\[/\n/g' | sort
 # Scenario files and folders (to walk into), never other files; a name with a space whole.
 [ "$(s_sorted 2)" = "my scenario.yaml|other.yml|results|run folder" ] || fail "coord run: $(s_line 2)"
 [ "$(s_line 3)" = "[my scenario.yaml]" ] || fail "coord run my: $(s_line 3)"
-[ "$(s_sorted 4)" = "--allow-different|--baseline|--bind|--continue|--insecure|--json|--keys|--local|--metrics|--metrics-hold|--out|--quiet|--repeat|--rerun-budget" ] ||
+[ "$(s_sorted 4)" = "--allow|--allow-different|--baseline|--bind|--continue|--insecure|--json|--keys|--local|--metrics|--metrics-hold|--out|--quiet|--repeat|--rerun-budget" ] ||
     fail "coord run --: $(s_line 4)"
 [ "$(s_sorted 5)" = "results|run folder" ] || fail "coord compare: $(s_line 5)"
 [ "$(s_line 6)" = "[run folder/20261205-quick]" ] || fail "coord compare 'run folder/': $(s_line 6)"
