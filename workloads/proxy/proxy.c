@@ -27,8 +27,7 @@ enum { S_METRIC_INJECT };
 enum { /* after the load's (http_load.h): bytes, err_connect, err_timeout, err_closed, err_5xx */
        S_COUNTER_INJECTED = FB_HTTP_LOAD_NCOUNTERS,
        S_COUNTER_HISTORY,
-       S_COUNTER_REGISTER,
-       S_NCOUNTERS
+       S_COUNTER_REGISTER
 };
 
 /* What a browser sends for each kind of request: Brummer decides on Accept and the
