@@ -30,8 +30,8 @@ static const char *const s_nasty[] = {"\033[31mFAKE: run passed\033[0m",
                                       "<script>alert(1)</script>",
                                       "`code`",
                                       "**bold**",
-                                      "\xc2\x9b"
-                                      "31m",
+                                      ("\xc2\x9b"
+                                       "31m"), /* split: \x9b31 would be one escape */
                                       "\xff\xfe",
                                       "\x7f",
                                       "\t",

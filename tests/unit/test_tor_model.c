@@ -340,11 +340,50 @@ typedef struct {
     void *state;
     fb_hist_t *metrics[FB_MAX_METRICS];
     int worker, ops, failed;
+    int most_in_flight; /* asynchronous kinds */
 } t_driver_t;
+
+/* An asynchronous kind as the runner's closed loop drives it: every free slot starts one,
+ * each tag ends once. */
+static void s_drive_async (t_driver_t *d, fb_wl_op_t *op) {
+    int slots = d->wl->slots (d->state, d->worker), flying = 0, started = 0, ended = 0;
+    bool busy[64] = {false};
+    assert_true (slots >= 1 && slots <= 64);
+    while (ended < d->ops) {
+        for (int slot = 0; slot < slots && started < d->ops; slot++) {
+            if (busy[slot])
+                continue;
+            op->seq = (uint64_t)started++;
+            op->intended_start_ns = fb_clock_now_ns ();
+            if (d->wl->start (d->state, op, (uint64_t)slot) != 0) {
+                d->failed++;
+                ended++;
+                continue;
+            }
+            busy[slot] = true;
+            if (++flying > d->most_in_flight)
+                d->most_in_flight = flying;
+        }
+        fb_wl_done_t done[8];
+        int n = d->wl->poll (d->state, d->worker, fb_clock_now_ns () + T_TIMEOUT_NS, done, 8);
+        assert_true (n > 0); /* an exchange ends well within its timeout */
+        for (int k = 0; k < n; k++) {
+            assert_true (done[k].tag < (uint64_t)slots && busy[done[k].tag]);
+            busy[done[k].tag] = false;
+            flying--;
+            ended++;
+            d->failed += done[k].rc != 0;
+        }
+    }
+}
 
 static void *s_driver_main (void *arg) {
     t_driver_t *d = arg;
     fb_wl_op_t op = {.worker = d->worker, .metrics = d->metrics, .rng = 77 + (uint64_t)d->worker};
+    if (d->wl->start) {
+        s_drive_async (d, &op);
+        return NULL;
+    }
     for (int i = 0; i < d->ops; i++) {
         op.seq = (uint64_t)i;
         op.intended_start_ns = fb_clock_now_ns ();
@@ -354,10 +393,8 @@ static void *s_driver_main (void *arg) {
     return NULL;
 }
 
-/* setup with pairs, `workers` threads of `ops` ops, one interval into counters, teardown;
- * metric_counts gets each metric's sample count. */
-static void s_drive (const fb_workload_t *wl, const char *const *pairs, int workers, int ops,
-                     int64_t *counters, int64_t *metric_counts) {
+/* The workload set up with params pairs (name, value, ..., NULL) for workers threads. */
+static void *s_setup_with (const fb_workload_t *wl, const char *const *pairs, int workers) {
     fb_params_t params;
     fb_err_t err = {0};
     assert_int_equal (fb_params_init (&params, wl, &err), 0);
@@ -369,6 +406,28 @@ static void s_drive (const fb_workload_t *wl, const char *const *pairs, int work
     void *state = NULL;
     if (fb_workload_setup (wl, &params, &env, &state, &err) != 0)
         fail_msg ("setup: %s", err.msg);
+    return state;
+}
+
+/* Checks that param name = value on workers threads is refused with a message holding why. */
+static void s_check_refuses (const fb_workload_t *wl, int workers, const char *name,
+                             const char *value, const char *why) {
+    fb_params_t params;
+    fb_err_t err = {0};
+    fb_wl_env_t env = {.workers = workers};
+    assert_int_equal (fb_params_init (&params, wl, &err), 0);
+    assert_int_equal (fb_params_set (&params, name, value, &err), 0);
+    assert_int_equal (wl->check (&params, &env, &err), -1);
+    assert_non_null (strstr (err.msg, why));
+}
+
+/* setup with pairs, `workers` threads of `ops` ops, one interval into counters, teardown;
+ * metric_counts gets each metric's sample count; returns the most operations one thread had in
+ * flight at once. */
+static int s_drive (const fb_workload_t *wl, const char *const *pairs, int workers, int ops,
+                    int64_t *counters, int64_t *metric_counts) {
+    void *state = s_setup_with (wl, pairs, workers);
+    fb_err_t err = {0};
     t_driver_t drivers[4];
     pthread_t threads[4];
     int nmetrics = 0;
@@ -382,9 +441,12 @@ static void s_drive (const fb_workload_t *wl, const char *const *pairs, int work
     }
     for (int m = 0; m < nmetrics; m++)
         metric_counts[m] = 0;
+    int most_in_flight = 0;
     for (int t = 0; t < workers; t++) {
         pthread_join (threads[t], NULL);
         assert_int_equal (drivers[t].failed, 0);
+        if (drivers[t].most_in_flight > most_in_flight)
+            most_in_flight = drivers[t].most_in_flight;
         for (int m = 0; m < nmetrics; m++) { /* atomic records are counted when drained */
             fb_hist_t *into = fb_hist_new_default (&err);
             assert_int_equal (fb_hist_drain (into, drivers[t].metrics[m], &err), 0);
@@ -397,6 +459,7 @@ static void s_drive (const fb_workload_t *wl, const char *const *pairs, int work
     wl->interval (state, none, counters);
     fb_workload_teardown (wl, &state);
     assert_null (state);
+    return most_in_flight;
 }
 
 static void test_circuit_workload_builds_and_destroys (void **state) {
@@ -411,22 +474,15 @@ static void test_circuit_workload_builds_and_destroys (void **state) {
     assert_int_equal (counters[0], 0); /* failures */
     assert_int_equal (counters[1], 0); /* bad_cells */
     assert_true (counters[2] > 0);     /* relay_crypto */
-    /* hops > relays is refused at check */
-    fb_params_t params;
-    fb_err_t err = {0};
-    fb_wl_env_t env = {.workers = 1};
-    assert_int_equal (fb_params_init (&params, &fb_workload_tor_circuit, &err), 0);
-    assert_int_equal (fb_params_set (&params, "relays", "2", &err), 0);
-    assert_int_equal (fb_workload_tor_circuit.check (&params, &env, &err), -1);
-    assert_non_null (strstr (err.msg, "hops must be at most relays"));
+    s_check_refuses (&fb_workload_tor_circuit, 1, "relays", "2", "hops must be at most relays");
 }
 
 static void test_stream_workload_holds_its_streams (void **state) {
     (void)state;
     /* small stream_bytes: every stream is reopened during the ops */
-    const char *pairs[] = {"streams", "100",  "circuits", "5",   "concurrency",  "4",
-                           "request", "100B", "response", "1KB", "stream_bytes", "2KB",
-                           NULL};
+    const char *pairs[] = {"streams",      "100", "circuits", "5",    "concurrency", "4",
+                           "threads",      "4",   "request",  "100B", "response",    "1KB",
+                           "stream_bytes", "2KB", NULL};
     int64_t counters[FB_MAX_COUNTERS] = {0}, counts[FB_MAX_METRICS];
     s_drive (&fb_workload_tor_stream, pairs, 4, 75, counters, counts);
     assert_int_equal (counters[0], 100);                /* streams: all held at once */
@@ -436,6 +492,65 @@ static void test_stream_workload_holds_its_streams (void **state) {
     assert_int_equal (counters[5], 5);                  /* circuits */
     assert_int_equal (counts[1], 300);                  /* ttfb: one per exchange */
     assert_int_equal (counts[0], 100); /* open: each stream's third exchange reopens it */
+}
+
+static void test_stream_workload_keeps_many_exchanges_in_flight_on_one_thread (void **state) {
+    (void)state;
+    /* one thread, 16 in flight over 32 streams; every stream reopened at its third exchange */
+    const char *pairs[] = {"streams",      "32",      "circuits", "4",        "concurrency",
+                           "16",           "request", "100B",     "response", "1KB",
+                           "stream_bytes", "2KB",     NULL};
+    int64_t counters[FB_MAX_COUNTERS] = {0}, counts[FB_MAX_METRICS];
+    int most = s_drive (&fb_workload_tor_stream, pairs, 1, 96, counters, counts);
+    assert_int_equal (most, 16);                       /* every slot filled at once */
+    assert_int_equal (counters[0], 32);                /* streams: all held */
+    assert_int_equal (counters[1], 96 * (100 + 1024)); /* bytes */
+    assert_int_equal (counters[4], 0);                 /* failures */
+    assert_int_equal (counts[1], 96);                  /* ttfb: one per exchange */
+    assert_int_equal (counts[0], 32);                  /* open: each stream reopened once */
+    /* more threads than exchanges in flight is refused at check */
+    s_check_refuses (&fb_workload_tor_stream, 3, "concurrency", "2",
+                     "threads must be at most concurrency");
+}
+
+/* An abort with exchanges in flight hands each back at once, failed, exactly once; the
+ * network's distance (hop_rtt 400ms: an exchange takes 1.2 s) keeps them in flight meanwhile.
+ * Teardown then ends what the client still has. */
+static void test_stream_workload_cancel_hands_back_each_exchange_once (void **state) {
+    (void)state;
+    const fb_workload_t *wl = &fb_workload_tor_stream;
+    const char *pairs[] = {"streams", "8",       "circuits", "2", "concurrency",
+                           "8",       "hop_rtt", "400ms",    NULL};
+    void *wl_state = s_setup_with (wl, pairs, 1);
+    fb_err_t err = {0};
+    fb_hist_t *metrics[FB_MAX_METRICS] = {NULL};
+    for (int m = 0; wl->metrics[m]; m++)
+        assert_non_null (metrics[m] = fb_hist_new_default (&err));
+    fb_wl_op_t op = {.metrics = metrics};
+    assert_int_equal (wl->slots (wl_state, 0), 8);
+    for (int i = 0; i < 8; i++) {
+        op.seq = (uint64_t)i;
+        assert_int_equal (wl->start (wl_state, &op, (uint64_t)i), 0);
+    }
+    fb_wl_done_t done[16];
+    assert_int_equal (wl->poll (wl_state, 0, fb_clock_now_ns (), done, 16), 0); /* none yet */
+    wl->cancel (wl_state, 0);
+    int n = wl->poll (wl_state, 0, fb_clock_now_ns () + FB_NS_PER_S, done, 16);
+    assert_int_equal (n, 8);
+    uint32_t seen = 0;
+    for (int k = 0; k < n; k++) {
+        assert_int_equal (done[k].rc, -1);
+        assert_true (done[k].tag < 8 && !(seen & (1u << done[k].tag)));
+        seen |= 1u << done[k].tag;
+    }
+    assert_int_equal (wl->poll (wl_state, 0, fb_clock_now_ns (), done, 16), 0); /* no more */
+    int64_t counters[FB_MAX_COUNTERS] = {0};
+    fb_hist_t *none[FB_MAX_METRICS] = {NULL};
+    wl->interval (wl_state, none, counters);
+    assert_int_equal (counters[4], 0); /* a cancel is no failure of the system */
+    fb_workload_teardown (wl, &wl_state);
+    for (int m = 0; wl->metrics[m]; m++)
+        fb_hist_destroy (&metrics[m]);
 }
 
 int main (void) {
@@ -448,6 +563,8 @@ int main (void) {
         cmocka_unit_test (test_relays_drop_unknown_cell_and_relay_commands),
         cmocka_unit_test (test_circuit_workload_builds_and_destroys),
         cmocka_unit_test (test_stream_workload_holds_its_streams),
+        cmocka_unit_test (test_stream_workload_keeps_many_exchanges_in_flight_on_one_thread),
+        cmocka_unit_test (test_stream_workload_cancel_hands_back_each_exchange_once),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -5,15 +5,14 @@
 #include "workloads/proxy/http_client.h"
 
 #include "common/clock.h"
+#include "common/epollwait.h"
 #include "workloads/proxy/http_tls.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <http_parser.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -471,22 +470,6 @@ static void s_expire (fb_http_client_t *self, int64_t now_ns) {
     self->next_deadline = next;
 }
 
-/* epoll_pwait2 refused once (a kernel before 5.11: ENOSYS; a seccomp filter older than the
- * call, as systemd's SystemCallFilter: EPERM): from then on, epoll_wait in millisecond steps. */
-static atomic_bool s_no_pwait2;
-
-static int s_wait (fb_http_client_t *self, struct epoll_event *events, int64_t wait_ns) {
-    if (!atomic_load_explicit (&s_no_pwait2, memory_order_relaxed)) {
-        struct timespec ts = {.tv_sec = wait_ns / FB_NS_PER_S, .tv_nsec = wait_ns % FB_NS_PER_S};
-        int n = epoll_pwait2 (self->epfd, events, S_MAX_EVENTS, &ts, NULL);
-        if (n >= 0 || errno == EINTR)
-            return n;
-        atomic_store_explicit (&s_no_pwait2, true, memory_order_relaxed);
-    }
-    int64_t ms = wait_ns / FB_NS_PER_MS + (wait_ns % FB_NS_PER_MS != 0); /* rounded up */
-    return epoll_wait (self->epfd, events, S_MAX_EVENTS, ms < INT_MAX ? (int)ms : INT_MAX);
-}
-
 int fb_http_client_poll (fb_http_client_t *self, int64_t until_ns, fb_http_result_t *results,
                          int max) {
     struct epoll_event events[S_MAX_EVENTS];
@@ -496,7 +479,8 @@ int fb_http_client_poll (fb_http_client_t *self, int64_t until_ns, fb_http_resul
             s_expire (self, now);
         int64_t wake = self->next_deadline < until_ns ? self->next_deadline : until_ns;
         /* with results waiting, only what is ready now */
-        int n = s_wait (self, events, self->ring_count > 0 || wake <= now ? 0 : wake - now);
+        int n = fb_epoll_wait_ns (self->epfd, events, S_MAX_EVENTS,
+                                  self->ring_count > 0 || wake <= now ? 0 : wake - now);
         for (int i = 0; i < n; i++)
             s_event (events[i].data.ptr, events[i].events);
         now = fb_clock_now_ns ();

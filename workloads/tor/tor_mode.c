@@ -25,6 +25,26 @@ int fb_tor_mode_op (void *state, fb_wl_op_t *op) {
     return self->impl->op (self->state, op);
 }
 
+int fb_tor_mode_slots (void *state, int worker) {
+    fb_tor_mode_state_t *self = state;
+    return self->impl->slots (self->state, worker);
+}
+
+int fb_tor_mode_start (void *state, fb_wl_op_t *op, uint64_t tag) {
+    fb_tor_mode_state_t *self = state;
+    return self->impl->start (self->state, op, tag);
+}
+
+int fb_tor_mode_poll (void *state, int worker, int64_t until_ns, fb_wl_done_t *done, int max) {
+    fb_tor_mode_state_t *self = state;
+    return self->impl->poll (self->state, worker, until_ns, done, max);
+}
+
+void fb_tor_mode_cancel (void *state, int worker) {
+    fb_tor_mode_state_t *self = state;
+    self->impl->cancel (self->state, worker);
+}
+
 void fb_tor_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     fb_tor_mode_state_t *self = state;
     self->impl->interval (self->state, metrics, counters);

@@ -29,8 +29,13 @@ typedef struct {
 /* Sets the chosen mode up (fb_workload_setup of it) in state, a fb_tor_mode_state_t. */
 int fb_tor_mode_setup (const fb_tor_mode_t *modes, void *state, const fb_params_t *params,
                        const fb_wl_env_t *env, fb_err_t *err);
-/* The descriptor's op, interval and teardown: to the mode chosen at setup. */
+/* The descriptor's op (or asynchronous operations), interval and teardown: to the mode chosen
+ * at setup. */
 int fb_tor_mode_op (void *state, fb_wl_op_t *op);
+int fb_tor_mode_slots (void *state, int worker);
+int fb_tor_mode_start (void *state, fb_wl_op_t *op, uint64_t tag);
+int fb_tor_mode_poll (void *state, int worker, int64_t until_ns, fb_wl_done_t *done, int max);
+void fb_tor_mode_cancel (void *state, int worker);
 void fb_tor_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters);
 void fb_tor_mode_teardown (void *state);
 

@@ -2,31 +2,37 @@
  * network and a client, builds `circuits` circuits and opens `streams` streams over them (round
  * robin) to the exits' sink, and keeps them all open. One op is one request/response exchange on
  * one stream: `request` bytes out, `response` bytes back, in RELAY_DATA cells under SENDME flow
- * control. Worker w owns streams w, w + workers, ... and takes them in turn, so no two ops share a
- * stream. A stream that has carried `stream_bytes` is ended (RELAY_END) and a new one opened
- * on its circuit by the op that next takes it; that op's latency includes the open. Mode tor
- * (tor_socks.c) does the same through a real tor client's SOCKS port; the descriptor below
- * only dispatches on the mode. Mode interop runs this file's model code with its client pointed
- * at real tor relays and their exits at the loopback sink (tor_interop.c). */
+ * control. Operations run on the runner's asynchronous path (tor_streams.c): each runner thread
+ * keeps its share of `concurrency` exchanges in flight as the client's asynchronous calls, and
+ * hears of their ends through an eventfd. Mode tor (real/tor_real_stream.c) does the same
+ * through a real tor client's SOCKS port; the descriptor below only dispatches on the mode. Mode
+ * interop runs this file's model code with its client pointed at real tor relays and their
+ * exits at the loopback sink (tor_interop.c). */
 #include "common/clock.h"
 #include "common/parallel.h"
 #include "workloads/tor/model/tor_client.h"
 #include "workloads/tor/model/tor_relay.h"
+#include "workloads/tor/ops/tor_streams.h"
 #include "workloads/tor/real/tor_real.h"
 #include "workloads/tor/tor_interop.h"
 #include "workloads/tor/tor_mode.h"
 #include "workloads/workload.h"
 
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define S_SETUP_THREADS 32     /* circuits built and streams opened at once during setup */
 #define S_INTEROP_OPEN_TRIES 3 /* a stream's tries through a real exit, as tor's client */
 
-enum { S_METRIC_OPEN, S_METRIC_TTFB };
 enum { S_C_STREAMS, S_C_BYTES, S_C_STALLS, S_C_BAD_CELLS, S_C_FAILURES, S_C_CIRCUITS };
 enum { S_C_TOR_NET_RSS = 8 };
 enum { S_MODE_INTEROP = 2 }; /* the index of "interop" in the mode param */
@@ -40,36 +46,50 @@ typedef struct {
     int nretired;
 } s_slot_t;
 
-typedef struct {
-    fb_tor_stream_t *stream;
-    int slot;
-    uint64_t bytes; /* moved on this stream since it opened */
-    bool broken;    /* its last exchange failed: reopen */
-} s_held_t;
+typedef struct s_state s_state_t;
 
 typedef struct {
+    s_state_t *self;
+    fb_tor_stream_t *stream;
+    int slot;
+    fb_tor_call_t *call; /* its open or exchange in flight */
+    int64_t ended_ns;    /* when the call ended (the client's thread writes it) */
+} s_held_t;
+
+/* A runner thread's ended calls, from the client's thread: held indexes in a ring (at most
+ * one call per stream is in flight, so it never holds more than the thread's streams), and an
+ * eventfd to wake the thread. */
+typedef struct {
+    pthread_mutex_t lock;
+    int *ring, head, count, size;
+    int efd;
+} s_inbox_t;
+
+struct s_state {
+    fb_tor_streams_t ops;      /* first: the runner's calls go straight to it */
     fb_tor_relay_net_t *net;   /* model relays (NULL in mode interop) */
     fb_tor_interop_t *interop; /* real tor relays (mode interop only); it owns the client */
     fb_tor_client_t *client;
-    int hops, ncircuits, nstreams, workers;
-    uint32_t request, response;
-    bool onionperf; /* each op an OnionPerf transfer on a fresh stream */
-    uint64_t stream_bytes;
+    int hops, ncircuits, nstreams, threads;
     int64_t timeout_ns;
     s_slot_t *slots;
     s_held_t *held;
-    int *cursor; /* per worker: its next stream */
-    atomic_int_fast64_t bytes, failures;
+    s_inbox_t *inbox;          /* per runner thread */
+    atomic_uint_fast64_t seed; /* of circuits rebuilt during the run */
     int64_t stalls_seen, bad_seen;
-} s_state_t;
+};
+
+_Static_assert(offsetof (s_state_t, ops) == 0, "fb_tor_streams_wl_* take the state as its ops");
 
 static const fb_param_spec_t s_params[] = {
     {"relays", FB_PARAM_INT, "5", 2, 64, NULL, "relays in the loopback network"},
     {"hops", FB_PARAM_INT, "3", 1, 8, NULL, "hops per circuit"},
     {"circuits", FB_PARAM_INT, "10", 1, 10000, NULL, "circuits the streams are spread over"},
     {"streams", FB_PARAM_INT, "100", 1, 100000, NULL, "streams held open at once"},
-    {"concurrency", FB_PARAM_INT, "10", 1, 1024, NULL,
-     "exchanges in flight at once (the runner's workers); at most streams"},
+    {"concurrency", FB_PARAM_INT, "10", 1, 100000, NULL,
+     "exchanges in flight at once, one per stream, spread over the threads; at most streams"},
+    {"threads", FB_PARAM_INT, "1", 1, 1024, NULL,
+     "runner threads, each keeping its share of concurrency in flight; at most concurrency"},
     {"request", FB_PARAM_SIZE, "512B", 8, 64e6, NULL, "bytes sent per exchange (8-byte header)"},
     {"response", FB_PARAM_SIZE, "4KB", 0, 256e6, NULL, "bytes the sink answers per exchange"},
     {"stream_bytes", FB_PARAM_SIZE, "64KB", 0, 1e12, NULL,
@@ -134,11 +154,17 @@ static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_
                            "circuits must be at most streams: every circuit carries a stream "
                            "(got circuits %d, streams %d)",
                            circuits, streams);
-    if (env->workers > streams)
+    int concurrency = (int)fb_params_num (params, "concurrency");
+    if (concurrency > streams)
         return fb_err_set (err, FB_EINPUT,
                            "concurrency must be at most streams: an exchange holds its stream "
                            "(got concurrency %d, streams %d)",
-                           env->workers, streams);
+                           concurrency, streams);
+    if (env->workers > concurrency)
+        return fb_err_set (err, FB_EINPUT,
+                           "threads must be at most concurrency: each keeps an exchange in "
+                           "flight (got threads %d, concurrency %d)",
+                           env->workers, concurrency);
     return 0;
 }
 
@@ -176,29 +202,38 @@ static int s_open_one (void *arg, int i, fb_err_t *err) {
     }
 }
 
+static void s_notify (fb_tor_call_t *call, void *arg);
+static const fb_tor_backend_t s_backend;
+
 static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_t *env,
                     fb_err_t *err) {
     self->hops = (int)fb_params_num (params, "hops");
     self->ncircuits = (int)fb_params_num (params, "circuits");
     self->nstreams = (int)fb_params_num (params, "streams");
-    self->workers = env->workers > 0 ? env->workers : 1;
-    self->request = (uint32_t)fb_params_num (params, "request");
-    self->response = (uint32_t)fb_params_num (params, "response");
-    self->onionperf = fb_params_num (params, "onionperf") != 0;
-    self->stream_bytes = (uint64_t)fb_params_num (params, "stream_bytes");
+    self->threads = env->workers > 0 ? env->workers : 1;
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
     self->slots = calloc ((size_t)self->ncircuits, sizeof *self->slots);
     self->held = calloc ((size_t)self->nstreams, sizeof *self->held);
-    self->cursor = calloc ((size_t)self->workers, sizeof *self->cursor);
-    if (!self->slots || !self->held || !self->cursor)
-        return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory for %d streams",
-                           self->nstreams);
+    self->inbox = calloc ((size_t)self->threads, sizeof *self->inbox);
+    if (!self->slots || !self->held || !self->inbox)
+        return fb_err_set (err, FB_ENOMEM, "out of memory for %d streams", self->nstreams);
     for (int i = 0; i < self->ncircuits; i++)
         pthread_mutex_init (&self->slots[i].lock, NULL);
-    for (int i = 0; i < self->nstreams; i++)
-        self->held[i].slot = i % self->ncircuits;
-    for (int w = 0; w < self->workers; w++)
-        self->cursor[w] = w;
+    for (int w = 0; w < self->threads; w++) {
+        s_inbox_t *in = &self->inbox[w];
+        pthread_mutex_init (&in->lock, NULL);
+        in->size = self->nstreams / self->threads + 1;
+        in->efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (!(in->ring = calloc ((size_t)in->size, sizeof *in->ring)) || in->efd < 0)
+            return fb_err_set (err, in->ring ? FB_ESYS : FB_ENOMEM, "eventfd: %s",
+                               in->ring ? strerror (errno) : "out of memory");
+    }
+    for (int i = 0; i < self->nstreams; i++) {
+        s_held_t *h = &self->held[i];
+        *h = (s_held_t){.self = self, .slot = i % self->ncircuits};
+        if (!(h->call = fb_tor_client_call_new (s_notify, h)))
+            return fb_err_set (err, FB_ENOMEM, "out of memory for %d streams", self->nstreams);
+    }
     return 0;
 }
 
@@ -225,7 +260,8 @@ static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_en
     }
     if (!self->client ||
         fb_parallel_for (self->ncircuits, S_SETUP_THREADS, s_build_one, self, err) != 0 ||
-        fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0) {
+        fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0 ||
+        fb_tor_streams_init (&self->ops, params, self->threads, &s_backend, self, err) != 0) {
         fb_err_prefix (err, "tor.stream setup");
         return -1;
     }
@@ -261,46 +297,89 @@ static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t see
     return circ;
 }
 
-static int s_reopen (s_state_t *self, s_held_t *held, fb_wl_op_t *op) {
-    fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[held->slot], op->rng++, NULL);
-    int64_t open_ns = 0;
-    if (!circ || fb_tor_client_open_stream (self->client, circ, self->timeout_ns, &held->stream,
-                                            &open_ns, NULL) != 0) {
-        fb_tor_client_close_stream (self->client, &held->stream);
-        return -1;
-    }
-    fb_hist_record_atomic (op->metrics[S_METRIC_OPEN], open_ns);
-    held->bytes = 0;
-    held->broken = false;
+/* ---- the backend: the client's asynchronous calls ---------------------------------------- */
+
+/* On the client's thread: the call of held stream arg ended. */
+static void s_notify (fb_tor_call_t *call, void *arg) {
+    (void)call;
+    s_held_t *h = arg;
+    s_state_t *self = h->self;
+    int i = (int)(h - self->held);
+    s_inbox_t *in = &self->inbox[i % self->threads];
+    h->ended_ns = fb_clock_now_ns ();
+    pthread_mutex_lock (&in->lock);
+    assert (in->count < in->size);
+    in->ring[(in->head + in->count++) % in->size] = i;
+    pthread_mutex_unlock (&in->lock);
+    uint64_t one = 1;
+    (void)!write (in->efd, &one, sizeof one);
+}
+
+static int s_open (void *impl, int worker, int i, fb_err_t *err) {
+    (void)worker;
+    s_state_t *self = impl;
+    s_held_t *h = &self->held[i];
+    fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[h->slot],
+                                       0x10000 + atomic_fetch_add (&self->seed, 1), NULL);
+    if (!circ)
+        return fb_err_set (err, FB_ESTATE, "no circuit for stream %d: its rebuild failed", i);
+    fb_tor_client_open_stream_start (self->client, h->call, circ, self->timeout_ns);
     return 0;
 }
 
-static int s_model_op (void *state, fb_wl_op_t *op) {
-    s_state_t *self = state;
-    int w = op->worker % self->workers, i = self->cursor[w];
-    self->cursor[w] = i + self->workers < self->nstreams ? i + self->workers : w;
-    s_held_t *held = &self->held[i];
-    int size = self->onionperf ? (int)(op->seq % FB_TOR_ONIONPERF_SIZES) : -1;
-    if (held->stream && (size >= 0 || held->broken ||
-                         (self->stream_bytes > 0 && held->bytes >= self->stream_bytes)))
-        fb_tor_client_close_stream (self->client, &held->stream);
-    fb_tor_xfer_t xfer;
-    int64_t start_ns = fb_clock_now_ns ();
-    if ((!held->stream && s_reopen (self, held, op) != 0) ||
-        fb_tor_client_exchange (self->client, held->stream, self->request,
-                                size >= 0 ? fb_tor_onionperf_bytes (size) : self->response,
-                                self->timeout_ns, &xfer, NULL) != 0) {
-        held->broken = true;
-        atomic_fetch_add (&self->failures, 1);
-        return -1;
-    }
-    fb_hist_record_atomic (op->metrics[S_METRIC_TTFB], xfer.ttfb_ns);
-    if (size >= 0)
-        fb_tor_onionperf_record (op->metrics, size, start_ns, fb_clock_now_ns (), &xfer);
-    held->bytes += xfer.bytes;
-    atomic_fetch_add_explicit (&self->bytes, (int64_t)xfer.bytes, memory_order_relaxed);
+static int s_exchange (void *impl, int worker, int i, uint32_t request, uint32_t response,
+                       fb_err_t *err) {
+    (void)worker;
+    (void)err;
+    s_state_t *self = impl;
+    s_held_t *h = &self->held[i];
+    assert (h->stream);
+    fb_tor_client_exchange_start (self->client, h->call, h->stream, request, response,
+                                  self->timeout_ns);
     return 0;
 }
+
+static void s_close (void *impl, int i) {
+    s_state_t *self = impl;
+    fb_tor_client_close_stream (self->client, &self->held[i].stream);
+}
+
+static int s_wait (void *impl, int worker, int64_t until_ns, fb_tor_end_t *ends, int max) {
+    s_state_t *self = impl;
+    s_inbox_t *in = &self->inbox[worker % self->threads];
+    for (;;) {
+        uint64_t count;
+        (void)!read (in->efd, &count, sizeof count); /* before the ring: no wake-up is lost */
+        int n = 0;
+        pthread_mutex_lock (&in->lock);
+        for (; n < max && in->count > 0; n++, in->count--) {
+            ends[n].stream = in->ring[in->head];
+            in->head = (in->head + 1) % in->size;
+        }
+        pthread_mutex_unlock (&in->lock);
+        for (int k = 0; k < n; k++) {
+            s_held_t *h = &self->held[ends[k].stream];
+            fb_tor_stream_t *opened = NULL;
+            ends[k].rc = fb_tor_client_call_result (h->call, &opened, &ends[k].open_ns,
+                                                    &ends[k].xfer, &ends[k].err);
+            ends[k].ended_ns = h->ended_ns;
+            if (opened)
+                h->stream = opened; /* even a failed open's: the close frees it */
+        }
+        int64_t now = fb_clock_now_ns ();
+        if (n > 0 || now >= until_ns)
+            return n;
+        int64_t wait_ns = until_ns - now;
+        struct pollfd pfd = {.fd = in->efd, .events = POLLIN};
+        ppoll (
+            &pfd, 1,
+            &(struct timespec){.tv_sec = wait_ns / FB_NS_PER_S, .tv_nsec = wait_ns % FB_NS_PER_S},
+            NULL);
+    }
+}
+
+static const fb_tor_backend_t s_backend = {
+    .open = s_open, .exchange = s_exchange, .close = s_close, .wait = s_wait};
 
 static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
@@ -315,8 +394,8 @@ static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *c
     fb_tor_client_reset_peak (self->client);
     counters[S_C_STREAMS] = cs.streams_peak;
     counters[S_C_CIRCUITS] = cs.circuits_open;
-    counters[S_C_BYTES] = atomic_exchange (&self->bytes, 0);
-    counters[S_C_FAILURES] = atomic_exchange (&self->failures, 0);
+    int64_t open_peak; /* the client's own count is the model's truth */
+    fb_tor_streams_take (&self->ops, &counters[S_C_BYTES], &counters[S_C_FAILURES], &open_peak);
     int64_t stalls = cs.sendme_stalls + ns.sendme_stalls, bad = cs.bad_cells + ns.bad_cells;
     counters[S_C_STALLS] = stalls - self->stalls_seen;
     counters[S_C_BAD_CELLS] = bad - self->bad_seen;
@@ -324,6 +403,8 @@ static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *c
     self->bad_seen = bad;
 }
 
+/* Streams and circuits go first, then the client, which fails (and notifies) the calls it had
+ * taken up; only then the inboxes those notifications land in. */
 static void s_model_teardown (void *state) {
     s_state_t *self = state;
     for (int i = 0; self->client && self->held && i < self->nstreams; i++)
@@ -342,15 +423,28 @@ static void s_model_teardown (void *state) {
     fb_tor_client_destroy (&self->client);
     fb_tor_interop_destroy (&self->interop);
     fb_tor_relay_net_destroy (&self->net);
+    fb_tor_streams_fini (&self->ops, "tor.stream");
+    for (int i = 0; self->held && i < self->nstreams; i++)
+        fb_tor_client_call_destroy (&self->held[i].call);
+    for (int w = 0; self->inbox && w < self->threads; w++) {
+        s_inbox_t *in = &self->inbox[w];
+        if (in->efd > 0)
+            close (in->efd);
+        free (in->ring);
+        pthread_mutex_destroy (&in->lock);
+    }
     free (self->slots);
     free (self->held);
-    free (self->cursor);
+    free (self->inbox);
 }
 
 static const fb_workload_t s_model = {
     .state_size = sizeof (s_state_t),
     .setup = s_model_setup,
-    .op = s_model_op,
+    .slots = fb_tor_streams_wl_slots,
+    .start = fb_tor_streams_wl_start,
+    .poll = fb_tor_streams_wl_poll,
+    .cancel = fb_tor_streams_wl_cancel,
     .interval = s_model_interval,
     .teardown = s_model_teardown,
 };
@@ -373,14 +467,17 @@ const fb_workload_t fb_workload_tor_stream = {
     .summary = "Tor streams (BEGIN, DATA both ways, SENDME windows) held open over circuits of a "
                "loopback relay network",
     .params = s_params,
-    .concurrency_param = "concurrency",
+    .concurrency_param = "threads",
     .metrics = s_metrics,
     .counters = s_counters,
     .state_size = sizeof (fb_tor_mode_state_t),
     .max_rate_per_s = 1e4,
     .check = s_check,
     .setup = s_setup,
-    .op = fb_tor_mode_op,
+    .slots = fb_tor_mode_slots,
+    .start = fb_tor_mode_start,
+    .poll = fb_tor_mode_poll,
+    .cancel = fb_tor_mode_cancel,
     .interval = fb_tor_mode_interval,
     .teardown = fb_tor_mode_teardown,
 };

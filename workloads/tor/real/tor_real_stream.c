@@ -1,32 +1,24 @@
 /* tor_real_stream.c: the tor.stream workload in mode tor: a private tor network on loopback
  * (tor_privnet.c), the sink (tor_sink.c), and streams opened through the client tor's SOCKS port
- * (tor_socks.c), held open and used for request/response exchanges as in the model. */
+ * (tor_socks.c), held open and used for request/response exchanges as in the model, many in
+ * flight per runner thread (workloads/tor/tor_streams.c): each thread's streams move in its own
+ * SOCKS loop. */
 #include "workloads/tor/real/tor_real.h"
 
 #include "common/clock.h"
-#include "common/parallel.h"
+#include "workloads/tor/ops/tor_streams.h"
 #include "workloads/tor/real/tor_control.h"
-#include "workloads/tor/real/tor_failures.h"
 #include "workloads/tor/real/tor_privnet.h"
 #include "workloads/tor/real/tor_sink.h"
 #include "workloads/tor/real/tor_socks.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* ---- tor.stream in mode tor ------------------------------------------------------------- */
 
-enum { S_METRIC_OPEN, S_METRIC_TTFB };
 enum {
     S_C_STREAMS,
     S_C_BYTES,
@@ -41,32 +33,22 @@ enum {
 
 #define S_MAX_STREAMS 1000 /* tor's client and the agent hold a socket each */
 #define S_MAX_CIRCUITS 100
-#define S_SETUP_THREADS 8 /* streams opened at once during setup */
-#define S_READ_BUF 16384  /* per worker */
+#define S_SETUP_OPENS 32 /* streams being opened at once per thread during setup */
 #define S_CONTROL_TIMEOUT_NS (5 * FB_NS_PER_S)
 
 typedef struct {
-    int fd; /* -1: closed */
-    uint64_t bytes;
-    bool broken;
-} s_held_t;
-
-typedef struct {
+    fb_tor_streams_t ops; /* first: the runner's calls go straight to it */
     fb_tor_privnet_t *net;
     fb_tor_sink_t *sink;
     fb_tor_control_t *ctl; /* the runner's thread only: counts circuits */
-    int ncircuits, nstreams, workers;
-    uint32_t request, response;
-    bool onionperf;
-    uint64_t stream_bytes;
+    int ncircuits, nstreams, threads;
     int64_t timeout_ns;
-    s_held_t *held;
-    int *cursor;   /* per worker: its next stream */
-    uint8_t *bufs; /* per worker: S_READ_BUF */
-    atomic_int_fast64_t bytes, open_now, open_peak;
-    char status[65536];       /* the runner's thread: GETINFO circuit-status */
-    fb_tor_failures_t failed; /* counted per interval, the last reason printed at teardown */
+    fb_tor_socks_conn_t *conns;  /* per stream */
+    fb_tor_socks_loop_t **loops; /* per runner thread */
+    char status[65536];          /* the runner's thread: GETINFO circuit-status */
 } s_mode_t;
+
+_Static_assert(offsetof (s_mode_t, ops) == 0, "fb_tor_streams_wl_* take the state as its ops");
 
 static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
     (void)env;
@@ -86,32 +68,71 @@ static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_e
     return 0;
 }
 
+/* ---- the backend: SOCKS loops ------------------------------------------------------------ */
+
 /* Stream i's circuit is chosen by its SOCKS username: tor isolates streams by it. */
-static int s_open (s_mode_t *self, int i, int64_t *open_ns, fb_err_t *err) {
+static int s_open (void *impl, int worker, int i, fb_err_t *err) {
+    s_mode_t *self = impl;
     char username[32];
     snprintf (username, sizeof username, "fleetbench-c%d", i % self->ncircuits);
-    s_held_t *h = &self->held[i];
-    if (fb_tor_socks_connect (fb_tor_privnet_socks_port (self->net), username,
-                              fb_tor_sink_port (self->sink), self->timeout_ns, &h->fd, open_ns,
-                              err) != 0) {
-        h->fd = -1;
-        return -1;
-    }
-    h->bytes = 0;
-    h->broken = false;
-    int_fast64_t now = atomic_fetch_add (&self->open_now, 1) + 1;
-    int_fast64_t peak = atomic_load (&self->open_peak);
-    while (now > peak && !atomic_compare_exchange_weak (&self->open_peak, &peak, now))
-        ;
-    return 0;
+    return fb_tor_socks_open_start (self->loops[worker % self->threads], &self->conns[i],
+                                    fb_tor_privnet_socks_port (self->net), username,
+                                    fb_tor_sink_port (self->sink), self->timeout_ns, err);
 }
 
-static void s_close (s_mode_t *self, s_held_t *h) {
-    if (h->fd < 0)
-        return;
-    close (h->fd);
-    h->fd = -1;
-    atomic_fetch_sub (&self->open_now, 1);
+static int s_exchange (void *impl, int worker, int i, uint32_t request, uint32_t response,
+                       fb_err_t *err) {
+    s_mode_t *self = impl;
+    return fb_tor_socks_exchange_start (self->loops[worker % self->threads], &self->conns[i],
+                                        request, response, self->timeout_ns, err);
+}
+
+static void s_close (void *impl, int i) {
+    s_mode_t *self = impl;
+    fb_tor_socks_close (self->loops[i % self->threads], &self->conns[i]);
+}
+
+static int s_wait (void *impl, int worker, int64_t until_ns, fb_tor_end_t *ends, int max) {
+    s_mode_t *self = impl;
+    fb_tor_socks_conn_t *ended[64];
+    int n = fb_tor_socks_loop_poll (self->loops[worker % self->threads], until_ns, ended,
+                                    max < 64 ? max : 64);
+    for (int k = 0; k < n; k++)
+        ends[k] = (fb_tor_end_t){.stream = ended[k]->id,
+                                 .rc = ended[k]->rc,
+                                 .ended_ns = ended[k]->ended_ns,
+                                 .open_ns = ended[k]->open_ns,
+                                 .xfer = ended[k]->xfer,
+                                 .err = ended[k]->err};
+    return n;
+}
+
+static const fb_tor_backend_t s_backend = {
+    .open = s_open, .exchange = s_exchange, .close = s_close, .wait = s_wait};
+
+/* Opens runner thread w's streams, S_SETUP_OPENS at once; the number that failed (err: the
+ * last one's reason). */
+static int s_open_thread (s_mode_t *self, int w, fb_err_t *err) {
+    fb_tor_socks_conn_t *ended[S_SETUP_OPENS];
+    int failed = 0, flying = 0;
+    for (int next = w; next < self->nstreams || flying > 0;) {
+        for (; flying < S_SETUP_OPENS && next < self->nstreams; next += self->threads)
+            if (self->conns[next].fd < 0) {
+                if (s_open (self, w, next, err) != 0)
+                    failed++;
+                else
+                    flying++;
+            }
+        int n = fb_tor_socks_loop_poll (self->loops[w], fb_clock_now_ns () + self->timeout_ns,
+                                        ended, S_SETUP_OPENS);
+        for (int k = 0; k < n; k++, flying--)
+            if (ended[k]->rc != 0) {
+                *err = ended[k]->err;
+                fb_tor_socks_close (self->loops[w], ended[k]);
+                failed++;
+            }
+    }
+    return failed;
 }
 
 /* At setup, a stream tor refuses is tried again, twice, half a second apart: a private network
@@ -119,21 +140,16 @@ static void s_close (s_mode_t *self, s_held_t *h) {
  * tor settles. Nothing is measured yet; a network that keeps refusing still fails setup. */
 #define S_SETUP_ATTEMPTS 3
 
-static int s_open_one (void *arg, int i, fb_err_t *err) {
-    for (int attempt = 1;; attempt++) {
-        if (s_open (arg, i, NULL, err) == 0)
-            return 0;
-        if (attempt == S_SETUP_ATTEMPTS)
-            return -1;
-        fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_S / 2);
-    }
-}
-
 static int s_open_all (s_mode_t *self, fb_err_t *err) {
-    if (fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0) {
-        fb_err_prefix (err, "mode tor: opening %d streams", self->nstreams);
-        return -1;
-    }
+    for (int w = 0; w < self->threads; w++)
+        for (int attempt = 1, failed; (failed = s_open_thread (self, w, err)) > 0; attempt++) {
+            if (attempt == S_SETUP_ATTEMPTS) {
+                fb_err_prefix (err, "mode tor: %d of %d streams would not open", failed,
+                               self->nstreams);
+                return -1;
+            }
+            fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_S / 2);
+        }
     return 0;
 }
 
@@ -141,28 +157,23 @@ static int s_mode_alloc (s_mode_t *self, const fb_params_t *params, const fb_wl_
                          fb_err_t *err) {
     self->ncircuits = (int)fb_params_num (params, "circuits");
     self->nstreams = (int)fb_params_num (params, "streams");
-    self->workers = env->workers > 0 ? env->workers : 1;
-    self->request = (uint32_t)fb_params_num (params, "request");
-    self->response = (uint32_t)fb_params_num (params, "response");
-    self->onionperf = fb_params_num (params, "onionperf") != 0;
-    self->stream_bytes = (uint64_t)fb_params_num (params, "stream_bytes");
+    self->threads = env->workers > 0 ? env->workers : 1;
     self->timeout_ns = (int64_t)fb_params_num (params, "timeout");
-    self->held = calloc ((size_t)self->nstreams, sizeof *self->held);
-    self->cursor = calloc ((size_t)self->workers, sizeof *self->cursor);
-    self->bufs = malloc ((size_t)self->workers * S_READ_BUF);
-    if (!self->held || !self->cursor || !self->bufs)
+    self->conns = calloc ((size_t)self->nstreams, sizeof *self->conns);
+    self->loops = calloc ((size_t)self->threads, sizeof *self->loops);
+    if (!self->conns || !self->loops)
         return fb_err_set (err, FB_ENOMEM, "tor.stream: out of memory");
     for (int i = 0; i < self->nstreams; i++)
-        self->held[i].fd = -1;
-    for (int w = 0; w < self->workers; w++)
-        self->cursor[w] = w;
+        self->conns[i] = (fb_tor_socks_conn_t){.id = i, .fd = -1};
+    for (int w = 0; w < self->threads; w++)
+        if (!(self->loops[w] = fb_tor_socks_loop_new (self->nstreams / self->threads + 1, err)))
+            return -1;
     return 0;
 }
 
 static int s_mode_setup (void *state, const fb_params_t *params, const fb_wl_env_t *env,
                          fb_err_t *err) {
     s_mode_t *self = state;
-    fb_tor_failures_init (&self->failed);
     if (s_mode_alloc (self, params, env, err) != 0 ||
         !(self->net = fb_tor_privnet_new ((int)fb_params_num (params, "relays"),
                                           (int64_t)fb_params_num (params, "bootstrap_timeout"),
@@ -171,43 +182,9 @@ static int s_mode_setup (void *state, const fb_params_t *params, const fb_wl_env
         !(self->ctl = fb_tor_control_new (fb_tor_privnet_control_port (self->net),
                                           fb_tor_privnet_cookie_path (self->net),
                                           S_CONTROL_TIMEOUT_NS, err)) ||
-        s_open_all (self, err) != 0)
+        s_open_all (self, err) != 0 ||
+        fb_tor_streams_init (&self->ops, params, self->threads, &s_backend, self, err) != 0)
         return -1;
-    atomic_store (&self->open_peak, atomic_load (&self->open_now));
-    return 0;
-}
-
-static int s_mode_op (void *state, fb_wl_op_t *op) {
-    s_mode_t *self = state;
-    int w = op->worker % self->workers, i = self->cursor[w];
-    self->cursor[w] = i + self->workers < self->nstreams ? i + self->workers : w;
-    s_held_t *held = &self->held[i];
-    int size = self->onionperf ? (int)(op->seq % FB_TOR_ONIONPERF_SIZES) : -1;
-    if (held->fd >= 0 && (size >= 0 || held->broken ||
-                          (self->stream_bytes > 0 && held->bytes >= self->stream_bytes)))
-        s_close (self, held);
-    int64_t open_ns = 0, start_ns = fb_clock_now_ns ();
-    fb_err_t err;
-    if (held->fd < 0) {
-        if (s_open (self, i, &open_ns, &err) != 0) {
-            fb_tor_failures_add (&self->failed, &err);
-            return -1;
-        }
-        fb_hist_record_atomic (op->metrics[S_METRIC_OPEN], open_ns);
-    }
-    fb_tor_xfer_t xfer;
-    if (fb_tor_socks_exchange (
-            held->fd, self->request, size >= 0 ? fb_tor_onionperf_bytes (size) : self->response,
-            self->bufs + (size_t)w * S_READ_BUF, S_READ_BUF, self->timeout_ns, &xfer, &err) != 0) {
-        held->broken = true;
-        fb_tor_failures_add (&self->failed, &err);
-        return -1;
-    }
-    fb_hist_record_atomic (op->metrics[S_METRIC_TTFB], xfer.ttfb_ns);
-    if (size >= 0)
-        fb_tor_onionperf_record (op->metrics, size, start_ns, fb_clock_now_ns (), &xfer);
-    held->bytes += xfer.bytes;
-    atomic_fetch_add_explicit (&self->bytes, (int64_t)xfer.bytes, memory_order_relaxed);
     return 0;
 }
 
@@ -235,10 +212,8 @@ static int64_t s_count_circuits (s_mode_t *self) {
 static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *counters) {
     (void)metrics; /* op records into the runner's histograms directly */
     s_mode_t *self = state;
-    int_fast64_t open_now = atomic_load (&self->open_now);
-    counters[S_C_STREAMS] = atomic_exchange (&self->open_peak, open_now);
-    counters[S_C_BYTES] = atomic_exchange (&self->bytes, 0);
-    counters[S_C_FAILURES] = fb_tor_failures_take (&self->failed);
+    fb_tor_streams_take (&self->ops, &counters[S_C_BYTES], &counters[S_C_FAILURES],
+                         &counters[S_C_STREAMS]);
     counters[S_C_CIRCUITS] = s_count_circuits (self);
     _Static_assert(S_C_TOR_HWM == S_C_TOR_RSS + 1 && S_C_TOR_NET_RSS == S_C_TOR_RSS + 2,
                    "the memory counters stand in a row");
@@ -247,15 +222,17 @@ static void s_mode_interval (void *state, fb_hist_t *const *metrics, int64_t *co
 
 static void s_mode_teardown (void *state) {
     s_mode_t *self = state;
-    fb_tor_failures_fini (&self->failed, "tor.stream", "exchange(s) or open(s)");
-    for (int i = 0; self->held && i < self->nstreams; i++)
-        s_close (self, &self->held[i]);
+    fb_tor_streams_fini (&self->ops, "tor.stream");
+    for (int i = 0; self->conns && self->loops && i < self->nstreams; i++)
+        if (self->loops[i % self->threads])
+            fb_tor_socks_close (self->loops[i % self->threads], &self->conns[i]);
+    for (int w = 0; self->loops && w < self->threads; w++)
+        fb_tor_socks_loop_destroy (&self->loops[w]);
     fb_tor_control_destroy (&self->ctl);
     fb_tor_sink_destroy (&self->sink);
     fb_tor_privnet_destroy (&self->net);
-    free (self->held);
-    free (self->cursor);
-    free (self->bufs);
+    free (self->conns);
+    free (self->loops);
 }
 
 const fb_workload_t fb_tor_real_stream = {
@@ -265,7 +242,10 @@ const fb_workload_t fb_tor_real_stream = {
     .check = s_mode_check,
     .state_size = sizeof (s_mode_t),
     .setup = s_mode_setup,
-    .op = s_mode_op,
+    .slots = fb_tor_streams_wl_slots,
+    .start = fb_tor_streams_wl_start,
+    .poll = fb_tor_streams_wl_poll,
+    .cancel = fb_tor_streams_wl_cancel,
     .interval = s_mode_interval,
     .teardown = s_mode_teardown,
 };

@@ -1,5 +1,5 @@
 /* tor_failures.c: an atomic for the hot count, a lock only on the failing path. */
-#include "workloads/tor/real/tor_failures.h"
+#include "workloads/tor/ops/tor_failures.h"
 
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-/* tor_failures.h: failed operations of a mode-tor workload: counted per interval for the
+/* tor_failures.h: failed operations of a tor workload: counted per interval for the
  * `failures` counter, and the last reason kept for one line at teardown (a private network can
  * fail in ways worth reading). Many workers add; the runner's thread takes. */
 #ifndef FB_TOR_FAILURES_H
