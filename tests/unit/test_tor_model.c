@@ -513,6 +513,35 @@ static void test_stream_workload_keeps_many_exchanges_in_flight_on_one_thread (v
                      "threads must be at most concurrency");
 }
 
+/* Exchanges that time out (8 MB each at 20 ms a hop, 300 ms allowed) fail, and each fails
+ * once; a failure makes its circuit suspect, so the next exchange's open goes through the
+ * rebuilder thread, which finds the circuit alive and opens the stream from there. */
+static void test_stream_workload_reopens_through_the_rebuilder_after_failures (void **state) {
+    (void)state;
+    const char *pairs[] = {"streams", "4",        "circuits", "2",       "concurrency",
+                           "4",       "response", "8MB",      "hop_rtt", "20ms",
+                           "timeout", "300ms",    NULL};
+    t_driver_t d = {.wl = &fb_workload_tor_stream, .ops = 12};
+    d.state = s_setup_with (d.wl, pairs, 1);
+    fb_err_t err = {0};
+    for (int m = 0; d.wl->metrics[m]; m++)
+        assert_non_null (d.metrics[m] = fb_hist_new_default (&err));
+    fb_wl_op_t op = {.metrics = d.metrics};
+    s_drive_async (&d, &op);
+    assert_int_equal (d.failed, 12); /* every exchange timed out, each counted once */
+    fb_hist_t *opens = fb_hist_new_default (&err);
+    assert_int_equal (fb_hist_drain (opens, d.metrics[0], &err), 0);
+    assert_int_equal (fb_hist_count (opens), 8); /* the 8 after the first on each stream */
+    int64_t counters[FB_MAX_COUNTERS] = {0};
+    fb_hist_t *none[FB_MAX_METRICS] = {NULL};
+    d.wl->interval (d.state, none, counters);
+    assert_int_equal (counters[4], 12); /* failures */
+    fb_workload_teardown (d.wl, &d.state);
+    fb_hist_destroy (&opens);
+    for (int m = 0; d.wl->metrics[m]; m++)
+        fb_hist_destroy (&d.metrics[m]);
+}
+
 /* An abort with exchanges in flight hands each back at once, failed, exactly once; the
  * network's distance (hop_rtt 400ms: an exchange takes 1.2 s) keeps them in flight meanwhile.
  * Teardown then ends what the client still has. */
@@ -565,6 +594,7 @@ int main (void) {
         cmocka_unit_test (test_stream_workload_holds_its_streams),
         cmocka_unit_test (test_stream_workload_keeps_many_exchanges_in_flight_on_one_thread),
         cmocka_unit_test (test_stream_workload_cancel_hands_back_each_exchange_once),
+        cmocka_unit_test (test_stream_workload_reopens_through_the_rebuilder_after_failures),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -38,10 +38,13 @@ enum { S_C_TOR_NET_RSS = 8 };
 enum { S_MODE_INTEROP = 2 }; /* the index of "interop" in the mode param */
 
 /* A circuit slot: its circuit, replaced when it dies; dead ones wait for teardown, since
- * streams of other workers may still hold them. */
+ * streams of other workers may still hold them. Runner threads read circ without the lock
+ * (atomically) and open streams on it; a failure on the slot makes it suspect, and the next
+ * open goes through the rebuilder, which checks the circuit and builds a new one if it died. */
 typedef struct {
     pthread_mutex_t lock;
-    fb_tor_circ_t *circ;
+    fb_tor_circ_t *circ; /* written under lock, atomically */
+    atomic_bool suspect;
     fb_tor_circ_t **retired;
     int nretired;
 } s_slot_t;
@@ -54,6 +57,7 @@ typedef struct {
     int slot;
     fb_tor_call_t *call; /* its open or exchange in flight */
     int64_t ended_ns;    /* when the call ended (the client's thread writes it) */
+    bool no_circuit;     /* the rebuilder ended its open: no circuit could be built */
 } s_held_t;
 
 /* A runner thread's ended calls, from the client's thread: held indexes in a ring (at most
@@ -65,6 +69,16 @@ typedef struct {
     int efd;
 } s_inbox_t;
 
+/* The thread that checks and rebuilds suspect circuits for the opens that need them, so a
+ * runner thread never waits for a build: stream indexes in a ring, at most one per stream. */
+typedef struct {
+    pthread_t thread;
+    bool started, stop;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int *ring, head, count, size;
+} s_rebuilder_t;
+
 struct s_state {
     fb_tor_streams_t ops;      /* first: the runner's calls go straight to it */
     fb_tor_relay_net_t *net;   /* model relays (NULL in mode interop) */
@@ -74,7 +88,8 @@ struct s_state {
     int64_t timeout_ns;
     s_slot_t *slots;
     s_held_t *held;
-    s_inbox_t *inbox;          /* per runner thread */
+    s_inbox_t *inbox; /* per runner thread */
+    s_rebuilder_t rebuilder;
     atomic_uint_fast64_t seed; /* of circuits rebuilt during the run */
     int64_t stalls_seen, bad_seen;
 };
@@ -204,6 +219,7 @@ static int s_open_one (void *arg, int i, fb_err_t *err) {
 
 static void s_notify (fb_tor_call_t *call, void *arg);
 static const fb_tor_backend_t s_backend;
+static int s_rebuilder_start (s_state_t *self, fb_err_t *err);
 
 static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_t *env,
                     fb_err_t *err) {
@@ -261,6 +277,7 @@ static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_en
     if (!self->client ||
         fb_parallel_for (self->ncircuits, S_SETUP_THREADS, s_build_one, self, err) != 0 ||
         fb_parallel_for (self->nstreams, S_SETUP_THREADS, s_open_one, self, err) != 0 ||
+        s_rebuilder_start (self, err) != 0 ||
         fb_tor_streams_init (&self->ops, params, self->threads, &s_backend, self, err) != 0) {
         fb_err_prefix (err, "tor.stream setup");
         return -1;
@@ -277,32 +294,32 @@ static int s_model_setup (void *state, const fb_params_t *params, const fb_wl_en
 static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t seed,
                                    const fb_tor_circ_t *refused) {
     pthread_mutex_lock (&slot->lock);
-    if (slot->circ && (slot->circ == refused || !fb_tor_client_alive (self->client, slot->circ))) {
+    atomic_store (&slot->suspect, false); /* checked now: a later failure marks it again */
+    fb_tor_circ_t *circ = slot->circ;
+    if (circ && (circ == refused || !fb_tor_client_alive (self->client, circ))) {
         fb_tor_circ_t **retired =
             realloc (slot->retired, (size_t)(slot->nretired + 1) * sizeof *retired);
         if (retired) {
             slot->retired = retired;
-            slot->retired[slot->nretired++] = slot->circ;
-            slot->circ = NULL;
+            slot->retired[slot->nretired++] = circ;
+            circ = NULL;
         }
     }
-    if (!slot->circ) {
+    if (!circ) {
         fb_tor_build_t build;
-        if (fb_tor_client_build (self->client, self->hops, seed, self->timeout_ns, &slot->circ,
-                                 &build, NULL) != 0)
-            fb_tor_client_close (self->client, &slot->circ); /* no stream is on it yet */
+        if (fb_tor_client_build (self->client, self->hops, seed, self->timeout_ns, &circ, &build,
+                                 NULL) != 0)
+            fb_tor_client_close (self->client, &circ); /* no stream is on it yet */
     }
-    fb_tor_circ_t *circ = slot->circ;
+    __atomic_store_n (&slot->circ, circ, __ATOMIC_RELEASE);
     pthread_mutex_unlock (&slot->lock);
     return circ;
 }
 
 /* ---- the backend: the client's asynchronous calls ---------------------------------------- */
 
-/* On the client's thread: the call of held stream arg ended. */
-static void s_notify (fb_tor_call_t *call, void *arg) {
-    (void)call;
-    s_held_t *h = arg;
+/* Held stream h's step ended: into its runner thread's inbox, and wake that thread. */
+static void s_post (s_held_t *h) {
     s_state_t *self = h->self;
     int i = (int)(h - self->held);
     s_inbox_t *in = &self->inbox[i % self->threads];
@@ -315,15 +332,92 @@ static void s_notify (fb_tor_call_t *call, void *arg) {
     (void)!write (in->efd, &one, sizeof one);
 }
 
+/* On the client's thread: the call of held stream arg ended. */
+static void s_notify (fb_tor_call_t *call, void *arg) {
+    (void)call;
+    s_post (arg);
+}
+
+static void *s_rebuilder_main (void *arg) {
+    s_state_t *self = arg;
+    s_rebuilder_t *rb = &self->rebuilder;
+    pthread_mutex_lock (&rb->lock);
+    for (;;) {
+        while (rb->count == 0 && !rb->stop)
+            pthread_cond_wait (&rb->wake, &rb->lock);
+        if (rb->stop)
+            break;
+        int i = rb->ring[rb->head];
+        rb->head = (rb->head + 1) % rb->size;
+        rb->count--;
+        pthread_mutex_unlock (&rb->lock);
+        s_held_t *h = &self->held[i];
+        fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[h->slot],
+                                           0x10000 + atomic_fetch_add (&self->seed, 1), NULL);
+        if (circ) {
+            fb_tor_client_open_stream_start (self->client, h->call, circ, self->timeout_ns);
+        } else {
+            h->no_circuit = true;
+            s_post (h);
+        }
+        pthread_mutex_lock (&rb->lock);
+    }
+    pthread_mutex_unlock (&rb->lock);
+    return NULL;
+}
+
+static int s_rebuilder_start (s_state_t *self, fb_err_t *err) {
+    s_rebuilder_t *rb = &self->rebuilder;
+    pthread_mutex_init (&rb->lock, NULL);
+    pthread_cond_init (&rb->wake, NULL);
+    rb->size = self->nstreams;
+    if (!(rb->ring = calloc ((size_t)rb->size, sizeof *rb->ring)))
+        return fb_err_set (err, FB_ENOMEM, "out of memory for %d streams", self->nstreams);
+    int rc = pthread_create (&rb->thread, NULL, s_rebuilder_main, self);
+    if (rc != 0)
+        return fb_err_set (err, FB_ESYS, "cannot start the circuit rebuilder: %s", strerror (rc));
+    rb->started = true;
+    return 0;
+}
+
+/* Stops the rebuilder after the build it may be in (bounded by timeout); opens still queued
+ * are dropped: their operations were handed back already (a cancel) or the run is over. */
+static void s_rebuilder_stop (s_state_t *self) {
+    s_rebuilder_t *rb = &self->rebuilder;
+    if (rb->started) {
+        pthread_mutex_lock (&rb->lock);
+        rb->stop = true;
+        pthread_cond_signal (&rb->wake);
+        pthread_mutex_unlock (&rb->lock);
+        pthread_join (rb->thread, NULL);
+        rb->started = false;
+    }
+    if (rb->ring) {
+        free (rb->ring);
+        rb->ring = NULL;
+        pthread_cond_destroy (&rb->wake);
+        pthread_mutex_destroy (&rb->lock);
+    }
+}
+
+/* On the slot's circuit at once; a suspect slot (a step on it failed) goes to the rebuilder. */
 static int s_open (void *impl, int worker, int i, fb_err_t *err) {
     (void)worker;
+    (void)err;
     s_state_t *self = impl;
     s_held_t *h = &self->held[i];
-    fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[h->slot],
-                                       0x10000 + atomic_fetch_add (&self->seed, 1), NULL);
-    if (!circ)
-        return fb_err_set (err, FB_ESTATE, "no circuit for stream %d: its rebuild failed", i);
-    fb_tor_client_open_stream_start (self->client, h->call, circ, self->timeout_ns);
+    s_slot_t *slot = &self->slots[h->slot];
+    fb_tor_circ_t *circ = __atomic_load_n (&slot->circ, __ATOMIC_ACQUIRE);
+    if (circ && !atomic_load (&slot->suspect)) {
+        fb_tor_client_open_stream_start (self->client, h->call, circ, self->timeout_ns);
+        return 0;
+    }
+    s_rebuilder_t *rb = &self->rebuilder;
+    pthread_mutex_lock (&rb->lock);
+    assert (rb->count < rb->size);
+    rb->ring[(rb->head + rb->count++) % rb->size] = i;
+    pthread_cond_signal (&rb->wake);
+    pthread_mutex_unlock (&rb->lock);
     return 0;
 }
 
@@ -359,12 +453,21 @@ static int s_wait (void *impl, int worker, int64_t until_ns, fb_tor_end_t *ends,
         pthread_mutex_unlock (&in->lock);
         for (int k = 0; k < n; k++) {
             s_held_t *h = &self->held[ends[k].stream];
+            ends[k].ended_ns = h->ended_ns;
+            if (h->no_circuit) {
+                h->no_circuit = false;
+                ends[k].rc =
+                    fb_err_set (&ends[k].err, FB_ESTATE,
+                                "no circuit for stream %d: its rebuild failed", ends[k].stream);
+                continue;
+            }
             fb_tor_stream_t *opened = NULL;
             ends[k].rc = fb_tor_client_call_result (h->call, &opened, &ends[k].open_ns,
                                                     &ends[k].xfer, &ends[k].err);
-            ends[k].ended_ns = h->ended_ns;
             if (opened)
                 h->stream = opened; /* even a failed open's: the close frees it */
+            if (ends[k].rc != 0)    /* perhaps the circuit died: the next open checks it */
+                atomic_store (&self->slots[h->slot].suspect, true);
         }
         int64_t now = fb_clock_now_ns ();
         if (n > 0 || now >= until_ns)
@@ -403,10 +506,12 @@ static void s_model_interval (void *state, fb_hist_t *const *metrics, int64_t *c
     self->bad_seen = bad;
 }
 
-/* Streams and circuits go first, then the client, which fails (and notifies) the calls it had
- * taken up; only then the inboxes those notifications land in. */
+/* The rebuilder stops first (it calls the client), then streams and circuits, then the client,
+ * which fails (and notifies) the calls it had taken up; only then the inboxes those notifications
+ * land in. */
 static void s_model_teardown (void *state) {
     s_state_t *self = state;
+    s_rebuilder_stop (self);
     for (int i = 0; self->client && self->held && i < self->nstreams; i++)
         fb_tor_client_close_stream (self->client, &self->held[i].stream);
     for (int i = 0; self->slots && i < self->ncircuits; i++) {

@@ -123,6 +123,8 @@ static int s_open_thread (s_mode_t *self, int w, fb_err_t *err) {
                 else
                     flying++;
             }
+        if (flying == 0)
+            break; /* the last ones failed at once: nothing to wait for */
         int n = fb_tor_socks_loop_poll (self->loops[w], fb_clock_now_ns () + self->timeout_ns,
                                         ended, S_SETUP_OPENS);
         for (int k = 0; k < n; k++, flying--)

@@ -123,8 +123,10 @@ static bool s_send (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c) {
         struct iovec iov[2] = {{c->out + c->out_off, head}, {(void *)s_filler, tail}};
         struct msghdr msg = {.msg_iov = head ? iov : iov + 1, .msg_iovlen = head ? 2 : 1};
         ssize_t n = sendmsg (c->fd, &msg, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue; /* an edge-triggered socket must be taken to EAGAIN */
         if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
+            if (errno != EAGAIN)
                 s_fail (self, c, "send to tor's SOCKS port: %s", strerror (errno));
             return false;
         }
@@ -137,12 +139,15 @@ static bool s_send (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c) {
 
 /* Reads up to len bytes; 0 when nothing has come (or the step failed). */
 static ssize_t s_recv (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c, void *buf, size_t len) {
-    ssize_t n = recv (c->fd, buf, len, 0);
+    ssize_t n;
+    do
+        n = recv (c->fd, buf, len, 0);
+    while (n < 0 && errno == EINTR); /* an edge-triggered socket must be taken to EAGAIN */
     if (n > 0)
         return n;
     if (n == 0)
         s_fail (self, c, "tor closed the stream");
-    else if (errno != EAGAIN && errno != EINTR)
+    else if (errno != EAGAIN)
         s_fail (self, c, "recv from tor's SOCKS port: %s", strerror (errno));
     return 0;
 }
