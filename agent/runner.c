@@ -98,7 +98,7 @@ struct s_run {
     fb_health_t health; /* CPU steal and throttling since the last report */
     /* Capacity search: the objective's metric (-1: no search), the counter it reports in, the
      * current step's samples, the search so far; judge_last: the final report ends a step. */
-    int capacity_metric, capacity_counter;
+    int capacity_metric, capacity_counter; /* capacity_counter + 1: its unsure steps */
     fb_hist_t *step_hist;
     fb_capacity_t capacity;
     bool judge_last;
@@ -417,11 +417,12 @@ static int s_setup_capacity (s_run_t *run, fb_err_t *err) {
     for (int m = 0; m < run->n_metrics; m++)
         if (strcmp (run->metric_names[m], plan->capacity_metric) == 0)
             run->capacity_metric = m;
-    if (run->capacity_metric < 0 || run->n_counters == FB_MAX_COUNTERS)
+    if (run->capacity_metric < 0 || run->n_counters + 2 > FB_MAX_COUNTERS)
         return fb_err_set (err, FB_EINPUT, "%s: no metric %s for the capacity search", plan->name,
                            plan->capacity_metric);
     run->capacity_counter = run->n_counters;
     run->counter_names[run->n_counters++] = FB_COUNTER_CAPACITY;
+    run->counter_names[run->n_counters++] = FB_COUNTER_CAPACITY_UNSURE;
     return (run->step_hist = fb_hist_new_default (err)) ? 0 : -1;
 }
 
@@ -463,7 +464,7 @@ static int s_setup (s_run_t *run, fb_err_t *err) {
     }
     run->n_counters = 0;
     for (int i = 0; fb_runner_counters[i].name; i++)
-        if (strcmp (fb_runner_counters[i].name, FB_COUNTER_CAPACITY) != 0) /* below */
+        if (!fb_counter_is_capacity (fb_runner_counters[i].name)) /* below */
             run->counter_names[run->n_counters++] = fb_runner_counters[i].name;
     assert (run->n_counters == S_OWN_COUNTERS);
     for (int i = 0; run->wl->counters && run->wl->counters[i].name; i++) {
@@ -592,6 +593,7 @@ static fb_msg_t *s_report (s_run_t *run, int phase, int64_t start_ns, int64_t en
         if (phase == FB_PHASE_MEASURE && !late)
             s_capacity_interval (run, start_ns, end_ns);
         values[run->capacity_counter] = llround (run->capacity.best_per_s);
+        values[run->capacity_counter + 1] = run->capacity.unsure;
     }
     r->n_counters = run->n_counters;
     for (int c = 0; c < run->n_counters; c++) {

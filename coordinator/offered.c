@@ -66,9 +66,13 @@ void fb_offered_md (FILE *out, const fb_run_t *run, int w) {
     for (int h = 0; h < run->n_hosts; h++) {
         const fb_stats_t *st = &run->hosts[h]->stats[w];
         int c = fb_stats_find_counter (st, FB_COUNTER_CAPACITY);
+        int u = fb_stats_find_counter (st, FB_COUNTER_CAPACITY_UNSURE);
         if (c >= 0 && (per_host || h < FB_RUN_LISTED_HOSTS))
             fprintf (out, "%s %s %lld/s", h ? "," : "", run->hosts[h]->id,
                      (long long)st->counters[c]);
+        if (c >= 0 && u >= 0 && st->counters[u] > 0 && (per_host || h < FB_RUN_LISTED_HOSTS))
+            fprintf (out, " (%lld step%s unsure)", (long long)st->counters[u],
+                     st->counters[u] == 1 ? "" : "s");
     }
     fputs (run->n_hosts > FB_RUN_LISTED_HOSTS ? ", ... (every host in run.json)\n" : "\n", out);
 }

@@ -384,10 +384,11 @@ static int s_parse_target (s_ctx_t *ctx, const fb_yamltree_node_t *node,
     if (fb_target_parse (node->text, w->wl, target, &err) != 0)
         return s_fail (ctx, node, "%s", err.msg);
     if (target->measure.stat == FB_STAT_COUNTER && !w->shape.capacity &&
-        strcmp (target->measure.metric, FB_COUNTER_CAPACITY) == 0)
+        fb_counter_is_capacity (target->measure.metric))
         return s_fail (ctx, node,
-                       "capacity is what a capacity search finds: expected capacity: "
-                       "on this workload with a target on it");
+                       "%s is what a capacity search finds: expected capacity: "
+                       "on this workload with a target on it",
+                       target->measure.metric);
     if (map && (s_parse_per (ctx, s_get (map, "per"), &target->per) != 0 ||
                 s_parse_abort (ctx, map, target, w) != 0))
         return -1;

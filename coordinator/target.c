@@ -34,7 +34,7 @@ static const char *s_names (const fb_workload_t *wl, bool counters, char *buf, s
     if (counters) {
         for (int i = 0; fb_runner_counters[i].name; i++)
             if (strcmp (fb_runner_counters[i].name, "errors") != 0 && /* a measure of its own */
-                strcmp (fb_runner_counters[i].name, FB_COUNTER_CAPACITY) != 0) /* capacity: only */
+                !fb_counter_is_capacity (fb_runner_counters[i].name)) /* capacity: only */
                 S_ADD (fb_runner_counters[i].name);
         for (int i = 0; wl && wl->counters && wl->counters[i].name; i++)
             S_ADD (wl->counters[i].name);

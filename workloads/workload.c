@@ -21,10 +21,15 @@ static const fb_workload_t *const s_all[] = {
 const char *const fb_runner_metrics[] = {"latency", "service", "sched_lag", NULL};
 
 const fb_counter_spec_t fb_runner_counters[] = {
-    {"ops", FB_COUNTER_SUM, ""},      {"errors", FB_COUNTER_SUM, ""},
-    {"rss", FB_COUNTER_MAX, "B"},     {"cpu", FB_COUNTER_SUM, "ns"},
-    {"steal", FB_COUNTER_MAX, "ppm"}, {"throttled", FB_COUNTER_MAX, ""},
-    {"missed", FB_COUNTER_SUM, ""},   {"capacity", FB_COUNTER_MAX, "/s"},
+    {"ops", FB_COUNTER_SUM, ""},
+    {"errors", FB_COUNTER_SUM, ""},
+    {"rss", FB_COUNTER_MAX, "B"},
+    {"cpu", FB_COUNTER_SUM, "ns"},
+    {"steal", FB_COUNTER_MAX, "ppm"},
+    {"throttled", FB_COUNTER_MAX, ""},
+    {"missed", FB_COUNTER_SUM, ""},
+    {"capacity", FB_COUNTER_MAX, "/s"},
+    {"capacity_unsure", FB_COUNTER_MAX, ""},
     {NULL, FB_COUNTER_SUM, NULL},
 };
 

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define FB_MAX_PARAMS 24
 #define FB_MAX_RATE_PER_S 1e6 /* no kind's open loop goes faster (per agent) */
@@ -189,9 +190,16 @@ fb_counter_kind_t fb_workload_counter_kind (const char *name, const void *wl);
 /* Open loop: planned operations that could not start by the planned end plus the runner's
  * grace (the generator fell behind its schedule). Not run late: the workload stops there. */
 #define FB_COUNTER_MISSED "missed"
-/* A capacity search's result (ops/s, the highest passing step's rate): only workloads with
- * capacity: report it. */
+/* A capacity search's result (ops/s, the highest passing step's rate), and how many of its
+ * steps were judged unsure (their percentile's 95 % interval straddled the objective's limit):
+ * only workloads with capacity: report them. */
 #define FB_COUNTER_CAPACITY "capacity"
+#define FB_COUNTER_CAPACITY_UNSURE "capacity_unsure"
+/* Whether counter name is one of the two above. */
+static inline bool fb_counter_is_capacity (const char *name) {
+    return strcmp (name, FB_COUNTER_CAPACITY) == 0 ||
+           strcmp (name, FB_COUNTER_CAPACITY_UNSURE) == 0;
+}
 
 /* Between two workloads of a plan: time for teardown and the next setup, so that every host
  * can begin the next workload at the same planned instant too. */

@@ -37,6 +37,8 @@ worst=-1
 for h in local-1 local-2; do
     c=$(jqr ".workloads[0].hosts[\"$h\"].counters.capacity.value")
     case " 0 100 200 400 800 1600 3200 " in *" $c "*) ;; *) fail "host $h: capacity \"$c\" is no step's rate" ;; esac
+    u=$(jqr ".workloads[0].hosts[\"$h\"].counters.capacity_unsure.value")
+    [ "$u" -ge 0 ] && [ "$u" -le 7 ] || fail "host $h: capacity_unsure \"$u\" is not 0..7 steps"
     n=$(jqr ".workloads[0].hosts[\"$h\"].measured_ns")
     [ "$n" -lt 7000000000 ] || fail "host $h measured $n ns: its search did not stop past the knee"
     [ "$c" -gt "$best" ] && best=$c

@@ -26,8 +26,9 @@ typedef struct {
     int64_t measured_cpu;
     int n_targets; /* measured reports' target rates, in order */
     double targets[16];
-    int64_t capacity;  /* the "capacity" counter of the last measured report, -1: none */
-    const char *watch; /* a counter of the kind's own to sum over every report, or NULL */
+    int64_t capacity;        /* the "capacity" counter of the last measured report, -1: none */
+    int64_t capacity_unsure; /* and its "capacity_unsure" (-1: none) */
+    const char *watch;       /* a counter of the kind's own to sum over every report, or NULL */
     int64_t watched;
 } t_tally_t;
 
@@ -60,6 +61,8 @@ static inline void t_sink (fb_msg_t **msg_p, void *arg) {
             t->watched += value;
         if (strcmp (name, FB_COUNTER_CAPACITY) == 0 && r->phase == FB_PHASE_MEASURE)
             t->capacity = value;
+        if (strcmp (name, FB_COUNTER_CAPACITY_UNSURE) == 0 && r->phase == FB_PHASE_MEASURE)
+            t->capacity_unsure = value;
         bool host = strcmp (name, FB_COUNTER_CPU) == 0 || strcmp (name, "steal") == 0 ||
                     strcmp (name, "throttled") == 0;
         if (host && late)

@@ -98,15 +98,20 @@ static void test_report_md_sets_latency_against_offered_load (void **state) {
     /* a capacity search says each host's capacity under the table */
     f->sc.workloads[0].shape.capacity = true;
     snprintf (f->sc.workloads[0].shape.objective.text, 96, "p99 < 2ms");
-    for (int h = 0; h < 2; h++)
+    for (int h = 0; h < 2; h++) {
         assert_int_equal (fb_stats_add_counter (&f->run.hosts[h]->stats[0], FB_COUNTER_CAPACITY,
                                                 FB_COUNTER_MAX, 400 - 200 * h, NULL),
                           0);
+        assert_int_equal (fb_stats_add_counter (&f->run.hosts[h]->stats[0],
+                                                FB_COUNTER_CAPACITY_UNSURE, FB_COUNTER_MAX, h * 2,
+                                                NULL),
+                          0);
+    }
     out = open_memstream (&text, &len);
     fb_offered_md (out, &f->run, 0);
     fclose (out);
     assert_non_null (strstr (text, "Capacity (the highest step that met `p99 < 2ms`; the knee is "
-                                   "past it): pi4-a 400/s, pi5-b 200/s\n"));
+                                   "past it): pi4-a 400/s, pi5-b 200/s (2 steps unsure)\n"));
     free (text);
     /* no stages, no table */
     f->sc.workloads[0].shape.n_stages = 0;

@@ -138,7 +138,7 @@ static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **st
     snprintf (plan.capacity_metric, sizeof plan.capacity_metric, "latency");
     plan.capacity_percentile = 99;
     plan.capacity_limit_ns = 20 * FB_NS_PER_MS;
-    t_tally_t t = {.ordered = true, .capacity = -1};
+    t_tally_t t = {.ordered = true, .capacity = -1, .capacity_unsure = -1};
     fb_runner_args_t args = {.run_id = "r9", .plan = &plan, .sink = t_sink, .sink_arg = &t};
     fb_runner_result_t res = {.ops = -1};
     fb_err_t err = {0};
@@ -152,6 +152,8 @@ static void test_a_capacity_search_stops_past_the_knee_and_reports_it (void **st
         print_error ("capacity %lld/s after %d measured reports\n", (long long)t.capacity,
                      t.reports[FB_PHASE_MEASURE]);
     assert_true (a_step && t.capacity < 1600);
+    /* reported with it: the steps judged unsure, at most the steps run */
+    assert_in_range (t.capacity_unsure, 0, 8);
     assert_true (t.reports[FB_PHASE_MEASURE] <= 7); /* 6 steps and the remainder at most */
     assert_int_equal (t.samples[FB_PHASE_MEASURE], res.ops);
     assert_int_equal (t.ops[FB_PHASE_MEASURE], res.ops);
