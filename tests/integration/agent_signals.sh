@@ -4,6 +4,7 @@ source "$(dirname "$0")/lib.sh"
 ROUNDS=5
 AGENTS=10
 tries=0
+interrupted=0
 for round in $(seq "$ROUNDS"); do
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     EP=tcp://127.0.0.1:$PORT
@@ -51,10 +52,18 @@ YAML
         if grep -q -i 'assert\|AddressSanitizer\|runtime error' "a$i.log"; then
             fail "round $round: agent s$i: $(grep -i -m1 'assert\|sanitizer\|runtime error' "a$i.log")"
         fi
+        # On a loaded machine a run can end before its first signal: its results went to the
+        # coordinator, and there is nothing to keep.
+        if ! grep -q 'interrupted' "a$i.log" && grep -q 'run .* finished: ' "a$i.log"; then
+            continue
+        fi
+        interrupted=$((interrupted + 1))
         path=$(sed -n 's/.*results of run .* kept in \(.*\)$/\1/p' "a$i.log")
         [ -n "$path" ] && [ -s "$path" ] || fail "round $round: agent s$i kept no results: $(tail -3 "a$i.log")"
     done
     wait
     unset APID
 done
-pass "$tries agents, each signalled 2-3 times at random points: all exited 0 and kept their results"
+[ "$interrupted" -gt 0 ] || fail "no agent of $tries was signalled before its run ended"
+pass "$tries agents, each signalled 2-3 times at random points: all exited 0; the $interrupted" \
+    "signalled during their run kept their results"

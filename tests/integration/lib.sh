@@ -64,7 +64,8 @@ wait_for() {
     fail "\"$2\" did not appear in $1 within $3 s"
 }
 
-# A scenario file: scenario NAME EXPECT DURATION [extra agents keys] -> NAME.yaml
+# A scenario file: scenario NAME EXPECT DURATION [extra agents keys] -> NAME.yaml; env RATE
+# (2000/s) and TARGET (p99 < 10s) set the bus's rate and target.
 scenario() {
     cat >"$WORK/$1.yaml" <<YAML
 name: $1
@@ -74,7 +75,7 @@ workloads:
   - name: bus
     kind: eventbus
     params: { publishers: 2, workers: 2, handler_work: 1us }
-    rate: 2000/s
+    rate: ${RATE:-2000/s}
     targets: [ "${TARGET:-p99 < 10s}" ]
 YAML
 }

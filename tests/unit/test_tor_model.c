@@ -513,14 +513,15 @@ static void test_stream_workload_keeps_many_exchanges_in_flight_on_one_thread (v
                      "threads must be at most concurrency");
 }
 
-/* Exchanges that time out (8 MB each at 20 ms a hop, 300 ms allowed) fail, and each fails
- * once; a failure makes its circuit suspect, so the next exchange's open goes through the
- * rebuilder thread, which finds the circuit alive and opens the stream from there. */
+/* Exchanges that time out (32 MB each through SENDME windows at 20 ms a hop: far more than the
+ * 2 s allowed, while setup needs a fraction of it even on a loaded host) fail, each once; a failure
+ * makes its circuit suspect, so the next exchange's open goes through the rebuilder thread, which
+ * finds the circuit alive and opens the stream from there. */
 static void test_stream_workload_reopens_through_the_rebuilder_after_failures (void **state) {
     (void)state;
     const char *pairs[] = {"streams", "4",        "circuits", "2",       "concurrency",
-                           "4",       "response", "8MB",      "hop_rtt", "20ms",
-                           "timeout", "300ms",    NULL};
+                           "4",       "response", "32MB",     "hop_rtt", "20ms",
+                           "timeout", "2s",       NULL};
     t_driver_t d = {.wl = &fb_workload_tor_stream, .ops = 12};
     d.state = s_setup_with (d.wl, pairs, 1);
     fb_err_t err = {0};
