@@ -31,7 +31,7 @@ set +e; wait "$COORD_PID"; code=$?; set -e
 [ "$code" = 3 ] || fail "an unknown key should leave the run incomplete (exit $code)"
 key=$(sed -n 's/.*public-key = "\(.*\)"/\1/p' other/agents/agent-1.key)
 grep -qF "refused an agent from" coord2.log || fail "coordinator did not log the refusal: $(cat coord2.log)"
-grep -qF "$key" coord2.log || fail "coordinator did not name the refused key $key"
+grep -qF -e "$key" coord2.log || fail "coordinator did not name the refused key $key"
 grep -q "agent stranger joined" coord2.log && fail "the stranger joined"
 pass "unknown agent key refused and named"
 
