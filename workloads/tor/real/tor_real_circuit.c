@@ -5,8 +5,8 @@
 
 #include "common/clock.h"
 #include "common/rng.h"
-#include "workloads/tor/real/tor_control.h"
 #include "workloads/tor/ops/tor_failures.h"
+#include "workloads/tor/real/tor_control.h"
 #include "workloads/tor/real/tor_privnet.h"
 
 #include <arpa/inet.h>
