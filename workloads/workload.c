@@ -33,6 +33,11 @@ const fb_counter_spec_t fb_runner_counters[] = {
     {NULL, FB_COUNTER_SUM, NULL},
 };
 
+bool fb_counter_is_capacity (const char *name) {
+    return strcmp (name, FB_COUNTER_CAPACITY) == 0 ||
+           strcmp (name, FB_COUNTER_CAPACITY_UNSURE) == 0;
+}
+
 const fb_counter_spec_t *fb_workload_counter_spec (const fb_workload_t *wl, const char *name) {
     for (int i = 0; fb_runner_counters[i].name; i++)
         if (strcmp (fb_runner_counters[i].name, name) == 0)

@@ -13,7 +13,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 #define FB_MAX_PARAMS 24
 #define FB_MAX_RATE_PER_S 1e6 /* no kind's open loop goes faster (per agent) */
@@ -196,10 +195,7 @@ fb_counter_kind_t fb_workload_counter_kind (const char *name, const void *wl);
 #define FB_COUNTER_CAPACITY "capacity"
 #define FB_COUNTER_CAPACITY_UNSURE "capacity_unsure"
 /* Whether counter name is one of the two above. */
-static inline bool fb_counter_is_capacity (const char *name) {
-    return strcmp (name, FB_COUNTER_CAPACITY) == 0 ||
-           strcmp (name, FB_COUNTER_CAPACITY_UNSURE) == 0;
-}
+bool fb_counter_is_capacity (const char *name);
 
 /* Between two workloads of a plan: time for teardown and the next setup, so that every host
  * can begin the next workload at the same planned instant too. */

@@ -145,7 +145,7 @@ static fb_tor_socks_conn_t *s_wait_one (fb_tor_socks_loop_t *loop) {
     return ended[0];
 }
 
-/* Opens a stream as username; returns its end's rc (err in conn->err). */
+/* Opens a stream as username; returns its end's rc (err in conn->step.err). */
 static int s_open (t_server_t *server, fb_tor_socks_loop_t *loop, fb_tor_socks_conn_t *conn,
                    const char *username, int64_t timeout_ns) {
     fb_err_t err = {0};
@@ -153,7 +153,7 @@ static int s_open (t_server_t *server, fb_tor_socks_loop_t *loop, fb_tor_socks_c
     assert_int_equal (
         fb_tor_socks_open_start (loop, conn, server->port, username, 80, timeout_ns, &err), 0);
     assert_ptr_equal (s_wait_one (loop), conn);
-    return conn->rc;
+    return conn->step.rc;
 }
 
 static void test_open_then_exchanges_on_one_stream (void **state) {
@@ -165,16 +165,16 @@ static void test_open_then_exchanges_on_one_stream (void **state) {
     for (int k = 0; k < 3; k++) {
         fb_tor_socks_conn_t conn;
         if (s_open (server, loop, &conn, names[k], T_TIMEOUT_NS) != 0)
-            fail_msg ("%s: %s", names[k], conn.err.msg);
-        assert_true (conn.open_ns > 0);
+            fail_msg ("%s: %s", names[k], conn.step.err.msg);
+        assert_true (conn.step.open_ns > 0);
         for (int x = 0; x < 3; x++) { /* a stream carries any number of exchanges */
             assert_int_equal (
                 fb_tor_socks_exchange_start (loop, &conn, 100000, 300000, T_TIMEOUT_NS, &err), 0);
             assert_ptr_equal (s_wait_one (loop), &conn);
-            if (conn.rc != 0)
-                fail_msg ("%s exchange %d: %s", names[k], x, conn.err.msg);
-            assert_int_equal (conn.xfer.bytes, 400000);
-            assert_true (conn.xfer.ttfb_ns <= conn.xfer.total_ns);
+            if (conn.step.rc != 0)
+                fail_msg ("%s exchange %d: %s", names[k], x, conn.step.err.msg);
+            assert_int_equal (conn.step.xfer.bytes, 400000);
+            assert_true (conn.step.xfer.ttfb_ns <= conn.step.xfer.total_ns);
         }
         fb_tor_socks_close (loop, &conn);
         assert_int_equal (conn.fd, -1);
@@ -199,8 +199,9 @@ static void test_bad_replies_fail_with_their_reason (void **state) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         fb_tor_socks_conn_t conn;
         assert_int_equal (s_open (server, loop, &conn, cases[k].name, cases[k].timeout_ns), -1);
-        if (!strstr (conn.err.msg, cases[k].why))
-            fail_msg ("%s: \"%s\" does not say \"%s\"", cases[k].name, conn.err.msg, cases[k].why);
+        if (!strstr (conn.step.err.msg, cases[k].why))
+            fail_msg ("%s: \"%s\" does not say \"%s\"", cases[k].name, conn.step.err.msg,
+                      cases[k].why);
         fb_tor_socks_close (loop, &conn);
     }
     /* a wrong response byte fails the exchange and names the byte */
@@ -208,8 +209,8 @@ static void test_bad_replies_fail_with_their_reason (void **state) {
     assert_int_equal (s_open (server, loop, &conn, "corrupt", T_TIMEOUT_NS), 0);
     assert_int_equal (fb_tor_socks_exchange_start (loop, &conn, 8, 1000, T_TIMEOUT_NS, &err), 0);
     assert_ptr_equal (s_wait_one (loop), &conn);
-    assert_int_equal (conn.rc, -1);
-    assert_non_null (strstr (conn.err.msg, "response byte 100 is wrong"));
+    assert_int_equal (conn.step.rc, -1);
+    assert_non_null (strstr (conn.step.err.msg, "response byte 100 is wrong"));
     fb_tor_socks_close (loop, &conn);
     /* a request shorter than the sink's header is refused at once */
     assert_int_equal (s_open (server, loop, &conn, "ok", T_TIMEOUT_NS), 0);
@@ -240,8 +241,8 @@ static void test_many_streams_in_one_loop_end_once_each (void **state) {
             fb_tor_socks_conn_t *ended[8];
             int n = fb_tor_socks_loop_poll (loop, deadline, ended, 8);
             for (int k = 0; k < n; k++, left--) {
-                if (ended[k]->rc != 0)
-                    fail_msg ("stream %d: %s", ended[k]->id, ended[k]->err.msg);
+                if (ended[k]->step.rc != 0)
+                    fail_msg ("stream %d: %s", ended[k]->id, ended[k]->step.err.msg);
                 ends[ended[k]->id]++;
             }
         }
@@ -258,7 +259,7 @@ static void test_many_streams_in_one_loop_end_once_each (void **state) {
     int n = fb_tor_socks_loop_poll (loop, fb_clock_now_ns (), ended, T_MANY);
     assert_int_equal (n, T_MANY); /* each ended once: done, or failed by the close */
     for (int k = 0; k < n; k++)
-        assert_true (ended[k]->rc == 0 || strstr (ended[k]->err.msg, "closed"));
+        assert_true (ended[k]->step.rc == 0 || strstr (ended[k]->step.err.msg, "closed"));
     assert_int_equal (fb_tor_socks_loop_poll (loop, fb_clock_now_ns (), ended, T_MANY), 0);
     free (conns);
     fb_tor_socks_loop_destroy (&loop);

@@ -60,12 +60,35 @@ typedef struct {
     bool no_circuit;     /* the rebuilder ended its open: no circuit could be built */
 } s_held_t;
 
+/* Stream indexes, first in first out; each stream is in it at most once, so size streams is
+ * never too small. The owner locks. */
+typedef struct {
+    int *slot, head, count, size;
+} s_ring_t;
+
+static int s_ring_init (s_ring_t *ring, int size) {
+    ring->size = size;
+    return (ring->slot = calloc ((size_t)size, sizeof *ring->slot)) ? 0 : -1;
+}
+
+static void s_ring_push (s_ring_t *ring, int i) {
+    assert (ring->count < ring->size);
+    ring->slot[(ring->head + ring->count++) % ring->size] = i;
+}
+
+static int s_ring_pop (s_ring_t *ring) {
+    int i = ring->slot[ring->head];
+    ring->head = (ring->head + 1) % ring->size;
+    ring->count--;
+    return i;
+}
+
 /* A runner thread's ended calls, from the client's thread: held indexes in a ring (at most
  * one call per stream is in flight, so it never holds more than the thread's streams), and an
  * eventfd to wake the thread. */
 typedef struct {
     pthread_mutex_t lock;
-    int *ring, head, count, size;
+    s_ring_t ring;
     int efd;
 } s_inbox_t;
 
@@ -76,7 +99,7 @@ typedef struct {
     bool started, stop;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    int *ring, head, count, size;
+    s_ring_t ring;
 } s_rebuilder_t;
 
 struct s_state {
@@ -94,7 +117,7 @@ struct s_state {
     int64_t stalls_seen, bad_seen;
 };
 
-_Static_assert(offsetof (s_state_t, ops) == 0, "fb_tor_streams_wl_* take the state as its ops");
+_Static_assert(offsetof (s_state_t, ops) == 0, "the runner's calls take the state as its ops");
 
 static const fb_param_spec_t s_params[] = {
     {"relays", FB_PARAM_INT, "5", 2, 64, NULL, "relays in the loopback network"},
@@ -238,11 +261,10 @@ static int s_alloc (s_state_t *self, const fb_params_t *params, const fb_wl_env_
     for (int w = 0; w < self->threads; w++) {
         s_inbox_t *in = &self->inbox[w];
         pthread_mutex_init (&in->lock, NULL);
-        in->size = self->nstreams / self->threads + 1;
         in->efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (!(in->ring = calloc ((size_t)in->size, sizeof *in->ring)) || in->efd < 0)
-            return fb_err_set (err, in->ring ? FB_ESYS : FB_ENOMEM, "eventfd: %s",
-                               in->ring ? strerror (errno) : "out of memory");
+        if (s_ring_init (&in->ring, self->nstreams / self->threads + 1) != 0 || in->efd < 0)
+            return fb_err_set (err, in->ring.slot ? FB_ESYS : FB_ENOMEM, "eventfd: %s",
+                               in->ring.slot ? strerror (errno) : "out of memory");
     }
     for (int i = 0; i < self->nstreams; i++) {
         s_held_t *h = &self->held[i];
@@ -325,8 +347,7 @@ static void s_post (s_held_t *h) {
     s_inbox_t *in = &self->inbox[i % self->threads];
     h->ended_ns = fb_clock_now_ns ();
     pthread_mutex_lock (&in->lock);
-    assert (in->count < in->size);
-    in->ring[(in->head + in->count++) % in->size] = i;
+    s_ring_push (&in->ring, i);
     pthread_mutex_unlock (&in->lock);
     uint64_t one = 1;
     (void)!write (in->efd, &one, sizeof one);
@@ -343,13 +364,11 @@ static void *s_rebuilder_main (void *arg) {
     s_rebuilder_t *rb = &self->rebuilder;
     pthread_mutex_lock (&rb->lock);
     for (;;) {
-        while (rb->count == 0 && !rb->stop)
+        while (rb->ring.count == 0 && !rb->stop)
             pthread_cond_wait (&rb->wake, &rb->lock);
         if (rb->stop)
             break;
-        int i = rb->ring[rb->head];
-        rb->head = (rb->head + 1) % rb->size;
-        rb->count--;
+        int i = s_ring_pop (&rb->ring);
         pthread_mutex_unlock (&rb->lock);
         s_held_t *h = &self->held[i];
         fb_tor_circ_t *circ = s_slot_circ (self, &self->slots[h->slot],
@@ -370,8 +389,7 @@ static int s_rebuilder_start (s_state_t *self, fb_err_t *err) {
     s_rebuilder_t *rb = &self->rebuilder;
     pthread_mutex_init (&rb->lock, NULL);
     pthread_cond_init (&rb->wake, NULL);
-    rb->size = self->nstreams;
-    if (!(rb->ring = calloc ((size_t)rb->size, sizeof *rb->ring)))
+    if (s_ring_init (&rb->ring, self->nstreams) != 0)
         return fb_err_set (err, FB_ENOMEM, "out of memory for %d streams", self->nstreams);
     int rc = pthread_create (&rb->thread, NULL, s_rebuilder_main, self);
     if (rc != 0)
@@ -392,9 +410,9 @@ static void s_rebuilder_stop (s_state_t *self) {
         pthread_join (rb->thread, NULL);
         rb->started = false;
     }
-    if (rb->ring) {
-        free (rb->ring);
-        rb->ring = NULL;
+    if (rb->ring.slot) {
+        free (rb->ring.slot);
+        rb->ring.slot = NULL;
         pthread_cond_destroy (&rb->wake);
         pthread_mutex_destroy (&rb->lock);
     }
@@ -414,8 +432,7 @@ static int s_open (void *impl, int worker, int i, fb_err_t *err) {
     }
     s_rebuilder_t *rb = &self->rebuilder;
     pthread_mutex_lock (&rb->lock);
-    assert (rb->count < rb->size);
-    rb->ring[(rb->head + rb->count++) % rb->size] = i;
+    s_ring_push (&rb->ring, i);
     pthread_cond_signal (&rb->wake);
     pthread_mutex_unlock (&rb->lock);
     return 0;
@@ -446,27 +463,25 @@ static int s_wait (void *impl, int worker, int64_t until_ns, fb_tor_end_t *ends,
         (void)!read (in->efd, &count, sizeof count); /* before the ring: no wake-up is lost */
         int n = 0;
         pthread_mutex_lock (&in->lock);
-        for (; n < max && in->count > 0; n++, in->count--) {
-            ends[n].stream = in->ring[in->head];
-            in->head = (in->head + 1) % in->size;
-        }
+        for (; n < max && in->ring.count > 0; n++)
+            ends[n].stream = s_ring_pop (&in->ring);
         pthread_mutex_unlock (&in->lock);
         for (int k = 0; k < n; k++) {
             s_held_t *h = &self->held[ends[k].stream];
-            ends[k].ended_ns = h->ended_ns;
+            ends[k].step.ended_ns = h->ended_ns;
             if (h->no_circuit) {
                 h->no_circuit = false;
-                ends[k].rc =
-                    fb_err_set (&ends[k].err, FB_ESTATE,
+                ends[k].step.rc =
+                    fb_err_set (&ends[k].step.err, FB_ESTATE,
                                 "no circuit for stream %d: its rebuild failed", ends[k].stream);
                 continue;
             }
             fb_tor_stream_t *opened = NULL;
-            ends[k].rc = fb_tor_client_call_result (h->call, &opened, &ends[k].open_ns,
-                                                    &ends[k].xfer, &ends[k].err);
+            ends[k].step.rc = fb_tor_client_call_result (h->call, &opened, &ends[k].step.open_ns,
+                                                         &ends[k].step.xfer, &ends[k].step.err);
             if (opened)
-                h->stream = opened; /* even a failed open's: the close frees it */
-            if (ends[k].rc != 0)    /* perhaps the circuit died: the next open checks it */
+                h->stream = opened;   /* even a failed open's: the close frees it */
+            if (ends[k].step.rc != 0) /* perhaps the circuit died: the next open checks it */
                 atomic_store (&self->slots[h->slot].suspect, true);
         }
         int64_t now = fb_clock_now_ns ();
@@ -535,7 +550,7 @@ static void s_model_teardown (void *state) {
         s_inbox_t *in = &self->inbox[w];
         if (in->efd > 0)
             close (in->efd);
-        free (in->ring);
+        free (in->ring.slot);
         pthread_mutex_destroy (&in->lock);
     }
     free (self->slots);
@@ -546,10 +561,10 @@ static void s_model_teardown (void *state) {
 static const fb_workload_t s_model = {
     .state_size = sizeof (s_state_t),
     .setup = s_model_setup,
-    .slots = fb_tor_streams_wl_slots,
-    .start = fb_tor_streams_wl_start,
-    .poll = fb_tor_streams_wl_poll,
-    .cancel = fb_tor_streams_wl_cancel,
+    .slots = fb_tor_streams_slots,
+    .start = fb_tor_streams_start,
+    .poll = fb_tor_streams_poll,
+    .cancel = fb_tor_streams_cancel,
     .interval = s_model_interval,
     .teardown = s_model_teardown,
 };

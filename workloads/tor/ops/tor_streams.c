@@ -81,7 +81,8 @@ void fb_tor_streams_fini (fb_tor_streams_t *self, const char *kind) {
 
 /* The runner asks no more of a thread at once than its share of concurrency, which is never
  * more than its share of the streams (check: concurrency <= streams). */
-int fb_tor_streams_slots (fb_tor_streams_t *self, int worker) {
+int fb_tor_streams_slots (void *state, int worker) {
+    fb_tor_streams_t *self = state;
     return self->concurrency / self->threads + (worker < self->concurrency % self->threads);
 }
 
@@ -112,7 +113,8 @@ static int s_exchange (fb_tor_streams_t *self, int w, int i, fb_err_t *err) {
     return self->backend->exchange (self->impl, w, i, self->request, response, err);
 }
 
-int fb_tor_streams_start (fb_tor_streams_t *self, fb_wl_op_t *op, uint64_t tag) {
+int fb_tor_streams_start (void *state, fb_wl_op_t *op, uint64_t tag) {
+    fb_tor_streams_t *self = state;
     int w = op->worker % self->threads, i = s_next_free (self, w);
     if (i < 0)
         return -1; /* only after a cancel, whose streams wait for their ends */
@@ -148,11 +150,11 @@ static bool s_ended (fb_tor_streams_t *self, int w, const fb_tor_end_t *end, fb_
         h->busy = false;
         return false;
     }
-    *done = (fb_wl_done_t){.tag = h->tag, .rc = -1, .done_ns = end->ended_ns};
-    fb_err_t err = end->err;
+    *done = (fb_wl_done_t){.tag = h->tag, .rc = -1, .done_ns = end->step.ended_ns};
+    fb_err_t err = end->step.err;
     if (h->opening) {
         h->opening = false;
-        if (end->rc != 0) {
+        if (end->step.rc != 0) {
             self->backend->close (self->impl, i); /* what a failed open left */
             goto failed;
         }
@@ -160,21 +162,22 @@ static bool s_ended (fb_tor_streams_t *self, int w, const fb_tor_end_t *end, fb_
         s_open_count (self, 1);
         h->bytes = 0;
         h->broken = false;
-        fb_hist_record_atomic (h->metrics[FB_TOR_METRIC_OPEN], end->open_ns);
+        fb_hist_record_atomic (h->metrics[FB_TOR_METRIC_OPEN], end->step.open_ns);
         if (s_exchange (self, w, i, &err) == 0)
             return false;
         h->broken = true;
         goto failed;
     }
-    if (end->rc != 0) {
+    if (end->step.rc != 0) {
         h->broken = true;
         goto failed;
     }
-    fb_hist_record_atomic (h->metrics[FB_TOR_METRIC_TTFB], end->xfer.ttfb_ns);
+    fb_hist_record_atomic (h->metrics[FB_TOR_METRIC_TTFB], end->step.xfer.ttfb_ns);
     if (h->size >= 0)
-        fb_tor_onionperf_record (h->metrics, h->size, h->start_ns, end->ended_ns, &end->xfer);
-    h->bytes += end->xfer.bytes;
-    atomic_fetch_add_explicit (&self->bytes, (int64_t)end->xfer.bytes, memory_order_relaxed);
+        fb_tor_onionperf_record (h->metrics, h->size, h->start_ns, end->step.ended_ns,
+                                 &end->step.xfer);
+    h->bytes += end->step.xfer.bytes;
+    atomic_fetch_add_explicit (&self->bytes, (int64_t)end->step.xfer.bytes, memory_order_relaxed);
     h->busy = false;
     done->rc = 0;
     return true;
@@ -184,8 +187,8 @@ failed:
     return true;
 }
 
-int fb_tor_streams_poll (fb_tor_streams_t *self, int worker, int64_t until_ns, fb_wl_done_t *done,
-                         int max) {
+int fb_tor_streams_poll (void *state, int worker, int64_t until_ns, fb_wl_done_t *done, int max) {
+    fb_tor_streams_t *self = state;
     fb_tor_streams_worker_t *wk = &self->workers[worker % self->threads];
     int n = 0;
     while (n < max && wk->npending > 0)
@@ -204,7 +207,8 @@ int fb_tor_streams_poll (fb_tor_streams_t *self, int worker, int64_t until_ns, f
     }
 }
 
-void fb_tor_streams_cancel (fb_tor_streams_t *self, int worker) {
+void fb_tor_streams_cancel (void *state, int worker) {
+    fb_tor_streams_t *self = state;
     int w = worker % self->threads;
     fb_tor_streams_worker_t *wk = &self->workers[w];
     int64_t now = fb_clock_now_ns ();
@@ -218,21 +222,6 @@ void fb_tor_streams_cancel (fb_tor_streams_t *self, int worker) {
         s_close (self, i);
     }
 }
-
-int fb_tor_streams_wl_slots (void *state, int worker) {
-    return fb_tor_streams_slots (state, worker);
-}
-
-int fb_tor_streams_wl_start (void *state, fb_wl_op_t *op, uint64_t tag) {
-    return fb_tor_streams_start (state, op, tag);
-}
-
-int fb_tor_streams_wl_poll (void *state, int worker, int64_t until_ns, fb_wl_done_t *done,
-                            int max) {
-    return fb_tor_streams_poll (state, worker, until_ns, done, max);
-}
-
-void fb_tor_streams_wl_cancel (void *state, int worker) { fb_tor_streams_cancel (state, worker); }
 
 void fb_tor_streams_take (fb_tor_streams_t *self, int64_t *bytes, int64_t *failures,
                           int64_t *open_peak) {

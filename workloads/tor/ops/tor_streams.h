@@ -22,12 +22,8 @@ enum { FB_TOR_METRIC_OPEN, FB_TOR_METRIC_TTFB };
 
 /* One step of one stream that ended: an open or an exchange. */
 typedef struct {
-    int stream;         /* the held stream's index */
-    int rc;             /* 0, or -1 with err */
-    int64_t ended_ns;   /* monotonic */
-    int64_t open_ns;    /* an open: BEGIN or SOCKS CONNECT -> the stream is connected */
-    fb_tor_xfer_t xfer; /* an exchange */
-    fb_err_t err;
+    int stream; /* the held stream's index */
+    fb_tor_step_t step;
 } fb_tor_end_t;
 
 /* What a mode does. Every call runs on the runner thread that owns the stream (worker). */
@@ -69,19 +65,12 @@ int fb_tor_streams_init (fb_tor_streams_t *self, const fb_params_t *params, int 
  * zeroed struct too. */
 void fb_tor_streams_fini (fb_tor_streams_t *self, const char *kind);
 
-/* The runner's asynchronous operations (fb_workload_t slots, start, poll, cancel). */
-int fb_tor_streams_slots (fb_tor_streams_t *self, int worker);
-int fb_tor_streams_start (fb_tor_streams_t *self, fb_wl_op_t *op, uint64_t tag);
-int fb_tor_streams_poll (fb_tor_streams_t *self, int worker, int64_t until_ns, fb_wl_done_t *done,
-                         int max);
-void fb_tor_streams_cancel (fb_tor_streams_t *self, int worker);
-
-/* The same four as fb_workload_t functions, for a workload whose state begins with its
- * fb_tor_streams_t. */
-int fb_tor_streams_wl_slots (void *state, int worker);
-int fb_tor_streams_wl_start (void *state, fb_wl_op_t *op, uint64_t tag);
-int fb_tor_streams_wl_poll (void *state, int worker, int64_t until_ns, fb_wl_done_t *done, int max);
-void fb_tor_streams_wl_cancel (void *state, int worker);
+/* The runner's asynchronous operations (fb_workload_t slots, start, poll, cancel), for a
+ * workload whose state begins with its fb_tor_streams_t: the descriptor names them directly. */
+int fb_tor_streams_slots (void *state, int worker);
+int fb_tor_streams_start (void *state, fb_wl_op_t *op, uint64_t tag);
+int fb_tor_streams_poll (void *state, int worker, int64_t until_ns, fb_wl_done_t *done, int max);
+void fb_tor_streams_cancel (void *state, int worker);
 
 /* The interval's counters: bytes moved and failed operations since the last take, the most
  * streams open at once since then. */

@@ -48,7 +48,7 @@ typedef struct {
     char status[65536];          /* the runner's thread: GETINFO circuit-status */
 } s_mode_t;
 
-_Static_assert(offsetof (s_mode_t, ops) == 0, "fb_tor_streams_wl_* take the state as its ops");
+_Static_assert(offsetof (s_mode_t, ops) == 0, "the runner's calls take the state as its ops");
 
 static int s_mode_check (const fb_params_t *params, const fb_wl_env_t *env, fb_err_t *err) {
     (void)env;
@@ -98,12 +98,7 @@ static int s_wait (void *impl, int worker, int64_t until_ns, fb_tor_end_t *ends,
     int n = fb_tor_socks_loop_poll (self->loops[worker % self->threads], until_ns, ended,
                                     max < 64 ? max : 64);
     for (int k = 0; k < n; k++)
-        ends[k] = (fb_tor_end_t){.stream = ended[k]->id,
-                                 .rc = ended[k]->rc,
-                                 .ended_ns = ended[k]->ended_ns,
-                                 .open_ns = ended[k]->open_ns,
-                                 .xfer = ended[k]->xfer,
-                                 .err = ended[k]->err};
+        ends[k] = (fb_tor_end_t){.stream = ended[k]->id, .step = ended[k]->step};
     return n;
 }
 
@@ -128,8 +123,8 @@ static int s_open_thread (s_mode_t *self, int w, fb_err_t *err) {
         int n = fb_tor_socks_loop_poll (self->loops[w], fb_clock_now_ns () + self->timeout_ns,
                                         ended, S_SETUP_OPENS);
         for (int k = 0; k < n; k++, flying--)
-            if (ended[k]->rc != 0) {
-                *err = ended[k]->err;
+            if (ended[k]->step.rc != 0) {
+                *err = ended[k]->step.err;
                 fb_tor_socks_close (self->loops[w], ended[k]);
                 failed++;
             }
@@ -244,10 +239,10 @@ const fb_workload_t fb_tor_real_stream = {
     .check = s_mode_check,
     .state_size = sizeof (s_mode_t),
     .setup = s_mode_setup,
-    .slots = fb_tor_streams_wl_slots,
-    .start = fb_tor_streams_wl_start,
-    .poll = fb_tor_streams_wl_poll,
-    .cancel = fb_tor_streams_wl_cancel,
+    .slots = fb_tor_streams_slots,
+    .start = fb_tor_streams_start,
+    .poll = fb_tor_streams_poll,
+    .cancel = fb_tor_streams_cancel,
     .interval = s_mode_interval,
     .teardown = s_mode_teardown,
 };

@@ -83,7 +83,7 @@ static void s_begin (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c, int stat
                      int64_t timeout_ns) {
     assert (self->nbusy < self->capacity);
     c->state = state;
-    c->rc = 0;
+    c->step.rc = 0;
     c->deadline_ns = fb_clock_now_ns () + timeout_ns;
     c->busy_at = self->nbusy;
     self->busy[self->nbusy++] = c;
@@ -93,7 +93,7 @@ static void s_begin (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c, int stat
 static int s_end (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c, int state) {
     assert (c->state >= S_CONNECTING);
     c->state = state;
-    c->ended_ns = fb_clock_now_ns ();
+    c->step.ended_ns = fb_clock_now_ns ();
     fb_tor_socks_conn_t *last = self->busy[--self->nbusy];
     self->busy[c->busy_at] = last;
     last->busy_at = c->busy_at;
@@ -107,9 +107,9 @@ static int s_end (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c, int state) 
 static int s_fail (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c, const char *fmt, ...) {
     va_list ap;
     va_start (ap, fmt);
-    c->rc = -1;
-    c->err.code = FB_ESYS;
-    vsnprintf (c->err.msg, sizeof c->err.msg, fmt, ap);
+    c->step.rc = -1;
+    c->step.err.code = FB_ESYS;
+    vsnprintf (c->step.err.msg, sizeof c->step.err.msg, fmt, ap);
     va_end (ap);
     s_end (self, c, S_FAILED);
     return -1;
@@ -189,7 +189,7 @@ static int s_reply (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c) {
         c->in_need += (size_t)in[4] + 2;
         return 0;
     default: /* S_REPLY_REST */
-        c->open_ns = fb_clock_now_ns () - c->t0_ns;
+        c->step.open_ns = fb_clock_now_ns () - c->t0_ns;
         return s_end (self, c, S_IDLE);
     }
 }
@@ -198,9 +198,9 @@ static int s_reply (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c) {
 static bool s_response (fb_tor_socks_loop_t *self, fb_tor_socks_conn_t *c) {
     if (c->got == c->response) {
         int64_t end = fb_clock_now_ns ();
-        c->xfer = (fb_tor_xfer_t){.ttfb_ns = (c->response ? c->first_ns : end) - c->t0_ns,
-                                  .total_ns = end - c->t0_ns,
-                                  .bytes = (uint64_t)c->request + c->response};
+        c->step.xfer = (fb_tor_xfer_t){.ttfb_ns = (c->response ? c->first_ns : end) - c->t0_ns,
+                                       .total_ns = end - c->t0_ns,
+                                       .bytes = (uint64_t)c->request + c->response};
         s_end (self, c, S_IDLE);
         return false;
     }

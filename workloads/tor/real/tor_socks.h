@@ -18,14 +18,10 @@ typedef struct fb_tor_socks_loop fb_tor_socks_loop_t;
 /* One stream. The caller owns it and fills id; the rest is the loop's. */
 typedef struct {
     int id;
-    /* How its last step went, once the loop handed it back: */
-    int rc; /* 0, or -1 with err */
-    fb_err_t err;
-    int64_t ended_ns;   /* monotonic */
-    int64_t open_ns;    /* an open: the CONNECT request sent -> tor's success reply, which is
-                           the BEGIN/CONNECTED round trip (and a circuit's build when tor had
-                           none ready) */
-    fb_tor_xfer_t xfer; /* an exchange */
+    /* How its last step went, once the loop handed it back. An open's open_ns runs from the
+     * CONNECT request sent to tor's success reply: the BEGIN/CONNECTED round trip (and a
+     * circuit's build when tor had none ready). */
+    fb_tor_step_t step;
     /* the loop's */
     int fd, state, busy_at;
     bool queued;

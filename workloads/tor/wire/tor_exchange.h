@@ -3,6 +3,7 @@
 #ifndef FB_TOR_EXCHANGE_H
 #define FB_TOR_EXCHANGE_H
 
+#include "common/err.h"
 #include "common/hist.h"
 
 #include <stdint.h>
@@ -24,6 +25,15 @@ typedef struct {
     int64_t total_ns; /* first request cell queued -> last response byte */
     uint64_t bytes;   /* request + response bytes moved */
 } fb_tor_xfer_t;
+
+/* How one step of a stream ended, an open or an exchange, in either mode. */
+typedef struct {
+    int rc; /* 0, or -1 with err */
+    fb_err_t err;
+    int64_t ended_ns;   /* monotonic */
+    int64_t open_ns;    /* an open: BEGIN or SOCKS CONNECT -> the stream is connected */
+    fb_tor_xfer_t xfer; /* an exchange */
+} fb_tor_step_t;
 
 /* OnionPerf's transfers, as the Tor Project's public measurements make them: a download of
  * 50 KiB, 1 MiB or 5 MiB on a fresh stream, timed from the stream's start (the open
