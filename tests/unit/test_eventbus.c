@@ -342,10 +342,25 @@ static void test_spawn_as_thread_starts_a_thread_per_overflowed_call (void **sta
     (void)state;
     int before = t_count_entries ("/proc/self/task");
     t_bus_t bus;
-    const char *pairs[] = {
-        "workers",      "1",   "queue",         "1",      "mix",        "logline",
-        "handlers",     "3",   "spawn_as",      "thread", "workers_as", "thread",
-        "handler_work", "0us", "handler_sleep", "300ms",  NULL};
+    const char *pairs[] = {"workers",
+                           "1",
+                           "queue",
+                           "1",
+                           "mix",
+                           "logline",
+                           "handlers",
+                           "3",
+                           "spawn_as",
+                           "thread",
+                           "workers_as",
+                           "thread",
+                           "handler_work",
+                           "0us",
+                           "handler_sleep",
+                           "300ms",
+                           "publishers_as",
+                           "thread",
+                           NULL};
     s_bus_setup (&bus, pairs);
     assert_int_equal (s_publish (&bus, 1, 20), 0);
     assert_true (t_count_entries ("/proc/self/task") > before + 1 + 1 + 20);

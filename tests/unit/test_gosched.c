@@ -1,7 +1,9 @@
 /* test_gosched.c: goroutine-like tasks of the eventbus model (workloads/eventbus/gosched.c):
  * every task runs to its end, a sleeping task holds no carrier (as a goroutine in time.Sleep
  * holds no thread), sleepers wake in the order of their deadlines (Go's timer heap), and
- * starting a task starts no thread. Counts and orders, never timings. */
+ * starting a task starts no thread; threads that enter run only on a carrier lent to them,
+ * share the carriers with the tasks, and give a carrier back when they block, end or stay out
+ * too long. Counts and orders, never timings. */
 #include "common/clock.h"
 #include "workloads/eventbus/gosched.h"
 
@@ -134,12 +136,128 @@ static void test_starting_a_task_starts_no_thread (void **state) {
     assert_int_equal (t_count_entries ("/proc/self/task"), before);
 }
 
+/* ---- holders: threads that run Go code only on a lent carrier ----------------------------- */
+
+#define T_HOLDERS 6
+#define T_ROUNDS 200
+
+typedef struct {
+    fb_gosched_t *sched;
+    atomic_int inside, max_inside, entered, tasks_done;
+    t_task_t tasks[T_HOLDERS];
+} t_share_t;
+
+static void s_inside (t_share_t *share) {
+    int now = atomic_fetch_add (&share->inside, 1) + 1;
+    int max = atomic_load (&share->max_inside);
+    while (now > max && !atomic_compare_exchange_weak (&share->max_inside, &max, now))
+        ;
+    for (volatile int i = 0; i < 2000; i++)
+        ;
+    atomic_fetch_sub (&share->inside, 1);
+}
+
+static t_share_t *s_share;
+
+static int s_share_step (fb_gosched_task_t *task, int carrier) {
+    (void)task;
+    (void)carrier;
+    s_inside (s_share);
+    atomic_fetch_add (&s_share->tasks_done, 1);
+    return FB_GOSCHED_DONE;
+}
+
+static void *s_holder_main (void *arg) {
+    t_share_t *share = s_share;
+    int id = (int)(intptr_t)arg;
+    for (int r = 0; r < T_ROUNDS; r++) {
+        fb_gosched_enter (share->sched);
+        atomic_fetch_add (&share->entered, 1);
+        s_inside (share);
+        if (r == T_ROUNDS / 2) /* a task started from inside goes to the carrier's next slot */
+            fb_gosched_go (share->sched, &share->tasks[id].task);
+        fb_gosched_leave (share->sched, false);
+    }
+    return NULL; /* the thread ends holding its carrier: it goes back then */
+}
+
+/* One carrier, six threads entering 200 times each and six tasks: never two of them run at
+ * once, as only one goroutine runs on one P; every round and every task ends. */
+static void test_holders_and_tasks_share_the_carriers (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    static t_share_t share;
+    s_share = &share;
+    share.sched = fb_gosched_new (1, &err);
+    assert_non_null (share.sched);
+    for (int i = 0; i < T_HOLDERS; i++)
+        share.tasks[i] = (t_task_t){.task = {.step = s_share_step}};
+    pthread_t threads[T_HOLDERS];
+    for (int i = 0; i < T_HOLDERS; i++)
+        assert_int_equal (pthread_create (&threads[i], NULL, s_holder_main, (void *)(intptr_t)i),
+                          0);
+    for (int i = 0; i < T_HOLDERS; i++)
+        pthread_join (threads[i], NULL);
+    fb_gosched_wait (share.sched);
+    assert_int_equal (atomic_load (&share.entered), T_HOLDERS * T_ROUNDS);
+    assert_int_equal (atomic_load (&share.tasks_done), T_HOLDERS);
+    assert_int_equal (atomic_load (&share.max_inside), 1);
+    fb_gosched_destroy (&share.sched);
+}
+
+/* A task started by a thread that holds the only carrier waits until the thread gives the
+ * carrier back: here by leaving to block. */
+static void test_a_task_waits_for_its_holder_to_give_the_carrier_back (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_gosched_t *s = fb_gosched_new (1, &err);
+    assert_non_null (s);
+    static t_log_t log;
+    static t_task_t task;
+    task = (t_task_t){.task = {.step = s_step}, .log = &log};
+    fb_gosched_enter (s);
+    fb_gosched_go (s, &task.task);
+    fb_clock_sleep_until_ns (fb_clock_now_ns () + 50 * FB_NS_PER_MS);
+    assert_int_equal (atomic_load (&log.done), 0); /* the carrier is this thread's */
+    fb_gosched_leave (s, true);
+    fb_gosched_wait (s);
+    assert_int_equal (atomic_load (&log.done), 1);
+    fb_gosched_destroy (&s);
+}
+
+/* A thread that left keeping its carrier and stays out loses it: the carrier takes itself
+ * back and runs the task; the thread then enters again through the run queue. */
+static void test_a_carrier_takes_itself_back_from_a_thread_gone_idle (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_gosched_t *s = fb_gosched_new (1, &err);
+    assert_non_null (s);
+    static t_log_t log;
+    static t_task_t tasks[2];
+    for (int i = 0; i < 2; i++)
+        tasks[i] = (t_task_t){.task = {.step = s_step}, .log = &log, .id = i};
+    fb_gosched_enter (s);
+    fb_gosched_go (s, &tasks[0].task);
+    fb_gosched_leave (s, false);
+    fb_gosched_wait (s); /* would wait for ever if the carrier stayed lent */
+    assert_int_equal (atomic_load (&log.done), 1);
+    fb_gosched_enter (s);
+    fb_gosched_go (s, &tasks[1].task);
+    fb_gosched_leave (s, true);
+    fb_gosched_wait (s);
+    assert_int_equal (atomic_load (&log.done), 2);
+    fb_gosched_destroy (&s);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_task_runs_to_its_end),
         cmocka_unit_test (test_a_sleeping_task_holds_no_carrier),
         cmocka_unit_test (test_sleepers_wake_in_deadline_order),
         cmocka_unit_test (test_starting_a_task_starts_no_thread),
+        cmocka_unit_test (test_holders_and_tasks_share_the_carriers),
+        cmocka_unit_test (test_a_task_waits_for_its_holder_to_give_the_carrier_back),
+        cmocka_unit_test (test_a_carrier_takes_itself_back_from_a_thread_gone_idle),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

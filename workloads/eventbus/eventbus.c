@@ -7,6 +7,7 @@
  * the threads that run the handlers. */
 #include "common/clock.h"
 #include "common/rng.h"
+#include "workloads/eventbus/gmem.h"
 #include "workloads/eventbus/gosched.h"
 #include "workloads/workload.h"
 
@@ -20,6 +21,8 @@
 /* Histogram shards for the handler threads: fb_hist_record_atomic lets any number of threads
  * share one, so a few shards keep contention low without a 270 KB histogram per thread. */
 #define FB_EVENTBUS_SHARDS 8
+/* Go preempts a goroutine that has run this long (forcePreemptNS). */
+#define FB_EVENTBUS_SLICE_NS (10 * FB_NS_PER_MS)
 /* Spawned threads only spin and record; Go starts a goroutine with 8 KB. */
 #define FB_EVENTBUS_STACK_BYTES (256 * 1024)
 
@@ -76,8 +79,9 @@ typedef struct {
 typedef struct s_bus s_bus_t;
 typedef void (s_handler_fn) (s_bus_t *bus, const s_call_t *call, int shard);
 
-/* A spawned call: a goroutine-like task (task first, so the scheduler's pointer is ours), or
- * a thread's context and later its entry on the reaper's list. */
+/* A spawned call: a goroutine-like task (task first, so the scheduler's pointer is ours) at the
+ * start of a goroutine-sized block (gmem.h), or a thread's context and later its entry on the
+ * reaper's list. */
 typedef struct s_spawn {
     fb_gosched_task_t task;
     s_bus_t *bus;
@@ -123,7 +127,7 @@ struct s_bus {
     int nhandlers[S_NTYPES];
     s_handler_fn **handler_store;
     int mix_weights[S_NTYPES], mix_total;
-    int dispatch, overflow, spawn_as, workers_as;
+    int dispatch, overflow, spawn_as, workers_as, publishers_as;
     int64_t handler_work_ns, handler_sleep_ns;
 
     s_queue_t queue;
@@ -141,6 +145,7 @@ struct s_bus {
 
     /* Spawned goroutine-like tasks run here (spawn_as: goroutine). */
     fb_gosched_t *gosched;
+    fb_gmem_t *gmem; /* the spawned tasks' g records and stacks */
     int ncarriers;
     atomic_bool abandon_spawned; /* the drain's deadline passed: tasks not started end unrun */
 
@@ -166,6 +171,9 @@ static const fb_param_spec_t s_params[] = {
      "queue full: spawn the call (Brummer's fallback goroutine), block for room, or drop it"},
     {"spawn_as", FB_PARAM_ENUM, "goroutine", 0, 0, "goroutine|thread",
      "what a spawned call runs on: a goroutine-like task on the carriers, or a new thread"},
+    {"publishers_as", FB_PARAM_ENUM, "goroutine", 0, 0, "goroutine|thread",
+     "what a publisher is: a goroutine, which publishes only on a carrier (Go's P), or a thread "
+     "of its own"},
     {"workers_as", FB_PARAM_ENUM, "goroutine", 0, 0, "goroutine|thread",
      "what a pool worker is: a goroutine-like task on the carriers, or a thread of its own"},
     {"carriers", FB_PARAM_INT, "0", 0, 1024, NULL,
@@ -239,7 +247,7 @@ static int s_queue_init (s_queue_t *q, int capacity) {
     if (!q->ring)
         return -1;
     q->capacity = capacity;
-    pthread_mutex_init (&q->lock, NULL);
+    fb_gosched_lock_init (&q->lock);
     pthread_cond_init (&q->not_empty, NULL);
     pthread_cond_init (&q->not_full, NULL);
     return 0;
@@ -345,8 +353,8 @@ static void *s_worker_main (void *arg) {
 
 /* A pool worker as a goroutine: takes calls from the ring; parks on the queue when it is
  * empty (a put hands it the next call and readies it, Go's direct hand-off to a waiting
- * receiver); a handler's sleep parks it in the timer heap. It yields after 64 calls in a
- * row so that spawned tasks get the carrier too (Go preempts a goroutine after 10 ms). */
+ * receiver); a handler's sleep parks it in the timer heap. It yields after running for 10 ms
+ * in a row, as Go preempts a goroutine after 10 ms. */
 static int s_worker_step (fb_gosched_task_t *task, int carrier) {
     (void)carrier;
     s_worker_t *worker = (s_worker_t *)task;
@@ -362,7 +370,10 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
         worker->handed = false;
     }
     worker->phase = S_WORKER_TAKE;
-    for (int ran = 0; ran < 64; ran++) {
+    int64_t slice_end_ns = fb_clock_now_ns () + FB_EVENTBUS_SLICE_NS;
+    for (int ran = 1;; ran++) {
+        if (ran % 16 == 0 && fb_clock_now_ns () > slice_end_ns)
+            return FB_GOSCHED_YIELD;
         if (!have) {
             pthread_mutex_lock (&q->lock);
             if (q->stopping) {
@@ -393,7 +404,6 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
         s_handler_end (self, &worker->call, shard);
         atomic_fetch_sub_explicit (&q->pending, 1, memory_order_release);
     }
-    return FB_GOSCHED_YIELD;
 }
 
 /* ---- spawned threads -------------------------------------------------------------------- */
@@ -449,29 +459,38 @@ static int s_task_step (fb_gosched_task_t *task, int carrier) {
         s_thread_ended (self);
         return FB_GOSCHED_DONE;
     }
+    /* The handler's frame on the task's stack, below the return address: h(e) gets a copy. */
+    s_call_t *frame = fb_gmem_frame (spawn, sizeof (uintptr_t) + sizeof *frame);
     if (task->wake_ns == 0) {
-        s_handler_begin (self, &spawn->call, shard);
+        *frame = spawn->call;
+        s_handler_begin (self, frame, shard);
         if (self->handler_sleep_ns > 0) {
             task->wake_ns = fb_clock_now_ns () + self->handler_sleep_ns;
             return FB_GOSCHED_SLEEP;
         }
     }
-    s_handler_end (self, &spawn->call, shard);
+    s_handler_end (self, frame, shard);
     s_thread_ended (self);
     return FB_GOSCHED_DONE;
 }
 
-static void s_task_release (fb_gosched_task_t *task) { free (task); }
+static void s_task_release (fb_gosched_task_t *task) {
+    fb_gmem_put (((s_spawn_t *)task)->bus->gmem, task);
+}
 
-/* Go's `go func(h, e) { h(e) }(handler, event)`: a task, no thread. */
+static_assert (sizeof (s_spawn_t) <= FB_GMEM_G_BYTES, "a spawned call fits a g record");
+
+/* Go's `go func(h, e) { h(e) }(handler, event)`: a task, no thread. Its record goes where Go
+ * puts the g, and the return address of its first frame at the top of its stack. */
 static int s_go_call (s_bus_t *self, const s_call_t *call) {
-    s_spawn_t *spawn = malloc (sizeof *spawn);
+    s_spawn_t *spawn = fb_gmem_get (self->gmem);
     if (!spawn) {
         s_run_call (self, call, 0);
         return -1;
     }
     *spawn = (s_spawn_t){
         .task = {.step = s_task_step, .release = s_task_release}, .bus = self, .call = *call};
+    *(uintptr_t *)fb_gmem_frame (spawn, sizeof (uintptr_t)) = (uintptr_t)spawn->task.step;
     s_thread_started (self);
     fb_gosched_go (self->gosched, &spawn->task);
     return 0;
@@ -512,8 +531,15 @@ static int s_dispatch_call (s_bus_t *self, const s_call_t *call) {
         return 0;
     atomic_fetch_add_explicit (&self->overflows, 1, memory_order_relaxed);
     switch (self->overflow) {
-    case S_OVERFLOW_BLOCK:
-        return s_queue_put_wait (&self->queue, call) ? 0 : -1;
+    case S_OVERFLOW_BLOCK: { /* a goroutine blocked on a send hands its P off */
+        bool go = self->publishers_as == S_SPAWN_GOROUTINE;
+        if (go)
+            fb_gosched_leave (self->gosched, true);
+        bool put = s_queue_put_wait (&self->queue, call);
+        if (go)
+            fb_gosched_enter (self->gosched);
+        return put ? 0 : -1;
+    }
     case S_OVERFLOW_DROP:
         atomic_fetch_add_explicit (&self->drops, 1, memory_order_relaxed);
         return 0;
@@ -553,6 +579,8 @@ static void s_format_id (char *out, size_t size, int64_t wall_ns) {
  * one non-blocking hand-off per handler. No allocation in pool mode. */
 static int s_op (void *state, fb_wl_op_t *op) {
     s_bus_t *self = state;
+    if (self->publishers_as == S_SPAWN_GOROUTINE)
+        fb_gosched_enter (self->gosched);
     s_call_t call = {.type = s_pick_type (self, &op->rng)};
     call.event_id = atomic_fetch_add_explicit (&self->next_event_id, 1, memory_order_relaxed);
     call.publish_ns = fb_clock_now_ns ();
@@ -564,6 +592,8 @@ static int s_op (void *state, fb_wl_op_t *op) {
     for (call.handler = 0; call.handler < n; call.handler++)
         if (s_dispatch_call (self, &call) != 0)
             rc = -1;
+    if (self->publishers_as == S_SPAWN_GOROUTINE)
+        fb_gosched_leave (self->gosched, false);
     return rc;
 }
 
@@ -600,6 +630,7 @@ static int s_read_params (s_bus_t *self, const fb_params_t *params) {
     self->overflow = (int)fb_params_num (params, "overflow");
     self->spawn_as = (int)fb_params_num (params, "spawn_as");
     self->workers_as = (int)fb_params_num (params, "workers_as");
+    self->publishers_as = (int)fb_params_num (params, "publishers_as");
     self->ncarriers = (int)fb_params_num (params, "carriers");
     self->handler_work_ns = (int64_t)fb_params_num (params, "handler_work");
     self->handler_sleep_ns = (int64_t)fb_params_num (params, "handler_sleep");
@@ -646,9 +677,13 @@ static int s_start_threads (s_bus_t *self, fb_err_t *err) {
     self->reaper_started = true;
     bool spawns = self->dispatch == S_DISPATCH_THREAD || self->overflow == S_OVERFLOW_SPAWN;
     bool task_workers = self->nworkers > 0 && self->workers_as == S_SPAWN_GOROUTINE;
-    if ((spawns && self->spawn_as == S_SPAWN_GOROUTINE) || task_workers) {
+    if ((spawns && self->spawn_as == S_SPAWN_GOROUTINE) || task_workers ||
+        self->publishers_as == S_SPAWN_GOROUTINE) {
         self->gosched = fb_gosched_new (self->ncarriers, err);
         if (!self->gosched)
+            return -1;
+        self->gmem = fb_gmem_new (err);
+        if (!self->gmem)
             return -1;
         self->queue.sched = self->gosched;
     }
@@ -756,6 +791,7 @@ static void s_teardown (void *state) {
         pthread_join (self->workers[i].thread, NULL);
     s_wait_spawned (self);
     fb_gosched_destroy (&self->gosched);
+    fb_gmem_destroy (&self->gmem);
     pthread_mutex_lock (&self->reap_lock);
     self->reaper_stop = true;
     pthread_cond_signal (&self->reap_cond);

@@ -1,29 +1,63 @@
 /* gosched.c: goroutine-like tasks on a fixed set of carrier threads (see gosched.h). One lock
- * guards the run queue, the timer heap and the counts; a carrier that finds nothing to run
- * waits on a condition variable until the earliest sleeper is due or a task is queued. */
+ * guards the run queue, the timer heap, the carriers' next slots and the counts; a carrier
+ * that finds nothing to run waits on a condition variable until the earliest sleeper is due
+ * or a task is queued. A thread that enters (a holder) is queued as a token task; the carrier
+ * that takes the token lends itself to the holder and waits until it is given back. */
 #include "workloads/eventbus/gosched.h"
 
 #include "common/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#define S_SLICE_NS (10 * FB_NS_PER_MS) /* a holder's time slice (Go's forcePreemptNS) */
+#define S_AWAY_NS (50 * FB_NS_PER_US)  /* a gap between leave and enter this long: it slept */
+#define S_RETAKE_NS (1 * FB_NS_PER_MS) /* a holder out this long loses its carrier */
+#define S_LOCAL 256                    /* a carrier's local run queue (Go's P.runq) */
+#define S_GLOBAL_EVERY 61              /* every 61st pick looks at the global queue first */
+
+typedef struct s_holder s_holder_t;
+
 typedef struct {
     fb_gosched_t *sched;
     pthread_t thread;
     int index;
+    fb_gosched_task_t *runnext;        /* runs next: the last task started or readied on it */
+    fb_gosched_task_t *local[S_LOCAL]; /* its local run queue, a ring */
+    uint32_t lhead, ltail;
+    uint32_t ticks;          /* tasks picked */
+    s_holder_t *lent_to;     /* the holder it waits for, or NULL */
+    pthread_cond_t returned; /* lent_to went to NULL */
 } s_carrier_t;
+
+/* A holder's state: only its thread moves it out of S_NOT_HELD, and only its thread (or a
+ * carrier taking itself back from an S_IDLE holder, by compare-and-swap) into it. */
+enum { S_NOT_HELD, S_IN_OP, S_IDLE };
+
+/* A thread that runs Go code outside the carriers, one per thread (thread-local). */
+struct s_holder {
+    fb_gosched_task_t token; /* first: queued in the run queue to ask for a carrier */
+    fb_gosched_t *sched;     /* the scheduler it holds or last held a carrier of */
+    s_carrier_t *carrier;    /* lent to it; meaningful while state is not S_NOT_HELD */
+    atomic_int state;
+    atomic_int_fast64_t left_ns; /* when it last left */
+    int64_t slice_end_ns;
+    bool release_at_leave; /* its last gap was long: it does not keep the carrier */
+    pthread_cond_t lent;   /* a carrier was lent to it */
+};
 
 struct fb_gosched {
     pthread_mutex_t lock;
     pthread_cond_t work_cond;       /* a task was queued, or the scheduler is stopping */
     pthread_cond_t done_cond;       /* live went to 0 */
-    fb_gosched_task_t *head, *tail; /* the run queue, FIFO */
-    fb_gosched_task_t **heap;       /* sleepers, a binary min-heap on wake_ns */
+    fb_gosched_task_t *head, *tail; /* the global run queue, FIFO */
+    int64_t nglobal;
+    fb_gosched_task_t **heap; /* sleepers, a binary min-heap on wake_ns */
     int nheap, heap_cap;
     int64_t live;
     int idle, waking; /* carriers waiting, and wake-ups sent they have not taken yet */
@@ -74,31 +108,104 @@ static fb_gosched_task_t *s_heap_pop (fb_gosched_t *self) {
     return top;
 }
 
-/* ---- the run queue (under lock) ----------------------------------------------------------- */
+/* ---- the run queues (under lock) ---------------------------------------------------------- */
 
-static void s_runq_put (fb_gosched_t *self, fb_gosched_task_t *task) {
+/* Go's global run queue: FIFO. Preempted and yielding tasks and holders go here. */
+static void s_global_put (fb_gosched_t *self, fb_gosched_task_t *task) {
     task->next = NULL;
     if (self->tail)
         self->tail->next = task;
     else
         self->head = task;
     self->tail = task;
+    self->nglobal++;
 }
 
-/* The next task to run: sleepers that are due go to the back of the run queue first (as Go's
- * scheduler checks its timers before it picks a goroutine). NULL when nothing is runnable. */
-static fb_gosched_task_t *s_next (fb_gosched_t *self) {
-    if (self->nheap > 0) {
-        int64_t now = fb_clock_now_ns ();
-        while (self->nheap > 0 && self->heap[0]->wake_ns <= now)
-            s_runq_put (self, s_heap_pop (self));
-    }
+static fb_gosched_task_t *s_global_get (fb_gosched_t *self) {
     fb_gosched_task_t *task = self->head;
     if (task) {
         self->head = task->next;
         if (!self->head)
             self->tail = NULL;
+        self->nglobal--;
     }
+    return task;
+}
+
+/* Go's runqput: to the carrier's local queue; when that is full, its older half and the task
+ * go to the global queue (runqputslow). */
+static void s_local_put (fb_gosched_t *self, s_carrier_t *carrier, fb_gosched_task_t *task) {
+    if (carrier->ltail - carrier->lhead < S_LOCAL) {
+        carrier->local[carrier->ltail++ % S_LOCAL] = task;
+        return;
+    }
+    for (int i = 0; i < S_LOCAL / 2; i++)
+        s_global_put (self, carrier->local[carrier->lhead++ % S_LOCAL]);
+    s_global_put (self, task);
+}
+
+static fb_gosched_task_t *s_local_get (s_carrier_t *carrier) {
+    if (carrier->lhead == carrier->ltail)
+        return NULL;
+    return carrier->local[carrier->lhead++ % S_LOCAL];
+}
+
+/* Go's globrunqget: the first task of the global queue, and the carrier's fair share of the
+ * rest (up to half a local queue) moved to its local queue, which is empty here. */
+static fb_gosched_task_t *s_global_batch (fb_gosched_t *self, s_carrier_t *carrier) {
+    int64_t n = self->nglobal / self->ncarriers + 1;
+    if (n > S_LOCAL / 2)
+        n = S_LOCAL / 2;
+    fb_gosched_task_t *first = s_global_get (self);
+    for (int64_t i = 1; first && i < n && self->head; i++)
+        s_local_put (self, carrier, s_global_get (self));
+    return first;
+}
+
+/* Go's runqsteal: half of another carrier's local queue; or its next slot when that is all it
+ * has and it is lent to a holder (Go steals a running P's runnext). */
+static fb_gosched_task_t *s_steal (fb_gosched_t *self, s_carrier_t *carrier) {
+    for (int k = 1; k < self->ncarriers; k++) {
+        s_carrier_t *victim = &self->carriers[(carrier->index + k) % self->ncarriers];
+        uint32_t n = victim->ltail - victim->lhead;
+        if (n == 0 && victim->runnext && victim->lent_to) {
+            fb_gosched_task_t *task = victim->runnext;
+            victim->runnext = NULL;
+            return task;
+        }
+        if (n == 0)
+            continue;
+        fb_gosched_task_t *first = s_local_get (victim);
+        for (uint32_t i = 1; i < n - n / 2; i++)
+            s_local_put (self, carrier, s_local_get (victim));
+        return first;
+    }
+    return NULL;
+}
+
+/* Go's schedule and findrunnable: due sleepers go to the carrier's local queue; every 61st
+ * pick takes the global queue's first task, for fairness; else the next slot, the local
+ * queue, a batch of the global queue, or half of another carrier's local queue. NULL when
+ * nothing is runnable. */
+static fb_gosched_task_t *s_next (fb_gosched_t *self, s_carrier_t *carrier) {
+    if (self->nheap > 0) {
+        int64_t now = fb_clock_now_ns ();
+        while (self->nheap > 0 && self->heap[0]->wake_ns <= now)
+            s_local_put (self, carrier, s_heap_pop (self));
+    }
+    fb_gosched_task_t *task = NULL;
+    if (++carrier->ticks % S_GLOBAL_EVERY == 0)
+        task = s_global_get (self);
+    if (!task && carrier->runnext) {
+        task = carrier->runnext;
+        carrier->runnext = NULL;
+    }
+    if (!task)
+        task = s_local_get (carrier);
+    if (!task)
+        task = s_global_batch (self, carrier);
+    if (!task)
+        task = s_steal (self, carrier);
     return task;
 }
 
@@ -121,16 +228,52 @@ static void s_done (fb_gosched_task_t *task) {
         task->release (task);
 }
 
+static int s_token_step (fb_gosched_task_t *task, int carrier) { /* never called */
+    (void)task;
+    (void)carrier;
+    return FB_GOSCHED_PARK;
+}
+
+/* Lends the carrier to the holder whose token it took, and waits until it is given back or
+ * takes itself back from a holder that has been out of enter/leave for S_RETAKE_NS (at once
+ * when stopping). Under lock. */
+static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder) {
+    int64_t now = fb_clock_now_ns ();
+    carrier->lent_to = holder;
+    holder->carrier = carrier;
+    holder->slice_end_ns = now + S_SLICE_NS;
+    atomic_store (&holder->state, S_IN_OP);
+    pthread_cond_signal (&holder->lent);
+    while (carrier->lent_to) {
+        int64_t at = now + S_RETAKE_NS;
+        struct timespec ts = {.tv_sec = at / FB_NS_PER_S, .tv_nsec = at % FB_NS_PER_S};
+        pthread_cond_timedwait (&carrier->returned, &self->lock, &ts);
+        now = fb_clock_now_ns ();
+        s_holder_t *h = carrier->lent_to;
+        int idle = S_IDLE;
+        if (h && (self->stopping || now - atomic_load (&h->left_ns) > S_RETAKE_NS) &&
+            atomic_compare_exchange_strong (&h->state, &idle, S_NOT_HELD))
+            carrier->lent_to = NULL;
+    }
+}
+
+static _Thread_local s_carrier_t *s_self_carrier; /* set on a carrier's own thread */
+
 static void *s_carrier_main (void *arg) {
     s_carrier_t *carrier = arg;
     fb_gosched_t *self = carrier->sched;
+    s_self_carrier = carrier;
     pthread_mutex_lock (&self->lock);
     for (;;) {
-        fb_gosched_task_t *task = s_next (self);
+        fb_gosched_task_t *task = s_next (self, carrier);
         if (!task) {
             if (self->stopping)
                 break;
             s_wait (self);
+            continue;
+        }
+        if (task->step == s_token_step) {
+            s_lend (self, carrier, (s_holder_t *)task);
             continue;
         }
         pthread_mutex_unlock (&self->lock);
@@ -141,7 +284,7 @@ static void *s_carrier_main (void *arg) {
         if (rc == FB_GOSCHED_PARK)
             continue;
         if (rc == FB_GOSCHED_YIELD) {
-            s_runq_put (self, task);
+            s_global_put (self, task);
             continue;
         }
         if (rc == FB_GOSCHED_SLEEP && s_heap_push (self, task))
@@ -150,7 +293,7 @@ static void *s_carrier_main (void *arg) {
             pthread_mutex_unlock (&self->lock);
             fb_clock_sleep_until_ns (task->wake_ns);
             pthread_mutex_lock (&self->lock);
-            s_runq_put (self, task);
+            s_global_put (self, task);
             continue;
         }
         if (--self->live == 0)
@@ -162,22 +305,149 @@ static void *s_carrier_main (void *arg) {
 
 /* ---- the interface ------------------------------------------------------------------------ */
 
-/* Queues a task; Go's wakep: wakes an idle carrier unless one is already on its way. */
-static void s_queue_task (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
-    pthread_mutex_lock (&self->lock);
-    self->live += new_live;
-    s_runq_put (self, task);
+static _Thread_local s_holder_t *s_self_holder; /* this thread's, once it entered */
+
+/* Queues a task (under lock), as Go's runqput with next: from a holder, or a step, on one of
+ * our carriers, to that carrier's next slot (the task there before goes to its local queue);
+ * from any other thread, to the global queue. Then Go's wakep: wakes an idle carrier unless
+ * one is already on its way, and it steals the task if it must. */
+static void s_queue_locked (fb_gosched_t *self, fb_gosched_task_t *task) {
+    s_holder_t *holder = s_self_holder;
+    s_carrier_t *carrier = NULL;
+    if (holder && holder->sched == self && atomic_load (&holder->state) == S_IN_OP)
+        carrier = holder->carrier;
+    else if (s_self_carrier && s_self_carrier->sched == self)
+        carrier = s_self_carrier;
+    if (carrier) {
+        fb_gosched_task_t *kicked = carrier->runnext;
+        carrier->runnext = task;
+        if (kicked)
+            s_local_put (self, carrier, kicked);
+    } else {
+        s_global_put (self, task);
+    }
     if (self->idle > self->waking) {
         self->waking++;
         pthread_cond_signal (&self->work_cond);
     }
+}
+
+static void s_queue_task (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
+    pthread_mutex_lock (&self->lock);
+    self->live += new_live;
+    s_queue_locked (self, task);
     pthread_mutex_unlock (&self->lock);
+}
+
+/* ---- holders: threads that run only on a carrier lent to them ------------------------------ */
+
+static pthread_key_t s_holder_key;
+static pthread_once_t s_holder_once = PTHREAD_ONCE_INIT;
+
+/* Gives the carrier back; the holder's state is S_IN_OP (only its own thread is here). */
+static void s_give_back (s_holder_t *holder) {
+    fb_gosched_t *self = holder->sched;
+    pthread_mutex_lock (&self->lock);
+    holder->carrier->lent_to = NULL;
+    pthread_cond_signal (&holder->carrier->returned);
+    atomic_store (&holder->state, S_NOT_HELD);
+    pthread_mutex_unlock (&self->lock);
+}
+
+/* Queues the holder's token at the back of the run queue and waits for a carrier. */
+static void s_borrow (fb_gosched_t *self, s_holder_t *holder) {
+    holder->sched = self;
+    holder->token.step = s_token_step;
+    pthread_mutex_lock (&self->lock);
+    s_global_put (self, &holder->token);
+    if (self->idle > self->waking) {
+        self->waking++;
+        pthread_cond_signal (&self->work_cond);
+    }
+    while (atomic_load (&holder->state) == S_NOT_HELD)
+        pthread_cond_wait (&holder->lent, &self->lock);
+    pthread_mutex_unlock (&self->lock);
+}
+
+/* The thread ends: its carrier goes back, unless the carrier already took itself back. */
+static void s_holder_exit (void *arg) {
+    s_holder_t *holder = arg;
+    int idle = S_IDLE;
+    if (atomic_compare_exchange_strong (&holder->state, &idle, S_IN_OP))
+        s_give_back (holder);
+    pthread_cond_destroy (&holder->lent);
+    free (holder);
+}
+
+static void s_holder_key_new (void) { pthread_key_create (&s_holder_key, s_holder_exit); }
+
+static s_holder_t *s_holder (void) {
+    if (s_self_holder)
+        return s_self_holder;
+    pthread_once (&s_holder_once, s_holder_key_new);
+    s_holder_t *holder = calloc (1, sizeof *holder);
+    if (!holder)
+        return NULL;
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_cond_init (&holder->lent, &attr);
+    pthread_condattr_destroy (&attr);
+    atomic_init (&holder->state, S_NOT_HELD);
+    atomic_init (&holder->left_ns, 0);
+    if (pthread_setspecific (s_holder_key, holder) != 0) {
+        pthread_cond_destroy (&holder->lent);
+        free (holder);
+        return NULL;
+    }
+    s_self_holder = holder;
+    return holder;
+}
+
+void fb_gosched_enter (fb_gosched_t *self) {
+    s_holder_t *holder = s_holder ();
+    if (!holder)
+        return; /* no memory for a holder: the thread runs unbound */
+    int64_t now = fb_clock_now_ns ();
+    int64_t left_ns = atomic_load (&holder->left_ns);
+    bool away = left_ns != 0 && now - left_ns > S_AWAY_NS; /* 0: its first enter */
+    if (atomic_load (&holder->state) == S_IN_OP && holder->sched == self)
+        return; /* entered already */
+    int idle = S_IDLE;
+    if (atomic_compare_exchange_strong (&holder->state, &idle, S_IN_OP)) {
+        if (holder->sched == self && now < holder->slice_end_ns) {
+            holder->release_at_leave = away;
+            return;
+        }
+        s_give_back (holder); /* its slice is over, or it holds another scheduler's carrier */
+    }
+    holder->release_at_leave = away;
+    s_borrow (self, holder);
+}
+
+void fb_gosched_leave (fb_gosched_t *self, bool blocking) {
+    s_holder_t *holder = s_self_holder;
+    if (!holder || holder->sched != self || atomic_load (&holder->state) != S_IN_OP)
+        return;
+    atomic_store (&holder->left_ns, fb_clock_now_ns ());
+    if (blocking || holder->release_at_leave)
+        s_give_back (holder);
+    else
+        atomic_store (&holder->state, S_IDLE);
 }
 
 void fb_gosched_go (fb_gosched_t *self, fb_gosched_task_t *task) { s_queue_task (self, task, 1); }
 
 void fb_gosched_ready (fb_gosched_t *self, fb_gosched_task_t *task) {
     s_queue_task (self, task, 0);
+}
+
+void fb_gosched_lock_init (pthread_mutex_t *lock) {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init (&attr);
+    pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init (lock, &attr);
+    pthread_mutexattr_destroy (&attr);
 }
 
 int fb_gosched_carriers (const fb_gosched_t *self) { return self->ncarriers; }
@@ -213,13 +483,16 @@ fb_gosched_t *fb_gosched_new (int carriers, fb_err_t *err) {
     pthread_condattr_init (&attr);
     pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
     pthread_cond_init (&self->work_cond, &attr);
-    pthread_condattr_destroy (&attr);
     pthread_cond_init (&self->done_cond, NULL);
-    pthread_mutex_init (&self->lock, NULL);
+    fb_gosched_lock_init (&self->lock);
     self->carriers = all;
     self->ncarriers = carriers;
     for (int i = 0; i < carriers; i++) {
         all[i] = (s_carrier_t){.sched = self, .index = i};
+        pthread_cond_init (&all[i].returned, &attr);
+    }
+    pthread_condattr_destroy (&attr);
+    for (int i = 0; i < carriers; i++) {
         int rc = pthread_create (&all[i].thread, NULL, s_carrier_main, &all[i]);
         if (rc != 0) {
             fb_err_set (err, FB_ESYS, "eventbus: cannot start carrier %d of %d: %s", i + 1,
@@ -244,6 +517,8 @@ void fb_gosched_destroy (fb_gosched_t **self_p) {
     pthread_mutex_unlock (&self->lock);
     for (int i = 0; i < self->started; i++)
         pthread_join (self->carriers[i].thread, NULL);
+    for (int i = 0; i < self->ncarriers; i++)
+        pthread_cond_destroy (&self->carriers[i].returned);
     pthread_cond_destroy (&self->work_cond);
     pthread_cond_destroy (&self->done_cond);
     pthread_mutex_destroy (&self->lock);

@@ -1,12 +1,17 @@
-/* gosched.h: goroutine-like tasks for the eventbus model. A fixed set of carrier threads (Go's
- * GOMAXPROCS; ncpu by default) runs tasks from one FIFO run queue; a task that sleeps is parked
- * in a timer heap and put back on the run queue when its time comes, so a sleeping task holds
- * no thread. Starting a task is a push and, when a carrier is idle, one wake-up: no kernel
- * thread is created per task, as Go's `go f()` creates none.
+/* gosched.h: goroutine-like tasks for the eventbus model, scheduled as Go's runtime schedules
+ * goroutines. A fixed set of carrier threads (Go's Ps: GOMAXPROCS, ncpu by default) runs the
+ * tasks. Each carrier has a next slot and a local run queue of 256 (Go's runnext and runq); a
+ * task started or readied from a carrier goes to its next slot, the one there before to its
+ * local queue, whose older half spills to a global FIFO queue when full; other threads queue
+ * to the global queue. A carrier picks the global queue's first task every 61st pick, else
+ * its next slot, its local queue, a share of the global queue, or half of another carrier's
+ * local queue (Go's schedule and findrunnable). A task that sleeps is parked in a timer heap,
+ * holding no thread. Starting a task is a push and, when a carrier is idle, one wake-up: no
+ * kernel thread is created per task, as Go's `go f()` creates none.
  *
  * A task is a struct the owner embeds its state around; the scheduler calls its step function
  * on a carrier. The step returns FB_GOSCHED_SLEEP after setting wake_ns (run me again then),
- * FB_GOSCHED_YIELD (run me again after what is queued), FB_GOSCHED_PARK (the task waits for
+ * FB_GOSCHED_YIELD (run me again, from the global queue), FB_GOSCHED_PARK (the task waits for
  * someone to call fb_gosched_ready, as a goroutine parked on a channel) or FB_GOSCHED_DONE.
  * After PARK the scheduler does not touch the task again: a PARK step must have published the
  * task where its waker finds it as its last act. After DONE it calls task->release (which may
@@ -16,6 +21,8 @@
 
 #include "common/err.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum { FB_GOSCHED_DONE, FB_GOSCHED_SLEEP, FB_GOSCHED_YIELD, FB_GOSCHED_PARK };
@@ -40,6 +47,28 @@ void fb_gosched_go (fb_gosched_t *self, fb_gosched_task_t *task);
 
 /* Queues a parked task to run its next step (Go's goready). */
 void fb_gosched_ready (fb_gosched_t *self, fb_gosched_task_t *task);
+
+/* Go code outside the carriers. A thread of the owner's that stands for a goroutine (the
+ * eventbus's publishers) brackets its work with enter and leave, and runs in between only on a
+ * carrier lent to it, as a goroutine runs only on a P: so the owner's threads and the tasks
+ * share `carriers` CPUs as Go's goroutines share GOMAXPROCS, however many threads there are.
+ *
+ * enter queues the thread at the back of the run queue, like any runnable goroutine, and
+ * waits until a carrier takes it; that carrier then waits for it. The thread keeps the
+ * carrier from one enter/leave to the next for a time slice of 10 ms (Go preempts a goroutine
+ * after 10 ms), then goes to the back of the run queue again. Tasks it starts or readies while
+ * it holds a carrier go to that carrier's next slot and run first when it gives the carrier
+ * back (Go's runnext), unless a carrier is idle. It gives the carrier back at once when it
+ * leaves with `blocking` (it is about to wait; Go hands the P off), when its last gap between
+ * leave and enter was long (it sleeps between calls, as a paced goroutine parks), and when the
+ * thread ends. A carrier takes itself back from a thread that has been out of enter/leave for
+ * over 1 ms (Go's sysmon retakes a P). */
+void fb_gosched_enter (fb_gosched_t *self);
+void fb_gosched_leave (fb_gosched_t *self, bool blocking);
+
+/* Initializes a lock that spins a while before it sleeps, as Go's runtime locks (a channel's,
+ * the scheduler's) do; a plain pthread mutex sleeps in the kernel at the first contention. */
+void fb_gosched_lock_init (pthread_mutex_t *lock);
 
 /* Carriers started. */
 int fb_gosched_carriers (const fb_gosched_t *self);
