@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/rng.h"
 #include "workloads/eventbus/gmem.h"
+#include "workloads/eventbus/gogc.h"
 #include "workloads/eventbus/gosched.h"
 #include "workloads/workload.h"
 
@@ -23,6 +24,12 @@
 #define FB_EVENTBUS_SHARDS 8
 /* Go preempts a goroutine that has run this long (forcePreemptNS). */
 #define FB_EVENTBUS_SLICE_NS (10 * FB_NS_PER_MS)
+/* What Brummer's code allocates per spawned call (the closure holding the handler and the
+ * 88-byte Event, ...), and more when the handler sleeps (time.Sleep's timer): measured as the
+ * difference in bytes allocated per event between runs where calls spawn and where none do
+ * (bench/fidelity/driver.go: 371, 830 and 1119 bytes per event with 3 handlers). */
+#define S_SPAWN_BYTES 152
+#define S_SPAWN_SLEEP_BYTES 96
 /* Spawned threads only spin and record; Go starts a goroutine with 8 KB. */
 #define FB_EVENTBUS_STACK_BYTES (256 * 1024)
 
@@ -116,6 +123,7 @@ typedef struct {
     bool stopping;
     pthread_mutex_t lock;
     pthread_cond_t not_empty, not_full;
+    int full_waiters; /* publishers waiting on not_full (overflow: block) */
     s_worker_t *parked;
     fb_gosched_t *sched; /* readies parked worker tasks */
 } s_queue_t;
@@ -146,6 +154,9 @@ struct s_bus {
     /* Spawned goroutine-like tasks run here (spawn_as: goroutine). */
     fb_gosched_t *gosched;
     fb_gmem_t *gmem; /* the spawned tasks' g records and stacks */
+    fb_gogc_t *gogc; /* the collector, with gogc > 0 */
+    int gogc_percent;
+    int64_t payload_bytes;
     int ncarriers;
     atomic_bool abandon_spawned; /* the drain's deadline passed: tasks not started end unrun */
 
@@ -182,6 +193,12 @@ static const fb_param_spec_t s_params[] = {
      "busy CPU time each handler call spends"},
     {"handler_sleep", FB_PARAM_DURATION, "0us", 0, 1e9, NULL,
      "time each handler call sleeps off the CPU, after handler_work (the seed's time.Sleep)"},
+    {"gogc", FB_PARAM_INT, "100", 0, 10000, NULL,
+     "Go's GOGC for the model's collector (collect when the heap reaches the live heap times "
+     "1 + gogc/100); 0 turns it off"},
+    {"payload", FB_PARAM_INT, "0", 0, 1048576, NULL,
+     "bytes a Publish allocates per event (its id and data), written and counted by the "
+     "collector"},
     {"mix", FB_PARAM_ENUM, "peak", 0, 0, "peak|logline",
      "event types published: the seed's peak session mix, or only LogLine"},
     {"handlers", FB_PARAM_INT, "0", 0, 64, NULL,
@@ -294,8 +311,11 @@ static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
 /* Waits for room; false when the bus is stopping. */
 static bool s_queue_put_wait (s_queue_t *q, const s_call_t *call) {
     pthread_mutex_lock (&q->lock);
-    while (!q->stopping && !q->parked && q->count == q->capacity)
+    while (!q->stopping && !q->parked && q->count == q->capacity) {
+        q->full_waiters++;
         pthread_cond_wait (&q->not_full, &q->lock);
+        q->full_waiters--;
+    }
     bool ok = !q->stopping;
     s_worker_t *worker = ok ? s_queue_put_locked (q, call) : NULL;
     pthread_mutex_unlock (&q->lock);
@@ -315,7 +335,8 @@ static bool s_queue_take (s_queue_t *q, s_call_t *call) {
         *call = q->ring[q->head];
         q->head = (q->head + 1) % q->capacity;
         q->count--;
-        pthread_cond_signal (&q->not_full);
+        if (q->full_waiters > 0) /* Go's recv wakes a blocked sender only if there is one */
+            pthread_cond_signal (&q->not_full);
     }
     pthread_mutex_unlock (&q->lock);
     return ok;
@@ -391,7 +412,8 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
             worker->call = q->ring[q->head];
             q->head = (q->head + 1) % q->capacity;
             q->count--;
-            pthread_cond_signal (&q->not_full);
+            if (q->full_waiters > 0) /* Go's recv wakes a blocked sender only if there is one */
+                pthread_cond_signal (&q->not_full);
             pthread_mutex_unlock (&q->lock);
         }
         have = false;
@@ -478,6 +500,11 @@ static void s_task_release (fb_gosched_task_t *task) {
     fb_gmem_put (((s_spawn_t *)task)->bus->gmem, task);
 }
 
+/* Bytes a spawned call allocates, as the collector counts them. */
+static int64_t s_spawn_bytes (const s_bus_t *self) {
+    return S_SPAWN_BYTES + (self->handler_sleep_ns > 0 ? S_SPAWN_SLEEP_BYTES : 0);
+}
+
 static_assert (sizeof (s_spawn_t) <= FB_GMEM_G_BYTES, "a spawned call fits a g record");
 
 /* Go's `go func(h, e) { h(e) }(handler, event)`: a task, no thread. Its record goes where Go
@@ -492,6 +519,8 @@ static int s_go_call (s_bus_t *self, const s_call_t *call) {
         .task = {.step = s_task_step, .release = s_task_release}, .bus = self, .call = *call};
     *(uintptr_t *)fb_gmem_frame (spawn, sizeof (uintptr_t)) = (uintptr_t)spawn->task.step;
     s_thread_started (self);
+    if (self->gogc)
+        fb_gogc_alloc (self->gogc, s_spawn_bytes (self));
     fb_gosched_go (self->gosched, &spawn->task);
     return 0;
 }
@@ -574,6 +603,20 @@ static void s_format_id (char *out, size_t size, int64_t wall_ns) {
     out[i] = '\0';
 }
 
+/* The event's id and data, allocated and written as the caller and Publish build them (Go
+ * allocates the Data map and the id string), and counted by the collector. The model's
+ * handlers do not read them, so they are freed at once. */
+static void s_payload (s_bus_t *self) {
+    char *payload = malloc ((size_t)self->payload_bytes);
+    if (payload) {
+        memset (payload, 0x5a, (size_t)self->payload_bytes);
+        __asm__ volatile("" : : "r"(payload) : "memory"); /* the writes stay */
+        free (payload);
+    }
+    if (self->gogc)
+        fb_gogc_alloc (self->gogc, self->payload_bytes);
+}
+
 /* One Publish: time stamp and id (Brummer stamps time.Now() and formats the wall clock as the
  * id), the handler list read under the read lock (Brummer copies the slice and unlocks), then
  * one non-blocking hand-off per handler. No allocation in pool mode. */
@@ -581,6 +624,8 @@ static int s_op (void *state, fb_wl_op_t *op) {
     s_bus_t *self = state;
     if (self->publishers_as == S_SPAWN_GOROUTINE)
         fb_gosched_enter (self->gosched);
+    if (self->payload_bytes > 0)
+        s_payload (self);
     s_call_t call = {.type = s_pick_type (self, &op->rng)};
     call.event_id = atomic_fetch_add_explicit (&self->next_event_id, 1, memory_order_relaxed);
     call.publish_ns = fb_clock_now_ns ();
@@ -631,6 +676,8 @@ static int s_read_params (s_bus_t *self, const fb_params_t *params) {
     self->spawn_as = (int)fb_params_num (params, "spawn_as");
     self->workers_as = (int)fb_params_num (params, "workers_as");
     self->publishers_as = (int)fb_params_num (params, "publishers_as");
+    self->gogc_percent = (int)fb_params_num (params, "gogc");
+    self->payload_bytes = (int64_t)fb_params_num (params, "payload");
     self->ncarriers = (int)fb_params_num (params, "carriers");
     self->handler_work_ns = (int64_t)fb_params_num (params, "handler_work");
     self->handler_sleep_ns = (int64_t)fb_params_num (params, "handler_sleep");
@@ -645,6 +692,17 @@ static int s_read_params (s_bus_t *self, const fb_params_t *params) {
             self->mix_total += s_types[t].weight;
         }
     return s_subscribe_all (self, (int)fb_params_num (params, "handlers"));
+}
+
+/* Handler calls per Publish, on average over the mix (at least 1). */
+static int64_t s_calls_per_event (const s_bus_t *self) {
+    if (self->mix_total == 0)
+        return self->nhandlers[S_LOGLINE] > 0 ? self->nhandlers[S_LOGLINE] : 1;
+    int64_t calls = 0;
+    for (int t = 0; t < S_NTYPES; t++)
+        calls += (int64_t)self->mix_weights[t] * self->nhandlers[t];
+    calls /= self->mix_total;
+    return calls > 0 ? calls : 1;
 }
 
 static int s_alloc (s_bus_t *self, const fb_params_t *params, fb_err_t *err) {
@@ -686,6 +744,10 @@ static int s_start_threads (s_bus_t *self, fb_err_t *err) {
         if (!self->gmem)
             return -1;
         self->queue.sched = self->gosched;
+        int64_t held = s_spawn_bytes (self) + self->payload_bytes / s_calls_per_event (self);
+        if (self->gogc_percent > 0 &&
+            !(self->gogc = fb_gogc_new (self->gosched, self->gmem, self->gogc_percent, held, err)))
+            return -1;
     }
     for (int i = 0; i < self->nworkers; i++) {
         s_worker_t *worker = &self->workers[i];
@@ -791,6 +853,7 @@ static void s_teardown (void *state) {
         pthread_join (self->workers[i].thread, NULL);
     s_wait_spawned (self);
     fb_gosched_destroy (&self->gosched);
+    fb_gogc_destroy (&self->gogc);
     fb_gmem_destroy (&self->gmem);
     pthread_mutex_lock (&self->reap_lock);
     self->reaper_stop = true;

@@ -38,6 +38,14 @@ void fb_gmem_put (fb_gmem_t *self, void *block);
 /* The `size` bytes at the top of the block's stack, where a task's first frame goes. */
 void *fb_gmem_frame (void *block, size_t size);
 
+/* Blocks handed out so far (Go never frees a g: they are all in allgs). */
+int64_t fb_gmem_blocks (fb_gmem_t *self);
+
+/* The collector's scan of blocks [from, to) in the order they were first handed out (Go's
+ * markroot over allgs): reads each g and, for a block in use, the top of its stack. Returns
+ * the blocks in use among them. Runs while other threads get and put blocks. */
+int64_t fb_gmem_scan (fb_gmem_t *self, int64_t from, int64_t to);
+
 /* Bytes mapped for blocks so far (what the goroutines' memory has grown to). */
 int64_t fb_gmem_mapped (fb_gmem_t *self);
 

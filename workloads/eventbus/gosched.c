@@ -47,6 +47,7 @@ struct s_holder {
     atomic_int state;
     atomic_int_fast64_t left_ns; /* when it last left */
     int64_t slice_end_ns;
+    int epoch;             /* the scheduler's epoch when it last queued for a carrier */
     bool release_at_leave; /* its last gap was long: it does not keep the carrier */
     pthread_cond_t lent;   /* a carrier was lent to it */
 };
@@ -64,6 +65,8 @@ struct fb_gosched {
     bool stopping;
     s_carrier_t *carriers;
     int ncarriers, started;
+    fb_gosched_task_t *first; /* runs before anything else: the collector's (Go's GC worker) */
+    atomic_int epoch;         /* bumped by fb_gosched_preempt_all */
 };
 
 /* ---- the timer heap (under lock) ---------------------------------------------------------- */
@@ -193,8 +196,9 @@ static fb_gosched_task_t *s_next (fb_gosched_t *self, s_carrier_t *carrier) {
         while (self->nheap > 0 && self->heap[0]->wake_ns <= now)
             s_local_put (self, carrier, s_heap_pop (self));
     }
-    fb_gosched_task_t *task = NULL;
-    if (++carrier->ticks % S_GLOBAL_EVERY == 0)
+    fb_gosched_task_t *task = self->first;
+    self->first = NULL;
+    if (!task && ++carrier->ticks % S_GLOBAL_EVERY == 0)
         task = s_global_get (self);
     if (!task && carrier->runnext) {
         task = carrier->runnext;
@@ -415,14 +419,38 @@ void fb_gosched_enter (fb_gosched_t *self) {
         return; /* entered already */
     int idle = S_IDLE;
     if (atomic_compare_exchange_strong (&holder->state, &idle, S_IN_OP)) {
-        if (holder->sched == self && now < holder->slice_end_ns) {
+        bool preempted = atomic_load_explicit (&self->epoch, memory_order_relaxed) != holder->epoch;
+        if (holder->sched == self && now < holder->slice_end_ns && !preempted) {
             holder->release_at_leave = away;
             return;
         }
         s_give_back (holder); /* its slice is over, or it holds another scheduler's carrier */
     }
     holder->release_at_leave = away;
+    holder->epoch = atomic_load_explicit (&self->epoch, memory_order_relaxed);
     s_borrow (self, holder);
+}
+
+void fb_gosched_preempt_all (fb_gosched_t *self) { atomic_fetch_add (&self->epoch, 1); }
+
+/* Puts a task in the first slot (the one there before goes to the global queue). */
+static void s_first (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
+    pthread_mutex_lock (&self->lock);
+    self->live += new_live;
+    if (self->first)
+        s_global_put (self, self->first);
+    self->first = task;
+    if (self->idle > self->waking) {
+        self->waking++;
+        pthread_cond_signal (&self->work_cond);
+    }
+    pthread_mutex_unlock (&self->lock);
+}
+
+void fb_gosched_go_first (fb_gosched_t *self, fb_gosched_task_t *task) { s_first (self, task, 1); }
+
+void fb_gosched_ready_first (fb_gosched_t *self, fb_gosched_task_t *task) {
+    s_first (self, task, 0);
 }
 
 void fb_gosched_leave (fb_gosched_t *self, bool blocking) {

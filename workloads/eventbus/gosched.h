@@ -66,6 +66,16 @@ void fb_gosched_ready (fb_gosched_t *self, fb_gosched_task_t *task);
 void fb_gosched_enter (fb_gosched_t *self);
 void fb_gosched_leave (fb_gosched_t *self, bool blocking);
 
+/* Every holder on a carrier gives it back at its next enter and queues at the back of the
+ * global queue, as a stop-the-world in Go preempts every running goroutine and they resume
+ * from the global run queue. */
+void fb_gosched_preempt_all (fb_gosched_t *self);
+
+/* Queues a task (new, or a parked one) that the next carrier to pick runs before anything
+ * else, as Go's scheduler looks for a GC worker first. */
+void fb_gosched_go_first (fb_gosched_t *self, fb_gosched_task_t *task);
+void fb_gosched_ready_first (fb_gosched_t *self, fb_gosched_task_t *task);
+
 /* Initializes a lock that spins a while before it sleeps, as Go's runtime locks (a channel's,
  * the scheduler's) do; a plain pthread mutex sleeps in the kernel at the first contention. */
 void fb_gosched_lock_init (pthread_mutex_t *lock);

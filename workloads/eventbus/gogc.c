@@ -1,0 +1,158 @@
+/* gogc.c: the eventbus model's garbage collector (see gogc.h). The trigger doubles as the
+ * cycle's start lock: the thread whose allocation reaches it swaps it for INT64_MAX. The mark
+ * state (what is left to scan, and who is scanning) is under a mutex; scanning is not. */
+#include "workloads/eventbus/gogc.h"
+
+#include "common/clock.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define S_MIN_HEAP (4LL * 1024 * 1024) /* Go's minimum heap goal at GOGC=100 */
+#define S_TRIGGER 0.95                 /* of the way from the live heap to the goal */
+#define S_WORKER_SHARE 0.25            /* of the carriers' time, for the background worker */
+#define S_WORKER_STEP 256              /* blocks the worker scans between checks */
+
+struct fb_gogc {
+    fb_gosched_task_t worker; /* first: the scheduler's pointer is ours */
+    fb_gosched_t *sched;
+    fb_gmem_t *gmem;
+    int percent;
+    int64_t live_bytes_per_task;
+    atomic_int_fast64_t allocated; /* since the last cycle ended */
+    atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
+    atomic_bool marking;
+    pthread_mutex_t lock;
+    int64_t next, end, in_use, scanning; /* blocks: next to scan, to scan, in use, scans running */
+    double assist_per_byte;              /* blocks an assist scans per byte allocated */
+    int64_t mark_start_ns, worker_ns;
+    atomic_int_fast64_t cycles;
+};
+
+static _Thread_local double s_assist_credit; /* blocks owed by this thread, not yet scanned */
+
+/* Scans up to n blocks of the cycle; false when nothing is left to hand out. */
+static bool s_scan (fb_gogc_t *self, int64_t n) {
+    pthread_mutex_lock (&self->lock);
+    int64_t from = self->next, to = from + n < self->end ? from + n : self->end;
+    self->next = to;
+    if (from < to)
+        self->scanning++;
+    pthread_mutex_unlock (&self->lock);
+    if (from >= to)
+        return false;
+    int64_t in_use = fb_gmem_scan (self->gmem, from, to);
+    pthread_mutex_lock (&self->lock);
+    self->in_use += in_use;
+    self->scanning--;
+    pthread_mutex_unlock (&self->lock);
+    return true;
+}
+
+/* Mark termination (under lock, nothing left to scan or being scanned): the live heap, the
+ * next goal and trigger, a stop-the-world. */
+static void s_end_cycle (fb_gogc_t *self) {
+    int64_t live =
+        fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES + self->in_use * self->live_bytes_per_task;
+    int64_t goal = live + live * self->percent / 100;
+    if (goal < S_MIN_HEAP)
+        goal = S_MIN_HEAP;
+    atomic_store (&self->marking, false);
+    atomic_store (&self->allocated, 0);
+    atomic_store (&self->trigger, (int64_t)((double)(goal - live) * S_TRIGGER));
+    atomic_fetch_add (&self->cycles, 1);
+    fb_gosched_preempt_all (self->sched);
+}
+
+/* The background worker: scans while it is under its share of the carriers' time since the
+ * cycle started, then queues itself first again (due) or at the back (over its share); ends
+ * the cycle when everything is scanned. */
+static int s_worker_step (fb_gosched_task_t *task, int carrier) {
+    (void)carrier;
+    fb_gogc_t *self = (fb_gogc_t *)task;
+    int64_t started = fb_clock_now_ns ();
+    bool more = s_scan (self, S_WORKER_STEP);
+    int64_t now = fb_clock_now_ns ();
+    pthread_mutex_lock (&self->lock);
+    self->worker_ns += now - started;
+    if (!more && self->scanning == 0) {
+        s_end_cycle (self);
+        pthread_mutex_unlock (&self->lock);
+        return FB_GOSCHED_DONE;
+    }
+    double share = S_WORKER_SHARE * fb_gosched_carriers (self->sched);
+    bool due = (double)self->worker_ns < share * (double)(now - self->mark_start_ns);
+    pthread_mutex_unlock (&self->lock);
+    if (!due)
+        return FB_GOSCHED_YIELD;
+    fb_gosched_ready_first (self->sched, task); /* last act: the task may run elsewhere now */
+    return FB_GOSCHED_PARK;
+}
+
+static void s_start_cycle (fb_gogc_t *self) {
+    pthread_mutex_lock (&self->lock);
+    int64_t live = fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES;
+    self->next = 0;
+    self->end = fb_gmem_blocks (self->gmem);
+    self->in_use = 0;
+    self->mark_start_ns = fb_clock_now_ns ();
+    self->worker_ns = 0;
+    /* Go's assist ratio: the scan work over the heap left before the goal. */
+    int64_t goal = live + live * self->percent / 100;
+    double runway = (double)(goal > S_MIN_HEAP ? goal : S_MIN_HEAP) * (1 - S_TRIGGER);
+    self->assist_per_byte = (double)self->end / (runway > 1 ? runway : 1);
+    atomic_store (&self->marking, true);
+    pthread_mutex_unlock (&self->lock);
+    fb_gosched_preempt_all (self->sched); /* sweep termination stops the world */
+    fb_gosched_go_first (self->sched, &self->worker);
+}
+
+void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
+    if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
+        s_assist_credit += (double)bytes * self->assist_per_byte;
+        if (s_assist_credit >= 1) {
+            int64_t n = (int64_t)s_assist_credit;
+            s_assist_credit -= (double)n;
+            s_scan (self, n);
+        }
+        return;
+    }
+    int64_t trigger = atomic_load_explicit (&self->trigger, memory_order_relaxed);
+    int64_t now = atomic_fetch_add_explicit (&self->allocated, bytes, memory_order_relaxed);
+    if (now + bytes >= trigger &&
+        atomic_compare_exchange_strong (&self->trigger, &trigger, INT64_MAX))
+        s_start_cycle (self);
+}
+
+fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
+                        int64_t live_bytes_per_task, fb_err_t *err) {
+    fb_gogc_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for the collector");
+        return NULL;
+    }
+    self->worker.step = s_worker_step;
+    self->sched = sched;
+    self->gmem = gmem;
+    self->percent = percent;
+    self->live_bytes_per_task = live_bytes_per_task;
+    pthread_mutex_init (&self->lock, NULL);
+    atomic_init (&self->allocated, 0);
+    atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
+    atomic_init (&self->marking, false);
+    atomic_init (&self->cycles, 0);
+    return self;
+}
+
+int64_t fb_gogc_cycles (fb_gogc_t *self) { return atomic_load (&self->cycles); }
+
+void fb_gogc_destroy (fb_gogc_t **self_p) {
+    fb_gogc_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}

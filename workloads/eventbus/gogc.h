@@ -1,0 +1,46 @@
+/* gogc.h: Go's garbage collector, as far as it shapes what Brummer's bus costs. Measured on
+ * Brummer's code (docs/workloads/eventbus.md, "Fidelity"): with its collector off (GOGC=off)
+ * Brummer's queue overflows with 100 or 1000 publishers as the model's did; with it on, the
+ * publishers are held back enough for the handlers to keep up, because every byte a goroutine
+ * allocates while the collector marks costs it scan work (a mark assist), and the scan work
+ * grows with the goroutines waiting to run.
+ *
+ * The model's collector works as Go 1.19's does, in the units the model has (bytes counted as
+ * Go allocates them, goroutine blocks as the scan work; gmem.h):
+ * - a cycle starts when the bytes allocated since the last one reach 95 % of the way from the
+ *   live heap to the goal (Go's trigger), with a stop-the-world (fb_gosched_preempt_all);
+ * - it scans every goroutine block handed out so far (markroot over allgs, each live stack);
+ * - a background worker on the carriers does part of it, up to 25 % of the carriers' time
+ *   (Go's fractional worker on 2-3 Ps), run first when due (fb_gosched_ready_first);
+ * - every allocation while marking scans blocks in proportion, at a ratio set at the start:
+ *   the blocks to scan over the bytes left before the goal (Go's assist ratio);
+ * - marking ends with a second stop-the-world; the next goal is the live heap (every g, and
+ *   what each live task holds) times 1 + GOGC/100, at least 4 MB. */
+#ifndef FB_GOGC_H
+#define FB_GOGC_H
+
+#include "common/err.h"
+#include "workloads/eventbus/gmem.h"
+#include "workloads/eventbus/gosched.h"
+
+#include <stdint.h>
+
+typedef struct fb_gogc fb_gogc_t;
+
+/* `percent` is Go's GOGC (> 0); `live_bytes_per_task` is what each task in use keeps live on
+ * the heap besides its g (its closure and its share of the event). NULL and err set when out
+ * of memory. */
+fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
+                        int64_t live_bytes_per_task, fb_err_t *err);
+
+/* Counts an allocation: starts a cycle at the trigger, and while marking, scans blocks in
+ * proportion on the calling thread (the assist). Any thread. */
+void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes);
+
+/* Cycles ended so far. */
+int64_t fb_gogc_cycles (fb_gogc_t *self);
+
+/* The scheduler must have run the last cycle to its end (fb_gosched_wait). */
+void fb_gogc_destroy (fb_gogc_t **self_p);
+
+#endif
