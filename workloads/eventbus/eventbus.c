@@ -324,6 +324,15 @@ static bool s_queue_put_wait (s_queue_t *q, const s_call_t *call) {
     return ok;
 }
 
+/* Takes the oldest call (under lock, the queue not empty); wakes a publisher blocked on a full
+ * queue only if there is one, as Go's receive does. */
+static void s_queue_pop_locked (s_queue_t *q, s_call_t *call) {
+    *call = q->ring[q->head];
+    q->head = (q->head + 1) % q->capacity;
+    q->count--;
+    if (q->full_waiters > 0)
+        pthread_cond_signal (&q->not_full);
+}
 /* Waits for a call; false when the bus is stopping (queued calls are left, as Brummer's
  * workers return on ctx.Done without draining the channel). */
 static bool s_queue_take (s_queue_t *q, s_call_t *call) {
@@ -332,11 +341,7 @@ static bool s_queue_take (s_queue_t *q, s_call_t *call) {
         pthread_cond_wait (&q->not_empty, &q->lock);
     bool ok = !q->stopping;
     if (ok) {
-        *call = q->ring[q->head];
-        q->head = (q->head + 1) % q->capacity;
-        q->count--;
-        if (q->full_waiters > 0) /* Go's recv wakes a blocked sender only if there is one */
-            pthread_cond_signal (&q->not_full);
+        s_queue_pop_locked (q, call);
     }
     pthread_mutex_unlock (&q->lock);
     return ok;
@@ -409,11 +414,7 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
                 pthread_mutex_unlock (&q->lock);
                 return FB_GOSCHED_PARK; /* a put or the stop readies it */
             }
-            worker->call = q->ring[q->head];
-            q->head = (q->head + 1) % q->capacity;
-            q->count--;
-            if (q->full_waiters > 0) /* Go's recv wakes a blocked sender only if there is one */
-                pthread_cond_signal (&q->not_full);
+            s_queue_pop_locked (q, &worker->call);
             pthread_mutex_unlock (&q->lock);
         }
         have = false;
@@ -553,6 +554,17 @@ static int s_spawn_call (s_bus_t *self, const s_call_t *call) {
 
 /* ---- publish ---------------------------------------------------------------------------- */
 
+/* A publisher as a goroutine publishes only on a carrier lent to it (gosched.h). */
+static void s_publisher_enter (s_bus_t *self) {
+    if (self->publishers_as == S_SPAWN_GOROUTINE)
+        fb_gosched_enter (self->gosched);
+}
+
+static void s_publisher_leave (s_bus_t *self, bool blocking) {
+    if (self->publishers_as == S_SPAWN_GOROUTINE)
+        fb_gosched_leave (self->gosched, blocking);
+}
+
 static int s_dispatch_call (s_bus_t *self, const s_call_t *call) {
     if (self->dispatch == S_DISPATCH_THREAD)
         return s_spawn_call (self, call);
@@ -561,12 +573,9 @@ static int s_dispatch_call (s_bus_t *self, const s_call_t *call) {
     atomic_fetch_add_explicit (&self->overflows, 1, memory_order_relaxed);
     switch (self->overflow) {
     case S_OVERFLOW_BLOCK: { /* a goroutine blocked on a send hands its P off */
-        bool go = self->publishers_as == S_SPAWN_GOROUTINE;
-        if (go)
-            fb_gosched_leave (self->gosched, true);
+        s_publisher_leave (self, true);
         bool put = s_queue_put_wait (&self->queue, call);
-        if (go)
-            fb_gosched_enter (self->gosched);
+        s_publisher_enter (self);
         return put ? 0 : -1;
     }
     case S_OVERFLOW_DROP:
@@ -622,8 +631,7 @@ static void s_payload (s_bus_t *self) {
  * one non-blocking hand-off per handler. No allocation in pool mode. */
 static int s_op (void *state, fb_wl_op_t *op) {
     s_bus_t *self = state;
-    if (self->publishers_as == S_SPAWN_GOROUTINE)
-        fb_gosched_enter (self->gosched);
+    s_publisher_enter (self);
     if (self->payload_bytes > 0)
         s_payload (self);
     s_call_t call = {.type = s_pick_type (self, &op->rng)};
@@ -637,8 +645,7 @@ static int s_op (void *state, fb_wl_op_t *op) {
     for (call.handler = 0; call.handler < n; call.handler++)
         if (s_dispatch_call (self, &call) != 0)
             rc = -1;
-    if (self->publishers_as == S_SPAWN_GOROUTINE)
-        fb_gosched_leave (self->gosched, false);
+    s_publisher_leave (self, false);
     return rc;
 }
 

@@ -26,7 +26,8 @@ struct fb_gogc {
     atomic_bool marking;
     pthread_mutex_t lock;
     int64_t next, end, in_use, scanning; /* blocks: next to scan, to scan, in use, scans running */
-    double assist_per_byte;              /* blocks an assist scans per byte allocated */
+    int64_t headroom;       /* the last goal over the live heap then: trigger, then runway */
+    double assist_per_byte; /* blocks an assist scans per byte allocated */
     int64_t mark_start_ns, worker_ns;
     atomic_int_fast64_t cycles;
 };
@@ -61,7 +62,8 @@ static void s_end_cycle (fb_gogc_t *self) {
         goal = S_MIN_HEAP;
     atomic_store (&self->marking, false);
     atomic_store (&self->allocated, 0);
-    atomic_store (&self->trigger, (int64_t)((double)(goal - live) * S_TRIGGER));
+    self->headroom = goal - live;
+    atomic_store (&self->trigger, (int64_t)((double)self->headroom * S_TRIGGER));
     atomic_fetch_add (&self->cycles, 1);
     fb_gosched_preempt_all (self->sched);
 }
@@ -93,15 +95,13 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
 
 static void s_start_cycle (fb_gogc_t *self) {
     pthread_mutex_lock (&self->lock);
-    int64_t live = fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES;
     self->next = 0;
     self->end = fb_gmem_blocks (self->gmem);
     self->in_use = 0;
     self->mark_start_ns = fb_clock_now_ns ();
     self->worker_ns = 0;
     /* Go's assist ratio: the scan work over the heap left before the goal. */
-    int64_t goal = live + live * self->percent / 100;
-    double runway = (double)(goal > S_MIN_HEAP ? goal : S_MIN_HEAP) * (1 - S_TRIGGER);
+    double runway = (double)self->headroom * (1 - S_TRIGGER);
     self->assist_per_byte = (double)self->end / (runway > 1 ? runway : 1);
     atomic_store (&self->marking, true);
     pthread_mutex_unlock (&self->lock);
@@ -140,6 +140,7 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     self->live_bytes_per_task = live_bytes_per_task;
     pthread_mutex_init (&self->lock, NULL);
     atomic_init (&self->allocated, 0);
+    self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);
     atomic_init (&self->cycles, 0);

@@ -111,6 +111,23 @@ static fb_gosched_task_t *s_heap_pop (fb_gosched_t *self) {
     return top;
 }
 
+/* Go's wakep (under lock): wakes an idle carrier unless one is already on its way. */
+static void s_wakep (fb_gosched_t *self) {
+    if (self->idle > self->waking) {
+        self->waking++;
+        pthread_cond_signal (&self->work_cond);
+    }
+}
+
+/* A condition variable whose timed waits read the monotonic clock. */
+static void s_cond_init_monotonic (pthread_cond_t *cond) {
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_cond_init (cond, &attr);
+    pthread_condattr_destroy (&attr);
+}
+
 /* ---- the run queues (under lock) ---------------------------------------------------------- */
 
 /* Go's global run queue: FIFO. Preempted and yielding tasks and holders go here. */
@@ -330,10 +347,7 @@ static void s_queue_locked (fb_gosched_t *self, fb_gosched_task_t *task) {
     } else {
         s_global_put (self, task);
     }
-    if (self->idle > self->waking) {
-        self->waking++;
-        pthread_cond_signal (&self->work_cond);
-    }
+    s_wakep (self);
 }
 
 static void s_queue_task (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
@@ -364,10 +378,7 @@ static void s_borrow (fb_gosched_t *self, s_holder_t *holder) {
     holder->token.step = s_token_step;
     pthread_mutex_lock (&self->lock);
     s_global_put (self, &holder->token);
-    if (self->idle > self->waking) {
-        self->waking++;
-        pthread_cond_signal (&self->work_cond);
-    }
+    s_wakep (self);
     while (atomic_load (&holder->state) == S_NOT_HELD)
         pthread_cond_wait (&holder->lent, &self->lock);
     pthread_mutex_unlock (&self->lock);
@@ -392,11 +403,7 @@ static s_holder_t *s_holder (void) {
     s_holder_t *holder = calloc (1, sizeof *holder);
     if (!holder)
         return NULL;
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&holder->lent, &attr);
-    pthread_condattr_destroy (&attr);
+    s_cond_init_monotonic (&holder->lent);
     atomic_init (&holder->state, S_NOT_HELD);
     atomic_init (&holder->left_ns, 0);
     if (pthread_setspecific (s_holder_key, holder) != 0) {
@@ -440,10 +447,7 @@ static void s_first (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_li
     if (self->first)
         s_global_put (self, self->first);
     self->first = task;
-    if (self->idle > self->waking) {
-        self->waking++;
-        pthread_cond_signal (&self->work_cond);
-    }
+    s_wakep (self);
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -507,19 +511,15 @@ fb_gosched_t *fb_gosched_new (int carriers, fb_err_t *err) {
         fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for %d carriers", carriers);
         return NULL;
     }
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&self->work_cond, &attr);
+    s_cond_init_monotonic (&self->work_cond);
     pthread_cond_init (&self->done_cond, NULL);
     fb_gosched_lock_init (&self->lock);
     self->carriers = all;
     self->ncarriers = carriers;
     for (int i = 0; i < carriers; i++) {
         all[i] = (s_carrier_t){.sched = self, .index = i};
-        pthread_cond_init (&all[i].returned, &attr);
+        s_cond_init_monotonic (&all[i].returned);
     }
-    pthread_condattr_destroy (&attr);
     for (int i = 0; i < carriers; i++) {
         int rc = pthread_create (&all[i].thread, NULL, s_carrier_main, &all[i]);
         if (rc != 0) {
