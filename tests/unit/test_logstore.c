@@ -200,6 +200,31 @@ static void test_full_queue_falls_back_to_sync (void **state) {
     fb_logstore_destroy (&store);
 }
 
+/* Go's sync.Mutex: a writer that has waited 1 ms for the lock gets it next. An appender that
+ * finds 20 000 lines queued (shift, each line walking a growing index) stores its own line
+ * long before the ingest thread is through them, where an unfair lock let the ingest thread
+ * keep it batch after batch. */
+static void test_a_starving_writer_goes_before_the_queue (void **state) {
+    (void)state;
+    fb_logstore_t *store = s_store ((fb_logstore_config_t){
+        .capacity = 1000, .queue = 20000, .eviction = FB_LOGSTORE_EVICT_SHIFT});
+    const char *line = "info: compiled 1 module";
+    int rc = 0, appended = 0;
+    while (rc == 0 && appended < 100000) {
+        rc = fb_logstore_append (store, appended % 4, line, strlen (line), fb_clock_now_ns ());
+        appended++;
+    }
+    assert_int_equal (rc, 1);
+    fb_logstore_stats_t st;
+    fb_logstore_stats (store, &st);
+    assert_int_equal (st.sync_stored, 1);
+    assert_true (st.queued > st.stored - st.sync_stored + 1000); /* still queued */
+    s_flush (store);
+    fb_logstore_stats (store, &st);
+    assert_int_equal (st.stored, (uint64_t)appended);
+    fb_logstore_destroy (&store);
+}
+
 static void test_drop_when_full_drops_and_counts (void **state) {
     (void)state;
     fb_logstore_t *store = s_store ((fb_logstore_config_t){.capacity = 20000,
@@ -439,6 +464,7 @@ int main (void) {
         cmocka_unit_test (test_shift_eviction_shows_what_ring_shows),
         cmocka_unit_test (test_shift_index_grows_with_lines_stored_unless_forgotten),
         cmocka_unit_test (test_full_queue_falls_back_to_sync),
+        cmocka_unit_test (test_a_starving_writer_goes_before_the_queue),
         cmocka_unit_test (test_drop_when_full_drops_and_counts),
         cmocka_unit_test (test_long_lines_are_cut_and_counted),
         cmocka_unit_test (test_ingest_latency_is_recorded_per_line),

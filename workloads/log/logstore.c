@@ -5,16 +5,17 @@
  * them into the entries under the store's write lock, and a full queue makes the appender store the
  * line itself under the same lock, as Go's `select { case ch <- req: default: addSync() }` does.
  *
- * Entries and their text are preallocated (capacity x line_bytes), so appends allocate
- * nothing. Eviction `ring` overwrites the oldest slot; `shift` models Go's
- * `entries = entries[1:]` plus the byProcess reindex: every entry's metadata moves down one
- * place and every per-process position is decremented, on every append once full. */
+ * The text of entries is preallocated (capacity x line_bytes). Eviction `ring` overwrites the
+ * oldest slot; `shift` models Go's `entries = append(entries[1:], entry)` (the window moves up
+ * one place in its array, and append copies it into a new array when it reaches the end) plus
+ * the byProcess reindex: every per-process position is decremented, on every append once full. */
 #include "workloads/log/logstore.h"
 #include "common/clock.h"
 
 #include <limits.h>
 #include <pthread.h>
 #include <regex.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +49,9 @@ typedef struct {
 typedef struct {
     bool used;
     int id;
-    int count; /* its lines stored now */
-    int *pos;  /* shift: positions of its entries, oldest first (Brummer's byProcess);
-                  without forget_evicted, evicted ones stay (below 0) */
+    int count;    /* its lines stored now */
+    int64_t *pos; /* shift: positions of its entries, oldest first (Brummer's byProcess, a Go
+                  []int); without forget_evicted, evicted ones stay (below 0) */
     int n_pos, cap_pos;
 } s_proc_t;
 
@@ -71,7 +72,8 @@ struct fb_logstore {
     uint64_t deq_pos; /* the ingest thread's own */
     /* the store: everything below lock is written under the write lock */
     pthread_rwlock_t lock;
-    s_entry_t *entries;
+    s_entry_t *entries; /* shift: the window [base, base + count) of entries_cap */
+    int base, entries_cap;
     char *texts;
     int head, count, free_slot;
     uint64_t next_seq;
@@ -82,6 +84,7 @@ struct fb_logstore {
     uint64_t stored, evicted, errors, n_urls, detect_ns, reindexes;
     /* counted without the lock */
     atomic_uint_fast64_t appended, queued, sync_stored, dropped, truncated, dequeued;
+    atomic_bool starving;   /* a writer has waited 1 ms for the write lock: it is next */
     fb_hist_t *ingest_hist; /* append to searchable, ns (fb_hist_record_atomic) */
     /* the ingest thread */
     pthread_t thread;
@@ -129,14 +132,15 @@ static int s_evict_ring (fb_logstore_t *self) {
     return e->slot;
 }
 
-/* Shift: Go's entries[1:] (here a real move of the metadata, as append's regrowth copies it)
- * and byProcess's reindex: every position of every process decremented. Brummer never takes
- * the evicted line's position out of byProcess (it goes below 0 and GetByProcess skips it),
- * so the walk grows with every line stored; forget_evicted takes it out. */
+/* Shift: Go's entries[1:] (the window starts one place up) and byProcess's reindex: every
+ * position of every process decremented. Brummer never takes the evicted line's position out
+ * of byProcess (it goes below 0 and GetByProcess skips it), so the walk grows with every line
+ * stored; forget_evicted takes it out. */
 static int s_evict_shift (fb_logstore_t *self) {
-    int slot = self->entries[0].slot;
-    s_proc_t *gone = s_proc (self, self->entries[0].process_id, false);
-    memmove (self->entries, self->entries + 1, (size_t)(self->count - 1) * sizeof *self->entries);
+    const s_entry_t *oldest = &self->entries[self->base];
+    int slot = oldest->slot;
+    s_proc_t *gone = s_proc (self, oldest->process_id, false);
+    self->base++;
     self->count--;
     if (gone) {
         gone->count--;
@@ -148,6 +152,30 @@ static int s_evict_shift (fb_logstore_t *self) {
             self->procs[i].pos[k]--;
     self->reindexes++;
     return slot;
+}
+
+/* Shift, the window at the end of its array: Go's append copies it into a new array of
+ * growslice's capacity (twice the old under 256, then 1.25x plus 192); where that cannot be
+ * had, the window moves to the front of the one it has. */
+static void s_regrow_shift (fb_logstore_t *self) {
+    int cap = self->count + 1, old = self->entries_cap - self->base;
+    if (cap <= 2 * old) {
+        cap = old < 256 ? 2 * old : old;
+        while (cap < self->count + 1)
+            cap += (cap + 3 * 256) / 4;
+    }
+    s_entry_t *grown = calloc ((size_t)cap, sizeof *grown);
+    s_entry_t *from = self->entries + self->base;
+    if (!grown) {
+        memmove (self->entries, from, (size_t)self->count * sizeof *from);
+        self->base = 0;
+        return;
+    }
+    memcpy (grown, from, (size_t)self->count * sizeof *from);
+    free (self->entries);
+    self->entries = grown;
+    self->entries_cap = cap;
+    self->base = 0;
 }
 
 /* ---- URLs ------------------------------------------------------------------------------- */
@@ -200,7 +228,9 @@ static s_entry_t *s_store_locked (fb_logstore_t *self, int process_id, const cha
         self->evicted++;
     } else if (self->eviction == FB_LOGSTORE_EVICT_RING)
         slot = (self->head + self->count) % self->capacity;
-    int at = self->eviction == FB_LOGSTORE_EVICT_RING ? slot : self->count;
+    if (self->eviction == FB_LOGSTORE_EVICT_SHIFT && self->base + self->count == self->entries_cap)
+        s_regrow_shift (self);
+    int at = self->eviction == FB_LOGSTORE_EVICT_RING ? slot : self->base + self->count;
     s_entry_t *e = &self->entries[at];
     *e = (s_entry_t){.seq = ++self->next_seq,
                      .append_ns = append_ns,
@@ -215,14 +245,14 @@ static s_entry_t *s_store_locked (fb_logstore_t *self, int process_id, const cha
     if (p) {
         p->count++;
         if (p->pos && p->n_pos == p->cap_pos && p->cap_pos < INT_MAX / 2) {
-            int *more = realloc (p->pos, (size_t)p->cap_pos * 2 * sizeof *p->pos);
+            int64_t *more = realloc (p->pos, (size_t)p->cap_pos * 2 * sizeof *p->pos);
             if (more) {
                 p->pos = more;
                 p->cap_pos *= 2;
             }
         }
         if (p->pos && p->n_pos < p->cap_pos)
-            p->pos[p->n_pos++] = at;
+            p->pos[p->n_pos++] = self->count; /* Go: idx := len(s.entries) */
     }
     self->count++;
     self->stored++;
@@ -286,15 +316,49 @@ static void s_pop (fb_logstore_t *self, s_cell_t *c) {
 
 static const s_entry_t *s_at (const fb_logstore_t *self, int index);
 
+/* `clock`'s time ns (< 1 s) from now, as a deadline. */
+static struct timespec s_after (clockid_t clock, int64_t ns) {
+    struct timespec ts;
+    clock_gettime (clock, &ts);
+    ts.tv_nsec += ns;
+    if (ts.tv_nsec >= FB_NS_PER_S) {
+        ts.tv_sec++;
+        ts.tv_nsec -= FB_NS_PER_S;
+    }
+    return ts;
+}
+
+/* The write lock as Go's sync.Mutex takes it: a new writer may take it ahead of one that
+ * waits, until a waiter has waited 1 ms (starvation mode); from then the lock goes to that
+ * waiter, and writers that come later wait behind it. glibc's rwlock alone lets one thread take
+ * it back again and again: an appender storing a line itself waited tens of ms behind the
+ * ingest thread's batches where Brummer's waits one line. */
+static void s_write_lock (fb_logstore_t *self) {
+    struct timespec ts = s_after (CLOCK_MONOTONIC, FB_NS_PER_MS);
+    for (;;) {
+        while (atomic_load_explicit (&self->starving, memory_order_acquire))
+            sched_yield (); /* a starving writer is next */
+        if (pthread_rwlock_clockwrlock (&self->lock, CLOCK_MONOTONIC, &ts) == 0)
+            return;
+        bool no = false;
+        if (atomic_compare_exchange_strong (&self->starving, &no, true))
+            break;
+    }
+    pthread_rwlock_wrlock (&self->lock);
+    atomic_store_explicit (&self->starving, false, memory_order_release);
+}
+
 /* Moves up to S_BATCH queued lines into the store under one write lock; returns how many. */
 static int s_ingest_batch (fb_logstore_t *self) {
     if (!s_peek (self))
         return 0;
     int n = 0, max = self->capacity < S_BATCH ? self->capacity : S_BATCH;
-    pthread_rwlock_wrlock (&self->lock);
+    s_write_lock (self);
     for (s_cell_t *c; n < max && (c = s_peek (self)); n++) {
         s_store_locked (self, c->process_id, c->text, c->len, c->truncated, c->append_ns);
         s_pop (self, c);
+        if (atomic_load_explicit (&self->starving, memory_order_relaxed))
+            max = 0; /* Brummer locks per line: a starving writer gets in after this one */
     }
     /* The batch is the newest n entries (shift moves them, so no pointers are kept); they
      * are searchable from the unlock just after. */
@@ -328,13 +392,7 @@ static void s_ingest_wait (fb_logstore_t *self) {
     atomic_thread_fence (memory_order_seq_cst);
     pthread_mutex_lock (&self->wake_lock);
     if (!s_peek (self) && !atomic_load (&self->stop)) {
-        struct timespec ts;
-        clock_gettime (CLOCK_REALTIME, &ts);
-        ts.tv_nsec += S_WAIT_NS;
-        if (ts.tv_nsec >= FB_NS_PER_S) {
-            ts.tv_sec++;
-            ts.tv_nsec -= FB_NS_PER_S;
-        }
+        struct timespec ts = s_after (CLOCK_REALTIME, S_WAIT_NS);
         pthread_cond_timedwait (&self->wake_cond, &self->wake_lock, &ts);
     }
     pthread_mutex_unlock (&self->wake_lock);
@@ -376,6 +434,7 @@ static int s_check (const fb_logstore_config_t *cfg, fb_err_t *err) {
 
 static int s_alloc (fb_logstore_t *self, const fb_logstore_config_t *cfg, fb_err_t *err) {
     self->entries = calloc ((size_t)self->capacity, sizeof *self->entries);
+    self->entries_cap = self->capacity;
     self->texts = malloc ((size_t)self->capacity * self->stride);
     self->cells = calloc ((size_t)self->queue_n, sizeof *self->cells);
     self->cell_text = malloc ((size_t)self->queue_n * self->stride);
@@ -484,7 +543,7 @@ int fb_logstore_append (fb_logstore_t *self, int process_id, const char *line, s
         atomic_fetch_add_explicit (&self->dropped, 1, memory_order_relaxed);
         return -1;
     }
-    pthread_rwlock_wrlock (&self->lock);
+    s_write_lock (self);
     s_entry_t *e = s_store_locked (self, process_id, line, (uint32_t)len, truncated, now_ns);
     s_stored (self, e, fb_clock_now_ns ());
     pthread_rwlock_unlock (&self->lock);
@@ -507,8 +566,8 @@ int fb_logstore_flush (fb_logstore_t *self, int64_t timeout_ns) {
 /* ---- searching -------------------------------------------------------------------------- */
 
 static const s_entry_t *s_at (const fb_logstore_t *self, int index) {
-    int at =
-        self->eviction == FB_LOGSTORE_EVICT_RING ? (self->head + index) % self->capacity : index;
+    int at = self->eviction == FB_LOGSTORE_EVICT_RING ? (self->head + index) % self->capacity
+                                                      : self->base + index;
     return &self->entries[at];
 }
 
