@@ -28,7 +28,8 @@
  * name=value params go to the workload):
  *
  *   bench_eventbus scenario NAME PUBLISHERS EVENTS HANDLERS HANDLER_SLEEP [name=value ...]
- *   -> fidelity NAME ns_per_event=N events=E calls=C threads=T */
+ *   -> fidelity NAME ns_per_event=N events=E calls=C threads=T overflows=O (T: the most pool
+ *   workers and spawned calls alive at once; O: calls that found the queue full) */
 #include "common/clock.h"
 #include "common/hist.h"
 #include "common/procfs.h"
@@ -267,9 +268,10 @@ static int s_scenario (int argc, char **argv) {
     int64_t each = events / publishers;
     if (s_run_case (publishers, 0, each, pairs, &res) != 0 || res.ops == 0)
         return 1;
-    printf ("fidelity %s ns_per_event=%.1f events=%lld calls=%lld threads=%lld\n", argv[2],
-            res.wall_ns / (double)res.ops, (long long)res.ops,
-            (long long)(res.ops * atoi (argv[5])), (long long)s_counter (&res, "peak_threads"));
+    printf ("fidelity %s ns_per_event=%.1f events=%lld calls=%lld threads=%lld overflows=%lld\n",
+            argv[2], res.wall_ns / (double)res.ops, (long long)res.ops,
+            (long long)(res.ops * atoi (argv[5])), (long long)s_counter (&res, "peak_threads"),
+            (long long)s_counter (&res, "overflows"));
     return res.failed == 0 ? 0 : 1;
 }
 

@@ -9,8 +9,9 @@
 #
 #   git clone https://github.com/standardbeagle/brummer /path/to/brummer
 #   bash bench/fidelity.sh /path/to/brummer [BUILD_DIR]
-# The model gets `payload=N`, N being what Brummer's code allocates per event with no call
-# spawned (measured first, 1 publisher), so that its collector counts the same bytes.
+# The model gets `payload=N`, N being what Brummer's code allocates per Publish (measured
+# first: 1 publisher, no handler subscribed, so no call is spawned), so that its collector
+# counts the same bytes.
 #
 #   env: REPS (5), EVENTS (100000: events of the publisher scenarios),
 #        MODEL_PARAMS (extra name=value params for the model, e.g. "spawn_as=thread"),
@@ -105,10 +106,11 @@ value() { # value LINE: the ns_per_event of a "fidelity NAME ns_per_event=N ..."
 }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-# The model's payload: what Brummer's code allocates per event when no call is spawned (the
-# caller's Data map, the id, ...), measured here with 1 publisher and handlers that return at
-# once, so the model's collector counts the same bytes. MODEL_PARAMS may set payload itself.
-payload=$("$work/driver" probe 1 20000 3 0 | sed -n 's/.* alloc_per_event=\([0-9]*\).*/\1/p')
+# The model's payload: what Brummer's code allocates per Publish (the caller's Data map, the
+# id, ...), measured here with 1 publisher and no handler subscribed (with handlers, a run that
+# overflows would count spawned calls too), so the model's collector counts the same bytes.
+# MODEL_PARAMS may set payload itself.
+payload=$("$work/driver" probe 1 20000 0 0 | sed -n 's/.* alloc_per_event=\([0-9]*\).*/\1/p')
 case " $MODEL_PARAMS" in *" payload="*) ;; *) MODEL_PARAMS="payload=${payload:-0} $MODEL_PARAMS" ;; esac
 commit=$(git -C "$brummer" rev-parse --short=12 HEAD 2>/dev/null || echo "not a git checkout")
 echo "Brummer pkg/events at $brummer ($commit), $(go version | cut -d' ' -f3)${GO_ENV:+ ($GO_ENV)},"

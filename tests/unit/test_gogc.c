@@ -4,11 +4,14 @@
  * thread holding a carrier give it back at its next enter. Counts and orders, never timings. */
 #include "workloads/eventbus/gogc.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -85,10 +88,54 @@ static void test_a_stop_the_world_makes_a_holder_give_its_carrier_back (void **s
     fb_gosched_destroy (&sched);
 }
 
+typedef struct {
+    fb_gosched_t *sched;
+    atomic_int entering;
+    int ran_at_second_enter;
+} t_waiter_t;
+
+static void *s_waiter_main (void *arg) {
+    t_waiter_t *w = arg;
+    static t_flag_t flag;
+    flag.task.step = s_flag_step;
+    atomic_store (&w->entering, 1);
+    fb_gosched_enter (w->sched); /* waits in the run queue across the stop-the-world */
+    fb_gosched_go (w->sched, &flag.task);
+    fb_gosched_leave (w->sched, false);
+    fb_gosched_enter (w->sched); /* its slice began after the stop: keeps the carrier */
+    w->ran_at_second_enter = atomic_load (&flag.ran);
+    fb_gosched_leave (w->sched, true);
+    return NULL;
+}
+
+/* A stop-the-world preempts the threads holding carriers, not those still waiting in the run
+ * queue: a thread lent a carrier after it keeps it for its slice, as a goroutine that was
+ * runnable during a stop-the-world runs its full slice after it. */
+static void test_a_stop_the_world_leaves_queued_threads_alone (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    t_waiter_t w = {.sched = fb_gosched_new (1, &err)};
+    assert_non_null (w.sched);
+    atomic_init (&w.entering, 0);
+    fb_gosched_enter (w.sched); /* holds the only carrier */
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, s_waiter_main, &w), 0);
+    while (!atomic_load (&w.entering))
+        sched_yield ();
+    struct timespec pause = {0, 20 * 1000 * 1000}; /* lets it reach the run queue */
+    nanosleep (&pause, NULL);
+    fb_gosched_preempt_all (w.sched);
+    fb_gosched_leave (w.sched, true); /* the carrier goes to the waiting thread */
+    pthread_join (thread, NULL);
+    assert_int_equal (w.ran_at_second_enter, 0);
+    fb_gosched_destroy (&w.sched);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_a_cycle_starts_at_the_trigger_and_the_goal_follows_the_live_heap),
         cmocka_unit_test (test_a_stop_the_world_makes_a_holder_give_its_carrier_back),
+        cmocka_unit_test (test_a_stop_the_world_leaves_queued_threads_alone),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

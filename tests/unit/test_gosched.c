@@ -249,6 +249,76 @@ static void test_a_carrier_takes_itself_back_from_a_thread_gone_idle (void **sta
     fb_gosched_destroy (&s);
 }
 
+typedef struct {
+    fb_gosched_t *sched;
+    fb_gosched_waitq_t q;
+    atomic_bool blocked;
+    t_log_t log;
+} t_block_t;
+
+static void *s_waker_main (void *arg) {
+    t_block_t *b = arg;
+    while (atomic_load (&b->log.done) == 0) /* the task runs only once the carrier is back */
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
+    atomic_store (&b->blocked, false);
+    fb_gosched_wake_all (b->sched, &b->q);
+    return NULL;
+}
+
+/* A thread blocked on a wait queue gives its carrier back (a task it started runs), and a
+ * wake_all brings it back holding a carrier, as a parked goroutine is readied; with the
+ * condition clear, block returns at once, the carrier kept. */
+static void test_a_blocked_holder_comes_back_holding_a_carrier (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    static t_block_t b;
+    b = (t_block_t){.sched = fb_gosched_new (1, &err)};
+    assert_non_null (b.sched);
+    atomic_init (&b.blocked, false);
+    static t_task_t task;
+    task = (t_task_t){.task = {.step = s_step}, .log = &b.log};
+    fb_gosched_enter (b.sched);
+    fb_gosched_block (b.sched, &b.q, &b.blocked); /* clear: returns at once */
+    assert_true (fb_gosched_holding (b.sched));
+    fb_gosched_go (b.sched, &task.task); /* waits in this carrier's next slot */
+    atomic_store (&b.blocked, true);
+    pthread_t waker;
+    assert_int_equal (pthread_create (&waker, NULL, s_waker_main, &b), 0);
+    fb_gosched_block (b.sched, &b.q, &b.blocked);
+    assert_int_equal (atomic_load (&b.log.done), 1);
+    assert_true (fb_gosched_holding (b.sched));
+    pthread_join (waker, NULL);
+    fb_gosched_leave (b.sched, true);
+    fb_gosched_destroy (&b.sched);
+}
+
+typedef struct {
+    pthread_mutex_t lock;
+    long count;
+} t_counted_t;
+
+static void *s_count_main (void *arg) {
+    t_counted_t *c = arg;
+    for (int i = 0; i < 50000; i++) {
+        fb_gosched_lock (&c->lock);
+        c->count++;
+        pthread_mutex_unlock (&c->lock);
+    }
+    return NULL;
+}
+
+/* Go's lock2 on a mutex still excludes: four threads, 50 000 increments each, none lost. */
+static void test_the_go_lock_excludes (void **state) {
+    (void)state;
+    static t_counted_t c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal (pthread_create (&threads[i], NULL, s_count_main, &c), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join (threads[i], NULL);
+    assert_int_equal (c.count, 200000);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_task_runs_to_its_end),
@@ -258,6 +328,8 @@ int main (void) {
         cmocka_unit_test (test_holders_and_tasks_share_the_carriers),
         cmocka_unit_test (test_a_task_waits_for_its_holder_to_give_the_carrier_back),
         cmocka_unit_test (test_a_carrier_takes_itself_back_from_a_thread_gone_idle),
+        cmocka_unit_test (test_a_blocked_holder_comes_back_holding_a_carrier),
+        cmocka_unit_test (test_the_go_lock_excludes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

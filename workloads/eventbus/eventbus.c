@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,15 +73,19 @@ static const s_event_type_t s_types[] = {
 #define S_NTYPES ((int)(sizeof s_types / sizeof s_types[0]))
 #define S_LOGLINE 2
 
-/* One handler call: what Go's eventTask carries (the event and which handler). Go's event id
- * is the decimal wall clock in nanoseconds (fmt.Sprintf("%d", time.Now().UnixNano())); so is
- * ours, formatted into the call. */
+/* One handler call: what Go's eventTask carries (the event and which handler), and as many
+ * bytes (88 on 64-bit: Type, ProcessID and ID strings, Timestamp, Data, the handler), since
+ * every hand-off copies it. Go's event id is the decimal wall clock in nanoseconds
+ * (fmt.Sprintf("%d", time.Now().UnixNano())); so is ours, formatted into the call. */
 typedef struct {
     uint64_t event_id;
     int64_t publish_ns; /* the publish stamp, monotonic */
+    int64_t wall_ns;    /* and on the wall clock: Go's Timestamp holds both */
+    const void *data;   /* Go's Data map; the model's handlers read none */
     int type;
     int handler;
     char id[24];
+    char process_id[16];
 } s_call_t;
 
 typedef struct s_bus s_bus_t;
@@ -109,6 +114,7 @@ typedef struct s_worker {
     int phase;                  /* S_WORKER_*, for a task */
     bool handed;                /* a put handed a call straight to this parked task */
     s_call_t call;              /* the call it runs (handed over, or taken from the ring) */
+    atomic_int_fast64_t done;   /* calls it has run: its own, so no line bounces per call */
     struct s_worker *next_wait; /* the queue's list of parked tasks */
 } s_worker_t;
 
@@ -119,7 +125,7 @@ typedef struct s_worker {
 typedef struct {
     s_call_t *ring;
     int capacity, head, count;
-    atomic_int_fast64_t pending; /* calls queued or being run by the pool */
+    atomic_int_fast64_t puts; /* calls put, under the lock (the workers count what they ran) */
     bool stopping;
     pthread_mutex_t lock;
     pthread_cond_t not_empty, not_full;
@@ -197,8 +203,8 @@ static const fb_param_spec_t s_params[] = {
      "Go's GOGC for the model's collector (collect when the heap reaches the live heap times "
      "1 + gogc/100); 0 turns it off"},
     {"payload", FB_PARAM_INT, "0", 0, 1048576, NULL,
-     "bytes a Publish allocates per event (its id and data), written and counted by the "
-     "collector"},
+     "bytes a Publish allocates per event (its id and data, as a 48-byte map header, a "
+     "272-byte bucket and one object for the rest), written and counted by the collector"},
     {"mix", FB_PARAM_ENUM, "peak", 0, 0, "peak|logline",
      "event types published: the seed's peak session mix, or only LogLine"},
     {"handlers", FB_PARAM_INT, "0", 0, 64, NULL,
@@ -264,7 +270,7 @@ static int s_queue_init (s_queue_t *q, int capacity) {
     if (!q->ring)
         return -1;
     q->capacity = capacity;
-    fb_gosched_lock_init (&q->lock);
+    pthread_mutex_init (&q->lock, NULL);
     pthread_cond_init (&q->not_empty, NULL);
     pthread_cond_init (&q->not_full, NULL);
     return 0;
@@ -283,7 +289,7 @@ static void s_queue_fini (s_queue_t *q) {
 /* Puts a call: straight to a parked worker task when there is one (returned, to be readied
  * after the unlock), else into the ring. */
 static s_worker_t *s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
-    atomic_fetch_add_explicit (&q->pending, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit (&q->puts, 1, memory_order_relaxed);
     s_worker_t *worker = q->parked;
     if (worker) {
         q->parked = worker->next_wait;
@@ -299,7 +305,7 @@ static s_worker_t *s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
 
 /* Go's `select { case ch <- task: default: }`: false when the queue is full. */
 static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
-    pthread_mutex_lock (&q->lock);
+    fb_gosched_lock (&q->lock);
     bool room = !q->stopping && (q->parked || q->count < q->capacity);
     s_worker_t *worker = room ? s_queue_put_locked (q, call) : NULL;
     pthread_mutex_unlock (&q->lock);
@@ -310,7 +316,7 @@ static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
 
 /* Waits for room; false when the bus is stopping. */
 static bool s_queue_put_wait (s_queue_t *q, const s_call_t *call) {
-    pthread_mutex_lock (&q->lock);
+    fb_gosched_lock (&q->lock);
     while (!q->stopping && !q->parked && q->count == q->capacity) {
         q->full_waiters++;
         pthread_cond_wait (&q->not_full, &q->lock);
@@ -336,7 +342,7 @@ static void s_queue_pop_locked (s_queue_t *q, s_call_t *call) {
 /* Waits for a call; false when the bus is stopping (queued calls are left, as Brummer's
  * workers return on ctx.Done without draining the channel). */
 static bool s_queue_take (s_queue_t *q, s_call_t *call) {
-    pthread_mutex_lock (&q->lock);
+    fb_gosched_lock (&q->lock);
     while (!q->stopping && q->count == 0)
         pthread_cond_wait (&q->not_empty, &q->lock);
     bool ok = !q->stopping;
@@ -349,7 +355,7 @@ static bool s_queue_take (s_queue_t *q, s_call_t *call) {
 
 /* Stops the queue; parked worker tasks are readied to see it and end. */
 static void s_queue_stop (s_queue_t *q) {
-    pthread_mutex_lock (&q->lock);
+    fb_gosched_lock (&q->lock);
     q->stopping = true;
     pthread_cond_broadcast (&q->not_empty);
     pthread_cond_broadcast (&q->not_full);
@@ -372,7 +378,7 @@ static void *s_worker_main (void *arg) {
     s_call_t call;
     while (s_queue_take (&self->queue, &call)) {
         s_run_call (self, &call, shard);
-        atomic_fetch_sub_explicit (&self->queue.pending, 1, memory_order_release);
+        atomic_fetch_add_explicit (&worker->done, 1, memory_order_release);
     }
     return NULL;
 }
@@ -390,7 +396,7 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
     bool have = false;
     if (worker->phase == S_WORKER_SLEEPING) {
         s_handler_end (self, &worker->call, shard);
-        atomic_fetch_sub_explicit (&q->pending, 1, memory_order_release);
+        atomic_fetch_add_explicit (&worker->done, 1, memory_order_release);
     } else if (worker->phase == S_WORKER_PARKED) {
         have = worker->handed; /* false: readied by s_queue_stop */
         worker->handed = false;
@@ -401,7 +407,7 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
         if (ran % 16 == 0 && fb_clock_now_ns () > slice_end_ns)
             return FB_GOSCHED_YIELD;
         if (!have) {
-            pthread_mutex_lock (&q->lock);
+            fb_gosched_lock (&q->lock);
             if (q->stopping) {
                 pthread_mutex_unlock (&q->lock);
                 s_thread_ended (self);
@@ -425,7 +431,7 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
             return FB_GOSCHED_SLEEP;
         }
         s_handler_end (self, &worker->call, shard);
-        atomic_fetch_sub_explicit (&q->pending, 1, memory_order_release);
+        atomic_fetch_add_explicit (&worker->done, 1, memory_order_release);
     }
 }
 
@@ -597,38 +603,34 @@ static int s_pick_type (const s_bus_t *self, uint64_t *rng) {
     return type;
 }
 
-/* Go's generateEventID: the wall clock in nanoseconds, in decimal. */
-static void s_format_id (char *out, size_t size, int64_t wall_ns) {
-    char digits[24];
-    int n = 0;
-    uint64_t v = (uint64_t)wall_ns;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && n < (int)sizeof digits);
-    size_t i = 0;
-    while (n > 0 && i + 1 < size)
-        out[i++] = digits[--n];
-    out[i] = '\0';
-}
-
-/* The event's id and data, allocated and written as the caller and Publish build them (Go
- * allocates the Data map and the id string), and counted by the collector. The model's
- * handlers do not read them, so they are freed at once. */
+/* The event's data and id, allocated and written as the caller and Publish build them, and
+ * counted by the collector: the seed's `map[string]interface{}{"test": "data"}` is a map
+ * header (48 bytes) and one bucket (272), the id a string; the rest of `payload` is one more
+ * object. The model's handlers do not read them, so they are freed at once. */
 static void s_payload (s_bus_t *self) {
-    char *payload = malloc ((size_t)self->payload_bytes);
-    if (payload) {
-        memset (payload, 0x5a, (size_t)self->payload_bytes);
-        __asm__ volatile("" : : "r"(payload) : "memory"); /* the writes stay */
-        free (payload);
+    static const int64_t go_objects[] = {48, 272};
+    char *objects[3];
+    int n = 0;
+    int64_t left = self->payload_bytes;
+    for (int i = 0; left > 0 && n < 3; i++) {
+        int64_t size = i < 2 && go_objects[i] < left ? go_objects[i] : left;
+        if ((objects[n] = malloc ((size_t)size))) {
+            memset (objects[n], 0x5a, (size_t)size);
+            __asm__ volatile("" : : "r"(objects[n]) : "memory"); /* the writes stay */
+            n++;
+        }
+        left -= size;
     }
+    while (n > 0)
+        free (objects[--n]);
     if (self->gogc)
         fb_gogc_alloc (self->gogc, self->payload_bytes);
 }
 
-/* One Publish: time stamp and id (Brummer stamps time.Now() and formats the wall clock as the
- * id), the handler list read under the read lock (Brummer copies the slice and unlocks), then
- * one non-blocking hand-off per handler. No allocation in pool mode. */
+/* One Publish: time stamp and id (Brummer stamps time.Now() and formats time.Now() again as
+ * the id with fmt.Sprintf; each time.Now reads the wall and the monotonic clock), the handler
+ * list read under the read lock (Brummer copies the slice and unlocks), then one non-blocking
+ * hand-off per handler. */
 static int s_op (void *state, fb_wl_op_t *op) {
     s_bus_t *self = state;
     s_publisher_enter (self);
@@ -636,8 +638,11 @@ static int s_op (void *state, fb_wl_op_t *op) {
         s_payload (self);
     s_call_t call = {.type = s_pick_type (self, &op->rng)};
     call.event_id = atomic_fetch_add_explicit (&self->next_event_id, 1, memory_order_relaxed);
+    call.wall_ns = fb_clock_wall_ns ();
     call.publish_ns = fb_clock_now_ns ();
-    s_format_id (call.id, sizeof call.id, fb_clock_wall_ns ());
+    int64_t id_ns = fb_clock_wall_ns ();
+    (void)fb_clock_now_ns (); /* time.Now's monotonic reading, which UnixNano drops */
+    snprintf (call.id, sizeof call.id, "%lld", (long long)id_ns);
     pthread_rwlock_rdlock (&self->map_lock);
     int n = self->nhandlers[call.type];
     pthread_rwlock_unlock (&self->map_lock);
@@ -827,7 +832,12 @@ static bool s_idle (s_bus_t *self) {
     pthread_mutex_unlock (&self->reap_lock);
     if (self->gosched && fb_gosched_live (self->gosched) > self->task_workers)
         idle = false; /* a spawned task is queued, running or asleep */
-    return idle && atomic_load_explicit (&self->queue.pending, memory_order_acquire) == 0;
+    if (!idle)
+        return false;
+    int64_t done = 0; /* first: it never exceeds puts, so equal means none was in flight */
+    for (int i = 0; i < self->nworkers; i++)
+        done += atomic_load_explicit (&self->workers[i].done, memory_order_acquire);
+    return done == atomic_load_explicit (&self->queue.puts, memory_order_acquire);
 }
 
 /* After the last Publish: the pool works through the queue until the deadline; calls still

@@ -2,6 +2,7 @@
  * a LIFO free list threaded through the blocks' stacks and the mapping of fresh blocks; the
  * count of blocks handed out is published so the collector can scan without the lock. */
 #include "workloads/eventbus/gmem.h"
+#include "workloads/eventbus/gosched.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -67,7 +68,7 @@ static char *s_fresh (fb_gmem_t *self) {
 }
 
 void *fb_gmem_get (fb_gmem_t *self) {
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     void *block = self->free;
     if (block)
         self->free = *s_link (block);
@@ -80,7 +81,7 @@ void *fb_gmem_get (fb_gmem_t *self) {
 }
 
 void fb_gmem_put (fb_gmem_t *self, void *block) {
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     __atomic_store_n (s_link (block), self->free, __ATOMIC_RELAXED);
     self->free = block;
     pthread_mutex_unlock (&self->lock);
@@ -92,7 +93,7 @@ void *fb_gmem_frame (void *block, size_t size) {
 }
 
 int64_t fb_gmem_mapped (fb_gmem_t *self) {
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     int64_t mapped = (int64_t)self->nchunks * S_CHUNK_BYTES;
     pthread_mutex_unlock (&self->lock);
     return mapped;

@@ -25,6 +25,7 @@ struct fb_gogc {
     atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
     pthread_mutex_t lock;
+    fb_gosched_waitq_t assists;          /* parked assists, made runnable when marking ends */
     int64_t next, end, in_use, scanning; /* blocks: next to scan, to scan, in use, scans running */
     int64_t headroom;       /* the last goal over the live heap then: trigger, then runway */
     double assist_per_byte; /* blocks an assist scans per byte allocated */
@@ -65,6 +66,7 @@ static void s_end_cycle (fb_gogc_t *self) {
     self->headroom = goal - live;
     atomic_store (&self->trigger, (int64_t)((double)self->headroom * S_TRIGGER));
     atomic_fetch_add (&self->cycles, 1);
+    fb_gosched_wake_all (self->sched, &self->assists);
     fb_gosched_preempt_all (self->sched);
 }
 
@@ -109,13 +111,22 @@ static void s_start_cycle (fb_gogc_t *self) {
     fb_gosched_go_first (self->sched, &self->worker);
 }
 
+/* Go's gcParkAssist: an assist that found no scan work left to pay its debt with waits off
+ * its carrier until marking ends, so the carrier runs other goroutines meanwhile; the end of
+ * marking makes every parked assist runnable at once (gcWakeAllAssists). Only a thread
+ * holding a carrier parks (a carrier's own task never calls this). */
+static void s_park_assist (fb_gogc_t *self) {
+    fb_gosched_block (self->sched, &self->assists, &self->marking);
+}
+
 void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
         s_assist_credit += (double)bytes * self->assist_per_byte;
         if (s_assist_credit >= 1) {
             int64_t n = (int64_t)s_assist_credit;
             s_assist_credit -= (double)n;
-            s_scan (self, n);
+            if (!s_scan (self, n))
+                s_park_assist (self);
         }
         return;
     }

@@ -13,7 +13,10 @@
  * - a background worker on the carriers does part of it, up to 25 % of the carriers' time
  *   (Go's fractional worker on 2-3 Ps), run first when due (fb_gosched_ready_first);
  * - every allocation while marking scans blocks in proportion, at a ratio set at the start:
- *   the blocks to scan over the bytes left before the goal (Go's assist ratio);
+ *   the blocks to scan over the bytes left before the goal (Go's assist ratio); an allocating
+ *   thread that finds nothing left to scan parks off its carrier until marking ends
+ *   (gcParkAssist), and the end of marking queues every parked one at once (fb_gosched_block,
+ *   fb_gosched_wake_all);
  * - marking ends with a second stop-the-world; the next goal is the live heap (every g, and
  *   what each live task holds) times 1 + GOGC/100, at least 4 MB. */
 #ifndef FB_GOGC_H
@@ -34,7 +37,8 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
                         int64_t live_bytes_per_task, fb_err_t *err);
 
 /* Counts an allocation: starts a cycle at the trigger, and while marking, scans blocks in
- * proportion on the calling thread (the assist). Any thread. */
+ * proportion on the calling thread (the assist), or parks it until marking ends when nothing
+ * is left to scan and it holds a carrier. Any thread. */
 void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes);
 
 /* Cycles ended so far. */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -263,6 +264,8 @@ static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder
     carrier->lent_to = holder;
     holder->carrier = carrier;
     holder->slice_end_ns = now + S_SLICE_NS;
+    /* a stop-the-world while it waited in the run queue does not touch it */
+    holder->epoch = atomic_load_explicit (&self->epoch, memory_order_relaxed);
     atomic_store (&holder->state, S_IN_OP);
     pthread_cond_signal (&holder->lent);
     while (carrier->lent_to) {
@@ -284,7 +287,7 @@ static void *s_carrier_main (void *arg) {
     s_carrier_t *carrier = arg;
     fb_gosched_t *self = carrier->sched;
     s_self_carrier = carrier;
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     for (;;) {
         fb_gosched_task_t *task = s_next (self, carrier);
         if (!task) {
@@ -301,7 +304,7 @@ static void *s_carrier_main (void *arg) {
         int rc = task->step (task, carrier->index);
         if (rc == FB_GOSCHED_DONE)
             s_done (task);
-        pthread_mutex_lock (&self->lock);
+        fb_gosched_lock (&self->lock);
         if (rc == FB_GOSCHED_PARK)
             continue;
         if (rc == FB_GOSCHED_YIELD) {
@@ -313,7 +316,7 @@ static void *s_carrier_main (void *arg) {
         if (rc == FB_GOSCHED_SLEEP) { /* no memory for the heap: sleep here instead */
             pthread_mutex_unlock (&self->lock);
             fb_clock_sleep_until_ns (task->wake_ns);
-            pthread_mutex_lock (&self->lock);
+            fb_gosched_lock (&self->lock);
             s_global_put (self, task);
             continue;
         }
@@ -351,7 +354,7 @@ static void s_queue_locked (fb_gosched_t *self, fb_gosched_task_t *task) {
 }
 
 static void s_queue_task (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     self->live += new_live;
     s_queue_locked (self, task);
     pthread_mutex_unlock (&self->lock);
@@ -365,22 +368,57 @@ static pthread_once_t s_holder_once = PTHREAD_ONCE_INIT;
 /* Gives the carrier back; the holder's state is S_IN_OP (only its own thread is here). */
 static void s_give_back (s_holder_t *holder) {
     fb_gosched_t *self = holder->sched;
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     holder->carrier->lent_to = NULL;
     pthread_cond_signal (&holder->carrier->returned);
     atomic_store (&holder->state, S_NOT_HELD);
     pthread_mutex_unlock (&self->lock);
 }
 
+/* Waits (under lock) until a carrier is lent to the holder. */
+static void s_wait_lent (fb_gosched_t *self, s_holder_t *holder) {
+    while (atomic_load (&holder->state) == S_NOT_HELD)
+        pthread_cond_wait (&holder->lent, &self->lock);
+}
+
 /* Queues the holder's token at the back of the run queue and waits for a carrier. */
 static void s_borrow (fb_gosched_t *self, s_holder_t *holder) {
     holder->sched = self;
     holder->token.step = s_token_step;
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     s_global_put (self, &holder->token);
     s_wakep (self);
-    while (atomic_load (&holder->state) == S_NOT_HELD)
-        pthread_cond_wait (&holder->lent, &self->lock);
+    s_wait_lent (self, holder);
+    pthread_mutex_unlock (&self->lock);
+}
+
+void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set) {
+    if (!fb_gosched_holding (self))
+        return;
+    s_holder_t *holder = s_self_holder;
+    fb_gosched_lock (&self->lock);
+    if (atomic_load (while_set)) {
+        holder->carrier->lent_to = NULL;
+        pthread_cond_signal (&holder->carrier->returned);
+        atomic_store (&holder->state, S_NOT_HELD);
+        holder->token.next = q->head;
+        q->head = &holder->token;
+        s_wait_lent (self, holder);
+    }
+    pthread_mutex_unlock (&self->lock);
+}
+
+void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q) {
+    fb_gosched_lock (&self->lock);
+    fb_gosched_task_t *token = q->head;
+    q->head = NULL;
+    while (token) {
+        fb_gosched_task_t *next = token->next;
+        s_global_put (self, token);
+        token = next;
+    }
+    while (self->idle > self->waking)
+        s_wakep (self);
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -434,7 +472,6 @@ void fb_gosched_enter (fb_gosched_t *self) {
         s_give_back (holder); /* its slice is over, or it holds another scheduler's carrier */
     }
     holder->release_at_leave = away;
-    holder->epoch = atomic_load_explicit (&self->epoch, memory_order_relaxed);
     s_borrow (self, holder);
 }
 
@@ -442,7 +479,7 @@ void fb_gosched_preempt_all (fb_gosched_t *self) { atomic_fetch_add (&self->epoc
 
 /* Puts a task in the first slot (the one there before goes to the global queue). */
 static void s_first (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     self->live += new_live;
     if (self->first)
         s_global_put (self, self->first);
@@ -457,10 +494,15 @@ void fb_gosched_ready_first (fb_gosched_t *self, fb_gosched_task_t *task) {
     s_first (self, task, 0);
 }
 
-void fb_gosched_leave (fb_gosched_t *self, bool blocking) {
+bool fb_gosched_holding (fb_gosched_t *self) {
     s_holder_t *holder = s_self_holder;
-    if (!holder || holder->sched != self || atomic_load (&holder->state) != S_IN_OP)
+    return holder && holder->sched == self && atomic_load (&holder->state) == S_IN_OP;
+}
+
+void fb_gosched_leave (fb_gosched_t *self, bool blocking) {
+    if (!fb_gosched_holding (self))
         return;
+    s_holder_t *holder = s_self_holder;
     atomic_store (&holder->left_ns, fb_clock_now_ns ());
     if (blocking || holder->release_at_leave)
         s_give_back (holder);
@@ -474,25 +516,41 @@ void fb_gosched_ready (fb_gosched_t *self, fb_gosched_task_t *task) {
     s_queue_task (self, task, 0);
 }
 
-void fb_gosched_lock_init (pthread_mutex_t *lock) {
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init (&attr);
-    pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-    pthread_mutex_init (lock, &attr);
-    pthread_mutexattr_destroy (&attr);
+static void s_procyield (int n) {
+    for (int i = 0; i < n; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause ();
+#elif defined(__aarch64__) || defined(__arm__)
+        __asm__ volatile("yield");
+#endif
+    }
+}
+
+void fb_gosched_lock (pthread_mutex_t *lock) {
+    if (pthread_mutex_trylock (lock) == 0)
+        return;
+    for (int i = 0; i < 4; i++) { /* Go's active_spin, procyield(active_spin_cnt) */
+        s_procyield (30);
+        if (pthread_mutex_trylock (lock) == 0)
+            return;
+    }
+    sched_yield (); /* passive_spin: one osyield */
+    if (pthread_mutex_trylock (lock) == 0)
+        return;
+    pthread_mutex_lock (lock); /* futexsleep */
 }
 
 int fb_gosched_carriers (const fb_gosched_t *self) { return self->ncarriers; }
 
 int64_t fb_gosched_live (fb_gosched_t *self) {
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     int64_t live = self->live;
     pthread_mutex_unlock (&self->lock);
     return live;
 }
 
 void fb_gosched_wait (fb_gosched_t *self) {
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     while (self->live > 0)
         pthread_cond_wait (&self->done_cond, &self->lock);
     pthread_mutex_unlock (&self->lock);
@@ -513,7 +571,7 @@ fb_gosched_t *fb_gosched_new (int carriers, fb_err_t *err) {
     }
     s_cond_init_monotonic (&self->work_cond);
     pthread_cond_init (&self->done_cond, NULL);
-    fb_gosched_lock_init (&self->lock);
+    pthread_mutex_init (&self->lock, NULL);
     self->carriers = all;
     self->ncarriers = carriers;
     for (int i = 0; i < carriers; i++) {
@@ -537,7 +595,7 @@ void fb_gosched_destroy (fb_gosched_t **self_p) {
     fb_gosched_t *self = *self_p;
     if (!self)
         return;
-    pthread_mutex_lock (&self->lock);
+    fb_gosched_lock (&self->lock);
     while (self->live > 0 && self->started > 0)
         pthread_cond_wait (&self->done_cond, &self->lock);
     self->stopping = true;

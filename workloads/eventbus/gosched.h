@@ -22,6 +22,7 @@
 #include "common/err.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,6 +66,19 @@ void fb_gosched_ready (fb_gosched_t *self, fb_gosched_task_t *task);
  * over 1 ms (Go's sysmon retakes a P). */
 void fb_gosched_enter (fb_gosched_t *self);
 void fb_gosched_leave (fb_gosched_t *self, bool blocking);
+/* True when the calling thread is between enter and leave with a carrier of self's. */
+bool fb_gosched_holding (fb_gosched_t *self);
+/* A goroutine parked on a wait queue (gopark), and every one on it made runnable at once
+ * (goready of each, Go's injectglist). block gives the holder's carrier back and waits off
+ * the run queue while *while_set, checked under the scheduler's lock, so that a wake_all after
+ * clearing it is never missed; wake_all queues every waiting holder at the back of the run queue
+ * in one step, and their threads sleep on until a carrier is lent to each: no thundering herd.
+ * block returns holding a carrier (at once when the thread holds none or *while_set is clear). */
+typedef struct {
+    fb_gosched_task_t *head; /* under the scheduler's lock */
+} fb_gosched_waitq_t;
+void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set);
+void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q);
 
 /* Every holder on a carrier gives it back at its next enter and queues at the back of the
  * global queue, as a stop-the-world in Go preempts every running goroutine and they resume
@@ -76,9 +90,11 @@ void fb_gosched_preempt_all (fb_gosched_t *self);
 void fb_gosched_go_first (fb_gosched_t *self, fb_gosched_task_t *task);
 void fb_gosched_ready_first (fb_gosched_t *self, fb_gosched_task_t *task);
 
-/* Initializes a lock that spins a while before it sleeps, as Go's runtime locks (a channel's,
- * the scheduler's) do; a plain pthread mutex sleeps in the kernel at the first contention. */
-void fb_gosched_lock_init (pthread_mutex_t *lock);
+/* Locks a (default) mutex as Go's runtime locks (a channel's, the scheduler's) are taken:
+ * one try, then four rounds of 30 spin-loop pauses and a try, one yield of the CPU and a
+ * try, then a sleep in the kernel (Go's lock2 with active_spin 4, active_spin_cnt 30,
+ * passive_spin 1). Unlocked with pthread_mutex_unlock. */
+void fb_gosched_lock (pthread_mutex_t *lock);
 
 /* Carriers started. */
 int fb_gosched_carriers (const fb_gosched_t *self);
