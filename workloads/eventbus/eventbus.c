@@ -85,8 +85,9 @@ typedef struct {
     int type;
     int handler;
     char id[24];
-    char process_id[16];
+    char process_id[24];
 } s_call_t;
+static_assert (sizeof (s_call_t) == 88, "a call is as large as Go's eventTask");
 
 typedef struct s_bus s_bus_t;
 typedef void (s_handler_fn) (s_bus_t *bus, const s_call_t *call, int shard);

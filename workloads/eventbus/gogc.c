@@ -66,8 +66,8 @@ static void s_end_cycle (fb_gogc_t *self) {
     self->headroom = goal - live;
     atomic_store (&self->trigger, (int64_t)((double)self->headroom * S_TRIGGER));
     atomic_fetch_add (&self->cycles, 1);
+    fb_gosched_preempt_all (self->sched); /* the world stops, then the assists go on */
     fb_gosched_wake_all (self->sched, &self->assists);
-    fb_gosched_preempt_all (self->sched);
 }
 
 /* The background worker: scans while it is under its share of the carriers' time since the

@@ -48,7 +48,7 @@ struct s_holder {
     atomic_int state;
     atomic_int_fast64_t left_ns; /* when it last left */
     int64_t slice_end_ns;
-    int epoch;             /* the scheduler's epoch when it last queued for a carrier */
+    int epoch;             /* the scheduler's epoch when a carrier was last lent to it */
     bool release_at_leave; /* its last gap was long: it does not keep the carrier */
     pthread_cond_t lent;   /* a carrier was lent to it */
 };
@@ -401,8 +401,12 @@ void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_b
         holder->carrier->lent_to = NULL;
         pthread_cond_signal (&holder->carrier->returned);
         atomic_store (&holder->state, S_NOT_HELD);
-        holder->token.next = q->head;
-        q->head = &holder->token;
+        holder->token.next = NULL; /* FIFO, as Go's assist queue */
+        if (q->tail)
+            q->tail->next = &holder->token;
+        else
+            q->head = &holder->token;
+        q->tail = &holder->token;
         s_wait_lent (self, holder);
     }
     pthread_mutex_unlock (&self->lock);
@@ -411,13 +415,14 @@ void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_b
 void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q) {
     fb_gosched_lock (&self->lock);
     fb_gosched_task_t *token = q->head;
-    q->head = NULL;
-    while (token) {
+    q->head = q->tail = NULL;
+    int n = 0;
+    for (; token; n++) {
         fb_gosched_task_t *next = token->next;
         s_global_put (self, token);
         token = next;
     }
-    while (self->idle > self->waking)
+    for (int i = 0; i < n && self->idle > self->waking; i++) /* injectglist: min(n, idle) */
         s_wakep (self);
     pthread_mutex_unlock (&self->lock);
 }
@@ -527,9 +532,13 @@ static void s_procyield (int n) {
 }
 
 void fb_gosched_lock (pthread_mutex_t *lock) {
+    static atomic_long ncpu; /* 0: not read yet */
     if (pthread_mutex_trylock (lock) == 0)
         return;
-    for (int i = 0; i < 4; i++) { /* Go's active_spin, procyield(active_spin_cnt) */
+    long cpus = atomic_load_explicit (&ncpu, memory_order_relaxed);
+    if (cpus == 0)
+        atomic_store_explicit (&ncpu, cpus = sysconf (_SC_NPROCESSORS_ONLN), memory_order_relaxed);
+    for (int i = 0; cpus > 1 && i < 4; i++) { /* active_spin (on one CPU Go does not spin) */
         s_procyield (30);
         if (pthread_mutex_trylock (lock) == 0)
             return;

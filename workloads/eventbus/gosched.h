@@ -72,10 +72,12 @@ bool fb_gosched_holding (fb_gosched_t *self);
  * (goready of each, Go's injectglist). block gives the holder's carrier back and waits off
  * the run queue while *while_set, checked under the scheduler's lock, so that a wake_all after
  * clearing it is never missed; wake_all queues every waiting holder at the back of the run queue
- * in one step, and their threads sleep on until a carrier is lent to each: no thundering herd.
- * block returns holding a carrier (at once when the thread holds none or *while_set is clear). */
+ * in one step, in the order they blocked, and wakes at most that many idle carriers; the
+ * holders' threads sleep on until a carrier is lent to each, not all at once. block returns
+ * holding a carrier; it returns at once, holding what it held, when the thread holds no
+ * carrier of self's or *while_set is clear. */
 typedef struct {
-    fb_gosched_task_t *head; /* under the scheduler's lock */
+    fb_gosched_task_t *head, *tail; /* under the scheduler's lock */
 } fb_gosched_waitq_t;
 void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set);
 void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q);
@@ -91,9 +93,10 @@ void fb_gosched_go_first (fb_gosched_t *self, fb_gosched_task_t *task);
 void fb_gosched_ready_first (fb_gosched_t *self, fb_gosched_task_t *task);
 
 /* Locks a (default) mutex as Go's runtime locks (a channel's, the scheduler's) are taken:
- * one try, then four rounds of 30 spin-loop pauses and a try, one yield of the CPU and a
- * try, then a sleep in the kernel (Go's lock2 with active_spin 4, active_spin_cnt 30,
- * passive_spin 1). Unlocked with pthread_mutex_unlock. */
+ * one try, then (with more than one CPU) four rounds of 30 spin-loop pauses and a try, one
+ * yield of the CPU and a try, then a sleep in the kernel (Go's lock2 with active_spin 4,
+ * active_spin_cnt 30, passive_spin 1; Go spins again after each wake-up, this does not).
+ * Unlocked with pthread_mutex_unlock. */
 void fb_gosched_lock (pthread_mutex_t *lock);
 
 /* Carriers started. */

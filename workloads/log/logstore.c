@@ -15,8 +15,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <regex.h>
-#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +84,9 @@ struct fb_logstore {
     uint64_t stored, evicted, errors, n_urls, detect_ns, reindexes;
     /* counted without the lock */
     atomic_uint_fast64_t appended, queued, sync_stored, dropped, truncated, dequeued;
-    atomic_bool starving;   /* a writer has waited 1 ms for the write lock: it is next */
+    atomic_bool starving;        /* a writer has waited 1 ms for the write lock: it is next */
+    pthread_mutex_t starve_lock; /* later writers sleep on starve_cond while starving */
+    pthread_cond_t starve_cond;
     fb_hist_t *ingest_hist; /* append to searchable, ns (fb_hist_record_atomic) */
     /* the ingest thread */
     pthread_t thread;
@@ -244,7 +246,8 @@ static s_entry_t *s_store_locked (fb_logstore_t *self, int process_id, const cha
     s_proc_t *p = s_proc (self, process_id, true);
     if (p) {
         p->count++;
-        if (p->pos && p->n_pos == p->cap_pos && p->cap_pos < INT_MAX / 2) {
+        if (p->pos && p->n_pos == p->cap_pos && p->cap_pos < INT_MAX / 2 &&
+            (size_t)p->cap_pos < SIZE_MAX / (2 * sizeof *p->pos)) {
             int64_t *more = realloc (p->pos, (size_t)p->cap_pos * 2 * sizeof *p->pos);
             if (more) {
                 p->pos = more;
@@ -329,15 +332,20 @@ static struct timespec s_after (clockid_t clock, int64_t ns) {
 }
 
 /* The write lock as Go's sync.Mutex takes it: a new writer may take it ahead of one that
- * waits, until a waiter has waited 1 ms (starvation mode); from then the lock goes to that
- * waiter, and writers that come later wait behind it. glibc's rwlock alone lets one thread take
- * it back again and again: an appender storing a line itself waited tens of ms behind the
- * ingest thread's batches where Brummer's waits one line. */
+ * waits, until a waiter has waited 1 ms (starvation mode); from then writers that come later
+ * sleep until that waiter has had the lock (writers already blocked on it may still get in
+ * first, each for its batch or line). glibc's rwlock alone lets one thread take it back again
+ * and again: an appender storing a line itself waited tens of ms behind the ingest thread's
+ * batches where Brummer's waits one line. */
 static void s_write_lock (fb_logstore_t *self) {
     struct timespec ts = s_after (CLOCK_MONOTONIC, FB_NS_PER_MS);
     for (;;) {
-        while (atomic_load_explicit (&self->starving, memory_order_acquire))
-            sched_yield (); /* a starving writer is next */
+        if (atomic_load_explicit (&self->starving, memory_order_acquire)) {
+            pthread_mutex_lock (&self->starve_lock); /* a starving writer is next: sleep */
+            while (atomic_load (&self->starving))
+                pthread_cond_wait (&self->starve_cond, &self->starve_lock);
+            pthread_mutex_unlock (&self->starve_lock);
+        }
         if (pthread_rwlock_clockwrlock (&self->lock, CLOCK_MONOTONIC, &ts) == 0)
             return;
         bool no = false;
@@ -345,7 +353,10 @@ static void s_write_lock (fb_logstore_t *self) {
             break;
     }
     pthread_rwlock_wrlock (&self->lock);
-    atomic_store_explicit (&self->starving, false, memory_order_release);
+    pthread_mutex_lock (&self->starve_lock);
+    atomic_store (&self->starving, false);
+    pthread_cond_broadcast (&self->starve_cond);
+    pthread_mutex_unlock (&self->starve_lock);
 }
 
 /* Moves up to S_BATCH queued lines into the store under one write lock; returns how many. */
@@ -479,6 +490,8 @@ fb_logstore_t *fb_logstore_new (const fb_logstore_config_t *cfg, fb_err_t *err) 
     pthread_rwlock_init (&self->lock, &attr);
     pthread_rwlockattr_destroy (&attr);
     pthread_mutex_init (&self->wake_lock, NULL);
+    pthread_mutex_init (&self->starve_lock, NULL);
+    pthread_cond_init (&self->starve_cond, NULL);
     pthread_cond_init (&self->wake_cond, NULL);
     if (s_alloc (self, cfg, err) != 0) {
         fb_logstore_destroy (&self);
@@ -516,6 +529,8 @@ void fb_logstore_destroy (fb_logstore_t **self_p) {
     free (self->url_text);
     pthread_cond_destroy (&self->wake_cond);
     pthread_mutex_destroy (&self->wake_lock);
+    pthread_mutex_destroy (&self->starve_lock);
+    pthread_cond_destroy (&self->starve_cond);
     pthread_rwlock_destroy (&self->lock);
     free (self);
     *self_p = NULL;
