@@ -18,8 +18,20 @@ int64_t fb_clock_process_cpu_ns (void) { return s_read (CLOCK_PROCESS_CPUTIME_ID
 
 int64_t fb_clock_thread_cpu_ns (void) { return s_read (CLOCK_THREAD_CPUTIME_ID); }
 
+struct timespec fb_clock_timespec (int64_t ns) {
+    return (struct timespec){.tv_sec = (time_t)(ns / FB_NS_PER_S), .tv_nsec = ns % FB_NS_PER_S};
+}
+
+void fb_clock_pause (void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause ();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ volatile("yield");
+#endif
+}
+
 void fb_clock_sleep_until_ns (int64_t at_ns) {
-    struct timespec ts = {.tv_sec = at_ns / FB_NS_PER_S, .tv_nsec = at_ns % FB_NS_PER_S};
+    struct timespec ts = fb_clock_timespec (at_ns);
     while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
 }

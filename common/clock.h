@@ -3,6 +3,7 @@
 #define FB_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 #define FB_NS_PER_US 1000LL
 #define FB_NS_PER_MS 1000000LL
@@ -17,5 +18,10 @@ void fb_clock_sleep_until_ns (int64_t at_ns);
 int64_t fb_clock_process_cpu_ns (void);
 /* CPU time used by the calling thread (user + system). */
 int64_t fb_clock_thread_cpu_ns (void);
+/* ns (an instant on some clock, or a duration, >= 0) as a struct timespec. */
+struct timespec fb_clock_timespec (int64_t ns);
+/* One spin-wait pause (x86 PAUSE, Arm YIELD): what a loop that spins on a flag or a clock
+ * does between looks. */
+void fb_clock_pause (void);
 
 #endif

@@ -15,7 +15,7 @@ static atomic_bool s_no_pwait2;
 
 int fb_epoll_wait_ns (int epfd, struct epoll_event *events, int max, int64_t wait_ns) {
     if (!atomic_load_explicit (&s_no_pwait2, memory_order_relaxed)) {
-        struct timespec ts = {.tv_sec = wait_ns / FB_NS_PER_S, .tv_nsec = wait_ns % FB_NS_PER_S};
+        struct timespec ts = fb_clock_timespec (wait_ns);
         int n = epoll_pwait2 (epfd, events, max, &ts, NULL);
         if (n >= 0 || errno == EINTR)
             return n;

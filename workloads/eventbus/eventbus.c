@@ -23,8 +23,6 @@
 /* Histogram shards for the handler threads: fb_hist_record_atomic lets any number of threads
  * share one, so a few shards keep contention low without a 270 KB histogram per thread. */
 #define FB_EVENTBUS_SHARDS 8
-/* Go preempts a goroutine that has run this long (forcePreemptNS). */
-#define FB_EVENTBUS_SLICE_NS (10 * FB_NS_PER_MS)
 /* What Brummer's code allocates per spawned call (the closure holding the handler and the
  * 88-byte Event, ...), and more when the handler sleeps (time.Sleep's timer): measured as the
  * difference in bytes allocated per event between runs where calls spawn and where none do
@@ -403,7 +401,7 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
         worker->handed = false;
     }
     worker->phase = S_WORKER_TAKE;
-    int64_t slice_end_ns = fb_clock_now_ns () + FB_EVENTBUS_SLICE_NS;
+    int64_t slice_end_ns = fb_clock_now_ns () + FB_GOSCHED_SLICE_NS;
     for (int ran = 1;; ran++) {
         if (ran % 16 == 0 && fb_clock_now_ns () > slice_end_ns)
             return FB_GOSCHED_YIELD;

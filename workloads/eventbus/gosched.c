@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_SLICE_NS (10 * FB_NS_PER_MS) /* a holder's time slice (Go's forcePreemptNS) */
 #define S_AWAY_NS (50 * FB_NS_PER_US)  /* a gap between leave and enter this long: it slept */
 #define S_RETAKE_NS (1 * FB_NS_PER_MS) /* a holder out this long loses its carrier */
 #define S_LOCAL 256                    /* a carrier's local run queue (Go's P.runq) */
@@ -234,8 +233,7 @@ static fb_gosched_task_t *s_next (fb_gosched_t *self, s_carrier_t *carrier) {
 static void s_wait (fb_gosched_t *self) {
     self->idle++;
     if (self->nheap > 0) {
-        int64_t at = self->heap[0]->wake_ns;
-        struct timespec ts = {.tv_sec = at / FB_NS_PER_S, .tv_nsec = at % FB_NS_PER_S};
+        struct timespec ts = fb_clock_timespec (self->heap[0]->wake_ns);
         pthread_cond_timedwait (&self->work_cond, &self->lock, &ts);
     } else {
         pthread_cond_wait (&self->work_cond, &self->lock);
@@ -263,14 +261,13 @@ static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder
     int64_t now = fb_clock_now_ns ();
     carrier->lent_to = holder;
     holder->carrier = carrier;
-    holder->slice_end_ns = now + S_SLICE_NS;
+    holder->slice_end_ns = now + FB_GOSCHED_SLICE_NS;
     /* a stop-the-world while it waited in the run queue does not touch it */
     holder->epoch = atomic_load_explicit (&self->epoch, memory_order_relaxed);
     atomic_store (&holder->state, S_IN_OP);
     pthread_cond_signal (&holder->lent);
     while (carrier->lent_to) {
-        int64_t at = now + S_RETAKE_NS;
-        struct timespec ts = {.tv_sec = at / FB_NS_PER_S, .tv_nsec = at % FB_NS_PER_S};
+        struct timespec ts = fb_clock_timespec (now + S_RETAKE_NS);
         pthread_cond_timedwait (&carrier->returned, &self->lock, &ts);
         now = fb_clock_now_ns ();
         s_holder_t *h = carrier->lent_to;
@@ -336,10 +333,9 @@ static _Thread_local s_holder_t *s_self_holder; /* this thread's, once it entere
  * from any other thread, to the global queue. Then Go's wakep: wakes an idle carrier unless
  * one is already on its way, and it steals the task if it must. */
 static void s_queue_locked (fb_gosched_t *self, fb_gosched_task_t *task) {
-    s_holder_t *holder = s_self_holder;
     s_carrier_t *carrier = NULL;
-    if (holder && holder->sched == self && atomic_load (&holder->state) == S_IN_OP)
-        carrier = holder->carrier;
+    if (fb_gosched_holding (self))
+        carrier = s_self_holder->carrier;
     else if (s_self_carrier && s_self_carrier->sched == self)
         carrier = s_self_carrier;
     if (carrier) {
@@ -365,14 +361,18 @@ static void s_queue_task (fb_gosched_t *self, fb_gosched_task_t *task, int64_t n
 static pthread_key_t s_holder_key;
 static pthread_once_t s_holder_once = PTHREAD_ONCE_INIT;
 
-/* Gives the carrier back; the holder's state is S_IN_OP (only its own thread is here). */
-static void s_give_back (s_holder_t *holder) {
-    fb_gosched_t *self = holder->sched;
-    fb_gosched_lock (&self->lock);
+/* Gives the carrier back (under lock); the holder's state is S_IN_OP (only its own thread is
+ * here). */
+static void s_give_back_locked (s_holder_t *holder) {
     holder->carrier->lent_to = NULL;
     pthread_cond_signal (&holder->carrier->returned);
     atomic_store (&holder->state, S_NOT_HELD);
-    pthread_mutex_unlock (&self->lock);
+}
+
+static void s_give_back (s_holder_t *holder) {
+    fb_gosched_lock (&holder->sched->lock);
+    s_give_back_locked (holder);
+    pthread_mutex_unlock (&holder->sched->lock);
 }
 
 /* Waits (under lock) until a carrier is lent to the holder. */
@@ -398,9 +398,7 @@ void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_b
     s_holder_t *holder = s_self_holder;
     fb_gosched_lock (&self->lock);
     if (atomic_load (while_set)) {
-        holder->carrier->lent_to = NULL;
-        pthread_cond_signal (&holder->carrier->returned);
-        atomic_store (&holder->state, S_NOT_HELD);
+        s_give_back_locked (holder);
         holder->token.next = NULL; /* FIFO, as Go's assist queue */
         if (q->tail)
             q->tail->next = &holder->token;
@@ -521,16 +519,6 @@ void fb_gosched_ready (fb_gosched_t *self, fb_gosched_task_t *task) {
     s_queue_task (self, task, 0);
 }
 
-static void s_procyield (int n) {
-    for (int i = 0; i < n; i++) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause ();
-#elif defined(__aarch64__) || defined(__arm__)
-        __asm__ volatile("yield");
-#endif
-    }
-}
-
 void fb_gosched_lock (pthread_mutex_t *lock) {
     static atomic_long ncpu; /* 0: not read yet */
     if (pthread_mutex_trylock (lock) == 0)
@@ -539,7 +527,8 @@ void fb_gosched_lock (pthread_mutex_t *lock) {
     if (cpus == 0)
         atomic_store_explicit (&ncpu, cpus = sysconf (_SC_NPROCESSORS_ONLN), memory_order_relaxed);
     for (int i = 0; cpus > 1 && i < 4; i++) { /* active_spin (on one CPU Go does not spin) */
-        s_procyield (30);
+        for (int k = 0; k < 30; k++)          /* procyield */
+            fb_clock_pause ();
         if (pthread_mutex_trylock (lock) == 0)
             return;
     }

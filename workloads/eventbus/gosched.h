@@ -19,6 +19,7 @@
 #ifndef FB_GOSCHED_H
 #define FB_GOSCHED_H
 
+#include "common/clock.h"
 #include "common/err.h"
 
 #include <pthread.h>
@@ -27,6 +28,10 @@
 #include <stdint.h>
 
 enum { FB_GOSCHED_DONE, FB_GOSCHED_SLEEP, FB_GOSCHED_YIELD, FB_GOSCHED_PARK };
+
+/* Go preempts a goroutine that has run this long (forcePreemptNS): a holder's slice, and how
+ * long a task may run before it should yield. */
+#define FB_GOSCHED_SLICE_NS (10 * FB_NS_PER_MS)
 
 typedef struct fb_gosched_task fb_gosched_task_t;
 typedef int (fb_gosched_step_fn) (fb_gosched_task_t *task, int carrier);

@@ -319,18 +319,6 @@ static void s_pop (fb_logstore_t *self, s_cell_t *c) {
 
 static const s_entry_t *s_at (const fb_logstore_t *self, int index);
 
-/* `clock`'s time ns (< 1 s) from now, as a deadline. */
-static struct timespec s_after (clockid_t clock, int64_t ns) {
-    struct timespec ts;
-    clock_gettime (clock, &ts);
-    ts.tv_nsec += ns;
-    if (ts.tv_nsec >= FB_NS_PER_S) {
-        ts.tv_sec++;
-        ts.tv_nsec -= FB_NS_PER_S;
-    }
-    return ts;
-}
-
 /* The write lock as Go's sync.Mutex takes it: a new writer may take it ahead of one that
  * waits, until a waiter has waited 1 ms (starvation mode); from then writers that come later
  * sleep until that waiter has had the lock (writers already blocked on it may still get in
@@ -338,7 +326,7 @@ static struct timespec s_after (clockid_t clock, int64_t ns) {
  * and again: an appender storing a line itself waited tens of ms behind the ingest thread's
  * batches where Brummer's waits one line. */
 static void s_write_lock (fb_logstore_t *self) {
-    struct timespec ts = s_after (CLOCK_MONOTONIC, FB_NS_PER_MS);
+    struct timespec ts = fb_clock_timespec (fb_clock_now_ns () + FB_NS_PER_MS);
     for (;;) {
         if (atomic_load_explicit (&self->starving, memory_order_acquire)) {
             pthread_mutex_lock (&self->starve_lock); /* a starving writer is next: sleep */
@@ -381,21 +369,13 @@ static int s_ingest_batch (fb_logstore_t *self) {
     return n;
 }
 
-static void s_cpu_relax (void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause ();
-#elif defined(__aarch64__) || defined(__arm__)
-    __asm__ volatile("yield");
-#endif
-}
-
 /* Waits for a line: first a short spin, so that a burst of appends never pays for a wake-up
  * (a futex call costs the appender microseconds), then a sleep that appenders end. */
 static void s_ingest_wait (fb_logstore_t *self) {
     int64_t spin_until = fb_clock_now_ns () + S_SPIN_NS;
     while (fb_clock_now_ns () < spin_until) {
         for (int i = 0; i < 64; i++)
-            s_cpu_relax ();
+            fb_clock_pause ();
         if (s_peek (self) || atomic_load_explicit (&self->stop, memory_order_relaxed))
             return;
     }
@@ -403,7 +383,7 @@ static void s_ingest_wait (fb_logstore_t *self) {
     atomic_thread_fence (memory_order_seq_cst);
     pthread_mutex_lock (&self->wake_lock);
     if (!s_peek (self) && !atomic_load (&self->stop)) {
-        struct timespec ts = s_after (CLOCK_REALTIME, S_WAIT_NS);
+        struct timespec ts = fb_clock_timespec (fb_clock_wall_ns () + S_WAIT_NS);
         pthread_cond_timedwait (&self->wake_cond, &self->wake_lock, &ts);
     }
     pthread_mutex_unlock (&self->wake_lock);

@@ -176,7 +176,7 @@ static bool s_wait_event (fb_procman_t *self, int64_t at_ns) {
     int64_t now = fb_clock_now_ns ();
     if (now >= at_ns)
         return false;
-    struct timespec ts = {.tv_sec = at_ns / FB_NS_PER_S, .tv_nsec = at_ns % FB_NS_PER_S};
+    struct timespec ts = fb_clock_timespec (at_ns);
     pthread_cond_timedwait (&self->ev_cond, &self->ev_lock, &ts);
     return true;
 }

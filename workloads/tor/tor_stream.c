@@ -489,10 +489,8 @@ static int s_wait (void *impl, int worker, int64_t until_ns, fb_tor_end_t *ends,
             return n;
         int64_t wait_ns = until_ns - now;
         struct pollfd pfd = {.fd = in->efd, .events = POLLIN};
-        ppoll (
-            &pfd, 1,
-            &(struct timespec){.tv_sec = wait_ns / FB_NS_PER_S, .tv_nsec = wait_ns % FB_NS_PER_S},
-            NULL);
+        struct timespec ts = fb_clock_timespec (wait_ns);
+        ppoll (&pfd, 1, &ts, NULL);
     }
 }
 
