@@ -30,6 +30,14 @@ void fb_clock_pause (void) {
 #endif
 }
 
+int64_t fb_clock_go_now (int64_t *mono_ns) {
+    int64_t wall_ns = fb_clock_wall_ns ();
+    int64_t now_ns = fb_clock_now_ns ();
+    if (mono_ns)
+        *mono_ns = now_ns;
+    return wall_ns;
+}
+
 void fb_clock_sleep_until_ns (int64_t at_ns) {
     struct timespec ts = fb_clock_timespec (at_ns);
     while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)

@@ -12,6 +12,9 @@
 int64_t fb_clock_now_ns (void);
 /* Wall clock (CLOCK_REALTIME) in ns since the epoch. */
 int64_t fb_clock_wall_ns (void);
+/* Go's time.Now(), for the models of Go code: it reads the wall clock and the monotonic clock;
+ * returns the wall reading and, when mono_ns is not NULL, the monotonic one. */
+int64_t fb_clock_go_now (int64_t *mono_ns);
 /* Sleeps until the monotonic instant at_ns (returns at once if it has passed). */
 void fb_clock_sleep_until_ns (int64_t at_ns);
 /* CPU time this process has used, in ns. */

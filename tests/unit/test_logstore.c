@@ -73,6 +73,44 @@ static void test_append_then_search_finds_lines (void **state) {
     assert_null (store);
 }
 
+/* Brummer's Search returns every matching entry, appended to a growing array: past the
+ * growth steps (256 entries and beyond) every match is still counted, oldest first. */
+static void test_search_counts_every_match_past_the_result_growth (void **state) {
+    (void)state;
+    fb_logstore_t *store = s_store ((fb_logstore_config_t){.capacity = 1000});
+    char line[64];
+    for (int i = 0; i < 700; i++) {
+        snprintf (line, sizeof line, i % 7 == 6 ? "ok %d" : "Error %d", i);
+        s_append (store, i % 3, line);
+    }
+    s_flush (store);
+    uint64_t hits[10];
+    fb_err_t err = {0};
+    assert_int_equal (fb_logstore_search (store, "ERROR", FB_LOGSTORE_SUBSTR, -1, hits, 10, &err),
+                      600);
+    for (int k = 0; k < 6; k++)
+        assert_int_equal (hits[k], (uint64_t)k + 1);
+    assert_int_equal (hits[6], 8); /* the seventh line is "ok" */
+    fb_logstore_destroy (&store);
+}
+
+/* Each stored line carries what Brummer's addSync works out for its LogEntry: level, tags and
+ * priority (with detection; without, info and nothing). */
+static void test_stored_lines_carry_brummers_level_tags_and_priority (void **state) {
+    (void)state;
+    for (int detect = 0; detect < 2; detect++) {
+        fb_logstore_t *store = s_store ((fb_logstore_config_t){.capacity = 10, .detect = detect});
+        s_append (store, 1, "Build FAILED with 2 ERRORS");
+        s_flush (store);
+        fb_logstore_entry_t e;
+        assert_int_equal (fb_logstore_get (store, 0, NULL, 0, &e), 0);
+        assert_int_equal (e.level.level, detect ? FB_LEVEL_ERROR : FB_LEVEL_INFO);
+        assert_int_equal (e.level.tags, detect ? FB_TAG_BUILD | FB_TAG_ERROR : 0);
+        assert_int_equal (e.level.priority, detect ? 80 : 0);
+        fb_logstore_destroy (&store);
+    }
+}
+
 static void test_ring_eviction_keeps_the_newest_capacity (void **state) {
     (void)state;
     fb_logstore_t *store = s_store ((fb_logstore_config_t){.capacity = 5});
@@ -460,6 +498,8 @@ static void test_generator_is_deterministic_for_a_seed (void **state) {
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_append_then_search_finds_lines),
+        cmocka_unit_test (test_search_counts_every_match_past_the_result_growth),
+        cmocka_unit_test (test_stored_lines_carry_brummers_level_tags_and_priority),
         cmocka_unit_test (test_ring_eviction_keeps_the_newest_capacity),
         cmocka_unit_test (test_shift_eviction_shows_what_ring_shows),
         cmocka_unit_test (test_shift_index_grows_with_lines_stored_unless_forgotten),

@@ -637,10 +637,8 @@ static int s_op (void *state, fb_wl_op_t *op) {
         s_payload (self);
     s_call_t call = {.type = s_pick_type (self, &op->rng)};
     call.event_id = atomic_fetch_add_explicit (&self->next_event_id, 1, memory_order_relaxed);
-    call.wall_ns = fb_clock_wall_ns ();
-    call.publish_ns = fb_clock_now_ns ();
-    int64_t id_ns = fb_clock_wall_ns ();
-    (void)fb_clock_now_ns (); /* time.Now's monotonic reading, which UnixNano drops */
+    call.wall_ns = fb_clock_go_now (&call.publish_ns);
+    int64_t id_ns = fb_clock_go_now (NULL); /* UnixNano drops the monotonic reading */
     snprintf (call.id, sizeof call.id, "%lld", (long long)id_ns);
     pthread_rwlock_rdlock (&self->map_lock);
     int n = self->nhandlers[call.type];

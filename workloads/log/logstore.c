@@ -2,8 +2,11 @@
  * bounded lock-free queue (Vyukov's MPMC ring with per-cell sequence numbers, doubled so that
  * a one-slot queue works: the cell for position p is free when its sequence is 2p, ready for
  * the consumer at 2p + 1, and free again for p + n at 2(p + n)), the store's ingest thread moves
- * them into the entries under the store's write lock, and a full queue makes the appender store the
- * line itself under the same lock, as Go's `select { case ch <- req: default: addSync() }` does.
+ * each into the entries under the store's write lock (one lock per line, as addSync takes it),
+ * and a full queue makes the appender store the line itself under the same lock, as Go's
+ * `select { case ch <- req: default: addSync() }` does. What Brummer's Add and addSync work out
+ * per line is worked out here too: the entry's ID and timestamp, its level, tags and priority
+ * (loglevel.h), and the entry a queued Add returns.
  *
  * The text of entries is preallocated (capacity x line_bytes). Eviction `ring` overwrites the
  * oldest slot; `shift` models Go's `entries = append(entries[1:], entry)` (the window moves up
@@ -11,7 +14,9 @@
  * the byProcess reindex: every per-process position is decremented, on every append once full. */
 #include "workloads/log/logstore.h"
 #include "common/clock.h"
+#include "workloads/log/loglevel.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <regex.h>
@@ -22,12 +27,12 @@
 #include <string.h>
 #include <time.h>
 
-#define S_PROCS 64          /* processes the per-process index tracks */
-#define S_BATCH 64          /* lines the ingest thread stores per write lock */
-#define S_PUSH_TRIES 1024   /* CAS attempts before an appender treats the queue as full */
-#define S_WAIT_NS 1000000LL /* the ingest thread's longest sleep when the queue looks empty */
-#define S_QUERY_MAX 1024    /* longest search query */
-#define S_SPIN_NS 50000LL   /* the ingest thread spins this long before it sleeps */
+#define S_PROCS 64           /* processes the per-process index tracks */
+#define S_PUSH_TRIES 1024    /* CAS attempts before an appender treats the queue as full */
+#define S_WAIT_NS 1000000LL  /* the ingest thread's longest sleep when the queue looks empty */
+#define S_QUERY_MAX 1024     /* longest search query */
+#define S_SPIN_NS 50000LL    /* the ingest thread spins this long before it sleeps */
+#define S_GO_ENTRY_BYTES 144 /* Brummer's LogEntry, in Go's size class */
 
 typedef struct {
     atomic_uint_fast64_t seq; /* 2 pos: free for pos; 2 pos + 1: ready */
@@ -38,13 +43,19 @@ typedef struct {
     char *text; /* line_bytes + 1 bytes in the queue's text block */
 } s_cell_t;
 
+/* A stored line's metadata, with what Brummer's LogEntry carries besides: its ID (the process
+ * and the wall clock, "%s-%d") and its Timestamp. */
 typedef struct {
     uint64_t seq;
     int64_t append_ns, stored_ns;
     int process_id;
     uint32_t flags, len;
     int slot; /* where its text is in texts */
+    int64_t wall_ns;
+    char id[32];
+    fb_loglevel_t level; /* Brummer's Level, Tags and Priority (with detect) */
 } s_entry_t;
+static_assert (sizeof (s_entry_t) <= S_GO_ENTRY_BYTES, "an entry fits Go's LogEntry object");
 
 typedef struct {
     bool used;
@@ -201,10 +212,12 @@ static void s_url_seen (fb_logstore_t *self, const char *url, size_t len, int64_
     oldest->last_seen_ns = now_ns;
 }
 
-static uint32_t s_detect (fb_logstore_t *self, const char *text, size_t len, int64_t now_ns) {
+static uint32_t s_detect (fb_logstore_t *self, const char *text, size_t len, int64_t now_ns,
+                          fb_loglevel_t *level) {
     fb_logdetect_url_t urls[FB_LOGDETECT_URLS_MAX];
     int n = 0;
     int64_t t0 = fb_clock_now_ns ();
+    fb_loglevel_line (text, len, false, level); /* out of memory: the level is_error gives */
     uint32_t flags = fb_logdetect_line (self->detector, text, len, urls, FB_LOGDETECT_URLS_MAX, &n);
     const char *stripped = fb_logdetect_stripped (self->detector, NULL);
     for (int i = 0; i < n && i < FB_LOGDETECT_URLS_MAX; i++)
@@ -217,12 +230,20 @@ static uint32_t s_detect (fb_logstore_t *self, const char *text, size_t len, int
 
 /* ---- storing (under the write lock) ----------------------------------------------------- */
 
+/* Brummer's entry ID and Timestamp: fmt.Sprintf("%s-%d", processID, time.Now().UnixNano()),
+ * then time.Now() again. Returns the Timestamp's wall reading. */
+static int64_t s_go_entry_id (char *id, size_t cap, int process_id) {
+    snprintf (id, cap, "%d-%lld", process_id, (long long)fb_clock_go_now (NULL));
+    return fb_clock_go_now (NULL);
+}
+
 /* Stores one line; the caller holds the write lock and sets stored_ns afterwards. */
 static s_entry_t *s_store_locked (fb_logstore_t *self, int process_id, const char *text,
                                   uint32_t len, bool truncated, int64_t append_ns) {
     uint32_t flags = truncated ? FB_LOG_TRUNCATED : 0;
+    fb_loglevel_t level = {.level = FB_LEVEL_INFO};
     if (self->detect)
-        flags |= s_detect (self, text, len, append_ns);
+        flags |= s_detect (self, text, len, append_ns, &level);
     int slot = self->count; /* shift, not full yet: slots are taken in order */
     if (self->count == self->capacity) {
         slot =
@@ -239,7 +260,9 @@ static s_entry_t *s_store_locked (fb_logstore_t *self, int process_id, const cha
                      .process_id = process_id,
                      .flags = flags,
                      .len = len,
-                     .slot = slot};
+                     .slot = slot,
+                     .level = level};
+    e->wall_ns = s_go_entry_id (e->id, sizeof e->id, process_id);
     char *dst = self->texts + (size_t)slot * self->stride;
     memcpy (dst, text, len);
     dst[len] = '\0';
@@ -322,9 +345,9 @@ static const s_entry_t *s_at (const fb_logstore_t *self, int index);
 /* The write lock as Go's sync.Mutex takes it: a new writer may take it ahead of one that
  * waits, until a waiter has waited 1 ms (starvation mode); from then writers that come later
  * sleep until that waiter has had the lock (writers already blocked on it may still get in
- * first, each for its batch or line). glibc's rwlock alone lets one thread take it back again
- * and again: an appender storing a line itself waited tens of ms behind the ingest thread's
- * batches where Brummer's waits one line. */
+ * first, each for its line). glibc's rwlock alone lets one thread take it back again
+ * and again: an appender storing a line itself waited tens of ms behind the ingest thread
+ * where Brummer's waits one line. */
 static void s_write_lock (fb_logstore_t *self) {
     struct timespec ts = fb_clock_timespec (fb_clock_now_ns () + FB_NS_PER_MS);
     for (;;) {
@@ -347,26 +370,26 @@ static void s_write_lock (fb_logstore_t *self) {
     pthread_mutex_unlock (&self->starve_lock);
 }
 
-/* Moves up to S_BATCH queued lines into the store under one write lock; returns how many. */
-static int s_ingest_batch (fb_logstore_t *self) {
-    if (!s_peek (self))
-        return 0;
-    int n = 0, max = self->capacity < S_BATCH ? self->capacity : S_BATCH;
+/* Stores one line under a write lock of its own, as Brummer's addSync does; it is searchable
+ * from the unlock. */
+static void s_store_one (fb_logstore_t *self, int process_id, const char *text, uint32_t len,
+                         bool truncated, int64_t append_ns) {
     s_write_lock (self);
-    for (s_cell_t *c; n < max && (c = s_peek (self)); n++) {
-        s_store_locked (self, c->process_id, c->text, c->len, c->truncated, c->append_ns);
-        s_pop (self, c);
-        if (atomic_load_explicit (&self->starving, memory_order_relaxed))
-            max = 0; /* Brummer locks per line: a starving writer gets in after this one */
-    }
-    /* The batch is the newest n entries (shift moves them, so no pointers are kept); they
-     * are searchable from the unlock just after. */
-    int64_t now = fb_clock_now_ns ();
-    for (int i = self->count - n; i < self->count; i++)
-        s_stored (self, (s_entry_t *)s_at (self, i), now);
+    s_entry_t *e = s_store_locked (self, process_id, text, len, truncated, append_ns);
+    s_stored (self, e, fb_clock_now_ns ());
     pthread_rwlock_unlock (&self->lock);
-    atomic_fetch_add_explicit (&self->dequeued, (uint64_t)n, memory_order_release);
-    return n;
+}
+
+/* Stores the oldest queued line, under a write lock of its own as Brummer's ingest goroutine
+ * stores each request (addSync locks per line); false when the queue is empty. */
+static bool s_ingest_one (fb_logstore_t *self) {
+    s_cell_t *c = s_peek (self);
+    if (!c)
+        return false;
+    s_store_one (self, c->process_id, c->text, c->len, c->truncated, c->append_ns);
+    s_pop (self, c);
+    atomic_fetch_add_explicit (&self->dequeued, 1, memory_order_release);
+    return true;
 }
 
 /* Waits for a line: first a short spin, so that a burst of appends never pays for a wake-up
@@ -393,12 +416,12 @@ static void s_ingest_wait (fb_logstore_t *self) {
 static void *s_ingest_main (void *arg) {
     fb_logstore_t *self = arg;
     for (;;) {
-        if (s_ingest_batch (self) > 0)
+        if (s_ingest_one (self))
             continue;
         if (atomic_load (&self->stop)) {
             /* Appenders have stopped: what is queued now is all there will be. A claimed
              * cell a producer has not filled yet is given up after its tries. */
-            while (s_ingest_batch (self) > 0)
+            while (s_ingest_one (self))
                 ;
             return NULL;
         }
@@ -518,6 +541,18 @@ void fb_logstore_destroy (fb_logstore_t **self_p) {
 
 /* ---- appending -------------------------------------------------------------------------- */
 
+/* What Brummer's Add builds for its caller when the line was queued: a new LogEntry (a Go
+ * object of the 144-byte size class) with an ID and a Timestamp. Our callers take none, so it
+ * is freed at once. */
+static void s_returned_entry (int process_id) {
+    s_entry_t *entry = malloc (S_GO_ENTRY_BYTES);
+    if (!entry)
+        return;
+    entry->wall_ns = s_go_entry_id (entry->id, sizeof entry->id, process_id);
+    __asm__ volatile("" : : "r"(entry) : "memory"); /* the writes stay */
+    free (entry);
+}
+
 int fb_logstore_append (fb_logstore_t *self, int process_id, const char *line, size_t len,
                         int64_t now_ns) {
     atomic_fetch_add_explicit (&self->appended, 1, memory_order_relaxed);
@@ -531,6 +566,7 @@ int fb_logstore_append (fb_logstore_t *self, int process_id, const char *line, s
         atomic_fetch_add_explicit (&self->truncated, 1, memory_order_relaxed);
     }
     if (s_push (self, process_id, line, (uint32_t)len, truncated, now_ns)) {
+        s_returned_entry (process_id);
         atomic_fetch_add_explicit (&self->queued, 1, memory_order_release);
         return 0;
     }
@@ -538,10 +574,7 @@ int fb_logstore_append (fb_logstore_t *self, int process_id, const char *line, s
         atomic_fetch_add_explicit (&self->dropped, 1, memory_order_relaxed);
         return -1;
     }
-    s_write_lock (self);
-    s_entry_t *e = s_store_locked (self, process_id, line, (uint32_t)len, truncated, now_ns);
-    s_stored (self, e, fb_clock_now_ns ());
-    pthread_rwlock_unlock (&self->lock);
+    s_store_one (self, process_id, line, (uint32_t)len, truncated, now_ns);
     atomic_fetch_add_explicit (&self->sync_stored, 1, memory_order_relaxed);
     return 1;
 }
@@ -566,38 +599,34 @@ static const s_entry_t *s_at (const fb_logstore_t *self, int index) {
     return &self->entries[at];
 }
 
-static bool s_icase_rest (const char *at, const char *needle, size_t n) {
-    for (size_t k = 1; k < n; k++) {
-        unsigned char h = (unsigned char)at[k];
-        if ((h >= 'A' && h <= 'Z' ? h + 32 : h) != (unsigned char)needle[k])
-            return false;
+/* What Brummer's Search returns: a []LogEntry of the matches, appended one by one, the array
+ * grown as Go's append grows it (twice the entries up to 256, then by a quarter and 192). */
+typedef struct {
+    s_entry_t *at;
+    int n, cap;
+} s_result_t;
+
+static void s_result_add (s_result_t *r, const s_entry_t *e) {
+    if (r->n == r->cap) {
+        int cap = r->cap == 0 ? 1 : r->cap < 256 ? 2 * r->cap : r->cap + (r->cap + 768) / 4;
+        s_entry_t *at = realloc (r->at, (size_t)cap * sizeof *at);
+        if (!at)
+            return; /* counted, not kept */
+        r->at = at;
+        r->cap = cap;
     }
-    return true;
+    r->at[r->n++] = *e;
 }
 
-/* Case-insensitive (ASCII) find of a lower-cased needle: candidates for its first byte come
- * from memchr (vectorised in libc) for the lower and the upper case, the rest is compared
- * folding case. */
-static bool s_icase_has (const char *hay, size_t len, const char *needle, size_t n) {
-    if (n == 0)
-        return true;
-    if (n > len)
-        return false;
-    int lo = (unsigned char)needle[0];
-    int up = lo >= 'a' && lo <= 'z' ? lo - 32 : lo;
-    const char *end = hay + len - n + 1; /* last start + 1 */
-    const char *pl = memchr (hay, lo, (size_t)(end - hay));
-    const char *pu = up != lo ? memchr (hay, up, (size_t)(end - hay)) : NULL;
-    while (pl || pu) {
-        const char *p = !pu || (pl && pl < pu) ? pl : pu;
-        if (s_icase_rest (p, needle, n))
-            return true;
-        if (p == pl)
-            pl = memchr (p + 1, lo, (size_t)(end - p - 1));
-        else
-            pu = memchr (p + 1, up, (size_t)(end - p - 1));
-    }
-    return false;
+/* Brummer's test: strings.Contains (strings.ToLower (content), query), on a lower-cased copy
+ * of the whole line (the process name, which Brummer also searches, is not modelled). */
+static bool s_substr_match (const char *text, size_t len, const char *query, size_t qlen) {
+    bool owned;
+    const char *lower = fb_log_to_lower (text, len, &owned);
+    bool match = lower && memmem (lower, len, query, qlen) != NULL;
+    if (owned)
+        free ((char *)lower);
+    return match;
 }
 
 int fb_logstore_search (fb_logstore_t *self, const char *query, int mode, int process_id,
@@ -620,6 +649,7 @@ int fb_logstore_search (fb_logstore_t *self, const char *query, int mode, int pr
     } else
         return fb_err_set (err, FB_EINPUT, "logstore: search mode must be substr or regex");
     int found = 0;
+    s_result_t result = {0};
     pthread_rwlock_rdlock (&self->lock);
     for (int i = 0; i < self->count; i++) {
         const s_entry_t *e = s_at (self, i);
@@ -627,12 +657,16 @@ int fb_logstore_search (fb_logstore_t *self, const char *query, int mode, int pr
             continue;
         const char *text = self->texts + (size_t)e->slot * self->stride;
         bool match = mode == FB_LOGSTORE_REGEX ? regexec (&re, text, 0, NULL, 0) == 0
-                                               : s_icase_has (text, e->len, lower, qlen);
-        if (match && hits && found < max_hits)
+                                               : s_substr_match (text, e->len, lower, qlen);
+        if (!match)
+            continue;
+        s_result_add (&result, e);
+        if (hits && found < max_hits)
             hits[found] = e->seq;
-        found += match;
+        found++;
     }
     pthread_rwlock_unlock (&self->lock);
+    free (result.at); /* our callers take the seqs and the count */
     if (mode == FB_LOGSTORE_REGEX)
         regfree (&re);
     return found;
@@ -661,6 +695,7 @@ int fb_logstore_get (fb_logstore_t *self, int index, char *buf, size_t buf_len,
                                            .append_ns = e->append_ns,
                                            .stored_ns = e->stored_ns,
                                            .flags = e->flags,
+                                           .level = e->level,
                                            .len = e->len};
         rc = 0;
     }

@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/hist.h"
 #include "workloads/log/logdetect.h"
+#include "workloads/log/loglevel.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,12 +49,13 @@ typedef struct {
 
 /* One stored line's metadata, as fb_logstore_get returns it. */
 typedef struct {
-    uint64_t seq;      /* 1, 2, ... in the order the store accepted lines */
-    int process_id;    /* as given to fb_logstore_append */
-    int64_t append_ns; /* the now_ns given to fb_logstore_append */
-    int64_t stored_ns; /* when it became searchable (CLOCK_MONOTONIC) */
-    uint32_t flags;    /* FB_LOG_* */
-    uint32_t len;      /* bytes of the stored text */
+    uint64_t seq;        /* 1, 2, ... in the order the store accepted lines */
+    int process_id;      /* as given to fb_logstore_append */
+    int64_t append_ns;   /* the now_ns given to fb_logstore_append */
+    int64_t stored_ns;   /* when it became searchable (CLOCK_MONOTONIC) */
+    uint32_t flags;      /* FB_LOG_* */
+    uint32_t len;        /* bytes of the stored text */
+    fb_loglevel_t level; /* Brummer's Level, Tags and Priority (with detect; else info, none) */
 } fb_logstore_entry_t;
 
 /* Running totals since the store was made (each a monotonic count). */
