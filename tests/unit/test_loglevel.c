@@ -21,9 +21,11 @@ typedef struct {
 } t_case_t;
 
 static const t_case_t s_cases[] = {
-    /* "failed" 40 + "error" 30 + "build" 10; error comes before critical */
+    /* "failed" 40 + "error" 30 + "build" 10 */
     {"Build FAILED with 2 ERRORS", false, FB_LEVEL_ERROR, FB_TAG_BUILD | FB_TAG_ERROR, 80},
+    /* error comes before critical, warn before debug */
     {"fatal error: out of memory", false, FB_LEVEL_ERROR, FB_TAG_ERROR, 30},
+    {"debug warning: slow query", false, FB_LEVEL_WARN, FB_TAG_WARNING, 20},
     {"FATAL: cannot bind", false, FB_LEVEL_CRITICAL, 0, 0},
     {"critical section entered", false, FB_LEVEL_CRITICAL, 0, 0},
     /* "warn" alone is a level, not the tag, which needs "warning" */
@@ -64,11 +66,15 @@ static void test_to_lower_copies_only_when_something_changes (void **state) {
     assert_string_equal (lower, "mixed case");
     assert_string_equal (mixed, "Mixed CASE"); /* the line is not touched */
     free ((char *)lower);
-    const char *utf8 = "caf\xc3\xa9 OK"; /* Go maps it rune by rune: a copy */
+    /* a non-ASCII line: Go's strings.Map copies it only when a letter changes */
+    const char *utf8 = "caf\xc3\xa9 OK";
     lower = fb_log_to_lower (utf8, strlen (utf8), &owned);
     assert_true (owned);
     assert_string_equal (lower, "caf\xc3\xa9 ok");
     free ((char *)lower);
+    const char *check = "\xe2\x9c\x93 built in 12 ms";
+    assert_ptr_equal (fb_log_to_lower (check, strlen (check), &owned), check);
+    assert_false (owned);
 }
 
 int main (void) {

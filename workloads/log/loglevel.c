@@ -5,14 +5,13 @@
 #include <string.h>
 
 const char *fb_log_to_lower (const char *s, size_t len, bool *owned) {
-    /* Go's first pass: to the end of the line, or its first non-ASCII byte */
-    bool ascii = true, upper = false;
-    for (size_t i = 0; i < len && ascii; i++) {
-        ascii = (unsigned char)s[i] < 0x80;
-        upper = upper || (s[i] >= 'A' && s[i] <= 'Z');
-    }
-    *owned = upper || !ascii;
-    if (!*owned)
+    /* Go's first pass runs to the end of an ASCII line; a line with a non-ASCII byte goes to
+     * strings.Map, which also reads it all and copies only once a letter changes */
+    bool upper = false;
+    for (size_t i = 0; i < len; i++) /* every byte read and tested, as Go's loop does */
+        upper |= (unsigned char)(s[i] - 'A') < 26;
+    *owned = upper;
+    if (!upper)
         return s;
     char *lower = malloc (len + 1);
     if (!lower)
@@ -74,11 +73,14 @@ int fb_loglevel_line (const char *line, size_t len, bool is_error, fb_loglevel_t
     *out = (fb_loglevel_t){.level = is_error ? FB_LEVEL_ERROR : FB_LEVEL_INFO,
                            .priority = is_error ? 50 : 0};
     /* each of Brummer's three functions lower-cases the line for itself */
+    fb_loglevel_t no_memory = *out;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         bool owned;
         const char *lower = fb_log_to_lower (line, len, &owned);
-        if (!lower)
+        if (!lower) {
+            *out = no_memory;
             return -1;
+        }
         parts[i](lower, len, is_error, out);
         if (owned)
             free ((char *)lower);

@@ -1,11 +1,11 @@
 /* loglevel.h: what Brummer's store works out for every line it stores, besides URLs
  * (internal/logs/store.go: detectLogLevel, extractTags, calculatePriority), worked out the way
  * store.go does it: each of the three lower-cases its own copy of the line, as Go's
- * strings.ToLower does (a new string when the line holds an upper-case or a non-ASCII byte, the
- * line itself otherwise), then looks for each of its words in turn (strings.Contains). Upper
- * case is folded for ASCII only: where Go applies Unicode's rules to a non-ASCII letter, the
- * copy keeps the byte. Brummer's filters (a priority boost per matching filter) are not
- * modelled: the model's store has none. */
+ * strings.ToLower does (a new string when a letter changes, the line itself otherwise), then
+ * looks for each of its words in turn (strings.Contains). Upper case is folded for ASCII only:
+ * where Go applies Unicode's rules to a non-ASCII letter, the byte is kept (and a line whose
+ * only upper-case letters are non-ASCII is not copied). Brummer's filters (a priority boost per
+ * matching filter) are not modelled: the model's store has none. */
 #ifndef FB_LOGLEVEL_H
 #define FB_LOGLEVEL_H
 
@@ -32,13 +32,14 @@ typedef struct {
     int priority;  /* Brummer's sum: 50 is_error, 40 "failed", 30 "error", ... */
 } fb_loglevel_t;
 
-/* Go's strings.ToLower as the store uses it: the line itself when it is ASCII without upper
- * case (*owned false), else a new lower-cased, NUL-terminated copy (*owned true: the caller
- * frees it). NULL when no memory. */
+/* Go's strings.ToLower as the store uses it: the line itself when no (ASCII) letter in it is
+ * upper case (*owned false), else a new lower-cased, NUL-terminated copy (*owned true: the
+ * caller frees it). NULL when no memory. */
 const char *fb_log_to_lower (const char *s, size_t len, bool *owned);
 
 /* One line's level, tags and priority. is_error is the caller's flag (Brummer's isError).
- * 0 done; -1 out of memory for a lower-cased copy (out holds what is_error alone gives). */
+ * 0 done; -1 out of memory for a lower-cased copy (out then holds what is_error alone gives:
+ * level info or error, no tags, priority 0 or 50). */
 int fb_loglevel_line (const char *line, size_t len, bool is_error, fb_loglevel_t *out);
 
 #endif

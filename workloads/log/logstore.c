@@ -566,8 +566,8 @@ int fb_logstore_append (fb_logstore_t *self, int process_id, const char *line, s
         atomic_fetch_add_explicit (&self->truncated, 1, memory_order_relaxed);
     }
     if (s_push (self, process_id, line, (uint32_t)len, truncated, now_ns)) {
-        s_returned_entry (process_id);
         atomic_fetch_add_explicit (&self->queued, 1, memory_order_release);
+        s_returned_entry (process_id);
         return 0;
     }
     if (self->drop_when_full) {
@@ -600,7 +600,8 @@ static const s_entry_t *s_at (const fb_logstore_t *self, int index) {
 }
 
 /* What Brummer's Search returns: a []LogEntry of the matches, appended one by one, the array
- * grown as Go's append grows it (twice the entries up to 256, then by a quarter and 192). */
+ * grown by Go's growth rule (twice the entries up to 256, then by a quarter and 192; Go also
+ * rounds each array up to a size class, which this does not). */
 typedef struct {
     s_entry_t *at;
     int n, cap;
