@@ -3,6 +3,7 @@
  * give the same flags. Keyword checks that Brummer itself does with strings.Contains on the
  * lower-cased line (log level, build success, test failure) are lower-case + memmem in both. */
 #include "workloads/log/logdetect.h"
+#include "workloads/log/loglevel.h"
 
 #include <regex.h>
 #include <stdbool.h>
@@ -50,10 +51,6 @@ struct fb_logdetect {
 
 /* ---- shared helpers --------------------------------------------------------------------- */
 
-static bool s_has (const char *hay, size_t len, const char *needle) {
-    return memmem (hay, len, needle, strlen (needle)) != NULL;
-}
-
 static bool s_is_digit (char c) { return c >= '0' && c <= '9'; }
 
 static bool s_starts (const char *p, const char *end, const char *word) {
@@ -72,12 +69,12 @@ static bool s_url_stop (unsigned char c) {
  * detectLogLevel), build success and test failure (detector.go). */
 static uint32_t s_keyword_flags (const char *lower, size_t len) {
     uint32_t flags = 0;
-    if (s_has (lower, len, "error") || s_has (lower, len, "failed"))
+    if (fb_log_has (lower, len, "error") || fb_log_has (lower, len, "failed"))
         flags |= FB_LOG_ERROR;
-    if (s_has (lower, len, "fatal") || s_has (lower, len, "panic") ||
-        s_has (lower, len, "critical"))
+    if (fb_log_has (lower, len, "fatal") || fb_log_has (lower, len, "panic") ||
+        fb_log_has (lower, len, "critical"))
         flags |= FB_LOG_CRITICAL;
-    if (s_has (lower, len, "warn"))
+    if (fb_log_has (lower, len, "warn"))
         flags |= FB_LOG_WARNING;
     return flags;
 }
@@ -86,12 +83,12 @@ static uint32_t s_event_flags (const char *lower, size_t len, bool build, bool t
     uint32_t flags = 0;
     if (build) {
         flags |= FB_LOG_BUILD;
-        if (s_has (lower, len, "success") || s_has (lower, len, "completed"))
+        if (fb_log_has (lower, len, "success") || fb_log_has (lower, len, "completed"))
             flags |= FB_LOG_BUILD_OK;
     }
     if (test) {
-        bool failed = s_has (lower, len, "fail") || s_has (lower, len, "\xe2\x9c\x97") ||
-                      s_has (lower, len, "\xe2\x9c\x98");
+        bool failed = fb_log_has (lower, len, "fail") || fb_log_has (lower, len, "\xe2\x9c\x97") ||
+                      fb_log_has (lower, len, "\xe2\x9c\x98");
         flags |= failed ? FB_LOG_TEST_FAIL : FB_LOG_TEST_PASS;
     }
     return flags;
@@ -296,9 +293,8 @@ static uint32_t s_fast_flags (const fb_logdetect_t *self, const char *l, size_t 
             flags |= FB_LOG_BUILD_OK;
     }
     if (test) {
-        bool failed =
-            (w & W (W_FAIL)) ||
-            ((w & W (W_MARK)) && (s_has (l, n, "\xe2\x9c\x97") || s_has (l, n, "\xe2\x9c\x98")));
+        bool failed = (w & W (W_FAIL)) || ((w & W (W_MARK)) && (fb_log_has (l, n, "\xe2\x9c\x97") ||
+                                                                fb_log_has (l, n, "\xe2\x9c\x98")));
         flags |= failed ? FB_LOG_TEST_FAIL : FB_LOG_TEST_PASS;
     }
     return flags;
@@ -459,10 +455,8 @@ uint32_t fb_logdetect_line (fb_logdetect_t *self, const char *line, size_t len,
                             fb_logdetect_url_t *urls, int max_urls, int *n_urls) {
     if (len > self->max_line)
         len = self->max_line;
-    for (size_t i = 0; i < len; i++) {
-        char c = line[i];
-        self->lower[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-    }
+    for (size_t i = 0; i < len; i++)
+        self->lower[i] = fb_log_lower_ascii (line[i]);
     self->lower_len = len;
     uint32_t flags;
     int n;

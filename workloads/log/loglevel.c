@@ -17,24 +17,20 @@ const char *fb_log_to_lower (const char *s, size_t len, bool *owned) {
     if (!lower)
         return NULL;
     for (size_t i = 0; i < len; i++)
-        lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
+        lower[i] = fb_log_lower_ascii (s[i]);
     lower[len] = '\0';
     return lower;
 }
 
-static bool s_has (const char *s, size_t len, const char *word) {
-    return memmem (s, len, word, strlen (word)) != NULL;
-}
-
 /* detectLogLevel */
 static void s_level (const char *lower, size_t len, bool is_error, fb_loglevel_t *out) {
-    if (is_error || s_has (lower, len, "error") || s_has (lower, len, "failed"))
+    if (is_error || fb_log_has (lower, len, "error") || fb_log_has (lower, len, "failed"))
         out->level = FB_LEVEL_ERROR;
-    else if (s_has (lower, len, "critical") || s_has (lower, len, "fatal"))
+    else if (fb_log_has (lower, len, "critical") || fb_log_has (lower, len, "fatal"))
         out->level = FB_LEVEL_CRITICAL;
-    else if (s_has (lower, len, "warn") || s_has (lower, len, "warning"))
+    else if (fb_log_has (lower, len, "warn") || fb_log_has (lower, len, "warning"))
         out->level = FB_LEVEL_WARN;
-    else if (s_has (lower, len, "debug"))
+    else if (fb_log_has (lower, len, "debug"))
         out->level = FB_LEVEL_DEBUG;
     else
         out->level = FB_LEVEL_INFO;
@@ -50,18 +46,19 @@ static void s_tags (const char *lower, size_t len, bool is_error, fb_loglevel_t 
                  {"compile", FB_TAG_COMPILE}, {"warning", FB_TAG_WARNING}, {"error", FB_TAG_ERROR}};
     out->tags = 0;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (s_has (lower, len, words[i].word))
+        if (fb_log_has (lower, len, words[i].word))
             out->tags |= words[i].tag;
 }
 
 /* calculatePriority, without filters */
 static void s_priority (const char *lower, size_t len, bool is_error, fb_loglevel_t *out) {
     int priority = is_error ? 50 : 0;
-    priority += s_has (lower, len, "failed") ? 40 : 0;
-    priority += s_has (lower, len, "error") ? 30 : 0;
-    priority += s_has (lower, len, "warning") ? 20 : 0;
-    priority += s_has (lower, len, "build") ? 10 : 0;
-    if (s_has (lower, len, "test") && (s_has (lower, len, "fail") || s_has (lower, len, "pass")))
+    priority += fb_log_has (lower, len, "failed") ? 40 : 0;
+    priority += fb_log_has (lower, len, "error") ? 30 : 0;
+    priority += fb_log_has (lower, len, "warning") ? 20 : 0;
+    priority += fb_log_has (lower, len, "build") ? 10 : 0;
+    if (fb_log_has (lower, len, "test") &&
+        (fb_log_has (lower, len, "fail") || fb_log_has (lower, len, "pass")))
         priority += 15;
     out->priority = priority;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Brummer's LogLevel, in its order. */
 enum { FB_LEVEL_DEBUG, FB_LEVEL_INFO, FB_LEVEL_WARN, FB_LEVEL_ERROR, FB_LEVEL_CRITICAL };
@@ -31,6 +32,14 @@ typedef struct {
     uint32_t tags; /* FB_TAG_* */
     int priority;  /* Brummer's sum: 50 is_error, 40 "failed", 30 "error", ... */
 } fb_loglevel_t;
+
+/* One byte lower-cased as Go's ASCII path does: A-Z to a-z, every other byte as it is. */
+static inline char fb_log_lower_ascii (char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
+
+/* strings.Contains: whether word (NUL-terminated) occurs in the len bytes at s. */
+static inline bool fb_log_has (const char *s, size_t len, const char *word) {
+    return memmem (s, len, word, strlen (word)) != NULL;
+}
 
 /* Go's strings.ToLower as the store uses it: the line itself when no (ASCII) letter in it is
  * upper case (*owned false), else a new lower-cased, NUL-terminated copy (*owned true: the

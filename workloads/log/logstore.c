@@ -646,7 +646,7 @@ int fb_logstore_search (fb_logstore_t *self, const char *query, int mode, int pr
         }
     } else if (mode == FB_LOGSTORE_SUBSTR) {
         for (size_t i = 0; i <= qlen; i++)
-            lower[i] = query[i] >= 'A' && query[i] <= 'Z' ? (char)(query[i] + 32) : query[i];
+            lower[i] = fb_log_lower_ascii (query[i]); /* Brummer: strings.ToLower (query) */
     } else
         return fb_err_set (err, FB_EINPUT, "logstore: search mode must be substr or regex");
     int found = 0;
