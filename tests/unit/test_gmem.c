@@ -34,7 +34,8 @@ static void test_blocks_do_not_overlap_and_the_last_freed_comes_back_first (void
     fb_gmem_put (g, blocks[20]);
     assert_ptr_equal (fb_gmem_get (g), blocks[20]);
     assert_ptr_equal (fb_gmem_get (g), blocks[10]);
-    assert_int_equal (fb_gmem_mapped (g), mapped); /* reused, nothing new mapped */
+    assert_int_equal (fb_gmem_mapped (g), mapped);  /* reused, nothing new mapped */
+    assert_int_equal (fb_gmem_reset (g), T_BLOCKS); /* every g ever handed out, as allgs */
     fb_gmem_destroy (&g);
     assert_null (g);
 }

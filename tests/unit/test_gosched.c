@@ -205,18 +205,25 @@ static void test_holders_and_tasks_share_the_carriers (void **state) {
     fb_gosched_destroy (&share.sched);
 }
 
+/* A one-carrier scheduler whose carrier this thread holds, and a task it started, waiting
+ * in the carrier's next slot. */
+static fb_gosched_t *s_held_with_task (t_log_t *log, t_task_t *task) {
+    fb_err_t err = {0};
+    fb_gosched_t *s = fb_gosched_new (1, &err);
+    assert_non_null (s);
+    *task = (t_task_t){.task = {.step = s_step}, .log = log};
+    fb_gosched_enter (s);
+    fb_gosched_go (s, &task->task);
+    return s;
+}
+
 /* A task started by a thread that holds the only carrier waits until the thread gives the
  * carrier back: here by leaving to block. */
 static void test_a_task_waits_for_its_holder_to_give_the_carrier_back (void **state) {
     (void)state;
-    fb_err_t err = {0};
-    fb_gosched_t *s = fb_gosched_new (1, &err);
-    assert_non_null (s);
     static t_log_t log;
     static t_task_t task;
-    task = (t_task_t){.task = {.step = s_step}, .log = &log};
-    fb_gosched_enter (s);
-    fb_gosched_go (s, &task.task);
+    fb_gosched_t *s = s_held_with_task (&log, &task);
     fb_clock_sleep_until_ns (fb_clock_now_ns () + 50 * FB_NS_PER_MS);
     assert_int_equal (atomic_load (&log.done), 0); /* the carrier is this thread's */
     fb_gosched_leave (s, true);
@@ -293,6 +300,67 @@ static void test_a_blocked_holder_comes_back_holding_a_carrier (void **state) {
 }
 
 typedef struct {
+    t_block_t *b;
+    t_task_t task; /* started before it blocks: runs once the carrier is given back */
+    atomic_int back;
+} t_sleeper_t;
+
+static void *s_sleeper_main (void *arg) {
+    t_sleeper_t *s = arg;
+    fb_gosched_enter (s->b->sched);
+    fb_gosched_go (s->b->sched, &s->task.task);
+    fb_gosched_block (s->b->sched, &s->b->q, &s->b->blocked);
+    atomic_store (&s->back, 1);
+    fb_gosched_leave (s->b->sched, true);
+    return NULL;
+}
+
+/* A semaphore's release readies one waiter, the first to block, and no other (Go's
+ * semrelease): two threads blocked in turn, the first comes back at the first wake_one and
+ * the second only at the next. */
+static void test_wake_one_readies_the_first_waiter_only (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    static t_block_t b;
+    b = (t_block_t){.sched = fb_gosched_new (1, &err)};
+    assert_non_null (b.sched);
+    atomic_init (&b.blocked, true);
+    static t_sleeper_t sleepers[2];
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        sleepers[i] = (t_sleeper_t){.b = &b, .task = {.task = {.step = s_step}, .log = &b.log}};
+        assert_int_equal (pthread_create (&threads[i], NULL, s_sleeper_main, &sleepers[i]), 0);
+        while (atomic_load (&b.log.done) < i + 1) /* its task ran: it blocked */
+            fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
+    }
+    atomic_store (&b.blocked, false);
+    fb_gosched_wake_one (b.sched, &b.q);
+    while (!atomic_load (&sleepers[0].back))
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
+    fb_clock_sleep_until_ns (fb_clock_now_ns () + 50 * FB_NS_PER_MS);
+    assert_int_equal (atomic_load (&sleepers[1].back), 0);
+    fb_gosched_wake_one (b.sched, &b.q);
+    for (int i = 0; i < 2; i++)
+        pthread_join (threads[i], NULL);
+    assert_int_equal (atomic_load (&sleepers[1].back), 1);
+    fb_gosched_destroy (&b.sched);
+}
+
+/* A holder that requeues gives its carrier back and gets one again only from the back of the
+ * run queue: the task it started before runs first. */
+static void test_a_requeued_holder_comes_back_after_what_was_queued (void **state) {
+    (void)state;
+    static t_log_t log;
+    static t_task_t task;
+    fb_gosched_t *s = s_held_with_task (&log, &task);
+    fb_gosched_requeue (s);
+    assert_int_equal (atomic_load (&log.done), 1);
+    assert_true (fb_gosched_holding (s));
+    fb_gosched_leave (s, true);
+    fb_gosched_destroy (&s);
+}
+
+typedef struct {
     pthread_mutex_t lock;
     long count;
 } t_counted_t;
@@ -329,6 +397,8 @@ int main (void) {
         cmocka_unit_test (test_a_task_waits_for_its_holder_to_give_the_carrier_back),
         cmocka_unit_test (test_a_carrier_takes_itself_back_from_a_thread_gone_idle),
         cmocka_unit_test (test_a_blocked_holder_comes_back_holding_a_carrier),
+        cmocka_unit_test (test_wake_one_readies_the_first_waiter_only),
+        cmocka_unit_test (test_a_requeued_holder_comes_back_after_what_was_queued),
         cmocka_unit_test (test_the_go_lock_excludes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

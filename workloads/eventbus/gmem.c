@@ -121,6 +121,13 @@ int64_t fb_gmem_scan (fb_gmem_t *self, int64_t from, int64_t to) {
     return in_use;
 }
 
+int64_t fb_gmem_reset (fb_gmem_t *self) {
+    int64_t blocks = fb_gmem_blocks (self);
+    for (int64_t i = 0; i < blocks; i++)
+        (void)__atomic_load_n ((uintptr_t *)s_block (self, i), __ATOMIC_RELAXED);
+    return blocks;
+}
+
 void fb_gmem_destroy (fb_gmem_t **self_p) {
     fb_gmem_t *self = *self_p;
     if (!self)

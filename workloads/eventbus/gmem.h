@@ -46,6 +46,11 @@ int64_t fb_gmem_blocks (fb_gmem_t *self);
  * the blocks in use among them. Runs while other threads get and put blocks. */
 int64_t fb_gmem_scan (fb_gmem_t *self, int64_t from, int64_t to);
 
+/* The collector's pass over every block handed out so far before a cycle starts (Go's
+ * gcResetMarkState over allgs, which clears two fields of every g): reads each g's first word.
+ * Returns the blocks visited. */
+int64_t fb_gmem_reset (fb_gmem_t *self);
+
 /* Bytes mapped for blocks so far (what the goroutines' memory has grown to). */
 int64_t fb_gmem_mapped (fb_gmem_t *self);
 

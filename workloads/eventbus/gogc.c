@@ -24,34 +24,20 @@ struct fb_gogc {
     atomic_int_fast64_t allocated; /* since the last cycle ended */
     atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
+    atomic_bool starting;       /* a cycle is being started (Go's work.startSema is held) */
+    fb_gosched_waitq_t start_q; /* holders that allocated meanwhile, waiting on startSema */
     pthread_mutex_t lock;
     fb_gosched_waitq_t assists;          /* parked assists, made runnable when marking ends */
     int64_t next, end, in_use, scanning; /* blocks: next to scan, to scan, in use, scans running */
     int64_t headroom;       /* the last goal over the live heap then: trigger, then runway */
     double assist_per_byte; /* blocks an assist scans per byte allocated */
     int64_t mark_start_ns, worker_ns;
+    bool worker_queued; /* the worker task is queued or running (under lock) */
+    int mark_workers;   /* Go's background mark workers started so far (gcBgMarkStartWorkers) */
     atomic_int_fast64_t cycles;
 };
 
 static _Thread_local double s_assist_credit; /* blocks owed by this thread, not yet scanned */
-
-/* Scans up to n blocks of the cycle; false when nothing is left to hand out. */
-static bool s_scan (fb_gogc_t *self, int64_t n) {
-    pthread_mutex_lock (&self->lock);
-    int64_t from = self->next, to = from + n < self->end ? from + n : self->end;
-    self->next = to;
-    if (from < to)
-        self->scanning++;
-    pthread_mutex_unlock (&self->lock);
-    if (from >= to)
-        return false;
-    int64_t in_use = fb_gmem_scan (self->gmem, from, to);
-    pthread_mutex_lock (&self->lock);
-    self->in_use += in_use;
-    self->scanning--;
-    pthread_mutex_unlock (&self->lock);
-    return true;
-}
 
 /* Mark termination (under lock, nothing left to scan or being scanned): the live heap, the
  * next goal and trigger, a stop-the-world. */
@@ -70,19 +56,51 @@ static void s_end_cycle (fb_gogc_t *self) {
     fb_gosched_wake_all (self->sched, &self->assists);
 }
 
+/* Go's gcMarkDone (under lock): whoever finds the cycle's work all done ends it, a worker or
+ * an assist. */
+static void s_mark_done (fb_gogc_t *self) {
+    if (atomic_load (&self->marking) && self->next >= self->end && self->scanning == 0)
+        s_end_cycle (self);
+}
+
+/* Scans up to n blocks of the cycle, and ends it when that was the last work; false when
+ * nothing was left to hand out. */
+static bool s_scan (fb_gogc_t *self, int64_t n) {
+    pthread_mutex_lock (&self->lock);
+    int64_t from = self->next, to = from + n < self->end ? from + n : self->end;
+    self->next = to;
+    if (from < to)
+        self->scanning++;
+    else
+        s_mark_done (self);
+    pthread_mutex_unlock (&self->lock);
+    if (from >= to)
+        return false;
+    int64_t in_use = fb_gmem_scan (self->gmem, from, to);
+    pthread_mutex_lock (&self->lock);
+    self->in_use += in_use;
+    self->scanning--;
+    s_mark_done (self);
+    pthread_mutex_unlock (&self->lock);
+    return true;
+}
+
 /* The background worker: scans while it is under its share of the carriers' time since the
  * cycle started, then queues itself first again (due) or at the back (over its share); ends
- * the cycle when everything is scanned. */
+ * when the cycle's blocks are all handed out (the last scanner, it or an assist, ends the
+ * cycle). A worker still queued when the next cycle starts works on that one. */
 static int s_worker_step (fb_gosched_task_t *task, int carrier) {
     (void)carrier;
     fb_gogc_t *self = (fb_gogc_t *)task;
     int64_t started = fb_clock_now_ns ();
-    bool more = s_scan (self, S_WORKER_STEP);
+    if (atomic_load (&self->marking))
+        s_scan (self, S_WORKER_STEP);
     int64_t now = fb_clock_now_ns ();
     pthread_mutex_lock (&self->lock);
     self->worker_ns += now - started;
-    if (!more && self->scanning == 0) {
-        s_end_cycle (self);
+    s_mark_done (self); /* a cycle that started meanwhile with nothing to scan ends here */
+    if (!atomic_load (&self->marking) || self->next >= self->end) {
+        self->worker_queued = false; /* the next cycle queues it again */
         pthread_mutex_unlock (&self->lock);
         return FB_GOSCHED_DONE;
     }
@@ -96,6 +114,10 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
 }
 
 static void s_start_cycle (fb_gogc_t *self) {
+    atomic_store (&self->starting, true);
+    for (; self->mark_workers < fb_gosched_carriers (self->sched); self->mark_workers++)
+        fb_gosched_requeue (self->sched);
+    fb_gmem_reset (self->gmem);
     pthread_mutex_lock (&self->lock);
     self->next = 0;
     self->end = fb_gmem_blocks (self->gmem);
@@ -106,9 +128,15 @@ static void s_start_cycle (fb_gogc_t *self) {
     double runway = (double)self->headroom * (1 - S_TRIGGER);
     self->assist_per_byte = (double)self->end / (runway > 1 ? runway : 1);
     atomic_store (&self->marking, true);
+    bool queue_worker =
+        !self->worker_queued; /* still queued from the last cycle: it runs in this one */
+    self->worker_queued = true;
     pthread_mutex_unlock (&self->lock);
     fb_gosched_preempt_all (self->sched); /* sweep termination stops the world */
-    fb_gosched_go_first (self->sched, &self->worker);
+    if (queue_worker)
+        fb_gosched_go_first (self->sched, &self->worker);
+    atomic_store (&self->starting, false);
+    fb_gosched_wake_one (self->sched, &self->start_q);
 }
 
 /* Go's gcParkAssist: an assist that found no scan work left to pay its debt with waits off
@@ -120,6 +148,9 @@ static void s_park_assist (fb_gogc_t *self) {
 }
 
 void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
+    if (atomic_load_explicit (&self->starting, memory_order_acquire) &&
+        fb_gosched_block (self->sched, &self->start_q, &self->starting))
+        fb_gosched_wake_one (self->sched, &self->start_q); /* took startSema, gives it on */
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
         s_assist_credit += (double)bytes * self->assist_per_byte;
         if (s_assist_credit >= 1) {
@@ -154,6 +185,7 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);
+    atomic_init (&self->starting, false);
     atomic_init (&self->cycles, 0);
     return self;
 }

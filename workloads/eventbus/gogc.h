@@ -8,7 +8,13 @@
  * The model's collector works as Go 1.19's does, in the units the model has (bytes counted as
  * Go allocates them, goroutine blocks as the scan work; gmem.h):
  * - a cycle starts when the bytes allocated since the last one reach 95 % of the way from the
- *   live heap to the goal (Go's trigger), with a stop-the-world (fb_gosched_preempt_all);
+ *   live heap to the goal (Go's trigger), with a stop-the-world (fb_gosched_preempt_all); the
+ *   thread that reaches it starts the cycle: the first time it gives its carrier up once per
+ *   carrier and queues again (Go's gcStart starts a mark worker per P and waits for each,
+ *   off its P), then reads every g (gcResetMarkState); a thread holding a carrier that
+ *   allocates meanwhile waits (Go's work.startSema), and the waiters go on one at a time, each
+ *   readied into the next slot of the carrier of the one before (semrelease), so that with
+ *   many publishers most of them wait in that line while the handlers run;
  * - it scans every goroutine block handed out so far (markroot over allgs, each live stack);
  * - a background worker on the carriers does part of it, up to 25 % of the carriers' time
  *   (Go's fractional worker on 2-3 Ps), run first when due (fb_gosched_ready_first);
@@ -17,7 +23,8 @@
  *   thread that finds nothing left to scan parks off its carrier until marking ends
  *   (gcParkAssist), and the end of marking queues every parked one at once (fb_gosched_block,
  *   fb_gosched_wake_all);
- * - marking ends with a second stop-the-world; the next goal is the live heap (every g, and
+ * - whoever scans the last block ends marking (gcMarkDone), the worker or an assist; it ends
+ *   with a second stop-the-world; the next goal is the live heap (every g, and
  *   what each live task holds) times 1 + GOGC/100, at least 4 MB. */
 #ifndef FB_GOGC_H
 #define FB_GOGC_H

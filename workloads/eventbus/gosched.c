@@ -392,12 +392,13 @@ static void s_borrow (fb_gosched_t *self, s_holder_t *holder) {
     pthread_mutex_unlock (&self->lock);
 }
 
-void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set) {
+bool fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set) {
     if (!fb_gosched_holding (self))
-        return;
+        return false;
     s_holder_t *holder = s_self_holder;
     fb_gosched_lock (&self->lock);
-    if (atomic_load (while_set)) {
+    bool parked = atomic_load (while_set);
+    if (parked) {
         s_give_back_locked (holder);
         holder->token.next = NULL; /* FIFO, as Go's assist queue */
         if (q->tail)
@@ -406,6 +407,19 @@ void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_b
             q->head = &holder->token;
         q->tail = &holder->token;
         s_wait_lent (self, holder);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return parked;
+}
+
+void fb_gosched_wake_one (fb_gosched_t *self, fb_gosched_waitq_t *q) {
+    fb_gosched_lock (&self->lock);
+    fb_gosched_task_t *token = q->head;
+    if (token) {
+        q->head = token->next;
+        if (!q->head)
+            q->tail = NULL;
+        s_queue_locked (self, token);
     }
     pthread_mutex_unlock (&self->lock);
 }
@@ -476,6 +490,13 @@ void fb_gosched_enter (fb_gosched_t *self) {
     }
     holder->release_at_leave = away;
     s_borrow (self, holder);
+}
+
+void fb_gosched_requeue (fb_gosched_t *self) {
+    if (!fb_gosched_holding (self))
+        return;
+    s_give_back (s_self_holder);
+    s_borrow (self, s_self_holder);
 }
 
 void fb_gosched_preempt_all (fb_gosched_t *self) { atomic_fetch_add (&self->epoch, 1); }

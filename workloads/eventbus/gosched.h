@@ -84,8 +84,20 @@ bool fb_gosched_holding (fb_gosched_t *self);
 typedef struct {
     fb_gosched_task_t *head, *tail; /* under the scheduler's lock */
 } fb_gosched_waitq_t;
-void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set);
+/* block returns true when it parked. */
+bool fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set);
 void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q);
+/* A semaphore's release (Go's semrelease): the first holder on q, if any, is made runnable as
+ * a task started here is, in the caller's carrier's next slot when the caller holds or is a
+ * carrier of self's (the caller goes on running), else at the back of the global queue. */
+void fb_gosched_wake_one (fb_gosched_t *self, fb_gosched_waitq_t *q);
+
+/* The holder's thread blocked off its carrier (the carrier went on to other work) and comes
+ * back to find none free: it queues at the back of the global run queue and waits for a
+ * carrier, as a goroutine does whose system call blocked (Go's entersyscallblock hands the P
+ * off; exitsyscall finds no idle P and puts the goroutine on the global queue). Returns at
+ * once when the thread holds no carrier of self's. */
+void fb_gosched_requeue (fb_gosched_t *self);
 
 /* Every holder on a carrier gives it back at its next enter and queues at the back of the
  * global queue, as a stop-the-world in Go preempts every running goroutine and they resume
