@@ -192,6 +192,29 @@ static void test_an_assist_that_scans_the_last_block_ends_the_cycle (void **stat
     s_heap_destroy (&h);
 }
 
+/* Go allocates black: what is allocated while a cycle marks is live when it ends, and the
+ * next goal grows with it. 10 MB allocated during the second cycle's marking (its worker
+ * waits for the carrier; the assist ends it) put the next goal past 20 MB, so 9 MB more starts
+ * no cycle; with only the g's counted the goal would be 4 MB. */
+static void test_bytes_allocated_while_marking_are_live_at_the_end (void **state) {
+    (void)state;
+    static t_heap_t h;
+    s_heap_new (&h, 0, 0);
+    fb_gosched_enter (h.sched);
+    fb_gogc_alloc (h.gc, 4 * T_MB);
+    fb_gosched_leave (h.sched, true);
+    fb_gosched_wait (h.sched); /* the first cycle, ended by its worker */
+    fb_gosched_enter (h.sched);
+    fb_gogc_alloc (h.gc, 4 * T_MB);  /* the second starts */
+    fb_gogc_alloc (h.gc, 10 * T_MB); /* allocated black; the assist ends the cycle */
+    assert_int_equal (fb_gogc_cycles (h.gc), 2);
+    fb_gogc_alloc (h.gc, 9 * T_MB);
+    fb_gosched_leave (h.sched, true);
+    fb_gosched_wait (h.sched); /* a cycle started would end here */
+    assert_int_equal (fb_gogc_cycles (h.gc), 2);
+    s_heap_destroy (&h);
+}
+
 typedef struct {
     fb_gosched_t *sched;
     fb_gogc_t *gc;
@@ -259,6 +282,7 @@ int main (void) {
         cmocka_unit_test (test_a_stop_the_world_makes_a_holder_give_its_carrier_back),
         cmocka_unit_test (test_a_stop_the_world_leaves_queued_threads_alone),
         cmocka_unit_test (test_an_assist_that_scans_the_last_block_ends_the_cycle),
+        cmocka_unit_test (test_bytes_allocated_while_marking_are_live_at_the_end),
         cmocka_unit_test (test_threads_allocating_while_a_cycle_starts_wait_for_it_in_turn),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -22,6 +22,7 @@ struct fb_gogc {
     int percent;
     int64_t live_bytes_per_task;
     atomic_int_fast64_t allocated; /* since the last cycle ended */
+    atomic_int_fast64_t black;     /* allocated while marking: live at its end (allocate-black) */
     atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
     atomic_bool starting;       /* a cycle is being started (Go's work.startSema is held) */
@@ -42,8 +43,8 @@ static _Thread_local double s_assist_credit; /* blocks owed by this thread, not 
 /* Mark termination (under lock, nothing left to scan or being scanned): the live heap, the
  * next goal and trigger, a stop-the-world. */
 static void s_end_cycle (fb_gogc_t *self) {
-    int64_t live =
-        fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES + self->in_use * self->live_bytes_per_task;
+    int64_t live = fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES +
+                   self->in_use * self->live_bytes_per_task + atomic_load (&self->black);
     int64_t goal = live + live * self->percent / 100;
     if (goal < S_MIN_HEAP)
         goal = S_MIN_HEAP;
@@ -122,6 +123,7 @@ static void s_start_cycle (fb_gogc_t *self) {
     self->next = 0;
     self->end = fb_gmem_blocks (self->gmem);
     self->in_use = 0;
+    atomic_store (&self->black, 0);
     self->mark_start_ns = fb_clock_now_ns ();
     self->worker_ns = 0;
     /* Go's assist ratio: the scan work over the heap left before the goal. */
@@ -152,6 +154,7 @@ void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
         fb_gosched_block (self->sched, &self->start_q, &self->starting))
         fb_gosched_wake_one (self->sched, &self->start_q); /* took startSema, gives it on */
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
+        atomic_fetch_add_explicit (&self->black, bytes, memory_order_relaxed);
         s_assist_credit += (double)bytes * self->assist_per_byte;
         if (s_assist_credit >= 1) {
             int64_t n = (int64_t)s_assist_credit;
@@ -182,6 +185,7 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     self->live_bytes_per_task = live_bytes_per_task;
     pthread_mutex_init (&self->lock, NULL);
     atomic_init (&self->allocated, 0);
+    atomic_init (&self->black, 0);
     self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);

@@ -24,8 +24,9 @@
  *   (gcParkAssist), and the end of marking queues every parked one at once (fb_gosched_block,
  *   fb_gosched_wake_all);
  * - whoever scans the last block ends marking (gcMarkDone), the worker or an assist; it ends
- *   with a second stop-the-world; the next goal is the live heap (every g, and
- *   what each live task holds) times 1 + GOGC/100, at least 4 MB. */
+ *   with a second stop-the-world; the next goal is the live heap (every g, what each live task
+ *   holds, and what was allocated while marking: Go allocates black) times 1 + GOGC/100, at
+ *   least 4 MB. */
 #ifndef FB_GOGC_H
 #define FB_GOGC_H
 
