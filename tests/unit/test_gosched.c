@@ -300,61 +300,85 @@ static void test_a_blocked_holder_comes_back_holding_a_carrier (void **state) {
 }
 
 typedef struct {
-    t_block_t *b;
-    t_task_t task; /* started before it blocks: runs once the carrier is given back */
-    atomic_int back;
-} t_sleeper_t;
+    fb_gosched_t *sched;
+    fb_gosched_sema_t *sema;
+    t_task_t task; /* started before it takes the semaphore: runs once it waits in line */
+    atomic_int back, took;
+} t_in_line_t;
 
-static void *s_sleeper_main (void *arg) {
-    t_sleeper_t *s = arg;
-    fb_gosched_enter (s->b->sched);
-    fb_gosched_go (s->b->sched, &s->task.task);
-    fb_gosched_block (s->b->sched, &s->b->q, &s->b->blocked);
-    atomic_store (&s->back, 1);
-    fb_gosched_leave (s->b->sched, true);
+static void *s_in_line_main (void *arg) {
+    t_in_line_t *l = arg;
+    fb_gosched_enter (l->sched);
+    fb_gosched_go (l->sched, &l->task.task);
+    atomic_store (&l->took, fb_gosched_sema_acquire (l->sched, l->sema, NULL));
+    atomic_store (&l->back, 1);
+    fb_gosched_leave (l->sched, true); /* the test releases for it */
     return NULL;
 }
 
-/* A semaphore's release readies one waiter, the first to block, and no other (Go's
- * semrelease): two threads blocked in turn, the first comes back at the first wake_one and
- * the second only at the next. */
-static void test_wake_one_readies_the_first_waiter_only (void **state) {
+/* Go's semaphore, as gcStart takes work.startSema: while one thread holds it, holders of
+ * carriers that take it wait in line; a release hands it to the first in line only, and
+ * the next release to the next. A thread holding no carrier takes it only when it is free. */
+static void test_a_released_semaphore_goes_to_the_first_in_line_only (void **state) {
     (void)state;
     fb_err_t err = {0};
-    static t_block_t b;
-    b = (t_block_t){.sched = fb_gosched_new (1, &err)};
-    assert_non_null (b.sched);
-    atomic_init (&b.blocked, true);
-    static t_sleeper_t sleepers[2];
+    fb_gosched_t *sched = fb_gosched_new (1, &err);
+    assert_non_null (sched);
+    static fb_gosched_sema_t sema;
+    static t_log_t log;
+    assert_int_equal (fb_gosched_sema_acquire (sched, &sema, NULL), FB_GOSCHED_SEMA_TAKEN);
+    static t_in_line_t line[2];
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
-        sleepers[i] = (t_sleeper_t){.b = &b, .task = {.task = {.step = s_step}, .log = &b.log}};
-        assert_int_equal (pthread_create (&threads[i], NULL, s_sleeper_main, &sleepers[i]), 0);
-        while (atomic_load (&b.log.done) < i + 1) /* its task ran: it blocked */
+        line[i] = (t_in_line_t){
+            .sched = sched, .sema = &sema, .task = {.task = {.step = s_step}, .log = &log}};
+        assert_int_equal (pthread_create (&threads[i], NULL, s_in_line_main, &line[i]), 0);
+        while (atomic_load (&log.done) < i + 1) /* its task ran: it waits in line */
             fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
     }
-    atomic_store (&b.blocked, false);
-    fb_gosched_wake_one (b.sched, &b.q);
-    while (!atomic_load (&sleepers[0].back))
+    assert_int_equal (fb_gosched_sema_acquire (sched, &sema, NULL), FB_GOSCHED_SEMA_NOT_TAKEN);
+    fb_gosched_sema_release (sched, &sema);
+    while (!atomic_load (&line[0].back))
         fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
     fb_clock_sleep_until_ns (fb_clock_now_ns () + 50 * FB_NS_PER_MS);
-    assert_int_equal (atomic_load (&sleepers[1].back), 0);
-    fb_gosched_wake_one (b.sched, &b.q);
-    for (int i = 0; i < 2; i++)
+    assert_int_equal (atomic_load (&line[1].back), 0);
+    fb_gosched_sema_release (sched, &sema); /* for the first, which holds it */
+    for (int i = 0; i < 2; i++) {
         pthread_join (threads[i], NULL);
-    assert_int_equal (atomic_load (&sleepers[1].back), 1);
-    fb_gosched_destroy (&b.sched);
+        assert_int_equal (atomic_load (&line[i].took), FB_GOSCHED_SEMA_WAITED);
+    }
+    fb_gosched_sema_release (sched, &sema); /* for the second: now it is free */
+    assert_int_equal (fb_gosched_sema_acquire (sched, &sema, NULL), FB_GOSCHED_SEMA_TAKEN);
+    fb_gosched_sema_release (sched, &sema);
+    fb_gosched_destroy (&sched);
+}
+
+typedef struct {
+    fb_gosched_t *sched;
+    t_task_t *task;
+} t_starter_t;
+
+static void *s_go_main (void *arg) { /* not a holder: its task goes to the global queue */
+    t_starter_t *st = arg;
+    fb_gosched_go (st->sched, &st->task->task);
+    return NULL;
 }
 
 /* A holder that requeues gives its carrier back and gets one again only from the back of the
- * run queue: the task it started before runs first. */
+ * global run queue: the task it started (in its carrier's next slot) and a task another
+ * thread queued on the global queue before it both run first. */
 static void test_a_requeued_holder_comes_back_after_what_was_queued (void **state) {
     (void)state;
     static t_log_t log;
-    static t_task_t task;
+    static t_task_t task, queued;
     fb_gosched_t *s = s_held_with_task (&log, &task);
+    queued = (t_task_t){.task = {.step = s_step}, .log = &log, .id = 1};
+    t_starter_t st = {.sched = s, .task = &queued};
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, s_go_main, &st), 0);
+    pthread_join (thread, NULL);
     fb_gosched_requeue (s);
-    assert_int_equal (atomic_load (&log.done), 1);
+    assert_int_equal (atomic_load (&log.done), 2);
     assert_true (fb_gosched_holding (s));
     fb_gosched_leave (s, true);
     fb_gosched_destroy (&s);
@@ -397,7 +421,7 @@ int main (void) {
         cmocka_unit_test (test_a_task_waits_for_its_holder_to_give_the_carrier_back),
         cmocka_unit_test (test_a_carrier_takes_itself_back_from_a_thread_gone_idle),
         cmocka_unit_test (test_a_blocked_holder_comes_back_holding_a_carrier),
-        cmocka_unit_test (test_wake_one_readies_the_first_waiter_only),
+        cmocka_unit_test (test_a_released_semaphore_goes_to_the_first_in_line_only),
         cmocka_unit_test (test_a_requeued_holder_comes_back_after_what_was_queued),
         cmocka_unit_test (test_the_go_lock_excludes),
     };

@@ -15,6 +15,10 @@
 #define S_WORKER_SHARE 0.25            /* of the carriers' time, for the background worker */
 #define S_WORKER_STEP 256              /* blocks the worker scans between checks */
 
+/* A cycle's start: none; due (the trigger was reached), for the next thread that takes the
+ * start semaphore; being done by the thread that took it. */
+enum { S_START_NONE, S_START_PENDING, S_START_RUNNING };
+
 struct fb_gogc {
     fb_gosched_task_t worker; /* first: the scheduler's pointer is ours */
     fb_gosched_t *sched;
@@ -25,8 +29,9 @@ struct fb_gogc {
     atomic_int_fast64_t black;     /* allocated while marking: live at its end (allocate-black) */
     atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
-    atomic_bool starting;       /* a cycle is being started (Go's work.startSema is held) */
-    fb_gosched_waitq_t start_q; /* holders that allocated meanwhile, waiting on startSema */
+    atomic_int starting;          /* S_START_*: Go's trigger test is true from PENDING to its end */
+    fb_gosched_sema_t start_sema; /* Go's work.startSema */
+    atomic_int_fast64_t start_waits; /* allocations that waited in its line */
     pthread_mutex_t lock;
     fb_gosched_waitq_t assists;          /* parked assists, made runnable when marking ends */
     int64_t next, end, in_use, scanning; /* blocks: next to scan, to scan, in use, scans running */
@@ -101,7 +106,9 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
     self->worker_ns += now - started;
     s_mark_done (self); /* a cycle that started meanwhile with nothing to scan ends here */
     if (!atomic_load (&self->marking) || self->next >= self->end) {
-        self->worker_queued = false; /* the next cycle queues it again */
+        /* The next cycle queues it again, maybe before this carrier is done with this DONE:
+         * the worker has no release, so the carrier touches nothing of it after the step. */
+        self->worker_queued = false;
         pthread_mutex_unlock (&self->lock);
         return FB_GOSCHED_DONE;
     }
@@ -114,8 +121,10 @@ static int s_worker_step (fb_gosched_task_t *task, int carrier) {
     return FB_GOSCHED_PARK;
 }
 
+/* Go's gcStart once past startSema, by the thread holding it: starts the mark workers the
+ * first time (requeued once per carrier; a starter holding no carrier is not), reads every g,
+ * and sets up marking. */
 static void s_start_cycle (fb_gogc_t *self) {
-    atomic_store (&self->starting, true);
     for (; self->mark_workers < fb_gosched_carriers (self->sched); self->mark_workers++)
         fb_gosched_requeue (self->sched);
     fb_gmem_reset (self->gmem);
@@ -137,8 +146,23 @@ static void s_start_cycle (fb_gogc_t *self) {
     fb_gosched_preempt_all (self->sched); /* sweep termination stops the world */
     if (queue_worker)
         fb_gosched_go_first (self->sched, &self->worker);
-    atomic_store (&self->starting, false);
-    fb_gosched_wake_one (self->sched, &self->start_q);
+    atomic_store (&self->starting, S_START_NONE);
+}
+
+/* Go's gcStart from mallocgc while the trigger test is true: take startSema (a thread holding
+ * a carrier waits in its line while another holds it), start the cycle if it is still due
+ * (the first to get there after the trigger does), give the semaphore on. A thread holding
+ * no carrier that finds it held goes on: the holder, or the next thread to take it, starts. */
+static void s_gc_start (fb_gogc_t *self) {
+    int took = fb_gosched_sema_acquire (self->sched, &self->start_sema, &self->starting);
+    if (took == FB_GOSCHED_SEMA_NOT_TAKEN)
+        return;
+    if (took == FB_GOSCHED_SEMA_WAITED)
+        atomic_fetch_add (&self->start_waits, 1);
+    int due = S_START_PENDING;
+    if (atomic_compare_exchange_strong (&self->starting, &due, S_START_RUNNING))
+        s_start_cycle (self);
+    fb_gosched_sema_release (self->sched, &self->start_sema);
 }
 
 /* Go's gcParkAssist: an assist that found no scan work left to pay its debt with waits off
@@ -150,9 +174,8 @@ static void s_park_assist (fb_gogc_t *self) {
 }
 
 void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
-    if (atomic_load_explicit (&self->starting, memory_order_acquire) &&
-        fb_gosched_block (self->sched, &self->start_q, &self->starting))
-        fb_gosched_wake_one (self->sched, &self->start_q); /* took startSema, gives it on */
+    if (atomic_load_explicit (&self->starting, memory_order_acquire) != S_START_NONE)
+        s_gc_start (self);
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
         atomic_fetch_add_explicit (&self->black, bytes, memory_order_relaxed);
         s_assist_credit += (double)bytes * self->assist_per_byte;
@@ -167,8 +190,10 @@ void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
     int64_t trigger = atomic_load_explicit (&self->trigger, memory_order_relaxed);
     int64_t now = atomic_fetch_add_explicit (&self->allocated, bytes, memory_order_relaxed);
     if (now + bytes >= trigger &&
-        atomic_compare_exchange_strong (&self->trigger, &trigger, INT64_MAX))
-        s_start_cycle (self);
+        atomic_compare_exchange_strong (&self->trigger, &trigger, INT64_MAX)) {
+        atomic_store (&self->starting, S_START_PENDING);
+        s_gc_start (self);
+    }
 }
 
 fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
@@ -189,12 +214,15 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);
-    atomic_init (&self->starting, false);
+    atomic_init (&self->starting, 0);
+    atomic_init (&self->start_waits, 0);
     atomic_init (&self->cycles, 0);
     return self;
 }
 
 int64_t fb_gogc_cycles (fb_gogc_t *self) { return atomic_load (&self->cycles); }
+
+int64_t fb_gogc_start_waits (fb_gogc_t *self) { return atomic_load (&self->start_waits); }
 
 void fb_gogc_destroy (fb_gogc_t **self_p) {
     fb_gogc_t *self = *self_p;

@@ -8,13 +8,15 @@
  * The model's collector works as Go 1.19's does, in the units the model has (bytes counted as
  * Go allocates them, goroutine blocks as the scan work; gmem.h):
  * - a cycle starts when the bytes allocated since the last one reach 95 % of the way from the
- *   live heap to the goal (Go's trigger), with a stop-the-world (fb_gosched_preempt_all); the
- *   thread that reaches it starts the cycle: the first time it gives its carrier up once per
- *   carrier and queues again (Go's gcStart starts a mark worker per P and waits for each,
- *   off its P), then reads every g (gcResetMarkState); a thread holding a carrier that
- *   allocates meanwhile waits (Go's work.startSema), and the waiters go on one at a time, each
- *   readied into the next slot of the carrier of the one before (semrelease), so that with
- *   many publishers most of them wait in that line while the handlers run;
+ *   live heap to the goal (Go's trigger), with a stop-the-world (fb_gosched_preempt_all).
+ *   From then until marking starts, every allocation takes a semaphore (Go's gcStart takes
+ *   work.startSema), and a thread holding a carrier that finds it held waits in its line; the
+ *   semaphore goes down the line one thread at a time, each readied into the next slot of its
+ *   releaser's carrier (semrelease). The first thread to hold it once the trigger is reached
+ *   starts the cycle: the first time, if it holds a carrier, it gives it up once per carrier
+ *   and queues again (Go starts a mark worker per P and waits for each, off its P), then it
+ *   reads every g (gcResetMarkState). With many publishers most of them so wait in that line
+ *   while the handlers run;
  * - it scans every goroutine block handed out so far (markroot over allgs, each live stack);
  * - a background worker on the carriers does part of it, up to 25 % of the carriers' time
  *   (Go's fractional worker on 2-3 Ps), run first when due (fb_gosched_ready_first);
@@ -44,15 +46,20 @@ typedef struct fb_gogc fb_gogc_t;
 fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
                         int64_t live_bytes_per_task, fb_err_t *err);
 
-/* Counts an allocation: starts a cycle at the trigger, and while marking, scans blocks in
- * proportion on the calling thread (the assist), or parks it until marking ends when nothing
- * is left to scan and it holds a carrier. Any thread. */
+/* Counts an allocation: starts a cycle at the trigger; while a cycle starts, takes the start
+ * semaphore and gives it on (a thread holding a carrier waits in its line); while marking,
+ * scans blocks in proportion on the calling thread (the assist), or parks it until marking
+ * ends when nothing is left to scan and it holds a carrier. Any thread. */
 void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes);
 
 /* Cycles ended so far. */
 int64_t fb_gogc_cycles (fb_gogc_t *self);
 
-/* The scheduler must have run the last cycle to its end (fb_gosched_wait). */
+/* Allocations that waited in the start semaphore's line so far. */
+int64_t fb_gogc_start_waits (fb_gogc_t *self);
+
+/* Every thread that allocates must be out of fb_gogc_alloc, and the scheduler must have run
+ * the background worker to its end (fb_gosched_wait): the last scan then ended the cycle. */
 void fb_gogc_destroy (fb_gogc_t **self_p);
 
 #endif

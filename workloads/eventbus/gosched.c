@@ -392,35 +392,67 @@ static void s_borrow (fb_gosched_t *self, s_holder_t *holder) {
     pthread_mutex_unlock (&self->lock);
 }
 
-bool fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set) {
-    if (!fb_gosched_holding (self))
-        return false;
-    s_holder_t *holder = s_self_holder;
-    fb_gosched_lock (&self->lock);
-    bool parked = atomic_load (while_set);
-    if (parked) {
-        s_give_back_locked (holder);
-        holder->token.next = NULL; /* FIFO, as Go's assist queue */
-        if (q->tail)
-            q->tail->next = &holder->token;
-        else
-            q->head = &holder->token;
-        q->tail = &holder->token;
-        s_wait_lent (self, holder);
-    }
-    pthread_mutex_unlock (&self->lock);
-    return parked;
+/* Puts a holder's token at the end of a wait queue (under lock). */
+static void s_waitq_put (fb_gosched_waitq_t *q, fb_gosched_task_t *token) {
+    token->next = NULL; /* FIFO, as Go's assist queue and a semaphore's waiters */
+    if (q->tail)
+        q->tail->next = token;
+    else
+        q->head = token;
+    q->tail = token;
 }
 
-void fb_gosched_wake_one (fb_gosched_t *self, fb_gosched_waitq_t *q) {
-    fb_gosched_lock (&self->lock);
+static fb_gosched_task_t *s_waitq_get (fb_gosched_waitq_t *q) {
     fb_gosched_task_t *token = q->head;
     if (token) {
         q->head = token->next;
         if (!q->head)
             q->tail = NULL;
-        s_queue_locked (self, token);
     }
+    return token;
+}
+
+void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set) {
+    if (!fb_gosched_holding (self))
+        return;
+    s_holder_t *holder = s_self_holder;
+    fb_gosched_lock (&self->lock);
+    if (atomic_load (while_set)) {
+        s_give_back_locked (holder);
+        s_waitq_put (q, &holder->token);
+        s_wait_lent (self, holder);
+    }
+    pthread_mutex_unlock (&self->lock);
+}
+
+int fb_gosched_sema_acquire (fb_gosched_t *self, fb_gosched_sema_t *sema,
+                             const atomic_int *while_positive) {
+    bool holding = fb_gosched_holding (self);
+    int rc = FB_GOSCHED_SEMA_NOT_TAKEN;
+    fb_gosched_lock (&self->lock);
+    if (!sema->held) {
+        sema->held = true;
+        rc = FB_GOSCHED_SEMA_TAKEN;
+    } else if (holding && (!while_positive || atomic_load (while_positive) > 0)) {
+        s_holder_t *holder = s_self_holder;
+        while (sema->held) { /* readied by a release, and taken first by another: again */
+            s_give_back_locked (holder);
+            s_waitq_put (&sema->line, &holder->token);
+            s_wait_lent (self, holder);
+        }
+        sema->held = true;
+        rc = FB_GOSCHED_SEMA_WAITED;
+    }
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+void fb_gosched_sema_release (fb_gosched_t *self, fb_gosched_sema_t *sema) {
+    fb_gosched_lock (&self->lock);
+    sema->held = false;
+    fb_gosched_task_t *token = s_waitq_get (&sema->line);
+    if (token)
+        s_queue_locked (self, token);
     pthread_mutex_unlock (&self->lock);
 }
 

@@ -75,28 +75,45 @@ void fb_gosched_leave (fb_gosched_t *self, bool blocking);
 bool fb_gosched_holding (fb_gosched_t *self);
 /* A goroutine parked on a wait queue (gopark), and every one on it made runnable at once
  * (goready of each, Go's injectglist). block gives the holder's carrier back and waits off
- * the run queue while *while_set, checked under the scheduler's lock, so that a wake_all after
- * clearing it is never missed; wake_all queues every waiting holder at the back of the run queue
- * in one step, in the order they blocked, and wakes at most that many idle carriers; the
- * holders' threads sleep on until a carrier is lent to each, not all at once. block returns
- * holding a carrier; it returns at once, holding what it held, when the thread holds no
- * carrier of self's or *while_set is clear. */
+ * the run queue if *while_set, checked under the scheduler's lock, is set when it is called
+ * (clearing it later wakes nobody), so that a wake_all after clearing it is never missed;
+ * wake_all queues every waiting holder at the back of the run queue in one step, in the order
+ * they blocked, and wakes at most that many idle carriers; the holders' threads sleep on until
+ * a carrier is lent to each, not all at once. block returns holding a carrier; it returns at
+ * once, holding what it held, when the thread holds no carrier of self's or *while_set is
+ * clear. */
 typedef struct {
     fb_gosched_task_t *head, *tail; /* under the scheduler's lock */
 } fb_gosched_waitq_t;
-/* block returns true when it parked. */
-bool fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set);
+void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set);
 void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q);
-/* A semaphore's release (Go's semrelease): the first holder on q, if any, is made runnable as
- * a task started here is, in the caller's carrier's next slot when the caller holds or is a
- * carrier of self's (the caller goes on running), else at the back of the global queue. */
-void fb_gosched_wake_one (fb_gosched_t *self, fb_gosched_waitq_t *q);
 
-/* The holder's thread blocked off its carrier (the carrier went on to other work) and comes
- * back to find none free: it queues at the back of the global run queue and waits for a
- * carrier, as a goroutine does whose system call blocked (Go's entersyscallblock hands the P
- * off; exitsyscall finds no idle P and puts the goroutine on the global queue). Returns at
- * once when the thread holds no carrier of self's. */
+/* A runtime semaphore as Go's gcStart uses work.startSema (Go's semacquire and semrelease,
+ * not in handoff mode). One thread at a time holds it. A release frees it and readies the
+ * first in line, as a task started by the releaser is readied: in the releaser's carrier's
+ * next slot (the releaser goes on running), or at the back of the global queue when the
+ * releaser holds no carrier. Until the readied thread runs, another may take the semaphore
+ * first; the readied one then goes to the back of the line. Under the scheduler's lock. */
+typedef struct {
+    fb_gosched_waitq_t line;
+    bool held;
+} fb_gosched_sema_t;
+enum { FB_GOSCHED_SEMA_NOT_TAKEN, FB_GOSCHED_SEMA_TAKEN, FB_GOSCHED_SEMA_WAITED };
+/* Takes the semaphore: at once when it is free (FB_GOSCHED_SEMA_TAKEN); else, when the caller
+ * holds a carrier of self's and while_positive is NULL or *while_positive > 0, after waiting in
+ * line off the carrier until it gets it (FB_GOSCHED_SEMA_WAITED: it returns holding a carrier).
+ * FB_GOSCHED_SEMA_NOT_TAKEN, at once, for a thread holding no carrier of self's, or when it
+ * would wait and *while_positive is 0. */
+int fb_gosched_sema_acquire (fb_gosched_t *self, fb_gosched_sema_t *sema,
+                             const atomic_int *while_positive);
+/* Releases a semaphore the caller took, readying the first in line. */
+void fb_gosched_sema_release (fb_gosched_t *self, fb_gosched_sema_t *sema);
+
+/* The holder gives its carrier back (the carrier goes on to other work) and waits for one
+ * from the back of the global run queue, as a goroutine does whose blocking system call
+ * handed its P off (Go's entersyscallblock) and whose exitsyscall found no idle P: it queues
+ * there even when a carrier is idle then. Returns at once when the thread holds no carrier of
+ * self's. */
 void fb_gosched_requeue (fb_gosched_t *self);
 
 /* Every holder on a carrier gives it back at its next enter and queues at the back of the
