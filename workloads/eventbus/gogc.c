@@ -25,9 +25,10 @@ struct fb_gogc {
     fb_gmem_t *gmem;
     int percent;
     int64_t live_bytes_per_task;
-    atomic_int_fast64_t allocated; /* since the last cycle ended */
-    atomic_int_fast64_t black;     /* allocated while marking: live at its end (allocate-black) */
-    atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
+    /* Bytes allocated since the last cycle ended; from the start of marking, since then: those
+     * are live at its end (Go allocates black). */
+    atomic_int_fast64_t allocated;
+    atomic_int_fast64_t trigger; /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
     atomic_int starting;          /* S_START_*: Go's trigger test is true from PENDING to its end */
     fb_gosched_sema_t start_sema; /* Go's work.startSema */
@@ -49,7 +50,7 @@ static _Thread_local double s_assist_credit; /* blocks owed by this thread, not 
  * next goal and trigger, a stop-the-world. */
 static void s_end_cycle (fb_gogc_t *self) {
     int64_t live = fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES +
-                   self->in_use * self->live_bytes_per_task + atomic_load (&self->black);
+                   self->in_use * self->live_bytes_per_task + atomic_load (&self->allocated);
     int64_t goal = live + live * self->percent / 100;
     if (goal < S_MIN_HEAP)
         goal = S_MIN_HEAP;
@@ -132,15 +133,15 @@ static void s_start_cycle (fb_gogc_t *self) {
     self->next = 0;
     self->end = fb_gmem_blocks (self->gmem);
     self->in_use = 0;
-    atomic_store (&self->black, 0);
+    atomic_store (&self->allocated, 0);
     self->mark_start_ns = fb_clock_now_ns ();
     self->worker_ns = 0;
     /* Go's assist ratio: the scan work over the heap left before the goal. */
     double runway = (double)self->headroom * (1 - S_TRIGGER);
     self->assist_per_byte = (double)self->end / (runway > 1 ? runway : 1);
     atomic_store (&self->marking, true);
-    bool queue_worker =
-        !self->worker_queued; /* still queued from the last cycle: it runs in this one */
+    /* a worker still queued from the last cycle works on this one */
+    bool queue_worker = !self->worker_queued;
     self->worker_queued = true;
     pthread_mutex_unlock (&self->lock);
     fb_gosched_preempt_all (self->sched); /* sweep termination stops the world */
@@ -177,7 +178,7 @@ void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
     if (atomic_load_explicit (&self->starting, memory_order_acquire) != S_START_NONE)
         s_gc_start (self);
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
-        atomic_fetch_add_explicit (&self->black, bytes, memory_order_relaxed);
+        atomic_fetch_add_explicit (&self->allocated, bytes, memory_order_relaxed);
         s_assist_credit += (double)bytes * self->assist_per_byte;
         if (s_assist_credit >= 1) {
             int64_t n = (int64_t)s_assist_credit;
@@ -210,7 +211,6 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     self->live_bytes_per_task = live_bytes_per_task;
     pthread_mutex_init (&self->lock, NULL);
     atomic_init (&self->allocated, 0);
-    atomic_init (&self->black, 0);
     self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);

@@ -54,9 +54,9 @@ struct s_holder {
 
 struct fb_gosched {
     pthread_mutex_t lock;
-    pthread_cond_t work_cond;       /* a task was queued, or the scheduler is stopping */
-    pthread_cond_t done_cond;       /* live went to 0 */
-    fb_gosched_task_t *head, *tail; /* the global run queue, FIFO */
+    pthread_cond_t work_cond;  /* a task was queued, or the scheduler is stopping */
+    pthread_cond_t done_cond;  /* live went to 0 */
+    fb_gosched_waitq_t global; /* the global run queue, FIFO */
     int64_t nglobal;
     fb_gosched_task_t **heap; /* sleepers, a binary min-heap on wake_ns */
     int nheap, heap_cap;
@@ -130,25 +130,37 @@ static void s_cond_init_monotonic (pthread_cond_t *cond) {
 
 /* ---- the run queues (under lock) ---------------------------------------------------------- */
 
+/* A FIFO of tasks linked through next: the global run queue, and the wait queues holders
+ * park on (Go's assist queue, a semaphore's waiters). Under lock. */
+static void s_waitq_put (fb_gosched_waitq_t *q, fb_gosched_task_t *token) {
+    token->next = NULL;
+    if (q->tail)
+        q->tail->next = token;
+    else
+        q->head = token;
+    q->tail = token;
+}
+
+static fb_gosched_task_t *s_waitq_get (fb_gosched_waitq_t *q) {
+    fb_gosched_task_t *token = q->head;
+    if (token) {
+        q->head = token->next;
+        if (!q->head)
+            q->tail = NULL;
+    }
+    return token;
+}
+
 /* Go's global run queue: FIFO. Preempted and yielding tasks and holders go here. */
 static void s_global_put (fb_gosched_t *self, fb_gosched_task_t *task) {
-    task->next = NULL;
-    if (self->tail)
-        self->tail->next = task;
-    else
-        self->head = task;
-    self->tail = task;
+    s_waitq_put (&self->global, task);
     self->nglobal++;
 }
 
 static fb_gosched_task_t *s_global_get (fb_gosched_t *self) {
-    fb_gosched_task_t *task = self->head;
-    if (task) {
-        self->head = task->next;
-        if (!self->head)
-            self->tail = NULL;
+    fb_gosched_task_t *task = s_waitq_get (&self->global);
+    if (task)
         self->nglobal--;
-    }
     return task;
 }
 
@@ -177,7 +189,7 @@ static fb_gosched_task_t *s_global_batch (fb_gosched_t *self, s_carrier_t *carri
     if (n > S_LOCAL / 2)
         n = S_LOCAL / 2;
     fb_gosched_task_t *first = s_global_get (self);
-    for (int64_t i = 1; first && i < n && self->head; i++)
+    for (int64_t i = 1; first && i < n && self->global.head; i++)
         s_local_put (self, carrier, s_global_get (self));
     return first;
 }
@@ -392,24 +404,12 @@ static void s_borrow (fb_gosched_t *self, s_holder_t *holder) {
     pthread_mutex_unlock (&self->lock);
 }
 
-/* Puts a holder's token at the end of a wait queue (under lock). */
-static void s_waitq_put (fb_gosched_waitq_t *q, fb_gosched_task_t *token) {
-    token->next = NULL; /* FIFO, as Go's assist queue and a semaphore's waiters */
-    if (q->tail)
-        q->tail->next = token;
-    else
-        q->head = token;
-    q->tail = token;
-}
-
-static fb_gosched_task_t *s_waitq_get (fb_gosched_waitq_t *q) {
-    fb_gosched_task_t *token = q->head;
-    if (token) {
-        q->head = token->next;
-        if (!q->head)
-            q->tail = NULL;
-    }
-    return token;
+/* Go's gopark (under lock): the holder gives its carrier back, waits on q off the run queue,
+ * and returns once a carrier is lent to it again. */
+static void s_park (fb_gosched_t *self, s_holder_t *holder, fb_gosched_waitq_t *q) {
+    s_give_back_locked (holder);
+    s_waitq_put (q, &holder->token);
+    s_wait_lent (self, holder);
 }
 
 void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_bool *while_set) {
@@ -417,11 +417,8 @@ void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_b
         return;
     s_holder_t *holder = s_self_holder;
     fb_gosched_lock (&self->lock);
-    if (atomic_load (while_set)) {
-        s_give_back_locked (holder);
-        s_waitq_put (q, &holder->token);
-        s_wait_lent (self, holder);
-    }
+    if (atomic_load (while_set))
+        s_park (self, holder, q);
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -434,12 +431,8 @@ int fb_gosched_sema_acquire (fb_gosched_t *self, fb_gosched_sema_t *sema,
         sema->held = true;
         rc = FB_GOSCHED_SEMA_TAKEN;
     } else if (holding && (!while_positive || atomic_load (while_positive) > 0)) {
-        s_holder_t *holder = s_self_holder;
-        while (sema->held) { /* readied by a release, and taken first by another: again */
-            s_give_back_locked (holder);
-            s_waitq_put (&sema->line, &holder->token);
-            s_wait_lent (self, holder);
-        }
+        while (sema->held) /* readied by a release, and taken first by another: again */
+            s_park (self, s_self_holder, &sema->line);
         sema->held = true;
         rc = FB_GOSCHED_SEMA_WAITED;
     }
@@ -458,14 +451,9 @@ void fb_gosched_sema_release (fb_gosched_t *self, fb_gosched_sema_t *sema) {
 
 void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q) {
     fb_gosched_lock (&self->lock);
-    fb_gosched_task_t *token = q->head;
-    q->head = q->tail = NULL;
     int n = 0;
-    for (; token; n++) {
-        fb_gosched_task_t *next = token->next;
+    for (fb_gosched_task_t *token; (token = s_waitq_get (q)); n++)
         s_global_put (self, token);
-        token = next;
-    }
     for (int i = 0; i < n && self->idle > self->waking; i++) /* injectglist: min(n, idle) */
         s_wakep (self);
     pthread_mutex_unlock (&self->lock);
