@@ -20,6 +20,11 @@ fail() {
     for f in "$WORK"/*.log "$WORK"/results/*/agents/*.log; do
         [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
     done
+    # why a host was lost or failed, as the run recorded it (the agent's own log may be gone)
+    for f in "$WORK"/results/*/run.json; do
+        [ -f "$f" ] && jq -r '.hosts[]? | select(.problem) |
+            "--- host \(.id): \(.state) after \(.lost_after_s // "?") s: \(.problem)"' "$f"
+    done
     exit 1
 }
 pass() { echo "PASS: $*"; }
