@@ -28,8 +28,9 @@
  * name=value params go to the workload):
  *
  *   bench_eventbus scenario NAME PUBLISHERS EVENTS HANDLERS HANDLER_SLEEP [name=value ...]
- *   -> fidelity NAME ns_per_event=N events=E calls=C threads=T overflows=O (T: the most pool
- *   workers and spawned calls alive at once; O: calls that found the queue full) */
+ *   -> fidelity NAME ns_per_event=N events=E calls=C threads=T overflows=O gcs=G heap_mb=H
+ *   (T: the most pool workers and spawned calls alive at once; O: calls that found the queue
+ *   full; G: the collector's cycles; H: the most its heap held, MB) */
 #include "common/clock.h"
 #include "common/hist.h"
 #include "common/procfs.h"
@@ -268,10 +269,12 @@ static int s_scenario (int argc, char **argv) {
     int64_t each = events / publishers;
     if (s_run_case (publishers, 0, each, pairs, &res) != 0 || res.ops == 0)
         return 1;
-    printf ("fidelity %s ns_per_event=%.1f events=%lld calls=%lld threads=%lld overflows=%lld\n",
+    printf ("fidelity %s ns_per_event=%.1f events=%lld calls=%lld threads=%lld overflows=%lld "
+            "gcs=%lld heap_mb=%.1f\n",
             argv[2], res.wall_ns / (double)res.ops, (long long)res.ops,
             (long long)(res.ops * atoi (argv[5])), (long long)s_counter (&res, "peak_threads"),
-            (long long)s_counter (&res, "overflows"));
+            (long long)s_counter (&res, "overflows"), (long long)s_counter (&res, "gc_cycles"),
+            (double)s_counter (&res, "heap_peak") / (1 << 20));
     return res.failed == 0 ? 0 : 1;
 }
 

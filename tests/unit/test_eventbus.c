@@ -18,7 +18,7 @@
 
 #include "tests/unit/testlib.h"
 
-enum { C_OVERFLOWS, C_DROPS, C_PEAK_THREADS, C_HANDLED, C_ABANDONED };
+enum { C_OVERFLOWS, C_DROPS, C_PEAK_THREADS, C_HANDLED, C_ABANDONED, C_GC_CYCLES, C_HEAP_PEAK };
 
 /* Waits for handler threads without timing anything: gives up after this long. */
 #define T_PATIENCE_NS (60 * FB_NS_PER_S)
@@ -27,7 +27,7 @@ typedef struct {
     const fb_workload_t *wl;
     void *state;
     fb_hist_t *metrics[2]; /* dispatch, completion as the runner would hold them */
-    int64_t totals[5];     /* SUM counters added up, MAX counter the highest */
+    int64_t totals[7];     /* SUM counters added up, MAX counters the highest */
 } t_bus_t;
 
 typedef struct {
@@ -67,8 +67,11 @@ static void s_bus_interval (t_bus_t *bus) {
     bus->totals[C_DROPS] += counters[C_DROPS];
     bus->totals[C_HANDLED] += counters[C_HANDLED];
     bus->totals[C_ABANDONED] += counters[C_ABANDONED];
+    bus->totals[C_GC_CYCLES] += counters[C_GC_CYCLES];
     if (counters[C_PEAK_THREADS] > bus->totals[C_PEAK_THREADS])
         bus->totals[C_PEAK_THREADS] = counters[C_PEAK_THREADS];
+    if (counters[C_HEAP_PEAK] > bus->totals[C_HEAP_PEAK])
+        bus->totals[C_HEAP_PEAK] = counters[C_HEAP_PEAK];
 }
 
 /* Calls interval until handled + drops reaches expected (the handler threads are async). */
@@ -127,13 +130,16 @@ static void test_descriptor_names_publishers_as_concurrency (void **state) {
     assert_string_equal (wl->metrics[0], "dispatch");
     assert_string_equal (wl->metrics[1], "completion");
     assert_null (wl->metrics[2]);
-    const char *names[] = {"overflows", "drops", "peak_threads", "handled", "abandoned"};
-    for (int i = 0; i < 5; i++)
+    const char *names[] = {"overflows", "drops",     "peak_threads", "handled",
+                           "abandoned", "gc_cycles", "heap_peak"};
+    for (int i = 0; i < 7; i++)
         assert_string_equal (wl->counters[i].name, names[i]);
     assert_int_equal (wl->counters[C_PEAK_THREADS].kind, FB_COUNTER_MAX);
     assert_int_equal (wl->counters[C_HANDLED].kind, FB_COUNTER_SUM);
     assert_int_equal (wl->counters[C_ABANDONED].kind, FB_COUNTER_SUM);
-    assert_null (wl->counters[5].name);
+    assert_int_equal (wl->counters[C_GC_CYCLES].kind, FB_COUNTER_SUM);
+    assert_int_equal (wl->counters[C_HEAP_PEAK].kind, FB_COUNTER_MAX);
+    assert_null (wl->counters[7].name);
     assert_non_null (wl->drain);
 }
 
@@ -336,6 +342,27 @@ static void test_full_queue_runs_calls_as_tasks_without_a_thread_each (void **st
     assert_int_equal (t_count_entries ("/proc/self/task"), before);
 }
 
+/* The collector counts each Publish's payload: 12 MB of it in 1 MB events runs at least one
+ * cycle (the first goal is 4 MB), and the heap's pages reach what was allocated before it. */
+static void test_the_collector_reports_its_cycles_and_heap (void **state) {
+    (void)state;
+    t_bus_t bus;
+    const char *pairs[] = {"workers",      "1",        "queue",   "1",        "mix",
+                           "logline",      "handlers", "1",       "spawn_as", "goroutine",
+                           "handler_work", "0us",      "payload", "1048576",  NULL};
+    s_bus_setup (&bus, pairs);
+    assert_int_equal (s_publish (&bus, 1, 12), 0);
+    s_bus_settle (&bus, 12);
+    int64_t give_up_ns = fb_clock_now_ns () + T_PATIENCE_NS;
+    while (bus.totals[C_GC_CYCLES] == 0 && fb_clock_now_ns () < give_up_ns) {
+        fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
+        s_bus_interval (&bus);
+    }
+    assert_true (bus.totals[C_GC_CYCLES] >= 1);
+    assert_true (bus.totals[C_HEAP_PEAK] >= 3 * 1024 * 1024);
+    s_bus_teardown (&bus);
+}
+
 /* spawn_as: thread keeps the old realism: one kernel thread per overflowed call (and
  * workers_as: thread a thread per pool worker). */
 static void test_spawn_as_thread_starts_a_thread_per_overflowed_call (void **state) {
@@ -449,6 +476,7 @@ int main (void) {
         cmocka_unit_test (test_thread_per_handler_runs_every_call_on_its_own_thread),
         cmocka_unit_test (test_teardown_leaves_no_thread_running),
         cmocka_unit_test (test_full_queue_runs_calls_as_tasks_without_a_thread_each),
+        cmocka_unit_test (test_the_collector_reports_its_cycles_and_heap),
         cmocka_unit_test (test_spawn_as_thread_starts_a_thread_per_overflowed_call),
         cmocka_unit_test (test_drain_abandons_spawned_calls_not_yet_started),
         cmocka_unit_test (test_bad_params_are_rejected),

@@ -40,7 +40,7 @@ static void s_heap_new (t_heap_t *h, int in_use, int64_t live_bytes_per_task) {
         h->blocks[i] = fb_gmem_get (h->gmem);
     for (int i = in_use; i < T_BLOCKS; i++)
         fb_gmem_put (h->gmem, h->blocks[i]);
-    h->gc = fb_gogc_new (h->sched, h->gmem, 100, live_bytes_per_task, &err);
+    h->gc = fb_gogc_new (h->sched, h->gmem, 100, live_bytes_per_task, 0, &err);
     assert_non_null (h->gc);
 }
 
@@ -62,6 +62,7 @@ static void test_a_cycle_starts_at_the_trigger_and_the_goal_follows_the_live_hea
     fb_gogc_alloc (gc, 3 * T_MB); /* under the first trigger (most of the 4 MB minimum) */
     fb_gosched_wait (sched);
     assert_int_equal (fb_gogc_cycles (gc), 0);
+    assert_int_equal (fb_gogc_heap_touched (gc), 3 * T_MB); /* the heap's pages so far */
     fb_gogc_alloc (gc, 1 * T_MB);
     fb_gosched_wait (sched); /* the cycle's worker runs to the cycle's end */
     assert_int_equal (fb_gogc_cycles (gc), 1);
@@ -70,6 +71,7 @@ static void test_a_cycle_starts_at_the_trigger_and_the_goal_follows_the_live_hea
     fb_gogc_alloc (gc, 10 * T_MB);
     fb_gosched_wait (sched);
     assert_int_equal (fb_gogc_cycles (gc), 1);
+    assert_true (fb_gogc_heap_touched (gc) >= 60 * T_MB); /* the live heap and the 10 MB */
     /* ... and 45 MB more does. */
     fb_gogc_alloc (gc, 45 * T_MB);
     fb_gosched_wait (sched);
@@ -247,7 +249,7 @@ static void test_threads_allocating_while_a_cycle_starts_wait_for_it_in_turn (vo
     s_convoy = (t_convoy_t){.sched = fb_gosched_new (1, &err)};
     assert_non_null (gmem);
     assert_non_null (s_convoy.sched);
-    s_convoy.gc = fb_gogc_new (s_convoy.sched, gmem, 100, 0, &err);
+    s_convoy.gc = fb_gogc_new (s_convoy.sched, gmem, 100, 0, 0, &err);
     assert_non_null (s_convoy.gc);
     atomic_init (&s_convoy.entering, 0);
     atomic_init (&s_convoy.seq, 0);

@@ -29,6 +29,9 @@
  * (bench/fidelity/driver.go: 371, 830 and 1119 bytes per event with 3 handlers). */
 #define S_SPAWN_BYTES 152
 #define S_SPAWN_SLEEP_BYTES 96
+/* The seed's event data, map[string]interface{}{"test": "data"}: a map header and a bucket. */
+#define S_MAP_HEADER_BYTES 48
+#define S_MAP_BUCKET_BYTES 272
 /* Spawned threads only spin and record; Go starts a goroutine with 8 KB. */
 #define FB_EVENTBUS_STACK_BYTES (256 * 1024)
 
@@ -42,7 +45,9 @@ enum {
     S_COUNTER_DROPS,
     S_COUNTER_PEAK_THREADS,
     S_COUNTER_HANDLED,
-    S_COUNTER_ABANDONED
+    S_COUNTER_ABANDONED,
+    S_COUNTER_GC_CYCLES,
+    S_COUNTER_HEAP_PEAK
 };
 
 /* The seed's handler table ("EventBus Handler Distribution") and the weights of the peak mix.
@@ -158,8 +163,9 @@ struct s_bus {
 
     /* Spawned goroutine-like tasks run here (spawn_as: goroutine). */
     fb_gosched_t *gosched;
-    fb_gmem_t *gmem; /* the spawned tasks' g records and stacks */
-    fb_gogc_t *gogc; /* the collector, with gogc > 0 */
+    fb_gmem_t *gmem;           /* the spawned tasks' g records and stacks */
+    int64_t gc_cycles_counted; /* collector cycles in the counters so far */
+    fb_gogc_t *gogc;           /* the collector, with gogc > 0 */
     int gogc_percent;
     int64_t payload_bytes;
     int ncarriers;
@@ -216,7 +222,8 @@ static const char *const s_metrics[] = {"dispatch", "completion", NULL};
 static const fb_counter_spec_t s_counters[] = {
     {"overflows", FB_COUNTER_SUM, ""},    {"drops", FB_COUNTER_SUM, ""},
     {"peak_threads", FB_COUNTER_MAX, ""}, {"handled", FB_COUNTER_SUM, ""},
-    {"abandoned", FB_COUNTER_SUM, ""},    {NULL, 0, NULL},
+    {"abandoned", FB_COUNTER_SUM, ""},    {"gc_cycles", FB_COUNTER_SUM, ""},
+    {"heap_peak", FB_COUNTER_MAX, "B"},   {NULL, 0, NULL},
 };
 
 /* ---- threads alive ---------------------------------------------------------------------- */
@@ -607,7 +614,7 @@ static int s_pick_type (const s_bus_t *self, uint64_t *rng) {
  * header (48 bytes) and one bucket (272), the id a string; the rest of `payload` is one more
  * object. The model's handlers do not read them, so they are freed at once. */
 static void s_payload (s_bus_t *self) {
-    static const int64_t go_objects[] = {48, 272};
+    static const int64_t go_objects[] = {S_MAP_HEADER_BYTES, S_MAP_BUCKET_BYTES};
     char *objects[3];
     int n = 0;
     int64_t left = self->payload_bytes;
@@ -714,6 +721,15 @@ static int64_t s_calls_per_event (const s_bus_t *self) {
     return calls > 0 ? calls : 1;
 }
 
+/* The share of the heap's bytes Go reads before it writes: the event's map bucket (mapassign
+ * reads its tophash first) over what an event allocates when every call is spawned. */
+static double s_read_first (const s_bus_t *self) {
+    int64_t bucket = self->payload_bytes - S_MAP_HEADER_BYTES;
+    bucket = bucket < 0 ? 0 : bucket > S_MAP_BUCKET_BYTES ? S_MAP_BUCKET_BYTES : bucket;
+    int64_t per_event = self->payload_bytes + s_calls_per_event (self) * s_spawn_bytes (self);
+    return per_event > 0 ? (double)bucket / (double)per_event : 0;
+}
+
 static int s_alloc (s_bus_t *self, const fb_params_t *params, fb_err_t *err) {
     if (s_read_params (self, params) != 0)
         return fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for the handler table");
@@ -755,7 +771,8 @@ static int s_start_threads (s_bus_t *self, fb_err_t *err) {
         self->queue.sched = self->gosched;
         int64_t held = s_spawn_bytes (self) + self->payload_bytes / s_calls_per_event (self);
         if (self->gogc_percent > 0 &&
-            !(self->gogc = fb_gogc_new (self->gosched, self->gmem, self->gogc_percent, held, err)))
+            !(self->gogc = fb_gogc_new (self->gosched, self->gmem, self->gogc_percent, held,
+                                        s_read_first (self), err)))
             return -1;
     }
     for (int i = 0; i < self->nworkers; i++) {
@@ -804,6 +821,12 @@ static void s_interval (void *state, fb_hist_t *const *metrics, int64_t *counter
     /* The interval's peak; the next interval starts from the threads alive now. */
     counters[S_COUNTER_PEAK_THREADS] =
         atomic_exchange (&self->peak_threads, atomic_load (&self->alive_threads));
+    if (self->gogc) {
+        int64_t cycles = fb_gogc_cycles (self->gogc);
+        counters[S_COUNTER_GC_CYCLES] = cycles - self->gc_cycles_counted;
+        self->gc_cycles_counted = cycles;
+        counters[S_COUNTER_HEAP_PEAK] = fb_gogc_heap_touched (self->gogc);
+    }
     for (int i = 0; i < self->nshards; i++) {
         /* Same layout on both sides (the default range), so a drain cannot fail. */
         int rc = fb_hist_drain (metrics[S_METRIC_DISPATCH], self->dispatch_hist[i], NULL);

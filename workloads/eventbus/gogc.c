@@ -4,6 +4,7 @@
 #include "workloads/eventbus/gogc.h"
 
 #include "common/clock.h"
+#include "workloads/eventbus/gheap.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,12 +24,15 @@ struct fb_gogc {
     fb_gosched_task_t worker; /* first: the scheduler's pointer is ours */
     fb_gosched_t *sched;
     fb_gmem_t *gmem;
+    fb_gheap_t *heap; /* the heap's pages */
     int percent;
     int64_t live_bytes_per_task;
     /* Bytes allocated since the last cycle ended; from the start of marking, since then: those
      * are live at its end (Go allocates black). */
     atomic_int_fast64_t allocated;
-    atomic_int_fast64_t trigger; /* INT64_MAX from a cycle's start to its end */
+    atomic_int_fast64_t live;      /* the live heap at the last cycle's end */
+    atomic_int_fast64_t since_end; /* bytes allocated since then */
+    atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
     atomic_int starting;          /* S_START_*: Go's trigger test is true from PENDING to its end */
     fb_gosched_sema_t start_sema; /* Go's work.startSema */
@@ -56,6 +60,8 @@ static void s_end_cycle (fb_gogc_t *self) {
         goal = S_MIN_HEAP;
     atomic_store (&self->marking, false);
     atomic_store (&self->allocated, 0);
+    atomic_store (&self->live, live);
+    atomic_store (&self->since_end, 0);
     self->headroom = goal - live;
     atomic_store (&self->trigger, (int64_t)((double)self->headroom * S_TRIGGER));
     atomic_fetch_add (&self->cycles, 1);
@@ -175,6 +181,9 @@ static void s_park_assist (fb_gogc_t *self) {
 }
 
 void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
+    int64_t since = atomic_fetch_add_explicit (&self->since_end, bytes, memory_order_relaxed);
+    fb_gheap_reach (self->heap,
+                    atomic_load_explicit (&self->live, memory_order_relaxed) + since + bytes);
     if (atomic_load_explicit (&self->starting, memory_order_acquire) != S_START_NONE)
         s_gc_start (self);
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
@@ -198,7 +207,7 @@ void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
 }
 
 fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
-                        int64_t live_bytes_per_task, fb_err_t *err) {
+                        int64_t live_bytes_per_task, double read_first, fb_err_t *err) {
     fb_gogc_t *self = calloc (1, sizeof *self);
     if (!self) {
         fb_err_set (err, FB_ENOMEM, "eventbus: out of memory for the collector");
@@ -209,8 +218,14 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     self->gmem = gmem;
     self->percent = percent;
     self->live_bytes_per_task = live_bytes_per_task;
+    if (!(self->heap = fb_gheap_new (read_first, err))) {
+        free (self);
+        return NULL;
+    }
     pthread_mutex_init (&self->lock, NULL);
     atomic_init (&self->allocated, 0);
+    atomic_init (&self->live, 0);
+    atomic_init (&self->since_end, 0);
     self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);
@@ -224,11 +239,14 @@ int64_t fb_gogc_cycles (fb_gogc_t *self) { return atomic_load (&self->cycles); }
 
 int64_t fb_gogc_start_waits (fb_gogc_t *self) { return atomic_load (&self->start_waits); }
 
+int64_t fb_gogc_heap_touched (fb_gogc_t *self) { return fb_gheap_touched (self->heap); }
+
 void fb_gogc_destroy (fb_gogc_t **self_p) {
     fb_gogc_t *self = *self_p;
     if (!self)
         return;
     pthread_mutex_destroy (&self->lock);
+    fb_gheap_destroy (&self->heap);
     free (self);
     *self_p = NULL;
 }

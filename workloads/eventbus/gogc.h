@@ -28,7 +28,10 @@
  * - whoever scans the last block ends marking (gcMarkDone), the worker or an assist; it ends
  *   with a second stop-the-world; the next goal is the live heap (every g, what each live task
  *   holds, and what was allocated while marking: Go allocates black) times 1 + GOGC/100, at
- *   least 4 MB. */
+ *   least 4 MB;
+ * - the heap has pages (gheap.h): when the heap in use (the last live heap and what was
+ *   allocated since) grows past the most it has held, the allocating thread touches the pages
+ *   in between, the share Go reads first read before they are written. */
 #ifndef FB_GOGC_H
 #define FB_GOGC_H
 
@@ -41,10 +44,11 @@
 typedef struct fb_gogc fb_gogc_t;
 
 /* `percent` is Go's GOGC (> 0); `live_bytes_per_task` is what each task in use keeps live on
- * the heap besides its g (its closure and its share of the event). NULL and err set when out
- * of memory. */
+ * the heap besides its g (its closure and its share of the event); `read_first` the share of
+ * the heap's new pages Go reads before it writes (gheap.h). NULL and err set when out of
+ * memory. */
 fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
-                        int64_t live_bytes_per_task, fb_err_t *err);
+                        int64_t live_bytes_per_task, double read_first, fb_err_t *err);
 
 /* Counts an allocation: starts a cycle at the trigger; while a cycle starts, takes the start
  * semaphore and gives it on (a thread holding a carrier waits in its line); while marking,
@@ -57,6 +61,10 @@ int64_t fb_gogc_cycles (fb_gogc_t *self);
 
 /* Allocations that waited in the start semaphore's line so far. */
 int64_t fb_gogc_start_waits (fb_gogc_t *self);
+
+/* Bytes of the pages standing for the heap touched so far: the most the heap (the live heap
+ * of the last cycle and what was allocated since) has held (gheap.h). */
+int64_t fb_gogc_heap_touched (fb_gogc_t *self);
 
 /* Every thread that allocates must be out of fb_gogc_alloc, and the scheduler must have run
  * the background worker to its end (fb_gosched_wait): the last scan then ended the cycle. */

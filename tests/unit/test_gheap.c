@@ -1,0 +1,74 @@
+/* test_gheap.c: the pages standing for Go's heap in the eventbus model
+ * (workloads/eventbus/gheap.c): only growth past the most the heap has held touches pages,
+ * each page once, and the share asked for is read before it is written, which the kernel
+ * answers with a second fault (the zero page mapped, then copied). */
+#include "workloads/eventbus/gheap.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define T_PAGES 64
+
+static long s_faults (void) {
+    struct rusage ru;
+    getrusage (RUSAGE_THREAD, &ru);
+    return ru.ru_minflt;
+}
+
+/* Minor faults of this thread while the heap grows by T_PAGES pages. */
+static long s_faults_growing (double read_first) {
+    fb_err_t err = {0};
+    fb_gheap_t *heap = fb_gheap_new (read_first, &err);
+    assert_non_null (heap);
+    long page = sysconf (_SC_PAGESIZE);
+    long before = s_faults ();
+    fb_gheap_reach (heap, T_PAGES * page);
+    long faults = s_faults () - before;
+    fb_gheap_destroy (&heap);
+    assert_null (heap);
+    return faults;
+}
+
+static void test_only_growth_past_the_most_held_touches_pages (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_gheap_t *heap = fb_gheap_new (0.5, &err);
+    assert_non_null (heap);
+    long page = sysconf (_SC_PAGESIZE);
+    assert_int_equal (fb_gheap_touched (heap), 0);
+    fb_gheap_reach (heap, 1);
+    assert_int_equal (fb_gheap_touched (heap), page);
+    fb_gheap_reach (heap, 10 * page + 1);
+    assert_int_equal (fb_gheap_touched (heap), 11 * page);
+    long before = s_faults ();
+    fb_gheap_reach (heap, 5 * page); /* the heap shrank after a cycle: its pages stay */
+    fb_gheap_reach (heap, 11 * page);
+    assert_int_equal (s_faults () - before, 0);
+    assert_int_equal (fb_gheap_touched (heap), 11 * page);
+    fb_gheap_destroy (&heap);
+}
+
+static void test_pages_read_first_cost_the_kernel_a_second_fault (void **state) {
+    (void)state;
+    long written_first = s_faults_growing (0);
+    long read_first = s_faults_growing (1);
+    long quarter = s_faults_growing (0.25);
+    /* up to T_PAGES / 4 more: a sanitizer's shadow pages, read as the heap's are touched */
+    assert_true (written_first >= T_PAGES && written_first < T_PAGES + T_PAGES / 4);
+    assert_true (read_first >= 2 * T_PAGES && read_first < 2 * T_PAGES + T_PAGES / 4);
+    assert_true (quarter >= T_PAGES + T_PAGES / 4 && quarter < T_PAGES + T_PAGES / 2);
+}
+
+int main (void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_only_growth_past_the_most_held_touches_pages),
+        cmocka_unit_test (test_pages_read_first_cost_the_kernel_a_second_fault),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
