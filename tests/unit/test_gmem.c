@@ -22,8 +22,10 @@ static void test_blocks_do_not_overlap_and_the_last_freed_comes_back_first (void
     assert_int_equal (fb_gmem_mapped (g), 0);
     static char *blocks[T_BLOCKS];
     for (int i = 0; i < T_BLOCKS; i++) {
-        blocks[i] = fb_gmem_get (g);
+        bool fresh = false;
+        blocks[i] = fb_gmem_get (g, &fresh);
         assert_non_null (blocks[i]);
+        assert_true (fresh); /* a new g: Go allocates it on its heap */
         memset (blocks[i], i & 0xff, FB_GMEM_BLOCK_BYTES); /* the whole block is ours */
     }
     for (int i = 0; i < T_BLOCKS; i++) /* nothing written later overwrote it */
@@ -32,8 +34,10 @@ static void test_blocks_do_not_overlap_and_the_last_freed_comes_back_first (void
     int64_t mapped = fb_gmem_mapped (g);
     fb_gmem_put (g, blocks[10]);
     fb_gmem_put (g, blocks[20]);
-    assert_ptr_equal (fb_gmem_get (g), blocks[20]);
-    assert_ptr_equal (fb_gmem_get (g), blocks[10]);
+    bool fresh = true;
+    assert_ptr_equal (fb_gmem_get (g, &fresh), blocks[20]);
+    assert_false (fresh); /* a dead g taken again costs no allocation */
+    assert_ptr_equal (fb_gmem_get (g, NULL), blocks[10]);
     assert_int_equal (fb_gmem_mapped (g), mapped);  /* reused, nothing new mapped */
     assert_int_equal (fb_gmem_reset (g), T_BLOCKS); /* every g ever handed out, as allgs */
     fb_gmem_destroy (&g);
@@ -45,7 +49,7 @@ static void test_a_frame_is_at_the_top_of_the_stack (void **state) {
     (void)state;
     fb_err_t err = {0};
     fb_gmem_t *g = fb_gmem_new (&err);
-    char *block = fb_gmem_get (g);
+    char *block = fb_gmem_get (g, NULL);
     char *frame = fb_gmem_frame (block, 64);
     assert_ptr_equal (frame + 64, block + FB_GMEM_BLOCK_BYTES);
     assert_true (frame >= block + FB_GMEM_G_BYTES);

@@ -37,7 +37,7 @@ static void s_heap_new (t_heap_t *h, int in_use, int64_t live_bytes_per_task) {
     assert_non_null (h->sched);
     assert_non_null (h->gmem);
     for (int i = 0; i < T_BLOCKS; i++)
-        h->blocks[i] = fb_gmem_get (h->gmem);
+        h->blocks[i] = fb_gmem_get (h->gmem, NULL);
     for (int i = in_use; i < T_BLOCKS; i++)
         fb_gmem_put (h->gmem, h->blocks[i]);
     h->gc = fb_gogc_new (h->sched, h->gmem, 100, live_bytes_per_task, 0, &err);

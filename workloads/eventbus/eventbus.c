@@ -521,9 +521,11 @@ static int64_t s_spawn_bytes (const s_bus_t *self) {
 static_assert (sizeof (s_spawn_t) <= FB_GMEM_G_BYTES, "a spawned call fits a g record");
 
 /* Go's `go func(h, e) { h(e) }(handler, event)`: a task, no thread. Its record goes where Go
- * puts the g, and the return address of its first frame at the top of its stack. */
+ * puts the g, and the return address of its first frame at the top of its stack; a new block
+ * counts as Go's new g does, on the collector's heap. */
 static int s_go_call (s_bus_t *self, const s_call_t *call) {
-    s_spawn_t *spawn = fb_gmem_get (self->gmem);
+    bool fresh;
+    s_spawn_t *spawn = fb_gmem_get (self->gmem, &fresh);
     if (!spawn) {
         s_run_call (self, call, 0);
         return -1;
@@ -532,8 +534,8 @@ static int s_go_call (s_bus_t *self, const s_call_t *call) {
         .task = {.step = s_task_step, .release = s_task_release}, .bus = self, .call = *call};
     *(uintptr_t *)fb_gmem_frame (spawn, sizeof (uintptr_t)) = (uintptr_t)spawn->task.step;
     s_thread_started (self);
-    if (self->gogc)
-        fb_gogc_alloc (self->gogc, s_spawn_bytes (self));
+    if (self->gogc) /* a new g is on Go's heap too (malg) */
+        fb_gogc_alloc_with_g (self->gogc, s_spawn_bytes (self), fresh);
     fb_gosched_go (self->gosched, &spawn->task);
     return 0;
 }

@@ -67,9 +67,11 @@ static char *s_fresh (fb_gmem_t *self) {
     return block;
 }
 
-void *fb_gmem_get (fb_gmem_t *self) {
+void *fb_gmem_get (fb_gmem_t *self, bool *fresh) {
     fb_gosched_lock (&self->lock);
     void *block = self->free;
+    if (fresh)
+        *fresh = block == NULL;
     if (block)
         self->free = *s_link (block);
     else

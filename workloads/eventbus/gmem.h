@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,8 +30,10 @@ typedef struct fb_gmem fb_gmem_t;
 /* NULL and err set when out of memory. */
 fb_gmem_t *fb_gmem_new (fb_err_t *err);
 
-/* A block for a new task (its g record at the start); NULL when no memory can be mapped. */
-void *fb_gmem_get (fb_gmem_t *self);
+/* A block for a new task (its g record at the start); NULL when no memory can be mapped.
+ * *fresh (when fresh is not NULL) says whether it is a new block rather than one put back: Go
+ * allocates a new g on its heap (malg), where a dead one costs no allocation. */
+void *fb_gmem_get (fb_gmem_t *self, bool *fresh);
 
 /* Gives back a block whose task ended. */
 void fb_gmem_put (fb_gmem_t *self, void *block);

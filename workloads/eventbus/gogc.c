@@ -30,9 +30,10 @@ struct fb_gogc {
     /* Bytes allocated since the last cycle ended; from the start of marking, since then: those
      * are live at its end (Go allocates black). */
     atomic_int_fast64_t allocated;
-    atomic_int_fast64_t live;      /* the live heap at the last cycle's end */
-    atomic_int_fast64_t since_end; /* bytes allocated since then */
-    atomic_int_fast64_t trigger;   /* INT64_MAX from a cycle's start to its end */
+    /* The heap's pages: the live heap at the last cycle's end and the bytes allocated since,
+     * both without the g's, whose blocks are memory of their own (gmem.h) */
+    atomic_int_fast64_t paged_live, paged_since_end;
+    atomic_int_fast64_t trigger; /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
     atomic_int starting;          /* S_START_*: Go's trigger test is true from PENDING to its end */
     fb_gosched_sema_t start_sema; /* Go's work.startSema */
@@ -60,8 +61,8 @@ static void s_end_cycle (fb_gogc_t *self) {
         goal = S_MIN_HEAP;
     atomic_store (&self->marking, false);
     atomic_store (&self->allocated, 0);
-    atomic_store (&self->live, live);
-    atomic_store (&self->since_end, 0);
+    atomic_store (&self->paged_live, live - fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES);
+    atomic_store (&self->paged_since_end, 0);
     self->headroom = goal - live;
     atomic_store (&self->trigger, (int64_t)((double)self->headroom * S_TRIGGER));
     atomic_fetch_add (&self->cycles, 1);
@@ -180,10 +181,12 @@ static void s_park_assist (fb_gogc_t *self) {
     fb_gosched_block (self->sched, &self->assists, &self->marking);
 }
 
-void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
-    int64_t since = atomic_fetch_add_explicit (&self->since_end, bytes, memory_order_relaxed);
+void fb_gogc_alloc_with_g (fb_gogc_t *self, int64_t bytes, bool new_g) {
+    int64_t since = atomic_fetch_add_explicit (&self->paged_since_end, bytes, memory_order_relaxed);
     fb_gheap_reach (self->heap,
-                    atomic_load_explicit (&self->live, memory_order_relaxed) + since + bytes);
+                    atomic_load_explicit (&self->paged_live, memory_order_relaxed) + since + bytes);
+    if (new_g)
+        bytes += FB_GMEM_G_BYTES;
     if (atomic_load_explicit (&self->starting, memory_order_acquire) != S_START_NONE)
         s_gc_start (self);
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
@@ -206,6 +209,8 @@ void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) {
     }
 }
 
+void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes) { fb_gogc_alloc_with_g (self, bytes, false); }
+
 fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
                         int64_t live_bytes_per_task, double read_first, fb_err_t *err) {
     fb_gogc_t *self = calloc (1, sizeof *self);
@@ -224,8 +229,8 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     }
     pthread_mutex_init (&self->lock, NULL);
     atomic_init (&self->allocated, 0);
-    atomic_init (&self->live, 0);
-    atomic_init (&self->since_end, 0);
+    atomic_init (&self->paged_live, 0);
+    atomic_init (&self->paged_since_end, 0);
     self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);

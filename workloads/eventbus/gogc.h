@@ -39,6 +39,7 @@
 #include "workloads/eventbus/gmem.h"
 #include "workloads/eventbus/gosched.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct fb_gogc fb_gogc_t;
@@ -55,6 +56,11 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
  * scans blocks in proportion on the calling thread (the assist), or parks it until marking
  * ends when nothing is left to scan and it holds a carrier. Any thread. */
 void fb_gogc_alloc (fb_gogc_t *self, int64_t bytes);
+
+/* The same for a spawned call: its bytes, and with new_g a new g (FB_GMEM_G_BYTES), counted as
+ * Go counts a new g on its heap; no heap page stands for the g, whose goroutine block is
+ * memory of its own. */
+void fb_gogc_alloc_with_g (fb_gogc_t *self, int64_t bytes, bool new_g);
 
 /* Cycles ended so far. */
 int64_t fb_gogc_cycles (fb_gogc_t *self);
