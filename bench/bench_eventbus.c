@@ -30,7 +30,7 @@
  *   bench_eventbus scenario NAME PUBLISHERS EVENTS HANDLERS HANDLER_SLEEP [name=value ...]
  *   -> fidelity NAME ns_per_event=N events=E calls=C threads=T overflows=O gcs=G heap_mb=H
  *   (T: the most pool workers and spawned calls alive at once; O: calls that found the queue
- *   full; G: the collector's cycles; H: the most its heap held, MB) */
+ *   full; G: the collector's cycles; H: the most its heap held without the g's, MB) */
 #include "common/clock.h"
 #include "common/hist.h"
 #include "common/procfs.h"

@@ -364,7 +364,8 @@ static void test_the_collector_reports_its_cycles_and_heap (void **state) {
 }
 
 /* A call that takes a new goroutine block counts Go's new g (416 bytes) on the collector's
- * heap besides its own 248 bytes: 8000 calls kept alive (sleeping) reach the first trigger
+ * heap besides its own 248 bytes: 8000 calls kept alive (sleeping 1 s, far longer than the
+ * publishes take, so that no block is put back and taken again) reach the first trigger
  * (about 3.8 MB) only with their g's. No heap page stands for the g's, whose blocks are memory
  * of their own. */
 static void test_a_new_goroutine_block_counts_as_a_new_g (void **state) {
@@ -372,11 +373,12 @@ static void test_a_new_goroutine_block_counts_as_a_new_g (void **state) {
     t_bus_t bus;
     const char *pairs[] = {
         "workers",  "1",         "queue",        "1",   "mix",           "logline", "handlers", "1",
-        "spawn_as", "goroutine", "handler_work", "0us", "handler_sleep", "300ms",   NULL};
+        "spawn_as", "goroutine", "handler_work", "0us", "handler_sleep", "1s",      NULL};
     s_bus_setup (&bus, pairs);
     assert_int_equal (s_publish (&bus, 1, 8000), 0);
     int64_t give_up_ns = fb_clock_now_ns () + T_PATIENCE_NS;
     s_bus_interval (&bus);
+    assert_true (bus.totals[C_PEAK_THREADS] >= 6000); /* asleep together: new blocks each */
     while (bus.totals[C_GC_CYCLES] == 0 && fb_clock_now_ns () < give_up_ns) {
         fb_clock_sleep_until_ns (fb_clock_now_ns () + FB_NS_PER_MS);
         s_bus_interval (&bus);

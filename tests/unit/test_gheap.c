@@ -4,6 +4,7 @@
  * answers with a second fault (the zero page mapped, then copied). */
 #include "workloads/eventbus/gheap.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,10 +66,56 @@ static void test_pages_read_first_cost_the_kernel_a_second_fault (void **state) 
     assert_true (quarter >= T_PAGES + T_PAGES / 4 && quarter < T_PAGES + T_PAGES / 2);
 }
 
+/* Threads reaching ever higher, interleaved: every page is touched, and the most any reached
+ * stands. */
+#define T_THREADS 4
+#define T_STEPS 64
+
+typedef struct {
+    fb_gheap_t *heap;
+    int index;
+    long faults; /* this thread's, while it reached */
+} t_reacher_t;
+
+static void *s_reacher_main (void *arg) {
+    t_reacher_t *r = arg;
+    long page = sysconf (_SC_PAGESIZE);
+    long before = s_faults ();
+    for (int step = 0; step < T_STEPS; step++)
+        fb_gheap_reach (r->heap, ((int64_t)step * T_THREADS + r->index + 1) * page);
+    r->faults = s_faults () - before;
+    return NULL;
+}
+
+static void test_threads_reaching_together_touch_every_page_and_keep_the_most (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    fb_gheap_t *heap = fb_gheap_new (0, &err);
+    assert_non_null (heap);
+    t_reacher_t reachers[T_THREADS];
+    pthread_t threads[T_THREADS];
+    for (int i = 0; i < T_THREADS; i++) {
+        reachers[i] = (t_reacher_t){.heap = heap, .index = i};
+        assert_int_equal (pthread_create (&threads[i], NULL, s_reacher_main, &reachers[i]), 0);
+    }
+    long faults = 0;
+    for (int i = 0; i < T_THREADS; i++) {
+        pthread_join (threads[i], NULL);
+        faults += reachers[i].faults;
+    }
+    long pages = T_THREADS * T_STEPS;
+    assert_int_equal (fb_gheap_touched (heap), pages * sysconf (_SC_PAGESIZE));
+    /* up to a quarter more: a sanitizer's shadow pages, read as the heap's are touched */
+    assert_true (faults >= pages && faults < pages + pages / 4);
+    assert_true (fb_gheap_reserved (heap) >= (int64_t)64 << 20);
+    fb_gheap_destroy (&heap);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_only_growth_past_the_most_held_touches_pages),
         cmocka_unit_test (test_pages_read_first_cost_the_kernel_a_second_fault),
+        cmocka_unit_test (test_threads_reaching_together_touch_every_page_and_keep_the_most),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

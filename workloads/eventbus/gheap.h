@@ -1,17 +1,20 @@
 /* gheap.h: the pages of Go's heap, for the eventbus model's collector. Brummer's heap grows
  * while a backlog of goroutines keeps events and closures live: with 10 publishers and
- * handlers that return at once, its 100 000 events touch about 40 MB of pages the process
- * never had (perf stat: 58 000 page faults, 9 600 TLB flushes; docs/workloads/eventbus.md).
- * Go reads much of that memory before it writes it (mapassign reads a new bucket's tophash
+ * handlers that return at once, its 100 000 events grow it to 69 MB of pages the process never
+ * had (perf stat: 58 000 page faults, 9 600 TLB flushes; docs/workloads/eventbus.md). Go reads
+ * about a fifth of those pages before it writes them (mapassign reads a new bucket's tophash
  * first; the write barrier reads the slot it overwrites), so the kernel first maps its zero
  * page there, and the first write then copies it and flushes the other CPUs' TLBs by
  * interrupt. The model's own objects come from malloc, whose pages are warm.
  *
  * So the collector keeps, besides its counts, a region of real pages standing for the heap:
- * when the heap in use (the live heap of the last cycle and what was allocated since) grows
- * past the most it has been, the allocating thread touches the pages in between as Go's first
- * touches do, a read and then a write. Go's scavenger, which gives pages back above 110 % of
- * the goal, is not modelled: these pages stay until the pool is destroyed. */
+ * when the heap in use grows past the most it has held, the allocating thread touches the pages
+ * in between as Go's first touches do, the share Go reads first with a read before the write.
+ * The region is address space reserved up front (8 GB, 512 MB on a 32-bit board, less when the
+ * system allows less, at least 64 MB) and made writable as the heap grows; past its end, or once
+ * the system refuses more (a commit limit), the heap's pages stop growing. Go's scavenger, which
+ * gives pages back above 110 % of the goal, is not modelled: the pages stay until the collector
+ * is destroyed. */
 #ifndef FB_GHEAP_H
 #define FB_GHEAP_H
 
@@ -26,12 +29,16 @@ typedef struct fb_gheap fb_gheap_t;
  * buckets). NULL and err set when it cannot be reserved. */
 fb_gheap_t *fb_gheap_new (double read_first, fb_err_t *err);
 
-/* The heap now holds `bytes`: touches, read first, the pages past the most it ever held, up to
- * the reservation's end. Any thread; pages are touched by the thread that reached them. */
+/* The heap now holds `bytes`: touches the pages past the most it ever held (the read_first
+ * share read first), up to where the region may grow. Any thread; each page is touched once,
+ * by the thread that reached it. */
 void fb_gheap_reach (fb_gheap_t *self, int64_t bytes);
 
 /* Bytes of pages touched so far. */
 int64_t fb_gheap_touched (fb_gheap_t *self);
+
+/* How far the heap's pages may grow: the reservation, or less once the system refused. */
+int64_t fb_gheap_reserved (fb_gheap_t *self);
 
 void fb_gheap_destroy (fb_gheap_t **self_p);
 

@@ -30,9 +30,10 @@ struct fb_gogc {
     /* Bytes allocated since the last cycle ended; from the start of marking, since then: those
      * are live at its end (Go allocates black). */
     atomic_int_fast64_t allocated;
-    /* The heap's pages: the live heap at the last cycle's end and the bytes allocated since,
-     * both without the g's, whose blocks are memory of their own (gmem.h) */
-    atomic_int_fast64_t paged_live, paged_since_end;
+    atomic_int_fast64_t allocated_g; /* of those while marking, new g's (fb_gogc_alloc_with_g) */
+    /* The heap in use without the g's, whose blocks are memory of their own: the live heap at
+     * the last cycle's end and the bytes allocated since (what the heap's pages stand for) */
+    atomic_int_fast64_t paged_in_use;
     atomic_int_fast64_t trigger; /* INT64_MAX from a cycle's start to its end */
     atomic_bool marking;
     atomic_int starting;          /* S_START_*: Go's trigger test is true from PENDING to its end */
@@ -54,15 +55,15 @@ static _Thread_local double s_assist_credit; /* blocks owed by this thread, not 
 /* Mark termination (under lock, nothing left to scan or being scanned): the live heap, the
  * next goal and trigger, a stop-the-world. */
 static void s_end_cycle (fb_gogc_t *self) {
-    int64_t live = fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES +
-                   self->in_use * self->live_bytes_per_task + atomic_load (&self->allocated);
+    /* every g made before marking; those made since are in allocated */
+    int64_t marked = self->in_use * self->live_bytes_per_task + atomic_load (&self->allocated);
+    int64_t live = self->end * FB_GMEM_G_BYTES + marked;
     int64_t goal = live + live * self->percent / 100;
     if (goal < S_MIN_HEAP)
         goal = S_MIN_HEAP;
     atomic_store (&self->marking, false);
     atomic_store (&self->allocated, 0);
-    atomic_store (&self->paged_live, live - fb_gmem_blocks (self->gmem) * FB_GMEM_G_BYTES);
-    atomic_store (&self->paged_since_end, 0);
+    atomic_store (&self->paged_in_use, marked - atomic_load (&self->allocated_g));
     self->headroom = goal - live;
     atomic_store (&self->trigger, (int64_t)((double)self->headroom * S_TRIGGER));
     atomic_fetch_add (&self->cycles, 1);
@@ -141,6 +142,7 @@ static void s_start_cycle (fb_gogc_t *self) {
     self->end = fb_gmem_blocks (self->gmem);
     self->in_use = 0;
     atomic_store (&self->allocated, 0);
+    atomic_store (&self->allocated_g, 0);
     self->mark_start_ns = fb_clock_now_ns ();
     self->worker_ns = 0;
     /* Go's assist ratio: the scan work over the heap left before the goal. */
@@ -182,15 +184,16 @@ static void s_park_assist (fb_gogc_t *self) {
 }
 
 void fb_gogc_alloc_with_g (fb_gogc_t *self, int64_t bytes, bool new_g) {
-    int64_t since = atomic_fetch_add_explicit (&self->paged_since_end, bytes, memory_order_relaxed);
     fb_gheap_reach (self->heap,
-                    atomic_load_explicit (&self->paged_live, memory_order_relaxed) + since + bytes);
-    if (new_g)
-        bytes += FB_GMEM_G_BYTES;
+                    atomic_fetch_add_explicit (&self->paged_in_use, bytes, memory_order_relaxed) +
+                        bytes);
+    int64_t g_bytes = new_g ? FB_GMEM_G_BYTES : 0;
+    bytes += g_bytes;
     if (atomic_load_explicit (&self->starting, memory_order_acquire) != S_START_NONE)
         s_gc_start (self);
     if (atomic_load_explicit (&self->marking, memory_order_acquire)) {
         atomic_fetch_add_explicit (&self->allocated, bytes, memory_order_relaxed);
+        atomic_fetch_add_explicit (&self->allocated_g, g_bytes, memory_order_relaxed);
         s_assist_credit += (double)bytes * self->assist_per_byte;
         if (s_assist_credit >= 1) {
             int64_t n = (int64_t)s_assist_credit;
@@ -229,8 +232,8 @@ fb_gogc_t *fb_gogc_new (fb_gosched_t *sched, fb_gmem_t *gmem, int percent,
     }
     pthread_mutex_init (&self->lock, NULL);
     atomic_init (&self->allocated, 0);
-    atomic_init (&self->paged_live, 0);
-    atomic_init (&self->paged_since_end, 0);
+    atomic_init (&self->allocated_g, 0);
+    atomic_init (&self->paged_in_use, 0);
     self->headroom = S_MIN_HEAP;
     atomic_init (&self->trigger, (int64_t)(S_MIN_HEAP * S_TRIGGER));
     atomic_init (&self->marking, false);

@@ -29,9 +29,10 @@
  *   with a second stop-the-world; the next goal is the live heap (every g, what each live task
  *   holds, and what was allocated while marking: Go allocates black) times 1 + GOGC/100, at
  *   least 4 MB;
- * - the heap has pages (gheap.h): when the heap in use (the last live heap and what was
- *   allocated since) grows past the most it has held, the allocating thread touches the pages
- *   in between, the share Go reads first read before they are written. */
+ * - the heap has pages (gheap.h): when the heap in use without the g's (the last live heap and
+ *   what was allocated since; a g's block is memory of its own) grows past the most it has
+ *   held, the allocating thread touches the pages in between, the share Go reads first read
+ *   before they are written. */
 #ifndef FB_GOGC_H
 #define FB_GOGC_H
 
@@ -68,8 +69,9 @@ int64_t fb_gogc_cycles (fb_gogc_t *self);
 /* Allocations that waited in the start semaphore's line so far. */
 int64_t fb_gogc_start_waits (fb_gogc_t *self);
 
-/* Bytes of the pages standing for the heap touched so far: the most the heap (the live heap
- * of the last cycle and what was allocated since) has held (gheap.h). */
+/* Bytes of the pages standing for the heap touched so far: the most the heap without the g's
+ * (the live heap of the last cycle and what was allocated since) has held, in whole pages
+ * (gheap.h). */
 int64_t fb_gogc_heap_touched (fb_gogc_t *self);
 
 /* Every thread that allocates must be out of fb_gogc_alloc, and the scheduler must have run
