@@ -30,8 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_SETUP_THREADS 32     /* circuits built and streams opened at once during setup */
-#define S_INTEROP_OPEN_TRIES 3 /* a stream's tries through a real exit, as tor's client */
+#define S_SETUP_THREADS 32 /* circuits built and streams opened at once during setup */
+#define S_INTEROP_TRIES 3  /* a setup build's or stream's tries through real relays, as tor's */
 
 enum { S_C_STREAMS, S_C_BYTES, S_C_STALLS, S_C_BAD_CELLS, S_C_FAILURES, S_C_CIRCUITS };
 enum { S_C_TOR_NET_RSS = 8 };
@@ -208,11 +208,22 @@ static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_
 
 /* ---- setup: circuits and streams, many at once ------------------------------------------ */
 
+/* Builds slot i's circuit. Through real relays a relay can end a build (DESTROY) while the
+ * network is still settling after it bootstrapped; tor's own client then builds again on
+ * another path, and so does setup in interop mode, up to S_INTEROP_TRIES builds. */
 static int s_build_one (void *arg, int i, fb_err_t *err) {
     s_state_t *self = arg;
-    fb_tor_build_t build;
-    return fb_tor_client_build (self->client, self->hops, 0x1000 + (uint64_t)i, self->timeout_ns,
-                                &self->slots[i].circ, &build, err);
+    int tries = self->interop ? S_INTEROP_TRIES : 1;
+    for (int t = 0;; t++) {
+        fb_tor_build_t build;
+        uint64_t seed = 0x1000 + (uint64_t)i + ((uint64_t)t << 32); /* another path each try */
+        int rc = fb_tor_client_build (self->client, self->hops, seed, self->timeout_ns,
+                                      &self->slots[i].circ, &build, err);
+        if (rc == 0 || t + 1 >= tries)
+            return rc;
+        fb_tor_client_close (self->client, &self->slots[i].circ);
+        nanosleep (&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+    }
 }
 
 static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t seed,
@@ -225,7 +236,7 @@ static fb_tor_circ_t *s_slot_circ (s_state_t *self, s_slot_t *slot, uint64_t see
 static int s_open_one (void *arg, int i, fb_err_t *err) {
     s_state_t *self = arg;
     s_held_t *h = &self->held[i];
-    int tries = self->interop ? S_INTEROP_OPEN_TRIES : 1;
+    int tries = self->interop ? S_INTEROP_TRIES : 1;
     fb_tor_circ_t *circ = self->slots[h->slot].circ;
     for (int t = 1;; t++) {
         int rc = circ ? fb_tor_client_open_stream (self->client, circ, self->timeout_ns, &h->stream,

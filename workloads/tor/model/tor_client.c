@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,9 +361,12 @@ static void s_on_cell (void *owner, fb_tor_link_t *link, const uint8_t *bytes) {
     case FB_TOR_CELL_RELAY_EARLY:
         s_relay_cell (self, circ, &cell);
         break;
-    case FB_TOR_CELL_DESTROY:
-        fb_tor_client_circ_kill (self, circ, false, "DESTROY from a relay");
+    case FB_TOR_CELL_DESTROY: {
+        char why[48]; /* tor-spec 5.4: the reason is the payload's first byte */
+        snprintf (why, sizeof why, "DESTROY from a relay (reason %u)", (unsigned)cell.payload[0]);
+        fb_tor_client_circ_kill (self, circ, false, why);
         break;
+    }
     case FB_TOR_CELL_PADDING:
         break;
     default:
