@@ -22,11 +22,16 @@ static long s_faults (void) {
     return ru.ru_minflt;
 }
 
-/* Minor faults of this thread while the heap grows by T_PAGES pages. */
-static long s_faults_growing (double read_first) {
+static fb_gheap_t *s_heap_new (double read_first) {
     fb_err_t err = {0};
     fb_gheap_t *heap = fb_gheap_new (read_first, &err);
     assert_non_null (heap);
+    return heap;
+}
+
+/* Minor faults of this thread while the heap grows by T_PAGES pages. */
+static long s_faults_growing (double read_first) {
+    fb_gheap_t *heap = s_heap_new (read_first);
     long page = sysconf (_SC_PAGESIZE);
     long before = s_faults ();
     fb_gheap_reach (heap, T_PAGES * page);
@@ -38,9 +43,7 @@ static long s_faults_growing (double read_first) {
 
 static void test_only_growth_past_the_most_held_touches_pages (void **state) {
     (void)state;
-    fb_err_t err = {0};
-    fb_gheap_t *heap = fb_gheap_new (0.5, &err);
-    assert_non_null (heap);
+    fb_gheap_t *heap = s_heap_new (0.5);
     long page = sysconf (_SC_PAGESIZE);
     assert_int_equal (fb_gheap_touched (heap), 0);
     fb_gheap_reach (heap, 1);
@@ -89,9 +92,7 @@ static void *s_reacher_main (void *arg) {
 
 static void test_threads_reaching_together_touch_every_page_and_keep_the_most (void **state) {
     (void)state;
-    fb_err_t err = {0};
-    fb_gheap_t *heap = fb_gheap_new (0, &err);
-    assert_non_null (heap);
+    fb_gheap_t *heap = s_heap_new (0);
     t_reacher_t reachers[T_THREADS];
     pthread_t threads[T_THREADS];
     for (int i = 0; i < T_THREADS; i++) {

@@ -64,6 +64,11 @@ fb_gheap_t *fb_gheap_new (double read_first, fb_err_t *err) {
     return self;
 }
 
+/* Bytes rounded up to whole pages. */
+static int64_t s_whole_pages (const fb_gheap_t *self, int64_t bytes) {
+    return (bytes + self->page - 1) / self->page * self->page;
+}
+
 /* Makes the reservation writable up to `bytes` (in chunks); returns how far it is writable:
  * less than `bytes` at the reservation's end, or once the system refused (a commit limit). */
 static int64_t s_writable (fb_gheap_t *self, int64_t bytes) {
@@ -99,7 +104,7 @@ void fb_gheap_reach (fb_gheap_t *self, int64_t bytes) {
                                                    memory_order_relaxed));
     /* pages [ceil(top / page), ceil(bytes / page)) are this thread's to touch; page i is read
      * first when it takes the count of read-first pages to the next whole number */
-    for (int64_t i = (top + self->page - 1) / self->page; i * self->page < bytes; i++) {
+    for (int64_t i = s_whole_pages (self, top) / self->page; i * self->page < bytes; i++) {
         char *p = self->base + i * self->page;
         if ((int64_t)((double)(i + 1) * self->read_first) > (int64_t)((double)i * self->read_first))
             (void)__atomic_load_n (p, __ATOMIC_RELAXED); /* maps the zero page */
@@ -108,8 +113,7 @@ void fb_gheap_reach (fb_gheap_t *self, int64_t bytes) {
 }
 
 int64_t fb_gheap_touched (fb_gheap_t *self) {
-    int64_t top = atomic_load_explicit (&self->top, memory_order_relaxed);
-    return (top + self->page - 1) / self->page * self->page;
+    return s_whole_pages (self, atomic_load_explicit (&self->top, memory_order_relaxed));
 }
 
 int64_t fb_gheap_reserved (fb_gheap_t *self) {
