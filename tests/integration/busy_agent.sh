@@ -11,6 +11,7 @@ wait_for a1.log 'starts in' 20
 sleep 1
 run_id=$(sed -n 's/.*plan \([^:]*\): .*/\1/p' a1.log | head -n 1)
 kill -9 "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null || true # gone, its port free, before another binds it
 # The second coordinator takes over the endpoint while a1 is still in the first run.
 "$FB_BUILD_DIR/fb_fakecoord" tcp://127.0.0.1:$PORT --wait-ms 3000 >fake.out 2>&1
 grep -q "reply ERROR: agent a1 is busy with run $run_id" fake.out ||
