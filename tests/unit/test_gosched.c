@@ -8,6 +8,7 @@
 #include "workloads/eventbus/gosched.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -384,6 +385,32 @@ static void test_a_requeued_holder_comes_back_after_what_was_queued (void **stat
     fb_gosched_destroy (&s);
 }
 
+/* A task a holder starts goes to its carrier's queue without the scheduler's lock; an idle
+ * carrier must still see it and steal it. One at a time, so that each start races the other
+ * carrier going idle: a lost wake-up leaves a task unrun while the holder keeps its carrier. */
+static void test_an_idle_carrier_steals_from_a_held_one (void **state) {
+    (void)state;
+    enum { ROUNDS = 2000 };
+    fb_err_t err = {0};
+    static t_log_t log;
+    static t_task_t tasks[ROUNDS];
+    fb_gosched_t *s = fb_gosched_new (2, &err);
+    assert_non_null (s);
+    fb_gosched_enter (s);
+    int64_t deadline = fb_clock_now_ns () + 20 * FB_NS_PER_S;
+    for (int i = 0; i < ROUNDS; i++) {
+        tasks[i] = (t_task_t){.task = {.step = s_step}, .log = &log, .id = i % T_TASKS};
+        atomic_store (&log.next_slot, 0);
+        fb_gosched_go (s, &tasks[i].task);
+        while (atomic_load (&log.done) <= i && fb_clock_now_ns () < deadline)
+            sched_yield ();
+        assert_int_equal (atomic_load (&log.done), i + 1);
+    }
+    assert_true (fb_gosched_holding (s)); /* all ran on the other carrier */
+    fb_gosched_leave (s, true);
+    fb_gosched_destroy (&s);
+}
+
 typedef struct {
     pthread_mutex_t lock;
     long count;
@@ -423,6 +450,7 @@ int main (void) {
         cmocka_unit_test (test_a_blocked_holder_comes_back_holding_a_carrier),
         cmocka_unit_test (test_a_released_semaphore_goes_to_the_first_in_line_only),
         cmocka_unit_test (test_a_requeued_holder_comes_back_after_what_was_queued),
+        cmocka_unit_test (test_an_idle_carrier_steals_from_a_held_one),
         cmocka_unit_test (test_the_go_lock_excludes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -129,6 +129,7 @@ typedef struct s_worker {
 typedef struct {
     s_call_t *ring;
     int capacity, head, count;
+    atomic_bool full; /* count == capacity, set under the lock and read without it (below) */
     atomic_int_fast64_t puts; /* calls put, under the lock (the workers count what they ran) */
     bool stopping;
     pthread_mutex_t lock;
@@ -276,6 +277,7 @@ static int s_queue_init (s_queue_t *q, int capacity) {
     if (!q->ring)
         return -1;
     q->capacity = capacity;
+    atomic_init (&q->full, false);
     pthread_mutex_init (&q->lock, NULL);
     pthread_cond_init (&q->not_empty, NULL);
     pthread_cond_init (&q->not_full, NULL);
@@ -305,12 +307,17 @@ static s_worker_t *s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
     }
     q->ring[(q->head + q->count) % q->capacity] = *call;
     q->count++;
+    atomic_store_explicit (&q->full, q->count == q->capacity, memory_order_relaxed);
     pthread_cond_signal (&q->not_empty);
     return NULL;
 }
 
-/* Go's `select { case ch <- task: default: }`: false when the queue is full. */
+/* Go's `select { case ch <- task: default: }`: false when the queue is full. As Go's chansend,
+ * a send that would not block first looks at the count without the lock and fails at once
+ * when the queue is full (with a worker parked the queue is empty, so not full). */
 static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
+    if (atomic_load_explicit (&q->full, memory_order_relaxed))
+        return false;
     fb_gosched_lock (&q->lock);
     bool room = !q->stopping && (q->parked || q->count < q->capacity);
     s_worker_t *worker = room ? s_queue_put_locked (q, call) : NULL;
@@ -342,6 +349,7 @@ static void s_queue_pop_locked (s_queue_t *q, s_call_t *call) {
     *call = q->ring[q->head];
     q->head = (q->head + 1) % q->capacity;
     q->count--;
+    atomic_store_explicit (&q->full, false, memory_order_relaxed);
     if (q->full_waiters > 0)
         pthread_cond_signal (&q->not_full);
 }

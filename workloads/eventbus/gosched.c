@@ -1,8 +1,14 @@
 /* gosched.c: goroutine-like tasks on a fixed set of carrier threads (see gosched.h). One lock
- * guards the run queue, the timer heap, the carriers' next slots and the counts; a carrier
- * that finds nothing to run waits on a condition variable until the earliest sleeper is due
- * or a task is queued. A thread that enters (a holder) is queued as a token task; the carrier
- * that takes the token lends itself to the holder and waits until it is given back. */
+ * guards the global run queue, the timer heap, the holders' loans and the idle carriers; each
+ * carrier's next slot and local queue have a short lock of their own, so that a task started
+ * or readied on a carrier does not take the scheduler's (Go's runqput is lock-free). A
+ * carrier that finds nothing to run counts itself idle, looks once more (tasks are queued to
+ * carriers without the scheduler's lock) and waits on a condition variable until the earliest
+ * sleeper is due or a task is queued. A thread that enters (a holder) is queued as a token
+ * task; the carrier that takes the token lends itself to the holder and waits until it is
+ * given back. The holder that gives it back picks the carrier's next task itself, as Go's
+ * schedule runs on the thread whose goroutine stopped: another holder's token is lent on at
+ * once, without a wake-up of the carrier's thread in between. */
 #include "workloads/eventbus/gosched.h"
 
 #include "common/clock.h"
@@ -27,12 +33,14 @@ typedef struct {
     fb_gosched_t *sched;
     pthread_t thread;
     int index;
+    pthread_mutex_t qlock;             /* guards runnext and local (below) */
     fb_gosched_task_t *runnext;        /* runs next: the last task started or readied on it */
     fb_gosched_task_t *local[S_LOCAL]; /* its local run queue, a ring */
     uint32_t lhead, ltail;
-    uint32_t ticks;          /* tasks picked */
-    s_holder_t *lent_to;     /* the holder it waits for, or NULL */
-    pthread_cond_t returned; /* lent_to went to NULL */
+    uint32_t ticks;            /* tasks picked */
+    s_holder_t *lent_to;       /* the holder it waits for, or NULL */
+    pthread_cond_t returned;   /* lent_to went to NULL */
+    fb_gosched_task_t *picked; /* what the holder that gave it back picked for it to run */
 } s_carrier_t;
 
 /* A holder's state: only its thread moves it out of S_NOT_HELD, and only its thread (or a
@@ -60,8 +68,8 @@ struct fb_gosched {
     int64_t nglobal;
     fb_gosched_task_t **heap; /* sleepers, a binary min-heap on wake_ns */
     int nheap, heap_cap;
-    int64_t live;
-    int idle, waking; /* carriers waiting, and wake-ups sent they have not taken yet */
+    atomic_int_fast64_t live; /* tasks started and not ended */
+    atomic_int idle, waking;  /* carriers waiting, and wake-ups sent they have not taken yet */
     bool stopping;
     s_carrier_t *carriers;
     int ncarriers, started;
@@ -113,8 +121,8 @@ static fb_gosched_task_t *s_heap_pop (fb_gosched_t *self) {
 
 /* Go's wakep (under lock): wakes an idle carrier unless one is already on its way. */
 static void s_wakep (fb_gosched_t *self) {
-    if (self->idle > self->waking) {
-        self->waking++;
+    if (atomic_load (&self->idle) > atomic_load (&self->waking)) {
+        atomic_fetch_add (&self->waking, 1);
         pthread_cond_signal (&self->work_cond);
     }
 }
@@ -164,16 +172,27 @@ static fb_gosched_task_t *s_global_get (fb_gosched_t *self) {
     return task;
 }
 
-/* Go's runqput: to the carrier's local queue; when that is full, its older half and the task
- * go to the global queue (runqputslow). */
-static void s_local_put (fb_gosched_t *self, s_carrier_t *carrier, fb_gosched_task_t *task) {
+/* ---- a carrier's own queue: its next slot and local ring, under its qlock ------------------
+ * Go's runqput and runqget are lock-free: a P's queue has one writer, the thread running the
+ * P, and stealers take from it by compare-and-swap. Here a short lock of the carrier's own
+ * does that job, so that starting or readying a task on a carrier does not take the
+ * scheduler's lock, which Go's newproc and goready do not take either. Only whoever runs the
+ * carrier (its thread, or the holder it is lent to) puts to it; others only take. */
+
+#define S_SPILL (S_LOCAL / 2 + 1) /* what a full local queue moves to the global queue */
+
+/* Go's runqput (under qlock): to the local ring; when that is full, its older half and the
+ * task go to spill, for the global queue, and their count is returned (runqputslow). */
+static int s_local_put (s_carrier_t *carrier, fb_gosched_task_t *task, fb_gosched_task_t **spill) {
     if (carrier->ltail - carrier->lhead < S_LOCAL) {
         carrier->local[carrier->ltail++ % S_LOCAL] = task;
-        return;
+        return 0;
     }
+    int n = 0;
     for (int i = 0; i < S_LOCAL / 2; i++)
-        s_global_put (self, carrier->local[carrier->lhead++ % S_LOCAL]);
-    s_global_put (self, task);
+        spill[n++] = carrier->local[carrier->lhead++ % S_LOCAL];
+    spill[n++] = task;
+    return n;
 }
 
 static fb_gosched_task_t *s_local_get (s_carrier_t *carrier) {
@@ -182,37 +201,88 @@ static fb_gosched_task_t *s_local_get (s_carrier_t *carrier) {
     return carrier->local[carrier->lhead++ % S_LOCAL];
 }
 
-/* Go's globrunqget: the first task of the global queue, and the carrier's fair share of the
- * rest (up to half a local queue) moved to its local queue, which is empty here. */
+/* Puts a task in the carrier's next slot, or in its local queue when next is false; the task
+ * in the next slot before goes to the local queue. Returns the count spilled (see above). */
+static int s_runq_put (s_carrier_t *carrier, fb_gosched_task_t *task, bool next,
+                       fb_gosched_task_t **spill) {
+    fb_gosched_lock (&carrier->qlock);
+    if (next) {
+        fb_gosched_task_t *kicked = carrier->runnext;
+        carrier->runnext = task;
+        task = kicked;
+    }
+    int n = task ? s_local_put (carrier, task, spill) : 0;
+    pthread_mutex_unlock (&carrier->qlock);
+    return n;
+}
+
+/* The same under the scheduler's lock, the spilled tasks going to the global queue. */
+static void s_runq_put_locked (fb_gosched_t *self, s_carrier_t *carrier, fb_gosched_task_t *task,
+                               bool next) {
+    fb_gosched_task_t *spill[S_SPILL];
+    int n = s_runq_put (carrier, task, next, spill);
+    for (int i = 0; i < n; i++)
+        s_global_put (self, spill[i]);
+}
+
+/* Go's globrunqget (under lock): the first task of the global queue, and the carrier's fair
+ * share of the rest (up to half a local queue) moved to its local queue, which is empty here. */
 static fb_gosched_task_t *s_global_batch (fb_gosched_t *self, s_carrier_t *carrier) {
     int64_t n = self->nglobal / self->ncarriers + 1;
     if (n > S_LOCAL / 2)
         n = S_LOCAL / 2;
     fb_gosched_task_t *first = s_global_get (self);
     for (int64_t i = 1; first && i < n && self->global.head; i++)
-        s_local_put (self, carrier, s_global_get (self));
+        s_runq_put_locked (self, carrier, s_global_get (self), false);
     return first;
 }
 
-/* Go's runqsteal: half of another carrier's local queue; or its next slot when that is all it
- * has and it is lent to a holder (Go steals a running P's runnext). */
+/* Whether a thief may take from the victim (under both locks): its local queue, or its next
+ * slot when that is all it has and it is lent to a holder (Go steals a running P's runnext). */
+static bool s_stealable (const s_carrier_t *victim) {
+    return victim->ltail != victim->lhead || (victim->runnext && victim->lent_to);
+}
+
+/* Go's runqsteal (under lock): half of another carrier's local queue, or its next slot (see
+ * s_stealable). */
 static fb_gosched_task_t *s_steal (fb_gosched_t *self, s_carrier_t *carrier) {
+    fb_gosched_task_t *loot[S_LOCAL / 2];
     for (int k = 1; k < self->ncarriers; k++) {
         s_carrier_t *victim = &self->carriers[(carrier->index + k) % self->ncarriers];
-        uint32_t n = victim->ltail - victim->lhead;
-        if (n == 0 && victim->runnext && victim->lent_to) {
-            fb_gosched_task_t *task = victim->runnext;
+        fb_gosched_task_t *first = NULL;
+        uint32_t n = 0;
+        fb_gosched_lock (&victim->qlock);
+        uint32_t queued = victim->ltail - victim->lhead;
+        if (queued > 0) {
+            first = s_local_get (victim);
+            while (n + 1 < queued - queued / 2)
+                loot[n++] = s_local_get (victim);
+        } else if (s_stealable (victim)) {
+            first = victim->runnext;
             victim->runnext = NULL;
-            return task;
         }
-        if (n == 0)
-            continue;
-        fb_gosched_task_t *first = s_local_get (victim);
-        for (uint32_t i = 1; i < n - n / 2; i++)
-            s_local_put (self, carrier, s_local_get (victim));
-        return first;
+        pthread_mutex_unlock (&victim->qlock);
+        for (uint32_t i = 0; i < n; i++)
+            s_runq_put_locked (self, carrier, loot[i], false);
+        if (first)
+            return first;
     }
     return NULL;
+}
+
+/* Whether s_next could find a task for the carrier (under lock): what a carrier checks again
+ * after it counts itself idle, since tasks are put to carriers' queues without the lock. */
+static bool s_runnable (fb_gosched_t *self, s_carrier_t *carrier) {
+    if (self->first || self->global.head)
+        return true;
+    bool any = false;
+    for (int k = 0; !any && k < self->ncarriers; k++) {
+        s_carrier_t *c = &self->carriers[(carrier->index + k) % self->ncarriers];
+        fb_gosched_lock (&c->qlock);
+        any = c == carrier ? c->runnext || c->ltail != c->lhead : s_stealable (c);
+        pthread_mutex_unlock (&c->qlock);
+    }
+    return any;
 }
 
 /* Go's schedule and findrunnable: due sleepers go to the carrier's local queue; every 61st
@@ -223,18 +293,20 @@ static fb_gosched_task_t *s_next (fb_gosched_t *self, s_carrier_t *carrier) {
     if (self->nheap > 0) {
         int64_t now = fb_clock_now_ns ();
         while (self->nheap > 0 && self->heap[0]->wake_ns <= now)
-            s_local_put (self, carrier, s_heap_pop (self));
+            s_runq_put_locked (self, carrier, s_heap_pop (self), false);
     }
     fb_gosched_task_t *task = self->first;
     self->first = NULL;
     if (!task && ++carrier->ticks % S_GLOBAL_EVERY == 0)
         task = s_global_get (self);
-    if (!task && carrier->runnext) {
+    if (!task) {
+        fb_gosched_lock (&carrier->qlock);
         task = carrier->runnext;
         carrier->runnext = NULL;
+        if (!task)
+            task = s_local_get (carrier);
+        pthread_mutex_unlock (&carrier->qlock);
     }
-    if (!task)
-        task = s_local_get (carrier);
     if (!task)
         task = s_global_batch (self, carrier);
     if (!task)
@@ -242,17 +314,22 @@ static fb_gosched_task_t *s_next (fb_gosched_t *self, s_carrier_t *carrier) {
     return task;
 }
 
-static void s_wait (fb_gosched_t *self) {
-    self->idle++;
+static void s_wait (fb_gosched_t *self, s_carrier_t *carrier) {
+    atomic_fetch_add (&self->idle, 1);
+    atomic_thread_fence (memory_order_seq_cst); /* pairs with the one in s_queue_task */
+    if (s_runnable (self, carrier)) {
+        atomic_fetch_sub (&self->idle, 1);
+        return;
+    }
     if (self->nheap > 0) {
         struct timespec ts = fb_clock_timespec (self->heap[0]->wake_ns);
         pthread_cond_timedwait (&self->work_cond, &self->lock, &ts);
     } else {
         pthread_cond_wait (&self->work_cond, &self->lock);
     }
-    self->idle--;
-    if (self->waking > 0)
-        self->waking--;
+    atomic_fetch_sub (&self->idle, 1);
+    if (atomic_load (&self->waking) > 0)
+        atomic_fetch_sub (&self->waking, 1);
 }
 
 static void s_done (fb_gosched_task_t *task) {
@@ -266,11 +343,8 @@ static int s_token_step (fb_gosched_task_t *task, int carrier) { /* never called
     return FB_GOSCHED_PARK;
 }
 
-/* Lends the carrier to the holder whose token it took, and waits until it is given back or
- * takes itself back from a holder that has been out of enter/leave for S_RETAKE_NS (at once
- * when stopping). Under lock. */
-static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder) {
-    int64_t now = fb_clock_now_ns ();
+/* Lends the carrier to a holder (under lock): its slice starts now. */
+static void s_lend_to (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder, int64_t now) {
     carrier->lent_to = holder;
     holder->carrier = carrier;
     holder->slice_end_ns = now + FB_GOSCHED_SLICE_NS;
@@ -278,6 +352,15 @@ static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder
     holder->epoch = atomic_load_explicit (&self->epoch, memory_order_relaxed);
     atomic_store (&holder->state, S_IN_OP);
     pthread_cond_signal (&holder->lent);
+}
+
+/* Lends the carrier to the holder whose token it took, and waits until it is given back (a
+ * holder that gives it back may lend it on to the next: see s_give_back_locked) or takes
+ * itself back from a holder that has been out of enter/leave for S_RETAKE_NS (at once when
+ * stopping). Under lock. */
+static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder) {
+    int64_t now = fb_clock_now_ns ();
+    s_lend_to (self, carrier, holder, now);
     while (carrier->lent_to) {
         struct timespec ts = fb_clock_timespec (now + S_RETAKE_NS);
         pthread_cond_timedwait (&carrier->returned, &self->lock, &ts);
@@ -298,11 +381,12 @@ static void *s_carrier_main (void *arg) {
     s_self_carrier = carrier;
     fb_gosched_lock (&self->lock);
     for (;;) {
-        fb_gosched_task_t *task = s_next (self, carrier);
+        fb_gosched_task_t *task = carrier->picked ? carrier->picked : s_next (self, carrier);
+        carrier->picked = NULL;
         if (!task) {
             if (self->stopping)
                 break;
-            s_wait (self);
+            s_wait (self, carrier);
             continue;
         }
         if (task->step == s_token_step) {
@@ -329,7 +413,7 @@ static void *s_carrier_main (void *arg) {
             s_global_put (self, task);
             continue;
         }
-        if (--self->live == 0)
+        if (atomic_fetch_sub (&self->live, 1) == 1)
             pthread_cond_broadcast (&self->done_cond);
     }
     pthread_mutex_unlock (&self->lock);
@@ -340,31 +424,49 @@ static void *s_carrier_main (void *arg) {
 
 static _Thread_local s_holder_t *s_self_holder; /* this thread's, once it entered */
 
+/* The carrier a task started or readied from this thread goes to: the one lent to it, when
+ * it is a holder; its own, when it is one of our carriers; else NULL. */
+static s_carrier_t *s_own_carrier (fb_gosched_t *self) {
+    if (fb_gosched_holding (self))
+        return s_self_holder->carrier;
+    if (s_self_carrier && s_self_carrier->sched == self)
+        return s_self_carrier;
+    return NULL;
+}
+
 /* Queues a task (under lock), as Go's runqput with next: from a holder, or a step, on one of
  * our carriers, to that carrier's next slot (the task there before goes to its local queue);
  * from any other thread, to the global queue. Then Go's wakep: wakes an idle carrier unless
  * one is already on its way, and it steals the task if it must. */
 static void s_queue_locked (fb_gosched_t *self, fb_gosched_task_t *task) {
-    s_carrier_t *carrier = NULL;
-    if (fb_gosched_holding (self))
-        carrier = s_self_holder->carrier;
-    else if (s_self_carrier && s_self_carrier->sched == self)
-        carrier = s_self_carrier;
-    if (carrier) {
-        fb_gosched_task_t *kicked = carrier->runnext;
-        carrier->runnext = task;
-        if (kicked)
-            s_local_put (self, carrier, kicked);
-    } else {
+    s_carrier_t *carrier = s_own_carrier (self);
+    if (carrier)
+        s_runq_put_locked (self, carrier, task, true);
+    else
         s_global_put (self, task);
-    }
     s_wakep (self);
 }
 
+/* The same without the scheduler's lock when the task goes to a carrier's queue, as Go's
+ * newproc and goready: the lock is taken only to spill to the global queue or to wake an idle
+ * carrier. */
 static void s_queue_task (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
+    atomic_fetch_add (&self->live, new_live);
+    s_carrier_t *carrier = s_own_carrier (self);
+    fb_gosched_task_t *spill[S_SPILL];
+    int n = 0;
+    if (carrier) {
+        n = s_runq_put (carrier, task, true, spill);
+        atomic_thread_fence (memory_order_seq_cst); /* pairs with the one in s_wait */
+        if (n == 0 && atomic_load (&self->idle) <= atomic_load (&self->waking))
+            return;
+    }
     fb_gosched_lock (&self->lock);
-    self->live += new_live;
-    s_queue_locked (self, task);
+    if (!carrier)
+        s_global_put (self, task);
+    for (int i = 0; i < n; i++)
+        s_global_put (self, spill[i]);
+    s_wakep (self);
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -374,11 +476,21 @@ static pthread_key_t s_holder_key;
 static pthread_once_t s_holder_once = PTHREAD_ONCE_INIT;
 
 /* Gives the carrier back (under lock); the holder's state is S_IN_OP (only its own thread is
- * here). */
+ * here). The carrier's next pick is made here, on the holder's thread, as Go's schedule runs
+ * on the thread whose goroutine stops: when it is another holder, the carrier is lent on to it
+ * at once, and the carrier's own thread, which waits in s_lend, is not woken in between. */
 static void s_give_back_locked (s_holder_t *holder) {
-    holder->carrier->lent_to = NULL;
-    pthread_cond_signal (&holder->carrier->returned);
+    fb_gosched_t *self = holder->sched;
+    s_carrier_t *carrier = holder->carrier;
     atomic_store (&holder->state, S_NOT_HELD);
+    fb_gosched_task_t *task = self->stopping ? NULL : s_next (self, carrier);
+    if (task && task->step == s_token_step) {
+        s_lend_to (self, carrier, (s_holder_t *)task, fb_clock_now_ns ());
+        return;
+    }
+    carrier->picked = task;
+    carrier->lent_to = NULL;
+    pthread_cond_signal (&carrier->returned);
 }
 
 static void s_give_back (s_holder_t *holder) {
@@ -454,7 +566,8 @@ void fb_gosched_wake_all (fb_gosched_t *self, fb_gosched_waitq_t *q) {
     int n = 0;
     for (fb_gosched_task_t *token; (token = s_waitq_get (q)); n++)
         s_global_put (self, token);
-    for (int i = 0; i < n && self->idle > self->waking; i++) /* injectglist: min(n, idle) */
+    /* injectglist: wakes min(n, idle) carriers */
+    for (int i = 0; i < n && atomic_load (&self->idle) > atomic_load (&self->waking); i++)
         s_wakep (self);
     pthread_mutex_unlock (&self->lock);
 }
@@ -524,7 +637,7 @@ void fb_gosched_preempt_all (fb_gosched_t *self) { atomic_fetch_add (&self->epoc
 /* Puts a task in the first slot (the one there before goes to the global queue). */
 static void s_first (fb_gosched_t *self, fb_gosched_task_t *task, int64_t new_live) {
     fb_gosched_lock (&self->lock);
-    self->live += new_live;
+    atomic_fetch_add (&self->live, new_live);
     if (self->first)
         s_global_put (self, self->first);
     self->first = task;
@@ -581,16 +694,11 @@ void fb_gosched_lock (pthread_mutex_t *lock) {
 
 int fb_gosched_carriers (const fb_gosched_t *self) { return self->ncarriers; }
 
-int64_t fb_gosched_live (fb_gosched_t *self) {
-    fb_gosched_lock (&self->lock);
-    int64_t live = self->live;
-    pthread_mutex_unlock (&self->lock);
-    return live;
-}
+int64_t fb_gosched_live (fb_gosched_t *self) { return atomic_load (&self->live); }
 
 void fb_gosched_wait (fb_gosched_t *self) {
     fb_gosched_lock (&self->lock);
-    while (self->live > 0)
+    while (atomic_load (&self->live) > 0)
         pthread_cond_wait (&self->done_cond, &self->lock);
     pthread_mutex_unlock (&self->lock);
 }
@@ -611,11 +719,15 @@ fb_gosched_t *fb_gosched_new (int carriers, fb_err_t *err) {
     s_cond_init_monotonic (&self->work_cond);
     pthread_cond_init (&self->done_cond, NULL);
     pthread_mutex_init (&self->lock, NULL);
+    atomic_init (&self->live, 0);
+    atomic_init (&self->idle, 0);
+    atomic_init (&self->waking, 0);
     self->carriers = all;
     self->ncarriers = carriers;
     for (int i = 0; i < carriers; i++) {
         all[i] = (s_carrier_t){.sched = self, .index = i};
         s_cond_init_monotonic (&all[i].returned);
+        pthread_mutex_init (&all[i].qlock, NULL);
     }
     for (int i = 0; i < carriers; i++) {
         int rc = pthread_create (&all[i].thread, NULL, s_carrier_main, &all[i]);
@@ -635,15 +747,17 @@ void fb_gosched_destroy (fb_gosched_t **self_p) {
     if (!self)
         return;
     fb_gosched_lock (&self->lock);
-    while (self->live > 0 && self->started > 0)
+    while (atomic_load (&self->live) > 0 && self->started > 0)
         pthread_cond_wait (&self->done_cond, &self->lock);
     self->stopping = true;
     pthread_cond_broadcast (&self->work_cond);
     pthread_mutex_unlock (&self->lock);
     for (int i = 0; i < self->started; i++)
         pthread_join (self->carriers[i].thread, NULL);
-    for (int i = 0; i < self->ncarriers; i++)
+    for (int i = 0; i < self->ncarriers; i++) {
         pthread_cond_destroy (&self->carriers[i].returned);
+        pthread_mutex_destroy (&self->carriers[i].qlock);
+    }
     pthread_cond_destroy (&self->work_cond);
     pthread_cond_destroy (&self->done_cond);
     pthread_mutex_destroy (&self->lock);
