@@ -412,6 +412,45 @@ static void test_an_idle_carrier_steals_from_a_held_one (void **state) {
 }
 
 typedef struct {
+    fb_gosched_task_t task; /* first */
+    atomic_int runs;
+} t_once_t;
+
+static atomic_int s_once_done;
+
+static int s_once_step (fb_gosched_task_t *task, int carrier) {
+    (void)carrier;
+    atomic_fetch_add (&((t_once_t *)task)->runs, 1);
+    atomic_fetch_add (&s_once_done, 1);
+    return FB_GOSCHED_DONE;
+}
+
+/* A holder that starts more tasks than a local queue holds, without a pause: the older half
+ * spills to the global queue each time the local one fills, and every task runs once. */
+static void test_a_full_local_queue_spills_and_every_task_runs (void **state) {
+    (void)state;
+    enum { TASKS = 3000 };
+    fb_err_t err = {0};
+    static t_once_t tasks[TASKS];
+    fb_gosched_t *s = fb_gosched_new (2, &err);
+    assert_non_null (s);
+    fb_gosched_enter (s);
+    for (int i = 0; i < TASKS; i++) {
+        tasks[i] = (t_once_t){.task = {.step = s_once_step}};
+        fb_gosched_go (s, &tasks[i].task);
+    }
+    int64_t deadline = fb_clock_now_ns () + 20 * FB_NS_PER_S;
+    while (atomic_load (&s_once_done) < TASKS && fb_clock_now_ns () < deadline)
+        sched_yield ();
+    assert_int_equal (atomic_load (&s_once_done), TASKS); /* all on the other carrier */
+    fb_gosched_leave (s, true);
+    fb_gosched_wait (s);
+    for (int i = 0; i < TASKS; i++)
+        assert_int_equal (atomic_load (&tasks[i].runs), 1);
+    fb_gosched_destroy (&s);
+}
+
+typedef struct {
     pthread_mutex_t lock;
     long count;
 } t_counted_t;
@@ -451,6 +490,7 @@ int main (void) {
         cmocka_unit_test (test_a_released_semaphore_goes_to_the_first_in_line_only),
         cmocka_unit_test (test_a_requeued_holder_comes_back_after_what_was_queued),
         cmocka_unit_test (test_an_idle_carrier_steals_from_a_held_one),
+        cmocka_unit_test (test_a_full_local_queue_spills_and_every_task_runs),
         cmocka_unit_test (test_the_go_lock_excludes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -314,7 +314,8 @@ static s_worker_t *s_queue_put_locked (s_queue_t *q, const s_call_t *call) {
 
 /* Go's `select { case ch <- task: default: }`: false when the queue is full. As Go's chansend,
  * a send that would not block first looks at the count without the lock and fails at once
- * when the queue is full (with a worker parked the queue is empty, so not full). */
+ * when the queue is full. That look can be stale: a publisher may see the queue full just
+ * after a worker took a call, and overflow the call, as Go's can. */
 static bool s_queue_try_put (s_queue_t *q, const s_call_t *call) {
     if (atomic_load_explicit (&q->full, memory_order_relaxed))
         return false;
@@ -885,6 +886,7 @@ static void s_drain (void *state, int64_t deadline_ns) {
     pthread_mutex_lock (&self->queue.lock);
     atomic_fetch_add (&self->abandoned, self->queue.count);
     self->queue.count = 0;
+    atomic_store (&self->queue.full, false);
     pthread_mutex_unlock (&self->queue.lock);
     s_wait_spawned (self); /* worker tasks end too: the stopped queue readied them */
     self->task_workers = 0;

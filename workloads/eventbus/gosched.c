@@ -262,8 +262,10 @@ static fb_gosched_task_t *s_steal (fb_gosched_t *self, s_carrier_t *carrier) {
             victim->runnext = NULL;
         }
         pthread_mutex_unlock (&victim->qlock);
+        fb_gosched_lock (&carrier->qlock); /* its own queue is empty here: no spill */
         for (uint32_t i = 0; i < n; i++)
-            s_runq_put_locked (self, carrier, loot[i], false);
+            carrier->local[carrier->ltail++ % S_LOCAL] = loot[i];
+        pthread_mutex_unlock (&carrier->qlock);
         if (first)
             return first;
     }
@@ -315,8 +317,9 @@ static fb_gosched_task_t *s_next (fb_gosched_t *self, s_carrier_t *carrier) {
 }
 
 static void s_wait (fb_gosched_t *self, s_carrier_t *carrier) {
+    /* A task put without the scheduler's lock is not lost: whichever of this look and the
+     * put takes the carrier's qlock second sees the other's write (the task, or idle). */
     atomic_fetch_add (&self->idle, 1);
-    atomic_thread_fence (memory_order_seq_cst); /* pairs with the one in s_queue_task */
     if (s_runnable (self, carrier)) {
         atomic_fetch_sub (&self->idle, 1);
         return;
@@ -366,8 +369,9 @@ static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder
         pthread_cond_timedwait (&carrier->returned, &self->lock, &ts);
         now = fb_clock_now_ns ();
         s_holder_t *h = carrier->lent_to;
-        int idle = S_IDLE;
-        if (h && (self->stopping || now - atomic_load (&h->left_ns) > S_RETAKE_NS) &&
+        int idle = S_IDLE; /* its state first: left_ns is then that of the leave it is out of */
+        if (h && atomic_load (&h->state) == S_IDLE &&
+            (self->stopping || now - atomic_load (&h->left_ns) > S_RETAKE_NS) &&
             atomic_compare_exchange_strong (&h->state, &idle, S_NOT_HELD))
             carrier->lent_to = NULL;
     }
@@ -404,8 +408,12 @@ static void *s_carrier_main (void *arg) {
             s_global_put (self, task);
             continue;
         }
-        if (rc == FB_GOSCHED_SLEEP && s_heap_push (self, task))
+        if (rc == FB_GOSCHED_SLEEP && s_heap_push (self, task)) {
+            if (self->heap[0] ==
+                task) /* the earliest now: idle carriers wait on (Go's wakeNetPoller) */
+                s_wakep (self);
             continue;
+        }
         if (rc == FB_GOSCHED_SLEEP) { /* no memory for the heap: sleep here instead */
             pthread_mutex_unlock (&self->lock);
             fb_clock_sleep_until_ns (task->wake_ns);
@@ -456,8 +464,7 @@ static void s_queue_task (fb_gosched_t *self, fb_gosched_task_t *task, int64_t n
     fb_gosched_task_t *spill[S_SPILL];
     int n = 0;
     if (carrier) {
-        n = s_runq_put (carrier, task, true, spill);
-        atomic_thread_fence (memory_order_seq_cst); /* pairs with the one in s_wait */
+        n = s_runq_put (carrier, task, true, spill); /* then idle is read: see s_wait */
         if (n == 0 && atomic_load (&self->idle) <= atomic_load (&self->waking))
             return;
     }
@@ -486,6 +493,11 @@ static void s_give_back_locked (s_holder_t *holder) {
     fb_gosched_task_t *task = self->stopping ? NULL : s_next (self, carrier);
     if (task && task->step == s_token_step) {
         s_lend_to (self, carrier, (s_holder_t *)task, fb_clock_now_ns ());
+        fb_gosched_lock (&carrier->qlock);
+        bool queued = carrier->ltail != carrier->lhead; /* due sleepers, a batch, loot */
+        pthread_mutex_unlock (&carrier->qlock);
+        if (queued) /* an idle carrier may steal them */
+            s_wakep (self);
         return;
     }
     carrier->picked = task;
