@@ -451,6 +451,48 @@ static void test_a_full_local_queue_spills_and_every_task_runs (void **state) {
 }
 
 typedef struct {
+    fb_gosched_t *sched;
+    cpu_set_t all;
+    atomic_int enters, narrowed;
+} t_cpus_t;
+
+static void *s_cpus_main (void *arg) {
+    t_cpus_t *c = arg;
+    for (int i = 0; i < 50; i++) {
+        fb_gosched_enter (c->sched);
+        cpu_set_t mine;
+        pthread_getaffinity_np (pthread_self (), sizeof mine, &mine);
+        atomic_fetch_add (&c->enters, 1);
+        if (!CPU_EQUAL (&mine, &c->all))
+            atomic_fetch_add (&c->narrowed, 1);
+        fb_gosched_requeue (c->sched); /* lends the carrier on to the other thread */
+        fb_gosched_leave (c->sched, true);
+    }
+    return NULL;
+}
+
+/* With hand-offs on one CPU, a thread lent a carrier runs first on the lender's CPU, then on
+ * every CPU the process may use: two threads take turns on one carrier, and each finds its
+ * CPUs whole again whenever it holds the carrier. */
+static void test_a_thread_handed_a_carrier_gets_every_cpu_back (void **state) {
+    (void)state;
+    fb_err_t err = {0};
+    static t_cpus_t c;
+    c.sched = fb_gosched_new (1, &err);
+    assert_non_null (c.sched);
+    assert_true (fb_gosched_set_same_cpu (c.sched, true));
+    assert_int_equal (sched_getaffinity (0, sizeof c.all, &c.all), 0);
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal (pthread_create (&threads[i], NULL, s_cpus_main, &c), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join (threads[i], NULL);
+    assert_int_equal (atomic_load (&c.enters), 100);
+    assert_int_equal (atomic_load (&c.narrowed), 0);
+    fb_gosched_destroy (&c.sched);
+}
+
+typedef struct {
     pthread_mutex_t lock;
     long count;
 } t_counted_t;
@@ -491,6 +533,7 @@ int main (void) {
         cmocka_unit_test (test_a_requeued_holder_comes_back_after_what_was_queued),
         cmocka_unit_test (test_an_idle_carrier_steals_from_a_held_one),
         cmocka_unit_test (test_a_full_local_queue_spills_and_every_task_runs),
+        cmocka_unit_test (test_a_thread_handed_a_carrier_gets_every_cpu_back),
         cmocka_unit_test (test_the_go_lock_excludes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

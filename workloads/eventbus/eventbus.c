@@ -38,6 +38,7 @@
 enum { S_DISPATCH_POOL, S_DISPATCH_THREAD };
 enum { S_OVERFLOW_SPAWN, S_OVERFLOW_BLOCK, S_OVERFLOW_DROP };
 enum { S_SPAWN_GOROUTINE, S_SPAWN_THREAD };
+enum { S_HANDOFF_SAME_CPU, S_HANDOFF_ANY_CPU }; /* the handoff param */
 enum { S_MIX_PEAK, S_MIX_LOGLINE };
 enum { S_METRIC_DISPATCH, S_METRIC_COMPLETION };
 enum {
@@ -146,7 +147,7 @@ struct s_bus {
     int nhandlers[S_NTYPES];
     s_handler_fn **handler_store;
     int mix_weights[S_NTYPES], mix_total;
-    int dispatch, overflow, spawn_as, workers_as, publishers_as;
+    int dispatch, overflow, spawn_as, workers_as, publishers_as, handoff;
     int64_t handler_work_ns, handler_sleep_ns;
 
     s_queue_t queue;
@@ -201,6 +202,9 @@ static const fb_param_spec_t s_params[] = {
      "what a pool worker is: a goroutine-like task on the carriers, or a thread of its own"},
     {"carriers", FB_PARAM_INT, "0", 0, 1024, NULL,
      "threads running goroutine-like tasks (Go's GOMAXPROCS); 0 means ncpu"},
+    {"handoff", FB_PARAM_ENUM, "same-cpu", 0, 0, "same-cpu|any-cpu",
+     "where a thread handed a carrier runs first: on the hander's CPU, as a goroutine switch "
+     "stays on its thread, or wherever the kernel puts it"},
     {"handler_work", FB_PARAM_DURATION, "10us", 0, 1e9, NULL,
      "busy CPU time each handler call spends"},
     {"handler_sleep", FB_PARAM_DURATION, "0us", 0, 1e9, NULL,
@@ -703,6 +707,7 @@ static int s_read_params (s_bus_t *self, const fb_params_t *params) {
     self->spawn_as = (int)fb_params_num (params, "spawn_as");
     self->workers_as = (int)fb_params_num (params, "workers_as");
     self->publishers_as = (int)fb_params_num (params, "publishers_as");
+    self->handoff = (int)fb_params_num (params, "handoff");
     self->gogc_percent = (int)fb_params_num (params, "gogc");
     self->payload_bytes = (int64_t)fb_params_num (params, "payload");
     self->ncarriers = (int)fb_params_num (params, "carriers");
@@ -776,6 +781,8 @@ static int s_start_threads (s_bus_t *self, fb_err_t *err) {
         self->gosched = fb_gosched_new (self->ncarriers, err);
         if (!self->gosched)
             return -1;
+        if (self->handoff == S_HANDOFF_SAME_CPU) /* where affinities cannot be set: any CPU */
+            (void)fb_gosched_set_same_cpu (self->gosched, true);
         self->gmem = fb_gmem_new (err);
         if (!self->gmem)
             return -1;

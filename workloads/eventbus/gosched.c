@@ -40,6 +40,7 @@ typedef struct {
     uint32_t ticks;            /* tasks picked */
     s_holder_t *lent_to;       /* the holder it waits for, or NULL */
     pthread_cond_t returned;   /* lent_to went to NULL */
+    bool on_one_cpu;           /* its thread was woken on the waker's CPU only (same_cpu) */
     fb_gosched_task_t *picked; /* what the holder that gave it back picked for it to run */
 } s_carrier_t;
 
@@ -58,6 +59,8 @@ struct s_holder {
     int epoch;             /* the scheduler's epoch when a carrier was last lent to it */
     bool release_at_leave; /* its last gap was long: it does not keep the carrier */
     pthread_cond_t lent;   /* a carrier was lent to it */
+    pthread_t thread;
+    bool on_one_cpu; /* lent on the lender's CPU only (same_cpu) */
 };
 
 struct fb_gosched {
@@ -75,7 +78,30 @@ struct fb_gosched {
     int ncarriers, started;
     fb_gosched_task_t *first; /* runs before anything else: the collector's (Go's GC worker) */
     atomic_int epoch;         /* bumped by fb_gosched_preempt_all */
+    bool same_cpu;            /* hand-offs on one CPU (fb_gosched_set_same_cpu) */
+    cpu_set_t cpus;           /* the CPUs the process may use, read then */
 };
+
+/* ---- hand-offs on one CPU ----------------------------------------------------------------- */
+
+/* Lets a thread about to be woken by this one run only on this one's CPU (under lock). */
+static void s_to_this_cpu (fb_gosched_t *self, pthread_t thread, bool *on_one_cpu) {
+    int cpu = self->same_cpu ? sched_getcpu () : -1;
+    if (cpu < 0)
+        return;
+    cpu_set_t one;
+    CPU_ZERO (&one);
+    CPU_SET (cpu, &one);
+    *on_one_cpu = pthread_setaffinity_np (thread, sizeof one, &one) == 0;
+}
+
+/* The woken thread, running: any CPU again. */
+static void s_to_any_cpu (fb_gosched_t *self, bool *on_one_cpu) {
+    if (!*on_one_cpu)
+        return;
+    *on_one_cpu = false;
+    pthread_setaffinity_np (pthread_self (), sizeof self->cpus, &self->cpus);
+}
 
 /* ---- the timer heap (under lock) ---------------------------------------------------------- */
 
@@ -354,6 +380,7 @@ static void s_lend_to (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *hol
     /* a stop-the-world while it waited in the run queue does not touch it */
     holder->epoch = atomic_load_explicit (&self->epoch, memory_order_relaxed);
     atomic_store (&holder->state, S_IN_OP);
+    s_to_this_cpu (self, holder->thread, &holder->on_one_cpu);
     pthread_cond_signal (&holder->lent);
 }
 
@@ -367,6 +394,7 @@ static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder
     while (carrier->lent_to) {
         struct timespec ts = fb_clock_timespec (now + S_RETAKE_NS);
         pthread_cond_timedwait (&carrier->returned, &self->lock, &ts);
+        s_to_any_cpu (self, &carrier->on_one_cpu);
         now = fb_clock_now_ns ();
         s_holder_t *h = carrier->lent_to;
         int idle = S_IDLE; /* its state first: left_ns is then that of the leave it is out of */
@@ -502,6 +530,7 @@ static void s_give_back_locked (s_holder_t *holder) {
     }
     carrier->picked = task;
     carrier->lent_to = NULL;
+    s_to_this_cpu (self, carrier->thread, &carrier->on_one_cpu);
     pthread_cond_signal (&carrier->returned);
 }
 
@@ -515,6 +544,7 @@ static void s_give_back (s_holder_t *holder) {
 static void s_wait_lent (fb_gosched_t *self, s_holder_t *holder) {
     while (atomic_load (&holder->state) == S_NOT_HELD)
         pthread_cond_wait (&holder->lent, &self->lock);
+    s_to_any_cpu (self, &holder->on_one_cpu);
 }
 
 /* Queues the holder's token at the back of the run queue and waits for a carrier. */
@@ -604,6 +634,7 @@ static s_holder_t *s_holder (void) {
     if (!holder)
         return NULL;
     s_cond_init_monotonic (&holder->lent);
+    holder->thread = pthread_self ();
     atomic_init (&holder->state, S_NOT_HELD);
     atomic_init (&holder->left_ns, 0);
     if (pthread_setspecific (s_holder_key, holder) != 0) {
@@ -702,6 +733,14 @@ void fb_gosched_lock (pthread_mutex_t *lock) {
     if (pthread_mutex_trylock (lock) == 0)
         return;
     pthread_mutex_lock (lock); /* futexsleep */
+}
+
+bool fb_gosched_set_same_cpu (fb_gosched_t *self, bool on) {
+    fb_gosched_lock (&self->lock);
+    self->same_cpu = on && sched_getaffinity (0, sizeof self->cpus, &self->cpus) == 0;
+    bool set = self->same_cpu == on;
+    pthread_mutex_unlock (&self->lock);
+    return set;
 }
 
 int fb_gosched_carriers (const fb_gosched_t *self) { return self->ncarriers; }

@@ -48,6 +48,14 @@ typedef struct fb_gosched fb_gosched_t;
 /* Starts `carriers` threads (0: ncpu). NULL and err set when a thread cannot start. */
 fb_gosched_t *fb_gosched_new (int carriers, fb_err_t *err);
 
+/* Hand-offs on one CPU (off until set). A thread lent a carrier, and a carrier's thread woken
+ * to take its carrier back, may then run only on the CPU of the thread that handed it over,
+ * which is about to wait, until it runs; then on any CPU the process may use again. So the
+ * hand-off is one switch on one CPU, as Go's goroutine switch is, where the kernel would often
+ * queue the woken thread behind the thread busy on the other CPU and leave this one idle.
+ * Returns false, and stays off, when the process's CPUs cannot be read. */
+bool fb_gosched_set_same_cpu (fb_gosched_t *self, bool on);
+
 /* Queues a task to run its first step on a carrier; wakes an idle carrier if there is one. */
 void fb_gosched_go (fb_gosched_t *self, fb_gosched_task_t *task);
 
