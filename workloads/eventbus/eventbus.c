@@ -781,8 +781,7 @@ static int s_start_threads (s_bus_t *self, fb_err_t *err) {
         self->gosched = fb_gosched_new (self->ncarriers, err);
         if (!self->gosched)
             return -1;
-        if (self->handoff == S_HANDOFF_SAME_CPU) /* where affinities cannot be set: any CPU */
-            (void)fb_gosched_set_same_cpu (self->gosched, true);
+        fb_gosched_set_same_cpu (self->gosched, self->handoff == S_HANDOFF_SAME_CPU);
         self->gmem = fb_gmem_new (err);
         if (!self->gmem)
             return -1;

@@ -29,6 +29,12 @@
 
 typedef struct s_holder s_holder_t;
 
+/* A thread's CPUs, for hand-offs on one CPU (fb_gosched_set_same_cpu). */
+typedef struct {
+    cpu_set_t own; /* the CPUs it may use, as it found them when it first took part */
+    bool narrowed; /* handed a carrier on one CPU, and not widened back yet (under lock) */
+} s_cpus_t;
+
 typedef struct {
     fb_gosched_t *sched;
     pthread_t thread;
@@ -40,7 +46,7 @@ typedef struct {
     uint32_t ticks;            /* tasks picked */
     s_holder_t *lent_to;       /* the holder it waits for, or NULL */
     pthread_cond_t returned;   /* lent_to went to NULL */
-    bool on_one_cpu;           /* its thread was woken on the waker's CPU only (same_cpu) */
+    s_cpus_t cpus;             /* its thread's */
     fb_gosched_task_t *picked; /* what the holder that gave it back picked for it to run */
 } s_carrier_t;
 
@@ -60,7 +66,7 @@ struct s_holder {
     bool release_at_leave; /* its last gap was long: it does not keep the carrier */
     pthread_cond_t lent;   /* a carrier was lent to it */
     pthread_t thread;
-    bool on_one_cpu; /* lent on the lender's CPU only (same_cpu) */
+    s_cpus_t cpus;
 };
 
 struct fb_gosched {
@@ -79,28 +85,48 @@ struct fb_gosched {
     fb_gosched_task_t *first; /* runs before anything else: the collector's (Go's GC worker) */
     atomic_int epoch;         /* bumped by fb_gosched_preempt_all */
     bool same_cpu;            /* hand-offs on one CPU (fb_gosched_set_same_cpu) */
-    cpu_set_t cpus;           /* the CPUs the process may use, read then */
+    int64_t on_one_cpu;       /* hand-offs made so */
 };
 
 /* ---- hand-offs on one CPU ----------------------------------------------------------------- */
 
-/* Lets a thread about to be woken by this one run only on this one's CPU (under lock). */
-static void s_to_this_cpu (fb_gosched_t *self, pthread_t thread, bool *on_one_cpu) {
+/* Reads the calling thread's own CPUs. */
+static void s_cpus_init (s_cpus_t *cpus) {
+    if (pthread_getaffinity_np (pthread_self (), sizeof cpus->own, &cpus->own) != 0)
+        memset (&cpus->own, 0xff, sizeof cpus->own);
+    cpus->narrowed = false;
+}
+
+/* Lets a thread about to be woken by this one, which is about to wait, run only on this one's
+ * CPU (under lock), when that CPU is one of the woken thread's own. A system that refuses
+ * affinities turns hand-offs on one CPU off. */
+static void s_to_this_cpu (fb_gosched_t *self, pthread_t thread, s_cpus_t *cpus) {
     int cpu = self->same_cpu ? sched_getcpu () : -1;
-    if (cpu < 0)
+    if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET (cpu, &cpus->own))
         return;
     cpu_set_t one;
     CPU_ZERO (&one);
     CPU_SET (cpu, &one);
-    *on_one_cpu = pthread_setaffinity_np (thread, sizeof one, &one) == 0;
+    int rc = pthread_setaffinity_np (thread, sizeof one, &one);
+    if (rc == 0) {
+        cpus->narrowed = true;
+        self->on_one_cpu++;
+    } else if (rc == EPERM) {
+        self->same_cpu = false;
+    }
 }
 
-/* The woken thread, running: any CPU again. */
-static void s_to_any_cpu (fb_gosched_t *self, bool *on_one_cpu) {
-    if (!*on_one_cpu)
+/* The woken thread, running, outside the lock: its own CPUs again; when those are no longer
+ * allowed (a cpuset changed meanwhile), every CPU the kernel allows. */
+static void s_to_own_cpus (s_cpus_t *cpus) {
+    if (!cpus->narrowed)
         return;
-    *on_one_cpu = false;
-    pthread_setaffinity_np (pthread_self (), sizeof self->cpus, &self->cpus);
+    cpus->narrowed = false;
+    if (pthread_setaffinity_np (pthread_self (), sizeof cpus->own, &cpus->own) != 0) {
+        cpu_set_t every;
+        memset (&every, 0xff, sizeof every);
+        pthread_setaffinity_np (pthread_self (), sizeof every, &every);
+    }
 }
 
 /* ---- the timer heap (under lock) ---------------------------------------------------------- */
@@ -373,14 +399,16 @@ static int s_token_step (fb_gosched_task_t *task, int carrier) { /* never called
 }
 
 /* Lends the carrier to a holder (under lock): its slice starts now. */
-static void s_lend_to (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder, int64_t now) {
+static void s_lend_to (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder, int64_t now,
+                       bool then_waits) {
     carrier->lent_to = holder;
     holder->carrier = carrier;
     holder->slice_end_ns = now + FB_GOSCHED_SLICE_NS;
     /* a stop-the-world while it waited in the run queue does not touch it */
     holder->epoch = atomic_load_explicit (&self->epoch, memory_order_relaxed);
     atomic_store (&holder->state, S_IN_OP);
-    s_to_this_cpu (self, holder->thread, &holder->on_one_cpu);
+    if (then_waits)
+        s_to_this_cpu (self, holder->thread, &holder->cpus);
     pthread_cond_signal (&holder->lent);
 }
 
@@ -390,11 +418,15 @@ static void s_lend_to (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *hol
  * stopping). Under lock. */
 static void s_lend (fb_gosched_t *self, s_carrier_t *carrier, s_holder_t *holder) {
     int64_t now = fb_clock_now_ns ();
-    s_lend_to (self, carrier, holder, now);
+    s_lend_to (self, carrier, holder, now, true);
     while (carrier->lent_to) {
         struct timespec ts = fb_clock_timespec (now + S_RETAKE_NS);
         pthread_cond_timedwait (&carrier->returned, &self->lock, &ts);
-        s_to_any_cpu (self, &carrier->on_one_cpu);
+        if (carrier->cpus.narrowed) { /* given back by a holder that then waits */
+            pthread_mutex_unlock (&self->lock);
+            s_to_own_cpus (&carrier->cpus);
+            fb_gosched_lock (&self->lock);
+        }
         now = fb_clock_now_ns ();
         s_holder_t *h = carrier->lent_to;
         int idle = S_IDLE; /* its state first: left_ns is then that of the leave it is out of */
@@ -411,6 +443,7 @@ static void *s_carrier_main (void *arg) {
     s_carrier_t *carrier = arg;
     fb_gosched_t *self = carrier->sched;
     s_self_carrier = carrier;
+    s_cpus_init (&carrier->cpus);
     fb_gosched_lock (&self->lock);
     for (;;) {
         fb_gosched_task_t *task = carrier->picked ? carrier->picked : s_next (self, carrier);
@@ -514,13 +547,13 @@ static pthread_once_t s_holder_once = PTHREAD_ONCE_INIT;
  * here). The carrier's next pick is made here, on the holder's thread, as Go's schedule runs
  * on the thread whose goroutine stops: when it is another holder, the carrier is lent on to it
  * at once, and the carrier's own thread, which waits in s_lend, is not woken in between. */
-static void s_give_back_locked (s_holder_t *holder) {
+static void s_give_back_locked (s_holder_t *holder, bool then_waits) {
     fb_gosched_t *self = holder->sched;
     s_carrier_t *carrier = holder->carrier;
     atomic_store (&holder->state, S_NOT_HELD);
     fb_gosched_task_t *task = self->stopping ? NULL : s_next (self, carrier);
     if (task && task->step == s_token_step) {
-        s_lend_to (self, carrier, (s_holder_t *)task, fb_clock_now_ns ());
+        s_lend_to (self, carrier, (s_holder_t *)task, fb_clock_now_ns (), then_waits);
         fb_gosched_lock (&carrier->qlock);
         bool queued = carrier->ltail != carrier->lhead; /* due sleepers, a batch, loot */
         pthread_mutex_unlock (&carrier->qlock);
@@ -530,21 +563,30 @@ static void s_give_back_locked (s_holder_t *holder) {
     }
     carrier->picked = task;
     carrier->lent_to = NULL;
-    s_to_this_cpu (self, carrier->thread, &carrier->on_one_cpu);
+    if (then_waits)
+        s_to_this_cpu (self, carrier->thread, &carrier->cpus);
     pthread_cond_signal (&carrier->returned);
 }
 
-static void s_give_back (s_holder_t *holder) {
+/* then_waits: the holder is about to wait (or end), so the thread it wakes may take its CPU. */
+static void s_give_back (s_holder_t *holder, bool then_waits) {
     fb_gosched_lock (&holder->sched->lock);
-    s_give_back_locked (holder);
+    s_give_back_locked (holder, then_waits);
     pthread_mutex_unlock (&holder->sched->lock);
 }
 
-/* Waits (under lock) until a carrier is lent to the holder. */
+/* Waits (under lock) until a carrier is lent to the holder. Whoever waits so calls
+ * s_holder_widen once it has let the lock go. */
 static void s_wait_lent (fb_gosched_t *self, s_holder_t *holder) {
     while (atomic_load (&holder->state) == S_NOT_HELD)
         pthread_cond_wait (&holder->lent, &self->lock);
-    s_to_any_cpu (self, &holder->on_one_cpu);
+}
+
+/* After a wait for a carrier, outside the lock: the thread's own CPUs again, when it was lent
+ * the carrier on one CPU (only this thread touches the flag until it waits again). */
+static void s_holder_widen (void) {
+    if (s_self_holder)
+        s_to_own_cpus (&s_self_holder->cpus);
 }
 
 /* Queues the holder's token at the back of the run queue and waits for a carrier. */
@@ -556,12 +598,13 @@ static void s_borrow (fb_gosched_t *self, s_holder_t *holder) {
     s_wakep (self);
     s_wait_lent (self, holder);
     pthread_mutex_unlock (&self->lock);
+    s_holder_widen ();
 }
 
 /* Go's gopark (under lock): the holder gives its carrier back, waits on q off the run queue,
  * and returns once a carrier is lent to it again. */
 static void s_park (fb_gosched_t *self, s_holder_t *holder, fb_gosched_waitq_t *q) {
-    s_give_back_locked (holder);
+    s_give_back_locked (holder, true);
     s_waitq_put (q, &holder->token);
     s_wait_lent (self, holder);
 }
@@ -574,6 +617,7 @@ void fb_gosched_block (fb_gosched_t *self, fb_gosched_waitq_t *q, const atomic_b
     if (atomic_load (while_set))
         s_park (self, holder, q);
     pthread_mutex_unlock (&self->lock);
+    s_holder_widen ();
 }
 
 int fb_gosched_sema_acquire (fb_gosched_t *self, fb_gosched_sema_t *sema,
@@ -591,6 +635,8 @@ int fb_gosched_sema_acquire (fb_gosched_t *self, fb_gosched_sema_t *sema,
         rc = FB_GOSCHED_SEMA_WAITED;
     }
     pthread_mutex_unlock (&self->lock);
+    if (rc == FB_GOSCHED_SEMA_WAITED)
+        s_holder_widen ();
     return rc;
 }
 
@@ -619,7 +665,7 @@ static void s_holder_exit (void *arg) {
     s_holder_t *holder = arg;
     int idle = S_IDLE;
     if (atomic_compare_exchange_strong (&holder->state, &idle, S_IN_OP))
-        s_give_back (holder);
+        s_give_back (holder, true); /* it ends */
     pthread_cond_destroy (&holder->lent);
     free (holder);
 }
@@ -635,6 +681,7 @@ static s_holder_t *s_holder (void) {
         return NULL;
     s_cond_init_monotonic (&holder->lent);
     holder->thread = pthread_self ();
+    s_cpus_init (&holder->cpus);
     atomic_init (&holder->state, S_NOT_HELD);
     atomic_init (&holder->left_ns, 0);
     if (pthread_setspecific (s_holder_key, holder) != 0) {
@@ -662,7 +709,7 @@ void fb_gosched_enter (fb_gosched_t *self) {
             holder->release_at_leave = away;
             return;
         }
-        s_give_back (holder); /* its slice is over, or it holds another scheduler's carrier */
+        s_give_back (holder, true); /* its slice is over, or it holds another scheduler's */
     }
     holder->release_at_leave = away;
     s_borrow (self, holder);
@@ -671,7 +718,7 @@ void fb_gosched_enter (fb_gosched_t *self) {
 void fb_gosched_requeue (fb_gosched_t *self) {
     if (!fb_gosched_holding (self))
         return;
-    s_give_back (s_self_holder);
+    s_give_back (s_self_holder, true);
     s_borrow (self, s_self_holder);
 }
 
@@ -705,7 +752,7 @@ void fb_gosched_leave (fb_gosched_t *self, bool blocking) {
     s_holder_t *holder = s_self_holder;
     atomic_store (&holder->left_ns, fb_clock_now_ns ());
     if (blocking || holder->release_at_leave)
-        s_give_back (holder);
+        s_give_back (holder, false); /* it goes on running, for a while at least */
     else
         atomic_store (&holder->state, S_IDLE);
 }
@@ -735,12 +782,17 @@ void fb_gosched_lock (pthread_mutex_t *lock) {
     pthread_mutex_lock (lock); /* futexsleep */
 }
 
-bool fb_gosched_set_same_cpu (fb_gosched_t *self, bool on) {
+void fb_gosched_set_same_cpu (fb_gosched_t *self, bool on) {
     fb_gosched_lock (&self->lock);
-    self->same_cpu = on && sched_getaffinity (0, sizeof self->cpus, &self->cpus) == 0;
-    bool set = self->same_cpu == on;
+    self->same_cpu = on;
     pthread_mutex_unlock (&self->lock);
-    return set;
+}
+
+int64_t fb_gosched_on_one_cpu (fb_gosched_t *self) {
+    fb_gosched_lock (&self->lock);
+    int64_t n = self->on_one_cpu;
+    pthread_mutex_unlock (&self->lock);
+    return n;
 }
 
 int fb_gosched_carriers (const fb_gosched_t *self) { return self->ncarriers; }

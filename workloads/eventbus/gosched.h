@@ -48,13 +48,17 @@ typedef struct fb_gosched fb_gosched_t;
 /* Starts `carriers` threads (0: ncpu). NULL and err set when a thread cannot start. */
 fb_gosched_t *fb_gosched_new (int carriers, fb_err_t *err);
 
-/* Hand-offs on one CPU (off until set). A thread lent a carrier, and a carrier's thread woken
- * to take its carrier back, may then run only on the CPU of the thread that handed it over,
- * which is about to wait, until it runs; then on any CPU the process may use again. So the
- * hand-off is one switch on one CPU, as Go's goroutine switch is, where the kernel would often
- * queue the woken thread behind the thread busy on the other CPU and leave this one idle.
- * Returns false, and stays off, when the process's CPUs cannot be read. */
-bool fb_gosched_set_same_cpu (fb_gosched_t *self, bool on);
+/* Hand-offs on one CPU (off until set). When a thread that is about to wait (or end) lends a
+ * carrier to a holder, or gives a carrier back to the carrier's own thread, the woken thread
+ * may first run only on the waker's CPU (when that is one of its own); as soon as it runs it
+ * takes back the CPUs it had when it first took part. So the hand-off is one switch on one
+ * CPU, as Go's goroutine switch is, where the kernel would often queue the woken thread behind
+ * the thread busy on another CPU and leave this one idle. A system that refuses affinities
+ * (EPERM) turns it off again. */
+void fb_gosched_set_same_cpu (fb_gosched_t *self, bool on);
+
+/* Hand-offs made on one CPU so far. */
+int64_t fb_gosched_on_one_cpu (fb_gosched_t *self);
 
 /* Queues a task to run its first step on a carrier; wakes an idle carrier if there is one. */
 void fb_gosched_go (fb_gosched_t *self, fb_gosched_task_t *task);
