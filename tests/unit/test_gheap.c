@@ -112,11 +112,34 @@ static void test_threads_reaching_together_touch_every_page_and_keep_the_most (v
     fb_gheap_destroy (&heap);
 }
 
+/* Marking scans the live heap a pointer word at a time and marks what the words point to:
+ * some objects, at most one per word; each cycle starts with no mark; a cycle scans no more
+ * than the pages touched, and a range past its end adds nothing. */
+static void test_marking_marks_what_the_live_heap_points_to_anew_each_cycle (void **state) {
+    (void)state;
+    enum { MB = 1024 * 1024 };
+    fb_gheap_t *heap = s_heap_new (0);
+    fb_gheap_reach (heap, MB);
+    assert_int_equal (fb_gheap_mark_begin (heap, 2 * MB), MB); /* only what was touched */
+    fb_gheap_scan (heap, 0, MB / 2);
+    int64_t half = fb_gheap_marked (heap);
+    assert_true (half > 0);
+    fb_gheap_scan (heap, MB / 2, 4 * MB); /* past the end: stops there */
+    int64_t all = fb_gheap_marked (heap);
+    assert_true (all > half);
+    assert_true (all <= MB / FB_GHEAP_PTR_BYTES);
+    assert_int_equal (fb_gheap_mark_begin (heap, MB / 4), MB / 4);
+    assert_int_equal (fb_gheap_marked (heap), 0);
+    assert_int_equal (fb_gheap_mark_begin (heap, 0), 0);
+    fb_gheap_destroy (&heap);
+}
+
 int main (void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_only_growth_past_the_most_held_touches_pages),
         cmocka_unit_test (test_pages_read_first_cost_the_kernel_a_second_fault),
         cmocka_unit_test (test_threads_reaching_together_touch_every_page_and_keep_the_most),
+        cmocka_unit_test (test_marking_marks_what_the_live_heap_points_to_anew_each_cycle),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

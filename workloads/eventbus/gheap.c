@@ -27,6 +27,8 @@ struct fb_gheap {
     pthread_mutex_t lock;
     atomic_int_fast64_t writable; /* bytes from base made writable; no more once it fails */
     atomic_int_fast64_t top;      /* the most bytes the heap has held, up to writable */
+    uint32_t *marks;              /* the cycle's mark bits (fb_gheap_mark_begin) */
+    int64_t marks_words, scan_bytes, nbits;
 };
 
 fb_gheap_t *fb_gheap_new (double read_first, fb_err_t *err) {
@@ -123,10 +125,52 @@ int64_t fb_gheap_reserved (fb_gheap_t *self) {
     return reserved;
 }
 
+int64_t fb_gheap_mark_begin (fb_gheap_t *self, int64_t bytes) {
+    int64_t top = atomic_load_explicit (&self->top, memory_order_relaxed);
+    self->scan_bytes = bytes < top ? (bytes > 0 ? bytes : 0) : top;
+    self->nbits = self->scan_bytes / FB_GHEAP_PTR_BYTES;
+    int64_t words = self->nbits / 32 + 1;
+    if (words > self->marks_words) {
+        uint32_t *marks = realloc (self->marks, (size_t)words * sizeof *marks);
+        if (!marks) {
+            self->scan_bytes = self->nbits = 0;
+            return 0;
+        }
+        self->marks = marks;
+        self->marks_words = words;
+    }
+    memset (self->marks, 0, (size_t)words * sizeof *self->marks);
+    return self->scan_bytes;
+}
+
+void fb_gheap_scan (fb_gheap_t *self, int64_t from, int64_t to) {
+    if (to > self->scan_bytes)
+        to = self->scan_bytes;
+    from = (from + FB_GHEAP_PTR_BYTES - 1) / FB_GHEAP_PTR_BYTES * FB_GHEAP_PTR_BYTES;
+    uint64_t nbits = (uint64_t)self->nbits;
+    for (int64_t off = from; off < to; off += FB_GHEAP_PTR_BYTES) {
+        uintptr_t word = __atomic_load_n ((const uintptr_t *)(self->base + off), __ATOMIC_RELAXED);
+        /* where it points: anywhere in the live heap (Go's findObject), its mark bit set once */
+        uint64_t h = ((uint64_t)off ^ word) * 0x9E3779B97F4A7C15ULL;
+        uint64_t bit = ((h >> 32) * nbits) >> 32;
+        uint32_t *marks = &self->marks[bit / 32], mask = 1u << (bit % 32);
+        if (!(__atomic_load_n (marks, __ATOMIC_RELAXED) & mask))
+            __atomic_fetch_or (marks, mask, __ATOMIC_RELAXED);
+    }
+}
+
+int64_t fb_gheap_marked (fb_gheap_t *self) {
+    int64_t n = 0;
+    for (int64_t i = 0; i * 32 < self->nbits; i++)
+        n += __builtin_popcount (__atomic_load_n (&self->marks[i], __ATOMIC_RELAXED));
+    return n;
+}
+
 void fb_gheap_destroy (fb_gheap_t **self_p) {
     fb_gheap_t *self = *self_p;
     if (!self)
         return;
+    free (self->marks);
     munmap (self->base, (size_t)self->mapped);
     pthread_mutex_destroy (&self->lock);
     free (self);

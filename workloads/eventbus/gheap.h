@@ -40,6 +40,21 @@ int64_t fb_gheap_touched (fb_gheap_t *self);
 /* How far the heap's pages may grow: the reservation, or less once the system refused. */
 int64_t fb_gheap_reserved (fb_gheap_t *self);
 
+/* Marking's work on the heap, as Go's scanobject and greyobject do it: a cycle scans the live
+ * heap (`bytes`, up to the pages touched) a pointer word every FB_GHEAP_PTR_BYTES (Go's objects
+ * here, an event, its map, a closure, a timer, hold about one in 12-16 bytes), and each word
+ * found sets the mark bit of the object it points to, somewhere in the heap, in a bitmap of one
+ * bit per pointer word, cleared for each cycle (Go's gcmarkBits). Returns the bytes the cycle
+ * will scan: 0 when there is nothing, or no memory for the bitmap. Call it between cycles. */
+#define FB_GHEAP_PTR_BYTES 16
+int64_t fb_gheap_mark_begin (fb_gheap_t *self, int64_t bytes);
+
+/* Scans bytes [from, to) of this cycle's live heap: any thread, disjoint ranges at once. */
+void fb_gheap_scan (fb_gheap_t *self, int64_t from, int64_t to);
+
+/* Mark bits set so far this cycle (objects marked). */
+int64_t fb_gheap_marked (fb_gheap_t *self);
+
 void fb_gheap_destroy (fb_gheap_t **self_p);
 
 #endif

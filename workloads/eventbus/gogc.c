@@ -44,6 +44,8 @@ struct fb_gogc {
     int64_t next, end, in_use, scanning; /* blocks: next to scan, to scan, in use, scans running */
     int64_t headroom;       /* the last goal over the live heap then: trigger, then runway */
     double assist_per_byte; /* blocks an assist scans per byte allocated */
+    int64_t live_paged;     /* the live heap at the last cycle's end, without the g's */
+    double heap_per_block;  /* bytes of the live heap scanned with each block this cycle */
     int64_t mark_start_ns, worker_ns;
     bool worker_queued; /* the worker task is queued or running (under lock) */
     int mark_workers;   /* Go's background mark workers started so far (gcBgMarkStartWorkers) */
@@ -63,7 +65,8 @@ static void s_end_cycle (fb_gogc_t *self) {
         goal = S_MIN_HEAP;
     atomic_store (&self->marking, false);
     atomic_store (&self->allocated, 0);
-    atomic_store (&self->paged_in_use, marked - atomic_load (&self->allocated_g));
+    self->live_paged = marked - atomic_load (&self->allocated_g);
+    atomic_store (&self->paged_in_use, self->live_paged);
     self->headroom = goal - live;
     atomic_store (&self->trigger, (int64_t)((double)self->headroom * S_TRIGGER));
     atomic_fetch_add (&self->cycles, 1);
@@ -92,6 +95,9 @@ static bool s_scan (fb_gogc_t *self, int64_t n) {
     if (from >= to)
         return false;
     int64_t in_use = fb_gmem_scan (self->gmem, from, to);
+    /* the live heap's share that goes with these blocks (its pointers, the objects they mark) */
+    fb_gheap_scan (self->heap, (int64_t)((double)from * self->heap_per_block),
+                   (int64_t)((double)to * self->heap_per_block));
     pthread_mutex_lock (&self->lock);
     self->in_use += in_use;
     self->scanning--;
@@ -137,9 +143,11 @@ static void s_start_cycle (fb_gogc_t *self) {
     for (; self->mark_workers < fb_gosched_carriers (self->sched); self->mark_workers++)
         fb_gosched_requeue (self->sched);
     fb_gmem_reset (self->gmem);
+    int64_t heap_scan = fb_gheap_mark_begin (self->heap, self->live_paged);
     pthread_mutex_lock (&self->lock);
     self->next = 0;
     self->end = fb_gmem_blocks (self->gmem);
+    self->heap_per_block = self->end > 0 ? (double)heap_scan / (double)self->end : 0;
     self->in_use = 0;
     atomic_store (&self->allocated, 0);
     atomic_store (&self->allocated_g, 0);
