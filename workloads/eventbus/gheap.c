@@ -161,7 +161,7 @@ void fb_gheap_scan (fb_gheap_t *self, int64_t from, int64_t to) {
 
 int64_t fb_gheap_marked (fb_gheap_t *self) {
     int64_t n = 0;
-    for (int64_t i = 0; i * 32 < self->nbits; i++)
+    for (int64_t i = 0; self->scan_bytes > 0 && i <= self->nbits / 32; i++)
         n += __builtin_popcount (__atomic_load_n (&self->marks[i], __ATOMIC_RELAXED));
     return n;
 }

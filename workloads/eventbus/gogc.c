@@ -97,7 +97,7 @@ static bool s_scan (fb_gogc_t *self, int64_t n) {
     int64_t in_use = fb_gmem_scan (self->gmem, from, to);
     /* the live heap's share that goes with these blocks (its pointers, the objects they mark) */
     fb_gheap_scan (self->heap, (int64_t)((double)from * self->heap_per_block),
-                   (int64_t)((double)to * self->heap_per_block));
+                   to == self->end ? INT64_MAX : (int64_t)((double)to * self->heap_per_block));
     pthread_mutex_lock (&self->lock);
     self->in_use += in_use;
     self->scanning--;
