@@ -277,15 +277,31 @@ static void s_runq_put_locked (fb_gosched_t *self, s_carrier_t *carrier, fb_gosc
         s_global_put (self, spill[i]);
 }
 
+/* Under the scheduler's lock: n tasks, in order, to the carrier's local queue in one hold of
+ * its qlock (due sleepers, a global batch, stolen tasks); what spills goes to the global queue. */
+static void s_local_put_all (fb_gosched_t *self, s_carrier_t *carrier, fb_gosched_task_t **tasks,
+                             int n) {
+    if (n == 0)
+        return;
+    fb_gosched_task_t *spill[S_SPILL];
+    fb_gosched_lock (&carrier->qlock);
+    for (int i = 0; i < n; i++)
+        for (int k = 0, spilled = s_local_put (carrier, tasks[i], spill); k < spilled; k++)
+            s_global_put (self, spill[k]);
+    pthread_mutex_unlock (&carrier->qlock);
+}
+
 /* Go's globrunqget (under lock): the first task of the global queue, and the carrier's fair
  * share of the rest (up to half a local queue) moved to its local queue, which is empty here. */
 static fb_gosched_task_t *s_global_batch (fb_gosched_t *self, s_carrier_t *carrier) {
     int64_t n = self->nglobal / self->ncarriers + 1;
     if (n > S_LOCAL / 2)
         n = S_LOCAL / 2;
-    fb_gosched_task_t *first = s_global_get (self);
-    for (int64_t i = 1; first && i < n && self->global.head; i++)
-        s_runq_put_locked (self, carrier, s_global_get (self), false);
+    fb_gosched_task_t *first = s_global_get (self), *batch[S_LOCAL / 2];
+    int taken = 0;
+    while (first && taken + 1 < n && self->global.head)
+        batch[taken++] = s_global_get (self);
+    s_local_put_all (self, carrier, batch, taken);
     return first;
 }
 
@@ -314,10 +330,7 @@ static fb_gosched_task_t *s_steal (fb_gosched_t *self, s_carrier_t *carrier) {
             victim->runnext = NULL;
         }
         pthread_mutex_unlock (&victim->qlock);
-        fb_gosched_lock (&carrier->qlock); /* its own queue is empty here: no spill */
-        for (uint32_t i = 0; i < n; i++)
-            carrier->local[carrier->ltail++ % S_LOCAL] = loot[i];
-        pthread_mutex_unlock (&carrier->qlock);
+        s_local_put_all (self, carrier, loot, (int)n);
         if (first)
             return first;
     }
@@ -344,10 +357,13 @@ static bool s_runnable (fb_gosched_t *self, s_carrier_t *carrier) {
  * queue, a batch of the global queue, or half of another carrier's local queue. NULL when
  * nothing is runnable. */
 static fb_gosched_task_t *s_next (fb_gosched_t *self, s_carrier_t *carrier) {
-    if (self->nheap > 0) {
-        int64_t now = fb_clock_now_ns ();
-        while (self->nheap > 0 && self->heap[0]->wake_ns <= now)
-            s_runq_put_locked (self, carrier, s_heap_pop (self), false);
+    int64_t now = self->nheap > 0 ? fb_clock_now_ns () : 0;
+    while (self->nheap > 0 && self->heap[0]->wake_ns <= now) { /* half a local queue at a time */
+        fb_gosched_task_t *due[S_LOCAL / 2];
+        int n = 0;
+        while (n < S_LOCAL / 2 && self->nheap > 0 && self->heap[0]->wake_ns <= now)
+            due[n++] = s_heap_pop (self);
+        s_local_put_all (self, carrier, due, n);
     }
     fb_gosched_task_t *task = self->first;
     self->first = NULL;

@@ -208,6 +208,11 @@ static int s_model_check (const fb_params_t *params, const fb_wl_env_t *env, fb_
 
 /* ---- setup: circuits and streams, many at once ------------------------------------------ */
 
+/* The pause before an interop setup tries a build or a stream again. */
+static void s_interop_pause (void) {
+    fb_clock_sleep_until_ns (fb_clock_now_ns () + 200 * FB_NS_PER_MS);
+}
+
 /* Builds slot i's circuit. Through real relays a relay can end a build (DESTROY) while the
  * network is still settling after it bootstrapped; tor's own client then builds again on
  * another path, and so does setup in interop mode, up to S_INTEROP_TRIES builds. */
@@ -222,7 +227,7 @@ static int s_build_one (void *arg, int i, fb_err_t *err) {
         if (rc == 0 || t + 1 >= tries)
             return rc;
         fb_tor_client_close (self->client, &self->slots[i].circ);
-        nanosleep (&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+        s_interop_pause ();
     }
 }
 
@@ -245,7 +250,7 @@ static int s_open_one (void *arg, int i, fb_err_t *err) {
         if (rc == 0 || t >= tries)
             return rc;
         fb_tor_client_close_stream (self->client, &h->stream);
-        nanosleep (&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+        s_interop_pause ();
         circ =
             s_slot_circ (self, &self->slots[h->slot], 0x2000 + 8 * (uint64_t)i + (uint64_t)t, circ);
     }
