@@ -385,6 +385,12 @@ static void test_a_requeued_holder_comes_back_after_what_was_queued (void **stat
     fb_gosched_destroy (&s);
 }
 
+/* Yields until *count reaches n, or until deadline_ns (then the caller's assertion fails). */
+static void s_yield_until (atomic_int *count, int n, int64_t deadline_ns) {
+    while (atomic_load (count) < n && fb_clock_now_ns () < deadline_ns)
+        sched_yield ();
+}
+
 /* A task a holder starts goes to its carrier's queue without the scheduler's lock; an idle
  * carrier must still see it and steal it. One at a time, so that each start races the other
  * carrier going idle: a lost wake-up leaves a task unrun while the holder keeps its carrier. */
@@ -402,8 +408,7 @@ static void test_an_idle_carrier_steals_from_a_held_one (void **state) {
         tasks[i] = (t_task_t){.task = {.step = s_step}, .log = &log, .id = i % T_TASKS};
         atomic_store (&log.next_slot, 0);
         fb_gosched_go (s, &tasks[i].task);
-        while (atomic_load (&log.done) <= i && fb_clock_now_ns () < deadline)
-            sched_yield ();
+        s_yield_until (&log.done, i + 1, deadline);
         assert_int_equal (atomic_load (&log.done), i + 1);
     }
     assert_true (fb_gosched_holding (s)); /* all ran on the other carrier */
@@ -440,8 +445,7 @@ static void test_a_full_local_queue_spills_and_every_task_runs (void **state) {
         fb_gosched_go (s, &tasks[i].task);
     }
     int64_t deadline = fb_clock_now_ns () + 20 * FB_NS_PER_S;
-    while (atomic_load (&s_once_done) < TASKS && fb_clock_now_ns () < deadline)
-        sched_yield ();
+    s_yield_until (&s_once_done, TASKS, deadline);
     assert_int_equal (atomic_load (&s_once_done), TASKS); /* all on the other carrier */
     fb_gosched_leave (s, true);
     fb_gosched_wait (s);
